@@ -1,0 +1,22 @@
+"""Plain data shared by every layer: facts are frozen dataclasses with Decimal money."""
+
+from trackrecord.domain.enums import Mode, OrderStatus, OrderType, Side, TradingState
+from trackrecord.domain.instrument import IbContract, Instrument
+from trackrecord.domain.orders import BrokerOrder, Fill, OrderRequest
+from trackrecord.domain.portfolio import AccountSnapshot, CashFlow, Position
+
+__all__ = [
+    "AccountSnapshot",
+    "BrokerOrder",
+    "CashFlow",
+    "Fill",
+    "IbContract",
+    "Instrument",
+    "Mode",
+    "OrderRequest",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "Side",
+    "TradingState",
+]

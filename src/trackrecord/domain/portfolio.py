@@ -1,0 +1,48 @@
+"""Account state at a point in time, and external cash flows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    symbol: str
+    quantity: Decimal
+    avg_cost: Decimal
+    market_price: Decimal
+    market_value: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """Net liquidation, cash and positions in the account's base currency.
+
+    A snapshot belongs to an exchange session date; a later one for the same
+    (account, session date) supersedes an earlier one.
+    """
+
+    account_id: str
+    is_paper: bool
+    taken_at: datetime
+    session_date: date
+    base_currency: str
+    net_liquidation: Decimal
+    cash: Decimal
+    positions: tuple[Position, ...] = field(default_factory=tuple)
+
+    def quantity_of(self, symbol: str) -> Decimal:
+        return next((p.quantity for p in self.positions if p.symbol == symbol), Decimal(0))
+
+
+@dataclass(frozen=True, slots=True)
+class CashFlow:
+    """An external flow: deposit > 0, withdrawal < 0, booked on a session date."""
+
+    flow_date: date
+    amount: Decimal
+    currency: str
+    note: str = ""
