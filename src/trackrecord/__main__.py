@@ -1,0 +1,3 @@
+from trackrecord.cli.app import main
+
+main()

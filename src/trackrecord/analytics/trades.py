@@ -1,0 +1,337 @@
+"""Round trips by FIFO lot matching, realised and unrealised P&L, trade statistics.
+
+Rules:
+
+* Fills are processed per symbol in ``executed_at`` order (stable for ties). A fill in
+  the direction of the position (or from flat) opens a lot; an opposite fill closes the
+  oldest lots first (FIFO). A fill larger than the position closes it and opens the
+  rest in the other direction (a flip); its commission is split pro rata by quantity.
+* A round trip is one position cycle, flat -> flat, long or short.
+* P&L is in the instrument's currency, net of commissions: each closing match carries
+  ``(exit - entry) * qty * direction`` minus the entry commission of the matched lot part
+  and the exit commission of the closing part. So the closing fills of a round trip
+  add up to the round trip's net P&L.
+* A commission not yet reported (None) counts as 0 and is counted as pending.
+* Win: net P&L > 0; loss: net P&L < 0; win rate = wins / (wins + losses).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from trackrecord.analytics.errors import AnalyticsInputError
+from trackrecord.analytics.metrics import Figure, Undefined
+
+QUANTITY_TOLERANCE = 1e-9
+SUMMARY_KEYS = (
+    "round_trips",
+    "win_rate",
+    "profit_factor",
+    "win_rate_fills",
+    "profit_factor_fills",
+    "avg_win",
+    "avg_loss",
+    "expectancy",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TradeFill:
+    """One execution as plain floats. ``side`` is ``"BUY"`` or ``"SELL"``; ``quantity`` > 0;
+    ``commission`` in the fill's currency, 0 when ``commission_pending``."""
+
+    symbol: str
+    side: str
+    quantity: float
+    price: float
+    commission: float
+    executed_at: datetime
+    commission_pending: bool = False
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.side == "BUY" else -1
+
+
+def trade_fill_from(fill: Any) -> TradeFill:
+    """Convert anything with ``symbol, side, quantity, price, commission, executed_at``
+    (e.g. ``trackrecord.domain.Fill``: Decimal amounts, ``Side`` enum, commission None
+    while pending) into a ``TradeFill``."""
+    side = str(getattr(fill.side, "value", fill.side)).upper()
+    if side not in ("BUY", "SELL"):
+        raise AnalyticsInputError(f"fill {getattr(fill, 'exec_id', fill.symbol)}: side {side!r} is not BUY or SELL")
+    quantity = abs(float(fill.quantity))
+    if quantity == 0.0 or not math.isfinite(quantity):
+        raise AnalyticsInputError(f"fill {getattr(fill, 'exec_id', fill.symbol)}: quantity {fill.quantity} is not usable")
+    pending = fill.commission is None
+    return TradeFill(
+        symbol=fill.symbol,
+        side=side,
+        quantity=quantity,
+        price=float(fill.price),
+        commission=0.0 if pending else abs(float(fill.commission)),
+        executed_at=fill.executed_at,
+        commission_pending=pending,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """A closed position cycle. Prices are quantity-weighted averages; ``quantity`` is the
+    total quantity opened in the cycle; ``holding_days`` = (closed_at - opened_at) in days."""
+
+    symbol: str
+    direction: str
+    opened_at: datetime
+    closed_at: datetime
+    quantity: float
+    entry_price: float
+    exit_price: float
+    gross_pnl: float
+    commission: float
+    net_pnl: float
+    fills: int
+
+    @property
+    def holding_days(self) -> float:
+        return (self.closed_at - self.opened_at).total_seconds() / 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingFill:
+    """The closing part of a fill: ``quantity`` closed and its FIFO net P&L."""
+
+    symbol: str
+    executed_at: datetime
+    quantity: float
+    net_pnl: float
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPosition:
+    """What remains open. ``quantity`` is signed (short < 0); ``avg_price`` is the FIFO cost;
+    ``unrealised_pnl`` (None without a mark) is net of the open lots' entry commission."""
+
+    symbol: str
+    quantity: float
+    avg_price: float
+    opened_at: datetime
+    mark: float | None
+    unrealised_pnl: float | None
+
+
+@dataclass(slots=True)
+class _Lot:
+    quantity: float
+    price: float
+    commission_per_unit: float
+
+
+@dataclass(slots=True)
+class _Cycle:
+    direction: int
+    opened_at: datetime
+    opened: float = 0.0
+    opened_value: float = 0.0
+    closed: float = 0.0
+    closed_value: float = 0.0
+    gross: float = 0.0
+    commission: float = 0.0
+    fills: int = 0
+
+
+@dataclass(slots=True)
+class _Book:
+    lots: deque[_Lot] = field(default_factory=deque)
+    cycle: _Cycle | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TradeBook:
+    """Everything FIFO matching found, over all fills given."""
+
+    round_trips: tuple[RoundTrip, ...]
+    closing_fills: tuple[ClosingFill, ...]
+    open_positions: tuple[OpenPosition, ...]
+
+
+def match_fifo(fills: Iterable[TradeFill], marks: Mapping[str, float] | None = None) -> TradeBook:
+    """Match ``fills`` FIFO per symbol (see the module docstring). ``marks``: symbol ->
+    current price, used for the unrealised P&L of open positions."""
+    books: dict[str, _Book] = {}
+    trips: list[RoundTrip] = []
+    closes: list[ClosingFill] = []
+    for fill in sorted(fills, key=lambda f: f.executed_at):
+        book = books.setdefault(fill.symbol, _Book())
+        _apply(book, fill, trips, closes)
+    marks = marks or {}
+    opens = tuple(_open_position(s, b, marks.get(s)) for s, b in sorted(books.items()) if b.cycle is not None)
+    return TradeBook(tuple(trips), tuple(closes), opens)
+
+
+def _apply(book: _Book, fill: TradeFill, trips: list[RoundTrip], closes: list[ClosingFill]) -> None:
+    per_unit = fill.commission / fill.quantity
+    remaining = fill.quantity
+    if book.cycle is not None and book.cycle.direction != fill.sign:
+        closed = _close(book, fill, per_unit, closes)
+        remaining -= closed
+        if not book.lots:
+            trips.append(_round_trip(fill.symbol, book.cycle, fill.executed_at))
+            book.cycle = None
+    if remaining > QUANTITY_TOLERANCE * fill.quantity:
+        if book.cycle is None:
+            book.cycle = _Cycle(direction=fill.sign, opened_at=fill.executed_at)
+        book.lots.append(_Lot(remaining, fill.price, per_unit))
+        book.cycle.opened += remaining
+        book.cycle.opened_value += remaining * fill.price
+        book.cycle.commission += remaining * per_unit
+        book.cycle.fills += 1
+
+
+def _close(book: _Book, fill: TradeFill, per_unit: float, closes: list[ClosingFill]) -> float:
+    cycle = book.cycle
+    assert cycle is not None
+    wanted, gross, entry_commission = fill.quantity, 0.0, 0.0
+    while book.lots and wanted > QUANTITY_TOLERANCE * fill.quantity:
+        lot = book.lots[0]
+        take = min(lot.quantity, wanted)
+        gross += (fill.price - lot.price) * take * cycle.direction
+        entry_commission += lot.commission_per_unit * take
+        lot.quantity -= take
+        wanted -= take
+        if lot.quantity <= QUANTITY_TOLERANCE * max(take, 1.0):
+            book.lots.popleft()
+    closed = fill.quantity - wanted
+    exit_commission = closed * per_unit
+    cycle.closed += closed
+    cycle.closed_value += closed * fill.price
+    cycle.gross += gross
+    cycle.commission += exit_commission
+    cycle.fills += 1
+    closes.append(ClosingFill(fill.symbol, fill.executed_at, closed, gross - entry_commission - exit_commission))
+    return closed
+
+
+def _round_trip(symbol: str, cycle: _Cycle, closed_at: datetime) -> RoundTrip:
+    return RoundTrip(
+        symbol=symbol,
+        direction="LONG" if cycle.direction > 0 else "SHORT",
+        opened_at=cycle.opened_at,
+        closed_at=closed_at,
+        quantity=cycle.opened,
+        entry_price=cycle.opened_value / cycle.opened,
+        exit_price=cycle.closed_value / cycle.closed,
+        gross_pnl=cycle.gross,
+        commission=cycle.commission,
+        net_pnl=cycle.gross - cycle.commission,
+        fills=cycle.fills,
+    )
+
+
+def _open_position(symbol: str, book: _Book, mark: float | None) -> OpenPosition:
+    cycle = book.cycle
+    assert cycle is not None
+    quantity = sum(lot.quantity for lot in book.lots)
+    cost = sum(lot.quantity * lot.price for lot in book.lots)
+    commission = sum(lot.quantity * lot.commission_per_unit for lot in book.lots)
+    avg = cost / quantity
+    unrealised = None if mark is None else (float(mark) - avg) * quantity * cycle.direction - commission
+    return OpenPosition(symbol, quantity * cycle.direction, avg, cycle.opened_at, mark, unrealised)
+
+
+def summarise(round_trips: Iterable[RoundTrip], closing_fills: Iterable[ClosingFill]) -> dict[str, Figure | int]:
+    """Trade statistics (currency amounts in the instruments' currency):
+
+    ``round_trips`` (count), ``win_rate`` and ``profit_factor`` over round trips,
+    ``win_rate_fills`` and ``profit_factor_fills`` over closing fills, ``avg_win`` and
+    ``avg_loss`` (mean net P&L of winning / losing round trips; avg_loss <= 0),
+    ``expectancy`` (mean net P&L per round trip), ``avg_holding_days``.
+    Profit factor = sum of wins / |sum of losses|.
+    """
+    trips = list(round_trips)
+    trip_pnl = [t.net_pnl for t in trips]
+    wins = [x for x in trip_pnl if x > 0.0]
+    losses = [x for x in trip_pnl if x < 0.0]
+    fill_pnl = [c.net_pnl for c in closing_fills]
+    return {
+        "round_trips": len(trips),
+        "win_rate": _win_rate(trip_pnl, "no closed round trip with a non-zero P&L"),
+        "profit_factor": _profit_factor(trip_pnl, "no losing round trip"),
+        "win_rate_fills": _win_rate(fill_pnl, "no closing fill with a non-zero P&L"),
+        "profit_factor_fills": _profit_factor(fill_pnl, "no losing closing fill"),
+        "avg_win": _mean(wins, "no winning round trip"),
+        "avg_loss": _mean(losses, "no losing round trip"),
+        "expectancy": _mean(trip_pnl, "no closed round trip"),
+        "avg_holding_days": _mean([t.holding_days for t in trips], "no closed round trip"),
+    }
+
+
+def _win_rate(pnl: list[float], reason: str) -> Figure:
+    wins = sum(1 for x in pnl if x > 0.0)
+    decided = sum(1 for x in pnl if x != 0.0)
+    return wins / decided if decided else Undefined(reason)
+
+
+def _profit_factor(pnl: list[float], reason: str) -> Figure:
+    loss = -sum(x for x in pnl if x < 0.0)
+    return sum(x for x in pnl if x > 0.0) / loss if loss > 0.0 else Undefined(reason)
+
+
+def _mean(values: list[float], reason: str) -> Figure:
+    return sum(values) / len(values) if values else Undefined(reason)
+
+
+@dataclass(frozen=True, slots=True)
+class TradeReport:
+    """Trades over a period: the round trips and closing fills that closed in it, what
+    is open at its end, and the statistics. Amounts in the instruments' currency."""
+
+    summary: dict[str, Figure | int]
+    round_trips: tuple[RoundTrip, ...]
+    closing_fills: tuple[ClosingFill, ...]
+    open_positions: tuple[OpenPosition, ...]
+    realised_pnl: float
+    commissions: float
+    commissions_pending: int
+
+
+def analyse_trades(
+    fills: Iterable[Any],
+    *,
+    marks: Mapping[str, float] | None = None,
+    period_from: date | None = None,
+    period_to: date | None = None,
+) -> TradeReport:
+    """FIFO trade analysis of ``fills`` (``TradeFill`` or objects ``trade_fill_from``
+    accepts) over ``[period_from, period_to]`` (inclusive, compared with
+    ``executed_at.date()`` in the timestamp's own zone).
+
+    Fills after ``period_to`` are ignored; fills before ``period_from`` still open lots,
+    so a round trip opened before the period and closed in it counts. ``commissions``
+    and ``commissions_pending`` cover the fills executed in the period;
+    ``realised_pnl`` is the sum of the closing fills' net P&L in the period.
+    """
+    converted = [f if isinstance(f, TradeFill) else trade_fill_from(f) for f in fills]
+    used = [f for f in converted if period_to is None or f.executed_at.date() <= period_to]
+    book = match_fifo(used, marks)
+
+    def in_period(moment: datetime) -> bool:
+        return period_from is None or moment.date() >= period_from
+
+    trips = tuple(t for t in book.round_trips if in_period(t.closed_at))
+    closes = tuple(c for c in book.closing_fills if in_period(c.executed_at))
+    in_fills = [f for f in used if in_period(f.executed_at)]
+    return TradeReport(
+        summary=summarise(trips, closes),
+        round_trips=trips,
+        closing_fills=closes,
+        open_positions=book.open_positions,
+        realised_pnl=sum(c.net_pnl for c in closes),
+        commissions=sum(f.commission for f in in_fills),
+        commissions_pending=sum(1 for f in in_fills if f.commission_pending),
+    )

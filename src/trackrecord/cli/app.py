@@ -1,0 +1,70 @@
+"""The ``trackrecord`` command: global options, command groups, the outermost handler."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from trackrecord.cli.context import GlobalOptions
+
+COMMAND_MODULES = (
+    "trackrecord.cli.workspace_commands",
+    "trackrecord.cli.ledger_commands",
+    "trackrecord.cli.cashflow_commands",
+    "trackrecord.cli.market_commands",
+    "trackrecord.cli.analytics_commands",
+    "trackrecord.cli.execution_commands",
+    "trackrecord.cli.demo_commands",
+)
+
+
+def _root(
+    ctx: typer.Context,
+    home: Optional[Path] = typer.Option(None, "--home", help="workspace folder (else $TRACKRECORD_HOME, else here)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="log debug messages to the console"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="log only errors to the console"),
+) -> None:
+    """trackrecord: run a systematic strategy on Interactive Brokers and prove the result."""
+    ctx.obj = GlobalOptions(home=home, verbose=verbose, quiet=quiet)
+
+
+def build_app() -> typer.Typer:
+    import importlib
+
+    app = typer.Typer(
+        name="trackrecord", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    app.callback()(_root)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(app)
+    return app
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code. Users' mistakes never get a traceback.
+
+    Typer's standalone mode handles usage errors (exit 2); our own errors carry their
+    exit code (2 bad input, 3 safety refusal, 1 run-time failure).
+    """
+    from trackrecord.errors import TrackrecordError
+
+    app = build_app()
+    try:
+        app(args=argv, prog_name="trackrecord")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except TrackrecordError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    return 0
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))

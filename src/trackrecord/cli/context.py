@@ -1,0 +1,58 @@
+"""What every command shares: the global options and the outermost error handling."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from trackrecord.bootstrap import Services
+    from trackrecord.workspace import Workspace
+
+
+@dataclass
+class GlobalOptions:
+    home: Path | None = None
+    verbose: bool = False
+    quiet: bool = False
+
+
+def options(ctx: typer.Context) -> GlobalOptions:
+    root = ctx.find_root()
+    if not isinstance(root.obj, GlobalOptions):
+        root.obj = GlobalOptions()
+    return root.obj
+
+
+def workspace(ctx: typer.Context) -> "Workspace":
+    from trackrecord.logs import configure_logging
+    from trackrecord.workspace import open_workspace
+
+    opts = options(ctx)
+    ws = open_workspace(opts.home)
+    configure_logging(ws.log_dir, ws.settings.logging.level, opts.verbose, opts.quiet,
+                      ws.settings.logging.max_bytes, ws.settings.logging.backups)
+    return ws
+
+
+def services(ctx: typer.Context) -> "Services":
+    from trackrecord.bootstrap import connect
+
+    opened = connect(workspace(ctx))
+    ctx.call_on_close(opened.close)
+    return opened
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)

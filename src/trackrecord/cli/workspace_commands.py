@@ -1,0 +1,64 @@
+"""``init`` and ``config``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from trackrecord.cli import context
+
+
+def init(
+    ctx: typer.Context,
+    directory: Optional[Path] = typer.Argument(None, help="folder to create (default: --home, else here)"),
+    base_currency: str = typer.Option("GBP", "--base-currency", help="account base currency"),
+    universe: str = typer.Option("uk-sectors", "--universe", help="uk-sectors | us-sectors"),
+    prices_source: str = typer.Option("yahoo", "--prices", help="yahoo | csv | synthetic"),
+) -> None:
+    """Create a workspace: trackrecord.yaml, the database, signing keys and folders."""
+    from datetime import datetime, timezone
+
+    from trackrecord.errors import UserError
+    from trackrecord.workspace_init import create_workspace, preset_settings
+
+    if prices_source not in ("yahoo", "csv", "synthetic"):
+        raise UserError(f"--prices {prices_source!r}: expected yahoo, csv or synthetic")
+    target = directory or context.options(ctx).home or Path.cwd()
+    settings = preset_settings(base_currency.upper(), universe, prices_source)
+    workspace = create_workspace(target, settings, datetime.now(timezone.utc))
+    typer.echo(f"created workspace {workspace.root} ({settings.universe.name}, base {settings.account.base_currency})")
+    typer.echo(f"  config   {workspace.config_path}")
+    typer.echo(f"  database {workspace.database_url}")
+    typer.echo(f"  keys     {workspace.key_dir} (private key mode 0600)")
+
+
+def config_check(ctx: typer.Context) -> None:
+    """Validate trackrecord.yaml and report the first problem (exit 2)."""
+    workspace = context.workspace(ctx)
+    typer.echo(f"{workspace.config_path}: OK (mode {workspace.settings.mode.value}, "
+               f"{len(workspace.settings.universe.instruments)} instruments)")
+
+
+def config_show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Show the effective configuration; secrets are masked."""
+    from trackrecord.config import settings_document
+
+    workspace = context.workspace(ctx)
+    document = settings_document(workspace.settings, os.environ)
+    if as_json:
+        context.print_json(document)
+        return
+    import yaml
+
+    typer.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True).rstrip())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    config_app = typer.Typer(help="Check and show trackrecord.yaml.", no_args_is_help=True)
+    config_app.command("check")(config_check)
+    config_app.command("show")(config_show)
+    app.add_typer(config_app, name="config")

@@ -1,0 +1,74 @@
+"""Canonical JSON: the exact bytes that are hashed and signed.
+
+UTF-8, sorted keys, no insignificant whitespace, no floats (exact decimals travel as
+strings), timestamps ISO 8601 UTC with ``Z``. Two equal payloads always give equal bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+class CanonicalError(TypeError):
+    """A value that has no canonical form (a float, a naive datetime, an unknown type)."""
+
+
+def format_timestamp(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise CanonicalError(f"naive datetime {moment.isoformat()} has no canonical form: give it a timezone")
+    utc = moment.astimezone(timezone.utc)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.microsecond:
+        text += f".{utc.microsecond:06d}"
+    return text + "Z"
+
+
+def format_decimal(value: Decimal) -> str:
+    if not value.is_finite():
+        raise CanonicalError(f"decimal {value} is not finite")
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def normalise(value: Any) -> Any:
+    """Turn a payload into JSON-native values with exact decimals as strings."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, float):
+        raise CanonicalError(f"float {value!r} in a ledger payload: use Decimal or a string")
+    if isinstance(value, Enum):
+        return normalise(value.value)
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalError(f"payload key {key!r} is not a string")
+            out[key] = normalise(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [normalise(item) for item in value]
+    raise CanonicalError(f"{type(value).__name__} has no canonical form")
+
+
+def canonical_json(value: Any) -> str:
+    return _ENCODER.encode(normalise(value))
+
+
+def canonical_bytes(value: Any) -> bytes:
+    return canonical_json(value).encode("utf-8")

@@ -1,0 +1,59 @@
+"""The hash chain: ``hash = sha256(prev_hash ‖ canonical([seq, recorded_at, kind, payload]))``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    seq: int
+    recorded_at: str
+    kind: str
+    payload: str
+    prev_hash: str
+    hash: str
+
+    def data(self) -> dict:
+        return json.loads(self.payload)
+
+
+def event_hash(prev_hash: str, seq: int, recorded_at: str, kind: str, payload: str) -> str:
+    """``payload`` is already canonical JSON text, so the envelope is canonical too."""
+    envelope = f"[{seq},{json.dumps(recorded_at, ensure_ascii=False)},{json.dumps(kind, ensure_ascii=False)},{payload}]"
+    return hashlib.sha256(prev_hash.encode("ascii") + envelope.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainBreak:
+    seq: int
+    reason: str
+
+
+def find_break(events: Iterable[StoredEvent], start_seq: int = 1, start_hash: str = GENESIS_HASH) -> ChainBreak | None:
+    """The first event whose position, link or hash is wrong, or None when the chain holds."""
+    expected_seq, prev = start_seq, start_hash
+    for event in events:
+        if event.seq != expected_seq:
+            reason = "missing or reordered event" if event.seq > expected_seq else "duplicate or reordered seq"
+            return ChainBreak(expected_seq, f"{reason}: expected seq {expected_seq}, found {event.seq}")
+        if event.prev_hash != prev:
+            return ChainBreak(event.seq, "prev_hash does not match the previous event's hash")
+        if event_hash(prev, event.seq, event.recorded_at, event.kind, event.payload) != event.hash:
+            return ChainBreak(event.seq, "hash does not match the event's content")
+        prev, expected_seq = event.hash, expected_seq + 1
+    return None
+
+
+def iter_chain(prev_hash: str, first_seq: int, items: Iterable[tuple[str, str, str]]) -> Iterator[StoredEvent]:
+    """Link (recorded_at, kind, canonical payload) items onto a chain head."""
+    seq = first_seq
+    for recorded_at, kind, payload in items:
+        digest = event_hash(prev_hash, seq, recorded_at, kind, payload)
+        yield StoredEvent(seq, recorded_at, kind, payload, prev_hash, digest)
+        prev_hash, seq = digest, seq + 1

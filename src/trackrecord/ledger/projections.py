@@ -1,0 +1,201 @@
+"""Query tables as projections of events, written in the event's own transaction.
+
+A projector is a pure function from one event to row operations. The same operations
+are applied to the database when an event is appended, and to an in-memory table set
+when ``verify`` rebuilds every projection from the chain alone and compares.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from trackrecord.ledger import events as kinds
+from trackrecord.ledger import schema
+from trackrecord.ledger.chain import StoredEvent
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    table: str
+    row: Row
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    table: str
+    row: Row
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """Update of the row whose primary key is ``key``."""
+
+    table: str
+    key: Row
+    values: Row
+
+
+Op = Insert | Upsert | Update
+Projector = Callable[[StoredEvent, dict[str, Any]], list[Op]]
+
+TABLES = {table.name: table for table in schema.PROJECTION_TABLES}
+PRIMARY_KEYS = {name: tuple(c.name for c in table.primary_key.columns) for name, table in TABLES.items()}
+
+
+def _cashflow(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
+    return [Insert("cashflows", {
+        "seq": event.seq, "flow_date": data["flow_date"], "amount": data["amount"],
+        "currency": data["currency"], "note": data.get("note", ""),
+    })]
+
+
+def _snapshot(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
+    return [Upsert("snapshots", {
+        "account_id": data["account_id"], "session_date": data["session_date"], "seq": event.seq,
+        "taken_at": data["taken_at"], "base_currency": data["base_currency"], "nav": data["nav"],
+        "cash": data.get("cash"), "is_paper": bool(data.get("is_paper", False)),
+        "simulated": bool(data.get("simulated", False)),
+        "positions": json.dumps(data.get("positions", []), sort_keys=True, separators=(",", ":")),
+    })]
+
+
+def _fill(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
+    ops: list[Op] = [Insert("fills", {
+        "exec_id": data["exec_id"], "seq": event.seq, "account_id": data.get("account_id", ""),
+        "order_ref": data.get("order_ref", ""), "symbol": data["symbol"], "side": data["side"],
+        "quantity": data["quantity"], "price": data["price"], "currency": data["currency"],
+        "executed_at": data["executed_at"], "commission": data.get("commission"),
+        "commission_currency": data.get("commission_currency"), "intended_price": data.get("intended_price"),
+        "order_type": data.get("order_type"), "supersedes": data.get("supersedes"), "superseded_by": None,
+        "simulated": bool(data.get("simulated", False)),
+    })]
+    if data.get("supersedes"):
+        ops.append(Update("fills", {"exec_id": data["supersedes"]}, {"superseded_by": data["exec_id"]}))
+    return ops
+
+
+def _commission(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
+    return [Update("fills", {"exec_id": data["exec_id"]},
+                   {"commission": data["commission"], "commission_currency": data.get("currency")})]
+
+
+def _import(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
+    return [Insert("imports", {
+        "content_hash": data["content_hash"], "kind": data["kind"], "source": data["source"],
+        "rows": int(data["rows"]), "seq": event.seq,
+    })]
+
+
+def _order_submitted(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
+    return [Upsert("orders", {
+        "order_ref": data["order_ref"], "plan_id": data["plan_id"], "mode": data["mode"],
+        "symbol": data["symbol"], "side": data["side"], "quantity": data["quantity"],
+        "order_type": data["order_type"], "intended_price": data["intended_price"],
+        "currency": data["currency"], "status": data.get("status", "pending_submit"),
+        "broker_order_id": data.get("broker_order_id"), "message": data.get("message", ""),
+        "last_seq": event.seq,
+    })]
+
+
+def _order_status(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
+    values: Row = {"status": data["status"], "message": data.get("message", ""), "last_seq": event.seq}
+    if data.get("broker_order_id"):
+        values["broker_order_id"] = data["broker_order_id"]
+    return [Update("orders", {"order_ref": data["order_ref"]}, values)]
+
+
+def _kill_switch(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
+    return [Upsert("kill_switch", {
+        "id": 1, "state": data["state"], "reason": data.get("reason", ""),
+        "changed_at": event.recorded_at, "seq": event.seq,
+    })]
+
+
+def _checkpoint(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
+    return [Insert("checkpoints", {
+        "seq": event.seq, "head_seq": int(data["head_seq"]), "head_hash": data["head_hash"],
+        "public_key": data["public_key"], "signature": data["signature"],
+    })]
+
+
+PROJECTORS: dict[str, Projector] = {
+    kinds.CASHFLOW_RECORDED: _cashflow,
+    kinds.SNAPSHOT_RECORDED: _snapshot,
+    kinds.FILL_RECORDED: _fill,
+    kinds.COMMISSION_RECORDED: _commission,
+    kinds.IMPORT_RECORDED: _import,
+    kinds.ORDER_SUBMITTED: _order_submitted,
+    kinds.ORDER_STATUS: _order_status,
+    kinds.KILL_SWITCH_CHANGED: _kill_switch,
+    kinds.CHECKPOINT_SIGNED: _checkpoint,
+}
+
+
+def operations(events: Iterable[StoredEvent]) -> Iterable[Op]:
+    for event in events:
+        projector = PROJECTORS.get(event.kind)
+        if projector is not None:
+            yield from projector(event, json.loads(event.payload))
+
+
+def apply_sql(conn: "Connection", ops: Iterable[Op]) -> None:
+    """Write operations in order; consecutive plain inserts into one table are batched."""
+    pending: list[Row] = []
+    pending_table = ""
+    for op in ops:
+        if isinstance(op, Insert) and (not pending or op.table == pending_table):
+            pending.append(op.row)
+            pending_table = op.table
+            continue
+        if pending:
+            conn.execute(TABLES[pending_table].insert(), pending)
+            pending = []
+        if isinstance(op, Insert):
+            pending, pending_table = [op.row], op.table
+        elif isinstance(op, Upsert):
+            _sql_upsert(conn, op)
+        else:
+            table = TABLES[op.table]
+            where = [table.c[name] == value for name, value in op.key.items()]
+            conn.execute(table.update().where(*where).values(**op.values))
+    if pending:
+        conn.execute(TABLES[pending_table].insert(), pending)
+
+
+def _sql_upsert(conn: "Connection", op: Upsert) -> None:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    keys = PRIMARY_KEYS[op.table]
+    statement = insert(TABLES[op.table]).values(**op.row)
+    updates = {name: statement.excluded[name] for name in op.row if name not in keys}
+    conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
+
+
+class MemoryTables:
+    """Projection tables as dicts keyed by primary key: verify's independent rebuild."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[tuple[Any, ...], Row]] = {name: {} for name in TABLES}
+
+    def apply(self, ops: Iterable[Op]) -> None:
+        for op in ops:
+            table = self.rows[op.table]
+            keys = PRIMARY_KEYS[op.table]
+            if isinstance(op, Update):
+                target = table.get(tuple(op.key.get(name) for name in keys))
+                if target is not None:
+                    target.update(op.values)
+                continue
+            key = tuple(op.row[name] for name in keys)
+            if isinstance(op, Insert) and key in table:
+                raise ValueError(f"duplicate key {key} in {op.table}")
+            table[key] = dict(op.row)

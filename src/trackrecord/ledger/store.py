@@ -1,0 +1,149 @@
+"""The ledger store: append events to the hash chain and write their projections in the
+same transaction, one writer at a time.
+
+Rule: nothing is ever updated or deleted in ``events``; the database refuses it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
+
+from trackrecord.ledger.canonical import canonical_json, format_timestamp
+from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, event_hash
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+POSTGRES_WRITER_LOCK = 7_700_077
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class LedgerStore(Protocol):
+    """The ledger port: append facts, read them back in order."""
+
+    def append(self, kind: str, payload: Mapping[str, Any]) -> StoredEvent: ...
+
+    def append_many(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[StoredEvent]: ...
+
+    def events(self, kind: str | None = None, after_seq: int = 0) -> Iterator[StoredEvent]: ...
+
+    def head(self) -> tuple[int, str]: ...
+
+
+@dataclass
+class Writer:
+    """Appends inside one open transaction; projections are written as events are."""
+
+    conn: "Connection"
+    seq: int
+    prev_hash: str
+    clock: Clock
+    written: list[StoredEvent] = field(default_factory=list)
+
+    def append(self, kind: str, payload: Mapping[str, Any], recorded_at: datetime | None = None) -> StoredEvent:
+        return self.append_many([(kind, payload)], recorded_at)[0]
+
+    def append_many(
+        self, items: Sequence[tuple[str, Mapping[str, Any]]], recorded_at: datetime | None = None
+    ) -> list[StoredEvent]:
+        from trackrecord.ledger.projections import apply_sql, operations
+        from trackrecord.ledger.schema import events
+
+        stamp = format_timestamp(recorded_at or self.clock())
+        new: list[StoredEvent] = []
+        for kind, payload in items:
+            text = canonical_json(payload)
+            self.seq += 1
+            digest = event_hash(self.prev_hash, self.seq, stamp, kind, text)
+            new.append(StoredEvent(self.seq, stamp, kind, text, self.prev_hash, digest))
+            self.prev_hash = digest
+        if not new:
+            return new
+        self.conn.execute(
+            events.insert(),
+            [
+                {"seq": e.seq, "recorded_at": e.recorded_at, "kind": e.kind, "payload": e.payload,
+                 "prev_hash": e.prev_hash, "hash": e.hash}
+                for e in new
+            ],
+        )
+        apply_sql(self.conn, operations(new))
+        self.written.extend(new)
+        return new
+
+
+class SqlLedger:
+    """LedgerStore over SQLAlchemy: SQLite (file lock) or PostgreSQL (advisory lock)."""
+
+    def __init__(self, engine: "Engine", lock_path: Path | None = None, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._lock_path = lock_path
+
+    @contextlib.contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        if self._lock_path is None:
+            yield
+            return
+        from filelock import FileLock
+
+        with FileLock(str(self._lock_path), timeout=120):
+            yield
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Writer]:
+        """One transaction holding the single-writer lock; commits on success."""
+        from sqlalchemy import text
+
+        with self._writer_lock(), self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_WRITER_LOCK})
+            seq, prev = _head(conn)
+            yield Writer(conn, seq, prev, self.clock)
+
+    def append(self, kind: str, payload: Mapping[str, Any]) -> StoredEvent:
+        return self.append_many([(kind, payload)])[0]
+
+    def append_many(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> list[StoredEvent]:
+        with self.writer() as writer:
+            return writer.append_many(items)
+
+    def head(self) -> tuple[int, str]:
+        with self.engine.connect() as conn:
+            return _head(conn)
+
+    def events(self, kind: str | None = None, after_seq: int = 0, batch: int = 20_000) -> Iterator[StoredEvent]:
+        """Events in seq order, read in pages so memory stays flat."""
+        from sqlalchemy import select
+
+        from trackrecord.ledger.schema import events
+
+        last = after_seq
+        while True:
+            query = select(events).where(events.c.seq > last).order_by(events.c.seq).limit(batch)
+            if kind is not None:
+                query = query.where(events.c.kind == kind)
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            for row in rows:
+                yield StoredEvent(*row)
+            if len(rows) < batch:
+                return
+            last = rows[-1][0]
+
+
+def _head(conn: "Connection") -> tuple[int, str]:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import events
+
+    row = conn.execute(select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)).first()
+    return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))

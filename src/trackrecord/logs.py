@@ -1,0 +1,31 @@
+"""One logging set-up: a rotating file in the workspace and Rich on the console (stderr)."""
+
+from __future__ import annotations
+
+import logging
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+LOGGER = "trackrecord"
+
+
+def configure_logging(log_dir: Path | None, level: str = "INFO", verbose: bool = False, quiet: bool = False,
+                      max_bytes: int = 5_000_000, backups: int = 5) -> None:
+    root = logging.getLogger(LOGGER)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(logging.DEBUG)
+    root.propagate = False
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    console = RichHandler(console=Console(stderr=True), show_time=False, show_path=False, markup=False)
+    console.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
+    root.addHandler(console)
+    if log_dir is not None and log_dir.is_dir():
+        file_handler = RotatingFileHandler(log_dir / "trackrecord.log", maxBytes=max_bytes, backupCount=backups,
+                                           encoding="utf-8")
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        file_handler.setLevel(getattr(logging, level))
+        root.addHandler(file_handler)
