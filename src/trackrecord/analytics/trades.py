@@ -299,6 +299,61 @@ class TradeReport:
     commissions: float
     commissions_pending: int
 
+    def totals(self) -> dict[str, Figure | int]:
+        """``summary`` plus ``realised_pnl``, ``commissions``, ``commissions_pending``,
+        ``closing_fills`` (count), ``open_positions`` (count) and ``unrealised_pnl`` (sum over
+        open positions; undefined when one has no mark)."""
+        unrealised = [p.unrealised_pnl for p in self.open_positions]
+        return self.summary | {
+            "closing_fills": len(self.closing_fills),
+            "realised_pnl": self.realised_pnl,
+            "commissions": self.commissions,
+            "commissions_pending": self.commissions_pending,
+            "open_positions": len(self.open_positions),
+            "unrealised_pnl": Undefined("no mark for an open position")
+            if None in unrealised
+            else float(sum(u for u in unrealised if u is not None)),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: ``{"summary": totals with None for undefined figures, "nonfinite":
+        {key: reason}, "round_trips": [...], "open_positions": [...]}``; timestamps ISO 8601."""
+        totals = self.totals()
+        return {
+            "summary": {k: None if isinstance(v, Undefined) else v for k, v in totals.items()},
+            "nonfinite": {k: v.reason for k, v in totals.items() if isinstance(v, Undefined)},
+            "round_trips": [_trip_row(t) for t in self.round_trips],
+            "open_positions": [_open_row(p) for p in self.open_positions],
+        }
+
+
+def _trip_row(t: RoundTrip) -> dict[str, Any]:
+    return {
+        "symbol": t.symbol,
+        "direction": t.direction,
+        "opened_at": t.opened_at.isoformat(),
+        "closed_at": t.closed_at.isoformat(),
+        "quantity": t.quantity,
+        "entry_price": t.entry_price,
+        "exit_price": t.exit_price,
+        "gross_pnl": t.gross_pnl,
+        "commission": t.commission,
+        "net_pnl": t.net_pnl,
+        "holding_days": t.holding_days,
+        "fills": t.fills,
+    }
+
+
+def _open_row(p: OpenPosition) -> dict[str, Any]:
+    return {
+        "symbol": p.symbol,
+        "quantity": p.quantity,
+        "avg_price": p.avg_price,
+        "opened_at": p.opened_at.isoformat(),
+        "mark": p.mark,
+        "unrealised_pnl": p.unrealised_pnl,
+    }
+
 
 def analyse_trades(
     fills: Iterable[Any],
