@@ -1,0 +1,85 @@
+"""What the fake TWS knows (scenario) and how it misbehaves (faults), set per test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .protocol import ContractSpec
+
+
+def default_contracts() -> tuple[ContractSpec, ...]:
+    """Two LSE ETF lines: one in GBP, one in USD (prices in the line's currency)."""
+    return (
+        ContractSpec(
+            con_id=128_000_001, symbol="IUKD", exchange="SMART", primary_exchange="LSE",
+            currency="GBP", long_name="ISHARES UK DIVIDEND UCITS ETF",
+            price=Decimal("8.12"), close_price=Decimal("8.15"),
+        ),
+        ContractSpec(
+            con_id=128_000_002, symbol="CSPX", exchange="SMART", primary_exchange="LSE",
+            currency="USD", long_name="ISHARES CORE S&P 500 UCITS ETF",
+            price=Decimal("512.40"), close_price=Decimal("513.00"),
+        ),
+    )
+
+
+@dataclass
+class Scenario:
+    """The account behind the fake gateway. Mutable: fills move cash and positions."""
+
+    accounts: tuple[str, ...] = ("DU1234567",)
+    base_currency: str = "GBP"
+    cash: dict[str, Decimal] = field(default_factory=lambda: {"GBP": Decimal("100000.00")})
+    fx_to_base: dict[str, Decimal] = field(default_factory=lambda: {"GBP": Decimal(1), "USD": Decimal("0.79")})
+    contracts: tuple[ContractSpec, ...] = field(default_factory=default_contracts)
+    positions: dict[int, tuple[Decimal, Decimal]] = field(default_factory=dict)  # conId -> (qty, avg cost)
+    commission: dict[str, Decimal] = field(default_factory=lambda: {"GBP": Decimal("3.00"), "USD": Decimal("1.00")})
+    time_zone: str = "Europe/London"  # zone TWS writes execution times in
+    first_order_id: int = 1
+    fill_delay_seconds: float = 0.02
+
+    def contract(self, con_id: int) -> ContractSpec:
+        return next(c for c in self.contracts if c.con_id == con_id)
+
+
+@dataclass
+class Reject:
+    """Refuse the next order (or the one with ``order_ref``): error ``code`` then ``status``."""
+
+    code: int = 201
+    text: str = "Order rejected - reason:YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN VALUE [1000.00 GBP] MUST EXCEED THE INITIAL MARGIN"
+    status: str = "Inactive"
+    order_ref: str | None = None
+
+
+@dataclass
+class DisconnectOnPlace:
+    """Drop the client's socket right after a placeOrder arrives.
+
+    ``accepted``: the order still reaches the exchange (and a market order fills), but the
+    client never hears about it on that connection. Otherwise the order is lost.
+    """
+
+    accepted: bool = True
+
+
+@dataclass
+class LateCommission:
+    """Hold commission reports back: from the live stream and from the next
+    ``withhold_requests`` reqExecutions answers; push them live after ``delay_seconds``
+    if given (None: only a later reqExecutions reveals them)."""
+
+    withhold_requests: int = 1
+    delay_seconds: float | None = None
+
+
+@dataclass
+class Faults:
+    """Scripted misbehaviour; set attributes on ``FakeTws.faults`` before acting."""
+
+    reject: Reject | None = None
+    disconnect_on_place: DisconnectOnPlace | None = None
+    duplicate_exec_details: bool = False
+    late_commission: LateCommission | None = None
+    ignore_cancels: bool = False
