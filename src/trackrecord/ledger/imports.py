@@ -1,0 +1,369 @@
+"""Imports of snapshots, cash flows, fills and the older tool's data folder.
+
+Every row is validated before anything is written; a bad row raises UserError naming
+file, line and column. Imports are idempotent: a file already imported (same content
+hash) adds nothing, fills are keyed by exec id, snapshots by (account, session date),
+cash flows by (date, amount, currency, note).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+
+from trackrecord.errors import UserError
+from trackrecord.ledger import events as kinds
+from trackrecord.ledger.canonical import format_timestamp
+from trackrecord.ledger.parsing import (
+    parse_currency,
+    parse_date,
+    parse_decimal,
+    parse_side,
+    parse_timestamp,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from trackrecord.ledger.store import SqlLedger
+
+SEED_EXECUTION_COLUMNS = (
+    "trade_id", "timestamp", "symbol", "asset_class", "side", "quantity", "intended_price",
+    "fill_price", "slippage_bps", "commission", "commission_currency",
+)
+DATED_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(csv|json)$")
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    kind: str
+    path: Path
+    content_hash: str
+    rows: int = 0
+
+
+@dataclass
+class ParsedImport:
+    """Events an import would write, each with its idempotency key."""
+
+    sources: list[ImportSource] = field(default_factory=list)
+    cashflows: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    fills: list[dict[str, Any]] = field(default_factory=list)
+    duplicate_fills: int = 0
+
+
+@dataclass
+class ImportReport:
+    added: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    files_already_imported: list[str] = field(default_factory=list)
+
+    def document(self) -> dict[str, Any]:
+        return {"added": self.added, "skipped": self.skipped, "files_already_imported": self.files_already_imported}
+
+    def summary(self) -> str:
+        parts = [f"{kind}: {self.added.get(kind, 0)} added, {self.skipped.get(kind, 0)} skipped (already recorded)"
+                 for kind in sorted(set(self.added) | set(self.skipped))]
+        if self.files_already_imported:
+            parts.append(f"{len(self.files_already_imported)} file(s) imported before: nothing new from them")
+        return "; ".join(parts) if parts else "nothing to import"
+
+
+def _read_text(path: Path) -> tuple[str, str]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text") from None
+    return text, hashlib.sha256(raw).hexdigest()
+
+
+def _csv_rows(path: Path, text: str, required: Sequence[str], optional: Sequence[str] = ()) -> Iterable[tuple[str, dict[str, str]]]:
+    """Rows with their location ``file:line``; the header must hold the required columns."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise UserError(f"{path}: empty file, expected a header with {', '.join(required)}") from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise UserError(f"{path}:1: missing column(s) {', '.join(missing)}; expected {', '.join(required)}")
+    unknown = [c for c in header if c not in required and c not in optional]
+    if unknown:
+        raise UserError(f"{path}:1: unknown column(s) {', '.join(unknown)}; expected {', '.join([*required, *optional])}")
+    for row in reader:
+        line = reader.line_num
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise UserError(f"{path}:{line}: expected {len(header)} fields, found {len(row)}")
+        yield f"{path}:{line}", dict(zip(header, (cell.strip() for cell in row)))
+
+
+def _cell(where: str, row: dict[str, str], column: str, parse: Callable[[str, str], Any]) -> Any:
+    value = row.get(column, "")
+    if value == "":
+        raise UserError(f"{where}: column '{column}' is empty")
+    return parse(value, f"{where}: column '{column}'")
+
+
+def parse_cashflows_csv(path: Path, base_currency: str) -> ParsedImport:
+    text, digest = _read_text(path)
+    parsed = ParsedImport()
+    for where, row in _csv_rows(path, text, ("date", "amount"), ("currency", "note")):
+        amount = _cell(where, row, "amount", parse_decimal)
+        if amount == 0:
+            raise UserError(f"{where}: column 'amount': a cash flow of zero records nothing")
+        currency = _cell(where, row, "currency", parse_currency) if row.get("currency") else base_currency
+        parsed.cashflows.append({
+            "flow_date": _cell(where, row, "date", parse_date), "amount": amount, "currency": currency,
+            "note": row.get("note", ""), "source": str(path.name),
+        })
+    parsed.sources.append(ImportSource("cashflows", path, digest, len(parsed.cashflows)))
+    return parsed
+
+
+def parse_snapshots_csv(path: Path, account_id: str, base_currency: str) -> ParsedImport:
+    text, digest = _read_text(path)
+    parsed = ParsedImport()
+    for where, row in _csv_rows(path, text, ("date", "nav"), ("cash",)):
+        session_date = _cell(where, row, "date", parse_date)
+        nav = _cell(where, row, "nav", parse_decimal)
+        if nav < 0:
+            raise UserError(f"{where}: column 'nav': expected a NAV of zero or more, got {row['nav']!r}")
+        cash = _cell(where, row, "cash", parse_decimal) if row.get("cash") else None
+        parsed.snapshots.append(_snapshot_payload(account_id, base_currency, session_date, None, nav, cash, [], path))
+    parsed.sources.append(ImportSource("snapshots", path, digest, len(parsed.snapshots)))
+    return parsed
+
+
+def _snapshot_payload(account_id: str, base_currency: str, session_date: Any, taken_at: Any, nav: Decimal,
+                      cash: Decimal | None, positions: list[dict[str, Any]], path: Path) -> dict[str, Any]:
+    from datetime import datetime, time, timezone
+
+    moment = taken_at or datetime.combine(session_date, time(0, 0), tzinfo=timezone.utc)
+    return {
+        "account_id": account_id, "session_date": session_date, "taken_at": format_timestamp(moment),
+        "base_currency": base_currency, "nav": nav, "cash": cash, "positions": positions,
+        "is_paper": False, "simulated": False, "source": f"import:{path.name}",
+    }
+
+
+def _fill_payload(where: str, row: dict[str, str], account_id: str, base_currency: str, path: Path) -> dict[str, Any]:
+    quantity = _cell(where, row, "quantity", parse_decimal)
+    if quantity <= 0:
+        raise UserError(f"{where}: column 'quantity': expected a positive quantity, got {row['quantity']!r}")
+    price = _cell(where, row, "fill_price", parse_decimal)
+    if price <= 0:
+        raise UserError(f"{where}: column 'fill_price': expected a positive price, got {row['fill_price']!r}")
+    intended = _cell(where, row, "intended_price", parse_decimal) if row.get("intended_price") else None
+    commission = _cell(where, row, "commission", parse_decimal) if row.get("commission") else None
+    if commission is not None and commission < 0:
+        commission = -commission  # IB reports commissions as negative cash; we store the cost
+    currency = _cell(where, row, "commission_currency", parse_currency) if row.get("commission_currency") else base_currency
+    return {
+        "exec_id": _cell(where, row, "trade_id", lambda v, _w: v), "account_id": account_id,
+        "order_ref": "", "symbol": _cell(where, row, "symbol", lambda v, _w: v.upper()),
+        "side": _cell(where, row, "side", parse_side), "quantity": quantity, "price": price,
+        "currency": currency, "executed_at": format_timestamp(_cell(where, row, "timestamp", parse_timestamp)),
+        "commission": commission, "commission_currency": currency if commission is not None else None,
+        "intended_price": intended, "order_type": None, "supersedes": None, "simulated": False,
+        "source": f"import:{path.name}",
+    }
+
+
+def parse_fills_csv(path: Path, account_id: str, base_currency: str) -> ParsedImport:
+    text, digest = _read_text(path)
+    parsed = ParsedImport()
+    optional = ("asset_class", "intended_price", "slippage_bps", "commission", "commission_currency")
+    required = [c for c in SEED_EXECUTION_COLUMNS if c not in optional]
+    seen: set[str] = set()
+    for where, row in _csv_rows(path, text, required, optional):
+        payload = _fill_payload(where, row, account_id, base_currency, path)
+        if payload["exec_id"] in seen:
+            parsed.duplicate_fills += 1  # the older tool wrote duplicate fills on re-pull
+            continue
+        seen.add(payload["exec_id"])
+        parsed.fills.append(payload)
+    parsed.sources.append(ImportSource("fills", path, digest, len(parsed.fills)))
+    return parsed
+
+
+def _seed_snapshot(path: Path, account_id: str, base_currency: str, session_date: Any) -> dict[str, Any]:
+    text, _ = _read_text(path)
+    try:
+        data = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}:{exc.lineno}: malformed JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a JSON object with timestamp, total_equity, cash, positions")
+    for key in ("timestamp", "total_equity", "cash", "positions"):
+        if key not in data:
+            raise UserError(f"{path}: key '{key}' is missing")
+    nav, cash = data["total_equity"], data["cash"]
+    for key, value in (("total_equity", nav), ("cash", cash)):
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise UserError(f"{path}: key '{key}': expected a number, got {value!r}")
+    if not isinstance(data["timestamp"], str):
+        raise UserError(f"{path}: key 'timestamp': expected an ISO 8601 string, got {data['timestamp']!r}")
+    taken_at = parse_timestamp(data["timestamp"], f"{path}: key 'timestamp'")
+    if not isinstance(data["positions"], list):
+        raise UserError(f"{path}: key 'positions': expected a list")
+    positions = [_seed_position(path, i, item) for i, item in enumerate(data["positions"])]
+    return _snapshot_payload(account_id, base_currency, session_date, taken_at, nav, cash, positions, path)
+
+
+def _seed_position(path: Path, index: int, item: Any) -> dict[str, Any]:
+    fields = ("symbol", "quantity", "avg_cost", "market_price", "market_value")
+    if not isinstance(item, dict):
+        raise UserError(f"{path}: key 'positions[{index}]': expected an object")
+    out: dict[str, Any] = {}
+    for key in fields:
+        value = item.get(key)
+        where = f"{path}: key 'positions[{index}].{key}'"
+        if key == "symbol":
+            if not isinstance(value, str) or not value:
+                raise UserError(f"{where}: expected a symbol, got {value!r}")
+            out[key] = value.upper()
+        elif not isinstance(value, Decimal) or not value.is_finite():
+            raise UserError(f"{where}: expected a number, got {value!r}")
+        else:
+            out[key] = value
+    return out
+
+
+def parse_seed_folder(folder: Path, account_id: str, base_currency: str) -> ParsedImport:
+    """The older tool's folder: executions/YYYY-MM-DD.csv and snapshots/YYYY-MM-DD.json."""
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder; expected the older tool's data folder with executions/ and snapshots/")
+    if not (folder / "executions").is_dir() and not (folder / "snapshots").is_dir():
+        raise UserError(f"{folder}: neither executions/ nor snapshots/ found")
+    parsed = ParsedImport()
+    seen_fills: set[str] = set()
+    for path in sorted((folder / "executions").glob("*")) if (folder / "executions").is_dir() else []:
+        _dated(path, "csv")
+        one = parse_fills_csv(path, account_id, base_currency)
+        parsed.sources.extend(one.sources)
+        parsed.duplicate_fills += one.duplicate_fills
+        for fill in one.fills:
+            if fill["exec_id"] in seen_fills:
+                parsed.duplicate_fills += 1
+            else:
+                seen_fills.add(fill["exec_id"])
+                parsed.fills.append(fill)
+    for path in sorted((folder / "snapshots").glob("*")) if (folder / "snapshots").is_dir() else []:
+        session_date = _dated(path, "json")
+        _, digest = _read_text(path)
+        parsed.sources.append(ImportSource("snapshots", path, digest, 1))
+        parsed.snapshots.append(_seed_snapshot(path, account_id, base_currency, session_date))
+    return parsed
+
+
+def _dated(path: Path, extension: str) -> Any:
+    match = DATED_FILE.match(path.name)
+    if not match or match.group(2) != extension:
+        raise UserError(f"{path}: expected a file named YYYY-MM-DD.{extension}")
+    return parse_date(match.group(1), str(path))
+
+
+def record_import(ledger: "SqlLedger", parsed: ParsedImport) -> ImportReport:
+    """Write what is new, in one transaction, under the single-writer lock."""
+    from trackrecord.ledger.canonical import normalise
+
+    report = ImportReport()
+    if parsed.duplicate_fills:
+        report.skipped["fills"] = parsed.duplicate_fills
+    with ledger.writer() as writer:
+        conn = writer.conn
+        known_files = _known_import_hashes(conn)
+        fresh_sources = list({s.content_hash: s for s in parsed.sources if s.content_hash not in known_files}.values())
+        report.files_already_imported = [str(s.path) for s in parsed.sources if s.content_hash in known_files]
+        items: list[tuple[str, dict[str, Any]]] = []
+        items += _new_cashflows(conn, parsed.cashflows, report)
+        items += _new_fills(conn, parsed.fills, report)
+        items += _new_snapshots(conn, [normalise(s) for s in parsed.snapshots], report)
+        for source in fresh_sources:
+            items.append((kinds.IMPORT_RECORDED, {
+                "kind": source.kind, "source": str(source.path), "content_hash": source.content_hash,
+                "rows": source.rows,
+            }))
+        writer.append_many(items)
+    return report
+
+
+def _known_import_hashes(conn: "Connection") -> set[str]:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import imports
+
+    return set(conn.execute(select(imports.c.content_hash)).scalars())
+
+
+def _new_cashflows(conn: "Connection", flows: list[dict[str, Any]], report: ImportReport) -> list[tuple[str, dict[str, Any]]]:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.canonical import format_decimal
+    from trackrecord.ledger.schema import cashflows
+
+    existing = {tuple(r) for r in conn.execute(select(cashflows.c.flow_date, cashflows.c.amount, cashflows.c.currency, cashflows.c.note))}
+    out = []
+    for flow in flows:
+        key = (flow["flow_date"].isoformat(), format_decimal(flow["amount"]), flow["currency"], flow["note"])
+        if key in existing:
+            report.skipped["cashflows"] = report.skipped.get("cashflows", 0) + 1
+            continue
+        existing.add(key)
+        out.append((kinds.CASHFLOW_RECORDED, flow))
+        report.added["cashflows"] = report.added.get("cashflows", 0) + 1
+    return out
+
+
+def _new_fills(conn: "Connection", fills: list[dict[str, Any]], report: ImportReport) -> list[tuple[str, dict[str, Any]]]:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import fills as fills_table
+
+    existing = set(conn.execute(select(fills_table.c.exec_id)).scalars())
+    out = []
+    for fill in fills:
+        if fill["exec_id"] in existing:
+            report.skipped["fills"] = report.skipped.get("fills", 0) + 1
+            continue
+        existing.add(fill["exec_id"])
+        out.append((kinds.FILL_RECORDED, fill))
+        report.added["fills"] = report.added.get("fills", 0) + 1
+    return out
+
+
+def _new_snapshots(conn: "Connection", snapshots: list[dict[str, Any]], report: ImportReport) -> list[tuple[str, dict[str, Any]]]:
+    """A snapshot identical to the recorded one is skipped; a different one supersedes it."""
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import snapshots as table
+
+    recorded = {
+        (r.account_id, r.session_date): (r.nav, r.cash, r.positions)
+        for r in conn.execute(select(table.c.account_id, table.c.session_date, table.c.nav, table.c.cash, table.c.positions))
+    }
+    out = []
+    for snap in snapshots:
+        key = (snap["account_id"], snap["session_date"])
+        content = (snap["nav"], snap["cash"], json.dumps(snap["positions"], sort_keys=True, separators=(",", ":")))
+        if recorded.get(key) == content:
+            report.skipped["snapshots"] = report.skipped.get("snapshots", 0) + 1
+            continue
+        recorded[key] = content
+        out.append((kinds.SNAPSHOT_RECORDED, snap))
+        report.added["snapshots"] = report.added.get("snapshots", 0) + 1
+    return out
