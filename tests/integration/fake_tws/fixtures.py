@@ -16,7 +16,7 @@ from .server import FakeTws
 DECODER_FAILURES = ("Error handling fields", "Error for ", "No order found for orderId")
 
 
-class _Collector(logging.Handler):
+class DecoderErrorCollector(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
         self.records: list[logging.LogRecord] = []
@@ -32,9 +32,9 @@ class _Collector(logging.Handler):
 
 
 @pytest.fixture
-def ib_decoder_guard() -> Iterator[_Collector]:
+def ib_decoder_guard() -> Iterator[DecoderErrorCollector]:
     """Fail the test if ib_async logged any decoding error while it ran."""
-    collector = _Collector()
+    collector = DecoderErrorCollector()
     logger = logging.getLogger("ib_async")
     logger.addHandler(collector)
     try:
@@ -46,7 +46,7 @@ def ib_decoder_guard() -> Iterator[_Collector]:
 
 
 @pytest.fixture
-def fake_tws(ib_decoder_guard: _Collector) -> Iterator[FakeTws]:
+def fake_tws(ib_decoder_guard: DecoderErrorCollector) -> Iterator[FakeTws]:
     """A started fake TWS on a free port of 127.0.0.1 (default scenario, no faults)."""
     server = FakeTws().start()
     try:

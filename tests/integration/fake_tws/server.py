@@ -169,6 +169,10 @@ class FakeTws:
         """Push every withheld commission report to connected clients now."""
         self._call(self._release_commissions)
 
+    def inject(self, fields: list[object]) -> None:
+        """Send a raw message to every connected client (to test the decoder guard)."""
+        self._call(lambda: [s.send(p.encode(fields)) for s in self._sessions])
+
     def drop_connections(self) -> None:
         self._call(self._close_all)
 
@@ -204,9 +208,9 @@ class FakeTws:
             if await reader.readexactly(4) != b"API\0":
                 return
             low, high = p.parse_version_range(p.decode(await self._read_frame(reader))[0])
-            version = min(high, p.SERVER_VERSION)
-            if version < low:
-                return
+            if not low <= p.SERVER_VERSION <= high:
+                return  # this fake speaks only SERVER_VERSION; real TWS would negotiate down
+            version = p.SERVER_VERSION
             now = datetime.now(timezone.utc)
             writer.write(p.frame(f"{version}\0{now:%Y%m%d %H:%M:%S} GMT\0".encode()))
             self._sessions.add(session)

@@ -1,0 +1,5 @@
+"""Interactive Brokers through ib_async. Importing this package does not import ib_async."""
+
+from trackrecord.brokers.ibkr.adapter import IbkrBroker
+
+__all__ = ["IbkrBroker"]
