@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 GENESIS_HASH = "0" * 64
@@ -23,9 +24,14 @@ class StoredEvent:
         return json.loads(self.payload)
 
 
+@lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
 def event_hash(prev_hash: str, seq: int, recorded_at: str, kind: str, payload: str) -> str:
     """``payload`` is already canonical JSON text, so the envelope is canonical too."""
-    envelope = f"[{seq},{json.dumps(recorded_at, ensure_ascii=False)},{json.dumps(kind, ensure_ascii=False)},{payload}]"
+    envelope = f"[{seq},{_quoted(recorded_at)},{_quoted(kind)},{payload}]"
     return hashlib.sha256(prev_hash.encode("ascii") + envelope.encode("utf-8")).hexdigest()
 
 

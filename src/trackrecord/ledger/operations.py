@@ -35,7 +35,7 @@ def stored_tables(engine: "Engine") -> dict[str, list[dict[str, Any]]]:
     from trackrecord.ledger.projections import TABLES
 
     with engine.connect() as conn:
-        return {name: [dict(row._mapping) for row in conn.execute(select(table))] for name, table in TABLES.items()}
+        return {name: [dict(row) for row in conn.execute(select(table)).mappings()] for name, table in TABLES.items()}
 
 
 def trusted_keys(key_dir: Path) -> set[str] | None:

@@ -109,20 +109,18 @@ def verify_events(
     return result
 
 
-def _normalise(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (bool(v) if isinstance(v, bool) else v) for k, v in row.items()}
-
-
 def _compare(result: VerifyResult, memory: MemoryTables, stored: dict[str, list[dict[str, Any]]]) -> None:
     for name in TABLES:
         keys = PRIMARY_KEYS[name]
         rebuilt = memory.rows[name]
         actual = {tuple(row[k] for k in keys): row for row in stored.get(name, [])}
         result.projections_checked.append(name)
+        if rebuilt == actual:
+            continue
         for key in sorted(set(rebuilt) | set(actual), key=repr):
             want, have = rebuilt.get(key), actual.get(key)
-            if want is None or have is None or _normalise(want) != _normalise(have):
-                seq = (want or have or {}).get("seq")
-                state = "missing from the table" if have is None else "not backed by any event" if want is None else "differs from its events"
+            if want != have:
+                state = ("missing from the table" if have is None else "not backed by any event" if want is None
+                         else "differs from its events")
                 result.fail(None, f"projection {name} row {dict(zip(keys, key))}: {state}")
                 break
