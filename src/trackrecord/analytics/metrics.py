@@ -238,7 +238,9 @@ def _rolling_moments(x: FloatArray, window: int) -> tuple[FloatArray, FloatArray
     s2 = np.concatenate(([0.0], np.cumsum(d * d)))
     w1 = s1[window:] - s1[:-window]
     w2 = s2[window:] - s2[:-window]
-    var = np.maximum((w2 - w1 * w1 / window) / (window - 1), 0.0)
+    var = (w2 - w1 * w1 / window) / (window - 1)
+    noise = 1e-10 * float(np.dot(d, d)) / x.size  # cumulative-sum rounding: a flat window is 0
+    var[var <= noise] = 0.0
     return w1 / window + centre, var
 
 
