@@ -141,3 +141,8 @@ def test_twr_does_not_depend_on_the_size_of_flows(
     large = twr_returns(*account([d[2] for d in data]), weight)  # type: ignore[arg-type]
     np.testing.assert_allclose(small, returns, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(twr_index(large), twr_index(small), rtol=1e-9)
+
+
+def test_date_objects_and_strings_give_the_same_dates() -> None:
+    objects = as_dates([date(1969, 12, 31), date(2024, 3, 4)])
+    assert objects.tolist() == as_dates(["1969-12-31", "2024-03-04"]).tolist()
