@@ -1,0 +1,118 @@
+"""Pull executions and snapshot the account: the daily bookkeeping against any broker.
+
+Both are idempotent: a repeated pull adds nothing (fills keyed by exec id; a commission
+that was pending is completed by its own event, never recorded as zero), and a snapshot
+identical to the one recorded for the same session adds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from trackrecord.brokers.base import Broker
+from trackrecord.engine.recording import fill_payload, snapshot_payload
+from trackrecord.ledger import events as kinds
+from trackrecord.ledger.canonical import normalise
+
+if TYPE_CHECKING:
+    from trackrecord.ledger.store import Writer
+
+
+@dataclass
+class PullResult:
+    new_fills: int = 0
+    completed_commissions: int = 0
+    pending_commissions: int = 0
+    repeated: int = 0
+    exec_ids: list[str] = field(default_factory=list)
+
+    def document(self) -> dict[str, Any]:
+        return {"new_fills": self.new_fills, "completed_commissions": self.completed_commissions,
+                "pending_commissions": self.pending_commissions, "repeated": self.repeated}
+
+
+def _recorded_fills(writer: "Writer", since: datetime | None) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.canonical import format_timestamp
+    from trackrecord.ledger.schema import fills
+
+    query = select(fills.c.exec_id, fills.c.commission)
+    if since is not None:
+        query = query.where(fills.c.executed_at >= format_timestamp(since))
+    return {row.exec_id: row.commission for row in writer.conn.execute(query)}
+
+
+def _intended_prices(writer: "Writer", order_refs: set[str]) -> dict[str, tuple[Any, str]]:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import orders
+
+    if not order_refs:
+        return {}
+    query = select(orders.c.order_ref, orders.c.intended_price, orders.c.order_type).where(orders.c.order_ref.in_(order_refs))
+    return {row.order_ref: (row.intended_price, row.order_type) for row in writer.conn.execute(query)}
+
+
+def pull_executions(writer: "Writer", broker: Broker, since: datetime, simulated: bool) -> PullResult:
+    """Record the broker's executions since ``since`` that the ledger does not have yet."""
+    result = PullResult()
+    executions = broker.executions_since(since)
+    if not executions:
+        return result
+    recorded = _recorded_fills(writer, None if len(executions) > 50 else min(f.executed_at for f in executions))
+    intended = _intended_prices(writer, {f.order_ref for f in executions if f.order_ref})
+    items: list[tuple[str, dict[str, Any]]] = []
+    for fill in executions:
+        if fill.exec_id in recorded:
+            if recorded[fill.exec_id] is None and fill.commission is not None:
+                items.append((kinds.COMMISSION_RECORDED, {"exec_id": fill.exec_id, "commission": fill.commission,
+                                                          "currency": fill.commission_currency}))
+                recorded[fill.exec_id] = fill.commission
+                result.completed_commissions += 1
+            else:
+                result.repeated += 1
+            continue
+        price, order_type = intended.get(fill.order_ref, (None, None))
+        items.append((kinds.FILL_RECORDED, fill_payload(fill, price, order_type, simulated)))
+        recorded[fill.exec_id] = fill.commission
+        result.new_fills += 1
+        result.exec_ids.append(fill.exec_id)
+        if fill.commission is None:
+            result.pending_commissions += 1
+    writer.append_many(items)
+    return result
+
+
+def record_snapshot(writer: "Writer", broker: Broker, as_of: datetime, session_date: date, simulated: bool,
+                    source: str) -> tuple[bool, dict[str, Any]]:
+    """Snapshot the account for a session; return (written, payload)."""
+    from dataclasses import replace
+
+    snapshot = replace(broker.snapshot(as_of), session_date=session_date)
+    payload = snapshot_payload(snapshot, simulated, source)
+    if _same_as_recorded(writer, payload):
+        return False, payload
+    writer.append(kinds.SNAPSHOT_RECORDED, payload)
+    return True, payload
+
+
+def _same_as_recorded(writer: "Writer", payload: dict[str, Any]) -> bool:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import snapshots
+
+    row = writer.conn.execute(
+        select(snapshots.c.nav, snapshots.c.cash, snapshots.c.positions).where(
+            snapshots.c.account_id == payload["account_id"],
+            snapshots.c.session_date == payload["session_date"].isoformat(),
+        )
+    ).first()
+    if row is None:
+        return False
+    data = normalise(payload)
+    positions = json.dumps(data["positions"], sort_keys=True, separators=(",", ":"))
+    return (row.nav, row.cash, row.positions) == (data["nav"], data["cash"], positions)
