@@ -1,0 +1,384 @@
+"""The kill switch's fast path: ``kill-switch status`` and ``activate`` without Typer,
+pydantic or SQLAlchemy (stdlib ``sqlite3`` only), so they answer in a few tens of ms.
+
+``trackrecord.cli.app.main()`` calls ``run_fast(argv)`` before anything heavy is
+imported. It returns None whenever it is not sure it can do exactly what the normal path
+does (another command, ``--help``, an unusual argument, a database that is not a local
+SQLite file, an unmigrated database, trackrecord.yaml written in a style it does not
+read): the caller then runs the normal Typer path, which gives the same answers.
+
+An ``activate`` here is the same ledger write as the normal path's: the same event
+payload (``trackrecord.risk.killswitch.change_payload``), the same canonical JSON and
+hash (``trackrecord.ledger.canonical`` / ``chain``), the projection row in the same
+transaction, under the same single-writer lock (``flock`` on ``trackrecord.db.lock``,
+which is what ``filelock.FileLock`` takes on Unix).
+
+The rendering functions at the end are shared with the normal path, so both print the
+same text and JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Mapping, Sequence
+
+from trackrecord.domain.enums import TradingState
+from trackrecord.risk.killswitch import (
+    KILL_SWITCH_CHANGED,
+    KillSwitchRefusal,
+    KillSwitchStatus,
+    activation_state,
+    change_payload,
+    status_from_row,
+)
+
+CONFIG_FILE = "trackrecord.yaml"  # == trackrecord.config.CONFIG_FILE
+DB_FILE = "trackrecord.db"  # == trackrecord.workspace.DB_FILE
+HOME_ENV = "TRACKRECORD_HOME"  # == trackrecord.workspace.HOME_ENV
+LOCK_TIMEOUT_SECONDS = 120.0  # as SqlLedger's FileLock
+_GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet")
+
+
+@dataclass(frozen=True, slots=True)
+class FastCommand:
+    action: str  # "status" | "activate"
+    home: str | None = None
+    reason: str = ""
+    reduce_only: bool = False
+    as_json: bool = False
+
+
+def run_fast(argv: Sequence[str], environ: Mapping[str, str] | None = None, cwd: str | None = None) -> int | None:
+    """Run ``kill-switch status|activate`` and return its exit code, or None to let the
+    normal command line handle ``argv``."""
+    command = parse_argv(argv)
+    if command is None:
+        return None
+    environ = os.environ if environ is None else environ
+    located = locate_database(command.home, environ, cwd or os.getcwd())
+    if located is None:
+        return None
+    root, database = located
+    if command.action == "status":
+        status = read_status(database)
+        if status is None:
+            return None
+        _print(status_document(status) if command.as_json else render_status(status), command.as_json)
+        return 0
+    try:
+        changed = activate(root, database, command.reason, command.reduce_only, datetime.now(timezone.utc))
+    except KillSwitchRefusal as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except TimeoutError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    if changed is None:
+        return None
+    status, previous = changed
+    _print(change_document(status, previous) if command.as_json else render_change(status, previous), command.as_json)
+    return 0
+
+
+def parse_argv(argv: Sequence[str]) -> FastCommand | None:
+    """``[--home DIR] [-v|-q] kill-switch status [--json]`` or
+    ``... kill-switch activate REASON [--reduce-only] [--json]``; anything else is None."""
+    args = list(argv)
+    home: str | None = None
+    while args and args[0] != "kill-switch":
+        head = args.pop(0)
+        if head == "--home" and args:
+            home = args.pop(0)
+        elif head.startswith("--home="):
+            home = head[len("--home="):]
+        elif head not in _GLOBAL_FLAGS:
+            return None
+    if len(args) < 2 or args[1] not in ("status", "activate"):
+        return None
+    action, rest = args[1], args[2:]
+    flags = {"--json"} | ({"--reduce-only"} if action == "activate" else set())
+    positional = [item for item in rest if not item.startswith("-")]
+    options = [item for item in rest if item.startswith("-")]
+    if any(option not in flags for option in options) or len(options) != len(set(options)):
+        return None
+    if (action == "status" and positional) or (action == "activate" and len(positional) != 1):
+        return None
+    return FastCommand(action, home, positional[0] if positional else "", "--reduce-only" in options, "--json" in options)
+
+
+def locate_database(home: str | None, environ: Mapping[str, str], cwd: str) -> tuple[str, str] | None:
+    """(workspace root, SQLite file) by the rules of ``trackrecord.workspace.locate``;
+    None when the normal path must decide (no workspace, not SQLite, no database yet)."""
+    where = home if home is not None else (environ.get(HOME_ENV) or cwd)
+    root = os.path.realpath(os.path.join(cwd, os.path.expanduser(where)))
+    config = os.path.join(root, CONFIG_FILE)
+    if not os.path.isfile(config):
+        return None
+    try:
+        with open(config, encoding="utf-8") as handle:
+            found, url = database_url(handle.read())
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not found:
+        return None
+    if url is None:
+        database = os.path.join(root, DB_FILE)
+    elif url.startswith("sqlite:///") and "?" not in url and url != "sqlite:///:memory:":
+        database = os.path.join(cwd, url[len("sqlite:///"):])
+    else:
+        return None
+    return (root, database) if os.path.isfile(database) else None
+
+
+def database_url(text: str) -> tuple[bool, str | None]:
+    """``database.url`` from trackrecord.yaml as ``trackrecord init`` writes it (block
+    style, scalar values). Returns (understood, url); not understood means "ask the
+    normal path", which parses the YAML properly."""
+    in_block = False
+    url: str | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith(("---", "...", "%")) or "\t" in line[: len(line) - len(line.lstrip())]:
+            return False, None
+        top_level = not line[0].isspace()
+        if top_level:
+            key, _, value = stripped.partition(":")
+            key = key.strip().strip("\"'")
+            if not key.replace("_", "").replace("-", "").isalnum():
+                return False, None
+            if key == "database":
+                if _scalar(value) is not _EMPTY:
+                    return False, None
+                in_block = True
+            else:
+                in_block = False
+            continue
+        if in_block:
+            key, _, value = stripped.partition(":")
+            if key.strip().strip("\"'") != "url":
+                return False, None
+            parsed = _scalar(value)
+            if parsed is _UNKNOWN or parsed is _EMPTY:
+                return False, None
+            url = parsed  # type: ignore[assignment]
+    return True, url
+
+
+_EMPTY = object()
+_UNKNOWN = object()
+
+
+def _scalar(value: str) -> object:
+    """A YAML scalar after ``key:``: None for null, a str, _EMPTY, or _UNKNOWN."""
+    value = value.strip()
+    if value.startswith("#") or not value:
+        return _EMPTY
+    if value[0] == '"':
+        end = value.find('"', 1)
+        while end > 0 and value[end - 1] == "\\":
+            end = value.find('"', end + 1)
+        if end < 0 or value[end + 1:].strip()[:1] not in ("", "#"):
+            return _UNKNOWN
+        try:
+            return json.loads(value[: end + 1])
+        except ValueError:
+            return _UNKNOWN
+    if value[0] == "'":
+        end = value.find("'", 1)
+        if end < 0 or "''" in value or value[end + 1:].strip()[:1] not in ("", "#"):
+            return _UNKNOWN
+        return value[1:end]
+    plain = value.split(" #", 1)[0].strip()
+    if plain in ("null", "~", "Null", "NULL"):
+        return None
+    if plain[0] in "{[&*!|>@`" or ": " in plain:
+        return _UNKNOWN
+    return plain
+
+
+# ---------------------------------------------------------------------------------------
+# sqlite3
+
+
+def _connect(database: str):  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    conn = sqlite3.connect(database, timeout=30, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def _schema_ready(conn) -> bool:  # type: ignore[no-untyped-def]
+    from trackrecord.ledger.db import HEAD_REVISION
+
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"alembic_version", "events", "kill_switch"} <= tables:
+        return False
+    row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    return row is not None and row[0] == HEAD_REVISION
+
+
+def _status(conn) -> KillSwitchStatus:  # type: ignore[no-untyped-def]
+    return status_from_row(conn.execute("SELECT state, reason, changed_at, seq FROM kill_switch WHERE id = 1").fetchone())
+
+
+def read_status(database: str) -> KillSwitchStatus | None:
+    import sqlite3
+
+    try:
+        conn = _connect(database)
+        try:
+            return _status(conn) if _schema_ready(conn) else None
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+
+
+def activate(
+    root: str, database: str, reason: str, reduce_only: bool, now: datetime
+) -> tuple[KillSwitchStatus, TradingState] | None:
+    """Append ``kill_switch.changed`` and its projection row in one transaction under the
+    writer lock. None (nothing written) when the database is not ready for it."""
+    import sqlite3
+
+    from trackrecord.ledger.canonical import canonical_json, format_timestamp
+    from trackrecord.ledger.chain import GENESIS_HASH, event_hash
+
+    if not reason.strip():
+        raise KillSwitchRefusal("give a reason: `trackrecord kill-switch activate \"why\"` (it is kept in the ledger)")
+    lock = _WriterLock(os.path.join(root, f"{DB_FILE}.lock"))
+    if not lock.available:
+        return None
+    with lock:
+        try:
+            conn = _connect(database)
+        except sqlite3.Error:
+            return None
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            if not _schema_ready(conn):
+                conn.execute("ROLLBACK")
+                return None
+            previous = _status(conn).state
+            target = activation_state(previous, reduce_only, reason)
+            head = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev_hash = (int(head[0]) + 1, head[1]) if head else (1, GENESIS_HASH)
+            payload = canonical_json(change_payload(target, reason, previous))
+            stamp = format_timestamp(now)
+            digest = event_hash(prev_hash, seq, stamp, KILL_SWITCH_CHANGED, payload)
+            conn.execute(
+                "INSERT INTO events (seq, recorded_at, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
+                (seq, stamp, KILL_SWITCH_CHANGED, payload, prev_hash, digest),
+            )
+            conn.execute(
+                "INSERT INTO kill_switch (id, state, reason, changed_at, seq) VALUES (1, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET state = excluded.state, reason = excluded.reason, "
+                "changed_at = excluded.changed_at, seq = excluded.seq",
+                (target.value, reason.strip(), stamp, seq),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()
+    return KillSwitchStatus(target, reason.strip(), stamp, seq), previous
+
+
+class _WriterLock:
+    """``flock`` on the lock file, as ``filelock.FileLock`` takes it on Unix (the file is
+    left in place on release, so both lock the same inode)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd: int | None = None
+        try:
+            import fcntl  # noqa: F401
+        except ImportError:
+            self.available = False
+        else:
+            self.available = True
+
+    def __enter__(self) -> "_WriterLock":
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise TimeoutError(f"the ledger writer lock {self.path} is held by another process") from None
+                time.sleep(0.02)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import fcntl
+
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+# ---------------------------------------------------------------------------------------
+# Rendering, shared with the normal path (trackrecord.cli.execution_commands)
+
+_CONSEQUENCE = {
+    TradingState.ACTIVE: "orders are sent as planned",
+    TradingState.REDUCING: "only orders that shrink a position are sent; `trackrecord kill-switch deactivate` to resume",
+    TradingState.HALTED: "every new order is refused; `trackrecord kill-switch deactivate` to resume",
+}
+
+
+def _label(state: TradingState) -> str:
+    return "REDUCING (reduce-only)" if state is TradingState.REDUCING else state.value
+
+
+def status_document(status: KillSwitchStatus) -> dict:
+    return status.document()
+
+
+def change_document(status: KillSwitchStatus, previous: TradingState) -> dict:
+    return {**status.document(), "previous_state": previous.value}
+
+
+def render_status(status: KillSwitchStatus) -> str:
+    if status.seq is None:
+        return f"kill switch {_label(status.state)}: never changed; {_CONSEQUENCE[status.state]}"
+    why = f": {status.reason}" if status.reason else ""
+    return (f"kill switch {_label(status.state)} since {status.changed_at} (seq {status.seq}){why}\n"
+            f"  {_CONSEQUENCE[status.state]}")
+
+
+def render_change(status: KillSwitchStatus, previous: TradingState) -> str:
+    why = f": {status.reason}" if status.reason else ""
+    return (f"kill switch {_label(status.state)} (was {previous.value}), seq {status.seq}{why}\n"
+            f"  {_CONSEQUENCE[status.state]}")
+
+
+def _print(document: object, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(f"{document}\n")
+
+
+if __name__ == "__main__":  # the benchmark runs the fast path alone: python -m trackrecord.cli.kill_switch_fast ...
+    code = run_fast(sys.argv[1:])
+    if code is None:
+        sys.stderr.write("not handled by the fast path\n")
+    sys.exit(2 if code is None else code)
