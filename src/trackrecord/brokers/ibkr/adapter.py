@@ -32,6 +32,7 @@ from trackrecord.domain import (
 log = logging.getLogger(__name__)
 
 SUMMARY_TAGS = "NetLiquidation,TotalCashValue"
+POLL_SECONDS = 0.02
 WAITING_FOR_ACK = frozenset({"PendingSubmit", "ApiPending"})
 
 
@@ -215,7 +216,7 @@ class IbkrBroker:
             if all(o.status.is_terminal for o in orders) or remaining <= 0:
                 return orders
             try:
-                ib.waitOnUpdate(timeout=min(remaining, 1.0))
+                ib.sleep(min(remaining, POLL_SECONDS))
             except ConnectionError:
                 log.warning("IB connection dropped while waiting for %s", ", ".join(order_refs))
 
@@ -324,9 +325,12 @@ class IbkrBroker:
         )
 
     def _wait(self, ib: Any, is_done: Callable[[], bool], timeout: float) -> None:
+        """Run ib_async's loop until ``is_done()`` or the timeout. Polls on purpose:
+        ``ib.waitOnUpdate`` can miss an update that lands in its first loop turn and
+        then sleeps its whole timeout."""
         deadline = time.monotonic() + timeout
         while not is_done() and (remaining := deadline - time.monotonic()) > 0:
-            ib.waitOnUpdate(timeout=min(remaining, 1.0))
+            ib.sleep(min(remaining, POLL_SECONDS))
 
     @contextmanager
     def _translated(self, doing: str) -> Iterator[None]:

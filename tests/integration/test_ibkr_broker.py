@@ -1,0 +1,390 @@
+"""IbkrBroker against the fake TWS: the real ib_async client over TCP, nothing mocked."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Callable, Iterator
+
+import pytest
+
+pytest.importorskip("ib_async")
+
+from tests.integration.fake_tws import (  # noqa: E402
+    ContractSpec,
+    DisconnectOnPlace,
+    FakeTws,
+    LateCommission,
+    Reject,
+    Scenario,
+)
+from tests.integration.fake_tws.fixtures import fake_tws, ib_decoder_guard  # noqa: E402,F401
+from trackrecord.brokers.base import BrokerError, OrderRejected  # noqa: E402
+from trackrecord.brokers.ibkr import IbkrBroker  # noqa: E402
+from trackrecord.domain import (  # noqa: E402
+    IbContract,
+    Instrument,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+)
+
+ACCOUNT = "DU1234567"
+IUKD = Instrument(
+    symbol="IUKD", data_symbol="IUKD.L", sector="Dividend", currency="GBP", price_unit="GBP",
+    calendar="XLON", ib=IbContract(symbol="IUKD", exchange="SMART", currency="GBP", primary_exchange="LSE"),
+)
+CSPX = Instrument(
+    symbol="CSPX", data_symbol="CSPX.L", sector="US", currency="USD", price_unit="USD",
+    calendar="XLON", ib=IbContract(symbol="CSPX", exchange="SMART", currency="USD", primary_exchange="LSE"),
+)
+START = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 1.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def make_broker(server: FakeTws, **overrides: object) -> IbkrBroker:
+    settings: dict[str, object] = dict(
+        host=server.host, port=server.port, client_id=7, account_id=ACCOUNT, base_currency="GBP",
+        connect_timeout=1.0, request_timeout=1.0, max_connect_attempts=2, read_only=False,
+        backoff_seconds=0.01,
+    )
+    settings.update(overrides)
+    return IbkrBroker(**settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def broker(fake_tws: FakeTws) -> Iterator[IbkrBroker]:
+    b = make_broker(fake_tws)
+    b.qualify([IUKD, CSPX])
+    yield b
+    b.close()
+
+
+def order(ref: str, quantity: str = "3", kind: OrderType = OrderType.MARKET, symbol: str = "IUKD",
+          side: Side = Side.BUY, limit: str | None = None) -> OrderRequest:
+    return OrderRequest(
+        order_ref=ref, plan_id="plan-2024-01", symbol=symbol, side=side, quantity=Decimal(quantity),
+        order_type=kind, intended_price=Decimal("8.10"), currency="GBP",
+        limit_price=Decimal(limit) if limit else None,
+    )
+
+
+# ---------------------------------------------------------------- connection
+
+
+def test_connects_to_the_configured_paper_account(fake_tws):
+    b = make_broker(fake_tws)
+    try:
+        assert b.account_id == ACCOUNT and b.is_paper
+        assert fake_tws.connected_client_ids() == [7]
+    finally:
+        b.close()
+    assert eventually(lambda: fake_tws.connected_client_ids() == [])
+
+
+def test_account_not_managed_by_the_login_is_refused(fake_tws):
+    b = make_broker(fake_tws, account_id="U7654321")
+    with pytest.raises(BrokerError, match="U7654321 is not managed .* DU1234567"):
+        b.snapshot(datetime.now(timezone.utc))
+    assert eventually(lambda: fake_tws.connected_client_ids() == [])
+
+
+def test_unreachable_gateway_fails_after_bounded_backoff():
+    waits: list[float] = []
+    b = IbkrBroker(port=1, connect_timeout=0.2, request_timeout=0.5, max_connect_attempts=3,
+                   backoff_seconds=0.05, sleep=waits.append)
+    with pytest.raises(BrokerError, match="after 3 attempts"):
+        _ = b.account_id
+    assert waits == [0.05, 0.1]
+
+
+def test_client_id_in_use_is_a_broker_error(broker, fake_tws):
+    twin = make_broker(fake_tws, max_connect_attempts=1, connect_timeout=0.3, request_timeout=0.5)
+    with pytest.raises(BrokerError, match="is the client id free"):
+        _ = twin.account_id
+
+
+# ---------------------------------------------------------------- qualification
+
+
+def test_qualify_pins_the_con_id(fake_tws):
+    b = make_broker(fake_tws)
+    try:
+        qualified = b.qualify([IUKD, CSPX])
+    finally:
+        b.close()
+    assert qualified["IUKD"].ib.con_id == 128_000_001
+    assert qualified["CSPX"].ib.con_id == 128_000_002
+    assert qualified["IUKD"].ib.symbol == "IUKD"
+
+
+def test_qualify_refuses_a_con_id_that_does_not_match(fake_tws):
+    pinned_wrong = replace(IUKD, ib=replace(IUKD.ib, con_id=999))
+    b = make_broker(fake_tws)
+    try:
+        with pytest.raises(BrokerError, match="error 200"):
+            b.qualify([pinned_wrong])  # IB looks the conId up and finds nothing
+        with pytest.raises(BrokerError, match="in GBP, configuration says USD"):
+            b.qualify([replace(IUKD, ib=replace(IUKD.ib, currency="USD", con_id=128_000_001))])
+    finally:
+        b.close()
+
+
+def test_unknown_contract_keeps_ib_code(fake_tws):
+    b = make_broker(fake_tws)
+    try:
+        with pytest.raises(BrokerError, match="error 200: No security definition") as caught:
+            b.qualify([replace(IUKD, symbol="NOPE", ib=replace(IUKD.ib, symbol="NOPE"))])
+    finally:
+        b.close()
+    assert type(caught.value.__cause__).__name__ == "RequestError"
+
+
+# ---------------------------------------------------------------- snapshot
+
+
+def test_snapshot_in_base_currency_with_positions(broker):
+    as_of = datetime(2024, 1, 15, 17, 0, tzinfo=timezone.utc)
+    before = broker.snapshot(as_of)
+    assert (before.net_liquidation, before.cash, before.positions) == (Decimal(100000), Decimal(100000), ())
+    assert before.is_paper and before.base_currency == "GBP" and before.session_date.isoformat() == "2024-01-15"
+    broker.place_order(order("r-snap", "10"))
+    broker.wait_for_terminal(["r-snap"], 1.0)
+    after = broker.snapshot(as_of)
+    assert after.cash == Decimal("99915.80")  # 100000 - 10 x 8.12 - 3.00 commission
+    assert after.quantity_of("IUKD") == Decimal(10)
+    [position] = after.positions
+    assert (position.market_price, position.currency) == (Decimal("8.12"), "GBP")
+    for _ in range(3):  # one-off summaries: never trips TWS's two-subscription limit (error 322)
+        broker.snapshot(as_of)
+
+
+def test_snapshot_refuses_another_base_currency(fake_tws):
+    b = make_broker(fake_tws, base_currency="EUR")
+    try:
+        with pytest.raises(BrokerError, match="NetLiquidation in GBP, not in the configured base currency EUR"):
+            b.snapshot(datetime.now(timezone.utc))
+    finally:
+        b.close()
+
+
+# ---------------------------------------------------------------- orders and fills
+
+
+def test_market_order_round_trip(broker):
+    placed = broker.place_order(order("r-mkt"))
+    assert placed.status in (OrderStatus.SUBMITTED, OrderStatus.FILLED) and placed.order_ref == "r-mkt"
+    [done] = broker.wait_for_terminal(["r-mkt"], 1.0)
+    assert done.status is OrderStatus.FILLED
+    assert (done.filled_quantity, done.average_fill_price) == (Decimal(3), Decimal("8.12"))
+    [fill] = broker.executions_since(START)
+    assert (fill.order_ref, fill.symbol, fill.side, fill.quantity, fill.price) == ("r-mkt", "IUKD", Side.BUY, Decimal(3), Decimal("8.12"))
+    assert (fill.commission, fill.commission_currency, fill.supersedes) == (Decimal("3.0"), "GBP", None)
+    assert fill.account_id == ACCOUNT and fill.executed_at.tzinfo is not None
+
+
+def test_order_carries_ref_account_and_type_to_ib(broker, fake_tws):
+    broker.place_order(order("r-usd", "1", symbol="CSPX", side=Side.SELL))
+    [sent] = fake_tws.orders("r-usd")
+    assert (sent.account, sent.action, sent.order_type, sent.tif, sent.symbol) == (ACCOUNT, "SELL", "MKT", "DAY", "CSPX")
+    broker.wait_for_terminal(["r-usd"], 1.0)
+    [fill] = broker.executions_since(START)
+    assert (fill.side, fill.currency, fill.commission_currency) == (Side.SELL, "USD", "USD")
+
+
+def test_executions_since_filters_by_time(broker):
+    broker.place_order(order("r-old"))
+    broker.wait_for_terminal(["r-old"], 1.0)
+    assert broker.executions_since(datetime.now(timezone.utc) + timedelta(minutes=1)) == []
+
+
+def test_duplicated_exec_details_give_one_fill(broker, fake_tws):
+    fake_tws.faults.duplicate_exec_details = True
+    broker.place_order(order("r-dup"))
+    broker.wait_for_terminal(["r-dup"], 1.0)
+    assert len(broker.executions_since(START)) == 1
+    assert len(broker.executions_since(START)) == 1
+
+
+def test_late_commission_is_pending_then_reported_never_zero(broker, fake_tws):
+    fake_tws.faults.late_commission = LateCommission(withhold_requests=1)
+    broker.place_order(order("r-late"))
+    broker.wait_for_terminal(["r-late"], 1.0)
+    [first] = broker.executions_since(START)
+    assert first.commission is None and first.commission_currency is None
+    [second] = broker.executions_since(START)
+    assert (second.exec_id, second.commission, second.commission_currency) == (first.exec_id, Decimal("3.0"), "GBP")
+
+
+def test_late_commission_pushed_live_after_a_delay(broker, fake_tws):
+    fake_tws.faults.late_commission = LateCommission(withhold_requests=99, delay_seconds=0.1)
+    broker.place_order(order("r-delay"))
+    broker.wait_for_terminal(["r-delay"], 1.0)
+    assert broker.executions_since(START)[0].commission is None
+    time.sleep(0.15)  # the report is pushed meanwhile; the next call reads it off the socket
+    assert broker.executions_since(START)[0].commission == Decimal("3.0")
+
+
+def test_correction_supersedes_the_original(broker, fake_tws):
+    broker.place_order(order("r-corr"))
+    broker.wait_for_terminal(["r-corr"], 1.0)
+    [original_id] = fake_tws.execution_ids()
+    corrected_id = fake_tws.correct_execution(original_id, price=Decimal("8.11"))
+    fills = {f.exec_id: f for f in broker.executions_since(START)}
+    assert fills[original_id].supersedes is None
+    assert fills[corrected_id].supersedes == original_id
+    assert fills[corrected_id].price == Decimal("8.11")
+
+
+def test_correction_alone_still_names_its_predecessor(fake_tws):
+    first = make_broker(fake_tws, client_id=8)
+    first.qualify([IUKD])
+    first.place_order(order("r-corr2"))
+    first.wait_for_terminal(["r-corr2"], 1.0)
+    first.close()
+    [original_id] = fake_tws.execution_ids()
+    corrected_id = fake_tws.correct_execution(original_id, shares=Decimal(2))
+    later = make_broker(fake_tws, client_id=9)
+    try:
+        pulled = later.executions_since(START)
+    finally:
+        later.close()
+    assert {f.exec_id: f.supersedes for f in pulled} == {original_id: None, corrected_id: original_id}
+
+
+def test_reject_raises_order_rejected_with_ib_code(broker, fake_tws):
+    fake_tws.faults.reject = Reject(code=201)
+    with pytest.raises(OrderRejected, match="IB rejected order r-rej .*EQUITY WITH LOAN") as caught:
+        broker.place_order(order("r-rej"))
+    assert caught.value.code == 201
+    [after] = broker.wait_for_terminal(["r-rej"], 0.1)
+    assert after.status is OrderStatus.REJECTED
+
+
+def test_reject_reported_as_cancelled_is_still_a_rejection(broker, fake_tws):
+    fake_tws.faults.reject = Reject(code=203, text="The security is not available or allowed for this account", status="Cancelled")
+    with pytest.raises(OrderRejected) as caught:
+        broker.place_order(order("r-rej2"))
+    assert caught.value.code == 203
+
+
+def test_moc_is_presubmitted_until_the_close_then_filled(broker, fake_tws):
+    placed = broker.place_order(order("r-moc", "2", OrderType.MARKET_ON_CLOSE))
+    assert placed.status is OrderStatus.SUBMITTED
+    [waiting] = broker.wait_for_terminal(["r-moc"], 0.1)
+    assert waiting.status is OrderStatus.SUBMITTED
+    assert [o.order_ref for o in broker.open_orders()] == ["r-moc"]
+    fake_tws.close_auction()
+    [filled] = broker.wait_for_terminal(["r-moc"], 1.0)
+    assert (filled.status, filled.average_fill_price) == (OrderStatus.FILLED, Decimal("8.15"))
+    assert broker.open_orders() == []
+
+
+def test_moc_refused_before_sending_when_ib_does_not_offer_it(fake_tws):
+    spec = fake_tws.scenario.contracts[0]
+    fake_tws.scenario.contracts = (replace(spec, order_types="DAY,LMT,MKT"),)
+    b = make_broker(fake_tws)
+    try:
+        b.qualify([IUKD])
+        with pytest.raises(OrderRejected, match="does not accept MOC orders for IUKD"):
+            b.place_order(order("r-nomoc", kind=OrderType.MARKET_ON_CLOSE))
+    finally:
+        b.close()
+    assert fake_tws.orders() == []
+
+
+def test_cancel_a_resting_limit_order(broker, fake_tws):
+    placed = broker.place_order(order("r-lmt", kind=OrderType.LIMIT, limit="7.00"))
+    assert placed.status is OrderStatus.SUBMITTED
+    cancelled = broker.cancel("r-lmt")
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert fake_tws.orders("r-lmt")[0].status == "Cancelled"
+    with pytest.raises(BrokerError, match="no order with orderRef r-none"):
+        broker.cancel("r-none")
+
+
+def test_wait_for_terminal_returns_working_orders_at_timeout(broker):
+    broker.place_order(order("r-wait", kind=OrderType.LIMIT, limit="7.00"))
+    [still] = broker.wait_for_terminal(["r-wait"], 0.05)
+    assert still.status is OrderStatus.SUBMITTED
+
+
+def test_read_only_refuses_to_send(fake_tws):
+    b = make_broker(fake_tws, read_only=True)
+    try:
+        with pytest.raises(BrokerError, match="read-only"):
+            b.place_order(order("r-ro"))
+    finally:
+        b.close()
+    assert fake_tws.orders() == []
+
+
+# ---------------------------------------------------------------- crash safety
+
+
+def test_disconnect_mid_order_then_rerun_finds_the_working_order(broker, fake_tws):
+    fake_tws.faults.disconnect_on_place = DisconnectOnPlace(accepted=True)
+    with pytest.raises(BrokerError, match="Do not resend"):
+        broker.place_order(order("r-drop", kind=OrderType.MARKET_ON_CLOSE))
+    assert [o.order_ref for o in broker.open_orders()] == ["r-drop"]  # reconnects by itself
+    assert len(fake_tws.orders("r-drop")) == 1
+    fake_tws.close_auction()
+    [filled] = broker.wait_for_terminal(["r-drop"], 1.0)
+    assert filled.status is OrderStatus.FILLED
+
+
+def test_disconnect_mid_order_then_a_new_process_finds_the_fill(broker, fake_tws):
+    fake_tws.faults.disconnect_on_place = DisconnectOnPlace(accepted=True)
+    with pytest.raises(BrokerError):
+        broker.place_order(order("r-drop-mkt"))
+    broker.close()
+    rerun = make_broker(fake_tws)
+    try:
+        rerun.qualify([IUKD])
+        seen = [o.order_ref for o in rerun.open_orders()] + [f.order_ref for f in rerun.executions_since(START)]
+        assert seen == ["r-drop-mkt"]  # working or already filled: either way, not resent
+        [done] = rerun.wait_for_terminal(["r-drop-mkt"], 0.5)
+        assert done.status is OrderStatus.FILLED and done.filled_quantity == Decimal(3)
+        assert [f.order_ref for f in rerun.executions_since(START)] == ["r-drop-mkt"]
+    finally:
+        rerun.close()
+
+
+def test_order_lost_with_the_connection_is_nowhere_to_be_found(broker, fake_tws):
+    fake_tws.faults.disconnect_on_place = DisconnectOnPlace(accepted=False)
+    with pytest.raises(BrokerError):
+        broker.place_order(order("r-lost"))
+    assert broker.open_orders() == [] and broker.executions_since(START) == []
+    with pytest.raises(BrokerError, match="no order with orderRef r-lost"):
+        broker.wait_for_terminal(["r-lost"], 0.1)
+
+
+def test_uses_a_scenario_with_another_account_list():
+    scenario = Scenario(accounts=("DU111", "DU222"))
+    with FakeTws(scenario) as server:
+        ambiguous = make_broker(server, account_id=None)
+        with pytest.raises(BrokerError, match="manages 2 accounts"):
+            _ = ambiguous.account_id
+        chosen = make_broker(server, account_id="DU222")
+        try:
+            assert chosen.account_id == "DU222"
+            assert chosen.snapshot(datetime.now(timezone.utc)).account_id == "DU222"
+        finally:
+            chosen.close()
+
+
+def test_fake_contract_spec_is_public_for_custom_scenarios():
+    spec = ContractSpec(con_id=1, symbol="X", exchange="SMART", primary_exchange="LSE", currency="GBP",
+                        long_name="X", price=Decimal(1), close_price=Decimal(1))
+    assert "MOC" in spec.order_types
