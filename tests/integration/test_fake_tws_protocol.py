@@ -36,7 +36,7 @@ def ib(fake_tws: FakeTws) -> Iterator["ib_async.IB"]:
 
 
 def iukd() -> "ib_async.Contract":
-    return ib_async.Stock("IUKD", "SMART", "GBP", primaryExchange="LSE")
+    return ib_async.Stock("IUKD", "SMART", "GBP", primaryExchange="LSEETF")
 
 
 def buy(quantity: float, ref: str, order_type: str = "MKT", limit: float | None = None) -> "ib_async.Order":
@@ -71,7 +71,7 @@ def test_duplicate_client_id_is_refused_like_tws(ib, fake_tws):
 def test_contract_details_carry_order_types_and_qualify(ib):
     [details] = ib.reqContractDetails(iukd())
     assert "MOC" in details.orderTypes.split(",")
-    assert details.contract.primaryExchange == "LSE"
+    assert details.contract.primaryExchange == "LSEETF"
     [contract] = ib.qualifyContracts(iukd())
     assert contract.conId == 128_000_001
 

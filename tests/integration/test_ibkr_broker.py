@@ -35,11 +35,11 @@ from trackrecord.domain import (  # noqa: E402
 ACCOUNT = "DU1234567"
 IUKD = Instrument(
     symbol="IUKD", data_symbol="IUKD.L", sector="Dividend", currency="GBP", price_unit="GBP",
-    calendar="XLON", ib=IbContract(symbol="IUKD", exchange="SMART", currency="GBP", primary_exchange="LSE"),
+    calendar="XLON", ib=IbContract(symbol="IUKD", exchange="SMART", currency="GBP", primary_exchange="LSEETF"),
 )
 CSPX = Instrument(
     symbol="CSPX", data_symbol="CSPX.L", sector="US", currency="USD", price_unit="USD",
-    calendar="XLON", ib=IbContract(symbol="CSPX", exchange="SMART", currency="USD", primary_exchange="LSE"),
+    calendar="XLON", ib=IbContract(symbol="CSPX", exchange="SMART", currency="USD", primary_exchange="LSEETF"),
 )
 START = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
@@ -385,6 +385,6 @@ def test_uses_a_scenario_with_another_account_list():
 
 
 def test_fake_contract_spec_is_public_for_custom_scenarios():
-    spec = ContractSpec(con_id=1, symbol="X", exchange="SMART", primary_exchange="LSE", currency="GBP",
+    spec = ContractSpec(con_id=1, symbol="X", exchange="SMART", primary_exchange="LSEETF", currency="GBP",
                         long_name="X", price=Decimal(1), close_price=Decimal(1))
     assert "MOC" in spec.order_types

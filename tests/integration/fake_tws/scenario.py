@@ -12,12 +12,12 @@ def default_contracts() -> tuple[ContractSpec, ...]:
     """Two LSE ETF lines: one in GBP, one in USD (prices in the line's currency)."""
     return (
         ContractSpec(
-            con_id=128_000_001, symbol="IUKD", exchange="SMART", primary_exchange="LSE",
+            con_id=128_000_001, symbol="IUKD", exchange="SMART", primary_exchange="LSEETF",
             currency="GBP", long_name="ISHARES UK DIVIDEND UCITS ETF",
             price=Decimal("8.12"), close_price=Decimal("8.15"),
         ),
         ContractSpec(
-            con_id=128_000_002, symbol="CSPX", exchange="SMART", primary_exchange="LSE",
+            con_id=128_000_002, symbol="CSPX", exchange="SMART", primary_exchange="LSEETF",
             currency="USD", long_name="ISHARES CORE S&P 500 UCITS ETF",
             price=Decimal("512.40"), close_price=Decimal("513.00"),
         ),
