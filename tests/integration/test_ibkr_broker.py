@@ -388,3 +388,28 @@ def test_fake_contract_spec_is_public_for_custom_scenarios():
     spec = ContractSpec(con_id=1, symbol="X", exchange="SMART", primary_exchange="LSEETF", currency="GBP",
                         long_name="X", price=Decimal(1), close_price=Decimal(1))
     assert "MOC" in spec.order_types
+
+
+def test_pence_quoted_line_is_normalised_to_pounds_both_ways():
+    pence_line = ContractSpec(
+        con_id=128_000_009, symbol="SXLK", exchange="SMART", primary_exchange="LSEETF", currency="GBP",
+        long_name="SPDR US TECHNOLOGY", price=Decimal("812.5"), close_price=Decimal("815"),
+    )
+    sxlk = Instrument(
+        symbol="SXLK", data_symbol="SXLK.L", sector="Technology", currency="GBP", price_unit="GBX",
+        calendar="XLON", ib=IbContract(symbol="SXLK", exchange="SMART", currency="GBP", primary_exchange="LSEETF"),
+    )
+    with FakeTws(Scenario(contracts=(pence_line,))) as server:
+        b = make_broker(server)
+        try:
+            b.qualify([sxlk])
+            b.place_order(order("r-gbx-lmt", symbol="SXLK", kind=OrderType.LIMIT, limit="8.00"))
+            assert server.orders("r-gbx-lmt")[0].limit_price == Decimal(800)  # sent in pence
+            b.place_order(order("r-gbx", symbol="SXLK"))
+            [done] = b.wait_for_terminal(["r-gbx"], 1.0)
+            [fill] = b.executions_since(START)
+            position = b.snapshot(datetime.now(timezone.utc)).positions[0]
+        finally:
+            b.close()
+    assert done.average_fill_price == fill.price == Decimal("8.125")
+    assert (position.market_price, position.avg_cost) == (Decimal("8.125"), Decimal("8.125"))

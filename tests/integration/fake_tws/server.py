@@ -103,6 +103,7 @@ class OrderView:
     tif: str
     status: str
     filled: Decimal
+    limit_price: Decimal | None
 
 
 class FakeTws:
@@ -577,4 +578,5 @@ class FakeTws:
             order_ref=o.placed.order_ref, symbol=o.contract.symbol, action=o.placed.action,
             quantity=o.placed.quantity, order_type=o.placed.order_type,
             account=o.placed.account, tif=o.placed.tif, status=o.status, filled=o.filled,
+            limit_price=o.placed.limit_price,
         )
