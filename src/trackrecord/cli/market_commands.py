@@ -1,7 +1,288 @@
-"""Registered by trackrecord.cli.app; filled in by its owner."""
+"""``calendar``, ``prices update|import|show``, ``signal`` and ``rebalance``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from trackrecord.cli import context
+
+if TYPE_CHECKING:
+    from trackrecord.market.calendar import ExchangeCalendar
+
+SIMULATED_BANNER = "SIMULATED: synthetic prices, not a real market"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _parse_as_of(text: Optional[str], calendar: "ExchangeCalendar", today: date) -> date:
+    from trackrecord.errors import UserError
+
+    if text is None:
+        return today
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--as-of {text!r}: expected a date YYYY-MM-DD") from None
+    if day > today:
+        raise UserError(f"--as-of {day} is in the future (today is {today})")
+    if not calendar.first_session < day <= calendar.last_session:
+        raise UserError(f"--as-of {day} is outside the {calendar.code} calendar "
+                        f"({calendar.first_session} .. {calendar.last_session})")
+    return day
+
+
+def _today(calendar: "ExchangeCalendar", now: datetime) -> date:
+    from zoneinfo import ZoneInfo
+
+    return now.astimezone(ZoneInfo(calendar.timezone)).date()
+
+
+def calendar_command(
+    ctx: typer.Context,
+    count: int = typer.Option(5, "--count", help="how many sessions to show"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Show the next exchange sessions, their closing-auction times and the next rebalance session."""
+    from datetime import timedelta
+
+    from trackrecord.market.calendar import open_calendar
+
+    settings = context.workspace(ctx).settings
+    now = _now()
+    calendar = open_calendar(settings.universe.calendar, start=date(now.year - 1, 1, 1))
+    today = _today(calendar, now)
+    sessions = calendar.next_sessions(today, max(count, 1))
+    rebalance = calendar.next_rebalance_session(today)
+    holidays = calendar.holidays(today, today + timedelta(days=90))
+    document = {
+        "calendar": calendar.code, "timezone": calendar.timezone, "today": today.isoformat(),
+        "is_session_today": calendar.is_session(today),
+        "next_sessions": [{"date": s.isoformat(), "close": calendar.local_close(s).isoformat(),
+                           "close_utc": calendar.close_time(s).isoformat().replace("+00:00", "Z")}
+                          for s in sessions],
+        "next_rebalance_session": rebalance.isoformat(),
+        "next_rebalance_close": calendar.local_close(rebalance).isoformat(),
+        "holidays_next_90_days": [h.isoformat() for h in holidays],
+    }
+    if as_json:
+        context.print_json(document)
+        return
+    typer.echo(f"{calendar.code} ({calendar.timezone}) - today {today}"
+               f"{' is a session' if document['is_session_today'] else ' is not a session'}")
+    typer.echo("Next sessions (closing auction, local time):")
+    for s in sessions:
+        typer.echo(f"  {s:%a %Y-%m-%d}  close {calendar.local_close(s):%H:%M}")
+    typer.echo(f"Next rebalance session: {rebalance:%a %Y-%m-%d} (first session of the month)")
+    if holidays:
+        typer.echo("Holidays in the next 90 days: " + ", ".join(h.isoformat() for h in holidays))
+
+
+def prices_update(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Fetch new daily bars from the configured source (incremental) and store them."""
+    from trackrecord.market.service import build_price_source, calendar_for, update_prices
+
+    services = context.services(ctx)
+    settings = services.settings
+    calendar = calendar_for(settings)
+    source = build_price_source(settings, services.workspace.root, calendar)
+    result = update_prices(services.ledger, settings, source, calendar, _now())
+    document = {
+        "source": result.source, "rows": result.rows, "seq": result.seq, "refetched": list(result.refetched),
+        "symbols": [{"symbol": s, "rows": n, "first": _iso(f), "last": _iso(last)}
+                    for s, (n, f, last) in result.symbols.items()],
+        "simulated": result.simulated,
+    }
+    if as_json:
+        context.print_json(document)
+        return
+    if result.simulated:
+        typer.echo(SIMULATED_BANNER)
+    typer.echo(f"prices update from {result.source}: {result.rows} bars stored (ledger seq {result.seq})")
+    for s, (n, first, last) in result.symbols.items():
+        typer.echo(f"  {s:<8} {n:>6} bars" + (f"  {first} .. {last}" if n else "  (nothing new)"))
+    for symbol in result.refetched:
+        typer.echo(f"  {symbol}: adjusted history changed at the source (dividend or split): refetched in full")
+
+
+def prices_import(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(..., help="folder of <SYMBOL>.csv files"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Import <SYMBOL>.csv files (Yahoo, lower-case or adjusted-only layouts)."""
+    from trackrecord.market.service import import_prices
+
+    services = context.services(ctx)
+    result = import_prices(services.ledger, services.settings, folder, _now())
+    document = {
+        "folder": str(result.folder), "imported": result.imported, "already_imported": list(result.already),
+        "missing": list(result.missing), "ignored": list(result.ignored), "seq": result.seq, "simulated": False,
+    }
+    if as_json:
+        context.print_json(document)
+        return
+    for symbol, rows in result.imported.items():
+        typer.echo(f"imported {symbol}: {rows} bars")
+    for symbol in result.already:
+        typer.echo(f"{symbol}: this file was already imported, nothing added")
+    for symbol in result.missing:
+        typer.echo(f"{symbol}: no file in {result.folder}")
+    if result.ignored:
+        typer.echo("ignored (not in the universe): " + ", ".join(result.ignored))
+    if not result.imported:
+        typer.echo("nothing new imported")
+
+
+def prices_show(
+    ctx: typer.Context,
+    symbol: str = typer.Argument(..., help="instrument symbol, e.g. SXLK"),
+    last: int = typer.Option(10, "--last", help="how many of the latest bars to show"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Show the latest stored bars of one instrument with their provenance."""
+    from trackrecord.errors import UserError
+    from trackrecord.market.store import load_prices, price_sources
+
+    services = context.services(ctx)
+    symbols = {i.symbol.upper(): i.symbol for i in services.settings.universe.instruments}
+    if symbol.upper() not in symbols:
+        raise UserError(f"unknown symbol {symbol!r}: the universe has {', '.join(symbols.values())}")
+    name = symbols[symbol.upper()]
+    series = load_prices(services.engine, [name])[name]
+    provenance = price_sources(services.engine, name)
+    tail = range(max(series.dates.size - max(last, 0), 0), series.dates.size)
+    simulated = any(s == "synthetic" for s, _, _ in provenance)
+    bars = [{"date": str(series.dates[k]), "adj_close": float(series.adj_close[k]),
+             "close": None if series.close[k] != series.close[k] else float(series.close[k])} for k in tail]
+    document = {"symbol": name, "bars": len(series.dates), "first": _iso(series.dates[0].item() if series.dates.size else None),
+                "last": _iso(series.last_date), "latest": bars,
+                "sources": [{"source": s, "fetched_at": f, "bars": n} for s, f, n in provenance],
+                "simulated": simulated}
+    if as_json:
+        context.print_json(document)
+        return
+    if simulated:
+        typer.echo(SIMULATED_BANNER)
+    if not series.dates.size:
+        typer.echo(f"{name}: no stored prices (run `trackrecord prices update` or `prices import DIR`)")
+        return
+    typer.echo(f"{name}: {document['bars']} bars {document['first']} .. {document['last']}; "
+               + "; ".join(f"{s} fetched {f} ({n} bars)" for s, f, n in provenance))
+    typer.echo(f"{'Date':<12}{'Close':>14}{'Adj close':>14}")
+    for bar in bars:
+        close = "-" if bar["close"] is None else f"{bar['close']:.4f}"
+        typer.echo(f"{bar['date']:<12}{close:>14}{bar['adj_close']:>14.4f}")
+
+
+def signal_command(
+    ctx: typer.Context,
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="any date: the signal of that month's rebalance"),
+    top_n: Optional[int] = typer.Option(None, "--top-n", help="override strategy.top_n"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Rank the universe by 12-1 momentum and show the target weights (recorded in the ledger)."""
+    from trackrecord.market.decisions import signal_for_date
+    from trackrecord.market.service import calendar_for
+
+    services = context.services(ctx)
+    calendar = calendar_for(services.settings)
+    day = _parse_as_of(as_of, calendar, _today(calendar, _now()))
+    outcome = signal_for_date(services.ledger, services.settings, calendar, day, top_n=top_n)
+    if as_json:
+        context.print_json(outcome.document())
+        return
+    _print_signal(outcome)
+
+
+def _print_signal(outcome: Any) -> None:
+    s = outcome.signal
+    if outcome.simulated:
+        typer.echo(SIMULATED_BANNER)
+    typer.echo(f"MOMENTUM SIGNAL - rebalance {outcome.rebalance_date} "
+               f"(formation {s.formation_start} .. {s.formation_end})")
+    typer.echo(f"{'Rank':<6}{'Symbol':<8}{'Sector':<24}{'12-1 Mom':>9}    {'Target':<8}{'Held':<6}")
+    for r in s.ranks:
+        target = f"{r.target_weight:.1%}" if r.target_weight else "-"
+        typer.echo(f"{r.rank:<6}{r.symbol:<8}{outcome.sectors.get(r.symbol, ''):<24}{r.momentum:>+9.1%}    "
+                   f"{target:<8}{'yes' if r.held else '':<6}")
+    if s.cash_weight > 1e-12:
+        typer.echo(f"Cash: {s.cash_weight:.1%}")
+    for warning in s.warnings:
+        typer.echo(f"warning: {warning}")
+    typer.echo(f"inputs sha256 {s.inputs_sha256}  (ledger seq {outcome.seq})")
+
+
+def rebalance_command(
+    ctx: typer.Context,
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="any date: plan with that month's signal"),
+    cash: Optional[str] = typer.Option(None, "--cash", help="plan for an empty account holding this cash"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Show current versus target and the orders of the rebalance (nothing is sent)."""
+    from trackrecord.market.decisions import parse_amount, plan_for_date
+    from trackrecord.market.service import calendar_for
+
+    services = context.services(ctx)
+    calendar = calendar_for(services.settings)
+    day = _parse_as_of(as_of, calendar, _today(calendar, _now()))
+    amount = parse_amount(cash) if cash is not None else None
+    outcome = plan_for_date(services.ledger, services.settings, calendar, day, amount)
+    plan = outcome.plan
+    if as_json:
+        context.print_json(_plan_document(outcome))
+        return
+    if outcome.signal.simulated:
+        typer.echo(SIMULATED_BANNER)
+    typer.echo(f"REBALANCE PLAN {plan.plan_id} - session {plan.session_date}, signal of {outcome.signal.rebalance_date}")
+    typer.echo(f"Portfolio: {outcome.source}; NAV {plan.nav:,.2f} {plan.currency}, cash {plan.cash:,.2f}")
+    typer.echo(f"{'Symbol':<8}{'Shares':>10}{'Price':>12}{'Weight':>9}{'Target':>9}{'Goal':>10}  Action")
+    for line in plan.lines:
+        typer.echo(f"{line.symbol:<8}{line.quantity:>10}{line.price:>12.2f}{float(line.weight):>9.1%}"
+                   f"{float(line.target_weight):>9.1%}{line.goal_quantity:>10}  {line.action}")
+    typer.echo("Orders (sells first):" if plan.orders else "Orders: none (every position within its drift band)")
+    for o in plan.orders:
+        typer.echo(f"  {o.side.value:<5}{o.quantity:>8} {o.symbol:<8} @ {o.intended_price:.2f} {o.currency}  "
+                   f"value {o.value:,.2f}  est. commission {o.estimated_commission:.2f}  {o.reason}  [{o.order_ref}]")
+    typer.echo(f"Estimated cash after: {plan.cash_after:,.2f} {plan.currency}")
+    for note in plan.notes:
+        typer.echo(f"note: {note}")
+
+
+def _plan_document(outcome: Any) -> dict[str, Any]:
+    plan = outcome.plan
+    return {
+        "plan_id": plan.plan_id, "account_id": plan.account_id, "session_date": plan.session_date.isoformat(),
+        "rebalance_date": outcome.signal.rebalance_date.isoformat(), "currency": plan.currency,
+        "portfolio_source": outcome.source, "nav": str(plan.nav), "cash": str(plan.cash),
+        "cash_after": str(plan.cash_after),
+        "lines": [{"symbol": x.symbol, "quantity": str(x.quantity), "price": str(x.price), "weight": float(x.weight),
+                   "target_weight": float(x.target_weight), "goal_quantity": str(x.goal_quantity),
+                   "planned_quantity": str(x.planned_quantity), "action": x.action} for x in plan.lines],
+        "orders": [{"order_ref": o.order_ref, "symbol": o.symbol, "side": o.side.value, "quantity": str(o.quantity),
+                    "order_type": plan.params.order_type.value, "intended_price": str(o.intended_price),
+                    "currency": o.currency, "value": str(o.value),
+                    "estimated_commission": str(o.estimated_commission), "reason": o.reason} for o in plan.orders],
+        "notes": list(plan.notes), "inputs_sha256": outcome.signal.signal.inputs_sha256,
+        "signal_seq": outcome.signal.seq, "seq": outcome.seq, "simulated": outcome.signal.simulated,
+    }
+
+
+def _iso(day: Optional[date]) -> Optional[str]:
+    return None if day is None else day.isoformat()
+
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command("calendar")(calendar_command)
+    prices_app = typer.Typer(help="Daily prices: update, import, show.", no_args_is_help=True)
+    prices_app.command("update")(prices_update)
+    prices_app.command("import")(prices_import)
+    prices_app.command("show")(prices_show)
+    app.add_typer(prices_app, name="prices")
+    app.command("signal")(signal_command)
+    app.command("rebalance")(rebalance_command)

@@ -1,0 +1,128 @@
+"""Exchange sessions, holidays and closing-auction times (exchange_calendars, XLON by default).
+
+The rebalance session of a month is its first session. Session dates are exchange-local
+dates; close times are timezone-aware UTC datetimes (XLON's closing auction ends 16:30
+Europe/London). ``exchange_calendars`` is imported lazily: it is slow to import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from trackrecord.errors import UserError
+
+DEFAULT_START = date(1990, 1, 1)
+
+
+@dataclass(frozen=True)
+class ExchangeCalendar:
+    """Sessions of one exchange between ``first_session`` and ``last_session``."""
+
+    code: str
+    timezone: str
+    sessions: np.ndarray  # datetime64[D], ascending
+    closes: np.ndarray  # datetime64[s] UTC, one per session
+
+    @property
+    def first_session(self) -> date:
+        return self.sessions[0].astype(date)
+
+    @property
+    def last_session(self) -> date:
+        return self.sessions[-1].astype(date)
+
+    def _check(self, day: date) -> np.datetime64:
+        point = np.datetime64(day, "D")
+        if not self.sessions[0] <= point <= self.sessions[-1]:
+            raise UserError(f"{day} is outside the {self.code} calendar ({self.first_session} .. {self.last_session})")
+        return point
+
+    def is_session(self, day: date) -> bool:
+        point = self._check(day)
+        index = int(np.searchsorted(self.sessions, point))
+        return index < self.sessions.size and self.sessions[index] == point
+
+    def sessions_between(self, start: date, end: date) -> np.ndarray:
+        """Sessions ``start <= s <= end`` as datetime64[D]."""
+        lo = np.searchsorted(self.sessions, np.datetime64(start, "D"), side="left")
+        hi = np.searchsorted(self.sessions, np.datetime64(end, "D"), side="right")
+        return self.sessions[lo:hi]
+
+    def previous_session(self, day: date) -> date:
+        """The last session strictly before ``day``."""
+        index = int(np.searchsorted(self.sessions, self._check(day), side="left")) - 1
+        if index < 0:
+            raise UserError(f"no {self.code} session before {day}")
+        return self.sessions[index].astype(date)
+
+    def session_on_or_before(self, day: date) -> date:
+        index = int(np.searchsorted(self.sessions, self._check(day), side="right")) - 1
+        if index < 0:
+            raise UserError(f"no {self.code} session on or before {day}")
+        return self.sessions[index].astype(date)
+
+    def next_sessions(self, day: date, count: int, include_day: bool = True) -> list[date]:
+        """The next ``count`` sessions from ``day`` (inclusive when it is one)."""
+        side = "left" if include_day else "right"
+        index = int(np.searchsorted(self.sessions, self._check(day), side=side))
+        return [s.astype(date) for s in self.sessions[index:index + count]]
+
+    def rebalance_session(self, day: date) -> date:
+        """The first session of the month containing ``day``."""
+        first = date(day.year, day.month, 1)
+        found = self.next_sessions(first, 1)
+        if not found or (found[0].year, found[0].month) != (day.year, day.month):
+            raise UserError(f"no {self.code} session in {day:%Y-%m}")
+        return found[0]
+
+    def next_rebalance_session(self, day: date) -> date:
+        """The first rebalance session on or after ``day``."""
+        this_month = self.rebalance_session(day)
+        if this_month >= day:
+            return this_month
+        following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        return self.rebalance_session(following)
+
+    def close_time(self, session: date) -> datetime:
+        """The session's closing-auction time (UTC), early closes included."""
+        if not self.is_session(session):
+            raise UserError(f"{session} is not a {self.code} session")
+        index = int(np.searchsorted(self.sessions, np.datetime64(session, "D")))
+        seconds = int(self.closes[index].astype("datetime64[s]").astype(np.int64))
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+    def holidays(self, start: date, end: date) -> list[date]:
+        """Weekdays in ``start..end`` without a session."""
+        weekdays = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D") + 1)
+        weekdays = weekdays[np.is_busday(weekdays)]
+        return [d.astype(date) for d in weekdays[~np.isin(weekdays, self.sessions)]]
+
+    def local_close(self, session: date) -> datetime:
+        from zoneinfo import ZoneInfo
+
+        return self.close_time(session).astimezone(ZoneInfo(self.timezone))
+
+
+def open_calendar(code: str = "XLON", start: date = DEFAULT_START, end: date | None = None) -> ExchangeCalendar:
+    """Load the exchange_calendars calendar ``code`` (e.g. XLON, XNYS) as plain arrays.
+
+    ``end`` defaults to the library's horizon (about a year ahead).
+    """
+    import exchange_calendars as xcals
+    from exchange_calendars.errors import InvalidCalendarName
+
+    try:
+        options: dict[str, Any] = {"start": start.isoformat()}
+        if end is not None:
+            options["end"] = end.isoformat()
+        source = xcals.get_calendar(code, **options)
+    except InvalidCalendarName:
+        raise UserError(f"universe.calendar {code!r} is not an exchange_calendars code (e.g. XLON, XNYS)") from None
+    sessions = source.sessions.values.astype("datetime64[D]")
+    closes = source.closes.values.astype("datetime64[s]")
+    return ExchangeCalendar(code, str(source.tz), sessions, closes)
+

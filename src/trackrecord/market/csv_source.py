@@ -1,0 +1,118 @@
+"""Prices from a folder of ``<SYMBOL>.csv`` files (the instrument's symbol or data symbol).
+
+Accepted layouts (header names are matched case-insensitively, spaces as underscores):
+
+- Yahoo download: ``Date,Open,High,Low,Close,Adj Close,Volume``
+- lower-case: ``date,open,high,low,close,adj_close,volume``
+- adjusted only: ``date,adj_open,adj_high,adj_low,adj_close,volume`` (raw close = None)
+- close only: ``date,...,close,...`` (a total-return series: adjusted = raw close)
+
+Rows with an empty, ``null`` or ``NaN`` price are skipped (Yahoo writes them for days
+without trading); anything else unreadable is an error naming the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from datetime import date
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from trackrecord.domain import Instrument
+from trackrecord.market.base import PriceRow, PriceSourceError, to_currency
+
+MISSING = {"", "null", "nan", "none", "n/a", "-"}
+
+
+class CsvFolderSource:
+    """A PriceSource over a folder of CSV files; provenance ``csv``."""
+
+    simulated = False
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.name = "csv"
+
+    def file_for(self, instrument: Instrument) -> Path | None:
+        if not self.folder.is_dir():
+            raise PriceSourceError(f"price folder {self.folder} does not exist")
+        by_name = {p.name.lower(): p for p in self.folder.iterdir() if p.is_file()}
+        for stem in (instrument.symbol, instrument.data_symbol):
+            found = by_name.get(f"{stem}.csv".lower())
+            if found is not None:
+                return found
+        return None
+
+    def fetch(self, instruments: Sequence[Instrument], start: Mapping[str, date], end: date) -> list[PriceRow]:
+        rows: list[PriceRow] = []
+        for instrument in instruments:
+            path = self.file_for(instrument)
+            if path is None:
+                continue
+            since = start.get(instrument.symbol, date.min)
+            rows += [r for r in read_price_file(path, instrument) if since <= r.session_date <= end]
+        return rows
+
+
+def read_price_file(path: Path, instrument: Instrument) -> list[PriceRow]:
+    """Every bar of one file, ascending, converted to the instrument's currency."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise PriceSourceError(f"{path}: cannot read: {exc.strerror}") from None
+    reader = csv.reader(text.splitlines())
+    header = [_column(name) for name in next(reader, [])]
+    date_at, close_at, adj_at = _layout(path, header)
+    bars: dict[date, PriceRow] = {}
+    for line, record in enumerate(reader, start=2):
+        if not record or all(not cell.strip() for cell in record):
+            continue
+        day = _date(path, line, record[date_at])
+        adj = _number(path, line, record, adj_at)
+        raw = _number(path, line, record, close_at) if close_at is not None else None
+        if adj is None:
+            continue
+        row = PriceRow(instrument.symbol, day, None if raw is None else to_currency(raw, instrument),
+                       to_currency(adj, instrument))
+        if day in bars and bars[day] != row:
+            raise PriceSourceError(f"{path}:{line}: {day} appears twice with different prices")
+        bars[day] = row
+    return [bars[d] for d in sorted(bars)]
+
+
+def _column(name: str) -> str:
+    return name.strip().lower().replace(" ", "_").replace("adjclose", "adj_close")
+
+
+def _layout(path: Path, header: list[str]) -> tuple[int, int | None, int]:
+    if "date" not in header:
+        raise PriceSourceError(f"{path}: no 'date' column in the header {','.join(header) or '(empty)'}")
+    close = header.index("close") if "close" in header else None
+    if "adj_close" in header:
+        return header.index("date"), close, header.index("adj_close")
+    if close is not None:
+        return header.index("date"), close, close
+    raise PriceSourceError(f"{path}: expected an 'adj_close', 'Adj Close' or 'close' column, "
+                           f"got {','.join(header)}")
+
+
+def _date(path: Path, line: int, text: str) -> date:
+    value = text.strip()[:10]
+    try:
+        if len(value) == 8 and value.isdigit():
+            return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PriceSourceError(f"{path}:{line}: date {text!r} is not YYYY-MM-DD") from None
+
+
+def _number(path: Path, line: int, record: list[str], index: int) -> float | None:
+    text = record[index].strip() if index < len(record) else ""
+    if text.lower() in MISSING:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise PriceSourceError(f"{path}:{line}: price {text!r} is not a number") from None
+    return None if math.isnan(value) else value

@@ -1,0 +1,110 @@
+"""The price store: the ``prices`` table with provenance (source, fetched at).
+
+Prices sit outside the hash chain; what a signal used is hashed into its event, and every
+batch written is summarised by a ``prices.updated`` event (see market.service). A later
+fetch of the same (symbol, session date) replaces the stored bar.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+import numpy as np
+
+from trackrecord.ledger.canonical import format_timestamp
+from trackrecord.market.base import PriceRow, PriceSeries
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+
+def store_prices(conn: "Connection", rows: Iterable[PriceRow], source: str, fetched_at: datetime) -> int:
+    """Insert or replace bars inside the caller's transaction; returns how many were written.
+
+    ``fetched_at`` must be timezone-aware. Refuses a NaN or infinite adjusted close (a
+    source must drop such bars; the quality gates then see the hole).
+    """
+    from trackrecord.ledger.schema import prices
+
+    stamp = format_timestamp(fetched_at)
+    records = []
+    for row in rows:
+        if not math.isfinite(row.adj_close):
+            raise ValueError(f"{row.symbol} {row.session_date}: adjusted close {row.adj_close!r} cannot be stored")
+        close = None if row.close is None or not math.isfinite(row.close) else float(row.close)
+        records.append({"symbol": row.symbol, "session_date": row.session_date.isoformat(), "close": close,
+                        "adj_close": float(row.adj_close), "source": source, "fetched_at": stamp})
+    if not records:
+        return 0
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(prices)
+    statement = statement.on_conflict_do_update(
+        index_elements=["symbol", "session_date"],
+        set_={name: statement.excluded[name] for name in ("close", "adj_close", "source", "fetched_at")},
+    )
+    for offset in range(0, len(records), 5000):
+        conn.execute(statement, records[offset:offset + 5000])
+    return len(records)
+
+
+def load_prices(
+    conn_or_engine: "Connection | Engine", symbols: Sequence[str], until: date | None = None
+) -> dict[str, PriceSeries]:
+    """Stored bars per symbol (every symbol asked is a key; empty arrays when none),
+    ``session_date <= until`` when given, as numpy arrays (see PriceSeries)."""
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import prices
+
+    query = select(prices.c.symbol, prices.c.session_date, prices.c.adj_close, prices.c.close).where(
+        prices.c.symbol.in_(list(symbols))).order_by(prices.c.symbol, prices.c.session_date)
+    if until is not None:
+        query = query.where(prices.c.session_date <= until.isoformat())
+    grouped: dict[str, list[tuple[str, float, float | None]]] = defaultdict(list)
+    for symbol, day, adj, close in _rows(conn_or_engine, query):
+        grouped[symbol].append((day, adj, close))
+    return {symbol: _series(symbol, grouped.get(symbol, [])) for symbol in symbols}
+
+
+def last_stored_dates(conn_or_engine: "Connection | Engine", symbols: Sequence[str]) -> dict[str, date]:
+    """The last stored session per symbol (symbols without bars are absent)."""
+    from sqlalchemy import func, select
+
+    from trackrecord.ledger.schema import prices
+
+    query = select(prices.c.symbol, func.max(prices.c.session_date)).where(
+        prices.c.symbol.in_(list(symbols))).group_by(prices.c.symbol)
+    return {symbol: date.fromisoformat(day) for symbol, day in _rows(conn_or_engine, query)}
+
+
+def price_sources(conn_or_engine: "Connection | Engine", symbol: str) -> list[tuple[str, str, int]]:
+    """(source, last fetched at, bars) for one symbol: its provenance."""
+    from sqlalchemy import func, select
+
+    from trackrecord.ledger.schema import prices
+
+    query = select(prices.c.source, func.max(prices.c.fetched_at), func.count()).where(
+        prices.c.symbol == symbol).group_by(prices.c.source)
+    return [(s, f, int(n)) for s, f, n in _rows(conn_or_engine, query)]
+
+
+def _rows(conn_or_engine: "Connection | Engine", query: Any) -> list[Any]:
+    from sqlalchemy.engine import Engine
+
+    if isinstance(conn_or_engine, Engine):
+        with conn_or_engine.connect() as conn:
+            return list(conn.execute(query).all())
+    return list(conn_or_engine.execute(query).all())
+
+
+def _series(symbol: str, rows: list[tuple[str, float, float | None]]) -> PriceSeries:
+    dates = np.array([r[0] for r in rows], dtype="datetime64[D]")
+    adj = np.array([r[1] for r in rows], dtype=np.float64)
+    close = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=np.float64)
+    return PriceSeries(symbol, dates, adj, close)
