@@ -1,7 +1,297 @@
-"""Registered by trackrecord.cli.app; filled in by its owner."""
+"""``stats``, ``trades`` and ``slippage``: performance of the recorded account.
+
+Thin: parse the arguments, call ``trackrecord.engine.performance``, print JSON or a
+Rich table. ``render_stats_table`` is public so ``trackrecord demo`` can show the same table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any, Optional
 
 import typer
 
+from trackrecord.cli import context
+
+Formatter = Callable[[Any], str]
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:+.2f}%"
+
+
+def _plain_percent(value: float) -> str:
+    return f"{value * 100:.2f}%"
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}"
+
+
+METRIC_ROWS: tuple[tuple[str, str, Formatter], ...] = (
+    ("Total return (time-weighted)", "total_return", _percent),
+    ("CAGR (252 sessions a year)", "cagr", _percent),
+    ("CAGR (calendar days)", "cagr_calendar", _percent),
+    ("Volatility (annualised)", "ann_volatility", _plain_percent),
+    ("Sharpe", "sharpe", _ratio),
+    ("Sortino", "sortino", _ratio),
+    ("Calmar", "calmar", _ratio),
+    ("Max drawdown", "max_drawdown", _percent),
+    ("Max drawdown length (sessions)", "max_drawdown_days", _count),
+    ("Max drawdown length (calendar days)", "max_drawdown_calendar_days", _count),
+    ("Longest under water (sessions)", "longest_underwater_days", _count),
+    ("Best day", "best_day", _percent),
+    ("Worst day", "worst_day", _percent),
+    ("Winning days", "win_rate_days", _plain_percent),
+    ("Profit factor (days)", "profit_factor_days", _ratio),
+    ("Skew", "skew", _ratio),
+    ("Excess kurtosis", "kurtosis", _ratio),
+    ("Probabilistic Sharpe (vs 0)", "psr", _plain_percent),
+    ("Minimum track record (sessions, 95%)", "min_track_record_days", _count),
+    ("Money-weighted return (annual)", "mwr", _percent),
+    ("Daily returns", "n_returns", _count),
+)
+BENCHMARK_ROWS: tuple[tuple[str, str, Formatter], ...] = (
+    ("Benchmark total return", "total_return", _percent),
+    ("Beta", "beta", _ratio),
+    ("Alpha (annualised)", "alpha", _percent),
+    ("Tracking error", "tracking_error", _plain_percent),
+    ("Information ratio", "information_ratio", _ratio),
+    ("Correlation", "correlation", _ratio),
+    ("Up capture", "up_capture", _ratio),
+    ("Down capture", "down_capture", _ratio),
+)
+TRADE_ROWS: tuple[tuple[str, str, Formatter], ...] = (
+    ("Round trips", "round_trips", _count),
+    ("Win rate (round trips)", "win_rate", _plain_percent),
+    ("Profit factor (round trips)", "profit_factor", _ratio),
+    ("Win rate (closing fills)", "win_rate_fills", _plain_percent),
+    ("Profit factor (closing fills)", "profit_factor_fills", _ratio),
+    ("Average win", "avg_win", _money),
+    ("Average loss", "avg_loss", _money),
+    ("Expectancy per round trip", "expectancy", _money),
+    ("Average holding (days)", "avg_holding_days", _ratio),
+    ("Realised P&L (net)", "realised_pnl", _money),
+    ("Commissions", "commissions", _money),
+    ("Commissions pending", "commissions_pending", _count),
+    ("Open positions", "open_positions", _count),
+    ("Unrealised P&L", "unrealised_pnl", _money),
+)
+
+
+def _price(value: float) -> str:
+    return f"{value:,.4f}".rstrip("0").rstrip(".")
+
+
+def _table(*columns: str, title: str, numbers_from: int | None = None, **options: Any) -> Any:
+    """A compact table; columns from ``numbers_from`` on are right-aligned."""
+    from rich import box
+    from rich.table import Table
+
+    options = {"box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True} | options
+    table = Table(*columns, title=title, title_justify="left", **options)
+    for column in table.columns[numbers_from or len(columns):]:
+        column.justify = "right"
+    return table
+
+
+def _figure(section: dict[str, Any] | None, key: str, fmt: Formatter, nonfinite: dict[str, str], prefix: str) -> str:
+    value = None if section is None else section.get(key)
+    if value is None:
+        return f"n/a ({nonfinite.get(prefix + key, 'not available')})"
+    return fmt(value)
+
+
+def _title(document: dict[str, Any], what: str) -> str:
+    labels = [f"{what}: account {document.get('account') or '-'}"]
+    if document.get("simulated"):
+        labels.append("SIMULATED")
+    if document.get("paper"):
+        labels.append("paper account")
+    return " | ".join(labels)
+
+
+def render_stats_table(document: dict[str, Any], console: Any) -> None:
+    """Print a ``performance_stats`` document as Rich tables: the metrics, the benchmark
+    and trade sections, and the monthly returns. Undefined figures read "n/a (reason)";
+    a simulated record says SIMULATED in the title."""
+    period, nonfinite = document["period"], document["nonfinite"]
+    table = _table("Metric", "Value", title=_title(document, "Performance"),
+                  caption=f"base {period['base_date']}, returns {period['start'] or '-'} to {period['end']}",
+                  caption_justify="left")
+    for label, key, fmt in METRIC_ROWS:
+        table.add_row(label, _figure(document["metrics"], key, fmt, nonfinite, ""))
+    _add_dates(table, document["metrics"])
+    pnl = document["metrics"].get("pnl")
+    table.add_row(f"P&L ({document.get('base_currency', '')})", _money(pnl) if pnl is not None else "n/a")
+    _add_benchmark(table, document, nonfinite)
+    if document.get("trades") is not None:
+        table.add_section()
+        for label, key, fmt in TRADE_ROWS:
+            table.add_row(label, _figure(document["trades"], key, fmt, nonfinite, "trades."))
+    console.print(table)
+    _print_monthly(document, console)
+
+
+def _add_dates(table: Any, metrics: dict[str, Any]) -> None:
+    peak, trough = metrics.get("max_drawdown_peak_date"), metrics.get("max_drawdown_trough_date")
+    if peak and trough:
+        recovery = metrics.get("max_drawdown_recovery_date") or "not recovered"
+        table.add_row("Max drawdown peak / trough / recovery", f"{peak} / {trough} / {recovery}")
+    if metrics.get("best_day_date"):
+        table.add_row("Best / worst day on", f"{metrics['best_day_date']} / {metrics['worst_day_date']}")
+
+
+def _add_benchmark(table: Any, document: dict[str, Any], nonfinite: dict[str, str]) -> None:
+    name = document.get("benchmark_name")
+    if name is None:
+        return
+    table.add_section()
+    shown = "equal-weight universe" if name == "universe" else name
+    if document.get("benchmark") is None:
+        table.add_row(f"Benchmark ({shown})", f"n/a ({nonfinite.get('benchmark', 'not available')})")
+        return
+    table.add_row("Benchmark", shown)
+    for label, key, fmt in BENCHMARK_ROWS:
+        table.add_row(label, _figure(document["benchmark"], key, fmt, nonfinite, "benchmark."))
+
+
+def _print_monthly(document: dict[str, Any], console: Any) -> None:
+    monthly = {m["month"]: m["return"] for m in document.get("monthly_returns", [])}
+    if not monthly:
+        return
+    yearly = {y["year"]: y["return"] for y in document.get("yearly_returns", [])}
+    table = _table("Year", *MONTHS, "Total", title="Monthly returns (%)", numbers_from=1)
+    for year in sorted({m[:4] for m in monthly}):
+        cells = [monthly.get(f"{year}-{i:02d}") for i in range(1, 13)]
+        table.add_row(year, *(f"{c * 100:.1f}" if c is not None else "" for c in cells),
+                      f"{yearly[year] * 100:.1f}" if year in yearly else "")
+    console.print(table)
+
+
+def _period(period_from: Optional[str], period_to: Optional[str]) -> tuple[date | None, date | None]:
+    from trackrecord.ledger.parsing import parse_date
+
+    start = parse_date(period_from, "FROM") if period_from else None
+    return start, parse_date(period_to, "TO") if period_to else None
+
+
+def stats(
+    ctx: typer.Context,
+    period_from: Optional[str] = typer.Argument(None, metavar="[FROM]", help="first session YYYY-MM-DD (the record before it is the base)"),
+    period_to: Optional[str] = typer.Argument(None, metavar="[TO]", help="last session YYYY-MM-DD"),
+    benchmark: Optional[str] = typer.Option(None, "--benchmark", help="SYMBOL, universe or none (default: performance.benchmark)"),
+    account: Optional[str] = typer.Option(None, "--account", help="account id (default: the configured one, else the one with most snapshots)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Time-weighted performance, risk, benchmark-relative and trade statistics."""
+    from trackrecord.engine.performance import performance_stats
+
+    start, end = _period(period_from, period_to)
+    document = performance_stats(context.services(ctx), start, end, benchmark, account_id=account)
+    if as_json:
+        context.print_json(document)
+    else:
+        render_stats_table(document, context.console())
+
+
+def trades(
+    ctx: typer.Context,
+    period_from: Optional[str] = typer.Argument(None, metavar="[FROM]", help="count round trips closed from this date"),
+    period_to: Optional[str] = typer.Argument(None, metavar="[TO]", help="ignore fills after this date"),
+    account: Optional[str] = typer.Option(None, "--account", help="account id"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Round trips (FIFO, flat to flat), open positions and trade statistics."""
+    from trackrecord.engine.performance import trades_document
+
+    start, end = _period(period_from, period_to)
+    document = trades_document(context.services(ctx), start, end, account_id=account)
+    if as_json:
+        context.print_json(document)
+    else:
+        render_trades_table(document, context.console())
+
+
+def render_trades_table(document: dict[str, Any], console: Any) -> None:
+    """Print a ``trades_document`` as Rich tables (round trips, open positions, summary)."""
+    trips = _table("Symbol", "Side", "Opened", "Closed", "Qty", "Entry", "Exit", "Net P&L", "Days",
+                   title=_title(document, "Round trips"), numbers_from=4)
+    for t in document["round_trips"]:
+        trips.add_row(t["symbol"], t["direction"], t["opened_at"][:10], t["closed_at"][:10], f"{t['quantity']:g}",
+                      _price(t["entry_price"]), _price(t["exit_price"]), _money(t["net_pnl"]),
+                      f"{t['holding_days']:.1f}")
+    console.print(trips)
+    if document["open_positions"]:
+        opens = _table("Symbol", "Qty", "Avg price", "Mark", "Unrealised", title="Open positions", numbers_from=1)
+        for p in document["open_positions"]:
+            opens.add_row(p["symbol"], f"{p['quantity']:g}", _price(p["avg_price"]),
+                          "-" if p["mark"] is None else _price(p["mark"]),
+                          "n/a" if p["unrealised_pnl"] is None else _money(p["unrealised_pnl"]))
+        console.print(opens)
+    summary = _table("Statistic", "Value", title="Summary (amounts in the instruments' currency)")
+    for label, key, fmt in TRADE_ROWS:
+        summary.add_row(label, _figure(document["summary"], key, fmt, document["nonfinite"], ""))
+    console.print(summary)
+
+
+def slippage(
+    ctx: typer.Context,
+    account: Optional[str] = typer.Option(None, "--account", help="account id"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Slippage against the intended price (bps, positive = cost) and commissions, per fill and grouped."""
+    from trackrecord.engine.performance import slippage_document
+
+    document = slippage_document(context.services(ctx), account_id=account)
+    if as_json:
+        context.print_json(document)
+    else:
+        render_slippage_table(document, context.console())
+
+
+def _bps(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1f}"
+
+
+def render_slippage_table(document: dict[str, Any], console: Any) -> None:
+    """Print a ``slippage_document`` as Rich tables: per fill, then grouped."""
+    fills = _table("Date", "Symbol", "Side", "Type", "Qty", "Intended", "Fill", "Slip\nbps", "Short-\nfall",
+                   "Comm\nbps", title=_title(document, "Slippage (bps, + = cost for buys and sells)"), numbers_from=4)
+    fills.columns[0].no_wrap = True
+    for f in document["fills"]:
+        fills.add_row(f["executed_at"][:10], f["symbol"], f["side"], f["order_type"],
+                      f"{f['quantity']:g}", _price(f["intended_price"]), _price(f["fill_price"]),
+                      _bps(f["slippage_bps"]), _money(f["shortfall"]), _bps(f["commission_bps"]))
+    console.print(fills)
+    groups = _table("Group", "Fills", "Mean\nbps", "Weighted\nbps", "Shortfall", "Commission", "Comm\nbps",
+                    title="Aggregates (mean and notional-weighted bps)", numbers_from=1)
+    groups.add_row("total", *_aggregate_cells(document["total"]))
+    for name in ("symbol", "side", "order_type", "month"):
+        groups.add_section()
+        for key, aggregate in document[f"by_{name}"].items():
+            groups.add_row(f"{name} {key}", *_aggregate_cells(aggregate))
+    console.print(groups)
+    if document.get("without_intended_price"):
+        console.print(f"{document['without_intended_price']} fill(s) left out: no intended price recorded")
+
+
+def _aggregate_cells(a: dict[str, Any]) -> tuple[str, ...]:
+    return (str(a["fills"]), _bps(a["slippage_bps_mean"]), _bps(a["slippage_bps_weighted"]), _money(a["shortfall"]),
+            _money(a["commission"]), _bps(a["commission_bps"]))
+
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command("stats")(stats)
+    app.command("trades")(trades)
+    app.command("slippage")(slippage)

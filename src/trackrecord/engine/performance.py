@@ -1,0 +1,395 @@
+"""Performance of the recorded account: read snapshots, cash flows, fills and benchmark
+prices from the database and hand them, as plain numbers, to ``trackrecord.analytics``.
+
+The documents returned here are what ``trackrecord stats|trades|slippage --json`` print,
+and what the dashboard, the reports and ``trackrecord demo`` show. Every document says
+which account it is about and whether the figures are ``simulated`` or from a ``paper``
+account (DESIGN.md, "Honest numbers").
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from trackrecord.analytics.errors import AnalyticsInputError
+from trackrecord.analytics.slippage import SlippageFill
+from trackrecord.analytics.trades import TradeFill
+from trackrecord.errors import UserError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+    from trackrecord.bootstrap import Services
+    from trackrecord.config import Settings
+
+UNIVERSE = "universe"
+NO_BENCHMARK = "none"
+PAPER_ACCOUNT_PREFIX = "DU"
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceInputs:
+    """One account's record as plain data: snapshots (one per session, oldest first),
+    external flows in the base currency by date, and its current (not superseded) fills."""
+
+    account_id: str
+    base_currency: str
+    is_paper: bool
+    dates: tuple[date, ...]
+    navs: tuple[float, ...]
+    simulated: tuple[bool, ...]
+    positions: tuple[str, ...]
+    flows: dict[date, float]
+    fills: tuple[TradeFill, ...]
+    fills_simulated: bool
+
+    def used_range(self, period_from: date | None, period_to: date | None) -> tuple[int, int]:
+        """Indexes of the base snapshot and the last snapshot of the period: the base is
+        the snapshot before ``period_from`` (else the first one), as in ``compute_stats``."""
+        first = 0 if period_from is None else max(bisect_left(self.dates, period_from) - 1, 0)
+        last = len(self.dates) - 1 if period_to is None else bisect_right(self.dates, period_to) - 1
+        if last < first or (period_from is not None and self.dates[last] < period_from):
+            raise UserError(
+                f"no snapshot of account {self.account_id} between {period_from or 'the start'} and "
+                f"{period_to or 'the end'}; its snapshots run from {self.dates[0]} to {self.dates[-1]}"
+            )
+        return first, last
+
+    def marks(self, index: int) -> dict[str, float]:
+        """Market prices of the positions held in snapshot ``index`` (for unrealised P&L)."""
+        return _marks(self.positions[index])
+
+
+def load_performance_inputs(engine: "Engine", settings: "Settings", account_id: str | None = None) -> PerformanceInputs:
+    """Read one account's snapshots, the cash flows and its fills.
+
+    The account is ``account_id`` if given, else ``settings.account.account_id`` when it
+    has snapshots, else the account with the most snapshots. Raises ``UserError`` when
+    there is no snapshot, the account is unknown, or a cash flow is in a currency with no
+    rate in ``prices.fx_rates``.
+    """
+    with engine.connect() as conn:
+        account = _choose_account(conn, settings, account_id, "snapshots")
+        if account is None:
+            raise UserError("no snapshots recorded yet: import them with `trackrecord import snapshots FILE.csv` "
+                            "or run the daily pipeline")
+        rows = _snapshot_rows(conn, account)
+        base_currency = _base_currency(account, rows)
+        flows = _flows_in_base(conn, base_currency, settings.prices.fx_rates)
+        fills, fills_simulated = _trade_fills(conn, account)
+    return PerformanceInputs(
+        account_id=account,
+        base_currency=base_currency,
+        is_paper=account.upper().startswith(PAPER_ACCOUNT_PREFIX) or any(r.is_paper for r in rows),
+        dates=tuple(date.fromisoformat(r.session_date) for r in rows),
+        navs=tuple(float(r.nav) for r in rows),
+        simulated=tuple(bool(r.simulated) for r in rows),
+        positions=tuple(r.positions for r in rows),
+        flows=flows,
+        fills=fills,
+        fills_simulated=fills_simulated,
+    )
+
+
+def performance_stats(
+    services: "Services",
+    period_from: date | None = None,
+    period_to: date | None = None,
+    benchmark: str | None = None,
+    *,
+    account_id: str | None = None,
+    include_series: bool = False,
+) -> dict[str, Any]:
+    """The ``stats`` document: ``StatsResult.to_dict()`` (metrics, benchmark, trades, period,
+    nonfinite, monthly and yearly returns) plus ``account``, ``base_currency``,
+    ``simulated``, ``paper`` and ``benchmark_name``.
+
+    ``benchmark``: ``"universe"`` (equal-weight of the configured instruments), ``"none"``,
+    or a symbol with stored prices; None means ``performance.benchmark``. Missing benchmark
+    prices give ``"benchmark": null`` with the reason in ``nonfinite``, never an error.
+    """
+    from trackrecord.analytics.report import compute_stats
+
+    settings = services.settings
+    if period_from and period_to and period_from > period_to:
+        raise UserError(f"FROM {period_from} is after TO {period_to}")
+    inputs = load_performance_inputs(services.engine, settings, account_id)
+    first, last = inputs.used_range(period_from, period_to)
+    name = benchmark_name(benchmark, settings)
+    closes, reason = load_benchmark(services.engine, settings, name, inputs.dates[0], inputs.dates[last])
+    with _as_user_error():
+        result = compute_stats(
+            inputs.dates, inputs.navs, inputs.flows, flow_weight=settings.performance.flow_timing,
+            risk_free=settings.performance.risk_free_rate, benchmark_closes=closes, fills=inputs.fills,
+            marks=inputs.marks(last), period_from=period_from, period_to=period_to,
+        )
+    document = result.to_dict(include_series=include_series)
+    if reason is not None:
+        document["nonfinite"]["benchmark"] = reason
+    simulated = inputs.fills_simulated or any(inputs.simulated[first : last + 1])
+    return _labelled(inputs, simulated) | {"benchmark_name": name} | document
+
+
+def trades_document(
+    services: "Services",
+    period_from: date | None = None,
+    period_to: date | None = None,
+    *,
+    account_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``trades`` document: ``TradeReport.to_dict()`` (summary, nonfinite, round_trips,
+    open_positions) plus the labels. Open positions are marked at the account's last
+    snapshot on or before ``period_to`` (unmarked without one). Amounts are in the
+    instruments' currency. No fills recorded gives an empty report, not an error."""
+    from trackrecord.analytics.trades import analyse_trades
+
+    if period_from and period_to and period_from > period_to:
+        raise UserError(f"FROM {period_from} is after TO {period_to}")
+    with services.engine.connect() as conn:
+        account = _choose_account(conn, services.settings, account_id, "fills")
+        fills, simulated = _trade_fills(conn, account) if account else ((), False)
+        marks = _marks_at(conn, account, period_to) if account else {}
+        is_paper = _is_paper(conn, account)
+    with _as_user_error():
+        report = analyse_trades(fills, marks=marks, period_from=period_from, period_to=period_to)
+    return {"account": account, "simulated": simulated, "paper": is_paper} | report.to_dict()
+
+
+def slippage_document(services: "Services", *, account_id: str | None = None) -> dict[str, Any]:
+    """The ``slippage`` document: ``slippage_report`` (per-fill rows, total, by symbol, side,
+    order type and month; positive bps = cost, for buys and sells alike) plus the labels
+    and ``without_intended_price``, the number of fills left out because no decision
+    price was recorded for them."""
+    from trackrecord.analytics.slippage import slippage_report
+
+    with services.engine.connect() as conn:
+        account = _choose_account(conn, services.settings, account_id, "fills")
+        usable, left_out, simulated = _slippage_fills(conn, account) if account else ([], 0, False)
+        is_paper = _is_paper(conn, account)
+    with _as_user_error():
+        report = slippage_report(usable)
+    labels = {"account": account, "simulated": simulated, "paper": is_paper}
+    return labels | report | {"without_intended_price": left_out}
+
+
+def benchmark_name(requested: str | None, settings: "Settings") -> str | None:
+    """``"universe"``, a symbol (upper case), or None for no benchmark."""
+    name = (requested if requested is not None else settings.performance.benchmark).strip()
+    if name.lower() == NO_BENCHMARK or not name:
+        return None
+    return UNIVERSE if name.lower() == UNIVERSE else name.upper()
+
+
+def load_benchmark(
+    engine: "Engine", settings: "Settings", name: str | None, record_start: date, end: date
+) -> tuple[tuple[list[date], list[float]] | None, str | None]:
+    """Benchmark closes ``(dates, values)`` up to ``end``, or ``(None, reason)``.
+
+    The universe benchmark is ``equal_weight_index`` over the union of the instruments'
+    price dates, starting on the last such date on or before ``record_start`` (so every
+    sub-period of the record sees the same index), or on the first date every instrument
+    has a close if that is later.
+    """
+    if name is None:
+        return None, None
+    symbols = [i.symbol for i in settings.universe.instruments] if name == UNIVERSE else [name]
+    with engine.connect() as conn:
+        series = _adjusted_closes(conn, symbols, end)
+    missing = [s for s in symbols if s not in series]
+    if missing:
+        return None, f"no stored prices on or before {end} for {', '.join(missing)}"
+    if name != UNIVERSE:
+        return series[name], None
+    return _equal_weight_closes(series, record_start)
+
+
+def _equal_weight_closes(
+    series: dict[str, tuple[list[date], list[float]]], record_start: date
+) -> tuple[tuple[list[date], list[float]] | None, str | None]:
+    from trackrecord.analytics.benchmark import equal_weight_index
+
+    all_dates = sorted({d for dates, _ in series.values() for d in dates})
+    complete_from = max(dates[0] for dates, _ in series.values())
+    usable = all_dates[bisect_left(all_dates, complete_from):]
+    start = max(bisect_right(usable, record_start) - 1, 0)
+    dates = usable[start:]
+    with _as_user_error():
+        index = equal_weight_index(dates, {s: (d, c) for s, (d, c) in series.items()})  # type: ignore[arg-type]
+    return (dates, index.tolist()), None
+
+
+def _marks(positions: str | None) -> dict[str, float]:
+    held = json.loads(positions or "[]")
+    return {p["symbol"]: float(p["market_price"]) for p in held if p.get("market_price") is not None}
+
+
+def _labelled(inputs: PerformanceInputs, simulated: bool) -> dict[str, Any]:
+    return {"account": inputs.account_id, "base_currency": inputs.base_currency, "simulated": simulated,
+            "paper": inputs.is_paper}
+
+
+@contextmanager
+def _as_user_error() -> Iterator[None]:
+    try:
+        yield
+    except AnalyticsInputError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _choose_account(conn: "Connection", settings: "Settings", requested: str | None, table: str) -> str | None:
+    """``requested`` (must have rows in ``table``), else the configured account if it has
+    rows, else the account with the most rows; None when ``table`` is empty."""
+    from sqlalchemy import func, select
+
+    from trackrecord.ledger.schema import fills, snapshots
+
+    source = {"snapshots": snapshots, "fills": fills}[table]
+    counts = dict(conn.execute(select(source.c.account_id, func.count()).group_by(source.c.account_id)).all())
+    if requested is not None:
+        if requested not in counts:
+            known = ", ".join(sorted(counts)) or "none"
+            raise UserError(f"--account {requested}: no {table} recorded for it; accounts with {table}: {known}")
+        return requested
+    if not counts:
+        return None
+    configured = settings.account.account_id
+    if configured in counts:
+        return str(configured)
+    return max(sorted(counts), key=lambda a: counts[a])
+
+
+def _snapshot_rows(conn: "Connection", account: str) -> Sequence[Any]:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import snapshots
+
+    columns = (snapshots.c.session_date, snapshots.c.nav, snapshots.c.base_currency, snapshots.c.is_paper,
+               snapshots.c.simulated, snapshots.c.positions)
+    query = select(*columns).where(snapshots.c.account_id == account).order_by(snapshots.c.session_date)
+    return conn.execute(query).all()
+
+
+def _base_currency(account: str, rows: Sequence[Any]) -> str:
+    currencies = sorted({r.base_currency for r in rows})
+    if len(currencies) != 1:
+        raise UserError(f"account {account} has snapshots in several base currencies ({', '.join(currencies)}); "
+                        "their NAVs cannot be chained into one return series")
+    return str(currencies[0])
+
+
+def _flows_in_base(conn: "Connection", base_currency: str, fx_rates: dict[str, Decimal]) -> dict[date, float]:
+    from trackrecord.ledger.cashflows import list_cashflows
+
+    flows: dict[date, float] = {}
+    for flow in list_cashflows(conn):
+        if flow.currency == base_currency:
+            amount = flow.amount
+        elif flow.currency in fx_rates:
+            amount = flow.amount * fx_rates[flow.currency]
+        else:
+            raise UserError(
+                f"cash flow of {flow.amount} {flow.currency} on {flow.flow_date} is not in the base currency "
+                f"{base_currency} and prices.fx_rates has no {flow.currency} rate; add one to trackrecord.yaml "
+                f"(units of {base_currency} per {flow.currency})"
+            )
+        flows[flow.flow_date] = flows.get(flow.flow_date, 0.0) + float(amount)
+    return flows
+
+
+def _current_fill_rows(conn: "Connection", account: str) -> Sequence[Any]:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import fills
+
+    query = (select(fills).where(fills.c.account_id == account, fills.c.superseded_by.is_(None))
+             .order_by(fills.c.executed_at, fills.c.seq))
+    return conn.execute(query).all()
+
+
+def _trade_fills(conn: "Connection", account: str) -> tuple[tuple[TradeFill, ...], bool]:
+    from trackrecord.ledger.parsing import parse_timestamp
+
+    rows = _current_fill_rows(conn, account)
+    out = tuple(
+        TradeFill(
+            symbol=r.symbol, side=r.side, quantity=abs(float(r.quantity)), price=float(r.price),
+            commission=0.0 if r.commission is None else abs(float(r.commission)),
+            executed_at=parse_timestamp(r.executed_at, f"fill {r.exec_id}"),
+            commission_pending=r.commission is None,
+        )
+        for r in rows
+    )
+    return out, any(r.simulated for r in rows)
+
+
+def _slippage_fills(conn: "Connection", account: str) -> tuple[list[SlippageFill], int, bool]:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.parsing import parse_timestamp
+    from trackrecord.ledger.schema import orders
+
+    rows = _current_fill_rows(conn, account)
+    refs = {r.order_ref for r in rows if r.order_ref}
+    intended: dict[str, Any] = {}
+    if refs:
+        query = select(orders.c.order_ref, orders.c.intended_price, orders.c.order_type).where(orders.c.order_ref.in_(refs))
+        intended = {o.order_ref: o for o in conn.execute(query)}
+    usable: list[SlippageFill] = []
+    for r in rows:
+        order = intended.get(r.order_ref)
+        price = r.intended_price or (order.intended_price if order else None)
+        if price is None:
+            continue
+        usable.append(SlippageFill(
+            symbol=r.symbol, side=r.side, quantity=abs(float(r.quantity)), fill_price=float(r.price),
+            intended_price=float(price), commission=None if r.commission is None else abs(float(r.commission)),
+            order_type=r.order_type or (order.order_type if order else None) or "UNKNOWN",
+            executed_at=parse_timestamp(r.executed_at, f"fill {r.exec_id}"),
+        ))
+    return usable, len(rows) - len(usable), any(r.simulated for r in rows)
+
+
+def _is_paper(conn: "Connection", account: str | None) -> bool:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import snapshots
+
+    if account is None:
+        return False
+    query = select(snapshots.c.is_paper).where(snapshots.c.account_id == account, snapshots.c.is_paper.is_(True))
+    return account.upper().startswith(PAPER_ACCOUNT_PREFIX) or conn.execute(query.limit(1)).first() is not None
+
+
+def _marks_at(conn: "Connection", account: str, period_to: date | None) -> dict[str, float]:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import snapshots
+
+    query = select(snapshots.c.positions).where(snapshots.c.account_id == account)
+    if period_to is not None:
+        query = query.where(snapshots.c.session_date <= period_to.isoformat())
+    positions = conn.execute(query.order_by(snapshots.c.session_date.desc()).limit(1)).scalar()
+    return _marks(positions)
+
+
+def _adjusted_closes(conn: "Connection", symbols: list[str], end: date) -> dict[str, tuple[list[date], list[float]]]:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import prices
+
+    query = (select(prices.c.symbol, prices.c.session_date, prices.c.adj_close)
+             .where(prices.c.symbol.in_(symbols), prices.c.session_date <= end.isoformat())
+             .order_by(prices.c.symbol, prices.c.session_date))
+    out: dict[str, tuple[list[date], list[float]]] = {}
+    for row in conn.execute(query):
+        dates, closes = out.setdefault(row.symbol, ([], []))
+        dates.append(date.fromisoformat(row.session_date))
+        closes.append(float(row.adj_close))
+    return out
