@@ -18,21 +18,25 @@ class SimHarness:
     max_slippage_bps = Decimal(4)  # 2 bps mean, uniform in [0, 4]
     expects_paper = True
 
-    def __init__(self, directory: Path, seed: int = 1, slippage_bps: Decimal = Decimal(2)) -> None:
+    def __init__(self, directory: Path, seed: int = 1, slippage_bps: Decimal = Decimal(2),
+                 portable_sql: bool = False) -> None:
         from trackrecord.ledger.db import create_db_engine, migrate
 
         self.engine = create_db_engine(f"sqlite:///{directory / 'sim.db'}")
         migrate(self.engine)
         self.tape = PriceTape()
-        self.seed, self.slippage_bps = seed, slippage_bps
+        self.seed, self.slippage_bps, self.portable_sql = seed, slippage_bps, portable_sql
         self.now = START
         self.broker = self._build()
         self.broker.advance_to(self.now)
 
     def _build(self) -> SimulatedBroker:
-        return SimulatedBroker(self.engine, self.tape, account_id="SIM0001", base_currency="GBP",
-                               commission=CommissionModel(Decimal("0.0005"), Decimal(3)),
-                               slippage=SlippageModel(self.slippage_bps, self.seed))
+        broker = SimulatedBroker(self.engine, self.tape, account_id="SIM0001", base_currency="GBP",
+                                 commission=CommissionModel(Decimal("0.0005"), Decimal(3)),
+                                 slippage=SlippageModel(self.slippage_bps, self.seed))
+        if self.portable_sql:  # write through SQLAlchemy, as on PostgreSQL, not the SQLite driver
+            broker._store._sqlite = False
+        return broker
 
     def deposit(self, amount: Decimal) -> None:
         self.broker.deposit(amount, self.now, "contract test")

@@ -17,3 +17,13 @@ class TestSimulatedBrokerContract(BrokerContract):
         harness = SimHarness(tmp_path)
         yield harness
         harness.close()
+
+
+class TestSimulatedBrokerPortableSqlContract(BrokerContract):
+    """The same book written through SQLAlchemy ``text()`` (the PostgreSQL path)."""
+
+    @pytest.fixture
+    def harness(self, tmp_path: Path) -> Iterator[SimHarness]:
+        harness = SimHarness(tmp_path, portable_sql=True)
+        yield harness
+        harness.close()

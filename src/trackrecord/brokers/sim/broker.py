@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from trackrecord.brokers.base import BrokerError, OrderRejected
 from trackrecord.brokers.sim.costs import CommissionModel, SlippageModel
 from trackrecord.brokers.sim.market import SimMarket
-from trackrecord.brokers.sim.store import SimBookStore, decimal_or_none, parse_timestamp, stamp
+from trackrecord.brokers.sim.store import DuplicateOrderRef, SimBookStore, decimal_or_none, parse_timestamp, stamp
 from trackrecord.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -202,13 +202,9 @@ class SimulatedBroker:
                         order.order_type, order.limit_price, order.currency.upper(), self._clock())
         try:
             self._store.insert_order(self._order_row(record))
-        except Exception as exc:
-            from sqlalchemy.exc import IntegrityError
-
-            if isinstance(exc, IntegrityError):
-                raise OrderRejected(f"duplicate order_ref {order.order_ref}: the account's book has it already; "
-                                    "not sent again", DUPLICATE_ORDER_CODE) from exc
-            raise
+        except DuplicateOrderRef as exc:
+            raise OrderRejected(f"duplicate order_ref {order.order_ref}: the account's book has it already; "
+                                "not sent again", DUPLICATE_ORDER_CODE) from exc
         self._next_order_id += 1
         self._orders[record.order_ref] = record
         self._open[record.broker_order_id] = record
@@ -236,7 +232,8 @@ class SimulatedBroker:
         return [self._orders[ref].view() for ref in order_refs if ref in self._orders]
 
     def close(self) -> None:
-        return None
+        """Give back the database connection (the engine stays the caller's)."""
+        self._store.close()
 
     # -- cash ---------------------------------------------------------------------------
 

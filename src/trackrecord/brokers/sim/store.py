@@ -35,57 +35,120 @@ def stamp(moment: datetime) -> str:
     return format_timestamp(moment)
 
 
+class DuplicateOrderRef(Exception):
+    """The (account, order_ref) key exists already in ``sim_orders``."""
+
+
+def _insert_sql(table: str, columns: Sequence[str]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+
+
+_ORDER_COLUMNS = ("broker_order_id", "account_id", "order_ref", "symbol", "side", "quantity", "order_type",
+                  "limit_price", "currency", "status", "placed_at", "message")
+_EXECUTION_COLUMNS = ("exec_id", "account_id", "broker_order_id", "order_ref", "symbol", "side", "quantity", "price",
+                      "currency", "commission", "executed_at")
+_CASH_COLUMNS = ("id", "account_id", "amount", "booked_at", "note")
+INSERT_ORDER = _insert_sql("sim_orders", _ORDER_COLUMNS)
+INSERT_EXECUTION = _insert_sql("sim_executions", _EXECUTION_COLUMNS)
+INSERT_CASH = _insert_sql("sim_cash", _CASH_COLUMNS)
+UPDATE_ORDER = "UPDATE sim_orders SET status = :status, message = :message WHERE broker_order_id = :broker_order_id"
+
+
 class SimBookStore:
-    """Reads and writes one account's rows; each write is one short transaction."""
+    """Reads one account's rows once; writes each change in one short transaction.
+
+    Writes go through a connection held for the store's life: on SQLite straight through
+    the driver (a few µs a row, where SQLAlchemy's per-statement work costs ~40 µs), on
+    other databases through SQLAlchemy ``text()``; the SQL is the same. ``close`` gives
+    the connection back.
+    """
 
     def __init__(self, engine: "Engine", account_id: str) -> None:
-        from trackrecord.ledger.schema import sim_cash, sim_executions, sim_orders
-
         self.engine = engine
         self.account_id = account_id
-        self._orders, self._executions, self._cash = sim_orders, sim_executions, sim_cash
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._conn: Any = None
 
     def load(self) -> BookRows:
         from sqlalchemy import func, select
 
+        from trackrecord.ledger.schema import sim_cash, sim_executions, sim_orders
+
+        account = self.account_id
         with self.engine.connect() as conn:
             orders = [dict(r._mapping) for r in conn.execute(
-                select(self._orders).where(self._orders.c.account_id == self.account_id)
-                .order_by(self._orders.c.broker_order_id))]
+                select(sim_orders).where(sim_orders.c.account_id == account).order_by(sim_orders.c.broker_order_id))]
             executions = [dict(r._mapping) for r in conn.execute(
-                select(self._executions).where(self._executions.c.account_id == self.account_id))]
+                select(sim_executions).where(sim_executions.c.account_id == account))]
             cash = [dict(r._mapping) for r in conn.execute(
-                select(self._cash).where(self._cash.c.account_id == self.account_id).order_by(self._cash.c.id))]
-            max_order = conn.execute(select(func.max(self._orders.c.broker_order_id))).scalar()
-            max_cash = conn.execute(select(func.max(self._cash.c.id))).scalar()
+                select(sim_cash).where(sim_cash.c.account_id == account).order_by(sim_cash.c.id))]
+            max_order = conn.execute(select(func.max(sim_orders.c.broker_order_id))).scalar()
+            max_cash = conn.execute(select(func.max(sim_cash.c.id))).scalar()
         return BookRows(orders, executions, cash, int(max_order or 0) + 1, int(max_cash or 0) + 1)
 
     def insert_order(self, row: dict[str, Any]) -> None:
-        """Raises sqlalchemy's IntegrityError when (account, order_ref) exists already."""
-        with self.engine.begin() as conn:
-            conn.execute(self._orders.insert(), [{**row, "account_id": self.account_id}])
+        """Raises DuplicateOrderRef when (account, order_ref) is in the book already."""
+        try:
+            self._write([(INSERT_ORDER, [{**row, "account_id": self.account_id}])])
+        except Exception as exc:
+            if _is_integrity_error(exc):
+                raise DuplicateOrderRef(row["order_ref"]) from exc
+            raise
 
     def insert_cash(self, row: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(self._cash.insert(), [{**row, "account_id": self.account_id}])
+        self._write([(INSERT_CASH, [{**row, "account_id": self.account_id}])])
 
     def record(self, executions: Sequence[dict[str, Any]], statuses: Sequence[tuple[int, str, str]]) -> None:
         """Executions and order status changes ``(broker_order_id, status, message)`` together."""
-        if not executions and not statuses:
-            return
-        from sqlalchemy import bindparam
+        batches = []
+        if executions:
+            batches.append((INSERT_EXECUTION, [{**row, "account_id": self.account_id} for row in executions]))
+        if statuses:
+            batches.append((UPDATE_ORDER, [{"broker_order_id": oid, "status": status, "message": message}
+                                           for oid, status, message in statuses]))
+        if batches:
+            self._write(batches)
 
-        with self.engine.begin() as conn:
-            if executions:
-                conn.execute(self._executions.insert(),
-                             [{**row, "account_id": self.account_id} for row in executions])
-            if statuses:
-                conn.execute(
-                    self._orders.update()
-                    .where(self._orders.c.broker_order_id == bindparam("order_id"))
-                    .values(status=bindparam("new_status"), message=bindparam("new_message")),
-                    [{"order_id": oid, "new_status": status, "new_message": message} for oid, status, message in statuses],
-                )
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _write(self, batches: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
+        if self._sqlite:
+            self._write_sqlite(batches)
+            return
+        from sqlalchemy import text
+
+        if self._conn is None or self._conn.closed:
+            self._conn = self.engine.connect()
+        with self._conn.begin():
+            for sql, rows in batches:
+                self._conn.execute(text(sql), rows)
+
+    def _write_sqlite(self, batches: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
+        if self._conn is None:
+            self._conn = self.engine.raw_connection()  # pragmas of create_db_engine applied; autocommit driver
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, rows in batches:
+                    cursor.executemany(sql, rows)
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+        finally:
+            cursor.close()
+
+
+def _is_integrity_error(exc: Exception) -> bool:
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError
+
+    return isinstance(exc, (IntegrityError, sqlite3.IntegrityError))
 
 
 def decimal_or_none(text: str | None) -> Decimal | None:
