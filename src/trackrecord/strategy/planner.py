@@ -204,7 +204,8 @@ def _check_inputs(held: Mapping[str, Decimal], prices: Mapping[str, PricePoint],
 
 
 def _whole(shares: Decimal) -> Decimal:
-    return shares.to_integral_value(rounding=ROUND_FLOOR)
+    """Floor to whole shares, forgiving the last digits of a weight such as 1/3 = 0.3333333333333333."""
+    return shares.quantize(Decimal("0.000001")).to_integral_value(rounding=ROUND_FLOOR)
 
 
 def _action(symbol: str, held: Mapping[str, Decimal], targets: Mapping[str, Decimal], goals: Mapping[str, Decimal],
@@ -238,6 +239,7 @@ def _fit_buys(sizes: dict[str, Decimal], budget: Decimal, unit: Mapping[str, Dec
     buys = sorted(s for s, size in sizes.items() if size > 0)
     cost = _buy_cost(sizes, unit, params)
     if buys and cost > budget:
+        desired = dict(sizes)
         scale = max(budget, ZERO) / cost
         notes.append(f"buys scaled to {scale:.4f} of their size to stay within cash after the buffer")
         for s in buys:
@@ -245,11 +247,27 @@ def _fit_buys(sizes: dict[str, Decimal], budget: Decimal, unit: Mapping[str, Dec
         while _buy_cost(sizes, unit, params) > budget and any(sizes[s] > 0 for s in buys):
             largest = max((s for s in buys if sizes[s] > 0), key=lambda s: (sizes[s] * unit[s], s))
             sizes[largest] -= 1
+        _top_up(sizes, desired, buys, budget, unit, params)
     for s in buys:
         if 0 < sizes[s] * unit[s] < params.min_order_value:
             notes.append(f"{s}: buy of {sizes[s]} shares under min_order_value {params.min_order_value}: not planned")
             sizes[s] = ZERO
     return sizes
+
+
+def _top_up(sizes: dict[str, Decimal], desired: Mapping[str, Decimal], buys: list[str], budget: Decimal,
+            unit: Mapping[str, Decimal], params: PlanParams) -> None:
+    """Give back whole shares lost to flooring, largest shortfall first, while cash allows."""
+    added = True
+    while added:
+        added = False
+        for s in sorted(buys, key=lambda s: (-(desired[s] - sizes[s]) * unit[s], s)):
+            if sizes[s] < desired[s]:
+                sizes[s] += 1
+                if _buy_cost(sizes, unit, params) <= budget:
+                    added = True
+                else:
+                    sizes[s] -= 1
 
 
 def _orders(plan_id: str, sizes: Mapping[str, Decimal], actions: Mapping[str, str],
