@@ -201,11 +201,11 @@ class SimulatedBroker:
         record = _Order(self._next_order_id, order.order_ref, order.symbol, order.side, order.quantity,
                         order.order_type, order.limit_price, order.currency.upper(), self._clock())
         try:
-            self._store.insert_order(self._order_row(record))
+            record.broker_order_id = self._store.insert_order(self._order_row(record))
         except DuplicateOrderRef as exc:
             raise OrderRejected(f"duplicate order_ref {order.order_ref}: the account's book has it already; "
                                 "not sent again", DUPLICATE_ORDER_CODE) from exc
-        self._next_order_id += 1
+        self._next_order_id = record.broker_order_id + 1
         self._orders[record.order_ref] = record
         self._open[record.broker_order_id] = record
         return record.view()
@@ -245,9 +245,9 @@ class SimulatedBroker:
         if amount < 0 and -amount > self._cash:
             raise BrokerError(f"withdrawal of {-amount} {self.base_currency} exceeds the cash of {self._cash}")
         self._set_clock(booked_at)
-        self._store.insert_cash({"id": self._next_cash_id, "amount": str(amount), "booked_at": stamp(booked_at),
-                                 "note": note})
-        self._next_cash_id += 1
+        used = self._store.insert_cash({"id": self._next_cash_id, "amount": str(amount),
+                                        "booked_at": stamp(booked_at), "note": note})
+        self._next_cash_id = used + 1
         self._cash += amount
         return self._cash
 

@@ -86,17 +86,44 @@ class SimBookStore:
             max_cash = conn.execute(select(func.max(sim_cash.c.id))).scalar()
         return BookRows(orders, executions, cash, int(max_order or 0) + 1, int(max_cash or 0) + 1)
 
-    def insert_order(self, row: dict[str, Any]) -> None:
-        """Raises DuplicateOrderRef when (account, order_ref) is in the book already."""
-        try:
-            self._write([(INSERT_ORDER, [{**row, "account_id": self.account_id}])])
-        except Exception as exc:
-            if _is_integrity_error(exc):
-                raise DuplicateOrderRef(row["order_ref"]) from exc
-            raise
+    def insert_order(self, row: dict[str, Any]) -> int:
+        """Insert and return the broker order id used: ``row``'s, or the next free one when
+        another account on the same database took it. Raises DuplicateOrderRef when
+        (account, order_ref) is in the book already."""
+        while True:
+            try:
+                self._write([(INSERT_ORDER, [{**row, "account_id": self.account_id}])])
+                return int(row["broker_order_id"])
+            except Exception as exc:
+                if not _is_integrity_error(exc):
+                    raise
+                if self._scalar("SELECT COUNT(*) FROM sim_orders WHERE account_id = :a AND order_ref = :r",
+                                {"a": self.account_id, "r": row["order_ref"]}):
+                    raise DuplicateOrderRef(row["order_ref"]) from exc
+                taken = row["broker_order_id"]
+                row = {**row, "broker_order_id": int(self._scalar("SELECT MAX(broker_order_id) FROM sim_orders", {})) + 1}
+                if row["broker_order_id"] <= taken:
+                    raise
 
-    def insert_cash(self, row: dict[str, Any]) -> None:
-        self._write([(INSERT_CASH, [{**row, "account_id": self.account_id}])])
+    def insert_cash(self, row: dict[str, Any]) -> int:
+        """Insert and return the id used (the next free one if another account took it)."""
+        while True:
+            try:
+                self._write([(INSERT_CASH, [{**row, "account_id": self.account_id}])])
+                return int(row["id"])
+            except Exception as exc:
+                if not _is_integrity_error(exc):
+                    raise
+                taken = row["id"]
+                row = {**row, "id": int(self._scalar("SELECT MAX(id) FROM sim_cash", {})) + 1}
+                if row["id"] <= taken:
+                    raise
+
+    def _scalar(self, sql: str, params: dict[str, Any]) -> Any:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
 
     def record(self, executions: Sequence[dict[str, Any]], statuses: Sequence[tuple[int, str, str]]) -> None:
         """Executions and order status changes ``(broker_order_id, status, message)`` together."""
