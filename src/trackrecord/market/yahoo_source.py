@@ -63,30 +63,30 @@ class YahooSource:
         return rows
 
     def _batch(self, instruments: list[Instrument], start: date, end: date) -> list[PriceRow]:
+        """One download, retried on errors with exponential backoff; a ticker without bars is
+        not an error here (the quality gates report it)."""
         by_ticker = {i.data_symbol: i for i in instruments}
-        pending = list(by_ticker)
-        rows: list[PriceRow] = []
+        bars = parse_download(self._download_with_retries(list(by_ticker), start, end), list(by_ticker))
+        missing = [t for t in by_ticker if t not in bars]
+        if missing:
+            log.warning("Yahoo returned no bars for %s between %s and %s", missing, start, end)
+        return [
+            PriceRow(by_ticker[ticker].symbol, day, None if raw is None else to_currency(raw, by_ticker[ticker]),
+                     to_currency(adj, by_ticker[ticker]))
+            for ticker, points in bars.items() for day, raw, adj in points if start <= day <= end
+        ]
+
+    def _download_with_retries(self, tickers: list[str], start: date, end: date) -> Any:
         for attempt in range(1, self.attempts + 1):
             try:
-                bars = parse_download(self.download(pending, start, end), pending)
+                return self.download(tickers, start, end)
             except Exception as exc:  # the vendor raises anything; retried, then translated
                 if attempt == self.attempts:
-                    raise PriceSourceError(f"Yahoo download of {', '.join(pending)} failed after "
+                    raise PriceSourceError(f"Yahoo download of {', '.join(tickers)} failed after "
                                            f"{attempt} attempts: {exc}") from exc
-                bars = {}
-                log.warning("Yahoo download of %s failed (attempt %d): %s", pending, attempt, exc)
-            for ticker, points in bars.items():
-                instrument = by_ticker[ticker]
-                rows += [PriceRow(instrument.symbol, day, None if raw is None else to_currency(raw, instrument),
-                                  to_currency(adj, instrument)) for day, raw, adj in points if start <= day <= end]
-            pending = [t for t in pending if t not in bars]
-            if not pending:
-                break
-            if attempt < self.attempts:
+                log.warning("Yahoo download of %s failed (attempt %d): %s", tickers, attempt, exc)
                 self.sleep(self.backoff_seconds * 2 ** (attempt - 1))
-        if pending:
-            log.warning("Yahoo returned no bars for %s between %s and %s", pending, start, end)
-        return rows
+        raise AssertionError("unreachable")
 
 
 def parse_download(frame: Any, tickers: Sequence[str]) -> dict[str, list[tuple[date, float | None, float]]]:
