@@ -189,8 +189,8 @@ def benchmark_name(requested: str | None, settings: "Settings") -> str | None:
 
 def load_benchmark(
     engine: "Engine", settings: "Settings", name: str | None, record_start: date, end: date
-) -> tuple[tuple[list[date], list[float]] | None, str | None]:
-    """Benchmark closes ``(dates, values)`` up to ``end``, or ``(None, reason)``.
+) -> tuple[tuple[Any, Any] | None, str | None]:
+    """Benchmark closes ``(dates, values)`` (numpy arrays) up to ``end``, or ``(None, reason)``.
 
     The universe benchmark is ``equal_weight_index`` over the union of the instruments'
     price dates, starting on the last such date on or before ``record_start`` (so every
@@ -211,18 +211,20 @@ def load_benchmark(
 
 
 def _equal_weight_closes(
-    series: dict[str, tuple[list[date], list[float]]], record_start: date
-) -> tuple[tuple[list[date], list[float]] | None, str | None]:
+    series: dict[str, tuple[Any, Any]], record_start: date
+) -> tuple[tuple[Any, Any] | None, str | None]:
+    import numpy as np
+
     from trackrecord.analytics.benchmark import equal_weight_index
 
-    all_dates = sorted({d for dates, _ in series.values() for d in dates})
+    all_dates = np.unique(np.concatenate([dates for dates, _ in series.values()]))
     complete_from = max(dates[0] for dates, _ in series.values())
-    usable = all_dates[bisect_left(all_dates, complete_from):]
-    start = max(bisect_right(usable, record_start) - 1, 0)
+    usable = all_dates[np.searchsorted(all_dates, complete_from):]
+    start = max(int(np.searchsorted(usable, np.datetime64(record_start, "D"), "right")) - 1, 0)
     dates = usable[start:]
     with _as_user_error():
-        index = equal_weight_index(dates, {s: (d, c) for s, (d, c) in series.items()})  # type: ignore[arg-type]
-    return (dates, index.tolist()), None
+        index = equal_weight_index(dates, series)
+    return (dates, index), None
 
 
 def _marks(positions: str | None) -> dict[str, float]:
@@ -379,7 +381,9 @@ def _marks_at(conn: "Connection", account: str, period_to: date | None) -> dict[
     return _marks(positions)
 
 
-def _adjusted_closes(conn: "Connection", symbols: list[str], end: date) -> dict[str, tuple[list[date], list[float]]]:
+def _adjusted_closes(conn: "Connection", symbols: list[str], end: date) -> dict[str, tuple[Any, Any]]:
+    """symbol -> (session dates as ``datetime64[D]``, adjusted closes), oldest first."""
+    import numpy as np
     from sqlalchemy import select
 
     from trackrecord.ledger.schema import prices
@@ -387,9 +391,11 @@ def _adjusted_closes(conn: "Connection", symbols: list[str], end: date) -> dict[
     query = (select(prices.c.symbol, prices.c.session_date, prices.c.adj_close)
              .where(prices.c.symbol.in_(symbols), prices.c.session_date <= end.isoformat())
              .order_by(prices.c.symbol, prices.c.session_date))
-    out: dict[str, tuple[list[date], list[float]]] = {}
-    for row in conn.execute(query):
-        dates, closes = out.setdefault(row.symbol, ([], []))
-        dates.append(date.fromisoformat(row.session_date))
-        closes.append(float(row.adj_close))
-    return out
+    rows = conn.execute(query).all()
+    if not rows:
+        return {}
+    names, dates, closes = (np.asarray(column) for column in zip(*rows))
+    dates, closes = dates.astype("datetime64[D]"), closes.astype(np.float64)
+    starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
+    bounds = np.r_[starts, names.size]
+    return {str(names[a]): (dates[a:b], closes[a:b]) for a, b in zip(bounds[:-1], bounds[1:])}
