@@ -377,8 +377,17 @@ def _print(document: object, as_json: bool) -> None:
         sys.stdout.write(f"{document}\n")
 
 
-if __name__ == "__main__":  # the benchmark runs the fast path alone: python -m trackrecord.cli.kill_switch_fast ...
+def main() -> None:
+    """A console-script entry point: the fast path, else the full command line.
+    (``[project.scripts] trackrecord = "trackrecord.cli.kill_switch_fast:main"`` is one
+    way to wire it; the other is calling ``run_fast`` first thing in ``cli.app.main``.)"""
     code = run_fast(sys.argv[1:])
     if code is None:
-        sys.stderr.write("not handled by the fast path\n")
-    sys.exit(2 if code is None else code)
+        from trackrecord.cli.app import run
+
+        code = run(sys.argv[1:])
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # python -m trackrecord.cli.kill_switch_fast ...: what the wired entry point does
+    main()
