@@ -232,3 +232,30 @@ def test_fast_path_imports_nothing_heavy(workspace: Path) -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert '"state": "HALTED"' in result.stdout
+
+
+# -- the helpers the engine uses -----------------------------------------------------------
+
+
+def test_engine_helpers_read_halt_and_deactivate(workspace: Path, invoke: Invoke) -> None:
+    from trackrecord.bootstrap import connect
+    from trackrecord.domain import TradingState
+    from trackrecord.risk.killswitch import deactivate, halt, read_status
+    from trackrecord.workspace import open_workspace
+
+    services = connect(open_workspace(workspace, environ={}))
+    try:
+        with services.engine.connect() as conn:
+            assert read_status(conn).state is TradingState.ACTIVE
+        with services.ledger.writer() as writer:
+            assert halt(writer, "daily loss limit: NAV down 6%") is not None
+            assert halt(writer, "again") is None  # already HALTED: nothing more written
+        with services.engine.connect() as conn:
+            status = read_status(conn)
+        assert (status.state, status.reason) == (TradingState.HALTED, "daily loss limit: NAV down 6%")
+        assert deactivate(services.ledger, "resolved")[1] is TradingState.HALTED
+        assert deactivate(services.ledger, "again")[1] is None
+    finally:
+        services.close()
+    assert [e["state"] for e in kill_switch_events(invoke, workspace)] == ["HALTED", "ACTIVE"]
+    assert verifies(invoke, workspace)

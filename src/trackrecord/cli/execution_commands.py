@@ -63,8 +63,8 @@ def kill_switch_deactivate(
     if not yes:
         _confirm(current.state.value, target.value)
     status, previous = deactivate(services.ledger, reason, reduce_only)
-    if status.seq == current.seq:  # someone else changed it in between: report what is there
-        _show(status_document(status) if as_json else render_status(status), as_json)
+    if previous is None:  # changed by someone else while we asked: nothing written, show what is there
+        _show({**status_document(status), "changed": False} if as_json else render_status(status), as_json)
         return
     _show(change_document(status, previous) if as_json else render_change(status, previous), as_json)
 

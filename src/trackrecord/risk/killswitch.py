@@ -119,14 +119,14 @@ def activate(ledger: "SqlLedger", reason: str, reduce_only: bool = False) -> tup
     return KillSwitchStatus(target, reason.strip(), event.recorded_at, event.seq), previous
 
 
-def deactivate(ledger: "SqlLedger", reason: str, reduce_only: bool = False) -> tuple[KillSwitchStatus, TradingState]:
-    """Loosen to ACTIVE (or REDUCING). When there is nothing to loosen, writes nothing
-    and returns the current status."""
+def deactivate(ledger: "SqlLedger", reason: str, reduce_only: bool = False) -> tuple[KillSwitchStatus, TradingState | None]:
+    """Loosen to ACTIVE (or REDUCING); returns the new status and the previous state.
+    When there is nothing to loosen, writes nothing and returns (current status, None)."""
     with ledger.writer() as writer:
         current = read_status(writer.conn)
         target = deactivation_state(current.state, reduce_only)
         if target is None:
-            return current, current.state
+            return current, None
         event = record_change(writer, target, reason, current.state)
     return KillSwitchStatus(target, reason.strip(), event.recorded_at, event.seq), current.state
 
