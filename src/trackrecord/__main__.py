@@ -1,3 +1,3 @@
-from trackrecord.cli.app import main
+from trackrecord.cli.entry import main
 
 main()

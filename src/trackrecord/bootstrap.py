@@ -48,3 +48,86 @@ def connect(workspace: Workspace, clock: "Clock | None" = None) -> Services:
         raise
     ledger = SqlLedger(engine, workspace.writer_lock_path, clock or utc_now)
     return Services(workspace, engine, ledger)
+
+
+class SimulatedSession:
+    """The simulated broker's market clock: the tape's closes drive its auction."""
+
+    def __init__(self, broker: Any, tape: Any) -> None:
+        self.broker = broker
+        self.tape = tape
+
+    def start(self, moment: Any) -> None:
+        if self.broker.now is None or moment > self.broker.now:
+            self.broker.advance_to(moment)
+
+    def close_session(self, session: Any, closed_at: Any) -> None:
+        if self.broker.now is None or closed_at > self.broker.now:
+            self.broker.on_session_close(session, closed_at)
+
+
+def simulated_broker(services: Services, calendar: Any, tape: Any = None) -> tuple[Any, SimulatedSession]:
+    """The paper account in the workspace's database, trading against ``tape`` (by default
+    every stored close, each known from its session's close time)."""
+    from zoneinfo import ZoneInfo
+
+    from trackrecord.brokers.sim import PriceTape, SimulatedBroker
+
+    settings = services.settings
+    if tape is None:
+        tape = stored_price_tape(services, calendar)
+    broker = SimulatedBroker.from_config(services.engine, tape, settings.broker.sim, settings.account.base_currency,
+                                         fx_rates=settings.prices.fx_rates, exchange_tz=ZoneInfo(calendar.timezone))
+    assert isinstance(tape, PriceTape) or tape is not None
+    return broker, SimulatedSession(broker, tape)
+
+
+def stored_price_tape(services: Services, calendar: Any) -> Any:
+    import numpy as np
+
+    from trackrecord.brokers.sim import PriceTape
+    from trackrecord.engine.rebalance import decision_price
+    from trackrecord.market.store import load_prices
+
+    symbols = [i.symbol for i in services.settings.universe.instruments]
+    tape = PriceTape()
+    for symbol, series in load_prices(services.engine, symbols).items():
+        prices = np.where(np.isfinite(series.close), series.close, series.adj_close)
+        for day, price in zip(series.dates, prices):
+            session = day.astype("O")
+            if calendar.first_session <= session <= calendar.last_session and calendar.is_session(session):
+                tape.record_close(symbol, session, calendar.close_time(session), decision_price(float(price)))
+    return tape
+
+
+def live_broker(settings: Any) -> Any:
+    """IBKR through ib_async (imported only here, only for live mode)."""
+    from trackrecord.brokers.ibkr import IbkrBroker
+
+    ib = settings.broker.ibkr
+    return IbkrBroker(ib.host, ib.port, ib.client_id, settings.account.account_id, settings.account.base_currency,
+                      ib.connect_timeout, ib.request_timeout, ib.max_connect_attempts, ib.read_only,
+                      instruments=settings.universe.domain_instruments())
+
+
+def run_context(services: Services, mode: Any, calendar: Any = None, broker: Any = None,
+                session_clock: Any = None) -> Any:
+    """The engine's context for ``mode``: dry_run (no broker), paper (simulated broker on
+    the stored prices) or live (IBKR). ``broker`` overrides, for tests and replays."""
+    from trackrecord.domain import Mode
+    from trackrecord.engine.context import RunContext
+    from trackrecord.engine.pricebook import PriceBook
+    from trackrecord.market.service import calendar_for
+    from trackrecord.market.store import load_prices
+
+    settings = services.settings
+    calendar = calendar or calendar_for(settings)
+    symbols = [i.symbol for i in settings.universe.instruments]
+    book = PriceBook(load_prices(services.engine, symbols), symbols)
+    if broker is None and mode is Mode.PAPER:
+        broker, session_clock = simulated_broker(services, calendar)
+    elif broker is None and mode is Mode.LIVE:
+        broker = live_broker(settings)
+    simulated = mode is not Mode.LIVE or settings.prices.source == "synthetic"
+    return RunContext(settings, services.ledger, calendar, mode, book, services.workspace.key_dir, broker,
+                      session_clock, simulated, settings.prices.source)

@@ -177,7 +177,7 @@ class RiskConfig(_Strict):
     max_position_weight: float = Field(0.35, gt=0, le=1)
     max_turnover: float = Field(1.0, gt=0, description="traded value / NAV per run")
     allow_initial_deployment: bool = True
-    max_order_value: Decimal = Field(Decimal(50000), gt=0)
+    max_order_value: Decimal = Field(Decimal(250000), gt=0)
     max_orders_per_run: int = Field(20, ge=1)
     price_collar: float = Field(0.10, gt=0, description="reference vs last close")
     max_price_age_sessions: int = Field(1, ge=0)

@@ -116,8 +116,8 @@ def _title(document: dict[str, Any], what: str) -> str:
     labels = [f"{what}: account {document.get('account') or '-'}"]
     if document.get("simulated"):
         labels.append("SIMULATED")
-    if document.get("paper"):
-        labels.append("paper account")
+    if document.get("paper") and not document.get("simulated"):
+        labels.append("IB paper account")
     return " | ".join(labels)
 
 

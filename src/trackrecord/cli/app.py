@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "trackrecord.cli.market_commands",
     "trackrecord.cli.analytics_commands",
     "trackrecord.cli.execution_commands",
+    "trackrecord.cli.engine_commands",
     "trackrecord.cli.demo_commands",
 )
 
@@ -67,4 +68,6 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
-    sys.exit(run(sys.argv[1:]))
+    from trackrecord.cli.entry import main as entry_main
+
+    entry_main()

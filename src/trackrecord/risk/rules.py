@@ -49,7 +49,7 @@ class RiskLimits:
     max_position_weight: Decimal = Decimal("0.35")
     max_turnover: Decimal = Decimal("1.0")
     allow_initial_deployment: bool = True
-    max_order_value: Decimal = Decimal(50000)
+    max_order_value: Decimal = Decimal(250000)
     max_orders_per_run: int = 20
     price_collar: Decimal = Decimal("0.10")
     max_price_age_sessions: int = 1

@@ -1,0 +1,135 @@
+"""The daily pipeline of a session (DESIGN.md, "The daily pipeline"):
+
+    prices.update → quality gates → pull(executions) → snapshot(account)
+       └─ on the first session of the month, before the close:
+          signal → plan → risk → submit → (close) → await fills → pull → snapshot
+
+Each arrow is an event. The same functions run live (IBKR), on the simulated broker
+(paper, demo) and in a replay of history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Sequence
+
+from trackrecord.engine.account import pull_executions, record_snapshot
+from trackrecord.engine.rebalance import RebalanceReport, rebalance, session_start_utc, settle
+from trackrecord.ledger import events as kinds
+
+if TYPE_CHECKING:
+    from trackrecord.engine.context import RunContext
+    from trackrecord.ledger.store import Writer
+    from trackrecord.market.base import PriceRow
+
+DAILY_GATE_SESSIONS = 5
+
+
+@dataclass
+class SessionReport:
+    session: date
+    prices: int = 0
+    gates_passed: bool = True
+    gate_message: str = ""
+    new_fills: int = 0
+    snapshot_written: bool = False
+    nav: str | None = None
+    rebalance: RebalanceReport | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def document(self) -> dict[str, Any]:
+        return {"session": self.session.isoformat(), "prices": self.prices, "gates_passed": self.gates_passed,
+                "gate_message": self.gate_message, "new_fills": self.new_fills,
+                "snapshot_written": self.snapshot_written, "nav": self.nav,
+                "rebalance": self.rebalance.document() if self.rebalance else None, "warnings": self.warnings}
+
+
+def is_rebalance_session(ctx: "RunContext", session: date) -> bool:
+    return ctx.calendar.rebalance_session(session) == session
+
+
+def record_bars(ctx: "RunContext", writer: "Writer", session: date, rows: Sequence["PriceRow"], now: datetime,
+                report: SessionReport) -> None:
+    """prices.update and the daily quality gates over the last few sessions."""
+    from trackrecord.market.quality import check_quality
+    from trackrecord.market.service import record_prices
+
+    if rows:
+        record_prices(writer, rows, ctx.price_source, ctx.simulated, now, ctx.symbols)
+        ctx.book.extend(rows)
+        report.prices = len(rows)
+    recent = ctx.calendar.sessions_between(session - timedelta(days=14), session)[-DAILY_GATE_SESSIONS:]
+    window_start = recent[0].astype(date)
+    start = window_start - timedelta(days=7)
+    prices = ctx.settings.prices
+    quality = check_quality(ctx.book.series(until=session, start=start), recent, window_start, session,
+                            prices.max_daily_move, prices.max_gap_sessions)
+    writer.append(kinds.QUALITY_CHECKED, {**quality.document(), "purpose": "daily", "as_of": session,
+                                          "calendar": ctx.calendar.code})
+    report.gates_passed = quality.passed
+    if not quality.passed:
+        report.gate_message = quality.message()
+
+
+def close_of_day(ctx: "RunContext", session: date, rows: Sequence["PriceRow"], now: datetime,
+                 writer: "Writer | None" = None) -> SessionReport:
+    """After the close: record the session's bars, gate them, pull executions, snapshot."""
+    report = SessionReport(session)
+    if writer is None:
+        with ctx.ledger.writer() as own:
+            _close_of_day(ctx, own, session, rows, now, report)
+    else:
+        _close_of_day(ctx, writer, session, rows, now, report)
+    return report
+
+
+def _close_of_day(ctx: "RunContext", writer: "Writer", session: date, rows: Sequence["PriceRow"], now: datetime,
+                  report: SessionReport) -> None:
+    record_bars(ctx, writer, session, rows, now, report)
+    if ctx.broker is None:
+        return
+    since = session_start_utc(ctx.calendar.previous_session(session))
+    report.new_fills = pull_executions(writer, ctx.broker, since, ctx.simulated).new_fills
+    written, payload = record_snapshot(writer, ctx.broker, now, session, ctx.simulated, ctx.mode.value)
+    report.snapshot_written = written
+    report.nav = str(payload["nav"])
+
+
+def run_session(ctx: "RunContext", session: date, rows: Sequence["PriceRow"], decided_at: datetime,
+                closed_at: datetime) -> SessionReport:
+    """One session of the pipeline: rebalance before the close on the month's first
+    session, then the close of day. ``rows`` are the session's own bars, known after
+    its close. Used by paper runs, the demo and replays."""
+    report_rebalance = None
+    if is_rebalance_session(ctx, session):
+        report_rebalance = rebalance(ctx, session, decided_at)
+        if ctx.sends_orders and report_rebalance.orders:
+            if ctx.session_clock is not None:
+                ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
+            report_rebalance = _follow_orders(ctx, report_rebalance)
+    elif ctx.session_clock is not None:
+        ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
+    report = close_of_day(ctx, session, rows, closed_at)
+    report.rebalance = report_rebalance
+    return report
+
+
+def _follow_orders(ctx: "RunContext", report: RebalanceReport) -> RebalanceReport:
+    """Record where each order ended up (the pull and snapshot follow in close_of_day)."""
+    from trackrecord.engine.rebalance import _ledger_order_status
+    from trackrecord.engine.recording import status_payload
+
+    assert ctx.broker is not None
+    final = ctx.broker.wait_for_terminal([o.order_ref for o in report.orders], ctx.settings.broker.ibkr.order_timeout)
+    recorded = _ledger_order_status(ctx, report.plan_id)
+    changed = [o for o in final if recorded.get(o.order_ref) != o.status.value]
+    for order in final:
+        report.statuses[order.order_ref] = order.status.value
+    if changed:
+        with ctx.ledger.writer() as writer:
+            writer.append_many([(kinds.ORDER_STATUS, status_payload(o)) for o in changed])
+    return report
+
+
+__all__ = ["SessionReport", "close_of_day", "is_rebalance_session", "rebalance", "run_session", "settle"]

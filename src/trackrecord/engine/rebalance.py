@@ -1,0 +1,392 @@
+"""The rebalance run: signal → plan → risk → submit → await fills → pull → snapshot.
+
+Rule: an order is never sent twice. The plan id is derived from (account, session) and
+each order's ``order_ref`` from the plan id, so a rerun after a crash finds the plan it
+recorded, the risk decision it took and the orders the broker already has (open orders
+and the day's executions), and sends only what never reached the broker. The intent to
+send is committed to the ledger before the order leaves; the kill switch is read again
+immediately before each order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from trackrecord.brokers.base import BrokerError, OrderRejected
+from trackrecord.domain import AccountSnapshot, BrokerOrder, Mode, OrderRequest, OrderStatus, OrderType, Side
+from trackrecord.engine.account import pull_executions, record_snapshot
+from trackrecord.engine.crash import crash_point
+from trackrecord.engine.recording import order_payload, status_payload
+from trackrecord.errors import RuntimeFailure, SafetyRefusal, UserError
+from trackrecord.ledger import events as kinds
+
+if TYPE_CHECKING:
+    from trackrecord.engine.context import RunContext
+    from trackrecord.ledger.store import Writer
+    from trackrecord.risk.rules import PlanDecision
+
+QUALITY_LOOKBACK_DAYS = 31
+PRICE_STEP = Decimal("0.0001")
+
+
+@dataclass
+class RebalanceReport:
+    plan_id: str
+    session: date
+    mode: Mode
+    orders: list[OrderRequest] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    already_at_broker: list[str] = field(default_factory=list)
+    denied: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    statuses: dict[str, str] = field(default_factory=dict)
+    fills: int = 0
+    reused_plan: bool = False
+    verdict: str = ""
+    messages: list[str] = field(default_factory=list)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "plan_id": self.plan_id, "session": self.session.isoformat(), "mode": self.mode.value,
+            "verdict": self.verdict, "reused_plan": self.reused_plan,
+            "orders": [{"order_ref": o.order_ref, "symbol": o.symbol, "side": o.side.value,
+                        "quantity": str(o.quantity), "order_type": o.order_type.value,
+                        "intended_price": str(o.intended_price), "currency": o.currency,
+                        "status": self.statuses.get(o.order_ref, "planned")} for o in self.orders],
+            "sent": self.sent, "already_at_broker": self.already_at_broker, "denied": self.denied,
+            "rejected": self.rejected, "fills": self.fills, "messages": self.messages,
+        }
+
+
+@dataclass(frozen=True)
+class _Portfolio:
+    account_id: str
+    nav: Decimal
+    cash: Decimal
+    positions: dict[str, Decimal]
+    source: str
+
+
+def decision_price(close: float) -> Decimal:
+    """A stored close as an exact price: float noise beyond 1/10,000 of a unit dropped."""
+    return Decimal(repr(close)).quantize(PRICE_STEP)
+
+
+# -- recorded state ------------------------------------------------------------------------
+
+
+def _recorded(ctx: "RunContext", kind: str, plan_id: str) -> dict[str, Any] | None:
+    """The latest event of ``kind`` about ``plan_id`` in this run's mode."""
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import events
+
+    needle = f'%"plan_id":"{plan_id}"%'
+    query = (select(events.c.payload).where(events.c.kind == kind, events.c.payload.like(needle))
+             .order_by(events.c.seq.desc()))
+    with ctx.ledger.engine.connect() as conn:
+        for (payload,) in conn.execute(query):
+            data = json.loads(payload)
+            if data.get("plan_id") == plan_id and data.get("mode") == ctx.mode.value:
+                return data
+    return None
+
+
+def _orders_from_plan(data: dict[str, Any]) -> list[OrderRequest]:
+    return [
+        OrderRequest(o["order_ref"], data["plan_id"], o["symbol"], Side(o["side"]), Decimal(o["quantity"]),
+                     OrderType(o["order_type"]), Decimal(o["intended_price"]), o["currency"])
+        for o in data["orders"]
+    ]
+
+
+def _ledger_order_status(ctx: "RunContext", plan_id: str) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import orders
+
+    with ctx.ledger.engine.connect() as conn:
+        rows = conn.execute(select(orders.c.order_ref, orders.c.status).where(orders.c.plan_id == plan_id))
+        return {row.order_ref: row.status for row in rows}
+
+
+# -- portfolio, prices, signal, plan ----------------------------------------------------------
+
+
+def _portfolio(ctx: "RunContext", decided_at: datetime, cash_override: Decimal | None) -> _Portfolio:
+    if cash_override is not None:
+        return _Portfolio(ctx.account_id, cash_override, cash_override, {}, f"empty account with {cash_override}")
+    if ctx.broker is not None:
+        snap: AccountSnapshot = ctx.broker.snapshot(decided_at)
+        positions = {p.symbol: p.quantity for p in snap.positions if p.quantity}
+        return _Portfolio(snap.account_id, snap.net_liquidation, snap.cash, positions, f"broker {snap.account_id}")
+    from trackrecord.market.decisions import latest_positions
+
+    latest, positions = latest_positions(ctx.ledger.engine, ctx.settings)
+    if latest is None or latest.cash is None:
+        raise UserError("dry run: no account snapshot with cash yet; pass --cash AMOUNT to plan for an empty account")
+    return _Portfolio(latest.account_id, latest.nav, latest.cash, positions,
+                      f"snapshot {latest.account_id} {latest.session_date}")
+
+
+def _planning_prices(ctx: "RunContext", symbols: set[str], as_of: date) -> dict[str, Any]:
+    from trackrecord.strategy.planner import PricePoint
+
+    base = ctx.settings.account.base_currency
+    by_symbol = {i.symbol: i for i in ctx.settings.universe.instruments}
+    out = {}
+    for symbol in sorted(symbols):
+        found = ctx.book.last_close(symbol, as_of)
+        if found is None:
+            raise RuntimeFailure(f"no price for {symbol} on or before {as_of}: run `trackrecord prices update`")
+        currency = by_symbol[symbol].currency if symbol in by_symbol else base
+        rate = Decimal(1) if currency == base else ctx.settings.prices.fx_rates.get(currency)
+        if rate is None:
+            raise UserError(f"{symbol} is in {currency} but the account is in {base}: set prices.fx_rates.{currency}")
+        out[symbol] = PricePoint(decision_price(found[1]), currency, Decimal(rate))
+    return out
+
+
+def _gate_and_signal(ctx: "RunContext", writer: "Writer", session: date, held: set[str]) -> Any:
+    from trackrecord.market.decisions import SignalOutcome, signal_params, signal_payload
+    from trackrecord.market.quality import check_quality
+    from trackrecord.market.service import month_start_of
+    from trackrecord.strategy.momentum import SignalError, prepare_month_ends, signal_for_month
+
+    params = signal_params(ctx.settings.strategy)
+    previous = ctx.calendar.previous_session(session)
+    window_start = month_start_of(session, 1 + params.lookback_months)
+    series = ctx.book.series(until=previous, start=window_start - timedelta(days=QUALITY_LOOKBACK_DAYS))
+    prices = ctx.settings.prices
+    quality = check_quality(series, ctx.calendar.sessions_between(window_start, previous), window_start, previous,
+                            prices.max_daily_move, prices.max_gap_sessions)
+    writer.append(kinds.QUALITY_CHECKED, {**quality.document(), "purpose": "signal", "as_of": session,
+                                          "calendar": ctx.calendar.code})
+    if not quality.passed:
+        return quality
+    try:
+        signal = signal_for_month(prepare_month_ends({s: v.history for s, v in series.items()}), session, params, held)
+    except SignalError as exc:
+        return exc
+    sectors = {i.symbol: i.sector for i in ctx.settings.universe.instruments}
+    outcome = SignalOutcome(signal, session, quality, ctx.simulated, sectors, None)
+    event = writer.append(kinds.SIGNAL_COMPUTED, {**signal_payload(outcome), "mode": ctx.mode.value})
+    return SignalOutcome(signal, session, quality, ctx.simulated, sectors, event.seq)
+
+
+def _make_plan(ctx: "RunContext", session: date, decided_at: datetime, cash: Decimal | None) -> dict[str, Any]:
+    """Gate, signal and plan in one transaction; returns the ``plan.created`` payload."""
+    from trackrecord.market.decisions import SignalOutcome, plan_params, plan_payload
+    from trackrecord.strategy.planner import PlanError, plan_rebalance
+
+    portfolio = _portfolio(ctx, decided_at, cash)
+    with ctx.ledger.writer() as writer:
+        outcome = _gate_and_signal(ctx, writer, session, set(portfolio.positions))
+        if isinstance(outcome, SignalOutcome):
+            weights = {s: Decimal(repr(w)) for s, w in outcome.signal.target_weights.items()}
+            prices = _planning_prices(ctx, {*portfolio.positions, *weights}, ctx.calendar.previous_session(session))
+            try:
+                plan = plan_rebalance(portfolio.account_id, session, portfolio.positions, portfolio.cash, prices,
+                                      weights, plan_params(ctx.settings), ctx.settings.account.base_currency)
+            except PlanError as exc:
+                raise UserError(f"cannot plan the rebalance of {session}: {exc}") from None
+            payload = {**plan_payload(plan, outcome, portfolio.source, ctx.mode is Mode.DRY_RUN),
+                       "mode": ctx.mode.value, "positions": portfolio.positions}
+            writer.append(kinds.PLAN_CREATED, payload)
+    if not isinstance(outcome, SignalOutcome):  # recorded and committed above, then refused
+        message = outcome.message() if hasattr(outcome, "message") else str(outcome)
+        raise RuntimeFailure(f"no rebalance on {session}: {message}")
+    return json.loads(json.dumps(payload, default=str))
+
+
+# -- risk ----------------------------------------------------------------------------------------
+
+
+def _risk_context(ctx: "RunContext", plan: dict[str, Any], session: date, decided_at: datetime) -> Any:
+    from trackrecord.risk.killswitch import read_status
+    from trackrecord.risk.rules import RiskContext
+
+    previous = ctx.calendar.previous_session(session)
+    last_closes: dict[str, Decimal] = {}
+    ages: dict[str, int] = {}
+    for order in plan["orders"]:
+        found = ctx.book.last_close(order["symbol"], previous)
+        if found is not None:
+            last_closes[order["symbol"]] = decision_price(found[1])
+            ages[order["symbol"]] = int(ctx.calendar.sessions_between(found[0], session).size) - 1
+    cutoff = ctx.calendar.close_time(session) - timedelta(minutes=ctx.settings.risk.moc_cutoff_minutes) \
+        if ctx.calendar.is_session(session) else None
+    previous_nav, flows = _previous_nav_and_flows(ctx, plan["account_id"], session)
+    with ctx.ledger.engine.connect() as conn:
+        state = read_status(conn).state
+    return RiskContext(
+        session_date=session, decided_at=decided_at, is_session=ctx.calendar.is_session(session),
+        trading_state=state, nav=Decimal(plan["nav"]), cash=Decimal(plan["cash"]),
+        positions={s: Decimal(q) for s, q in plan.get("positions", {}).items()}, last_closes=last_closes,
+        price_age_sessions=ages, base_currency=ctx.settings.account.base_currency,
+        fx_rates=dict(ctx.settings.prices.fx_rates), moc_cutoff=cutoff, previous_nav=previous_nav,
+        flows_since_previous=flows, connected_account=ctx.broker.account_id if ctx.broker else None,
+        configured_account=ctx.settings.account.account_id,
+    )
+
+
+def _previous_nav_and_flows(ctx: "RunContext", account_id: str, session: date) -> tuple[Decimal | None, Decimal]:
+    from sqlalchemy import func, select
+
+    from trackrecord.ledger.schema import cashflows, snapshots
+
+    with ctx.ledger.engine.connect() as conn:
+        row = conn.execute(
+            select(snapshots.c.session_date, snapshots.c.nav)
+            .where(snapshots.c.account_id == account_id, snapshots.c.session_date < session.isoformat())
+            .order_by(snapshots.c.session_date.desc()).limit(1)
+        ).first()
+        if row is None:
+            return None, Decimal(0)
+        amounts = conn.execute(select(cashflows.c.amount).where(
+            cashflows.c.flow_date > row.session_date, cashflows.c.flow_date <= session.isoformat())).scalars()
+        return Decimal(row.nav), sum((Decimal(a) for a in amounts), Decimal(0))
+
+
+def _decide(ctx: "RunContext", plan: dict[str, Any], orders: list[OrderRequest], session: date,
+            decided_at: datetime) -> "PlanDecision":
+    from trackrecord.risk.killswitch import halt
+    from trackrecord.risk.rules import RiskLimits, check_plan
+
+    decision = check_plan(orders, _risk_context(ctx, plan, session, decided_at), RiskLimits.from_config(ctx.settings.risk))
+    with ctx.ledger.writer() as writer:
+        writer.append(kinds.RISK_DECIDED, {"plan_id": plan["plan_id"], "mode": ctx.mode.value,
+                                           "decided_at": decided_at, **decision.document()})
+        if decision.halt:
+            halt(writer, "; ".join(r.message for r in decision.denials if r.details.get("halt")))
+    return decision
+
+
+# -- submission ------------------------------------------------------------------------------------
+
+
+def _broker_refs(ctx: "RunContext", since: datetime) -> dict[str, BrokerOrder | None]:
+    """Order refs the broker already knows: open orders and executions since ``since``."""
+    assert ctx.broker is not None
+    known: dict[str, BrokerOrder | None] = {o.order_ref: o for o in ctx.broker.open_orders()}
+    for fill in ctx.broker.executions_since(since):
+        known.setdefault(fill.order_ref, None)
+    return known
+
+
+def _submit(ctx: "RunContext", report: RebalanceReport, positions: dict[str, Decimal], session_start: datetime) -> None:
+    from trackrecord.risk.killswitch import read_status
+    from trackrecord.risk.rules import check_order_now
+
+    assert ctx.broker is not None
+    known = _broker_refs(ctx, session_start)
+    recorded = _ledger_order_status(ctx, report.plan_id)
+    for index, order in enumerate(report.orders, start=1):
+        if order.order_ref in known:
+            report.already_at_broker.append(order.order_ref)
+            if recorded.get(order.order_ref) in (None, "pending_submit"):
+                _record_submission(ctx, order, known[order.order_ref], "found at the broker on rerun")
+            continue
+        if recorded.get(order.order_ref) not in (None, "pending_submit"):
+            report.messages.append(f"{order.order_ref} was {recorded[order.order_ref]} before: not sent again")
+            continue
+        with ctx.ledger.engine.connect() as conn:
+            state = read_status(conn).state
+        verdict = check_order_now(state, order, positions.get(order.symbol, Decimal(0)))
+        if not verdict.passed:
+            _deny_rest(ctx, report, report.orders[index - 1:], verdict.message)
+            raise SafetyRefusal(verdict.message + f"; {len(report.denied)} order(s) not sent (recorded in the ledger)")
+        with ctx.ledger.writer() as writer:
+            writer.append(kinds.ORDER_SUBMITTED, order_payload(order, ctx.mode.value, "pending_submit"))
+        crash_point(f"before_place:{index}")
+        try:
+            placed = ctx.broker.place_order(order)
+        except OrderRejected as exc:
+            report.rejected.append(order.order_ref)
+            with ctx.ledger.writer() as writer:
+                writer.append(kinds.ORDER_STATUS, {"order_ref": order.order_ref, "status": OrderStatus.REJECTED.value,
+                                                   "message": str(exc), "code": exc.code})
+            continue
+        except BrokerError as exc:
+            raise RuntimeFailure(f"broker failed while sending {order.order_ref}: {exc}; rerun `trackrecord execute`: "
+                                 "it checks the broker before sending anything again") from None
+        report.sent.append(order.order_ref)
+        with ctx.ledger.writer() as writer:
+            writer.append(kinds.ORDER_STATUS, status_payload(placed))
+        crash_point(f"after_place:{index}")
+
+
+def _record_submission(ctx: "RunContext", order: OrderRequest, at_broker: BrokerOrder | None, message: str) -> None:
+    status = at_broker.status.value if at_broker else OrderStatus.FILLED.value
+    with ctx.ledger.writer() as writer:
+        writer.append(kinds.ORDER_SUBMITTED, order_payload(order, ctx.mode.value, status, at_broker, message))
+
+
+def _deny_rest(ctx: "RunContext", report: RebalanceReport, orders: list[OrderRequest], message: str) -> None:
+    with ctx.ledger.writer() as writer:
+        for order in orders:
+            writer.append(kinds.ORDER_DENIED, {"order_ref": order.order_ref, "plan_id": order.plan_id,
+                                               "mode": ctx.mode.value, "rule": "kill_switch", "message": message})
+            report.denied.append(order.order_ref)
+
+
+# -- the run -------------------------------------------------------------------------------------------
+
+
+def session_start_utc(session: date) -> datetime:
+    return datetime.combine(session, time(0, 0), tzinfo=timezone.utc)
+
+
+def rebalance(ctx: "RunContext", session: date, decided_at: datetime, cash: Decimal | None = None) -> RebalanceReport:
+    """Plan (or find the recorded plan of) ``session`` and, unless dry-run, send what the
+    broker does not have yet. Raises SafetyRefusal (exit 3) when risk or the kill switch
+    refuses; RuntimeFailure (exit 1) when data or the broker fails."""
+    from trackrecord.strategy.planner import plan_id_for
+
+    plan_id = plan_id_for(ctx.account_id, session)
+    plan = _recorded(ctx, kinds.PLAN_CREATED, plan_id) if ctx.mode is not Mode.DRY_RUN else None
+    report = RebalanceReport(plan_id, session, ctx.mode, reused_plan=plan is not None)
+    if plan is None:
+        plan = _make_plan(ctx, session, decided_at, cash)
+        report.plan_id = plan["plan_id"]
+    crash_point("after_plan")
+    report.orders = _orders_from_plan(plan)
+    recorded_decision = _recorded(ctx, kinds.RISK_DECIDED, report.plan_id) if report.reused_plan else None
+    if recorded_decision is not None:
+        approved = bool(recorded_decision["approved"])
+        denials = [r["message"] for r in recorded_decision["results"] if not r["passed"]]
+    else:
+        decision = _decide(ctx, plan, report.orders, session, decided_at)
+        approved, denials = decision.approved, [r.message for r in decision.denials]
+    crash_point("after_risk")
+    report.verdict = "approved" if approved else "denied"
+    if not approved:
+        raise SafetyRefusal(f"risk refused the plan {report.plan_id}: " + "; ".join(denials[:3]))
+    if not ctx.sends_orders or not report.orders:
+        return report
+    positions = {s: Decimal(q) for s, q in plan.get("positions", {}).items()}
+    _submit(ctx, report, positions, session_start_utc(session))
+    return report
+
+
+def settle(ctx: "RunContext", report: RebalanceReport, session: date, now: datetime) -> RebalanceReport:
+    """After the close: follow the orders to a terminal state, pull executions, snapshot."""
+    assert ctx.broker is not None
+    refs = [o.order_ref for o in report.orders]
+    if ctx.session_clock is not None:
+        ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
+    final = ctx.broker.wait_for_terminal(refs, ctx.settings.broker.ibkr.order_timeout)
+    recorded = _ledger_order_status(ctx, report.plan_id)
+    with ctx.ledger.writer() as writer:
+        for order in final:
+            report.statuses[order.order_ref] = order.status.value
+            if recorded.get(order.order_ref) not in (None, order.status.value):
+                writer.append(kinds.ORDER_STATUS, status_payload(order))
+        pulled = pull_executions(writer, ctx.broker, session_start_utc(session), ctx.simulated)
+        report.fills = pulled.new_fills
+        record_snapshot(writer, ctx.broker, now, session, ctx.simulated, ctx.mode.value)
+    return report
