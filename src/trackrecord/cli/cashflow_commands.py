@@ -18,7 +18,7 @@ def cashflow_add(
     note: str = typer.Option("", "--note"),
 ) -> None:
     """Record a deposit or a withdrawal."""
-    from trackrecord.domain import CashFlow
+    from trackrecord.domain import CashFlow, Mode
     from trackrecord.errors import UserError
     from trackrecord.ledger.cashflows import record_cashflow
     from trackrecord.ledger.parsing import parse_currency, parse_date, parse_decimal
@@ -33,6 +33,22 @@ def cashflow_add(
         event = record_cashflow(writer, CashFlow(when, value, code, note))
     kind = "deposit" if value > 0 else "withdrawal"
     typer.echo(f"recorded {kind} of {value} {code} on {when} (seq {event.seq})")
+    if services.settings.mode is Mode.PAPER:
+        _book_at_simulated_broker(services, when, value)
+        typer.echo(f"booked at the simulated paper account {services.settings.broker.sim.account_id} (SIMULATED)")
+
+
+def _book_at_simulated_broker(services, when, value) -> None:  # type: ignore[no-untyped-def]
+    from trackrecord.bootstrap import simulated_broker
+    from trackrecord.engine.account import book_paper_cashflow
+    from trackrecord.market.service import calendar_for
+
+    calendar = calendar_for(services.settings)
+    broker, _ = simulated_broker(services, calendar)
+    try:
+        book_paper_cashflow(broker, when, value, calendar)
+    finally:
+        broker.close()
 
 
 def cashflow_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:

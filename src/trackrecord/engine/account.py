@@ -116,3 +116,14 @@ def _same_as_recorded(writer: "Writer", payload: dict[str, Any]) -> bool:
     data = normalise(payload)
     positions = json.dumps(data["positions"], sort_keys=True, separators=(",", ":"))
     return (row.nav, row.cash, row.positions) == (data["nav"], data["cash"], positions)
+
+
+def book_paper_cashflow(broker: Any, flow_date: date, amount: Any, calendar: Any) -> None:
+    """In paper mode the simulated broker is the account: a recorded deposit or withdrawal
+    reaches it too, booked at the opening of its session date (or now, if later)."""
+    from datetime import time as clock_time, timezone
+    from zoneinfo import ZoneInfo
+
+    opening = datetime.combine(flow_date, clock_time(8, 0), tzinfo=ZoneInfo(calendar.timezone)).astimezone(timezone.utc)
+    booked_at = max(opening, broker.now) if broker.now is not None else opening
+    broker.deposit(amount, booked_at, "cash flow recorded in the ledger")
