@@ -12,7 +12,8 @@ Rules, in order:
    drift. A kept name trades only when ``|weight - goal weight| > drift_band``.
 4. Sells come first. Buys spend at most ``cash + sell proceeds - commissions -
    cash_buffer * nav``. When that is not enough, kept names above their goal are trimmed to
-   it first; then buys are scaled down pro rata. A buy under ``min_order_value`` is dropped
+   it first (only if a buy survives to use the proceeds: a trim never goes out alone); then
+   buys are scaled down pro rata. A buy under ``min_order_value`` is dropped
    (sells never are: they bring a position back inside its band).
 5. Commissions are estimated per order as ``max(minimum, rate * value)``; a sell whose
    commission would take cash below zero is not planned (a position worth less than its
@@ -171,13 +172,21 @@ def plan_rebalance(
     actions = {s: _action(s, held, targets, goals, unit, nav, params) for s in sorted(unit)}
     sizes = {s: goals[s] - held.get(s, ZERO) if a != "hold" else ZERO for s, a in actions.items()}
     budget = _buy_budget(sizes, held, cash, unit, nav, params)
-    if budget < _buy_cost(sizes, unit, params):
-        for s, a in actions.items():
-            if a == "hold" and held.get(s, ZERO) > goals[s]:
-                actions[s], sizes[s] = "trim", goals[s] - held.get(s, ZERO)
-        budget = _buy_budget(sizes, held, cash, unit, nav, params)
     notes: list[str] = []
-    sizes = _fit_buys(sizes, budget, unit, params, notes)
+    trims = {s: goals[s] - held.get(s, ZERO) for s, a in actions.items() if a == "hold" and held.get(s, ZERO) > goals[s]}
+    if trims and budget < _buy_cost(sizes, unit, params):
+        # Trims exist only to fund buys: if no buy survives the fit (cash, min_order_value), a trim
+        # would go out alone, shrink nav, lower every goal and be planned again on the next run.
+        trimmed = {**sizes, **trims}
+        trim_notes: list[str] = []
+        fitted = _fit_buys(trimmed, _buy_budget(trimmed, held, cash, unit, nav, params), unit, params, trim_notes)
+        if any(size > 0 for size in fitted.values()):
+            actions.update(dict.fromkeys(trims, "trim"))
+            sizes, notes = fitted, trim_notes
+        else:
+            sizes = _fit_buys(sizes, budget, unit, params, notes)
+    else:
+        sizes = _fit_buys(sizes, budget, unit, params, notes)
     plan_id = plan_id_for(account_id, session_date)
     orders, cash_after = _orders(plan_id, sizes, actions, prices, unit, cash, params, notes)
     planned = {o.symbol: o.quantity * o.side.sign for o in orders}

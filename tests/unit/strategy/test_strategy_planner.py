@@ -82,6 +82,18 @@ def test_overweight_kept_names_are_trimmed_when_cash_cannot_fund_an_entry() -> N
     assert _plan(after, cash, _prices(A="100", B="100", C="100"), {"A": THIRD, "B": THIRD, "C": THIRD}).orders == ()
 
 
+def test_a_trim_is_not_planned_when_the_buys_it_would_fund_are_dropped() -> None:
+    # C is inside its band (166 against a goal of 165) but the entries cannot be funded, so C would
+    # be trimmed to fund them; the entries are then under min_order_value. A trim sent alone lowers
+    # nav and every goal by one share, so each rerun would sell another share of C.
+    params = PlanParams(D("0.01"), D(0), D(1000), CommissionModel(D(0), D(1)))
+    prices = _prices(A="1", B="1", C="1")
+    targets = {"A": THIRD, "B": THIRD, "C": THIRD}
+    plan = _plan({"C": D(166)}, "329", prices, targets, params)
+    assert plan.orders == ()
+    assert any("min_order_value" in note for note in plan.notes)
+
+
 def test_missing_price_and_bad_weights_are_refused() -> None:
     with pytest.raises(PlanError, match="no positive planning price for B"):
         _plan({"B": D(1)}, "100", _prices(A="1"), {"A": D(1)})
