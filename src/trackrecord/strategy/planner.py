@@ -173,7 +173,8 @@ def plan_rebalance(
     sizes = {s: goals[s] - held.get(s, ZERO) if a != "hold" else ZERO for s, a in actions.items()}
     budget = _buy_budget(sizes, held, cash, unit, nav, params)
     notes: list[str] = []
-    trims = {s: goals[s] - held.get(s, ZERO) for s, a in actions.items() if a == "hold" and held.get(s, ZERO) > goals[s]}
+    trims = {s: goals[s] - held.get(s, ZERO) for s, a in actions.items()
+             if a == "hold" and held.get(s, ZERO) > goals[s]}
     if trims and budget < _buy_cost(sizes, unit, params):
         # Trims exist only to fund buys: if no buy survives the fit (cash, min_order_value), a trim
         # would go out alone, shrink nav, lower every goal and be planned again on the next run.
