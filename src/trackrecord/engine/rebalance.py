@@ -283,6 +283,7 @@ def _submit(ctx: "RunContext", report: RebalanceReport, positions: dict[str, Dec
     from trackrecord.risk.rules import check_order_now
 
     assert ctx.broker is not None
+    _qualify(ctx, report.orders)
     known = _broker_refs(ctx, session_start)
     recorded = _ledger_order_status(ctx, report.plan_id)
     for index, order in enumerate(report.orders, start=1):
@@ -318,6 +319,18 @@ def _submit(ctx: "RunContext", report: RebalanceReport, positions: dict[str, Dec
         with ctx.ledger.writer() as writer:
             writer.append(kinds.ORDER_STATUS, status_payload(placed))
         crash_point(f"after_place:{index}")
+
+
+def _qualify(ctx: "RunContext", orders: list[OrderRequest]) -> None:
+    """Resolve every traded line at the broker (IB pins its conId) before the first order
+    leaves: a line the broker cannot resolve stops the run before anything is sent."""
+    assert ctx.broker is not None
+    traded = {o.symbol for o in orders}
+    try:
+        ctx.broker.qualify([i for i in ctx.settings.universe.domain_instruments() if i.symbol in traded])
+    except BrokerError as exc:
+        raise RuntimeFailure(f"the broker cannot resolve the instruments to trade: {exc}; "
+                             "no order was sent in this run") from None
 
 
 def _record_submission(ctx: "RunContext", order: OrderRequest, at_broker: BrokerOrder | None, message: str) -> None:
