@@ -101,16 +101,11 @@ def record_snapshot(writer: "Writer", broker: Broker, as_of: datetime, session_d
 
 
 def _same_as_recorded(writer: "Writer", payload: dict[str, Any]) -> bool:
-    from sqlalchemy import select
+    from trackrecord.ledger.sql import select_sql
 
-    from trackrecord.ledger.schema import snapshots
-
-    row = writer.conn.execute(
-        select(snapshots.c.nav, snapshots.c.cash, snapshots.c.positions).where(
-            snapshots.c.account_id == payload["account_id"],
-            snapshots.c.session_date == payload["session_date"].isoformat(),
-        )
-    ).first()
+    sql = select_sql(writer.conn.dialect.name, "snapshots", ("nav", "cash", "positions"), ("account_id", "session_date"))
+    row = writer.conn.exec_driver_sql(sql, {"account_id": payload["account_id"],
+                                            "session_date": payload["session_date"].isoformat()}).first()
     if row is None:
         return False
     data = normalise(payload)

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from trackrecord.ledger.store import Writer
     from trackrecord.market.base import PriceRow
 
-DAILY_GATE_SESSIONS = 5
 
 
 @dataclass
@@ -51,21 +50,19 @@ def is_rebalance_session(ctx: "RunContext", session: date) -> bool:
 
 def record_bars(ctx: "RunContext", writer: "Writer", session: date, rows: Sequence["PriceRow"], now: datetime,
                 report: SessionReport) -> None:
-    """prices.update and the daily quality gates over the last few sessions."""
-    from trackrecord.market.quality import check_quality
+    """prices.update, then the daily quality gates over the session's bars."""
+    from trackrecord.market.quality import check_session_bars, session_gates_document
     from trackrecord.market.service import record_prices
 
+    previous = {s: ctx.book.last_bar(s, before=session) for s in ctx.symbols}
     if rows:
         record_prices(writer, rows, ctx.price_source, ctx.simulated, now, ctx.symbols)
         ctx.book.extend(rows)
         report.prices = len(rows)
-    recent = ctx.calendar.sessions_between(session - timedelta(days=14), session)[-DAILY_GATE_SESSIONS:]
-    window_start = recent[0].astype(date)
-    start = window_start - timedelta(days=7)
-    prices = ctx.settings.prices
-    quality = check_quality(ctx.book.series(until=session, start=start), recent, window_start, session,
-                            prices.max_daily_move, prices.max_gap_sessions)
-    writer.append(kinds.QUALITY_CHECKED, {**quality.document(), "purpose": "daily", "as_of": session,
+    bars = ctx.book.bars_on(session)
+    quality = check_session_bars(previous, bars, ctx.symbols, session, ctx.calendar.previous_session(session),
+                                 ctx.settings.prices.max_daily_move)
+    writer.append(kinds.QUALITY_CHECKED, {**session_gates_document(quality, ctx.symbols), "purpose": "daily",
                                           "calendar": ctx.calendar.code})
     report.gates_passed = quality.passed
     if not quality.passed:
@@ -97,12 +94,15 @@ def _close_of_day(ctx: "RunContext", writer: "Writer", session: date, rows: Sequ
 
 
 def run_session(ctx: "RunContext", session: date, rows: Sequence["PriceRow"], decided_at: datetime,
-                closed_at: datetime) -> SessionReport:
+                closed_at: datetime, writer: "Writer | None" = None) -> SessionReport:
     """One session of the pipeline: rebalance before the close on the month's first
     session, then the close of day. ``rows`` are the session's own bars, known after
-    its close. Used by paper runs, the demo and replays."""
+    its close. Used by paper runs, the demo and replays; ``writer`` lets a replay record
+    several ordinary sessions in one transaction (never a rebalance session)."""
     report_rebalance = None
     if is_rebalance_session(ctx, session):
+        if writer is not None:
+            raise ValueError("a rebalance session commits each step: run it without a shared writer")
         report_rebalance = rebalance(ctx, session, decided_at)
         if ctx.sends_orders and report_rebalance.orders:
             if ctx.session_clock is not None:
@@ -110,7 +110,7 @@ def run_session(ctx: "RunContext", session: date, rows: Sequence["PriceRow"], de
             report_rebalance = _follow_orders(ctx, report_rebalance)
     elif ctx.session_clock is not None:
         ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
-    report = close_of_day(ctx, session, rows, closed_at)
+    report = close_of_day(ctx, session, rows, closed_at, writer)
     report.rebalance = report_rebalance
     return report
 

@@ -68,6 +68,23 @@ class PriceBook:
         """The raw close (else the adjusted one) of the last bar on or before the date."""
         return self.series(on_or_before)[symbol].valuation_price() if symbol in self._columns else None
 
+    def last_bar(self, symbol: str, before: date) -> tuple[date, float] | None:
+        """(date, adjusted close) of the symbol's last bar strictly before ``before``."""
+        column = self._columns[symbol]
+        index = int(np.searchsorted(column.dates[:column.size], np.datetime64(before, "D"), "left")) - 1
+        return None if index < 0 else (column.dates[index].astype(date), float(column.adj[index]))
+
+    def bars_on(self, day: date) -> dict[str, tuple[float | None, float]]:
+        """symbol -> (raw close or None, adjusted close) of the bar dated ``day``."""
+        point = np.datetime64(day, "D")
+        out: dict[str, tuple[float | None, float]] = {}
+        for symbol, column in self._columns.items():
+            index = int(np.searchsorted(column.dates[:column.size], point, "left"))
+            if index < column.size and column.dates[index] == point:
+                raw = float(column.raw[index])
+                out[symbol] = (raw if np.isfinite(raw) else None, float(column.adj[index]))
+        return out
+
     def last_date(self, symbol: str) -> date | None:
         column = self._columns.get(symbol)
         return None if column is None or not column.size else column.dates[column.size - 1].astype(date)

@@ -62,43 +62,80 @@ def deposit(ctx: "RunContext", amount: Decimal, session: date, note: str) -> Non
     ctx.broker.deposit(amount, booked_at, note)  # type: ignore[union-attr]
 
 
+class _Batch:
+    """One writer transaction shared by consecutive ordinary sessions of a replay."""
+
+    def __init__(self, ctx: "RunContext", size: int) -> None:
+        self.ctx, self.size = ctx, size
+        self._manager = None
+        self.writer = None
+        self.sessions = 0
+
+    def get(self):  # type: ignore[no-untyped-def]
+        if self.writer is None:
+            self._manager = self.ctx.ledger.writer()
+            self.writer = self._manager.__enter__()  # type: ignore[union-attr]
+        self.sessions += 1
+        return self.writer
+
+    def commit(self, *exc_info) -> None:  # type: ignore[no-untyped-def]
+        if self._manager is not None:
+            manager, self._manager, self.writer, self.sessions = self._manager, None, None, 0
+            manager.__exit__(*(exc_info or (None, None, None)))
+
+    def full(self) -> bool:
+        return self.sessions >= self.size
+
+
 def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequence[PriceRow]],
            deposits: Mapping[date, tuple[Decimal, str]] | None = None,
-           on_session: Callable[[int], None] | None = None) -> ReplayResult:
+           on_session: Callable[[int], None] | None = None, batch_sessions: int = 64) -> ReplayResult:
     """Run the daily pipeline over ``sessions``; each session's bars reach the tape only
-    at its close, so no decision can see a later price."""
-    from trackrecord.engine.daily import run_session
+    at its close, so no decision can see a later price. Ordinary sessions are recorded
+    ``batch_sessions`` to a transaction; rebalance and deposit sessions commit each step."""
+    import sys
+
+    from trackrecord.engine.daily import close_of_day, is_rebalance_session, run_session
     from trackrecord.errors import SafetyRefusal
 
     assert ctx.mode is Mode.PAPER and ctx.session_clock is not None
     tape = ctx.session_clock.tape  # type: ignore[attr-defined]
+    deposits = deposits or {}
+    batch = _Batch(ctx, batch_sessions)
     result = ReplayResult(first_session=sessions[0] if sessions else None)
-    for index, session in enumerate(sessions):
-        close = ctx.calendar.close_time(session)
-        decided_at = close - DECISION_BEFORE_CLOSE
-        ctx.session_clock.start(decided_at - timedelta(minutes=31))  # type: ignore[attr-defined]
-        if deposits and session in deposits:
-            deposit(ctx, deposits[session][0], session, deposits[session][1])
-        ctx.session_clock.start(decided_at)  # type: ignore[attr-defined]
-        rows = bars.get(session, ())
-        for row in rows:
-            tape.record_close(row.symbol, session, close, decision_price(float(row.close or row.adj_close)))
-        try:
-            report = run_session(ctx, session, rows, decided_at, close + SNAPSHOT_AFTER_CLOSE)
-        except SafetyRefusal as exc:  # the rule refused and recorded it; the replay goes on
-            result.refusals.append(f"{session}: {exc}")
-            from trackrecord.engine.daily import close_of_day
-
-            report = close_of_day(ctx, session, rows, close + SNAPSHOT_AFTER_CLOSE)
-        if report.rebalance is not None:
-            result.rebalances += 1
-            result.orders += len(report.rebalance.sent)
-        if report.nav is not None:
-            result.final_nav = Decimal(report.nav)
-        result.sessions += 1
-        result.last_session = session
-        if on_session is not None:
-            on_session(index + 1)
+    try:
+        for index, session in enumerate(sessions):
+            own_steps = is_rebalance_session(ctx, session) or session in deposits
+            if own_steps or batch.full():
+                batch.commit()
+            close = ctx.calendar.close_time(session)
+            decided_at = close - DECISION_BEFORE_CLOSE
+            if session in deposits:
+                ctx.session_clock.start(decided_at - timedelta(minutes=31))  # type: ignore[attr-defined]
+                deposit(ctx, deposits[session][0], session, deposits[session][1])
+            ctx.session_clock.start(decided_at)  # type: ignore[attr-defined]
+            rows = bars.get(session, ())
+            for row in rows:
+                tape.record_close(row.symbol, session, close, decision_price(float(row.close or row.adj_close)))
+            writer = None if own_steps else batch.get()
+            try:
+                report = run_session(ctx, session, rows, decided_at, close + SNAPSHOT_AFTER_CLOSE, writer)
+            except SafetyRefusal as exc:  # the rule refused and recorded it; the replay goes on
+                result.refusals.append(f"{session}: {exc}")
+                report = close_of_day(ctx, session, rows, close + SNAPSHOT_AFTER_CLOSE)
+            if report.rebalance is not None:
+                result.rebalances += 1
+                result.orders += len(report.rebalance.sent)
+            if report.nav is not None:
+                result.final_nav = Decimal(report.nav)
+            result.sessions += 1
+            result.last_session = session
+            if on_session is not None:
+                on_session(index + 1)
+    except BaseException:
+        batch.commit(*sys.exc_info())
+        raise
+    batch.commit()
     return result
 
 

@@ -147,37 +147,31 @@ def operations(events: Iterable[StoredEvent]) -> Iterable[Op]:
 
 def apply_sql(conn: "Connection", ops: Iterable[Op]) -> None:
     """Write operations in order; consecutive plain inserts into one table are batched."""
+    from trackrecord.ledger.sql import execute_many, insert_sql, update_sql, upsert_sql
+
+    dialect = conn.dialect.name
     pending: list[Row] = []
     pending_table = ""
+
+    def flush() -> None:
+        if pending:
+            execute_many(conn, insert_sql(dialect, pending_table, tuple(pending[0])), pending)
+            pending.clear()
+
     for op in ops:
-        if isinstance(op, Insert) and (not pending or op.table == pending_table):
+        if isinstance(op, Insert):
+            if pending and (op.table != pending_table or tuple(op.row) != tuple(pending[0])):
+                flush()
             pending.append(op.row)
             pending_table = op.table
             continue
-        if pending:
-            conn.execute(TABLES[pending_table].insert(), pending)
-            pending = []
-        if isinstance(op, Insert):
-            pending, pending_table = [op.row], op.table
-        elif isinstance(op, Upsert):
-            _sql_upsert(conn, op)
+        flush()
+        if isinstance(op, Upsert):
+            execute_many(conn, upsert_sql(dialect, op.table, tuple(op.row), PRIMARY_KEYS[op.table]), [op.row])
         else:
-            table = TABLES[op.table]
-            where = [table.c[name] == value for name, value in op.key.items()]
-            conn.execute(table.update().where(*where).values(**op.values))
-    if pending:
-        conn.execute(TABLES[pending_table].insert(), pending)
-
-
-def _sql_upsert(conn: "Connection", op: Upsert) -> None:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    keys = PRIMARY_KEYS[op.table]
-    statement = insert(TABLES[op.table]).values(**op.row)
-    updates = {name: statement.excluded[name] for name in op.row if name not in keys}
-    conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
+            sql = update_sql(dialect, op.table, tuple(op.values), tuple(op.key))
+            execute_many(conn, sql, [{**op.values, **op.key}])
+    flush()
 
 
 class MemoryTables:

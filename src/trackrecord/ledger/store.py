@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 POSTGRES_WRITER_LOCK = 7_700_077
+EVENT_COLUMNS = ("seq", "recorded_at", "kind", "payload", "prev_hash", "hash")
 Clock = Callable[[], datetime]
 
 
@@ -55,7 +56,7 @@ class Writer:
         self, items: Sequence[tuple[str, Mapping[str, Any]]], recorded_at: datetime | None = None
     ) -> list[StoredEvent]:
         from trackrecord.ledger.projections import apply_sql, operations
-        from trackrecord.ledger.schema import events
+        from trackrecord.ledger.sql import execute_many, insert_sql
 
         stamp = format_timestamp(recorded_at or self.clock())
         new: list[StoredEvent] = []
@@ -67,14 +68,11 @@ class Writer:
             self.prev_hash = digest
         if not new:
             return new
-        self.conn.execute(
-            events.insert(),
-            [
-                {"seq": e.seq, "recorded_at": e.recorded_at, "kind": e.kind, "payload": e.payload,
-                 "prev_hash": e.prev_hash, "hash": e.hash}
-                for e in new
-            ],
-        )
+        execute_many(self.conn, insert_sql(self.conn.dialect.name, "events", EVENT_COLUMNS), [
+            {"seq": e.seq, "recorded_at": e.recorded_at, "kind": e.kind, "payload": e.payload,
+             "prev_hash": e.prev_hash, "hash": e.hash}
+            for e in new
+        ])
         apply_sql(self.conn, operations(new))
         self.written.extend(new)
         return new
@@ -141,9 +139,5 @@ class SqlLedger:
 
 
 def _head(conn: "Connection") -> tuple[int, str]:
-    from sqlalchemy import select
-
-    from trackrecord.ledger.schema import events
-
-    row = conn.execute(select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)).first()
+    row = conn.exec_driver_sql("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").first()
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))

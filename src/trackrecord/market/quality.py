@@ -14,6 +14,7 @@ A failed gate blocks the signal: the caller raises with :meth:`QualityReport.mes
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping
@@ -153,3 +154,54 @@ def _gap(symbol: str, dates: np.ndarray, sessions: np.ndarray, max_gap: int) -> 
     day = expected[starts[longest]].astype(date)
     return GateResult("gap", symbol, False, f"{int(lengths[longest])} sessions in a row without a bar from {day} "
                       f"(prices.max_gap_sessions {max_gap})", day)
+
+
+SESSION_GATES = ("missing", "bad_price", "daily_move", "gap")
+
+
+def check_session_bars(
+    previous: Mapping[str, tuple[date, float] | None],
+    bars: Mapping[str, tuple[float | None, float]],
+    symbols: "tuple[str, ...] | list[str]",
+    session: date,
+    previous_session: date,
+    max_daily_move: float = 0.25,
+) -> QualityReport:
+    """The daily gates over one session's new bars: each symbol has a bar for ``session``
+    (missing), positive and finite (bad_price), within ``max_daily_move`` of the symbol's
+    previous bar (daily_move), and that previous bar is the previous session's (gap).
+
+    ``previous`` maps a symbol to its last (date, adjusted close) before ``session``;
+    ``bars`` maps a symbol to the session's (raw close or None, adjusted close).
+    """
+    results: list[GateResult] = []
+    for symbol in symbols:
+        bar = bars.get(symbol)
+        if bar is None:
+            results.append(GateResult("missing", symbol, False, f"no bar for {session}", session))
+            continue
+        raw, adj = bar
+        if not (math.isfinite(adj) and adj > 0) or (raw is not None and not (math.isfinite(raw) and raw > 0)):
+            results.append(GateResult("bad_price", symbol, False, f"price {adj!r} / {raw!r} is not a positive number",
+                                      session))
+            continue
+        before = previous.get(symbol)
+        if before is None:
+            continue
+        move = abs(adj / before[1] - 1.0)
+        if move > max_daily_move:
+            results.append(GateResult("daily_move", symbol, False,
+                                      f"one-day move of {move:.1%} exceeds prices.max_daily_move {max_daily_move:.0%} "
+                                      "(a pence/pound mix-up?)", session))
+        if before[0] < previous_session:
+            results.append(GateResult("gap", symbol, False, f"previous bar {before[0]}, expected {previous_session}",
+                                      session))
+    return QualityReport(session, session, max_daily_move, 0, tuple(results))
+
+
+def session_gates_document(report: QualityReport, symbols: "tuple[str, ...] | list[str]") -> dict[str, Any]:
+    """A compact ``quality.checked`` payload: every (symbol, gate) in ``symbols`` × the
+    session gates passed unless it is listed in ``failures``."""
+    return {"session": report.expected_last_session, "symbols": list(symbols), "gates": list(SESSION_GATES),
+            "max_daily_move": repr(float(report.max_daily_move)), "passed": report.passed,
+            "failures": [r.document() for r in report.failures]}

@@ -39,17 +39,11 @@ def store_prices(conn: "Connection", rows: Iterable[PriceRow], source: str, fetc
                         "adj_close": float(row.adj_close), "source": source, "fetched_at": stamp})
     if not records:
         return 0
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(prices)
-    statement = statement.on_conflict_do_update(
-        index_elements=["symbol", "session_date"],
-        set_={name: statement.excluded[name] for name in ("close", "adj_close", "source", "fetched_at")},
-    )
+    from trackrecord.ledger.sql import execute_many, upsert_sql
+
+    statement = upsert_sql(conn.dialect.name, prices.name, tuple(records[0]), ("symbol", "session_date"))
     for offset in range(0, len(records), 5000):
-        conn.execute(statement, records[offset:offset + 5000])
+        execute_many(conn, statement, records[offset:offset + 5000])
     return len(records)
 
 

@@ -1,0 +1,49 @@
+"""Driver-level SQL for the hot write paths (appends, projections, price bars).
+
+SQLAlchemy builds and caches statements well, but an append costs more in statement
+handling than in the database; these strings are made once per dialect and table and go
+straight to the DBAPI (named parameters: ``:name`` for sqlite3, ``%(name)s`` for psycopg).
+The SQL is the same on both: ``INSERT … ON CONFLICT (…) DO UPDATE SET c = excluded.c``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+
+def _param(dialect: str, name: str) -> str:
+    return f"%({name})s" if dialect == "postgresql" else f":{name}"
+
+
+@lru_cache(maxsize=256)
+def insert_sql(dialect: str, table: str, columns: tuple[str, ...]) -> str:
+    values = ", ".join(_param(dialect, c) for c in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+
+
+@lru_cache(maxsize=256)
+def upsert_sql(dialect: str, table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    return f"{insert_sql(dialect, table, columns)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+
+
+@lru_cache(maxsize=256)
+def update_sql(dialect: str, table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    sets = ", ".join(f"{c} = {_param(dialect, c)}" for c in columns)
+    where = " AND ".join(f"{k} = {_param(dialect, k)}" for k in keys)
+    return f"UPDATE {table} SET {sets} WHERE {where}"
+
+
+@lru_cache(maxsize=256)
+def select_sql(dialect: str, table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    where = " AND ".join(f"{k} = {_param(dialect, k)}" for k in keys)
+    return f"SELECT {', '.join(columns)} FROM {table} WHERE {where}"
+
+
+def execute_many(conn: "Connection", sql: str, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.exec_driver_sql(sql, list(rows) if len(rows) > 1 else rows[0])
