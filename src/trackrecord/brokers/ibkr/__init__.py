@@ -1,5 +1,5 @@
 """Interactive Brokers through ib_async. Importing this package does not import ib_async."""
 
-from trackrecord.brokers.ibkr.adapter import IbkrBroker
+from trackrecord.brokers.ibkr.adapter import AccountMismatch, IbkrBroker
 
-__all__ = ["IbkrBroker"]
+__all__ = ["AccountMismatch", "IbkrBroker"]

@@ -28,8 +28,15 @@ from trackrecord.domain import (
     OrderStatus,
     OrderType,
 )
+from trackrecord.errors import SafetyRefusal
 
 log = logging.getLogger(__name__)
+
+
+class AccountMismatch(BrokerError, SafetyRefusal):
+    """The login does not manage the configured account: a safety refusal (exit code 3),
+    not a broker failure. Nothing is read from, or sent to, another account."""
+
 
 SUMMARY_TAGS = "NetLiquidation,TotalCashValue"
 POLL_SECONDS = 0.02
@@ -240,14 +247,15 @@ class IbkrBroker:
                 self._connection.close()
                 raise BrokerError(
                     f"This IB login manages {len(accounts)} accounts ({', '.join(accounts)}); "
-                    "set ibkr.account_id to the one trackrecord trades"
+                    "set account.account_id in trackrecord.yaml to the one trackrecord trades"
                 )
             return accounts[0]
         if wanted not in accounts:
             self._connection.close()
-            raise BrokerError(
+            raise AccountMismatch(
                 f"IB account {wanted} is not managed by this TWS/Gateway login "
-                f"(it manages {', '.join(accounts) or 'no account'}); check ibkr.account_id and which login is running"
+                f"(it manages {', '.join(accounts) or 'no account'}): refusing to use another account; "
+                "check account.account_id in trackrecord.yaml and which login is running"
             )
         if len(accounts) > 1:
             with self._translated(f"subscribing to account {wanted}"):
