@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 import typer
 
@@ -15,6 +16,22 @@ if TYPE_CHECKING:
     from trackrecord.domain import Mode
 
 CONFIRM_WORD = "CONFIRM"
+
+
+@contextmanager
+def _broker_failures(advice: str) -> Iterator[None]:
+    """A broker that is down, drops the connection or times out is a run-time failure
+    (exit 1) with a clear message, never a traceback; a safety refusal raised by the
+    broker adapter (e.g. the login does not manage the configured account) keeps exit 3."""
+    from trackrecord.brokers.base import BrokerError
+    from trackrecord.errors import RuntimeFailure, TrackrecordError
+
+    try:
+        yield
+    except BrokerError as exc:
+        if isinstance(exc, TrackrecordError):
+            raise
+        raise RuntimeFailure(f"{exc}; {advice}") from None
 
 
 def _mode(services: "Services", live: bool, yes: bool) -> "Mode":
@@ -81,15 +98,22 @@ def execute(
     if run.session_clock is not None:
         run.session_clock.start(decided_at)  # type: ignore[attr-defined]
     try:
-        report = rebalance(run, session, decided_at, parse_amount(cash) if cash else None)
-        if run.sends_orders and report.orders:
-            settled_at = max(now, calendar.close_time(session) + timedelta(minutes=30)) if as_of else now
-            report = settle(run, report, session, settled_at)
+        with _broker_failures("rerun `trackrecord execute`: it finds what the broker already has before it "
+                              "sends anything, so no order is sent twice"):
+            report = rebalance(run, session, decided_at, parse_amount(cash) if cash else None)
+            if run.sends_orders and report.orders:
+                settled_at = max(now, calendar.close_time(session) + timedelta(minutes=30)) if as_of else now
+                report = settle(run, report, session, settled_at)
     finally:
         if run.broker is not None:
             run.broker.close()
     document = {**report.document(), "simulated": run.simulated, "rebalance": True}
     _emit(document, as_json, _render_report(document))
+    if report.rejected:
+        from trackrecord.errors import RuntimeFailure
+
+        raise RuntimeFailure(f"the broker rejected {len(report.rejected)} order(s): {', '.join(report.rejected)} "
+                             "(recorded in the ledger as rejected; a rerun does not send them again)")
 
 
 def _render_report(document: dict[str, Any]) -> str:
@@ -144,9 +168,10 @@ def daily(
     session = last_completed_session(calendar, now)
     run = _broker_context(services, calendar)
     try:
-        if run.session_clock is not None:
-            run.session_clock.close_session(session, calendar.close_time(session))
-        report = close_of_day(run, session, (), now)
+        with _broker_failures("the prices are stored; rerun `trackrecord daily` once the broker answers"):
+            if run.session_clock is not None:
+                run.session_clock.close_session(session, calendar.close_time(session))
+            report = close_of_day(run, session, (), now)
     finally:
         run.broker.close()
     _emit(report.document(), as_json,
@@ -163,9 +188,10 @@ def pull(ctx: typer.Context, since_days: int = typer.Option(7, "--days", min=1, 
     services = context.services(ctx)
     run = _broker_context(services)
     try:
-        with services.ledger.writer() as writer:
-            result = pull_executions(writer, run.broker, datetime.now(timezone.utc) - timedelta(days=since_days),
-                                     run.simulated)
+        with _broker_failures("nothing was recorded; rerun `trackrecord pull` once the broker answers"):
+            with services.ledger.writer() as writer:
+                result = pull_executions(writer, run.broker,
+                                         datetime.now(timezone.utc) - timedelta(days=since_days), run.simulated)
     finally:
         run.broker.close()
     _emit(result.document(), as_json,
@@ -185,8 +211,10 @@ def snapshot(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", h
     now = datetime.now(timezone.utc)
     session = run.calendar.session_on_or_before(now.astimezone(ZoneInfo(run.calendar.timezone)).date())
     try:
-        with services.ledger.writer() as writer:
-            written, payload = record_snapshot(writer, run.broker, now, session, run.simulated, run.mode.value)
+        with _broker_failures("nothing was recorded; rerun `trackrecord snapshot` once the broker answers"):
+            with services.ledger.writer() as writer:
+                written, payload = record_snapshot(writer, run.broker, now, session, run.simulated,
+                                                   run.mode.value)
     finally:
         run.broker.close()
     document = {"written": written, **normalise(payload)}
