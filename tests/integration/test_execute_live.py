@@ -490,3 +490,21 @@ def test_stats_on_synthetic_prices_stay_simulated(cli, ws, fake):
     document = _json(_run(cli, ws, "stats", "--json"))
     assert (document["paper"], document["simulated"]) == (True, True)
     assert "SIMULATED" in _run(cli, ws, "stats").out
+
+
+def test_daily_job_after_the_auction_records_the_fills_and_the_snapshot(cli, ws, fake):
+    document = _config(ws)
+    document["strategy"]["order_type"] = "MOC"
+    document["broker"]["ibkr"]["order_timeout"] = 0.3  # the run ends before the closing auction
+    _write_config(ws, document)
+    assert _json(_execute(cli, ws))["fills"] == 0
+    fake.faults.late_commission = LateCommission(withhold_requests=2)  # ib_async's own request on connect, then ours
+    fake.close_auction()
+    daily = _json(_run(cli, ws, "daily", "--json"))
+    assert (daily["gates_passed"], daily["new_fills"], daily["snapshot_written"]) == (True, 3, True)
+    assert [r[0] for r in _rows(ws, "SELECT commission FROM fills")] == [None, None, None]  # pending, not zero
+    again = _json(_run(cli, ws, "daily", "--json"))
+    assert again["new_fills"] == 0
+    assert {Decimal(r[0]) for r in _rows(ws, "SELECT commission FROM fills")} == {Decimal(3)}
+    assert len(fake.messages(In.PLACE_ORDER)) == 3
+    _verify(cli, ws)
