@@ -292,7 +292,9 @@ def _orders(plan_id: str, sizes: Mapping[str, Decimal], actions: Mapping[str, st
             value = abs(size) * unit[symbol]
             commission = params.commission.estimate(value)
             after = cash - side.sign * value - commission
-            if after < 0:
+            # A buy may not overdraw; a sell only when its commission exceeds its proceeds
+            # (cash already below zero, after a close above the planning price, is repaid by it).
+            if after < 0 and (side is Side.BUY or after < cash):
                 notes.append(f"{symbol}: {side.value.lower()} of {abs(size)} would take cash below zero: not planned")
                 continue
             cash = after
