@@ -212,7 +212,9 @@ def test_fast_path_waits_for_the_ledger_writer_lock(workspace: Path, fast: Invok
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from filelock import FileLock
 
-    monkeypatch.setattr(kill_switch_fast, "LOCK_TIMEOUT_SECONDS", 0.2)
+    from trackrecord.ledger import writer_lock
+
+    monkeypatch.setattr(writer_lock, "LOCK_TIMEOUT_SECONDS", 0.2)
     with FileLock(str(workspace / "trackrecord.db.lock")):
         blocked = fast("--home", workspace, "kill-switch", "activate", "while locked")
     assert blocked.code == 1 and "writer lock" in blocked.err

@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from typing import Mapping, Sequence
 
 from trackrecord.domain.enums import TradingState
+from trackrecord.ledger.writer_lock import WriterLock
 from trackrecord.risk.killswitch import (
     KILL_SWITCH_CHANGED,
     KillSwitchRefusal,
@@ -40,7 +41,6 @@ from trackrecord.risk.killswitch import (
 CONFIG_FILE = "trackrecord.yaml"  # == trackrecord.config.CONFIG_FILE
 DB_FILE = "trackrecord.db"  # == trackrecord.workspace.DB_FILE
 HOME_ENV = "TRACKRECORD_HOME"  # == trackrecord.workspace.HOME_ENV
-LOCK_TIMEOUT_SECONDS = 120.0  # as SqlLedger's FileLock
 _GLOBAL_FLAGS = ("-v", "--verbose", "-q", "--quiet")
 
 
@@ -254,7 +254,7 @@ def activate(
 
     if not reason.strip():
         raise KillSwitchRefusal("give a reason: `trackrecord kill-switch activate \"why\"` (it is kept in the ledger)")
-    lock = _WriterLock(os.path.join(root, f"{DB_FILE}.lock"))
+    lock = WriterLock(os.path.join(root, f"{DB_FILE}.lock"))
     if not lock.available:
         return None
     with lock:
@@ -292,46 +292,6 @@ def activate(
         finally:
             conn.close()
     return KillSwitchStatus(target, reason.strip(), stamp, seq), previous
-
-
-class _WriterLock:
-    """``flock`` on the lock file, as ``filelock.FileLock`` takes it on Unix (the file is
-    left in place on release, so both lock the same inode)."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.fd: int | None = None
-        try:
-            import fcntl  # noqa: F401
-        except ImportError:
-            self.available = False
-        else:
-            self.available = True
-
-    def __enter__(self) -> "_WriterLock":
-        import fcntl
-
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(fd)
-                    raise TimeoutError(f"the ledger writer lock {self.path} is held by another process") from None
-                time.sleep(0.02)
-        self.fd = fd
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import fcntl
-
-        if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
 
 
 # ---------------------------------------------------------------------------------------

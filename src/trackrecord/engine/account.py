@@ -101,16 +101,16 @@ def record_snapshot(writer: "Writer", broker: Broker, as_of: datetime, session_d
 
 
 def _same_as_recorded(writer: "Writer", payload: dict[str, Any]) -> bool:
-    from trackrecord.ledger.sql import select_sql
+    from trackrecord.ledger.sql import fetch_one, select_sql
 
     sql = select_sql(writer.conn.dialect.name, "snapshots", ("nav", "cash", "positions"), ("account_id", "session_date"))
-    row = writer.conn.exec_driver_sql(sql, {"account_id": payload["account_id"],
-                                            "session_date": payload["session_date"].isoformat()}).first()
+    row = fetch_one(writer.conn, sql, {"account_id": payload["account_id"],
+                                       "session_date": payload["session_date"].isoformat()})
     if row is None:
         return False
     data = normalise(payload)
     positions = json.dumps(data["positions"], sort_keys=True, separators=(",", ":"))
-    return (row.nav, row.cash, row.positions) == (data["nav"], data["cash"], positions)
+    return tuple(row) == (data["nav"], data["cash"], positions)
 
 
 def book_paper_cashflow(broker: Any, flow_date: date, amount: Any, calendar: Any) -> None:

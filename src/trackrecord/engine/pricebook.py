@@ -71,7 +71,10 @@ class PriceBook:
     def last_bar(self, symbol: str, before: date) -> tuple[date, float] | None:
         """(date, adjusted close) of the symbol's last bar strictly before ``before``."""
         column = self._columns[symbol]
-        index = int(np.searchsorted(column.dates[:column.size], np.datetime64(before, "D"), "left")) - 1
+        point = np.datetime64(before, "D")
+        if column.size and column.dates[column.size - 1] < point:  # the common case: bars arrive in order
+            return column.dates[column.size - 1].astype(date), float(column.adj[column.size - 1])
+        index = int(np.searchsorted(column.dates[:column.size], point, "left")) - 1
         return None if index < 0 else (column.dates[index].astype(date), float(column.adj[index]))
 
     def bars_on(self, day: date) -> dict[str, tuple[float | None, float]]:
@@ -79,7 +82,9 @@ class PriceBook:
         point = np.datetime64(day, "D")
         out: dict[str, tuple[float | None, float]] = {}
         for symbol, column in self._columns.items():
-            index = int(np.searchsorted(column.dates[:column.size], point, "left"))
+            last = column.size - 1
+            index = last if last >= 0 and column.dates[last] == point else int(
+                np.searchsorted(column.dates[:column.size], point, "left"))
             if index < column.size and column.dates[index] == point:
                 raw = float(column.raw[index])
                 out[symbol] = (raw if np.isfinite(raw) else None, float(column.adj[index]))

@@ -80,20 +80,18 @@ def decision_price(close: float) -> Decimal:
 
 
 def _recorded(ctx: "RunContext", kind: str, plan_id: str) -> dict[str, Any] | None:
-    """The latest event of ``kind`` about ``plan_id`` in this run's mode."""
-    from sqlalchemy import select
+    """The recorded ``plan.created`` (or its ``risk.decided``) of ``plan_id`` in this run's mode."""
+    from trackrecord.ledger.sql import fetch_one, select_sql
 
-    from trackrecord.ledger.schema import events
-
-    needle = f'%"plan_id":"{plan_id}"%'
-    query = (select(events.c.payload).where(events.c.kind == kind, events.c.payload.like(needle))
-             .order_by(events.c.seq.desc()))
+    column = "seq" if kind == kinds.PLAN_CREATED else "risk_seq"
     with ctx.ledger.engine.connect() as conn:
-        for (payload,) in conn.execute(query):
-            data = json.loads(payload)
-            if data.get("plan_id") == plan_id and data.get("mode") == ctx.mode.value:
-                return data
-    return None
+        dialect = conn.dialect.name
+        row = fetch_one(conn, select_sql(dialect, "plans", (column,), ("plan_id", "mode")),
+                        {"plan_id": plan_id, "mode": ctx.mode.value})
+        if row is None or row[0] is None:
+            return None
+        payload = fetch_one(conn, select_sql(dialect, "events", ("payload",), ("seq",)), {"seq": row[0]})
+    return json.loads(payload[0]) if payload else None
 
 
 def _orders_from_plan(data: dict[str, Any]) -> list[OrderRequest]:
@@ -279,6 +277,9 @@ def _broker_refs(ctx: "RunContext", since: datetime) -> dict[str, BrokerOrder | 
 
 
 def _submit(ctx: "RunContext", report: RebalanceReport, positions: dict[str, Decimal], session_start: datetime) -> None:
+    """Send each order the broker does not have yet. The intent is committed before an
+    order leaves; its status after the broker answered rides with the next commit (a
+    crash in between is harmless: the rerun finds the order at the broker)."""
     from trackrecord.risk.killswitch import read_status
     from trackrecord.risk.rules import check_order_now
 
@@ -286,39 +287,47 @@ def _submit(ctx: "RunContext", report: RebalanceReport, positions: dict[str, Dec
     _qualify(ctx, report.orders)
     known = _broker_refs(ctx, session_start)
     recorded = _ledger_order_status(ctx, report.plan_id)
-    for index, order in enumerate(report.orders, start=1):
-        if order.order_ref in known:
-            report.already_at_broker.append(order.order_ref)
-            if recorded.get(order.order_ref) in (None, "pending_submit"):
-                _record_submission(ctx, order, known[order.order_ref], "found at the broker on rerun")
-            continue
-        if recorded.get(order.order_ref) not in (None, "pending_submit"):
-            report.messages.append(f"{order.order_ref} was {recorded[order.order_ref]} before: not sent again")
-            continue
-        with ctx.ledger.engine.connect() as conn:
-            state = read_status(conn).state
-        verdict = check_order_now(state, order, positions.get(order.symbol, Decimal(0)))
-        if not verdict.passed:
-            _deny_rest(ctx, report, report.orders[index - 1:], verdict.message)
-            raise SafetyRefusal(verdict.message + f"; {len(report.denied)} order(s) not sent (recorded in the ledger)")
+    answered: list[tuple[str, dict[str, Any]]] = []
+
+    def record(*items: tuple[str, dict[str, Any]]) -> None:
         with ctx.ledger.writer() as writer:
-            writer.append(kinds.ORDER_SUBMITTED, order_payload(order, ctx.mode.value, "pending_submit"))
-        crash_point(f"before_place:{index}")
-        try:
-            placed = ctx.broker.place_order(order)
-        except OrderRejected as exc:
-            report.rejected.append(order.order_ref)
-            with ctx.ledger.writer() as writer:
-                writer.append(kinds.ORDER_STATUS, {"order_ref": order.order_ref, "status": OrderStatus.REJECTED.value,
-                                                   "message": str(exc), "code": exc.code})
-            continue
-        except BrokerError as exc:
-            raise RuntimeFailure(f"broker failed while sending {order.order_ref}: {exc}; rerun `trackrecord execute`: "
-                                 "it checks the broker before sending anything again") from None
-        report.sent.append(order.order_ref)
-        with ctx.ledger.writer() as writer:
-            writer.append(kinds.ORDER_STATUS, status_payload(placed))
-        crash_point(f"after_place:{index}")
+            writer.append_many([*answered, *items])
+        answered.clear()
+
+    try:
+        for index, order in enumerate(report.orders, start=1):
+            if order.order_ref in known:
+                report.already_at_broker.append(order.order_ref)
+                if recorded.get(order.order_ref) in (None, "pending_submit"):
+                    record(_submission_found(ctx, order, known[order.order_ref]))
+                continue
+            if recorded.get(order.order_ref) not in (None, "pending_submit"):
+                report.messages.append(f"{order.order_ref} was {recorded[order.order_ref]} before: not sent again")
+                continue
+            with ctx.ledger.engine.connect() as conn:
+                state = read_status(conn).state
+            verdict = check_order_now(state, order, positions.get(order.symbol, Decimal(0)))
+            if not verdict.passed:
+                record(*_denials(ctx, report, report.orders[index - 1:], verdict.message))
+                raise SafetyRefusal(verdict.message + f"; {len(report.denied)} order(s) not sent (recorded in the ledger)")
+            record((kinds.ORDER_SUBMITTED, order_payload(order, ctx.mode.value, "pending_submit")))
+            crash_point(f"before_place:{index}")
+            try:
+                placed = ctx.broker.place_order(order)
+            except OrderRejected as exc:
+                report.rejected.append(order.order_ref)
+                answered.append((kinds.ORDER_STATUS, {"order_ref": order.order_ref, "status": OrderStatus.REJECTED.value,
+                                                      "message": str(exc), "code": exc.code}))
+                continue
+            except BrokerError as exc:
+                raise RuntimeFailure(f"broker failed while sending {order.order_ref}: {exc}; rerun `trackrecord "
+                                     "execute`: it checks the broker before sending anything again") from None
+            report.sent.append(order.order_ref)
+            answered.append((kinds.ORDER_STATUS, status_payload(placed)))
+            crash_point(f"after_place:{index}")
+    finally:
+        if answered:
+            record()
 
 
 def _qualify(ctx: "RunContext", orders: list[OrderRequest]) -> None:
@@ -333,18 +342,16 @@ def _qualify(ctx: "RunContext", orders: list[OrderRequest]) -> None:
                              "no order was sent in this run") from None
 
 
-def _record_submission(ctx: "RunContext", order: OrderRequest, at_broker: BrokerOrder | None, message: str) -> None:
+def _submission_found(ctx: "RunContext", order: OrderRequest, at_broker: BrokerOrder | None) -> tuple[str, dict[str, Any]]:
     status = at_broker.status.value if at_broker else OrderStatus.FILLED.value
-    with ctx.ledger.writer() as writer:
-        writer.append(kinds.ORDER_SUBMITTED, order_payload(order, ctx.mode.value, status, at_broker, message))
+    return kinds.ORDER_SUBMITTED, order_payload(order, ctx.mode.value, status, at_broker, "found at the broker on rerun")
 
 
-def _deny_rest(ctx: "RunContext", report: RebalanceReport, orders: list[OrderRequest], message: str) -> None:
-    with ctx.ledger.writer() as writer:
-        for order in orders:
-            writer.append(kinds.ORDER_DENIED, {"order_ref": order.order_ref, "plan_id": order.plan_id,
-                                               "mode": ctx.mode.value, "rule": "kill_switch", "message": message})
-            report.denied.append(order.order_ref)
+def _denials(ctx: "RunContext", report: RebalanceReport, orders: list[OrderRequest],
+             message: str) -> list[tuple[str, dict[str, Any]]]:
+    report.denied.extend(o.order_ref for o in orders)
+    return [(kinds.ORDER_DENIED, {"order_ref": o.order_ref, "plan_id": o.plan_id, "mode": ctx.mode.value,
+                                  "rule": "kill_switch", "message": message}) for o in orders]
 
 
 # -- the run -------------------------------------------------------------------------------------------

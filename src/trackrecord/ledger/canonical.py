@@ -40,27 +40,38 @@ def format_decimal(value: Decimal) -> str:
 
 def normalise(value: Any) -> Any:
     """Turn a payload into JSON-native values with exact decimals as strings."""
-    if value is None or isinstance(value, (str, bool)):
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
         return value
-    if isinstance(value, int):
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise CanonicalError(f"payload key {key!r} is not a string")
+            out[key] = normalise(item)
+        return out
+    if kind is list or kind is tuple:
+        return [normalise(item) for item in value]
+    if kind is Decimal:
+        return format_decimal(value)
+    return _normalise_other(value)
+
+
+def _normalise_other(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return normalise(value.value)
+    if isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, Decimal):
         return format_decimal(value)
     if isinstance(value, float):
         raise CanonicalError(f"float {value!r} in a ledger payload: use Decimal or a string")
-    if isinstance(value, Enum):
-        return normalise(value.value)
     if isinstance(value, datetime):
         return format_timestamp(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise CanonicalError(f"payload key {key!r} is not a string")
-            out[key] = normalise(item)
-        return out
+        return normalise(dict(value))
     if isinstance(value, (list, tuple)):
         return [normalise(item) for item in value]
     raise CanonicalError(f"{type(value).__name__} has no canonical form")

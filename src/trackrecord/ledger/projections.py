@@ -125,7 +125,21 @@ def _checkpoint(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
     })]
 
 
+def _plan(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
+    if "mode" not in data:  # a preview from `trackrecord rebalance`: not a plan the engine acts on
+        return []
+    return [Upsert("plans", {"plan_id": data["plan_id"], "mode": data["mode"], "seq": event.seq,
+                             "risk_seq": None, "approved": None})]
+
+
+def _risk(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
+    return [Update("plans", {"plan_id": data["plan_id"], "mode": data["mode"]},
+                   {"risk_seq": event.seq, "approved": bool(data["approved"])})]
+
+
 PROJECTORS: dict[str, Projector] = {
+    kinds.PLAN_CREATED: _plan,
+    kinds.RISK_DECIDED: _risk,
     kinds.CASHFLOW_RECORDED: _cashflow,
     kinds.SNAPSHOT_RECORDED: _snapshot,
     kinds.FILL_RECORDED: _fill,

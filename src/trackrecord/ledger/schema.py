@@ -128,6 +128,16 @@ checkpoints = Table(
     Column("signature", String(128), nullable=False),
 )
 
+plans = Table(
+    "plans",
+    metadata,
+    Column("plan_id", String(96), primary_key=True),
+    Column("mode", String(16), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("risk_seq", Integer, nullable=True),
+    Column("approved", Boolean, nullable=True),
+)
+
 prices = Table(
     "prices",
     metadata,
@@ -183,4 +193,4 @@ sim_cash = Table(
     Column("note", Text, nullable=False),
 )
 
-PROJECTION_TABLES = (cashflows, snapshots, fills, orders, imports, kill_switch, checkpoints)
+PROJECTION_TABLES = (cashflows, snapshots, fills, orders, imports, kill_switch, checkpoints, plans)

@@ -45,5 +45,23 @@ def select_sql(dialect: str, table: str, columns: tuple[str, ...], keys: tuple[s
 
 
 def execute_many(conn: "Connection", sql: str, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.exec_driver_sql(sql, list(rows) if len(rows) > 1 else rows[0])
+    """Run ``sql`` for each row on the connection's own DBAPI cursor, inside its transaction."""
+    if not rows:
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if len(rows) == 1:
+            cursor.execute(sql, rows[0])
+        else:
+            cursor.executemany(sql, list(rows))
+    finally:
+        cursor.close()
+
+
+def fetch_one(conn: "Connection", sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+    finally:
+        cursor.close()

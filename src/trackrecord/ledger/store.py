@@ -91,9 +91,16 @@ class SqlLedger:
         if self._lock_path is None:
             yield
             return
-        from filelock import FileLock
+        from trackrecord.ledger.writer_lock import WriterLock
 
-        with FileLock(str(self._lock_path), timeout=120):
+        lock = WriterLock(str(self._lock_path))
+        if not lock.available:  # no fcntl (Windows): the portable lock
+            from filelock import FileLock
+
+            with FileLock(str(self._lock_path), timeout=120):
+                yield
+            return
+        with lock:
             yield
 
     @contextlib.contextmanager
@@ -139,5 +146,7 @@ class SqlLedger:
 
 
 def _head(conn: "Connection") -> tuple[int, str]:
-    row = conn.exec_driver_sql("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").first()
+    from trackrecord.ledger.sql import fetch_one
+
+    row = fetch_one(conn, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", {})
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))

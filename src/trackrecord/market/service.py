@@ -100,11 +100,19 @@ def record_prices(writer: "Writer", rows: Sequence[PriceRow], source: str, simul
     summary = summarise(rows, symbols)
     event = writer.append(kinds.PRICES_UPDATED, {
         "source": source, "simulated": simulated, "fetched_at": now, "rows": count,
-        "sha256": rows_sha256(rows), "symbols": [
-            {"symbol": s, "rows": n, "first": first, "last": last} for s, (n, first, last) in summary.items()],
-        **(extra or {}),
+        "sha256": rows_sha256(rows), **_symbols_summary(summary), **(extra or {}),
     })
     return UpdateResult(source, simulated, count, summary, seq=event.seq)
+
+
+def _symbols_summary(summary: Mapping[str, tuple[int, date | None, date | None]]) -> dict[str, Any]:
+    """Per symbol (rows, first, last); when every symbol has the same, said once (a daily bar)."""
+    ranges = set(summary.values())
+    if len(ranges) == 1:
+        n, first, last = next(iter(ranges))
+        return {"symbols": list(summary), "rows_per_symbol": n, "first": first, "last": last}
+    return {"symbols": [{"symbol": s, "rows": n, "first": first, "last": last}
+                        for s, (n, first, last) in summary.items()]}
 
 
 def summarise(rows: Iterable[PriceRow], symbols: Sequence[str]) -> dict[str, tuple[int, date | None, date | None]]:

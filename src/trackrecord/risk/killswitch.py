@@ -94,15 +94,10 @@ def change_payload(state: TradingState, reason: str, previous: TradingState) -> 
 def read_status(conn: "Connection") -> KillSwitchStatus:
     """The current state from the projection (one indexed row): cheap enough to call
     immediately before every order."""
-    from sqlalchemy import select
+    from trackrecord.ledger.sql import fetch_one, select_sql
 
-    from trackrecord.ledger.schema import kill_switch
-
-    row = conn.execute(
-        select(kill_switch.c.state, kill_switch.c.reason, kill_switch.c.changed_at, kill_switch.c.seq)
-        .where(kill_switch.c.id == 1)
-    ).first()
-    return status_from_row(row)
+    sql = select_sql(conn.dialect.name, "kill_switch", ("state", "reason", "changed_at", "seq"), ("id",))
+    return status_from_row(fetch_one(conn, sql, {"id": 1}))
 
 
 def record_change(writer: "Writer", state: TradingState, reason: str, previous: TradingState) -> "StoredEvent":

@@ -1,0 +1,53 @@
+"""The single-writer lock of a SQLite ledger: ``flock`` on ``trackrecord.db.lock``.
+
+Stdlib only, so the kill switch's fast path can take the same lock as the full command
+line. (``filelock.FileLock`` takes this same lock on Unix; it is slower to import and to
+acquire.) Where ``fcntl`` does not exist, ``filelock`` is used instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+LOCK_TIMEOUT_SECONDS = 120.0
+
+
+class WriterLock:
+    """``flock`` on the lock file, as ``filelock.FileLock`` takes it on Unix (the file is
+    left in place on release, so both lock the same inode)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd: int | None = None
+        try:
+            import fcntl  # noqa: F401
+        except ImportError:
+            self.available = False
+        else:
+            self.available = True
+
+    def __enter__(self) -> "WriterLock":
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise TimeoutError(f"the ledger writer lock {self.path} is held by another process") from None
+                time.sleep(0.02)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import fcntl
+
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
