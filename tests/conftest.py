@@ -9,6 +9,8 @@ from typing import Iterator
 
 import pytest
 
+pytest_plugins = ["tests.integration.fake_tws.fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 IN_CI = os.environ.get("CI", "").lower() == "true"

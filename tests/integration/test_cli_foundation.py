@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliResult
 
 
 def _event_count(cli, root: Path) -> int:  # type: ignore[no-untyped-def]

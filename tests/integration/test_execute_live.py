@@ -35,7 +35,6 @@ from tests.integration.fake_tws import (  # noqa: E402
     Reject,
     Scenario,
 )
-from tests.integration.fake_tws.fixtures import ib_decoder_guard  # noqa: E402,F401
 from tests.integration.fake_tws.protocol import In  # noqa: E402
 
 REBALANCE = "2026-06-01"

@@ -11,10 +11,8 @@ import pytest
 ib_async = pytest.importorskip("ib_async")
 
 from tests.integration.fake_tws import SERVER_VERSION, FakeTws, LateCommission  # noqa: E402
-from tests.integration.fake_tws.fixtures import (  # noqa: E402,F401
+from tests.integration.fake_tws.fixtures import (  # noqa: E402
     DecoderErrorCollector,
-    fake_tws,
-    ib_decoder_guard,
 )
 
 ACCOUNT = "DU1234567"

@@ -20,7 +20,6 @@ from tests.integration.fake_tws import (  # noqa: E402
     Reject,
     Scenario,
 )
-from tests.integration.fake_tws.fixtures import fake_tws, ib_decoder_guard  # noqa: E402,F401
 from trackrecord.brokers.base import BrokerError, OrderRejected  # noqa: E402
 from trackrecord.brokers.ibkr import IbkrBroker  # noqa: E402
 from trackrecord.domain import (  # noqa: E402

@@ -14,7 +14,6 @@ from typing import Callable
 
 import pytest
 
-from trackrecord.cli import kill_switch_fast
 from trackrecord.cli.app import run
 from trackrecord.cli.kill_switch_fast import database_url, parse_argv, run_fast
 

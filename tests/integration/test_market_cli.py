@@ -6,7 +6,6 @@ import json
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.conftest import CliResult

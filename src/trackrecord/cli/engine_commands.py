@@ -77,7 +77,6 @@ def execute(
 ) -> None:
     """Run the rebalance of a session: signal, plan, risk, and (paper/live) the orders."""
     from trackrecord.bootstrap import run_context
-    from trackrecord.domain import Mode
     from trackrecord.engine.rebalance import rebalance, settle
     from trackrecord.market.decisions import parse_amount
     from trackrecord.market.service import calendar_for

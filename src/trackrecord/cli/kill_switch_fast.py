@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Mapping, Sequence

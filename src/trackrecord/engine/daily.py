@@ -11,7 +11,7 @@ Each arrow is an event. The same functions run live (IBKR), on the simulated bro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Sequence
 
 from trackrecord.engine.account import pull_executions, record_snapshot

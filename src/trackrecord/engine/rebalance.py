@@ -233,7 +233,7 @@ def _risk_context(ctx: "RunContext", plan: dict[str, Any], session: date, decide
 
 
 def _previous_nav_and_flows(ctx: "RunContext", account_id: str, session: date) -> tuple[Decimal | None, Decimal]:
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from trackrecord.ledger.schema import cashflows, snapshots
 

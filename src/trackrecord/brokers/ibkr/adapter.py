@@ -26,7 +26,6 @@ from trackrecord.domain import (
     Instrument,
     OrderRequest,
     OrderStatus,
-    OrderType,
 )
 from trackrecord.errors import SafetyRefusal
 
