@@ -40,11 +40,16 @@ class CliResult:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    """Run ``trackrecord ARGS`` in-process and return its exit code and output."""
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run ``trackrecord ARGS`` in-process and return its exit code and output; ``stdin``
+    answers prompts."""
+    import io
+    import sys
+
     from trackrecord.cli.app import run
 
-    def invoke(*args: str) -> CliResult:
+    def invoke(*args: object, stdin: str = "") -> CliResult:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
         capsys.readouterr()
         code = run([str(a) for a in args])
         captured = capsys.readouterr()

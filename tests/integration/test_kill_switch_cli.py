@@ -3,63 +3,40 @@ ledger they write, confirmation, JSON, exit codes, and ``verify`` afterwards."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
-from trackrecord.cli.app import run
+from tests.conftest import CliResult
+
 from trackrecord.cli.kill_switch_fast import database_url, parse_argv, run_fast
 
 
-@dataclass
-class Result:
-    code: int | None
-    out: str
-    err: str
-
-
-Invoke = Callable[..., Result]
+Invoke = Callable[..., CliResult]
 
 
 @pytest.fixture
-def invoke(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    """Run the normal command line in-process; ``stdin`` feeds prompts."""
-
-    def _invoke(*args: object, stdin: str = "") -> Result:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        capsys.readouterr()
-        code = run([str(a) for a in args])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return _invoke
+def invoke(cli: Invoke) -> Invoke:
+    """The normal command line in-process (tests/conftest.py)."""
+    return cli
 
 
 @pytest.fixture
 def fast(capsys: pytest.CaptureFixture[str]) -> Invoke:
     """Run the fast path in-process; ``code`` None means it handed over to the normal path."""
 
-    def _fast(*args: object) -> Result:
+    def _fast(*args: object) -> CliResult:
         capsys.readouterr()
         code = run_fast([str(a) for a in args], environ={}, cwd=str(Path.cwd()))
         captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return CliResult(code, captured.out, captured.err)  # type: ignore[arg-type]
 
     return _fast
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, invoke: Invoke) -> Path:
-    root = tmp_path / "ws"
-    assert invoke("init", root).code == 0
-    return root
 
 
 def kill_switch_events(invoke: Invoke, root: Path) -> list[dict]:
