@@ -11,6 +11,7 @@ immediately before each order.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from trackrecord.ledger.store import Writer
     from trackrecord.risk.rules import PlanDecision
 
+log = logging.getLogger(__name__)
 QUALITY_LOOKBACK_DAYS = 31
 PRICE_STEP = Decimal("0.0001")
 
@@ -308,13 +310,17 @@ def _submit(ctx: "RunContext", report: RebalanceReport, positions: dict[str, Dec
                 state = read_status(conn).state
             verdict = check_order_now(state, order, positions.get(order.symbol, Decimal(0)))
             if not verdict.passed:
+                log.warning("kill switch refused %s: %s", order.order_ref, verdict.message)
                 record(*_denials(ctx, report, report.orders[index - 1:], verdict.message))
                 raise SafetyRefusal(verdict.message + f"; {len(report.denied)} order(s) not sent (recorded in the ledger)")
             record((kinds.ORDER_SUBMITTED, order_payload(order, ctx.mode.value, "pending_submit")))
+            log.info("sending %s %s %s %s (%s)", order.order_ref, order.side.value, order.quantity, order.symbol,
+                     ctx.mode.value)
             crash_point(f"before_place:{index}")
             try:
                 placed = ctx.broker.place_order(order)
             except OrderRejected as exc:
+                log.error("broker rejected %s: %s", order.order_ref, exc)
                 report.rejected.append(order.order_ref)
                 answered.append((kinds.ORDER_STATUS, {"order_ref": order.order_ref, "status": OrderStatus.REJECTED.value,
                                                       "message": str(exc), "code": exc.code}))
@@ -384,6 +390,8 @@ def rebalance(ctx: "RunContext", session: date, decided_at: datetime, cash: Deci
         approved, denials = decision.approved, [r.message for r in decision.denials]
     crash_point("after_risk")
     report.verdict = "approved" if approved else "denied"
+    log.info("plan %s (%s): %d order(s), risk %s%s", report.plan_id, ctx.mode.value, len(report.orders),
+             report.verdict, " (recorded plan reused)" if report.reused_plan else "")
     if not approved:
         raise SafetyRefusal(f"risk refused the plan {report.plan_id}: " + "; ".join(denials[:3]))
     if not ctx.sends_orders or not report.orders:

@@ -15,13 +15,13 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 
-def _param(dialect: str, name: str) -> str:
+def param(dialect: str, name: str) -> str:
     return f"%({name})s" if dialect == "postgresql" else f":{name}"
 
 
 @lru_cache(maxsize=256)
 def insert_sql(dialect: str, table: str, columns: tuple[str, ...]) -> str:
-    values = ", ".join(_param(dialect, c) for c in columns)
+    values = ", ".join(param(dialect, c) for c in columns)
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
 
 
@@ -33,14 +33,14 @@ def upsert_sql(dialect: str, table: str, columns: tuple[str, ...], keys: tuple[s
 
 @lru_cache(maxsize=256)
 def update_sql(dialect: str, table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
-    sets = ", ".join(f"{c} = {_param(dialect, c)}" for c in columns)
-    where = " AND ".join(f"{k} = {_param(dialect, k)}" for k in keys)
+    sets = ", ".join(f"{c} = {param(dialect, c)}" for c in columns)
+    where = " AND ".join(f"{k} = {param(dialect, k)}" for k in keys)
     return f"UPDATE {table} SET {sets} WHERE {where}"
 
 
 @lru_cache(maxsize=256)
 def select_sql(dialect: str, table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
-    where = " AND ".join(f"{k} = {_param(dialect, k)}" for k in keys)
+    where = " AND ".join(f"{k} = {param(dialect, k)}" for k in keys)
     return f"SELECT {', '.join(columns)} FROM {table} WHERE {where}"
 
 
@@ -54,6 +54,16 @@ def execute_many(conn: "Connection", sql: str, rows: Sequence[dict[str, Any]]) -
             cursor.execute(sql, rows[0])
         else:
             cursor.executemany(sql, list(rows))
+    finally:
+        cursor.close()
+
+
+def fetch_all(conn: "Connection", sql: str, params: dict[str, Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """(column names, rows) straight from the DBAPI cursor."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params or {})
+        return [d[0] for d in cursor.description], cursor.fetchall()
     finally:
         cursor.close()
 

@@ -127,22 +127,25 @@ class SqlLedger:
 
     def events(self, kind: str | None = None, after_seq: int = 0, batch: int = 20_000) -> Iterator[StoredEvent]:
         """Events in seq order, read in pages so memory stays flat."""
-        from sqlalchemy import select
-
-        from trackrecord.ledger.schema import events
+        from trackrecord.ledger.sql import param
 
         last = after_seq
-        while True:
-            query = select(events).where(events.c.seq > last).order_by(events.c.seq).limit(batch)
-            if kind is not None:
-                query = query.where(events.c.kind == kind)
-            with self.engine.connect() as conn:
-                rows = conn.execute(query).all()
-            for row in rows:
-                yield StoredEvent(*row)
-            if len(rows) < batch:
-                return
-            last = rows[-1][0]
+        with self.engine.connect() as conn:
+            dialect = conn.dialect.name
+            where = f"seq > {param(dialect, 'last')}" + (f" AND kind = {param(dialect, 'kind')}" if kind else "")
+            sql = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE {where} ORDER BY seq LIMIT {int(batch)}"
+            while True:
+                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.execute(sql, {"last": last, "kind": kind} if kind else {"last": last})
+                    rows = cursor.fetchall()
+                finally:
+                    cursor.close()
+                for row in rows:
+                    yield StoredEvent(*row)
+                if len(rows) < batch:
+                    return
+                last = rows[-1][0]
 
 
 def _head(conn: "Connection") -> tuple[int, str]:
