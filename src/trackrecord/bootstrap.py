@@ -62,8 +62,13 @@ class SimulatedSession:
             self.broker.advance_to(moment)
 
     def close_session(self, session: Any, closed_at: Any) -> None:
-        if self.broker.now is None or closed_at > self.broker.now:
-            self.broker.on_session_close(session, closed_at)
+        """Run the session's auction once its closing prices are known; until then the
+        orders stay open (``trackrecord daily`` brings the prices and closes it)."""
+        if self.broker.now is not None and closed_at <= self.broker.now:
+            return
+        if any(self.tape.session_close(o.symbol, session) is None for o in self.broker.open_orders()):
+            return
+        self.broker.on_session_close(session, closed_at)
 
 
 def simulated_broker(services: Services, calendar: Any, tape: Any = None) -> tuple[Any, SimulatedSession]:

@@ -191,3 +191,43 @@ def test_kill_switch_activated_between_two_orders_stops_the_rest(paper: Path) ->
     denied = _events(paper, "order.denied")
     assert len(denied) == 2 and all(d["rule"] == "kill_switch" for d in denied)
     assert _trackrecord(paper, "verify").returncode == 0
+
+
+def test_paper_orders_sent_before_the_close_wait_for_the_closing_prices(paper: Path) -> None:
+    """A run during the session leaves MOC orders open; the auction happens only once the
+    session's closing prices are known (as `trackrecord daily` brings them)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from trackrecord.bootstrap import connect, run_context, simulated_broker
+    from trackrecord.brokers.sim import PriceTape
+    from trackrecord.domain import Mode
+    from trackrecord.engine.rebalance import rebalance, settle
+    from trackrecord.market.service import calendar_for
+    from trackrecord.market.store import load_prices
+    from trackrecord.workspace import open_workspace
+
+    session = date.fromisoformat(REBALANCE)
+    services = connect(open_workspace(paper))
+    try:
+        calendar = calendar_for(services.settings)
+        stored = load_prices(services.engine, [i.symbol for i in services.settings.universe.instruments])
+        tape = PriceTape()  # the market as known at 15:30 on the session: closes up to the day before
+        for symbol, series in stored.items():
+            for day, price in zip(series.dates.astype("O"), series.close):
+                if day < session:
+                    tape.record_close(symbol, day, calendar.close_time(day), Decimal(repr(float(price))))
+        broker, clock = simulated_broker(services, calendar, tape)
+        ctx = run_context(services, Mode.PAPER, calendar, broker, clock)
+        decided_at = calendar.close_time(session) - timedelta(hours=1)
+        clock.start(decided_at)
+        report = settle(ctx, rebalance(ctx, session, decided_at), session, decided_at + timedelta(minutes=5))
+        assert {o.status.value for o in broker.open_orders()} == {"submitted"} and report.fills == 0
+        for symbol, series in stored.items():  # the closing prices arrive
+            index = list(series.dates.astype("O")).index(session)
+            tape.record_close(symbol, session, calendar.close_time(session), Decimal(repr(float(series.close[index]))))
+        clock.close_session(session, calendar.close_time(session))
+        assert broker.open_orders() == [] and len(broker.executions_since(decided_at)) == 3
+        broker.close()
+    finally:
+        services.close()

@@ -405,8 +405,9 @@ def settle(ctx: "RunContext", report: RebalanceReport, session: date, now: datet
     """After the close: follow the orders to a terminal state, pull executions, snapshot."""
     assert ctx.broker is not None
     refs = [o.order_ref for o in report.orders]
-    if ctx.session_clock is not None:
-        ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
+    closed_at = ctx.calendar.close_time(session)
+    if ctx.session_clock is not None and now >= closed_at:
+        ctx.session_clock.close_session(session, closed_at)
     final = ctx.broker.wait_for_terminal(refs, ctx.settings.broker.ibkr.order_timeout)
     recorded = _ledger_order_status(ctx, report.plan_id)
     with ctx.ledger.writer() as writer:
