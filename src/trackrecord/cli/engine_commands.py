@@ -132,6 +132,12 @@ def _render_report(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _money(amount: Any) -> str:
+    from decimal import Decimal
+
+    return "n/a" if amount is None else f"{Decimal(str(amount)):,.2f}"
+
+
 def _emit(document: dict[str, Any], as_json: bool, text: str) -> None:
     if as_json:
         context.print_json(document)
@@ -176,7 +182,7 @@ def daily(
     _emit(report.document(), as_json,
           f"daily {report.session}: gates {'passed' if report.gates_passed else 'FAILED: ' + report.gate_message}, "
           f"{report.new_fills} new fill(s), snapshot {'written' if report.snapshot_written else 'unchanged'}"
-          + (f", NAV {report.nav}" if report.nav else ""))
+          + (f", NAV {_money(report.nav)}" if report.nav else ""))
 
 
 def pull(ctx: typer.Context, since_days: int = typer.Option(7, "--days", min=1, help="look back this many days"),
@@ -199,16 +205,15 @@ def pull(ctx: typer.Context, since_days: int = typer.Option(7, "--days", min=1, 
 
 
 def snapshot(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
-    """Record the account's snapshot for the current session."""
-    from zoneinfo import ZoneInfo
-
+    """Record the account's snapshot for the last completed session."""
     from trackrecord.engine.account import record_snapshot
     from trackrecord.ledger.canonical import normalise
+    from trackrecord.market.service import last_completed_session
 
     services = context.services(ctx)
     run = _broker_context(services)
     now = datetime.now(timezone.utc)
-    session = run.calendar.session_on_or_before(now.astimezone(ZoneInfo(run.calendar.timezone)).date())
+    session = last_completed_session(run.calendar, now)
     try:
         with _broker_failures("nothing was recorded; rerun `trackrecord snapshot` once the broker answers"):
             with services.ledger.writer() as writer:
@@ -218,8 +223,8 @@ def snapshot(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", h
         run.broker.close()
     document = {"written": written, **normalise(payload)}
     label = "SIMULATED " if run.simulated else ("paper " if payload["is_paper"] else "")
-    _emit(document, as_json, f"{label}snapshot {payload['account_id']} {session}: NAV {payload['nav']} "
-          f"{payload['base_currency']}, cash {payload['cash']}, {len(payload['positions'])} position(s)"
+    _emit(document, as_json, f"{label}snapshot {payload['account_id']} {session}: NAV {_money(payload['nav'])} "
+          f"{payload['base_currency']}, cash {_money(payload['cash'])}, {len(payload['positions'])} position(s)"
           + ("" if written else " (unchanged, nothing written)"))
 
 
