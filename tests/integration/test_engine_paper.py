@@ -231,3 +231,20 @@ def test_paper_orders_sent_before_the_close_wait_for_the_closing_prices(paper: P
         broker.close()
     finally:
         services.close()
+
+
+def test_the_engine_runs_the_same_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    root = tmp_path / "ws"
+    subprocess.run([sys.executable, "-m", "trackrecord", "init", str(root), "--prices", "synthetic"], check=True,
+                   capture_output=True, timeout=120)
+    _configure(root, "paper")
+    config = root / "trackrecord.yaml"
+    config.write_text(config.read_text().replace("  url: null", f'  url: "{pg_url}"'))
+    assert _trackrecord(root, "prices", "update").returncode == 0
+    assert _trackrecord(root, "cashflow", "add", "--date", "2026-05-29", "--amount", "100000").returncode == 0
+    first = _trackrecord(root, "execute", "--as-of", REBALANCE, "--json")
+    assert first.returncode == 0, first.stderr
+    assert {o["status"] for o in json.loads(first.stdout)["orders"]} == {"filled"}
+    again = json.loads(_trackrecord(root, "execute", "--as-of", REBALANCE, "--json").stdout)
+    assert again["sent"] == [] and len(again["already_at_broker"]) == 3
+    assert _trackrecord(root, "verify").returncode == 0
