@@ -54,12 +54,15 @@ def record_bars(ctx: "RunContext", writer: "Writer", session: date, rows: Sequen
     from trackrecord.market.quality import check_session_bars, session_gates_document
     from trackrecord.market.service import record_prices
 
-    previous = {s: ctx.book.last_bar(s, before=session) for s in ctx.symbols}
     if rows:
+        previous = ctx.book.latest()
         record_prices(writer, rows, ctx.price_source, ctx.simulated, now, ctx.symbols)
         ctx.book.extend(rows)
         report.prices = len(rows)
-    bars = ctx.book.bars_on(session)
+        bars = {row.symbol: (row.close, row.adj_close) for row in rows if row.session_date == session}
+    else:  # the bars were stored before (`trackrecord daily` updates prices first)
+        previous = {s: ctx.book.last_bar(s, before=session) for s in ctx.symbols}
+        bars = ctx.book.bars_on(session)
     quality = check_session_bars(previous, bars, ctx.symbols, session, ctx.calendar.previous_session(session),
                                  ctx.settings.prices.max_daily_move)
     writer.append(kinds.QUALITY_CHECKED, {**session_gates_document(quality, ctx.symbols), "purpose": "daily",

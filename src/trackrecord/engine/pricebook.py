@@ -48,6 +48,8 @@ class PriceBook:
     def __init__(self, series: Mapping[str, PriceSeries], symbols: Sequence[str]) -> None:
         self.symbols = tuple(symbols)
         self._columns = {s: _Column(series.get(s)) for s in self.symbols}
+        self._latest: dict[str, tuple[date, float] | None] = {
+            s: self.last_bar(s, before=date.max) for s in self.symbols}
 
     def extend(self, rows: Iterable[PriceRow]) -> None:
         for row in rows:
@@ -55,6 +57,13 @@ class PriceBook:
             if column is not None:
                 raw = np.nan if row.close is None else float(row.close)
                 column.append(np.datetime64(row.session_date, "D"), float(row.adj_close), raw)
+                latest = self._latest[row.symbol]
+                if latest is None or row.session_date >= latest[0]:
+                    self._latest[row.symbol] = (row.session_date, float(row.adj_close))
+
+    def latest(self) -> dict[str, tuple[date, float] | None]:
+        """Each symbol's last (date, adjusted close), kept as bars arrive."""
+        return dict(self._latest)
 
     def series(self, until: date | None = None, start: date | None = None) -> dict[str, PriceSeries]:
         """Each symbol's bars ``start <= d <= until`` (views: do not mutate)."""

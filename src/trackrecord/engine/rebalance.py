@@ -235,21 +235,20 @@ def _risk_context(ctx: "RunContext", plan: dict[str, Any], session: date, decide
 
 
 def _previous_nav_and_flows(ctx: "RunContext", account_id: str, session: date) -> tuple[Decimal | None, Decimal]:
-    from sqlalchemy import select
-
-    from trackrecord.ledger.schema import cashflows, snapshots
+    """The NAV of the account's last snapshot before ``session`` and the flows booked since."""
+    from trackrecord.ledger.sql import fetch_all, fetch_one, param
 
     with ctx.ledger.engine.connect() as conn:
-        row = conn.execute(
-            select(snapshots.c.session_date, snapshots.c.nav)
-            .where(snapshots.c.account_id == account_id, snapshots.c.session_date < session.isoformat())
-            .order_by(snapshots.c.session_date.desc()).limit(1)
-        ).first()
+        dialect = conn.dialect.name
+        row = fetch_one(conn, f"SELECT session_date, nav FROM snapshots WHERE account_id = {param(dialect, 'account')} "
+                              f"AND session_date < {param(dialect, 'session')} ORDER BY session_date DESC LIMIT 1",
+                        {"account": account_id, "session": session.isoformat()})
         if row is None:
             return None, Decimal(0)
-        amounts = conn.execute(select(cashflows.c.amount).where(
-            cashflows.c.flow_date > row.session_date, cashflows.c.flow_date <= session.isoformat())).scalars()
-        return Decimal(row.nav), sum((Decimal(a) for a in amounts), Decimal(0))
+        _, amounts = fetch_all(conn, f"SELECT amount FROM cashflows WHERE flow_date > {param(dialect, 'after')} "
+                                     f"AND flow_date <= {param(dialect, 'session')}",
+                               {"after": row[0], "session": session.isoformat()})
+    return Decimal(row[1]), sum((Decimal(a) for (a,) in amounts), Decimal(0))
 
 
 def _decide(ctx: "RunContext", plan: dict[str, Any], orders: list[OrderRequest], session: date,
