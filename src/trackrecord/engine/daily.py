@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Sequence
 
 from trackrecord.engine.account import pull_executions, record_snapshot
-from trackrecord.engine.rebalance import RebalanceReport, rebalance, session_start_utc, settle
+from trackrecord.engine.rebalance import RebalanceReport, follow_orders, rebalance, session_start_utc
 from trackrecord.ledger import events as kinds
 
 if TYPE_CHECKING:
@@ -110,29 +110,9 @@ def run_session(ctx: "RunContext", session: date, rows: Sequence["PriceRow"], de
         if ctx.sends_orders and report_rebalance.orders:
             if ctx.session_clock is not None:
                 ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
-            report_rebalance = _follow_orders(ctx, report_rebalance)
+            report_rebalance = follow_orders(ctx, report_rebalance)
     elif ctx.session_clock is not None:
         ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
     report = close_of_day(ctx, session, rows, closed_at, writer)
     report.rebalance = report_rebalance
     return report
-
-
-def _follow_orders(ctx: "RunContext", report: RebalanceReport) -> RebalanceReport:
-    """Record where each order ended up (the pull and snapshot follow in close_of_day)."""
-    from trackrecord.engine.rebalance import _ledger_order_status
-    from trackrecord.engine.recording import status_payload
-
-    assert ctx.broker is not None
-    final = ctx.broker.wait_for_terminal([o.order_ref for o in report.orders], ctx.settings.broker.ibkr.order_timeout)
-    recorded = _ledger_order_status(ctx, report.plan_id)
-    changed = [o for o in final if recorded.get(o.order_ref) != o.status.value]
-    for order in final:
-        report.statuses[order.order_ref] = order.status.value
-    if changed:
-        with ctx.ledger.writer() as writer:
-            writer.append_many([(kinds.ORDER_STATUS, status_payload(o)) for o in changed])
-    return report
-
-
-__all__ = ["SessionReport", "close_of_day", "is_rebalance_session", "rebalance", "run_session", "settle"]

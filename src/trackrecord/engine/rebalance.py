@@ -104,7 +104,7 @@ def _orders_from_plan(data: dict[str, Any]) -> list[OrderRequest]:
     ]
 
 
-def _ledger_order_status(ctx: "RunContext", plan_id: str) -> dict[str, str]:
+def recorded_order_statuses(ctx: "RunContext", plan_id: str) -> dict[str, str]:
     from sqlalchemy import select
 
     from trackrecord.ledger.schema import orders
@@ -287,7 +287,7 @@ def _submit(ctx: "RunContext", report: RebalanceReport, positions: dict[str, Dec
     assert ctx.broker is not None
     _qualify(ctx, report.orders)
     known = _broker_refs(ctx, session_start)
-    recorded = _ledger_order_status(ctx, report.plan_id)
+    recorded = recorded_order_statuses(ctx, report.plan_id)
     answered: list[tuple[str, dict[str, Any]]] = []
 
     def record(*items: tuple[str, dict[str, Any]]) -> None:
@@ -400,20 +400,29 @@ def rebalance(ctx: "RunContext", session: date, decided_at: datetime, cash: Deci
     return report
 
 
-def settle(ctx: "RunContext", report: RebalanceReport, session: date, now: datetime) -> RebalanceReport:
-    """After the close: follow the orders to a terminal state, pull executions, snapshot."""
+def follow_orders(ctx: "RunContext", report: RebalanceReport) -> RebalanceReport:
+    """Follow the orders to a terminal state (or the timeout) and record what changed."""
     assert ctx.broker is not None
-    refs = [o.order_ref for o in report.orders]
+    final = ctx.broker.wait_for_terminal([o.order_ref for o in report.orders], ctx.settings.broker.ibkr.order_timeout)
+    recorded = recorded_order_statuses(ctx, report.plan_id)
+    for order in final:
+        report.statuses[order.order_ref] = order.status.value
+    changed = [(kinds.ORDER_STATUS, status_payload(o)) for o in final if recorded.get(o.order_ref) != o.status.value]
+    if changed:
+        with ctx.ledger.writer() as writer:
+            writer.append_many(changed)
+    return report
+
+
+def settle(ctx: "RunContext", report: RebalanceReport, session: date, now: datetime) -> RebalanceReport:
+    """After the orders went out: the closing auction (simulated market, once its prices
+    are known), the orders' final states, the executions and the snapshot."""
+    assert ctx.broker is not None
     closed_at = ctx.calendar.close_time(session)
     if ctx.session_clock is not None and now >= closed_at:
         ctx.session_clock.close_session(session, closed_at)
-    final = ctx.broker.wait_for_terminal(refs, ctx.settings.broker.ibkr.order_timeout)
-    recorded = _ledger_order_status(ctx, report.plan_id)
+    follow_orders(ctx, report)
     with ctx.ledger.writer() as writer:
-        for order in final:
-            report.statuses[order.order_ref] = order.status.value
-            if recorded.get(order.order_ref) not in (None, order.status.value):
-                writer.append(kinds.ORDER_STATUS, status_payload(order))
         pulled = pull_executions(writer, ctx.broker, session_start_utc(session), ctx.simulated)
         report.fills = pulled.new_fills
         record_snapshot(writer, ctx.broker, now, session, ctx.simulated, ctx.mode.value)
