@@ -224,3 +224,10 @@ def test_console_script_and_module_entry_points(workspace: Path) -> None:
     bad = subprocess.run([str(script), "--home", str(workspace / "nope"), "verify"], capture_output=True, text=True,
                          timeout=60, env={**os.environ, "NO_COLOR": "1"})
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_version(cli) -> None:  # type: ignore[no-untyped-def]
+    from trackrecord import __version__
+
+    result = cli("--version")
+    assert result.code == 0 and result.out.strip() == f"trackrecord {__version__}"

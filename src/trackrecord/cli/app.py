@@ -22,11 +22,21 @@ COMMAND_MODULES = (
 )
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        from trackrecord import __version__
+
+        typer.echo(f"trackrecord {__version__}")
+        raise typer.Exit(0)
+
+
 def _root(
     ctx: typer.Context,
     home: Optional[Path] = typer.Option(None, "--home", help="workspace folder (else $TRACKRECORD_HOME, else here)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="log debug messages to the console"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="log only errors to the console"),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=lambda shown: _version(shown),
+                                 help="print the version and exit"),
 ) -> None:
     """trackrecord: run a systematic strategy on Interactive Brokers and prove the result."""
     ctx.obj = GlobalOptions(home=home, verbose=verbose, quiet=quiet)
