@@ -171,12 +171,19 @@ def _print_monthly(document: dict[str, Any], console: Any) -> None:
     if not monthly:
         return
     yearly = {y["year"]: y["return"] for y in document.get("yearly_returns", [])}
-    table = _table("Year", *MONTHS, "Total", title="Monthly returns (%)", numbers_from=1)
+    table = _table("Year", *MONTHS, "Total", title="Monthly returns (%)", numbers_from=1, padding=(0, 0, 0, 1), box=None)
     for year in sorted({m[:4] for m in monthly}):
         cells = [monthly.get(f"{year}-{i:02d}") for i in range(1, 13)]
-        table.add_row(year, *(f"{c * 100:.1f}" if c is not None else "" for c in cells),
-                      f"{yearly[year] * 100:.1f}" if year in yearly else "")
+        table.add_row(year, *(_percent_cell(c) for c in cells), _percent_cell(yearly.get(year)))
     console.print(table)
+
+
+def _percent_cell(fraction: float | None) -> str:
+    """A monthly-table cell in at most five characters: one decimal below 10%, none above."""
+    if fraction is None:
+        return ""
+    percent = fraction * 100
+    return f"{percent:.0f}" if abs(percent) >= 9.95 else f"{percent:.1f}"
 
 
 def _period(period_from: Optional[str], period_to: Optional[str]) -> tuple[date | None, date | None]:
