@@ -37,16 +37,13 @@ def stored_tables(engine: "Engine") -> dict[str, list[dict[str, Any]]]:
     with engine.connect() as conn:
         for name, table in TABLES.items():
             columns, rows = fetch_all(conn, f"SELECT {', '.join(c.name for c in table.columns)} FROM {name}")
-            booleans = [i for i, c in enumerate(table.columns) if c.type.python_type is bool]
-            out[name] = [_row(columns, row, booleans) for row in rows]
+            booleans = [c.name for c in table.columns if c.type.python_type is bool]
+            out[name] = records = [dict(zip(columns, row)) for row in rows]
+            for record in records if booleans else ():  # SQLite keeps booleans as 0/1
+                for column in booleans:
+                    if record[column] is not None:
+                        record[column] = bool(record[column])
     return out
-
-
-def _row(columns: list[str], row: tuple[Any, ...], booleans: list[int]) -> dict[str, Any]:
-    """A stored row as a dict; SQLite keeps booleans as 0/1, the projections say True/False."""
-    if booleans:
-        row = tuple(bool(v) if i in booleans and v is not None else v for i, v in enumerate(row))
-    return dict(zip(columns, row))
 
 
 def trusted_keys(key_dir: Path) -> set[str] | None:
