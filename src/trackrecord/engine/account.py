@@ -35,26 +35,27 @@ class PullResult:
 
 
 def _recorded_fills(writer: "Writer", since: datetime | None) -> dict[str, Any]:
-    from sqlalchemy import select
-
     from trackrecord.ledger.canonical import format_timestamp
-    from trackrecord.ledger.schema import fills
+    from trackrecord.ledger.sql import fetch_all, param
 
-    query = select(fills.c.exec_id, fills.c.commission)
+    sql = "SELECT exec_id, commission FROM fills"
+    params: dict[str, Any] = {}
     if since is not None:
-        query = query.where(fills.c.executed_at >= format_timestamp(since))
-    return {row.exec_id: row.commission for row in writer.conn.execute(query)}
+        sql += f" WHERE executed_at >= {param(writer.conn.dialect.name, 'since')}"
+        params["since"] = format_timestamp(since)
+    return dict(fetch_all(writer.conn, sql, params)[1])
 
 
 def _intended_prices(writer: "Writer", order_refs: set[str]) -> dict[str, tuple[Any, str]]:
-    from sqlalchemy import select
-
-    from trackrecord.ledger.schema import orders
+    from trackrecord.ledger.sql import fetch_all, param
 
     if not order_refs:
         return {}
-    query = select(orders.c.order_ref, orders.c.intended_price, orders.c.order_type).where(orders.c.order_ref.in_(order_refs))
-    return {row.order_ref: (row.intended_price, row.order_type) for row in writer.conn.execute(query)}
+    dialect = writer.conn.dialect.name
+    names = {f"ref{i}": ref for i, ref in enumerate(sorted(order_refs))}
+    sql = (f"SELECT order_ref, intended_price, order_type FROM orders "
+           f"WHERE order_ref IN ({', '.join(param(dialect, name) for name in names)})")
+    return {ref: (price, order_type) for ref, price, order_type in fetch_all(writer.conn, sql, names)[1]}
 
 
 def pull_executions(writer: "Writer", broker: Broker, since: datetime, simulated: bool) -> PullResult:

@@ -26,6 +26,8 @@ from trackrecord.errors import RuntimeFailure, SafetyRefusal, UserError
 from trackrecord.ledger import events as kinds
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from trackrecord.engine.context import RunContext
     from trackrecord.ledger.store import Writer
     from trackrecord.risk.rules import PlanDecision
@@ -104,14 +106,16 @@ def _orders_from_plan(data: dict[str, Any]) -> list[OrderRequest]:
     ]
 
 
-def recorded_order_statuses(ctx: "RunContext", plan_id: str) -> dict[str, str]:
-    from sqlalchemy import select
+def recorded_order_statuses(ctx: "RunContext", plan_id: str, conn: "Connection | None" = None) -> dict[str, str]:
+    """order_ref -> recorded status of the plan's orders (on ``conn`` when given: a
+    writer's own connection sees what its transaction wrote)."""
+    from trackrecord.ledger.sql import fetch_all, select_sql
 
-    from trackrecord.ledger.schema import orders
-
-    with ctx.ledger.engine.connect() as conn:
-        rows = conn.execute(select(orders.c.order_ref, orders.c.status).where(orders.c.plan_id == plan_id))
-        return {row.order_ref: row.status for row in rows}
+    if conn is None:
+        with ctx.ledger.engine.connect() as own:
+            return recorded_order_statuses(ctx, plan_id, own)
+    sql = select_sql(conn.dialect.name, "orders", ("order_ref", "status"), ("plan_id",))
+    return dict(fetch_all(conn, sql, {"plan_id": plan_id})[1])
 
 
 # -- portfolio, prices, signal, plan ----------------------------------------------------------

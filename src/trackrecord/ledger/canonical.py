@@ -44,17 +44,44 @@ def normalise(value: Any) -> Any:
     if kind is str or kind is int or kind is bool or value is None:
         return value
     if kind is dict:
-        out = {}
-        for key, item in value.items():
-            if type(key) is not str:
-                raise CanonicalError(f"payload key {key!r} is not a string")
-            out[key] = normalise(item)
-        return out
+        return _normalise_dict(value)
     if kind is list or kind is tuple:
-        return [normalise(item) for item in value]
+        return _normalise_list(value)
     if kind is Decimal:
         return format_decimal(value)
     return _normalise_other(value)
+
+
+# Payloads are mostly flat strings, integers and decimals: those are converted in the
+# loops below without a call of ``normalise`` each (a ledger event has dozens of them).
+
+
+def _normalise_dict(value: dict) -> dict:
+    out = {}
+    for key, item in value.items():
+        if type(key) is not str:
+            raise CanonicalError(f"payload key {key!r} is not a string")
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            out[key] = item
+        elif kind is Decimal:
+            out[key] = format_decimal(item)
+        else:
+            out[key] = normalise(item)
+    return out
+
+
+def _normalise_list(value: list | tuple) -> list:
+    out = []
+    for item in value:
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            out.append(item)
+        elif kind is Decimal:
+            out.append(format_decimal(item))
+        else:
+            out.append(normalise(item))
+    return out
 
 
 def _normalise_other(value: Any) -> Any:

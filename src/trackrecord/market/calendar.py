@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,21 @@ class ExchangeCalendar:
     def last_session(self) -> date:
         return self.sessions[-1].astype(date)
 
+    @cached_property
+    def _index(self) -> dict[date, int]:
+        """Session date -> position in ``sessions``: the engine asks about the same few
+        sessions many times a day, and a dict lookup is far cheaper than numpy on a scalar."""
+        return {day: i for i, day in enumerate(self._session_dates)}
+
+    @cached_property
+    def _session_dates(self) -> list[date]:
+        return self.sessions.astype(date).tolist()
+
+    @cached_property
+    def _close_times(self) -> list[datetime]:
+        seconds = self.closes.astype("datetime64[s]").astype(np.int64).tolist()
+        return [datetime.fromtimestamp(s, tz=timezone.utc) for s in seconds]
+
     def _check(self, day: date) -> np.datetime64:
         point = np.datetime64(day, "D")
         if not self.sessions[0] <= point <= self.sessions[-1]:
@@ -42,6 +58,8 @@ class ExchangeCalendar:
         return point
 
     def is_session(self, day: date) -> bool:
+        if day in self._index:
+            return True
         point = self._check(day)
         index = int(np.searchsorted(self.sessions, point))
         return index < self.sessions.size and self.sessions[index] == point
@@ -54,6 +72,9 @@ class ExchangeCalendar:
 
     def previous_session(self, day: date) -> date:
         """The last session strictly before ``day``."""
+        known = self._index.get(day)
+        if known is not None and known > 0:
+            return self._session_dates[known - 1]
         index = int(np.searchsorted(self.sessions, self._check(day), side="left")) - 1
         if index < 0:
             raise UserError(f"no {self.code} session before {day}")
@@ -67,6 +88,10 @@ class ExchangeCalendar:
 
     def next_sessions(self, day: date, count: int, include_day: bool = True) -> list[date]:
         """The next ``count`` sessions from ``day`` (inclusive when it is one)."""
+        known = self._index.get(day)
+        if known is not None:
+            start = known if include_day else known + 1
+            return self._session_dates[start:start + count]
         side = "left" if include_day else "right"
         index = int(np.searchsorted(self.sessions, self._check(day), side=side))
         return [s.astype(date) for s in self.sessions[index:index + count]]
@@ -89,11 +114,11 @@ class ExchangeCalendar:
 
     def close_time(self, session: date) -> datetime:
         """The session's closing-auction time (UTC), early closes included."""
-        if not self.is_session(session):
+        index = self._index.get(session)
+        if index is None:
+            self._check(session)
             raise UserError(f"{session} is not a {self.code} session")
-        index = int(np.searchsorted(self.sessions, np.datetime64(session, "D")))
-        seconds = int(self.closes[index].astype("datetime64[s]").astype(np.int64))
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return self._close_times[index]
 
     def holidays(self, start: date, end: date) -> list[date]:
         """Weekdays in ``start..end`` without a session."""
