@@ -102,17 +102,19 @@ def run_session(ctx: "RunContext", session: date, rows: Sequence["PriceRow"], de
     session, then the close of day. ``rows`` are the session's own bars, known after
     its close. Used by paper runs, the demo and replays; ``writer`` lets a replay record
     several ordinary sessions in one transaction (never a rebalance session)."""
-    report_rebalance = None
-    if is_rebalance_session(ctx, session):
-        if writer is not None:
-            raise ValueError("a rebalance session commits each step: run it without a shared writer")
-        report_rebalance = rebalance(ctx, session, decided_at)
-        if ctx.sends_orders and report_rebalance.orders:
-            if ctx.session_clock is not None:
-                ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
-            report_rebalance = follow_orders(ctx, report_rebalance)
-    elif ctx.session_clock is not None:
+    if not is_rebalance_session(ctx, session):
+        if ctx.session_clock is not None:
+            ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
+        return close_of_day(ctx, session, rows, closed_at, writer)
+    if writer is not None:
+        raise ValueError("a rebalance session commits each step: run it without a shared writer")
+    report_rebalance = rebalance(ctx, session, decided_at)
+    follow = ctx.sends_orders and bool(report_rebalance.orders)
+    if follow and ctx.session_clock is not None:  # the auction first: the simulated broker writes its own book
         ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
-    report = close_of_day(ctx, session, rows, closed_at, writer)
+    with ctx.ledger.writer() as own:  # the orders' final states ride with the close of day
+        if follow:
+            report_rebalance = follow_orders(ctx, report_rebalance, own)
+        report = close_of_day(ctx, session, rows, closed_at, own)
     report.rebalance = report_rebalance
     return report

@@ -182,35 +182,48 @@ def _gate_and_signal(ctx: "RunContext", writer: "Writer", session: date, held: s
     return SignalOutcome(signal, session, quality, ctx.simulated, sectors, event.seq)
 
 
-def _make_plan(ctx: "RunContext", session: date, decided_at: datetime, cash: Decimal | None) -> dict[str, Any]:
-    """Gate, signal and plan in one transaction; returns the ``plan.created`` payload."""
+def _make_plan(ctx: "RunContext", writer: "Writer", session: date, portfolio: _Portfolio) -> dict[str, Any] | str:
+    """Gate, signal and plan inside ``writer``; returns the ``plan.created`` payload, or
+    why there is no plan (the gate or signal refused: what it found is recorded)."""
     from trackrecord.market.decisions import SignalOutcome, plan_params, plan_payload
     from trackrecord.strategy.planner import PlanError, plan_rebalance
 
+    outcome = _gate_and_signal(ctx, writer, session, set(portfolio.positions))
+    if not isinstance(outcome, SignalOutcome):
+        return outcome.message() if hasattr(outcome, "message") else str(outcome)
+    weights = {s: Decimal(repr(w)) for s, w in outcome.signal.target_weights.items()}
+    prices = _planning_prices(ctx, {*portfolio.positions, *weights}, ctx.calendar.previous_session(session))
+    try:
+        plan = plan_rebalance(portfolio.account_id, session, portfolio.positions, portfolio.cash, prices,
+                              weights, plan_params(ctx.settings), ctx.settings.account.base_currency)
+    except PlanError as exc:
+        raise UserError(f"cannot plan the rebalance of {session}: {exc}") from None
+    payload = {**plan_payload(plan, outcome, portfolio.source, ctx.mode is Mode.DRY_RUN),
+               "mode": ctx.mode.value, "positions": portfolio.positions}
+    writer.append(kinds.PLAN_CREATED, payload)
+    return json.loads(json.dumps(payload, default=str))
+
+
+def _plan_and_decide(ctx: "RunContext", session: date, decided_at: datetime,
+                     cash: Decimal | None) -> tuple[dict[str, Any], "PlanDecision"]:
+    """Gate, signal, plan and risk decision in one transaction: a crash before its commit
+    leaves no plan (the rerun plans afresh), after it the rerun reuses plan and decision.
+    A refused gate or signal is committed, then raised."""
     portfolio = _portfolio(ctx, decided_at, cash)
     with ctx.ledger.writer() as writer:
-        outcome = _gate_and_signal(ctx, writer, session, set(portfolio.positions))
-        if isinstance(outcome, SignalOutcome):
-            weights = {s: Decimal(repr(w)) for s, w in outcome.signal.target_weights.items()}
-            prices = _planning_prices(ctx, {*portfolio.positions, *weights}, ctx.calendar.previous_session(session))
-            try:
-                plan = plan_rebalance(portfolio.account_id, session, portfolio.positions, portfolio.cash, prices,
-                                      weights, plan_params(ctx.settings), ctx.settings.account.base_currency)
-            except PlanError as exc:
-                raise UserError(f"cannot plan the rebalance of {session}: {exc}") from None
-            payload = {**plan_payload(plan, outcome, portfolio.source, ctx.mode is Mode.DRY_RUN),
-                       "mode": ctx.mode.value, "positions": portfolio.positions}
-            writer.append(kinds.PLAN_CREATED, payload)
-    if not isinstance(outcome, SignalOutcome):  # recorded and committed above, then refused
-        message = outcome.message() if hasattr(outcome, "message") else str(outcome)
-        raise RuntimeFailure(f"no rebalance on {session}: {message}")
-    return json.loads(json.dumps(payload, default=str))
+        planned = _make_plan(ctx, writer, session, portfolio)
+        if isinstance(planned, dict):
+            decision = _decide(ctx, writer, planned, _orders_from_plan(planned), session, decided_at)
+    if not isinstance(planned, dict):
+        raise RuntimeFailure(f"no rebalance on {session}: {planned}")
+    return planned, decision
 
 
 # -- risk ----------------------------------------------------------------------------------------
 
 
-def _risk_context(ctx: "RunContext", plan: dict[str, Any], session: date, decided_at: datetime) -> Any:
+def _risk_context(ctx: "RunContext", conn: "Connection", plan: dict[str, Any], session: date,
+                  decided_at: datetime) -> Any:
     from trackrecord.risk.killswitch import read_status
     from trackrecord.risk.rules import RiskContext
 
@@ -224,9 +237,8 @@ def _risk_context(ctx: "RunContext", plan: dict[str, Any], session: date, decide
             ages[order["symbol"]] = int(ctx.calendar.sessions_between(found[0], session).size) - 1
     cutoff = ctx.calendar.close_time(session) - timedelta(minutes=ctx.settings.risk.moc_cutoff_minutes) \
         if ctx.calendar.is_session(session) else None
-    previous_nav, flows = _previous_nav_and_flows(ctx, plan["account_id"], session)
-    with ctx.ledger.engine.connect() as conn:
-        state = read_status(conn).state
+    previous_nav, flows = _previous_nav_and_flows(conn, plan["account_id"], session)
+    state = read_status(conn).state
     return RiskContext(
         session_date=session, decided_at=decided_at, is_session=ctx.calendar.is_session(session),
         trading_state=state, nav=Decimal(plan["nav"]), cash=Decimal(plan["cash"]),
@@ -238,34 +250,35 @@ def _risk_context(ctx: "RunContext", plan: dict[str, Any], session: date, decide
     )
 
 
-def _previous_nav_and_flows(ctx: "RunContext", account_id: str, session: date) -> tuple[Decimal | None, Decimal]:
+def _previous_nav_and_flows(conn: "Connection", account_id: str, session: date) -> tuple[Decimal | None, Decimal]:
     """The NAV of the account's last snapshot before ``session`` and the flows booked since."""
     from trackrecord.ledger.sql import fetch_all, fetch_one, param
 
-    with ctx.ledger.engine.connect() as conn:
-        dialect = conn.dialect.name
-        row = fetch_one(conn, f"SELECT session_date, nav FROM snapshots WHERE account_id = {param(dialect, 'account')} "
-                              f"AND session_date < {param(dialect, 'session')} ORDER BY session_date DESC LIMIT 1",
-                        {"account": account_id, "session": session.isoformat()})
-        if row is None:
-            return None, Decimal(0)
-        _, amounts = fetch_all(conn, f"SELECT amount FROM cashflows WHERE flow_date > {param(dialect, 'after')} "
-                                     f"AND flow_date <= {param(dialect, 'session')}",
-                               {"after": row[0], "session": session.isoformat()})
+    dialect = conn.dialect.name
+    row = fetch_one(conn, f"SELECT session_date, nav FROM snapshots WHERE account_id = {param(dialect, 'account')} "
+                          f"AND session_date < {param(dialect, 'session')} ORDER BY session_date DESC LIMIT 1",
+                    {"account": account_id, "session": session.isoformat()})
+    if row is None:
+        return None, Decimal(0)
+    _, amounts = fetch_all(conn, f"SELECT amount FROM cashflows WHERE flow_date > {param(dialect, 'after')} "
+                                 f"AND flow_date <= {param(dialect, 'session')}",
+                           {"after": row[0], "session": session.isoformat()})
     return Decimal(row[1]), sum((Decimal(a) for (a,) in amounts), Decimal(0))
 
 
-def _decide(ctx: "RunContext", plan: dict[str, Any], orders: list[OrderRequest], session: date,
+def _decide(ctx: "RunContext", writer: "Writer", plan: dict[str, Any], orders: list[OrderRequest], session: date,
             decided_at: datetime) -> "PlanDecision":
+    """Check the plan against the risk rules and record the decision inside ``writer``
+    (the kill switch and the account's history are read in the same transaction)."""
     from trackrecord.risk.killswitch import halt
     from trackrecord.risk.rules import RiskLimits, check_plan
 
-    decision = check_plan(orders, _risk_context(ctx, plan, session, decided_at), RiskLimits.from_config(ctx.settings.risk))
-    with ctx.ledger.writer() as writer:
-        writer.append(kinds.RISK_DECIDED, {"plan_id": plan["plan_id"], "mode": ctx.mode.value,
-                                           "decided_at": decided_at, **decision.document()})
-        if decision.halt:
-            halt(writer, "; ".join(r.message for r in decision.denials if r.details.get("halt")))
+    context = _risk_context(ctx, writer.conn, plan, session, decided_at)
+    decision = check_plan(orders, context, RiskLimits.from_config(ctx.settings.risk))
+    writer.append(kinds.RISK_DECIDED, {"plan_id": plan["plan_id"], "mode": ctx.mode.value,
+                                       "decided_at": decided_at, **decision.document()})
+    if decision.halt:
+        halt(writer, "; ".join(r.message for r in decision.denials if r.details.get("halt")))
     return decision
 
 
@@ -309,14 +322,17 @@ def _submit(ctx: "RunContext", report: RebalanceReport, positions: dict[str, Dec
             if recorded.get(order.order_ref) not in (None, "pending_submit"):
                 report.messages.append(f"{order.order_ref} was {recorded[order.order_ref]} before: not sent again")
                 continue
-            with ctx.ledger.engine.connect() as conn:
-                state = read_status(conn).state
-            verdict = check_order_now(state, order, positions.get(order.symbol, Decimal(0)))
+            with ctx.ledger.writer() as writer:  # the kill switch is read in the intent's own transaction
+                verdict = check_order_now(read_status(writer.conn).state, order, positions.get(order.symbol, Decimal(0)))
+                if verdict.passed:
+                    intent = [(kinds.ORDER_SUBMITTED, order_payload(order, ctx.mode.value, "pending_submit"))]
+                else:
+                    intent = _denials(ctx, report, report.orders[index - 1:], verdict.message)
+                writer.append_many([*answered, *intent])
+            answered.clear()
             if not verdict.passed:
                 log.warning("kill switch refused %s: %s", order.order_ref, verdict.message)
-                record(*_denials(ctx, report, report.orders[index - 1:], verdict.message))
                 raise SafetyRefusal(verdict.message + f"; {len(report.denied)} order(s) not sent (recorded in the ledger)")
-            record((kinds.ORDER_SUBMITTED, order_payload(order, ctx.mode.value, "pending_submit")))
             log.info("sending %s %s %s %s (%s)", order.order_ref, order.side.value, order.quantity, order.symbol,
                      ctx.mode.value)
             crash_point(f"before_place:{index}")
@@ -379,8 +395,9 @@ def rebalance(ctx: "RunContext", session: date, decided_at: datetime, cash: Deci
     plan_id = plan_id_for(ctx.account_id, session)
     plan = _recorded(ctx, kinds.PLAN_CREATED, plan_id) if ctx.mode is not Mode.DRY_RUN else None
     report = RebalanceReport(plan_id, session, ctx.mode, reused_plan=plan is not None)
+    decision: "PlanDecision | None" = None
     if plan is None:
-        plan = _make_plan(ctx, session, decided_at, cash)
+        plan, decision = _plan_and_decide(ctx, session, decided_at, cash)
         report.plan_id = plan["plan_id"]
     crash_point("after_plan")
     report.orders = _orders_from_plan(plan)
@@ -389,7 +406,9 @@ def rebalance(ctx: "RunContext", session: date, decided_at: datetime, cash: Deci
         approved = bool(recorded_decision["approved"])
         denials = [r["message"] for r in recorded_decision["results"] if not r["passed"]]
     else:
-        decision = _decide(ctx, plan, report.orders, session, decided_at)
+        if decision is None:  # a recorded plan without its decision (a crash in between, before this release)
+            with ctx.ledger.writer() as writer:
+                decision = _decide(ctx, writer, plan, report.orders, session, decided_at)
         approved, denials = decision.approved, [r.message for r in decision.denials]
     crash_point("after_risk")
     report.verdict = "approved" if approved else "denied"
@@ -404,17 +423,20 @@ def rebalance(ctx: "RunContext", session: date, decided_at: datetime, cash: Deci
     return report
 
 
-def follow_orders(ctx: "RunContext", report: RebalanceReport) -> RebalanceReport:
-    """Follow the orders to a terminal state (or the timeout) and record what changed."""
+def follow_orders(ctx: "RunContext", report: RebalanceReport, writer: "Writer | None" = None) -> RebalanceReport:
+    """Follow the orders to a terminal state (or the timeout) and record what changed,
+    inside ``writer`` when given (the close of day's transaction), else in its own."""
     assert ctx.broker is not None
     final = ctx.broker.wait_for_terminal([o.order_ref for o in report.orders], ctx.settings.broker.ibkr.order_timeout)
-    recorded = recorded_order_statuses(ctx, report.plan_id)
+    recorded = recorded_order_statuses(ctx, report.plan_id, writer.conn if writer is not None else None)
     for order in final:
         report.statuses[order.order_ref] = order.status.value
     changed = [(kinds.ORDER_STATUS, status_payload(o)) for o in final if recorded.get(o.order_ref) != o.status.value]
-    if changed:
-        with ctx.ledger.writer() as writer:
-            writer.append_many(changed)
+    if changed and writer is not None:
+        writer.append_many(changed)
+    elif changed:
+        with ctx.ledger.writer() as own:
+            own.append_many(changed)
     return report
 
 
@@ -425,8 +447,8 @@ def settle(ctx: "RunContext", report: RebalanceReport, session: date, now: datet
     closed_at = ctx.calendar.close_time(session)
     if ctx.session_clock is not None and now >= closed_at:
         ctx.session_clock.close_session(session, closed_at)
-    follow_orders(ctx, report)
     with ctx.ledger.writer() as writer:
+        follow_orders(ctx, report, writer)
         pulled = pull_executions(writer, ctx.broker, session_start_utc(session), ctx.simulated)
         report.fills = pulled.new_fills
         record_snapshot(writer, ctx.broker, now, session, ctx.simulated, ctx.mode.value)
