@@ -39,8 +39,7 @@ class ReplayResult:
 def bars_by_session(history: History) -> dict[date, list[PriceRow]]:
     out: dict[date, list[PriceRow]] = {}
     for symbol, (dates, closes) in history.items():
-        for day, close in zip(dates.astype("O"), closes):
-            value = float(close)
+        for day, value in zip(dates.astype("O").tolist(), np.asarray(closes, dtype=np.float64).tolist()):
             out.setdefault(day, []).append(PriceRow(symbol, day, value, value))
     return out
 

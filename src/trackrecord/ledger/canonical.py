@@ -23,10 +23,11 @@ def format_timestamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise CanonicalError(f"naive datetime {moment.isoformat()} has no canonical form: give it a timezone")
     utc = moment.astimezone(timezone.utc)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}"
-    return text + "Z"
+    if utc.year < 1000:  # strftime does not pad the year; isoformat would
+        text = utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{utc.microsecond:06d}" if utc.microsecond else "")
+        return text + "Z"
+    # isoformat gives exactly "YYYY-MM-DDTHH:MM:SS[.ffffff]" (microseconds only when not 0)
+    return utc.replace(tzinfo=None).isoformat() + "Z"
 
 
 def format_decimal(value: Decimal) -> str:
@@ -106,6 +107,13 @@ def _normalise_other(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     return _ENCODER.encode(normalise(value))
+
+
+def canonical_json_and_data(value: Any) -> tuple[str, Any]:
+    """The canonical text and the JSON-native value it encodes (what ``json.loads`` of
+    the text gives back), for callers that need both."""
+    data = normalise(value)
+    return _ENCODER.encode(data), data
 
 
 def canonical_bytes(value: Any) -> bytes:

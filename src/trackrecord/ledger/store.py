@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
 
-from trackrecord.ledger.canonical import canonical_json, format_timestamp
+from trackrecord.ledger.canonical import canonical_json_and_data, format_timestamp
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, event_hash
 
 if TYPE_CHECKING:
@@ -55,16 +55,18 @@ class Writer:
     def append_many(
         self, items: Sequence[tuple[str, Mapping[str, Any]]], recorded_at: datetime | None = None
     ) -> list[StoredEvent]:
-        from trackrecord.ledger.projections import apply_sql, operations
+        from trackrecord.ledger.projections import apply_sql, operations_of
         from trackrecord.ledger.sql import execute_many, insert_sql
 
         stamp = format_timestamp(recorded_at or self.clock())
         new: list[StoredEvent] = []
+        data: list[Any] = []
         for kind, payload in items:
-            text = canonical_json(payload)
+            text, value = canonical_json_and_data(payload)
             self.seq += 1
             digest = event_hash(self.prev_hash, self.seq, stamp, kind, text)
             new.append(StoredEvent(self.seq, stamp, kind, text, self.prev_hash, digest))
+            data.append(value)
             self.prev_hash = digest
         if not new:
             return new
@@ -73,7 +75,7 @@ class Writer:
              "prev_hash": e.prev_hash, "hash": e.hash}
             for e in new
         ])
-        apply_sql(self.conn, operations(new))
+        apply_sql(self.conn, operations_of(zip(new, data)))
         self.written.extend(new)
         return new
 
