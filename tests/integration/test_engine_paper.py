@@ -153,7 +153,7 @@ class _StopAfterFirstOrder:
         return getattr(self._inner, name)
 
     def place_order(self, order):  # type: ignore[no-untyped-def]
-        from trackrecord.risk.killswitch import activate
+        from trackrecord.engine.kill_switch import activate
 
         placed = self._inner.place_order(order)
         self.placed.append(order.order_ref)

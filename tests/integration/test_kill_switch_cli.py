@@ -218,7 +218,7 @@ def test_fast_path_imports_nothing_heavy(workspace: Path) -> None:
 def test_engine_helpers_read_halt_and_deactivate(workspace: Path, invoke: Invoke) -> None:
     from trackrecord.bootstrap import connect
     from trackrecord.domain import TradingState
-    from trackrecord.risk.killswitch import deactivate, halt, read_status
+    from trackrecord.engine.kill_switch import deactivate, halt, read_status
     from trackrecord.workspace import open_workspace
 
     services = connect(open_workspace(workspace, environ={}))

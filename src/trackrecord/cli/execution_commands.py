@@ -18,7 +18,7 @@ from trackrecord.cli import context
 def kill_switch_status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Show the kill switch: ACTIVE, REDUCING (reduce-only) or HALTED, since when and why."""
     from trackrecord.cli.kill_switch_fast import render_status, status_document
-    from trackrecord.risk.killswitch import read_status
+    from trackrecord.engine.kill_switch import read_status
 
     services = context.services(ctx)
     with services.engine.connect() as conn:
@@ -34,7 +34,7 @@ def kill_switch_activate(
 ) -> None:
     """Stop trading now: HALTED refuses every new order; --reduce-only allows only shrinking ones."""
     from trackrecord.cli.kill_switch_fast import change_document, render_change
-    from trackrecord.risk.killswitch import activate
+    from trackrecord.engine.kill_switch import activate
 
     services = context.services(ctx)
     status, previous = _refusals_as_user_errors(lambda: activate(services.ledger, reason, reduce_only))
@@ -50,7 +50,8 @@ def kill_switch_deactivate(
 ) -> None:
     """Resume trading (asks you to type DEACTIVATE unless --yes)."""
     from trackrecord.cli.kill_switch_fast import change_document, render_change, render_status, status_document
-    from trackrecord.risk.killswitch import deactivate, deactivation_state, read_status
+    from trackrecord.engine.kill_switch import deactivate, read_status
+    from trackrecord.risk.killswitch import deactivation_state
 
     services = context.services(ctx)
     with services.engine.connect() as conn:

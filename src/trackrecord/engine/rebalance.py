@@ -224,7 +224,7 @@ def _plan_and_decide(ctx: "RunContext", session: date, decided_at: datetime,
 
 def _risk_context(ctx: "RunContext", conn: "Connection", plan: dict[str, Any], session: date,
                   decided_at: datetime) -> Any:
-    from trackrecord.risk.killswitch import read_status
+    from trackrecord.engine.kill_switch import read_status
     from trackrecord.risk.rules import RiskContext
 
     previous = ctx.calendar.previous_session(session)
@@ -270,7 +270,7 @@ def _decide(ctx: "RunContext", writer: "Writer", plan: dict[str, Any], orders: l
             decided_at: datetime) -> "PlanDecision":
     """Check the plan against the risk rules and record the decision inside ``writer``
     (the kill switch and the account's history are read in the same transaction)."""
-    from trackrecord.risk.killswitch import halt
+    from trackrecord.engine.kill_switch import halt
     from trackrecord.risk.rules import RiskLimits, check_plan
 
     context = _risk_context(ctx, writer.conn, plan, session, decided_at)
@@ -298,7 +298,7 @@ def _submit(ctx: "RunContext", report: RebalanceReport, positions: dict[str, Dec
     """Send each order the broker does not have yet. The intent is committed before an
     order leaves; its status after the broker answered rides with the next commit (a
     crash in between is harmless: the rerun finds the order at the broker)."""
-    from trackrecord.risk.killswitch import read_status
+    from trackrecord.engine.kill_switch import read_status
     from trackrecord.risk.rules import check_order_now
 
     assert ctx.broker is not None

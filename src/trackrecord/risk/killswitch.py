@@ -1,27 +1,18 @@
-"""The kill switch: its state machine and its state in the ledger.
+"""The kill switch's state machine (pure, stdlib-only).
 
-State lives in the ledger as ``kill_switch.changed`` events ``{state, reason, reduce_only,
-previous_state}``; the ``kill_switch`` projection (one row, id 1) is the fast read. No row
+The state lives in the ledger as ``kill_switch.changed`` events ``{state, reason,
+reduce_only, previous_state}`` (read and written by ``trackrecord.engine.kill_switch``; the
+CLI's fast path ``trackrecord.cli.kill_switch_fast`` does the same with sqlite3). No event
 means ACTIVE. HALTED refuses every new order; REDUCING allows only orders that shrink a
 position (see ``trackrecord.risk.rules.check_order_now``).
-
-The transition rules below are pure and stdlib-only: the CLI's fast path
-(``trackrecord.cli.kill_switch_fast``) uses them without SQLAlchemy. The read/write helpers
-at the end take an open connection or ledger writer from the caller and open nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from trackrecord.domain.enums import TradingState
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
-
-    from trackrecord.ledger.chain import StoredEvent
-    from trackrecord.ledger.store import SqlLedger, Writer
 
 KILL_SWITCH_CHANGED = "kill_switch.changed"  # == trackrecord.ledger.events.KILL_SWITCH_CHANGED
 CONFIRMATION_WORD = "DEACTIVATE"
@@ -85,50 +76,3 @@ def change_payload(state: TradingState, reason: str, previous: TradingState) -> 
     """The payload of a ``kill_switch.changed`` event."""
     return {"state": state.value, "reason": reason.strip(), "reduce_only": state is TradingState.REDUCING,
             "previous_state": previous.value}
-
-
-# ---------------------------------------------------------------------------------------
-# Read/write through the caller's connection or ledger (SQLAlchemy, imported lazily).
-
-
-def read_status(conn: "Connection") -> KillSwitchStatus:
-    """The current state from the projection (one indexed row): cheap enough to call
-    immediately before every order."""
-    from trackrecord.ledger.sql import fetch_one, select_sql
-
-    sql = select_sql(conn.dialect.name, "kill_switch", ("state", "reason", "changed_at", "seq"), ("id",))
-    return status_from_row(fetch_one(conn, sql, {"id": 1}))
-
-
-def record_change(writer: "Writer", state: TradingState, reason: str, previous: TradingState) -> "StoredEvent":
-    """Append the change inside the caller's writer transaction (projection included)."""
-    return writer.append(KILL_SWITCH_CHANGED, change_payload(state, reason, previous))
-
-
-def activate(ledger: "SqlLedger", reason: str, reduce_only: bool = False) -> tuple[KillSwitchStatus, TradingState]:
-    """Switch to HALTED (or REDUCING); returns the new status and the previous state."""
-    with ledger.writer() as writer:
-        previous = read_status(writer.conn).state
-        target = activation_state(previous, reduce_only, reason)
-        event = record_change(writer, target, reason, previous)
-    return KillSwitchStatus(target, reason.strip(), event.recorded_at, event.seq), previous
-
-
-def deactivate(ledger: "SqlLedger", reason: str, reduce_only: bool = False) -> tuple[KillSwitchStatus, TradingState | None]:
-    """Loosen to ACTIVE (or REDUCING); returns the new status and the previous state.
-    When there is nothing to loosen, writes nothing and returns (current status, None)."""
-    with ledger.writer() as writer:
-        current = read_status(writer.conn)
-        target = deactivation_state(current.state, reduce_only)
-        if target is None:
-            return current, None
-        event = record_change(writer, target, reason, current.state)
-    return KillSwitchStatus(target, reason.strip(), event.recorded_at, event.seq), current.state
-
-
-def halt(writer: "Writer", reason: str) -> "StoredEvent | None":
-    """HALT inside an open writer (e.g. the daily loss limit tripped); None if already HALTED."""
-    previous = read_status(writer.conn).state
-    if previous is TradingState.HALTED:
-        return None
-    return record_change(writer, TradingState.HALTED, reason, previous)
