@@ -26,13 +26,24 @@ Download = Callable[[list[str], date, date], "pandas.DataFrame"]
 
 
 def yfinance_download(tickers: list[str], start: date, end: date) -> "pandas.DataFrame":
-    """Daily bars ``start <= day <= end`` with raw and adjusted closes (network)."""
+    """Daily bars ``start <= day <= end`` with raw and adjusted closes (network).
+
+    yfinance reports failures by logging them and returning an empty frame: its logger is
+    quietened here, and the caller treats an empty answer as a failure.
+    """
     import yfinance as yf
 
-    return yf.download(
-        tickers, start=start.isoformat(), end=(end + timedelta(days=1)).isoformat(), interval="1d",
-        auto_adjust=False, actions=False, group_by="column", progress=False, threads=False,
-    )
+    vendor_log = logging.getLogger("yfinance")
+    level = vendor_log.level
+    vendor_log.setLevel(logging.CRITICAL)
+    try:
+        frame = yf.download(
+            tickers, start=start.isoformat(), end=(end + timedelta(days=1)).isoformat(), interval="1d",
+            auto_adjust=False, actions=False, group_by="column", progress=False, threads=False,
+        )
+    finally:
+        vendor_log.setLevel(level)
+    return frame
 
 
 class YahooSource:
@@ -77,9 +88,15 @@ class YahooSource:
         ]
 
     def _download_with_retries(self, tickers: list[str], start: date, end: date) -> Any:
+        """Retried on errors and on an empty answer: ``start <= end`` spans a session, so
+        nothing at all for every ticker means Yahoo could not be reached (or knows none)."""
         for attempt in range(1, self.attempts + 1):
             try:
-                return self.download(tickers, start, end)
+                frame = self.download(tickers, start, end)
+                if frame is None or len(frame) == 0:
+                    raise PriceSourceError(f"Yahoo returned nothing from {start} to {end} "
+                                           "(network down, or unknown tickers)")
+                return frame
             except Exception as exc:  # the vendor raises anything; retried, then translated
                 if attempt == self.attempts:
                     raise PriceSourceError(f"Yahoo download of {', '.join(tickers)} failed after "

@@ -101,6 +101,22 @@ def test_yahoo_is_retried_with_backoff_then_fails_clearly() -> None:
         YahooSource(RecordedYahoo(failures=9), attempts=3, sleep=sleeps.append).fetch([UK["SXLK"]], {}, date(2026, 2, 27))
 
 
+def test_yahoo_answering_nothing_at_all_is_a_failure_not_an_empty_update() -> None:
+    """yfinance turns a network failure into an empty frame: that must not pass for 'no new bars'."""
+    import pandas as pd
+
+    calls: list[list[str]] = []
+
+    def unreachable(tickers: list[str], start: date, end: date):  # type: ignore[no-untyped-def]
+        calls.append(tickers)
+        return pd.DataFrame()
+
+    sleeps: list[float] = []
+    with pytest.raises(PriceSourceError, match="failed after 3 attempts: Yahoo returned nothing"):
+        YahooSource(unreachable, attempts=3, sleep=sleeps.append).fetch([UK["SXLK"]], {}, date(2026, 2, 27))
+    assert len(calls) == 3 and sleeps == [2.0, 4.0]
+
+
 def test_yahoo_requests_are_batched_per_start_date() -> None:
     download = RecordedYahoo()
     instruments = list(UK.values())
