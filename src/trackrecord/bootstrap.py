@@ -27,6 +27,7 @@ class Services:
         return self.workspace.settings
 
     def close(self) -> None:
+        self.ledger.close()
         self.engine.dispose()
 
 

@@ -87,6 +87,7 @@ class SqlLedger:
         self.engine = engine
         self.clock = clock
         self._lock_path = lock_path
+        self._writer_conn: "Connection | None" = None
 
     @contextlib.contextmanager
     def _writer_lock(self) -> Iterator[None]:
@@ -110,11 +111,23 @@ class SqlLedger:
         """One transaction holding the single-writer lock; commits on success."""
         from sqlalchemy import text
 
-        with self._writer_lock(), self.engine.begin() as conn:
+        conn = self._write_connection()
+        with self._writer_lock(), conn.begin():
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_WRITER_LOCK})
             seq, prev = _head(conn)
             yield Writer(conn, seq, prev, self.clock)
+
+    def _write_connection(self) -> "Connection":
+        """One connection kept for writing (a run appends thousands of times)."""
+        if self._writer_conn is None or self._writer_conn.closed:
+            self._writer_conn = self.engine.connect()
+        return self._writer_conn
+
+    def close(self) -> None:
+        if self._writer_conn is not None:
+            self._writer_conn.close()
+            self._writer_conn = None
 
     def append(self, kind: str, payload: Mapping[str, Any]) -> StoredEvent:
         return self.append_many([(kind, payload)])[0]
