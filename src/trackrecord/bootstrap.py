@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from trackrecord.workspace import Workspace
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from trackrecord.brokers.base import Broker
+    from trackrecord.brokers.ibkr import IbkrBroker
+    from trackrecord.brokers.sim import PriceTape, SimulatedBroker
+    from trackrecord.config import Settings
+    from trackrecord.domain import Mode
+    from trackrecord.engine.context import RunContext, SessionClock
     from trackrecord.ledger.store import Clock, SqlLedger
+    from trackrecord.market.calendar import ExchangeCalendar
 
 
 @dataclass
@@ -20,10 +28,9 @@ class Services:
     workspace: Workspace
     engine: "Engine"
     ledger: "SqlLedger"
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def settings(self):  # type: ignore[no-untyped-def]
+    def settings(self) -> "Settings":
         return self.workspace.settings
 
     def close(self) -> None:
@@ -54,15 +61,15 @@ def connect(workspace: Workspace, clock: "Clock | None" = None) -> Services:
 class SimulatedSession:
     """The simulated broker's market clock: the tape's closes drive its auction."""
 
-    def __init__(self, broker: Any, tape: Any) -> None:
+    def __init__(self, broker: "SimulatedBroker", tape: "PriceTape") -> None:
         self.broker = broker
         self.tape = tape
 
-    def start(self, moment: Any) -> None:
+    def start(self, moment: datetime) -> None:
         if self.broker.now is None or moment > self.broker.now:
             self.broker.advance_to(moment)
 
-    def close_session(self, session: Any, closed_at: Any) -> None:
+    def close_session(self, session: date, closed_at: datetime) -> None:
         """Run the session's auction once its closing prices are known; until then the
         orders stay open (``trackrecord daily`` brings the prices and closes it)."""
         if self.broker.now is not None and closed_at <= self.broker.now:
@@ -72,23 +79,23 @@ class SimulatedSession:
         self.broker.on_session_close(session, closed_at)
 
 
-def simulated_broker(services: Services, calendar: Any, tape: Any = None) -> tuple[Any, SimulatedSession]:
+def simulated_broker(services: Services, calendar: "ExchangeCalendar",
+                     tape: "PriceTape | None" = None) -> tuple["SimulatedBroker", SimulatedSession]:
     """The paper account in the workspace's database, trading against ``tape`` (by default
     every stored close, each known from its session's close time)."""
     from zoneinfo import ZoneInfo
 
-    from trackrecord.brokers.sim import PriceTape, SimulatedBroker
+    from trackrecord.brokers.sim import SimulatedBroker
 
     settings = services.settings
     if tape is None:
         tape = stored_price_tape(services, calendar)
     broker = SimulatedBroker.from_config(services.engine, tape, settings.broker.sim, settings.account.base_currency,
                                          fx_rates=settings.prices.fx_rates, exchange_tz=ZoneInfo(calendar.timezone))
-    assert isinstance(tape, PriceTape) or tape is not None
     return broker, SimulatedSession(broker, tape)
 
 
-def stored_price_tape(services: Services, calendar: Any) -> Any:
+def stored_price_tape(services: Services, calendar: "ExchangeCalendar") -> "PriceTape":
     import numpy as np
 
     from trackrecord.brokers.sim import PriceTape
@@ -106,7 +113,7 @@ def stored_price_tape(services: Services, calendar: Any) -> Any:
     return tape
 
 
-def live_broker(settings: Any) -> Any:
+def live_broker(settings: "Settings") -> "IbkrBroker":
     """IBKR through ib_async (imported only here, only for live mode)."""
     from trackrecord.brokers.ibkr import IbkrBroker
 
@@ -116,8 +123,8 @@ def live_broker(settings: Any) -> Any:
                       instruments=settings.universe.domain_instruments())
 
 
-def run_context(services: Services, mode: Any, calendar: Any = None, broker: Any = None,
-                session_clock: Any = None) -> Any:
+def run_context(services: Services, mode: "Mode", calendar: "ExchangeCalendar | None" = None,
+                broker: "Broker | None" = None, session_clock: "SessionClock | None" = None) -> "RunContext":
     """The engine's context for ``mode``: dry_run (no broker), paper (simulated broker on
     the stored prices) or live (IBKR). ``broker`` overrides, for tests and replays."""
     from trackrecord.domain import Mode
