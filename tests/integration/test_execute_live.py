@@ -507,3 +507,16 @@ def test_daily_job_after_the_auction_records_the_fills_and_the_snapshot(cli, ws,
     assert {Decimal(r[0]) for r in _rows(ws, "SELECT commission FROM fills")} == {Decimal(3)}
     assert len(fake.messages(In.PLACE_ORDER)) == 3
     _verify(cli, ws)
+
+
+def test_daily_job_still_pulls_and_snapshots_when_the_price_source_fails(cli, ws, fake):
+    assert _execute(cli, ws).code == 0
+    document = _config(ws)
+    document["prices"]["source"] = "csv"
+    document["prices"]["csv_dir"] = str(ws / "no-such-folder")
+    _write_config(ws, document)
+    result = _run(cli, ws, "daily", "--json")
+    assert result.code == 1 and "price folder" in result.err and "incomplete" in result.err
+    daily = json.loads(result.out)
+    assert daily["price_update_failure"] and daily["snapshot_written"] is True
+    _verify(cli, ws)

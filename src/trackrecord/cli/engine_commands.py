@@ -161,15 +161,25 @@ def daily(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
-    """The scheduled daily job after the close: update prices, gate them, pull, snapshot."""
+    """The scheduled daily job after the close: update prices, gate them, pull, snapshot.
+
+    A price source that fails does not stop the broker's side (executions and the
+    snapshot come from the broker): the job records what it can, then exits 1.
+    """
     from trackrecord.engine.daily import close_of_day
+    from trackrecord.errors import RuntimeFailure
     from trackrecord.market.service import build_price_source, calendar_for, last_completed_session, update_prices
 
     services = context.services(ctx)
     now = datetime.now(timezone.utc)
     calendar = calendar_for(services.settings)
     source = build_price_source(services.settings, services.workspace.root, calendar)
-    update_prices(services.ledger, services.settings, source, calendar, now)
+    price_failure = None
+    try:
+        update_prices(services.ledger, services.settings, source, calendar, now)
+    except RuntimeFailure as exc:
+        price_failure = str(exc)
+        typer.echo(f"warning: {price_failure}; going on with the broker's executions and snapshot", err=True)
     session = last_completed_session(calendar, now)
     run = _broker_context(services, calendar)
     try:
@@ -179,10 +189,12 @@ def daily(
             report = close_of_day(run, session, (), now)
     finally:
         run.broker.close()
-    _emit(report.document(), as_json,
+    _emit({**report.document(), "price_update_failure": price_failure}, as_json,
           f"daily {report.session}: gates {'passed' if report.gates_passed else 'FAILED: ' + report.gate_message}, "
           f"{report.new_fills} new fill(s), snapshot {'written' if report.snapshot_written else 'unchanged'}"
           + (f", NAV {_money(report.nav)}" if report.nav else ""))
+    if price_failure:
+        raise RuntimeFailure(f"daily {report.session} is incomplete: {price_failure}")
 
 
 def pull(ctx: typer.Context, since_days: int = typer.Option(7, "--days", min=1, help="look back this many days"),
