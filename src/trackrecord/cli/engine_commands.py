@@ -41,6 +41,9 @@ def _mode(services: "Services", live: bool, yes: bool) -> "Mode":
 
     configured = services.settings.mode
     if not live:
+        if configured is Mode.LIVE:
+            typer.echo("mode is live in trackrecord.yaml, but live orders need --live: this run is a dry run",
+                       err=True)
         return Mode.PAPER if configured is Mode.PAPER else Mode.DRY_RUN
     if yes and configured is Mode.LIVE:
         return Mode.LIVE
