@@ -35,27 +35,6 @@ def event_hash(prev_hash: str, seq: int, recorded_at: str, kind: str, payload: s
     return hashlib.sha256(prev_hash.encode("ascii") + envelope.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class ChainBreak:
-    seq: int
-    reason: str
-
-
-def find_break(events: Iterable[StoredEvent], start_seq: int = 1, start_hash: str = GENESIS_HASH) -> ChainBreak | None:
-    """The first event whose position, link or hash is wrong, or None when the chain holds."""
-    expected_seq, prev = start_seq, start_hash
-    for event in events:
-        if event.seq != expected_seq:
-            reason = "missing or reordered event" if event.seq > expected_seq else "duplicate or reordered seq"
-            return ChainBreak(expected_seq, f"{reason}: expected seq {expected_seq}, found {event.seq}")
-        if event.prev_hash != prev:
-            return ChainBreak(event.seq, "prev_hash does not match the previous event's hash")
-        if event_hash(prev, event.seq, event.recorded_at, event.kind, event.payload) != event.hash:
-            return ChainBreak(event.seq, "hash does not match the event's content")
-        prev, expected_seq = event.hash, expected_seq + 1
-    return None
-
-
 def iter_chain(prev_hash: str, first_seq: int, items: Iterable[tuple[str, str, str]]) -> Iterator[StoredEvent]:
     """Link (recorded_at, kind, canonical payload) items onto a chain head."""
     seq = first_seq

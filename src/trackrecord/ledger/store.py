@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 from trackrecord.ledger.canonical import canonical_json_and_data, format_timestamp
-from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, event_hash
+from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, iter_chain
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -59,17 +59,12 @@ class Writer:
         from trackrecord.ledger.sql import execute_many, insert_sql
 
         stamp = format_timestamp(recorded_at or self.clock())
-        new: list[StoredEvent] = []
-        data: list[Any] = []
-        for kind, payload in items:
-            text, value = canonical_json_and_data(payload)
-            self.seq += 1
-            digest = event_hash(self.prev_hash, self.seq, stamp, kind, text)
-            new.append(StoredEvent(self.seq, stamp, kind, text, self.prev_hash, digest))
-            data.append(value)
-            self.prev_hash = digest
-        if not new:
-            return new
+        encoded = [(kind, *canonical_json_and_data(payload)) for kind, payload in items]
+        if not encoded:
+            return []
+        new = list(iter_chain(self.prev_hash, self.seq + 1, [(stamp, kind, text) for kind, text, _ in encoded]))
+        data = [value for _, _, value in encoded]
+        self.seq, self.prev_hash = new[-1].seq, new[-1].hash
         execute_many(self.conn, insert_sql(self.conn.dialect.name, "events", EVENT_COLUMNS), [
             {"seq": e.seq, "recorded_at": e.recorded_at, "kind": e.kind, "payload": e.payload,
              "prev_hash": e.prev_hash, "hash": e.hash}
