@@ -96,6 +96,7 @@ def simulated_broker(services: Services, calendar: "ExchangeCalendar",
 
 
 def stored_price_tape(services: Services, calendar: "ExchangeCalendar") -> "PriceTape":
+    """Every stored close on a session of ``calendar``, each known from its close time."""
     import numpy as np
 
     from trackrecord.brokers.sim import PriceTape
@@ -103,14 +104,14 @@ def stored_price_tape(services: Services, calendar: "ExchangeCalendar") -> "Pric
     from trackrecord.market.store import load_prices
 
     symbols = [i.symbol for i in services.settings.universe.instruments]
-    tape = PriceTape()
+    closes = {}
     for symbol, series in load_prices(services.engine, symbols).items():
         prices = np.where(np.isfinite(series.close), series.close, series.adj_close)
-        for day, price in zip(series.dates, prices):
-            session = day.astype("O")
-            if calendar.first_session <= session <= calendar.last_session and calendar.is_session(session):
-                tape.record_close(symbol, session, calendar.close_time(session), decision_price(float(price)))
-    return tape
+        closes[symbol] = [
+            (day, decision_price(float(price))) for day, price in zip(series.dates.astype("O"), prices)
+            if calendar.first_session <= day <= calendar.last_session and calendar.is_session(day)
+        ]
+    return PriceTape.from_daily_closes(closes, calendar.close_time)
 
 
 def live_broker(settings: "Settings") -> "IbkrBroker":

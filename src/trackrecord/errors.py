@@ -23,9 +23,3 @@ class RuntimeFailure(TrackrecordError):
     """Failed at run time (broker down, network). Exit code 1."""
 
     exit_code = 1
-
-
-class LedgerBroken(TrackrecordError):
-    """The ledger does not verify. Exit code 1."""
-
-    exit_code = 1

@@ -149,18 +149,6 @@ def drawdown_series(index: FloatArray) -> FloatArray:
     return index / np.maximum.accumulate(index) - 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class DrawdownEpisode:
-    """A run under water: ``peak``, ``trough`` and ``end`` are positions in the index
-    (``end`` is the recovery point, or the last point when ``recovered`` is False)."""
-
-    peak: int
-    trough: int
-    end: int
-    depth: float
-    recovered: bool
-
-
 def underwater_runs(index: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Drawdown runs as arrays ``(peaks, ends, recovered)`` of index positions.
 
@@ -175,17 +163,6 @@ def underwater_runs(index: FloatArray) -> tuple[FloatArray, FloatArray, FloatArr
     stops = np.flatnonzero(edges == -1)
     recovered = stops < index.size
     return starts - 1, np.minimum(stops, index.size - 1), recovered
-
-
-def drawdown_episodes(index: FloatArray) -> list[DrawdownEpisode]:
-    """Every drawdown run in order, with its trough and depth (see ``underwater_runs``)."""
-    dd = drawdown_series(index)
-    peaks, ends, recovered = underwater_runs(index)
-    episodes = []
-    for peak, end, back in zip(peaks.tolist(), ends.tolist(), recovered.tolist()):
-        trough = peak + int(np.argmin(dd[peak : end + 1]))
-        episodes.append(DrawdownEpisode(peak, trough, end, float(dd[trough]), back))
-    return episodes
 
 
 def calendar_days(dates: DateArray, first: int, last: int) -> int:

@@ -138,20 +138,15 @@ def _portfolio(ctx: "RunContext", decided_at: datetime, cash_override: Decimal |
 
 
 def _planning_prices(ctx: "RunContext", symbols: set[str], as_of: date) -> dict[str, Any]:
+    from trackrecord.market.decisions import currency_and_rate
     from trackrecord.strategy.planner import PricePoint
 
-    base = ctx.settings.account.base_currency
-    by_symbol = {i.symbol: i for i in ctx.settings.universe.instruments}
     out = {}
     for symbol in sorted(symbols):
         found = ctx.book.last_close(symbol, as_of)
         if found is None:
             raise RuntimeFailure(f"no price for {symbol} on or before {as_of}: run `trackrecord prices update`")
-        currency = by_symbol[symbol].currency if symbol in by_symbol else base
-        rate = Decimal(1) if currency == base else ctx.settings.prices.fx_rates.get(currency)
-        if rate is None:
-            raise UserError(f"{symbol} is in {currency} but the account is in {base}: set prices.fx_rates.{currency}")
-        out[symbol] = PricePoint(decision_price(found[1]), currency, Decimal(rate))
+        out[symbol] = PricePoint(decision_price(found[1]), *currency_and_rate(ctx.settings, symbol))
     return out
 
 

@@ -114,7 +114,3 @@ def canonical_json_and_data(value: Any) -> tuple[str, Any]:
     the text gives back), for callers that need both."""
     data = normalise(value)
     return _ENCODER.encode(data), data
-
-
-def canonical_bytes(value: Any) -> bytes:
-    return canonical_json(value).encode("utf-8")

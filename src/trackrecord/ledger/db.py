@@ -12,10 +12,6 @@ HEAD_REVISION = "0002"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def sqlite_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
 def create_db_engine(url: str) -> "Engine":
     from sqlalchemy import create_engine, event
 

@@ -186,21 +186,25 @@ def plan_params(settings: "Settings") -> PlanParams:
 def planning_prices(engine: "Engine", settings: "Settings", symbols: Collection[str], as_of: date) -> dict[str, PricePoint]:
     """The raw close (else the adjusted one) of the last bar on or before ``as_of``, with the FX
     rate to the account currency from ``prices.fx_rates``."""
-    base = settings.account.base_currency
-    by_symbol = {i.symbol: i for i in settings.universe.instruments}
     series = load_prices(engine, sorted(symbols), until=as_of)
     out = {}
     for symbol in sorted(symbols):
         found = series[symbol].valuation_price(as_of)
         if found is None:
             raise RuntimeFailure(f"no stored price for {symbol} on or before {as_of}: run `trackrecord prices update`")
-        currency = by_symbol[symbol].currency if symbol in by_symbol else base
-        rate = Decimal(1) if currency == base else settings.prices.fx_rates.get(currency)
-        if rate is None:
-            raise UserError(f"{symbol} is in {currency} but the account is in {base}: "
-                            f"set prices.fx_rates.{currency} (units of {base} per {currency})")
-        out[symbol] = PricePoint(Decimal(repr(found[1])), currency, Decimal(rate))
+        out[symbol] = PricePoint(Decimal(repr(found[1])), *currency_and_rate(settings, symbol))
     return out
+
+
+def currency_and_rate(settings: "Settings", symbol: str) -> tuple[str, Decimal]:
+    """The symbol's currency and its rate to the account currency (``prices.fx_rates``)."""
+    base = settings.account.base_currency
+    currency = next((i.currency for i in settings.universe.instruments if i.symbol == symbol), base)
+    rate = Decimal(1) if currency == base else settings.prices.fx_rates.get(currency)
+    if rate is None:
+        raise UserError(f"{symbol} is in {currency} but the account is in {base}: "
+                        f"set prices.fx_rates.{currency} (units of {base} per {currency})")
+    return currency, Decimal(rate)
 
 
 def plan_for_date(

@@ -32,10 +32,6 @@ class KillSwitchStatus:
     changed_at: str | None = None
     seq: int | None = None
 
-    @property
-    def allows_new_positions(self) -> bool:
-        return self.state is TradingState.ACTIVE
-
     def document(self) -> dict[str, Any]:
         return {"state": self.state.value, "reduce_only": self.state is TradingState.REDUCING,
                 "reason": self.reason, "changed_at": self.changed_at, "seq": self.seq}

@@ -32,7 +32,7 @@ from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from typing import Mapping
 
-from trackrecord.domain import OrderRequest, OrderType, Side
+from trackrecord.domain import OrderType, Side
 
 ZERO = Decimal(0)
 MAX_REF_LENGTH = 40
@@ -118,14 +118,6 @@ class Plan:
     orders: tuple[PlannedOrder, ...]
     notes: tuple[str, ...]
     params: PlanParams
-
-    def order_requests(self) -> list[OrderRequest]:
-        """The orders as the domain's OrderRequest, sells first."""
-        return [
-            OrderRequest(o.order_ref, self.plan_id, o.symbol, o.side, o.quantity, self.params.order_type,
-                         o.intended_price, o.currency)
-            for o in self.orders
-        ]
 
 
 class PlanError(ValueError):
