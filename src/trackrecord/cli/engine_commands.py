@@ -104,7 +104,9 @@ def execute(
                               "sends anything, so no order is sent twice"):
             report = rebalance(run, session, decided_at, parse_amount(cash) if cash else None)
             if run.sends_orders and report.orders:
-                settled_at = max(now, calendar.close_time(session) + timedelta(minutes=30)) if as_of else now
+                # a past session is settled as of its own evening, not valued at today's prices
+                after_close = calendar.close_time(session) + timedelta(minutes=30)
+                settled_at = after_close if as_of and now > after_close else now
                 report = settle(run, report, session, settled_at)
     finally:
         if run.broker is not None:
