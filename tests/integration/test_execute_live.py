@@ -25,7 +25,6 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-pytest.importorskip("ib_async")
 
 from tests.integration.fake_tws import (  # noqa: E402
     ContractSpec,

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-ib_async = pytest.importorskip("ib_async")
+import ib_async  # noqa: E402
 
 from tests.integration.fake_tws import SERVER_VERSION, FakeTws, LateCommission  # noqa: E402
 from tests.integration.fake_tws.fixtures import (  # noqa: E402

@@ -10,7 +10,6 @@ from typing import Callable, Iterator
 
 import pytest
 
-pytest.importorskip("ib_async")
 
 from tests.integration.fake_tws import (  # noqa: E402
     ContractSpec,

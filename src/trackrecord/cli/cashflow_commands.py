@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import typer
 
@@ -77,51 +77,48 @@ def _report(report, as_json: bool) -> None:  # type: ignore[no-untyped-def]
         typer.echo(report.summary())
 
 
-def _account(services) -> str:  # type: ignore[no-untyped-def]
-    return services.settings.account.account_id or "default"
+def _import(ctx: typer.Context, parse: Callable[[Any, str], Any], as_json: bool) -> None:
+    """Parse with ``parse(settings, default account)`` (every row validated first), then record."""
+    from trackrecord.ledger.imports import record_import
+
+    services = context.services(ctx)
+    parsed = parse(services.settings, services.settings.account.account_id or "default")
+    _report(record_import(services.ledger, parsed), as_json)
 
 
 def import_snapshots(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV with date,nav[,cash]"),
                      account: Optional[str] = typer.Option(None, "--account"),
                      as_json: bool = typer.Option(False, "--json")) -> None:
     """Import daily NAV snapshots."""
-    from trackrecord.ledger.imports import parse_snapshots_csv, record_import
+    from trackrecord.ledger.imports import parse_snapshots_csv
 
-    services = context.services(ctx)
-    parsed = parse_snapshots_csv(file, account or _account(services), services.settings.account.base_currency)
-    _report(record_import(services.ledger, parsed), as_json)
+    _import(ctx, lambda s, default: parse_snapshots_csv(file, account or default, s.account.base_currency), as_json)
 
 
 def import_cashflows(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV with date,amount[,currency,note]"),
                      as_json: bool = typer.Option(False, "--json")) -> None:
     """Import deposits and withdrawals."""
-    from trackrecord.ledger.imports import parse_cashflows_csv, record_import
+    from trackrecord.ledger.imports import parse_cashflows_csv
 
-    services = context.services(ctx)
-    parsed = parse_cashflows_csv(file, services.settings.account.base_currency)
-    _report(record_import(services.ledger, parsed), as_json)
+    _import(ctx, lambda s, _default: parse_cashflows_csv(file, s.account.base_currency), as_json)
 
 
 def import_fills(ctx: typer.Context, file: Path = typer.Argument(..., help="executions CSV"),
                  account: Optional[str] = typer.Option(None, "--account"),
                  as_json: bool = typer.Option(False, "--json")) -> None:
     """Import executions (trade_id,timestamp,symbol,asset_class,side,quantity,intended_price,fill_price,...)."""
-    from trackrecord.ledger.imports import parse_fills_csv, record_import
+    from trackrecord.ledger.imports import parse_fills_csv
 
-    services = context.services(ctx)
-    parsed = parse_fills_csv(file, account or _account(services), services.settings.account.base_currency)
-    _report(record_import(services.ledger, parsed), as_json)
+    _import(ctx, lambda s, default: parse_fills_csv(file, account or default, s.account.base_currency), as_json)
 
 
 def import_seed(ctx: typer.Context, folder: Path = typer.Argument(..., help="the older tool's data folder"),
                 account: Optional[str] = typer.Option(None, "--account"),
                 as_json: bool = typer.Option(False, "--json")) -> None:
     """Migrate the older file-based tool's executions/ and snapshots/."""
-    from trackrecord.ledger.imports import parse_seed_folder, record_import
+    from trackrecord.ledger.imports import parse_seed_folder
 
-    services = context.services(ctx)
-    parsed = parse_seed_folder(folder, account or _account(services), services.settings.account.base_currency)
-    _report(record_import(services.ledger, parsed), as_json)
+    _import(ctx, lambda s, default: parse_seed_folder(folder, account or default, s.account.base_currency), as_json)
 
 
 def register(app: typer.Typer) -> None:
