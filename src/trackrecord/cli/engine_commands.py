@@ -98,7 +98,7 @@ def execute(
     run = run_context(services, mode, calendar)
     decided_at = _decision_time(session, now, calendar, as_of is not None)
     if run.session_clock is not None:
-        run.session_clock.start(decided_at)  # type: ignore[attr-defined]
+        run.session_clock.start(decided_at)
     try:
         with _broker_failures("rerun `trackrecord execute`: it finds what the broker already has before it "
                               "sends anything, so no order is sent twice"):

@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 
 class SessionClock(Protocol):
-    """Moves a simulated market through a session's close (the simulated broker's auction).
-    A real broker needs none: the exchange closes on its own."""
+    """Moves a simulated market through time and a session's close (the simulated broker's
+    auction). A real broker needs none: the exchange keeps its own time."""
+
+    def start(self, moment: datetime) -> None: ...
 
     def close_session(self, session: date, closed_at: datetime) -> None: ...
 

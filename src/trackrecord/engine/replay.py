@@ -110,9 +110,9 @@ def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequ
             close = ctx.calendar.close_time(session)
             decided_at = close - DECISION_BEFORE_CLOSE
             if session in deposits:
-                ctx.session_clock.start(decided_at - timedelta(minutes=31))  # type: ignore[attr-defined]
+                ctx.session_clock.start(decided_at - timedelta(minutes=31))
                 deposit(ctx, deposits[session][0], session, deposits[session][1])
-            ctx.session_clock.start(decided_at)  # type: ignore[attr-defined]
+            ctx.session_clock.start(decided_at)
             rows = bars.get(session, ())
             for row in rows:
                 tape.record_close(row.symbol, session, close, decision_price(float(row.close or row.adj_close)))
