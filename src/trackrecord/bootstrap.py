@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from trackrecord.workspace import Workspace
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from trackrecord.domain import Mode
     from trackrecord.engine.context import RunContext, SessionClock
     from trackrecord.ledger.store import Clock, SqlLedger
+    from trackrecord.market.base import PriceSeries
     from trackrecord.market.calendar import ExchangeCalendar
 
 
@@ -97,18 +98,24 @@ def simulated_broker(services: Services, calendar: "ExchangeCalendar",
 
 def stored_price_tape(services: Services, calendar: "ExchangeCalendar") -> "PriceTape":
     """Every stored close on a session of ``calendar``, each known from its close time."""
+    from trackrecord.market.store import load_prices
+
+    symbols = [i.symbol for i in services.settings.universe.instruments]
+    return price_tape(load_prices(services.engine, symbols), calendar)
+
+
+def price_tape(series: "Mapping[str, PriceSeries]", calendar: "ExchangeCalendar") -> "PriceTape":
+    """A simulated market of these closes (raw, else adjusted), each known from its close time."""
     import numpy as np
 
     from trackrecord.brokers.sim import PriceTape
     from trackrecord.engine.rebalance import decision_price
-    from trackrecord.market.store import load_prices
 
-    symbols = [i.symbol for i in services.settings.universe.instruments]
     closes = {}
-    for symbol, series in load_prices(services.engine, symbols).items():
-        prices = np.where(np.isfinite(series.close), series.close, series.adj_close)
+    for symbol, bars in series.items():
+        prices = np.where(np.isfinite(bars.close), bars.close, bars.adj_close)
         closes[symbol] = [
-            (day, decision_price(float(price))) for day, price in zip(series.dates.astype("O"), prices)
+            (day, decision_price(float(price))) for day, price in zip(bars.dates.astype("O"), prices)
             if calendar.first_session <= day <= calendar.last_session and calendar.is_session(day)
         ]
     return PriceTape.from_daily_closes(closes, calendar.close_time)
@@ -137,9 +144,10 @@ def run_context(services: Services, mode: "Mode", calendar: "ExchangeCalendar | 
     settings = services.settings
     calendar = calendar or calendar_for(settings)
     symbols = [i.symbol for i in settings.universe.instruments]
-    book = PriceBook(load_prices(services.engine, symbols), symbols)
+    stored = load_prices(services.engine, symbols)
+    book = PriceBook(stored, symbols)
     if broker is None and mode is Mode.PAPER:
-        broker, session_clock = simulated_broker(services, calendar)
+        broker, session_clock = simulated_broker(services, calendar, price_tape(stored, calendar))
     elif broker is None and mode is Mode.LIVE:
         broker = live_broker(settings)
     simulated = mode is not Mode.LIVE or settings.prices.source == "synthetic"
