@@ -7,7 +7,6 @@ identical to the one recorded for the same session adds nothing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -109,9 +108,9 @@ def _same_as_recorded(writer: "Writer", payload: dict[str, Any]) -> bool:
                                        "session_date": payload["session_date"].isoformat()})
     if row is None:
         return False
-    data = normalise(payload)
-    positions = json.dumps(data["positions"], sort_keys=True, separators=(",", ":"))
-    return tuple(row) == (data["nav"], data["cash"], positions)
+    from trackrecord.ledger.projections import snapshot_content
+
+    return tuple(row) == snapshot_content(normalise(payload))
 
 
 def book_paper_cashflow(broker: Any, flow_date: date, amount: Any, calendar: Any) -> None:

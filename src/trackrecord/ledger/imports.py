@@ -350,6 +350,7 @@ def _new_snapshots(conn: "Connection", snapshots: list[dict[str, Any]], report: 
     """A snapshot identical to the recorded one is skipped; a different one supersedes it."""
     from sqlalchemy import select
 
+    from trackrecord.ledger.projections import snapshot_content
     from trackrecord.ledger.schema import snapshots as table
 
     recorded = {
@@ -359,7 +360,7 @@ def _new_snapshots(conn: "Connection", snapshots: list[dict[str, Any]], report: 
     out = []
     for snap in snapshots:
         key = (snap["account_id"], snap["session_date"])
-        content = (snap["nav"], snap["cash"], json.dumps(snap["positions"], sort_keys=True, separators=(",", ":")))
+        content = snapshot_content(snap)
         if recorded.get(key) == content:
             report.skipped["snapshots"] = report.skipped.get("snapshots", 0) + 1
             continue

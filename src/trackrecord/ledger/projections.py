@@ -56,13 +56,24 @@ def _cashflow(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
     })]
 
 
+def positions_text(positions: Any) -> str:
+    """How a snapshot's positions are kept in the ``snapshots`` table (canonical JSON data)."""
+    return json.dumps(positions or [], sort_keys=True, separators=(",", ":"))
+
+
+def snapshot_content(data: dict[str, Any]) -> tuple[Any, Any, str]:
+    """(nav, cash, positions) of a normalised snapshot payload, as the table stores them:
+    what decides whether a new snapshot repeats the recorded one."""
+    return data["nav"], data.get("cash"), positions_text(data.get("positions"))
+
+
 def _snapshot(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
     return [Upsert("snapshots", {
         "account_id": data["account_id"], "session_date": data["session_date"], "seq": event.seq,
         "taken_at": data["taken_at"], "base_currency": data["base_currency"], "nav": data["nav"],
         "cash": data.get("cash"), "is_paper": bool(data.get("is_paper", False)),
         "simulated": bool(data.get("simulated", False)),
-        "positions": json.dumps(data.get("positions", []), sort_keys=True, separators=(",", ":")),
+        "positions": positions_text(data.get("positions")),
     })]
 
 
