@@ -30,6 +30,7 @@ from trackrecord.domain.enums import TradingState
 from trackrecord.ledger.writer_lock import WriterLock
 from trackrecord.risk.killswitch import (
     KILL_SWITCH_CHANGED,
+    InvalidKillSwitchState,
     KillSwitchRefusal,
     KillSwitchStatus,
     activation_state,
@@ -63,6 +64,14 @@ def run_fast(argv: Sequence[str], environ: Mapping[str, str] | None = None, cwd:
     if located is None:
         return None
     root, database = located
+    try:
+        return _run(command, root, database)
+    except InvalidKillSwitchState as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+
+
+def _run(command: FastCommand, root: str, database: str) -> int | None:
     if command.action == "status":
         status = read_status(database)
         if status is None:
@@ -211,6 +220,7 @@ def _connect(database: str):  # type: ignore[no-untyped-def]
 
     conn = sqlite3.connect(database, timeout=30, isolation_level=None)
     conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA synchronous=FULL")  # as trackrecord.ledger.db: a committed change survives a power cut
     return conn
 
 

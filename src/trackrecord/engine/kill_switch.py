@@ -7,15 +7,21 @@ These helpers take the caller's connection, writer or ledger and open nothing el
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from trackrecord.domain.enums import TradingState
+from trackrecord.errors import RuntimeFailure
+from trackrecord.ledger.sql import fetch_one, param, select_sql
 from trackrecord.risk.killswitch import (
+    ACTIVE_STATUS,
     KILL_SWITCH_CHANGED,
+    InvalidKillSwitchState,
     KillSwitchStatus,
     activation_state,
     change_payload,
     deactivation_state,
+    status_from_event,
     status_from_row,
 )
 
@@ -28,11 +34,30 @@ if TYPE_CHECKING:
 
 def read_status(conn: "Connection") -> KillSwitchStatus:
     """The current state from the projection (one indexed row): cheap enough to call
-    immediately before every order."""
-    from trackrecord.ledger.sql import fetch_one, select_sql
-
+    immediately before every order. An unreadable row is a run-time failure naming it."""
     sql = select_sql(conn.dialect.name, "kill_switch", ("state", "reason", "changed_at", "seq"), ("id",))
-    return status_from_row(fetch_one(conn, sql, {"id": 1}))
+    try:
+        return status_from_row(fetch_one(conn, sql, {"id": 1}))
+    except InvalidKillSwitchState as exc:
+        raise RuntimeFailure(str(exc)) from None
+
+
+def last_change_sql(dialect: str) -> str:
+    return (f"SELECT seq, recorded_at, payload FROM events WHERE kind = {param(dialect, 'kind')} "
+            "ORDER BY seq DESC LIMIT 1")
+
+
+def state_from_events(conn: "Connection") -> KillSwitchStatus:
+    """The state the ledger itself says: the last ``kill_switch.changed`` event (one
+    indexed read), independent of the ``kill_switch`` projection table. Compare it with
+    ``read_status`` before sending anything: a mismatch means the table was edited."""
+    row = fetch_one(conn, last_change_sql(conn.dialect.name), {"kind": KILL_SWITCH_CHANGED})
+    if row is None:
+        return ACTIVE_STATUS
+    try:
+        return status_from_event(int(row[0]), str(row[1]), json.loads(row[2]))
+    except InvalidKillSwitchState as exc:
+        raise RuntimeFailure(str(exc)) from None
 
 
 def record_change(writer: "Writer", state: TradingState, reason: str, previous: TradingState) -> "StoredEvent":

@@ -12,8 +12,13 @@ HEAD_REVISION = "0002"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def create_db_engine(url: str) -> "Engine":
+def create_db_engine(url: str, durable: bool = True) -> "Engine":
+    """``durable`` (every live and paper ledger) makes SQLite sync the WAL on every commit
+    (``synchronous=FULL``): a committed order intent survives a power cut, not only a
+    killed process. Only a throw-away database (a backtest's) may pass False."""
     from sqlalchemy import create_engine, event
+
+    synchronous = "FULL" if durable else "NORMAL"
 
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
@@ -24,7 +29,7 @@ def create_db_engine(url: str) -> "Engine":
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.close()
 
         @event.listens_for(engine, "begin")

@@ -21,6 +21,10 @@ CONFIRMATION_WORD = "DEACTIVATE"
 _STRICTNESS = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 
 
+class InvalidKillSwitchState(ValueError):
+    """A stored state that is not one of TradingState's values (an edited table or event)."""
+
+
 class KillSwitchRefusal(ValueError):
     """A change the kill switch does not make this way (bad input: exit code 2)."""
 
@@ -45,7 +49,22 @@ def status_from_row(row: Any) -> KillSwitchStatus:
     if row is None:
         return ACTIVE_STATUS
     state, reason, changed_at, seq = row
-    return KillSwitchStatus(TradingState(state), reason or "", changed_at, int(seq))
+    return KillSwitchStatus(_state(state, f"the kill_switch table's state {state!r}"), reason or "", changed_at, int(seq))
+
+
+def status_from_event(seq: int, recorded_at: str, data: dict[str, Any]) -> KillSwitchStatus:
+    """From the last ``kill_switch.changed`` event (its seq, time and payload)."""
+    state = data.get("state")
+    return KillSwitchStatus(_state(state, f"kill_switch.changed seq {seq}: state {state!r}"),
+                            str(data.get("reason", "")), recorded_at, seq)
+
+
+def _state(value: Any, where: str) -> TradingState:
+    try:
+        return TradingState(value)
+    except ValueError:
+        expected = ", ".join(s.value for s in TradingState)
+        raise InvalidKillSwitchState(f"{where} is not a kill-switch state (expected {expected})") from None
 
 
 def activation_state(current: TradingState, reduce_only: bool, reason: str) -> TradingState:
