@@ -519,3 +519,68 @@ def test_daily_job_still_pulls_and_snapshots_when_the_price_source_fails(cli, ws
     daily = json.loads(result.out)
     assert daily["price_update_failure"] and daily["snapshot_written"] is True
     _verify(cli, ws)
+
+
+# ---------------------------------------------------------------- IB forgets finished orders
+
+
+def test_rerun_of_a_finished_run_when_ib_forgets_completed_orders(cli, ws, fake):
+    first = _json(_execute(cli, ws))
+    fake.faults.no_completed_orders = True  # e.g. TWS after its daily restart
+    statuses_before = len(_events(ws, "order.status_changed"))
+    again = _execute(cli, ws)
+    assert again.code == 0, again
+    document = json.loads(again.out)
+    assert document["sent"] == [] and sorted(document["already_at_broker"]) == sorted(first["sent"])
+    assert {o["status"] for o in document["orders"]} == {"filled"}
+    assert len(_events(ws, "order.status_changed")) == statuses_before  # nothing changed, nothing recorded
+    assert len(fake.messages(In.PLACE_ORDER)) == 3
+    _verify(cli, ws)
+
+
+def test_moc_fills_during_a_reconnect_are_recorded_when_ib_forgets_completed_orders(cli, ws, fake):
+    _edit(ws, strategy={"order_type": "MOC"})
+    fake.faults.no_completed_orders = True
+
+    def auction_while_away() -> None:
+        deadline = time.monotonic() + 4
+        while len(fake.orders()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.1)
+        fake.close_auction(disconnect_first=True)
+
+    closer = threading.Thread(target=auction_while_away)
+    closer.start()
+    try:
+        document = _json(_execute(cli, ws))
+    finally:
+        closer.join()
+    assert {o["status"] for o in document["orders"]} == {"filled"} and document["fills"] == 3
+    assert {Decimal(r[0]) for r in _rows(ws, "SELECT commission FROM fills")} == {Decimal(3)}
+    assert set(dict(_rows(ws, "SELECT order_ref, status FROM orders")).values()) == {"filled"}
+    _verify(cli, ws)
+
+
+def test_orders_gone_from_the_broker_are_recorded_unknown_once_with_a_warning(cli, ws, fake):
+    document = _config(ws)
+    document["strategy"]["order_type"] = "MOC"
+    document["broker"]["ibkr"]["order_timeout"] = 0.3  # the run ends before the closing auction
+    _write_config(ws, document)
+    first = _json(_execute(cli, ws))
+    assert {o["status"] for o in first["orders"]} == {"submitted"}
+    assert fake.end_session() == 3  # IB cancels the day's orders; then forgets them
+    fake.faults.no_completed_orders = True
+    for run in range(2):
+        before = len(_events(ws, "order.status_changed"))
+        result = _execute(cli, ws)
+        assert result.code == 0, result
+        report = json.loads(result.out)
+        assert {o["status"] for o in report["orders"]} == {"unknown_at_broker"}
+        assert report["sent"] == [] and len(fake.messages(In.PLACE_ORDER)) == 3  # never resent
+        warnings = [m for m in report["messages"] if "shows it nowhere" in m]
+        assert len(warnings) == 3 and "shows it nowhere" in result.err
+        assert len(_events(ws, "order.status_changed")) == before + (3 if run == 0 else 0)  # recorded once
+    assert set(dict(_rows(ws, "SELECT order_ref, status FROM orders")).values()) == {"unknown_at_broker"}
+    text = _run(cli, ws, "execute", "--live", "--yes", "--as-of", REBALANCE)
+    assert text.code == 0 and "shows it nowhere" in text.out, text
+    _verify(cli, ws)

@@ -27,6 +27,9 @@ class OrderStatus(str, Enum):
     FILLED = "filled"
     CANCELLED = "cancelled"
     REJECTED = "rejected"
+    # The broker shows the order nowhere (not working, no completed order, no execution):
+    # recorded when it is lost from view after being sent, revised if it turns up again.
+    UNKNOWN_AT_BROKER = "unknown_at_broker"
 
     @property
     def is_terminal(self) -> bool:

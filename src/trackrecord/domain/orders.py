@@ -30,14 +30,18 @@ class OrderRequest:
 
 @dataclass(frozen=True, slots=True)
 class BrokerOrder:
-    """The broker's view of an order, translated into our vocabulary."""
+    """The broker's view of an order, translated into our vocabulary.
+
+    ``order_type`` is None when the broker shows the order only through its executions
+    (IB forgets finished orders); ``quantity`` is then what was executed.
+    """
 
     order_ref: str
     broker_order_id: str
     symbol: str
     side: Side
     quantity: Decimal
-    order_type: OrderType
+    order_type: OrderType | None
     status: OrderStatus
     filled_quantity: Decimal = Decimal(0)
     average_fill_price: Decimal | None = None

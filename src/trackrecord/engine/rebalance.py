@@ -427,12 +427,35 @@ def follow_orders(ctx: "RunContext", report: RebalanceReport, writer: "Writer | 
     for order in final:
         report.statuses[order.order_ref] = order.status.value
     changed = [(kinds.ORDER_STATUS, status_payload(o)) for o in final if recorded.get(o.order_ref) != o.status.value]
+    changed += _unknown_at_broker(report, recorded, {o.order_ref for o in final})
     if changed and writer is not None:
         writer.append_many(changed)
     elif changed:
         with ctx.ledger.writer() as own:
             own.append_many(changed)
     return report
+
+
+def _unknown_at_broker(report: RebalanceReport, recorded: dict[str, str],
+                       answered: set[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Sent orders the broker now shows nowhere (IB may forget finished orders): each is
+    ``unknown_at_broker`` with a warning that needs a person; recorded once, never resent,
+    revised if the broker shows the order again. Terminal or unsent orders stay as recorded."""
+    unknown = OrderStatus.UNKNOWN_AT_BROKER.value
+    changed: list[tuple[str, dict[str, Any]]] = []
+    for order in report.orders:
+        status = recorded.get(order.order_ref)
+        if order.order_ref in answered or status in (None, OrderStatus.PENDING_SUBMIT.value) \
+                or OrderStatus(status).is_terminal:
+            continue
+        warning = (f"{order.order_ref} ({order.side.value} {order.quantity} {order.symbol}) was {status} but the "
+                   "broker shows it nowhere (no open or completed order, no execution): check it at the broker")
+        log.warning("order unknown at the broker: %s", warning)
+        report.messages.append(warning)
+        report.statuses[order.order_ref] = unknown
+        if status != unknown:
+            changed.append((kinds.ORDER_STATUS, {"order_ref": order.order_ref, "status": unknown, "message": warning}))
+    return changed
 
 
 def settle(ctx: "RunContext", report: RebalanceReport, session: date, now: datetime) -> RebalanceReport:

@@ -83,3 +83,6 @@ class Faults:
     duplicate_exec_details: bool = False
     late_commission: LateCommission | None = None
     ignore_cancels: bool = False
+    # Forget finished orders: reqCompletedOrders answers with the end marker only, as
+    # TWS/IB Gateway may after its daily restart.
+    no_completed_orders: bool = False

@@ -158,9 +158,15 @@ class FakeTws:
     def execution_ids(self) -> list[str]:
         return self._call(lambda: [e.row.exec_id for e in self._executions])
 
-    def close_auction(self) -> int:
-        """Fill every working MOC order at its contract's close price; return how many."""
-        return self._call(self._close_auction)
+    def close_auction(self, disconnect_first: bool = False) -> int:
+        """Fill every working MOC order at its contract's close price; return how many.
+        ``disconnect_first``: drop every client just before (the auction happens while
+        they are away, so they learn of it only after reconnecting)."""
+        return self._call(self._close_auction, disconnect_first)
+
+    def end_session(self) -> int:
+        """The session ends: IB cancels every working DAY order; return how many."""
+        return self._call(self._end_session)
 
     def correct_execution(self, exec_id: str, price: Decimal | None = None, shares: Decimal | None = None) -> str:
         """Bust-and-correct: a new execId with the last component incremented; returns it."""
@@ -455,14 +461,24 @@ class FakeTws:
 
     def _send_completed_orders(self, s: _Session, f: list[str]) -> None:
         for o in self._orders:
-            if o.status in DONE_STATES:
+            if o.status in DONE_STATES and not self.faults.no_completed_orders:
                 s.send(p.completed_order(o.contract, o.row()))
         s.send(p.completed_orders_end())
 
-    def _close_auction(self) -> int:
+    def _close_auction(self, disconnect_first: bool = False) -> int:
+        if disconnect_first:
+            self._close_all()
         working = [o for o in self._orders if o.placed.order_type == "MOC" and o.status not in DONE_STATES]
         for o in working:
             self._fill(o, o.contract.close_price)
+        return len(working)
+
+    def _end_session(self) -> int:
+        working = [o for o in self._orders if o.status not in DONE_STATES]
+        for o in working:
+            self._finish(o, "Cancelled")
+            for owner in self._owners(o):
+                owner.send(self._status_message(o))
         return len(working)
 
     # ------------------------------------------------------------ executions

@@ -141,17 +141,7 @@ class IbkrBroker:
         Commission is None until IB's report for that execId has arrived; corrections
         name the execId they supersede.
         """
-        from ib_async import ExecutionFilter
-
-        ib = self._ib()
-        with self._translated("requesting executions"):
-            ib.reqExecutions(ExecutionFilter(acctCode=self.account_id))
-        # ib.fills() is keyed by execId (duplicates collapse) and holds the commission
-        # reports; the list reqExecutions returns carries blank reports for known fills.
-        fills = [
-            f for f in ib.fills()
-            if f.execution.acctNumber == self.account_id and mapping.executed_at_or_after(f, since)
-        ]
+        fills = [f for f in self._account_fills(self._ib()) if mapping.executed_at_or_after(f, since)]
         supersedes = mapping.superseded_ids(f.execution.execId for f in fills)
         return [
             mapping.to_fill(f, *self._identify(f.contract), supersedes.get(f.execution.execId))
@@ -209,22 +199,30 @@ class IbkrBroker:
 
     def wait_for_terminal(self, order_refs: Sequence[str], timeout_seconds: float) -> list[BrokerOrder]:
         """Follow orders until each is filled, cancelled or rejected, or the timeout
-        passes; returns each order's latest state either way (reconnecting if needed)."""
+        passes; returns each order's latest state either way (reconnecting if needed).
+
+        IB may forget finished orders (no completed orders after its daily restart): an
+        order neither working nor completed is rebuilt from its executions; one that IB
+        shows nowhere is left out of the answer (and logged), for the caller to record
+        as unknown at the broker. Nothing here fails because IB forgot an order.
+        """
         deadline = time.monotonic() + timeout_seconds
+        following = list(order_refs)
         while True:
             ib = self._ib()
-            trades = [self._latest_trade(ib, ref) or self._refreshed_trade(ib, ref) for ref in order_refs]
-            unknown = [ref for ref, t in zip(order_refs, trades) if t is None]
-            if unknown:
-                raise BrokerError(f"IB has no order with orderRef {', '.join(unknown)} in account {self.account_id}")
-            orders = [self._to_broker_order(t) for t in trades]
+            found = self._find_orders(ib, following)
+            if nowhere := [ref for ref in following if ref not in found]:
+                log.warning("IB shows no order, completed order or execution for %s in account %s",
+                            ", ".join(nowhere), self.account_id)
+                following = [ref for ref in following if ref in found]
+            orders = [found[ref] for ref in following]
             remaining = deadline - time.monotonic()
             if all(o.status.is_terminal for o in orders) or remaining <= 0:
                 return orders
             try:
                 ib.sleep(min(remaining, POLL_SECONDS))
             except ConnectionError:
-                log.warning("IB connection dropped while waiting for %s", ", ".join(order_refs))
+                log.warning("IB connection dropped while waiting for %s", ", ".join(following))
 
     def close(self) -> None:
         self._connection.close()
@@ -305,10 +303,41 @@ class IbkrBroker:
         return (live or matching)[-1]
 
     def _refreshed_trade(self, ib: Any, order_ref: str) -> Any:
+        self._refresh_orders(ib)
+        return self._latest_trade(ib, order_ref)
+
+    def _refresh_orders(self, ib: Any) -> None:
         with self._translated("requesting open and completed orders"):
             ib.reqAllOpenOrders()
             ib.reqCompletedOrders(apiOnly=True)
-        return self._latest_trade(ib, order_ref)
+
+    def _find_orders(self, ib: Any, order_refs: Sequence[str]) -> dict[str, BrokerOrder]:
+        """Each order IB still knows, by ref: from this session's trades, else IB's open
+        and completed orders, else (IB forgot it) rebuilt from its executions."""
+        trades = {ref: self._latest_trade(ib, ref) for ref in order_refs}
+        if any(t is None for t in trades.values()):
+            self._refresh_orders(ib)
+            trades = {ref: t if t is not None else self._latest_trade(ib, ref) for ref, t in trades.items()}
+        found = {ref: self._to_broker_order(t) for ref, t in trades.items() if t is not None}
+        if forgotten := {ref for ref in order_refs if ref not in found}:
+            by_ref: dict[str, list[Any]] = {}
+            for f in self._account_fills(ib):
+                if f.execution.orderRef in forgotten:
+                    by_ref.setdefault(f.execution.orderRef, []).append(f)
+            for ref, fills in by_ref.items():
+                symbol, _, divisor = self._identify(fills[0].contract)
+                found[ref] = mapping.order_from_executions(ref, fills, symbol, divisor)
+        return found
+
+    def _account_fills(self, ib: Any) -> list[Any]:
+        """This account's executions with their commission reports, fetched afresh.
+        (ib.fills() is keyed by execId, so duplicates collapse, and holds the commission
+        reports; the list reqExecutions returns carries blank reports for known fills.)"""
+        from ib_async import ExecutionFilter
+
+        with self._translated("requesting executions"):
+            ib.reqExecutions(ExecutionFilter(acctCode=self.account_id))
+        return [f for f in ib.fills() if f.execution.acctNumber == self.account_id]
 
     def _to_broker_order(self, trade: Any) -> BrokerOrder:
         symbol, _, divisor = self._identify(trade.contract)

@@ -203,6 +203,32 @@ def to_broker_order(trade: Any, symbol: str, quote_divisor: Decimal) -> BrokerOr
     )
 
 
+def order_from_executions(order_ref: str, fills: list[Any], symbol: str, quote_divisor: Decimal) -> BrokerOrder:
+    """An order IB no longer shows (not working, no completed order), rebuilt from its
+    executions: done, filled as far as they go. IB's executions say neither the ordered
+    quantity nor the order type; a corrected execution counts in its latest version."""
+    replaced = set(superseded_ids(f.execution.execId for f in fills).values())
+    current = [f for f in fills if f.execution.execId not in replaced]
+    quantity = sum((decimal(f.execution.shares) for f in current), Decimal(0))
+    value = sum((decimal(f.execution.shares) * decimal(f.execution.price) for f in current), Decimal(0))
+    first = current[0].execution
+    side = EXECUTION_SIDE.get(first.side)
+    if side is None:
+        raise BrokerError(f"IB execution {first.execId} has side {first.side!r}")
+    return BrokerOrder(
+        order_ref=order_ref,
+        broker_order_id=str(first.permId or first.orderId),
+        symbol=symbol,
+        side=side,
+        quantity=quantity,
+        order_type=None,
+        status=OrderStatus.FILLED,
+        filled_quantity=quantity,
+        average_fill_price=value / quantity / quote_divisor if quantity else None,
+        message=f"IB returned no order for {order_ref}: rebuilt from {len(current)} execution(s)",
+    )
+
+
 # ---------------------------------------------------------------- executions
 
 
