@@ -351,7 +351,7 @@ def test_disconnect_mid_order_then_a_new_process_finds_the_fill(broker, fake_tws
     try:
         rerun.qualify([IUKD])
         seen = [o.order_ref for o in rerun.open_orders()] + [f.order_ref for f in rerun.executions_since(START)]
-        assert seen == ["r-drop-mkt"]  # working or already filled: either way, not resent
+        assert set(seen) == {"r-drop-mkt"}  # working or already filled (or filling between the two looks): not resent
         [done] = rerun.wait_for_terminal(["r-drop-mkt"], 0.5)
         assert done.status is OrderStatus.FILLED and done.filled_quantity == Decimal(3)
         assert [f.order_ref for f in rerun.executions_since(START)] == ["r-drop-mkt"]
