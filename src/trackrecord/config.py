@@ -143,6 +143,10 @@ class DatabaseConfig(_Strict):
     url: str | None = Field(None, description="SQLAlchemy URL; empty means trackrecord.db in the workspace")
 
 
+class SigningConfig(_Strict):
+    key_file: str | None = Field(None, description="the private signing key; null = keys/ledger.ed25519 here")
+
+
 class PricesConfig(_Strict):
     source: Literal["yahoo", "csv", "synthetic"] = "yahoo"
     csv_dir: str | None = None
@@ -237,6 +241,7 @@ class Settings(_Strict):
     mode: Mode = Mode.DRY_RUN
     account: AccountConfig = Field(default_factory=AccountConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    signing: SigningConfig = Field(default_factory=SigningConfig)
     universe: UniverseConfig = Field(default_factory=UniverseConfig)
     prices: PricesConfig = Field(default_factory=PricesConfig)
     strategy: StrategyConfig = Field(default_factory=StrategyConfig)

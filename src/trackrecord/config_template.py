@@ -16,6 +16,8 @@ COMMENTS: dict[str, str] = {
     "account.account_id": "IB account that must be the connected one (live); null to skip the check",
     "database": "where the ledger lives",
     "database.url": "SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db; null = trackrecord.db here",
+    "signing": "the Ed25519 key that signs checkpoints (the public key stays in keys/)",
+    "signing.key_file": "private key file, best outside the workspace (init --key-file); null = keys/ledger.ed25519",
     "universe": "what the strategy ranks and trades",
     "universe.name": "preset name, for your information",
     "universe.calendar": "exchange calendar (exchange_calendars code): sessions, holidays, closes",

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import logging
+import os
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from trackrecord.secure_files import FILE_MODE
+
 LOGGER = "trackrecord"
+
+
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """A rotating log whose every file (the first and each after a rollover) is 0600:
+    logs name accounts, amounts and orders."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
+        return os.fdopen(fd, self.mode if "a" in self.mode else "a", encoding=self.encoding, errors=self.errors)
 
 
 def configure_logging(log_dir: Path | None, level: str = "INFO", verbose: bool = False, quiet: bool = False,
@@ -24,7 +37,7 @@ def configure_logging(log_dir: Path | None, level: str = "INFO", verbose: bool =
     console.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING)
     root.addHandler(console)
     if log_dir is not None and log_dir.is_dir():
-        file_handler = RotatingFileHandler(log_dir / "trackrecord.log", maxBytes=max_bytes, backupCount=backups,
+        file_handler = PrivateRotatingFileHandler(log_dir / "trackrecord.log", maxBytes=max_bytes, backupCount=backups,
                                            encoding="utf-8")
         file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         file_handler.setLevel(getattr(logging, level))

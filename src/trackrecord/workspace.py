@@ -9,6 +9,7 @@ from typing import Mapping
 
 from trackrecord.config import CONFIG_FILE, Settings, load_settings
 from trackrecord.errors import UserError
+from trackrecord.ledger.signing import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE
 
 HOME_ENV = "TRACKRECORD_HOME"
 DB_FILE = "trackrecord.db"
@@ -27,6 +28,17 @@ class Workspace:
     @property
     def key_dir(self) -> Path:
         return self.root / "keys"
+
+    @property
+    def private_key_path(self) -> Path:
+        """The signing key: ``signing.key_file`` (relative to the workspace), else in keys/."""
+        configured = self.settings.signing.key_file
+        return self.root / Path(configured).expanduser() if configured else self.key_dir / PRIVATE_KEY_FILE
+
+    @property
+    def public_key_path(self) -> Path:
+        """The trust anchor verify checks signatures against: always in keys/."""
+        return self.key_dir / PUBLIC_KEY_FILE
 
     @property
     def log_dir(self) -> Path:

@@ -6,16 +6,22 @@ from datetime import datetime
 from pathlib import Path
 
 from trackrecord import __version__
+from trackrecord.bootstrap import connect
 from trackrecord.config import (
     CONFIG_FILE,
     AccountConfig,
     PricesConfig,
     Settings,
+    SigningConfig,
     UniverseConfig,
     us_sector_instruments,
 )
 from trackrecord.config_template import render_config
 from trackrecord.errors import UserError
+from trackrecord.ledger import events as kinds
+from trackrecord.ledger.operations import write_checkpoint
+from trackrecord.ledger.signing import generate_keypair
+from trackrecord.secure_files import ensure_private_file, make_private_folder, write_new_file
 from trackrecord.workspace import DB_FILE, FOLDERS, Workspace
 
 UNIVERSES = ("uk-sectors", "us-sectors")
@@ -36,25 +42,34 @@ def preset_settings(base_currency: str = "GBP", universe: str = "uk-sectors", pr
     return Settings(account=account, universe=universe_config, prices=PricesConfig(source=prices_source))
 
 
-def create_workspace(directory: Path, settings: Settings, now: datetime) -> Workspace:
-    """Write the layout of DESIGN.md, the key pair and the first events."""
-    from trackrecord.bootstrap import connect
-    from trackrecord.ledger import events as kinds
-    from trackrecord.ledger.operations import write_checkpoint
-    from trackrecord.ledger.signing import generate_keypair
+def with_key_file(settings: Settings, key_file: Path | None) -> Settings:
+    """``settings`` recording where the private signing key lives (absolute), if not in keys/."""
+    if key_file is None:
+        return settings
+    path = key_file.expanduser().resolve()
+    if path.exists():
+        raise UserError(f"--key-file {path}: already exists; trackrecord writes a new key there and never overwrites")
+    if not path.parent.is_dir():
+        raise UserError(f"--key-file {path}: folder {path.parent} does not exist")
+    return settings.model_copy(update={"signing": SigningConfig(key_file=str(path))})
 
+
+def create_workspace(directory: Path, settings: Settings, now: datetime) -> Workspace:
+    """Write the layout of DESIGN.md (folders 0700, files 0600, the public key 0644, whatever
+    the umask), the key pair and the first events."""
     root = directory.expanduser().resolve()
     existing = [name for name in (CONFIG_FILE, DB_FILE, "keys") if (root / name).exists()]
     if existing:
         raise UserError(f"{root} already holds a workspace ({', '.join(existing)} exist): nothing was changed")
     if root.exists() and not root.is_dir():
         raise UserError(f"{root} exists and is not a folder")
-    root.mkdir(parents=True, exist_ok=True)
+    make_private_folder(root)
     for folder in FOLDERS:
-        (root / folder).mkdir(parents=True, exist_ok=True)
-    (root / CONFIG_FILE).write_text(render_config(settings), encoding="utf-8")
-    public_key = generate_keypair(root / "keys")
+        make_private_folder(root / folder)
+    write_new_file(root / CONFIG_FILE, render_config(settings).encode("utf-8"))
     workspace = Workspace(root, settings)
+    public_key = generate_keypair(workspace.private_key_path, workspace.public_key_path)
+    ensure_private_file(root / DB_FILE)
     services = connect(workspace, clock=lambda: now)
     try:
         with services.ledger.writer() as writer:
@@ -62,7 +77,7 @@ def create_workspace(directory: Path, settings: Settings, now: datetime) -> Work
                 "version": __version__, "base_currency": settings.account.base_currency,
                 "universe": settings.universe.name, "public_key": public_key,
             })
-            write_checkpoint(writer, workspace.key_dir)
+            write_checkpoint(writer, workspace.private_key_path)
     finally:
         services.close()
     return workspace

@@ -199,13 +199,13 @@ def test_verify_names_the_first_bad_seq_through_the_cli(workspace: Path, cli) ->
     cli("--home", workspace, "cashflow", "add", "--date", "2026-01-06", "--amount", "200")
     db = sqlite3.connect(workspace / "trackrecord.db")
     db.execute("DROP TRIGGER events_no_update")
-    db.execute("UPDATE events SET payload = replace(payload, '\"200\"', '\"900\"') WHERE seq = 4")
+    db.execute("UPDATE events SET payload = replace(payload, '\"200\"', '\"900\"') WHERE seq = 5")
     db.commit()
     db.close()
     result = cli("--home", workspace, "verify", "--json")
     assert result.code == 1
     document = json.loads(result.out)
-    assert document["ok"] is False and document["first_bad_seq"] == 4
+    assert document["ok"] is False and document["first_bad_seq"] == 5  # each command's checkpoint follows it
 
 
 def test_checkpoint_signed_by_another_key_is_refused(workspace: Path, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -41,10 +41,21 @@ def workspace(ctx: typer.Context) -> "Workspace":
 
 
 def services(ctx: typer.Context) -> "Services":
+    """The workspace's services for one command. When the command is over (successful or
+    not), one checkpoint signs the new head if the command appended anything."""
     from trackrecord.bootstrap import connect
+    from trackrecord.ledger.operations import seal
 
     opened = connect(workspace(ctx))
-    ctx.call_on_close(opened.close)
+    opened_at = opened.ledger.head()[0]
+
+    def finish() -> None:
+        try:
+            seal(opened.ledger, opened.workspace.private_key_path, opened_at)
+        finally:
+            opened.close()
+
+    ctx.call_on_close(finish)
     return opened
 
 

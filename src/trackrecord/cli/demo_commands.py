@@ -45,7 +45,7 @@ def demo(
     services = connect(open_workspace(result.root))
     try:
         render_stats_table(performance_stats(services, None, None, None), console)
-        verdict = verify_ledger(services.ledger, services.workspace.key_dir)
+        verdict = verify_ledger(services.ledger, services.workspace.public_key_path)
     finally:
         services.close()
     if not verdict.ok:

@@ -46,7 +46,7 @@ def ledger_checkpoint(ctx: typer.Context, as_json: bool = typer.Option(False, "-
     from trackrecord.ledger.operations import checkpoint
 
     services = context.services(ctx)
-    event = checkpoint(services.ledger, services.workspace.key_dir)
+    event = checkpoint(services.ledger, services.workspace.private_key_path)
     data = json.loads(event.payload)
     if as_json:
         context.print_json({"seq": event.seq, **data})
@@ -59,7 +59,7 @@ def verify(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
     from trackrecord.ledger.operations import verify_ledger
 
     services = context.services(ctx)
-    result = verify_ledger(services.ledger, services.workspace.key_dir)
+    result = verify_ledger(services.ledger, services.workspace.public_key_path)
     if as_json:
         context.print_json(result.document())
     elif result.ok:

@@ -11,6 +11,7 @@ from typing import Callable
 
 from trackrecord.domain import Mode
 from trackrecord.engine.replay import ReplayResult, bars_by_session, load_history, replay, replay_window
+from trackrecord.ledger.operations import checkpoint
 
 INITIAL_DEPOSIT = Decimal(100_000)
 LATER_DEPOSIT = Decimal(25_000)
@@ -52,6 +53,7 @@ def run_demo(directory: Path, years: int, seed: int, today: date, now: datetime,
         total = len(sessions)
         result = replay(ctx, sessions, bars, deposits, (lambda done: progress(done, total)) if progress else None)
         broker.close()
+        checkpoint(services.ledger, workspace.private_key_path)  # one signature for the whole replay
     finally:
         services.close()
     return DemoResult(workspace.root, result, len(history))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trackrecord.secure_files import ensure_private_file
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
@@ -17,8 +19,10 @@ def create_db_engine(url: str, durable: bool = True) -> "Engine":
     (``synchronous=FULL``): a committed order intent survives a power cut, not only a
     killed process. Only a throw-away database (a backtest's) may pass False."""
     from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import make_url
 
     synchronous = "FULL" if durable else "NORMAL"
+    _create_private_sqlite_file(make_url(url).database if url.startswith("sqlite") else None)
 
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
@@ -39,6 +43,16 @@ def create_db_engine(url: str, durable: bool = True) -> "Engine":
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _create_private_sqlite_file(database: str | None) -> None:
+    """A new SQLite file is created 0600 here before SQLite makes it 0644 (its -wal and
+    -shm files take the database file's mode)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        ensure_private_file(path)
 
 
 def current_revision(engine: "Engine") -> str | None:

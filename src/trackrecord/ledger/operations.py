@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.chain import StoredEvent
-from trackrecord.ledger.signing import PUBLIC_KEY_FILE, sign_checkpoint
+from trackrecord.ledger.schema import PROJECTION_TABLES
+from trackrecord.ledger.signing import SigningKeyError, signed_checkpoint
+from trackrecord.ledger.sql import fetch_all, fetch_one, param
 from trackrecord.ledger.verify import VerifyResult, verify_events
 
 if TYPE_CHECKING:
@@ -16,29 +19,52 @@ if TYPE_CHECKING:
     from trackrecord.ledger.store import SqlLedger, Writer
 
 
-def write_checkpoint(writer: "Writer", key_dir: Path) -> StoredEvent:
+def write_checkpoint(writer: "Writer", private_key: Path) -> StoredEvent:
     """Sign the current head inside an open writer transaction."""
-    public_key, signature = sign_checkpoint(key_dir, writer.seq, writer.prev_hash)
-    return writer.append(kinds.CHECKPOINT_SIGNED, {
-        "head_seq": writer.seq, "head_hash": writer.prev_hash, "public_key": public_key, "signature": signature,
-    })
+    return writer.append(kinds.CHECKPOINT_SIGNED, signed_checkpoint(private_key, writer.seq, writer.prev_hash))
 
 
-def checkpoint(ledger: "SqlLedger", key_dir: Path) -> StoredEvent:
+def checkpoint(ledger: "SqlLedger", private_key: Path) -> StoredEvent:
     with ledger.writer() as writer:
-        return write_checkpoint(writer, key_dir)
+        return write_checkpoint(writer, private_key)
+
+
+def sign_new_head(ledger: "SqlLedger", private_key: Path, since_seq: int) -> StoredEvent | None:
+    """Sign one checkpoint of the head when events were appended after ``since_seq`` and
+    the head is not a checkpoint already: what every writing command ends with (one
+    signature, however many events it wrote). None when there was nothing to sign."""
+    if ledger.head()[0] <= since_seq:
+        return None
+    with ledger.writer() as writer:
+        if writer.seq <= since_seq or _kind_at(writer, writer.seq) == kinds.CHECKPOINT_SIGNED:
+            return None
+        return write_checkpoint(writer, private_key)
+
+
+def seal(ledger: "SqlLedger", private_key: Path, since_seq: int) -> None:
+    """``sign_new_head`` at the end of a command, successful or not. A key that cannot sign
+    leaves the events unsigned (``verify`` counts them) with a warning: it never undoes or
+    hides what the command recorded."""
+    try:
+        sign_new_head(ledger, private_key, since_seq)
+    except SigningKeyError as exc:
+        sys.stderr.write(f"warning: the new events are not signed: {exc}; "
+                         "fix the key and run `trackrecord ledger checkpoint`\n")
+
+
+def _kind_at(writer: "Writer", seq: int) -> str | None:
+    row = fetch_one(writer.conn, f"SELECT kind FROM events WHERE seq = {param(writer.conn.dialect.name, 'seq')}",
+                    {"seq": seq})
+    return None if row is None else str(row[0])
 
 
 def stored_tables(engine: "Engine") -> dict[str, list[dict[str, Any]]]:
-    from trackrecord.ledger.projections import TABLES
-    from trackrecord.ledger.sql import fetch_all
-
     out: dict[str, list[dict[str, Any]]] = {}
     with engine.connect() as conn:
-        for name, table in TABLES.items():
-            columns, rows = fetch_all(conn, f"SELECT {', '.join(c.name for c in table.columns)} FROM {name}")
+        for table in PROJECTION_TABLES:
+            columns, rows = fetch_all(conn, f"SELECT {', '.join(c.name for c in table.columns)} FROM {table.name}")
             booleans = [c.name for c in table.columns if c.type.python_type is bool]
-            out[name] = records = [dict(zip(columns, row)) for row in rows]
+            out[table.name] = records = [dict(zip(columns, row)) for row in rows]
             for record in records if booleans else ():  # SQLite keeps booleans as 0/1
                 for column in booleans:
                     if record[column] is not None:
@@ -46,14 +72,13 @@ def stored_tables(engine: "Engine") -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def trusted_keys(key_dir: Path) -> set[str] | None:
-    path = key_dir / PUBLIC_KEY_FILE
-    return {path.read_text(encoding="ascii").strip()} if path.is_file() else None
+def trusted_keys(public_key: Path) -> set[str] | None:
+    return {public_key.read_text(encoding="ascii").strip()} if public_key.is_file() else None
 
 
-def verify_ledger(ledger: "SqlLedger", key_dir: Path) -> VerifyResult:
+def verify_ledger(ledger: "SqlLedger", public_key: Path) -> VerifyResult:
     tables = stored_tables(ledger.engine)
-    return verify_events(ledger.events(), tables, trusted_keys(key_dir))
+    return verify_events(ledger.events(), tables, trusted_keys(public_key))
 
 
 def log_entries(ledger: "SqlLedger", kind: str | None = None, after_seq: int = 0) -> Iterator[StoredEvent]:

@@ -3,6 +3,9 @@
 A projector is a pure function from one event to row operations. The same operations
 are applied to the database when an event is appended, and to an in-memory table set
 when ``verify`` rebuilds every projection from the chain alone and compares.
+
+Stdlib only (the kill switch's fast path appends through it too): the tables' primary
+keys are stated here, and a test holds them equal to ``trackrecord.ledger.schema``.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from trackrecord.ledger import events as kinds
-from trackrecord.ledger import schema
 from trackrecord.ledger.chain import StoredEvent
+from trackrecord.ledger.sql import execute_rows, insert_sql, update_sql, upsert_sql
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -45,8 +48,17 @@ class Update:
 Op = Insert | Upsert | Update
 Projector = Callable[[StoredEvent, dict[str, Any]], list[Op]]
 
-TABLES = {table.name: table for table in schema.PROJECTION_TABLES}
-PRIMARY_KEYS = {name: tuple(c.name for c in table.primary_key.columns) for name, table in TABLES.items()}
+PRIMARY_KEYS: dict[str, tuple[str, ...]] = {  # == schema.PROJECTION_TABLES' primary keys
+    "cashflows": ("seq",),
+    "snapshots": ("account_id", "session_date"),
+    "fills": ("exec_id",),
+    "orders": ("order_ref",),
+    "imports": ("content_hash",),
+    "kill_switch": ("id",),
+    "checkpoints": ("seq",),
+    "plans": ("plan_id", "mode"),
+}
+TABLES = tuple(PRIMARY_KEYS)
 
 
 def _cashflow(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
@@ -180,16 +192,19 @@ def operations_of(events: Iterable[tuple[StoredEvent, dict[str, Any]]]) -> Itera
 
 
 def apply_sql(conn: "Connection", ops: Iterable[Op]) -> None:
-    """Write operations in order; consecutive plain inserts into one table are batched."""
-    from trackrecord.ledger.sql import execute_many, insert_sql, update_sql, upsert_sql
+    """``apply_ops`` on a SQLAlchemy connection, inside its transaction."""
+    apply_ops(conn.connection.driver_connection, conn.dialect.name, ops)
 
-    dialect = conn.dialect.name
+
+def apply_ops(dbapi: Any, dialect: str, ops: Iterable[Op]) -> None:
+    """Write operations in order on a DBAPI connection; consecutive plain inserts into one
+    table are batched."""
     pending: list[Row] = []
     pending_table = ""
 
     def flush() -> None:
         if pending:
-            execute_many(conn, insert_sql(dialect, pending_table, tuple(pending[0])), pending)
+            execute_rows(dbapi, insert_sql(dialect, pending_table, tuple(pending[0])), pending)
             pending.clear()
 
     for op in ops:
@@ -201,10 +216,10 @@ def apply_sql(conn: "Connection", ops: Iterable[Op]) -> None:
             continue
         flush()
         if isinstance(op, Upsert):
-            execute_many(conn, upsert_sql(dialect, op.table, tuple(op.row), PRIMARY_KEYS[op.table]), [op.row])
+            execute_rows(dbapi, upsert_sql(dialect, op.table, tuple(op.row), PRIMARY_KEYS[op.table]), [op.row])
         else:
             sql = update_sql(dialect, op.table, tuple(op.values), tuple(op.key))
-            execute_many(conn, sql, [{**op.values, **op.key}])
+            execute_rows(dbapi, sql, [{**op.values, **op.key}])
     flush()
 
 

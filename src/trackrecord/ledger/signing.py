@@ -1,52 +1,81 @@
-"""Ed25519 keys and checkpoint signatures over ``(seq, hash)`` of the chain head."""
+"""Ed25519 keys and checkpoint signatures over ``(seq, hash)`` of the chain head.
+
+The private key is a PKCS#8 PEM file (mode 0600), in the workspace's ``keys/`` or, with
+``init --key-file PATH``, outside it; the public key stays in ``keys/ledger.ed25519.pub``
+(mode 0644), the trust anchor ``verify`` checks signatures against.
+
+Signing is on every writer's path (the kill switch's fast path too), so it loads only the
+Ed25519 primitive: the PEM is unwrapped here rather than by ``cryptography``'s
+serialization module, which costs more to import than the whole signature.
+"""
 
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
+
+from trackrecord.secure_files import FILE_MODE, PUBLIC_FILE_MODE, write_new_file
 
 PRIVATE_KEY_FILE = "ledger.ed25519"
 PUBLIC_KEY_FILE = "ledger.ed25519.pub"
+
+# DER of PKCS#8 ``PrivateKeyInfo`` for Ed25519 (RFC 8410) up to the 32 raw key bytes.
+_PKCS8_ED25519_PREFIX = bytes.fromhex("302e020100300506032b657004220420")
+_PEM_BEGIN, _PEM_END = "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----"
+
+
+class SigningKeyError(ValueError):
+    """The private key file is missing or is not an Ed25519 PKCS#8 PEM key."""
 
 
 def checkpoint_message(seq: int, head_hash: str) -> bytes:
     return f"trackrecord-checkpoint:{seq}:{head_hash}".encode("ascii")
 
 
-def generate_keypair(key_dir: Path) -> str:
-    """Write a new key pair (private key mode 0600); return the public key, base64."""
-    from cryptography.hazmat.primitives import serialization
+def generate_keypair(private_path: Path, public_path: Path) -> str:
+    """Write a new key pair (private 0600, public 0644); return the public key, base64."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    key_dir.mkdir(parents=True, exist_ok=True)
     private = Ed25519PrivateKey.generate()
-    raw = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    path = key_dir / PRIVATE_KEY_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(raw)
-    public = public_key_text(private.public_key())
-    (key_dir / PUBLIC_KEY_FILE).write_text(public + "\n", encoding="ascii")
+    der = _PKCS8_ED25519_PREFIX + private.private_bytes_raw()
+    body = base64.encodebytes(der).decode("ascii").replace("\n", "")
+    write_new_file(private_path, f"{_PEM_BEGIN}\n{body}\n{_PEM_END}\n".encode("ascii"), FILE_MODE)
+    public = base64.b64encode(private.public_key().public_bytes_raw()).decode("ascii")
+    write_new_file(public_path, (public + "\n").encode("ascii"), PUBLIC_FILE_MODE)
     return public
 
 
-def public_key_text(public_key: object) -> str:
-    from cryptography.hazmat.primitives import serialization
+def _raw_private_key(path: Path) -> bytes:
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SigningKeyError(f"cannot read the signing key {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    body = text.strip()
+    if not (body.startswith(_PEM_BEGIN) and body.endswith(_PEM_END)):
+        raise SigningKeyError(f"{path}: not a PEM private key")
+    try:
+        der = base64.b64decode("".join(body[len(_PEM_BEGIN):-len(_PEM_END)].split()), validate=True)
+    except ValueError:
+        raise SigningKeyError(f"{path}: the PEM body is not base64") from None
+    if len(der) != len(_PKCS8_ED25519_PREFIX) + 32 or not der.startswith(_PKCS8_ED25519_PREFIX):
+        raise SigningKeyError(f"{path}: not an Ed25519 private key")
+    return der[len(_PKCS8_ED25519_PREFIX):]
 
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)  # type: ignore[attr-defined]
-    return base64.b64encode(raw).decode("ascii")
 
-
-def sign_checkpoint(key_dir: Path, seq: int, head_hash: str) -> tuple[str, str]:
+def sign_checkpoint(private_path: Path, seq: int, head_hash: str) -> tuple[str, str]:
     """Return (public key, signature), both base64."""
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    private = serialization.load_pem_private_key((key_dir / PRIVATE_KEY_FILE).read_bytes(), password=None)
-    signature = private.sign(checkpoint_message(seq, head_hash))  # type: ignore[union-attr, call-arg]
-    return public_key_text(private.public_key()), base64.b64encode(signature).decode("ascii")
+    private = Ed25519PrivateKey.from_private_bytes(_raw_private_key(private_path))
+    signature = private.sign(checkpoint_message(seq, head_hash))
+    public = base64.b64encode(private.public_key().public_bytes_raw()).decode("ascii")
+    return public, base64.b64encode(signature).decode("ascii")
+
+
+def signed_checkpoint(private_path: Path, seq: int, head_hash: str) -> dict[str, object]:
+    """The payload of a ``checkpoint.signed`` event over the head (seq, hash)."""
+    public_key, signature = sign_checkpoint(private_path, seq, head_hash)
+    return {"head_seq": seq, "head_hash": head_hash, "public_key": public_key, "signature": signature}
 
 
 def verify_signature(public_key_b64: str, signature_b64: str, seq: int, head_hash: str) -> bool:

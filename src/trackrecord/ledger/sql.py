@@ -46,9 +46,14 @@ def select_sql(dialect: str, table: str, columns: tuple[str, ...], keys: tuple[s
 
 def execute_many(conn: "Connection", sql: str, rows: Sequence[dict[str, Any]]) -> None:
     """Run ``sql`` for each row on the connection's own DBAPI cursor, inside its transaction."""
+    execute_rows(conn.connection.driver_connection, sql, rows)
+
+
+def execute_rows(dbapi: Any, sql: str, rows: Sequence[dict[str, Any]]) -> None:
+    """``execute_many`` on a DBAPI connection (sqlite3, psycopg): the stdlib-only writers' form."""
     if not rows:
         return
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = dbapi.cursor()
     try:
         if len(rows) == 1:
             cursor.execute(sql, rows[0])

@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
 
-from trackrecord.ledger.canonical import canonical_json_and_data, format_timestamp
-from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, iter_chain
+from trackrecord.ledger.append import append_events
+from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -55,22 +55,11 @@ class Writer:
     def append_many(
         self, items: Sequence[tuple[str, Mapping[str, Any]]], recorded_at: datetime | None = None
     ) -> list[StoredEvent]:
-        from trackrecord.ledger.projections import apply_sql, operations_of
-        from trackrecord.ledger.sql import execute_many, insert_sql
-
-        stamp = format_timestamp(recorded_at or self.clock())
-        encoded = [(kind, *canonical_json_and_data(payload)) for kind, payload in items]
-        if not encoded:
+        new = append_events(self.conn.connection.driver_connection, self.conn.dialect.name,
+                            (self.seq, self.prev_hash), items, recorded_at or self.clock())
+        if not new:
             return []
-        new = list(iter_chain(self.prev_hash, self.seq + 1, [(stamp, kind, text) for kind, text, _ in encoded]))
-        data = [value for _, _, value in encoded]
         self.seq, self.prev_hash = new[-1].seq, new[-1].hash
-        execute_many(self.conn, insert_sql(self.conn.dialect.name, "events", EVENT_COLUMNS), [
-            {"seq": e.seq, "recorded_at": e.recorded_at, "kind": e.kind, "payload": e.payload,
-             "prev_hash": e.prev_hash, "hash": e.hash}
-            for e in new
-        ])
-        apply_sql(self.conn, operations_of(zip(new, data)))
         self.written.extend(new)
         return new
 

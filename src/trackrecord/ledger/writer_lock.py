@@ -30,7 +30,7 @@ class WriterLock:
     def __enter__(self) -> "WriterLock":
         import fcntl
 
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # umask can only narrow it
         deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
         while True:
             try:

@@ -21,7 +21,7 @@ DAY = date(2024, 3, 4)
 def _engine(path: Path):  # type: ignore[no-untyped-def]
     from trackrecord.ledger.db import create_db_engine, migrate
 
-    engine = create_db_engine(f"sqlite:///{path}")
+    engine = create_db_engine(f"sqlite:///{path}", durable=False)  # a throw-away book: no fsync per commit
     migrate(engine)
     return engine
 
