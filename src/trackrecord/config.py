@@ -7,14 +7,25 @@ ignored). Secrets never live in the YAML: they come from environment variables n
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from trackrecord.domain import IbContract, Instrument, Mode
 from trackrecord.errors import UserError
+from trackrecord.ledger.parsing import CURRENCY_CODE, number_problem
 
 CONFIG_FILE = "trackrecord.yaml"
 
@@ -25,15 +36,36 @@ SECRET_ENV = {
 }
 
 
+PENCE_UNITS = {"GBX": "GBX", "GBp": "GBX", "GBP_PENCE": "GBX", "GBPENCE": "GBX"}
+DATABASE_DIALECTS = ("sqlite", "postgresql")
+
+
+def _currency_code(value: str) -> str:
+    if not isinstance(value, str) or not CURRENCY_CODE.fullmatch(value):
+        raise ValueError("expected a 3-letter currency code such as GBP")
+    return value.upper()
+
+
+def _ledger_number(value: Decimal) -> Decimal:
+    problem = number_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+CurrencyCode = Annotated[str, AfterValidator(_currency_code)]
+Amount = Annotated[Decimal, AfterValidator(_ledger_number)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True, allow_inf_nan=False)
 
 
 class IbContractConfig(_Strict):
     symbol: str
     exchange: str = "SMART"
     primary_exchange: str | None = None
-    currency: str
+    currency: CurrencyCode
     con_id: int | None = None
 
 
@@ -41,14 +73,28 @@ class InstrumentConfig(_Strict):
     symbol: str = Field(description="our symbol, e.g. SXLK")
     data_symbol: str = Field(description="the price source's symbol, e.g. SXLK.L on Yahoo")
     sector: str
-    currency: str = "GBP"
-    price_unit: str = Field("GBP", description="unit quotes come in: GBP, GBX (pence), USD...")
+    currency: CurrencyCode = "GBP"
+    price_unit: str = Field("GBP", description="unit quotes come in: the currency, or GBX / GBp (pence of GBP)")
     ib: IbContractConfig
 
-    @field_validator("currency", "price_unit")
-    @classmethod
-    def _upper(cls, value: str) -> str:
-        return value.upper()
+    @model_validator(mode="after")
+    def _known_price_unit(self) -> "InstrumentConfig":
+        """Quotes come in the instrument's currency or, for GBP, in pence (GBX, Yahoo's GBp).
+
+        Anything else would silently be taken as the currency itself (``GBp`` upper-cased
+        is pounds: a 100x error), so it is refused.
+        """
+        unit = self.price_unit.strip()
+        if unit in PENCE_UNITS or unit.upper() in ("GBX", "GBP_PENCE", "GBPENCE"):
+            if self.currency != "GBP":
+                raise ValueError(f"price_unit {unit!r} (pence) needs currency GBP, got {self.currency}")
+            object.__setattr__(self, "price_unit", "GBX")
+        elif unit.upper() == self.currency:
+            object.__setattr__(self, "price_unit", self.currency)
+        else:
+            raise ValueError(f"unknown price_unit {unit!r} for {self.symbol}: expected {self.currency} "
+                             f"(quotes in the currency){' or GBX / GBp (pence)' if self.currency == 'GBP' else ''}")
+        return self
 
     def to_domain(self, calendar: str) -> Instrument:
         ib = IbContract(
@@ -110,6 +156,13 @@ def us_sector_instruments() -> list[InstrumentConfig]:
 class UniverseConfig(_Strict):
     name: str = "uk-sectors"
     calendar: str = Field("XLON", description="exchange_calendars code")
+
+    @field_validator("calendar")
+    @classmethod
+    def _calendar_code(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("expected an exchange_calendars code such as XLON or XNYS")
+        return value.strip()
     instruments: list[InstrumentConfig] = Field(default_factory=uk_sector_instruments)
 
     @model_validator(mode="after")
@@ -128,19 +181,29 @@ class UniverseConfig(_Strict):
 
 
 class AccountConfig(_Strict):
-    base_currency: str = "GBP"
+    base_currency: CurrencyCode = "GBP"
     account_id: str | None = Field(None, description="the IB account that must be connected, e.g. U1234567")
-
-    @field_validator("base_currency")
-    @classmethod
-    def _currency(cls, value: str) -> str:
-        if len(value) != 3 or not value.isalpha():
-            raise ValueError(f"expected a 3-letter currency code, got {value!r}")
-        return value.upper()
 
 
 class DatabaseConfig(_Strict):
     url: str | None = Field(None, description="SQLAlchemy URL; empty means trackrecord.db in the workspace")
+
+    @field_validator("url")
+    @classmethod
+    def _supported_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            dialect = make_url(value).get_backend_name()
+        except (ArgumentError, ValueError):
+            raise ValueError("expected a SQLAlchemy URL such as sqlite:///path/trackrecord.db or "
+                             "postgresql+psycopg://user@host/db") from None
+        if dialect not in DATABASE_DIALECTS:
+            raise ValueError(f"database {dialect!r} is not supported: expected sqlite or postgresql")
+        return value
 
 
 class SigningConfig(_Strict):
@@ -154,7 +217,31 @@ class PricesConfig(_Strict):
     history_start: str = "2015-01-01"
     max_daily_move: float = Field(0.25, gt=0, description="a bigger one-day move blocks the signal")
     max_gap_sessions: int = Field(3, ge=0, description="missing sessions in a row tolerated")
-    fx_rates: dict[str, Decimal] = Field(default_factory=dict, description="units of base currency per unit")
+    fx_rates: dict[CurrencyCode, Amount] = Field(default_factory=dict, description="units of base currency per unit")
+
+    @field_validator("history_start", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> str:
+        if isinstance(value, date):  # YAML reads an unquoted 2015-01-01 as a date
+            return value.isoformat()
+        try:
+            return date.fromisoformat(str(value).strip()).isoformat()
+        except ValueError:
+            raise ValueError("expected a date YYYY-MM-DD") from None
+
+    @field_validator("fx_rates")
+    @classmethod
+    def _positive_rates(cls, rates: dict[str, Decimal]) -> dict[str, Decimal]:
+        for code, rate in rates.items():
+            if rate <= 0:
+                raise ValueError(f"the {code} rate must be above zero, got {rate}")
+        return rates
+
+    @model_validator(mode="after")
+    def _csv_needs_a_folder(self) -> "PricesConfig":
+        if self.source == "csv" and not (self.csv_dir or "").strip():
+            raise ValueError("prices.csv_dir is empty but prices.source is csv: set csv_dir to a folder of <SYMBOL>.csv files")
+        return self
 
 
 class StrategyConfig(_Strict):
@@ -165,7 +252,7 @@ class StrategyConfig(_Strict):
     min_momentum: float | None = None
     drift_band: float = Field(0.02, ge=0, le=1)
     cash_buffer: float = Field(0.01, ge=0, lt=1)
-    min_order_value: Decimal = Field(Decimal(100), ge=0)
+    min_order_value: Amount = Field(Decimal(100), ge=0)
     order_type: Literal["MOC", "MKT"] = "MOC"
 
     @model_validator(mode="after")
@@ -181,7 +268,7 @@ class RiskConfig(_Strict):
     max_position_weight: float = Field(0.35, gt=0, le=1)
     max_turnover: float = Field(1.0, gt=0, description="traded value / NAV per run")
     allow_initial_deployment: bool = True
-    max_order_value: Decimal = Field(Decimal(250000), gt=0)
+    max_order_value: Amount = Field(Decimal(250000), gt=0)
     max_orders_per_run: int = Field(20, ge=1)
     price_collar: float = Field(0.10, gt=0, description="reference vs last close")
     max_price_age_sessions: int = Field(1, ge=0)
@@ -202,9 +289,9 @@ class IbkrConfig(_Strict):
 
 class SimBrokerConfig(_Strict):
     seed: int = 1
-    commission_rate: Decimal = Field(Decimal("0.0005"), ge=0, description="of trade value")
-    commission_min: Decimal = Field(Decimal("3"), ge=0, description="per order, base currency")
-    slippage_bps: Decimal = Field(Decimal("2"), ge=0)
+    commission_rate: Amount = Field(Decimal("0.0005"), ge=0, description="of trade value")
+    commission_min: Amount = Field(Decimal("3"), ge=0, description="per order, base currency")
+    slippage_bps: Amount = Field(Decimal("2"), ge=0)
     account_id: str = "SIM0001"
 
 
@@ -217,6 +304,13 @@ class PerformanceConfig(_Strict):
     flow_timing: Literal["start", "mid", "end"] = "start"
     risk_free_rate: float = Field(0.0, gt=-1, lt=1, description="annual")
     benchmark: str = Field("universe", description="universe, none, or an instrument symbol")
+    benchmarks: list[str] = Field(default_factory=list, description="more benchmark symbols, priced but never traded")
+
+    def benchmark_symbols(self) -> list[str]:
+        """Every symbol named as a benchmark (not ``universe`` or ``none``), in order, once each."""
+        names = [self.benchmark, *self.benchmarks]
+        symbols = [n.strip() for n in names if n.strip() and n.strip().lower() not in ("universe", "none")]
+        return list(dict.fromkeys(symbols))
 
 
 class DashboardConfig(_Strict):
@@ -262,6 +356,18 @@ class Settings(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _rates_for_foreign_instruments(self) -> "Settings":
+        base = self.account.base_currency
+        for index, instrument in enumerate(self.universe.instruments):
+            if instrument.currency != base and instrument.currency not in self.prices.fx_rates:
+                raise ValueError(
+                    f"universe.instruments[{index}] {instrument.symbol} is in {instrument.currency} but "
+                    f"account.base_currency is {base} and prices.fx_rates has no {instrument.currency} rate: "
+                    f"add one (units of {base} per {instrument.currency}) or change account.base_currency"
+                )
+        return self
+
     @property
     def simulated(self) -> bool:
         return self.prices.source == "synthetic" or self.mode is not Mode.LIVE
@@ -287,6 +393,8 @@ def _explain(error: Mapping[str, Any]) -> str:
     if error.get("type") == "extra_forbidden":
         return f"unknown key '{key}'"
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if key == "database.url":  # the URL may hold a password: never echo it
+        return f"key '{key}': {message}"
     if key:
         return f"key '{key}': {message} (got {error.get('input')!r})" if "input" in error and not isinstance(
             error.get("input"), (dict, list)
@@ -310,20 +418,65 @@ def parse_settings(data: Any, source: str) -> Settings:
 
 
 def load_settings(path: Path) -> Settings:
-    import yaml
-
+    """Read, parse and validate ``trackrecord.yaml``; every problem is one UserError line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise UserError(f"{path}: cannot read configuration: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise UserError(f"{path}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                        "save the file as UTF-8") from None
+    return parse_settings(parse_yaml(text, str(path)), str(path))
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML with every mapping's keys unique (PyYAML lets a repeated key silently win)."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise UserError(f"{path}:{where}: malformed YAML: {problem}") from None
-    return parse_settings(data, str(path))
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or "not valid YAML"
+        raise UserError(f"{source}:{where} malformed YAML: {problem}") from None
+    except RecursionError:
+        raise UserError(f"{source}: malformed YAML: nested too deeply") from None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader refusing a key repeated in one mapping (a second ``mode:`` must not win)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+                seen.setdefault(key, line)
+            except TypeError:
+                continue  # an unhashable key: the base class reports it
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice (lines {first} and {line}); keep one",
+                    key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def check_references(settings: Settings, source: str) -> None:
+    """What the model alone cannot see (``config check``): names that must exist in a library.
+
+    Raises UserError naming the key; loading exchange_calendars costs half a second, so
+    commands that open the calendar anyway find an unknown code there.
+    """
+    import exchange_calendars
+
+    code = settings.universe.calendar
+    if code not in exchange_calendars.get_calendar_names(include_aliases=True):
+        raise UserError(f"{source}: key 'universe.calendar': {code!r} is not an exchange_calendars code "
+                        "(e.g. XLON, XNYS, XETR)")
 
 
 def settings_document(settings: Settings, environ: Mapping[str, str]) -> dict[str, Any]:

@@ -39,7 +39,17 @@ def preset_settings(base_currency: str = "GBP", universe: str = "uk-sectors", pr
         account = AccountConfig(base_currency=base_currency)
     except ValueError:
         raise UserError(f"--base-currency {base_currency!r}: expected a 3-letter currency code such as GBP") from None
-    return Settings(account=account, universe=universe_config, prices=PricesConfig(source=prices_source))
+    prices = PricesConfig(source=prices_source, csv_dir="prices" if prices_source == "csv" else None)
+    try:
+        return Settings(account=account, universe=universe_config, prices=prices)
+    except ValueError as exc:  # pydantic's ValidationError: the preset needs an FX rate
+        raise UserError(f"--universe {universe} with --base-currency {base_currency}: "
+                        f"{_first_problem(exc)}; use --base-currency USD, or edit trackrecord.yaml") from None
+
+
+def _first_problem(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    return str(errors()[0]["msg"]).removeprefix("Value error, ") if callable(errors) else str(exc)
 
 
 def with_key_file(settings: Settings, key_file: Path | None) -> Settings:

@@ -73,16 +73,19 @@ def cashflow_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
 def _report(report, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     if as_json:
         context.print_json(report.document())
-    else:
-        typer.echo(report.summary())
+        return
+    typer.echo(report.summary())
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}")
 
 
 def _import(ctx: typer.Context, parse: Callable[[Any, str], Any], as_json: bool) -> None:
     """Parse with ``parse(settings, default account)`` (every row validated first), then record."""
-    from trackrecord.ledger.imports import record_import
+    from trackrecord.ledger.imports import outside_universe, record_import
 
     services = context.services(ctx)
     parsed = parse(services.settings, services.settings.account.account_id or "default")
+    parsed.warnings += outside_universe(parsed, [i.symbol for i in services.settings.universe.instruments])
     _report(record_import(services.ledger, parsed), as_json)
 
 
@@ -95,12 +98,13 @@ def import_snapshots(ctx: typer.Context, file: Path = typer.Argument(..., help="
     _import(ctx, lambda s, default: parse_snapshots_csv(file, account or default, s.account.base_currency), as_json)
 
 
-def import_cashflows(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV with date,amount[,currency,note]"),
+def import_cashflows(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV with date,amount[,currency,note,ref]"),
+                     account: Optional[str] = typer.Option(None, "--account", help="default: the configured account"),
                      as_json: bool = typer.Option(False, "--json")) -> None:
-    """Import deposits and withdrawals."""
+    """Import deposits and withdrawals (two equal flows on one day need distinct refs)."""
     from trackrecord.ledger.imports import parse_cashflows_csv
 
-    _import(ctx, lambda s, _default: parse_cashflows_csv(file, s.account.base_currency), as_json)
+    _import(ctx, lambda s, _default: parse_cashflows_csv(file, s.account.base_currency, account), as_json)
 
 
 def import_fills(ctx: typer.Context, file: Path = typer.Argument(..., help="executions CSV"),

@@ -37,7 +37,10 @@ def init(
 
 def config_check(ctx: typer.Context) -> None:
     """Validate trackrecord.yaml and report the first problem (exit 2)."""
+    from trackrecord.config import check_references
+
     workspace = context.workspace(ctx)
+    check_references(workspace.settings, str(workspace.config_path))
     typer.echo(f"{workspace.config_path}: OK (mode {workspace.settings.mode.value}, "
                f"{len(workspace.settings.universe.instruments)} instruments)")
 

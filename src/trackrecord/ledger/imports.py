@@ -3,7 +3,12 @@
 Every row is validated before anything is written; a bad row raises UserError naming
 file, line and column. Imports are idempotent: a file already imported (same content
 hash) adds nothing, fills are keyed by exec id, snapshots by (account, session date),
-cash flows by (date, amount, currency, note).
+cash flows by (date, amount, currency, note, ref).
+
+Nothing changes meaning silently: a repeated header, one date with two NAVs, one
+trade id with two contents, or two equal flows on one day without a ``ref`` telling
+them apart are errors naming the lines. Imported snapshots and fills carry
+``provenance: {"source": "import" | "seed import", "file_sha256": ...}``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
@@ -22,6 +28,7 @@ from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.canonical import format_timestamp
 from trackrecord.ledger.parsing import (
+    checked_number,
     parse_currency,
     parse_date,
     parse_decimal,
@@ -39,6 +46,9 @@ SEED_EXECUTION_COLUMNS = (
     "fill_price", "slippage_bps", "commission", "commission_currency",
 )
 DATED_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(csv|json)$")
+MAX_NOTE = 1000
+UNEXPLAINED_MOVE = Decimal("0.05")  # of the previous NAV: beyond it a NAV jump looks like a flow
+IMPORT, SEED_IMPORT = "import", "seed import"
 
 
 @dataclass(frozen=True)
@@ -58,20 +68,39 @@ class ParsedImport:
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     fills: list[dict[str, Any]] = field(default_factory=list)
     duplicate_fills: int = 0
+    duplicate_snapshots: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
 class ImportReport:
+    """What an import added and skipped; ``skipped`` counts both kinds of repeat, told apart
+    by ``duplicates`` (repeated within the imported files) and ``already_recorded``."""
+
     added: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    duplicates: dict[str, int] = field(default_factory=dict)
+    already_recorded: dict[str, int] = field(default_factory=dict)
     files_already_imported: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, bucket: dict[str, int], kind: str, n: int = 1) -> None:
+        if n:
+            bucket[kind] = bucket.get(kind, 0) + n
+            self.skipped[kind] = self.skipped.get(kind, 0) + n
 
     def document(self) -> dict[str, Any]:
-        return {"added": self.added, "skipped": self.skipped, "files_already_imported": self.files_already_imported}
+        return {"added": self.added, "skipped": self.skipped, "duplicates_within_files": self.duplicates,
+                "already_recorded": self.already_recorded, "files_already_imported": self.files_already_imported,
+                "warnings": self.warnings}
 
     def summary(self) -> str:
-        parts = [f"{kind}: {self.added.get(kind, 0)} added, {self.skipped.get(kind, 0)} skipped (already recorded)"
-                 for kind in sorted(set(self.added) | set(self.skipped))]
+        parts = []
+        for kind in sorted(set(self.added) | set(self.skipped)):
+            why = [f"{n} already recorded" for n in [self.already_recorded.get(kind, 0)] if n]
+            why += [f"{n} duplicate within the imported file(s)" for n in [self.duplicates.get(kind, 0)] if n]
+            parts.append(f"{kind}: {self.added.get(kind, 0)} added, {self.skipped.get(kind, 0)} skipped"
+                         + (f" ({', '.join(why)})" if why else ""))
         if self.files_already_imported:
             parts.append(f"{len(self.files_already_imported)} file(s) imported before: nothing new from them")
         return "; ".join(parts) if parts else "nothing to import"
@@ -90,12 +119,22 @@ def _read_text(path: Path) -> tuple[str, str]:
 
 
 def _csv_rows(path: Path, text: str, required: Sequence[str], optional: Sequence[str] = ()) -> Iterable[tuple[str, dict[str, str]]]:
-    """Rows with their location ``file:line``; the header must hold the required columns."""
+    """Rows with their location ``file:line``; the header must hold the required columns once each."""
     reader = csv.reader(io.StringIO(text))
+    try:
+        yield from _checked_rows(path, reader, required, optional)
+    except csv.Error as exc:
+        raise UserError(f"{path}:{reader.line_num}: unreadable CSV: {exc}") from None
+
+
+def _checked_rows(path: Path, reader: Any, required: Sequence[str], optional: Sequence[str]) -> Iterable[tuple[str, dict[str, str]]]:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise UserError(f"{path}: empty file, expected a header with {', '.join(required)}") from None
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise UserError(f"{path}:1: column(s) {', '.join(repeated)} appear more than once in the header; keep one")
     missing = [c for c in required if c not in header]
     if missing:
         raise UserError(f"{path}:1: missing column(s) {', '.join(missing)}; expected {', '.join(required)}")
@@ -118,49 +157,86 @@ def _cell(where: str, row: dict[str, str], column: str, parse: Callable[[str, st
     return parse(value, f"{where}: column '{column}'")
 
 
-def parse_cashflows_csv(path: Path, base_currency: str) -> ParsedImport:
+def _note(where: str, row: dict[str, str], column: str) -> str:
+    text = row.get(column, "")
+    if len(text) > MAX_NOTE:
+        raise UserError(f"{where}: column '{column}': at most {MAX_NOTE} characters, got {len(text)}")
+    return text
+
+
+def parse_cashflows_csv(path: Path, base_currency: str, account_id: str | None = None) -> ParsedImport:
+    """``date,amount[,currency,note,ref]``: two flows of the same amount on one day are two
+    real flows only when their ``ref`` (e.g. the bank's reference) differ."""
     text, digest = _read_text(path)
     parsed = ParsedImport()
-    for where, row in _csv_rows(path, text, ("date", "amount"), ("currency", "note")):
+    lines: dict[tuple[Any, ...], str] = {}
+    for where, row in _csv_rows(path, text, ("date", "amount"), ("currency", "note", "ref")):
         amount = _cell(where, row, "amount", parse_decimal)
         if amount == 0:
             raise UserError(f"{where}: column 'amount': a cash flow of zero records nothing")
         currency = _cell(where, row, "currency", parse_currency) if row.get("currency") else base_currency
-        parsed.cashflows.append({
-            "flow_date": _cell(where, row, "date", parse_date), "amount": amount, "currency": currency,
-            "note": row.get("note", ""), "source": str(path.name),
-        })
+        flow_date, ref = _cell(where, row, "date", parse_date), _note(where, row, "ref")
+        same = (flow_date, amount, currency, ref)
+        if same in lines:
+            raise UserError(
+                f"{where}: {flow_date} {amount} {currency} repeats line {lines[same].rsplit(':', 1)[1]}: if both "
+                "are real flows, tell them apart in a 'ref' column (e.g. the bank reference); else remove one")
+        lines[same] = where
+        payload: dict[str, Any] = {
+            "flow_date": flow_date, "amount": amount, "currency": currency,
+            "note": _note(where, row, "note"), "source": str(path.name),
+        }
+        if ref:
+            payload["ref"] = ref
+        if account_id is not None:
+            payload["account_id"] = account_id
+        parsed.cashflows.append(payload)
     parsed.sources.append(ImportSource("cashflows", path, digest, len(parsed.cashflows)))
     return parsed
 
 
 def parse_snapshots_csv(path: Path, account_id: str, base_currency: str) -> ParsedImport:
+    """``date,nav[,cash]``, one row per session: a date twice with different values is an error."""
     text, digest = _read_text(path)
     parsed = ParsedImport()
+    seen: dict[date, tuple[str, tuple[Decimal, Decimal | None]]] = {}
     for where, row in _csv_rows(path, text, ("date", "nav"), ("cash",)):
         session_date = _cell(where, row, "date", parse_date)
         nav = _cell(where, row, "nav", parse_decimal)
         if nav < 0:
             raise UserError(f"{where}: column 'nav': expected a NAV of zero or more, got {row['nav']!r}")
         cash = _cell(where, row, "cash", parse_decimal) if row.get("cash") else None
-        parsed.snapshots.append(_snapshot_payload(account_id, base_currency, session_date, None, nav, cash, [], path))
+        if session_date in seen:
+            first, values = seen[session_date]
+            if values != (nav, cash):
+                raise UserError(f"{where}: {session_date} appears twice with different values (line "
+                                f"{first.rsplit(':', 1)[1]}: nav {values[0]}, this line: nav {nav}); keep one")
+            parsed.duplicate_snapshots += 1
+            continue
+        seen[session_date] = (where, (nav, cash))
+        parsed.snapshots.append(_snapshot_payload(account_id, base_currency, session_date, None, nav, cash, [],
+                                                  path, _provenance(IMPORT, digest)))
     parsed.sources.append(ImportSource("snapshots", path, digest, len(parsed.snapshots)))
     return parsed
 
 
-def _snapshot_payload(account_id: str, base_currency: str, session_date: Any, taken_at: Any, nav: Decimal,
-                      cash: Decimal | None, positions: list[dict[str, Any]], path: Path) -> dict[str, Any]:
-    from datetime import datetime, time, timezone
+def _provenance(source: str, digest: str) -> dict[str, str]:
+    return {"source": source, "file_sha256": digest}
 
+
+def _snapshot_payload(account_id: str, base_currency: str, session_date: Any, taken_at: Any, nav: Decimal,
+                      cash: Decimal | None, positions: list[dict[str, Any]], path: Path,
+                      provenance: dict[str, str]) -> dict[str, Any]:
     moment = taken_at or datetime.combine(session_date, time(0, 0), tzinfo=timezone.utc)
     return {
         "account_id": account_id, "session_date": session_date, "taken_at": format_timestamp(moment),
         "base_currency": base_currency, "nav": nav, "cash": cash, "positions": positions,
-        "is_paper": False, "simulated": False, "source": f"import:{path.name}",
+        "is_paper": False, "simulated": False, "source": f"import:{path.name}", "provenance": provenance,
     }
 
 
-def _fill_payload(where: str, row: dict[str, str], account_id: str, base_currency: str, path: Path) -> dict[str, Any]:
+def _fill_payload(where: str, row: dict[str, str], account_id: str, base_currency: str, path: Path,
+                  provenance: dict[str, str]) -> dict[str, Any]:
     quantity = _cell(where, row, "quantity", parse_decimal)
     if quantity <= 0:
         raise UserError(f"{where}: column 'quantity': expected a positive quantity, got {row['quantity']!r}")
@@ -179,33 +255,54 @@ def _fill_payload(where: str, row: dict[str, str], account_id: str, base_currenc
         "currency": currency, "executed_at": format_timestamp(_cell(where, row, "timestamp", parse_timestamp)),
         "commission": commission, "commission_currency": currency if commission is not None else None,
         "intended_price": intended, "order_type": None, "supersedes": None, "simulated": False,
-        "source": f"import:{path.name}",
+        "source": f"import:{path.name}", "provenance": provenance,
     }
 
 
-def parse_fills_csv(path: Path, account_id: str, base_currency: str) -> ParsedImport:
+def parse_fills_csv(path: Path, account_id: str, base_currency: str, provenance: str = IMPORT) -> ParsedImport:
+    """Executions keyed by ``trade_id``: a repeat with the same content is a duplicate (the
+    older tool wrote one on every re-pull), a repeat with other content is an error."""
     text, digest = _read_text(path)
     parsed = ParsedImport()
     optional = ("asset_class", "intended_price", "slippage_bps", "commission", "commission_currency")
     required = [c for c in SEED_EXECUTION_COLUMNS if c not in optional]
-    seen: set[str] = set()
+    seen: dict[str, tuple[str, dict[str, Any]]] = {}
     for where, row in _csv_rows(path, text, required, optional):
-        payload = _fill_payload(where, row, account_id, base_currency, path)
-        if payload["exec_id"] in seen:
-            parsed.duplicate_fills += 1  # the older tool wrote duplicate fills on re-pull
-            continue
-        seen.add(payload["exec_id"])
-        parsed.fills.append(payload)
+        payload = _fill_payload(where, row, account_id, base_currency, path, _provenance(provenance, digest))
+        _add_fill(parsed, seen, where, payload)
     parsed.sources.append(ImportSource("fills", path, digest, len(parsed.fills)))
     return parsed
 
 
+def fill_content(fill: dict[str, Any]) -> tuple[Any, ...]:
+    """What two rows of one trade id must agree on to be the same execution."""
+    return tuple(fill[k] for k in ("symbol", "side", "quantity", "price", "executed_at", "commission"))
+
+
+def _add_fill(parsed: ParsedImport, seen: dict[str, tuple[str, dict[str, Any]]], where: str,
+              fill: dict[str, Any]) -> None:
+    exec_id = fill["exec_id"]
+    if exec_id in seen:
+        first, other = seen[exec_id]
+        if fill_content(other) != fill_content(fill):
+            raise UserError(f"{where}: trade_id {exec_id!r} was already read at {first} with other contents "
+                            f"({other['side']} {other['quantity']} {other['symbol']} @ {other['price']}, here "
+                            f"{fill['side']} {fill['quantity']} {fill['symbol']} @ {fill['price']}); "
+                            "a trade id names one execution")
+        parsed.duplicate_fills += 1
+        return
+    seen[exec_id] = (where, fill)
+    parsed.fills.append(fill)
+
+
 def _seed_snapshot(path: Path, account_id: str, base_currency: str, session_date: Any) -> dict[str, Any]:
-    text, _ = _read_text(path)
+    text, digest = _read_text(path)
     try:
         data = json.loads(text, parse_float=Decimal, parse_int=Decimal)
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}:{exc.lineno}: malformed JSON: {exc.msg}") from None
+    except RecursionError:
+        raise UserError(f"{path}: malformed JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a JSON object with timestamp, total_equity, cash, positions")
     for key in ("timestamp", "total_equity", "cash", "positions"):
@@ -215,13 +312,17 @@ def _seed_snapshot(path: Path, account_id: str, base_currency: str, session_date
     for key, value in (("total_equity", nav), ("cash", cash)):
         if not isinstance(value, Decimal) or not value.is_finite():
             raise UserError(f"{path}: key '{key}': expected a number, got {value!r}")
+        checked_number(value, f"{path}: key '{key}'")
+    if nav < 0:
+        raise UserError(f"{path}: key 'total_equity': expected a NAV of zero or more, got {nav}")
     if not isinstance(data["timestamp"], str):
         raise UserError(f"{path}: key 'timestamp': expected an ISO 8601 string, got {data['timestamp']!r}")
     taken_at = parse_timestamp(data["timestamp"], f"{path}: key 'timestamp'")
     if not isinstance(data["positions"], list):
         raise UserError(f"{path}: key 'positions': expected a list")
     positions = [_seed_position(path, i, item) for i, item in enumerate(data["positions"])]
-    return _snapshot_payload(account_id, base_currency, session_date, taken_at, nav, cash, positions, path)
+    return _snapshot_payload(account_id, base_currency, session_date, taken_at, nav, cash, positions, path,
+                             _provenance(SEED_IMPORT, digest))
 
 
 def _seed_position(path: Path, index: int, item: Any) -> dict[str, Any]:
@@ -239,7 +340,9 @@ def _seed_position(path: Path, index: int, item: Any) -> dict[str, Any]:
         elif not isinstance(value, Decimal) or not value.is_finite():
             raise UserError(f"{where}: expected a number, got {value!r}")
         else:
-            out[key] = value
+            out[key] = checked_number(value, where)
+    if out["market_price"] < 0 or out["avg_cost"] < 0:
+        raise UserError(f"{path}: key 'positions[{index}]': a price cannot be negative")
     return out
 
 
@@ -250,24 +353,59 @@ def parse_seed_folder(folder: Path, account_id: str, base_currency: str) -> Pars
     if not (folder / "executions").is_dir() and not (folder / "snapshots").is_dir():
         raise UserError(f"{folder}: neither executions/ nor snapshots/ found")
     parsed = ParsedImport()
-    seen_fills: set[str] = set()
+    seen_fills: dict[str, tuple[str, dict[str, Any]]] = {}
     for path in sorted((folder / "executions").glob("*")) if (folder / "executions").is_dir() else []:
         _dated(path, "csv")
-        one = parse_fills_csv(path, account_id, base_currency)
+        one = parse_fills_csv(path, account_id, base_currency, SEED_IMPORT)
         parsed.sources.extend(one.sources)
         parsed.duplicate_fills += one.duplicate_fills
         for fill in one.fills:
-            if fill["exec_id"] in seen_fills:
-                parsed.duplicate_fills += 1
-            else:
-                seen_fills.add(fill["exec_id"])
-                parsed.fills.append(fill)
+            _add_fill(parsed, seen_fills, str(path), fill)
     for path in sorted((folder / "snapshots").glob("*")) if (folder / "snapshots").is_dir() else []:
         session_date = _dated(path, "json")
         _, digest = _read_text(path)
         parsed.sources.append(ImportSource("snapshots", path, digest, 1))
         parsed.snapshots.append(_seed_snapshot(path, account_id, base_currency, session_date))
     return parsed
+
+
+def unexplained_nav_moves(snapshots: Sequence[dict[str, Any]], flows: Sequence[tuple[date, Decimal]] = ()) -> list[str]:
+    """Warnings for days whose NAV moved far beyond what the held positions' prices explain.
+
+    Explained move from one snapshot to the next = sum over the earlier positions of
+    ``quantity x (later market price - earlier market price)`` (a position sold in between
+    counts as unchanged in price) plus the recorded ``flows`` (date, amount in base) after
+    the earlier date up to the later one; trades only swap cash for positions. A residual
+    beyond ``UNEXPLAINED_MOVE`` of the earlier NAV looks like an unrecorded deposit or withdrawal.
+    """
+    warnings = []
+    ordered = sorted((s for s in snapshots if s.get("positions")), key=lambda s: s["session_date"])
+    for before, after in zip(ordered, ordered[1:]):
+        if before["nav"] <= 0:
+            continue
+        prices = {p["symbol"]: p["market_price"] for p in after["positions"]}
+        explained = sum((p["quantity"] * (prices.get(p["symbol"], p["market_price"]) - p["market_price"])
+                         for p in before["positions"]), start=Decimal(0))
+        explained += sum((amount for day, amount in flows if before["session_date"] < day <= after["session_date"]),
+                         start=Decimal(0))
+        residual = after["nav"] - before["nav"] - explained
+        if abs(residual) > UNEXPLAINED_MOVE * before["nav"]:
+            day = after["session_date"]
+            warnings.append(
+                f"NAV {before['nav']} on {before['session_date']} -> {after['nav']} on {day}: prices explain "
+                f"{explained:+.2f}, {residual:+.2f} is unexplained; if it was a deposit or withdrawal, record it: "
+                f"trackrecord cashflow add --date {day} --amount {residual:.2f}")
+    return warnings
+
+
+def outside_universe(parsed: ParsedImport, universe: Iterable[str]) -> list[str]:
+    """A warning naming the fills' symbols that are not in the universe (they are imported)."""
+    known = set(universe)
+    strangers = sorted({f["symbol"] for f in parsed.fills} - known)
+    if not strangers:
+        return []
+    count = sum(1 for f in parsed.fills if f["symbol"] in strangers)
+    return [f"{count} fill(s) for symbol(s) outside the universe imported as recorded: {', '.join(strangers)}"]
 
 
 def _dated(path: Path, extension: str) -> Any:
@@ -281,9 +419,9 @@ def record_import(ledger: "SqlLedger", parsed: ParsedImport) -> ImportReport:
     """Write what is new, in one transaction, under the single-writer lock."""
     from trackrecord.ledger.canonical import normalise
 
-    report = ImportReport()
-    if parsed.duplicate_fills:
-        report.skipped["fills"] = parsed.duplicate_fills
+    report = ImportReport(warnings=list(parsed.warnings))
+    report.count(report.duplicates, "fills", parsed.duplicate_fills)
+    report.count(report.duplicates, "snapshots", parsed.duplicate_snapshots)
     with ledger.writer() as writer:
         conn = writer.conn
         known_files = _known_import_hashes(conn)
@@ -293,6 +431,7 @@ def record_import(ledger: "SqlLedger", parsed: ParsedImport) -> ImportReport:
         items += _new_cashflows(conn, parsed.cashflows, report)
         items += _new_fills(conn, parsed.fills, report)
         items += _new_snapshots(conn, [normalise(s) for s in parsed.snapshots], report)
+        report.warnings += unexplained_nav_moves(parsed.snapshots, _flows_in(conn, parsed.cashflows))
         for source in fresh_sources:
             items.append((kinds.IMPORT_RECORDED, {
                 "kind": source.kind, "source": str(source.path), "content_hash": source.content_hash,
@@ -316,17 +455,44 @@ def _new_cashflows(conn: "Connection", flows: list[dict[str, Any]], report: Impo
     from trackrecord.ledger.canonical import format_decimal
     from trackrecord.ledger.schema import cashflows
 
-    existing = {tuple(r) for r in conn.execute(select(cashflows.c.flow_date, cashflows.c.amount, cashflows.c.currency, cashflows.c.note))}
+    refs = _recorded_refs(conn)
+    existing = {(*r[1:], refs.get(r[0], "")) for r in conn.execute(select(
+        cashflows.c.seq, cashflows.c.flow_date, cashflows.c.amount, cashflows.c.currency, cashflows.c.note))}
     out = []
     for flow in flows:
-        key = (flow["flow_date"].isoformat(), format_decimal(flow["amount"]), flow["currency"], flow["note"])
+        key = (flow["flow_date"].isoformat(), format_decimal(flow["amount"]), flow["currency"], flow["note"],
+               flow.get("ref", ""))
         if key in existing:
-            report.skipped["cashflows"] = report.skipped.get("cashflows", 0) + 1
+            report.count(report.already_recorded, "cashflows")
             continue
         existing.add(key)
         out.append((kinds.CASHFLOW_RECORDED, flow))
         report.added["cashflows"] = report.added.get("cashflows", 0) + 1
     return out
+
+
+def _flows_in(conn: "Connection", new: Sequence[dict[str, Any]]) -> list[tuple[date, Decimal]]:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import cashflows
+
+    recorded = [(date.fromisoformat(d), Decimal(a)) for d, a in conn.execute(select(cashflows.c.flow_date, cashflows.c.amount))]
+    return recorded + [(f["flow_date"], f["amount"]) for f in new]
+
+
+def _recorded_refs(conn: "Connection") -> dict[int, str]:
+    """The ``ref`` of every recorded cash flow that has one, by seq (the table keeps no ref)."""
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import events
+
+    query = select(events.c.seq, events.c.payload).where(events.c.kind == kinds.CASHFLOW_RECORDED)
+    refs = {}
+    for seq, payload in conn.execute(query):
+        ref = json.loads(payload).get("ref")
+        if ref:
+            refs[seq] = ref
+    return refs
 
 
 def _new_fills(conn: "Connection", fills: list[dict[str, Any]], report: ImportReport) -> list[tuple[str, dict[str, Any]]]:
@@ -338,7 +504,7 @@ def _new_fills(conn: "Connection", fills: list[dict[str, Any]], report: ImportRe
     out = []
     for fill in fills:
         if fill["exec_id"] in existing:
-            report.skipped["fills"] = report.skipped.get("fills", 0) + 1
+            report.count(report.already_recorded, "fills")
             continue
         existing.add(fill["exec_id"])
         out.append((kinds.FILL_RECORDED, fill))
@@ -362,7 +528,7 @@ def _new_snapshots(conn: "Connection", snapshots: list[dict[str, Any]], report: 
         key = (snap["account_id"], snap["session_date"])
         content = snapshot_content(snap)
         if recorded.get(key) == content:
-            report.skipped["snapshots"] = report.skipped.get("snapshots", 0) + 1
+            report.count(report.already_recorded, "snapshots")
             continue
         recorded[key] = content
         out.append((kinds.SNAPSHOT_RECORDED, snap))
