@@ -16,12 +16,13 @@ Benchmark-relative figures compare daily portfolio returns ``p`` with benchmark 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
 
 from trackrecord.analytics.errors import AnalyticsInputError
-from trackrecord.analytics.metrics import SQRT_PERIODS, Figure, Undefined
+from trackrecord.analytics.metrics import Figure, Undefined
 from trackrecord.analytics.returns import PERIODS_PER_YEAR, DateArray, FloatArray, as_dates
 
 BENCHMARK_KEYS = (
@@ -81,9 +82,11 @@ def simple_returns(index: FloatArray) -> FloatArray:
     return index[1:] / index[:-1] - 1.0
 
 
-def benchmark_relative(returns: FloatArray, bench: FloatArray, rf_per_period: float = 0.0) -> dict[str, Figure]:
+def benchmark_relative(returns: FloatArray, bench: FloatArray, rf_per_period: float = 0.0,
+                       periods_per_year: int = PERIODS_PER_YEAR) -> dict[str, Figure]:
     """Beta, alpha, tracking error, information ratio, correlation, up and down capture
-    of ``returns`` against ``bench`` (same sessions, fractions); see the module docstring."""
+    of ``returns`` against ``bench`` (same periods, fractions); see the module docstring."""
+    root = math.sqrt(periods_per_year)
     if returns.shape != bench.shape:
         raise AnalyticsInputError(f"{returns.size} returns against {bench.size} benchmark returns")
     if returns.size < 2:
@@ -100,26 +103,26 @@ def benchmark_relative(returns: FloatArray, bench: FloatArray, rf_per_period: fl
         beta = cov / var_b
         out["beta"] = beta
         alpha = (returns.mean() - rf_per_period) - beta * (bench.mean() - rf_per_period)
-        out["alpha"] = float(alpha) * PERIODS_PER_YEAR
+        out["alpha"] = float(alpha) * periods_per_year
     out["correlation"] = (
         cov / np.sqrt(var_b * var_p) if var_b > 0.0 and var_p > 0.0 else Undefined("zero volatility")
     )
     active = returns - bench
     sd = float(active.std(ddof=1))
-    out["tracking_error"] = sd * SQRT_PERIODS
+    out["tracking_error"] = sd * root
     out["information_ratio"] = (
-        float(active.mean()) / sd * SQRT_PERIODS if sd > 0.0 else Undefined("zero tracking error")
+        float(active.mean()) / sd * root if sd > 0.0 else Undefined("zero tracking error")
     )
-    out["up_capture"] = _capture(returns, bench, bench > 0.0, "no benchmark-up day")
-    out["down_capture"] = _capture(returns, bench, bench < 0.0, "no benchmark-down day")
+    out["up_capture"] = _capture(returns, bench, bench > 0.0, "no benchmark-up day", periods_per_year)
+    out["down_capture"] = _capture(returns, bench, bench < 0.0, "no benchmark-down day", periods_per_year)
     return {key: _as_float(out[key]) for key in BENCHMARK_KEYS}
 
 
-def _capture(returns: FloatArray, bench: FloatArray, days: FloatArray, reason: str) -> Figure:
+def _capture(returns: FloatArray, bench: FloatArray, days: FloatArray, reason: str, periods_per_year: int) -> Figure:
     if not days.any():
         return Undefined(reason)
-    mine = _annualised(returns[days])
-    theirs = _annualised(bench[days])
+    mine = _annualised(returns[days], periods_per_year)
+    theirs = _annualised(bench[days], periods_per_year)
     if isinstance(mine, Undefined) or isinstance(theirs, Undefined):
         return Undefined("annualised return overflows")
     if theirs == 0.0:
@@ -127,9 +130,9 @@ def _capture(returns: FloatArray, bench: FloatArray, days: FloatArray, reason: s
     return mine / theirs
 
 
-def _annualised(x: FloatArray) -> Figure:
+def _annualised(x: FloatArray, periods_per_year: int) -> Figure:
     with np.errstate(over="ignore"):
-        value = float(np.prod(1.0 + x) ** (PERIODS_PER_YEAR / x.size) - 1.0)
+        value = float(np.prod(1.0 + x) ** (periods_per_year / x.size) - 1.0)
     return value if np.isfinite(value) else Undefined("overflow")
 
 

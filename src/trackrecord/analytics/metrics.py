@@ -1,8 +1,10 @@
 """Return-series metrics: risk, risk-adjusted return, drawdowns, calendar tables, rolling.
 
-Inputs are daily TWR returns (fractions, float64) and the TWR index including the base
-point (see ``returns.py``). 252 periods a year; ``n`` counts returns; standard deviations
-use ddof = 1; the risk-free rate comes in per period (use ``returns.daily_risk_free``).
+Inputs are TWR returns of one period each (fractions, float64: daily by default, or weekly
+or monthly, see ``frequency.py``) and the TWR index including the base point (see
+``returns.py``). ``periods_per_year`` is 252 for daily returns (the default), 52 weekly,
+12 monthly; ``n`` counts returns; standard deviations use ddof = 1; the risk-free rate
+comes in per period (use ``returns.daily_risk_free(rate, periods_per_year)``).
 A figure that does not exist is an ``Undefined(reason)``, never NaN or inf.
 Sources: Sharpe (1994); Sortino & Price (1994) with the target downside deviation
 over all periods; skewness and kurtosis as pandas/QuantStats (bias-corrected G1, G2).
@@ -58,35 +60,36 @@ def cagr_calendar(total: float, calendar_days: float) -> Figure:
     return _growth(1.0 + total, DAYS_PER_YEAR / calendar_days)
 
 
-def annualised_volatility(returns: FloatArray) -> Figure:
-    """``std(r, ddof=1) * sqrt(252)`` (fraction per year)."""
+def annualised_volatility(returns: FloatArray, periods_per_year: int = PERIODS_PER_YEAR) -> Figure:
+    """``std(r, ddof=1) * sqrt(periods_per_year)`` (fraction per year)."""
     if returns.size < 2:
         return NEEDS_TWO
-    return float(returns.std(ddof=1)) * SQRT_PERIODS
+    return float(returns.std(ddof=1)) * math.sqrt(periods_per_year)
 
 
-def sharpe_ratio(returns: FloatArray, rf_per_period: float = 0.0) -> Figure:
-    """Annualised Sharpe: ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(252)``."""
+def sharpe_ratio(returns: FloatArray, rf_per_period: float = 0.0, periods_per_year: int = PERIODS_PER_YEAR) -> Figure:
+    """Annualised Sharpe: ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(periods_per_year)``."""
     if returns.size < 2:
         return NEEDS_TWO
     excess = returns - rf_per_period
     sd = float(excess.std(ddof=1))
     if sd == 0.0:
         return Undefined("zero volatility")
-    return float(excess.mean()) / sd * SQRT_PERIODS
+    return float(excess.mean()) / sd * math.sqrt(periods_per_year)
 
 
-def sortino_ratio(returns: FloatArray, rf_per_period: float = 0.0) -> Figure:
-    """Annualised Sortino: ``mean(x) / sqrt(mean(min(x, 0)^2)) * sqrt(252)``, ``x = r - rf``;
-    the target downside deviation averages over all days, not only the losing ones."""
+def sortino_ratio(returns: FloatArray, rf_per_period: float = 0.0, periods_per_year: int = PERIODS_PER_YEAR) -> Figure:
+    """Annualised Sortino: ``mean(x) / sqrt(mean(min(x, 0)^2)) * sqrt(periods_per_year)``,
+    ``x = r - rf``; the target downside deviation averages over all periods, not only the
+    losing ones."""
     if returns.size < 1:
         return NEEDS_ONE
     excess = returns - rf_per_period
     downside = np.minimum(excess, 0.0)
     dd = math.sqrt(float(np.dot(downside, downside)) / excess.size)
     if dd == 0.0:
-        return Undefined("no losing day")
-    return float(excess.mean()) / dd * SQRT_PERIODS
+        return Undefined("no losing day" if periods_per_year == PERIODS_PER_YEAR else "no losing period")
+    return float(excess.mean()) / dd * math.sqrt(periods_per_year)
 
 
 def calmar_ratio(cagr: Figure, max_drawdown: float) -> Figure:
@@ -194,13 +197,14 @@ def rolling_volatility(returns: FloatArray, window: int) -> FloatArray:
     return np.sqrt(var) * SQRT_PERIODS
 
 
-def rolling_sharpe(returns: FloatArray, window: int, rf_per_period: float = 0.0) -> FloatArray:
+def rolling_sharpe(returns: FloatArray, window: int, rf_per_period: float = 0.0,
+                   periods_per_year: int = PERIODS_PER_YEAR) -> FloatArray:
     """Annualised Sharpe over each trailing ``window`` returns, aligned as
     ``rolling_volatility``; NaN where the window has zero volatility (callers map NaN to None)."""
     mean, var = _rolling_moments(returns - rf_per_period, window)
     sd = np.sqrt(var)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sd > 0.0, mean / sd * SQRT_PERIODS, np.nan)
+        return np.where(sd > 0.0, mean / sd * math.sqrt(periods_per_year), np.nan)
 
 
 def _rolling_moments(x: FloatArray, window: int) -> tuple[FloatArray, FloatArray]:

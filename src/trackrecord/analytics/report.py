@@ -19,11 +19,15 @@ from trackrecord.analytics import benchmark as bm
 from trackrecord.analytics import metrics as mt
 from trackrecord.analytics import returns as rt
 from trackrecord.analytics.errors import AnalyticsInputError
+from trackrecord.analytics.frequency import Frequency, RecordFrequency, detect_frequency
 from trackrecord.analytics.significance import min_track_record_length, probabilistic_sharpe_ratio
 from trackrecord.analytics.trades import analyse_trades
 
 ROLLING_WINDOWS = (126, 252)
 JsonDict = dict[str, Any]
+IRREGULAR = mt.Undefined("irregular record (snapshots at uneven intervals): no per-period figure")
+PER_PERIOD_KEYS = ("ann_volatility", "sharpe", "sortino", "best_day", "best_day_date", "worst_day", "worst_day_date",
+                   "win_rate_days", "profit_factor_days", "skew", "kurtosis", "psr", "min_track_record_days")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +65,14 @@ class StatsResult:
     monthly_returns: list[JsonDict]
     yearly_returns: list[JsonDict]
     series: StatsSeries = field(repr=False)
+    frequency: RecordFrequency | None = None
 
     def to_dict(self, include_series: bool = False) -> JsonDict:
+        detected = self.frequency
         out: JsonDict = {
+            "frequency": detected.frequency.value if detected else Frequency.DAILY.value,
+            "periods_per_year": detected.periods_per_year if detected else rt.PERIODS_PER_YEAR,
+            "gaps": [g.to_dict() for g in detected.gaps] if detected else [],
             "metrics": self.metrics,
             "benchmark": self.benchmark,
             "trades": self.trades,
@@ -89,6 +98,7 @@ def compute_stats(
     marks: Mapping[str, float] | None = None,
     period_from: date | None = None,
     period_to: date | None = None,
+    sessions: Sequence[rt.DateLike] | rt.DateArray | None = None,
 ) -> StatsResult:
     """All performance figures of the record between ``period_from`` and ``period_to``.
 
@@ -99,6 +109,9 @@ def compute_stats(
     ``fills``: ``TradeFill`` or ``domain.Fill``-like objects; ``marks``: symbol -> price for
     open positions. The snapshot before ``period_from`` is the base (so sub-periods
     chain-link); without one the first snapshot in the period is the base.
+    ``sessions``: the exchange calendar's sessions covering the record, from which the
+    record's frequency is detected (``frequency.detect_frequency``); None treats every
+    snapshot date as the next session (a daily record without gaps).
     Raises ``AnalyticsInputError`` on unusable input.
     """
     all_dates = rt.as_dates(dates)
@@ -109,14 +122,15 @@ def compute_stats(
     first, last = _period_bounds(all_dates, period_from, period_to)
     d, nav, flow = all_dates[first : last + 1], all_navs[first : last + 1], all_flows[first : last + 1]
     r = rt.twr_returns(nav, flow, flow_weight)
-    rf = rt.daily_risk_free(risk_free)
+    detected = detect_frequency(d, d if sessions is None else sessions)
+    rf = rt.daily_risk_free(risk_free, detected.periods_per_year or rt.PERIODS_PER_YEAR)
     index = rt.twr_index(r)
-    figures = _return_metrics(d, r, index, rf)
+    figures = _return_metrics(d, r, index, rf, detected)
     figures["mwr"] = _or_undefined(rt.money_weighted_return(d, nav, flow), "no time span or no sign change in the cash flows")
     figures["pnl"] = rt.profit_and_loss(nav, flow)
     nonfinite: dict[str, str] = {}
     metrics = _json_figures(figures, nonfinite, "")
-    bench = _benchmark_section(d, r, rf, benchmark_closes, nonfinite)
+    bench = _benchmark_section(d, r, rf, benchmark_closes, nonfinite, detected)
     trades = None
     if fills is not None:
         report = analyse_trades(fills, marks=marks, period_from=period_from, period_to=period_to)
@@ -131,7 +145,8 @@ def compute_stats(
         nonfinite=nonfinite,
         monthly_returns=[{"month": k, "return": v} for k, v in zip(labels_m, values_m)],
         yearly_returns=[{"year": k, "return": v} for k, v in zip(labels_y, values_y)],
-        series=_series(d, r, index, rf),
+        series=_series(d, r, index, rf, detected),
+        frequency=detected,
     )
 
 
@@ -143,25 +158,37 @@ def _period_bounds(dates: rt.DateArray, period_from: date | None, period_to: dat
     return first, last
 
 
-def _return_metrics(d: rt.DateArray, r: rt.FloatArray, index: rt.FloatArray, rf: float) -> dict[str, Any]:
-    n = int(r.size)
+def _return_metrics(d: rt.DateArray, r: rt.FloatArray, index: rt.FloatArray, rf: float,
+                    detected: RecordFrequency) -> dict[str, Any]:
+    """Total, CAGR and drawdowns on every observed point; per-period figures only on the
+    returns that span exactly one period of the detected frequency (none if irregular)."""
     total = mt.total_return(index)
-    out: dict[str, Any] = {"n_returns": n, "total_return": total}
-    out["cagr"] = mt.cagr_periods(total, n)
+    sessions = detected.positions[-1] if detected.positions else 0
+    out: dict[str, Any] = {"n_returns": int(r.size), "total_return": total}
+    out["n_period_returns"] = int(detected.one_period().sum())
     out["cagr_calendar"] = mt.cagr_calendar(total, mt.calendar_days(d, 0, d.size - 1))
-    out["ann_volatility"] = mt.annualised_volatility(r)
-    out["sharpe"] = mt.sharpe_ratio(r, rf)
-    out["sortino"] = mt.sortino_ratio(r, rf)
-    out.update(_drawdown_figures(d, index))
+    if detected.frequency is Frequency.DAILY:
+        out["cagr"] = mt.cagr_periods(total, sessions)
+    else:
+        out["cagr"] = out["cagr_calendar"]
+    out.update(_drawdown_figures(d, index, detected.positions))
     out["calmar"] = mt.calmar_ratio(out["cagr"], out["max_drawdown"])
-    out.update(_day_figures(d, r))
-    out["skew"] = mt.skewness(r)
-    out["kurtosis"] = mt.excess_kurtosis(r)
-    out.update(_significance(r, rf, out["skew"], out["kurtosis"]))
+    if not detected.regular:
+        return out | {key: IRREGULAR for key in PER_PERIOD_KEYS}
+    ppy = detected.periods_per_year or rt.PERIODS_PER_YEAR
+    mask = detected.one_period()
+    p = r[mask]
+    out["ann_volatility"] = mt.annualised_volatility(p, ppy)
+    out["sharpe"] = mt.sharpe_ratio(p, rf, ppy)
+    out["sortino"] = mt.sortino_ratio(p, rf, ppy)
+    out.update(_day_figures(d[1:][mask], p))
+    out["skew"] = mt.skewness(p)
+    out["kurtosis"] = mt.excess_kurtosis(p)
+    out.update(_significance(p, rf, out["skew"], out["kurtosis"], ppy))
     return out
 
 
-def _drawdown_figures(d: rt.DateArray, index: rt.FloatArray) -> dict[str, Any]:
+def _drawdown_figures(d: rt.DateArray, index: rt.FloatArray, positions: Sequence[int]) -> dict[str, Any]:
     dd = mt.drawdown_series(index)
     trough = int(np.argmin(dd))
     peaks, ends, recovered = mt.underwater_runs(index)
@@ -175,7 +202,8 @@ def _drawdown_figures(d: rt.DateArray, index: rt.FloatArray) -> dict[str, Any]:
             "max_drawdown_recovery_date": none,
         }  # fmt: skip
     k = int(np.searchsorted(peaks, trough, "left")) - 1
-    sessions = ends - peaks
+    at = np.asarray(positions, dtype=np.int64)
+    sessions = at[ends] - at[peaks]
     calendar = (d[ends] - d[peaks]).astype(np.int64)
     return out | {
         "max_drawdown_days": int(sessions[k]),
@@ -188,49 +216,61 @@ def _drawdown_figures(d: rt.DateArray, index: rt.FloatArray) -> dict[str, Any]:
     }
 
 
-def _day_figures(d: rt.DateArray, r: rt.FloatArray) -> dict[str, Any]:
+def _day_figures(ends: rt.DateArray, r: rt.FloatArray) -> dict[str, Any]:
+    """Best / worst period and its end date (``ends``: the date each return ends on)."""
     if r.size == 0:
         return {k: mt.NEEDS_ONE for k in ("best_day", "best_day_date", "worst_day", "worst_day_date", "win_rate_days", "profit_factor_days")}
     best, worst = int(np.argmax(r)), int(np.argmin(r))
     return {
         "best_day": float(r[best]),
-        "best_day_date": str(d[best + 1]),
+        "best_day_date": str(ends[best]),
         "worst_day": float(r[worst]),
-        "worst_day_date": str(d[worst + 1]),
+        "worst_day_date": str(ends[worst]),
         "win_rate_days": mt.win_rate_days(r),
         "profit_factor_days": mt.profit_factor_days(r),
     }
 
 
-def _significance(r: rt.FloatArray, rf: float, skew: mt.Figure, kurtosis: mt.Figure) -> dict[str, mt.Figure]:
-    sharpe = mt.sharpe_ratio(r, rf)
+def _significance(r: rt.FloatArray, rf: float, skew: mt.Figure, kurtosis: mt.Figure, ppy: int) -> dict[str, mt.Figure]:
+    sharpe = mt.sharpe_ratio(r, rf, ppy)
     for value in (sharpe, skew, kurtosis):
         if isinstance(value, mt.Undefined):
             return {"psr": value, "min_track_record_days": value}
-    daily = sharpe / mt.SQRT_PERIODS
+    per_period = sharpe / math.sqrt(ppy)
     return {
-        "psr": probabilistic_sharpe_ratio(daily, r.size, skew, kurtosis + 3.0),
-        "min_track_record_days": min_track_record_length(daily, skew, kurtosis + 3.0),
+        "psr": probabilistic_sharpe_ratio(per_period, r.size, skew, kurtosis + 3.0),
+        "min_track_record_days": min_track_record_length(per_period, skew, kurtosis + 3.0),
     }
 
 
-def _benchmark_section(d: rt.DateArray, r: rt.FloatArray, rf: float, closes: Any, nonfinite: dict[str, str]) -> JsonDict | None:
+def _benchmark_section(d: rt.DateArray, r: rt.FloatArray, rf: float, closes: Any, nonfinite: dict[str, str],
+                       detected: RecordFrequency) -> JsonDict | None:
     if closes is None:
         return None
     aligned = bm.align_closes(d, rt.as_dates(closes[0]), np.asarray(closes[1], dtype=np.float64))
     if np.isnan(aligned[0]) or not np.all(aligned > 0.0):
         nonfinite["benchmark"] = f"benchmark has no positive close on or before every date from {d[0]}"
         return None
-    figures: dict[str, Any] = dict(bm.benchmark_relative(r, bm.simple_returns(aligned), rf))
+    figures: dict[str, Any]
+    if detected.regular:
+        mask = detected.one_period()
+        ppy = detected.periods_per_year or rt.PERIODS_PER_YEAR
+        figures = dict(bm.benchmark_relative(r[mask], bm.simple_returns(aligned)[mask], rf, ppy))
+    else:
+        figures = {key: IRREGULAR for key in bm.BENCHMARK_KEYS}
     figures["total_return"] = float(aligned[-1] / aligned[0] - 1.0)
     return _json_figures(figures, nonfinite, "benchmark.")
 
 
-def _series(d: rt.DateArray, r: rt.FloatArray, index: rt.FloatArray, rf: float) -> StatsSeries:
+def _series(d: rt.DateArray, r: rt.FloatArray, index: rt.FloatArray, rf: float, detected: RecordFrequency) -> StatsSeries:
+    """Rolling figures for daily records only, over the one-session returns (a return
+    across a gap is left out of every window and is NaN in the rolling series)."""
+    mask = detected.one_period() if detected.frequency is Frequency.DAILY else np.zeros(r.size, dtype=bool)
+    at = np.flatnonzero(mask) + 1
     rolling = {}
     for window in ROLLING_WINDOWS:
-        rolling[f"sharpe_{window}"] = _pad(mt.rolling_sharpe(r, window, rf), d.size)
-        rolling[f"volatility_{window}"] = _pad(mt.rolling_volatility(r, window), d.size)
+        rolling[f"sharpe_{window}"] = _place(mt.rolling_sharpe(r[mask], window, rf), at, d.size)
+        rolling[f"volatility_{window}"] = _place(mt.rolling_volatility(r[mask], window), at, d.size)
     return StatsSeries(d, index, mt.drawdown_series(index), _pad(r, d.size), rolling)
 
 
@@ -238,6 +278,15 @@ def _pad(values: rt.FloatArray, size: int) -> rt.FloatArray:
     out = np.full(size, np.nan)
     if values.size:
         out[size - values.size :] = values
+    return out
+
+
+def _place(values: rt.FloatArray, at: np.ndarray, size: int) -> rt.FloatArray:
+    """Rolling values (one per full window, ending at the last ``values.size`` positions
+    of ``at``) on an array of ``size`` NaNs."""
+    out = np.full(size, np.nan)
+    if values.size:
+        out[at[at.size - values.size :]] = values
     return out
 
 

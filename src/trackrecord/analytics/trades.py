@@ -12,24 +12,31 @@ Rules:
   and the exit commission of the closing part. So the closing fills of a round trip
   add up to the round trip's net P&L.
 * A commission not yet reported (None) counts as 0 and is counted as pending.
-* Win: net P&L > 0; loss: net P&L < 0; win rate = wins / (wins + losses).
+* Win: net P&L > 0; loss: net P&L < 0; break-even: exactly 0; win rate = wins / (wins + losses).
+* The arithmetic is exact: amounts enter as ``Decimal`` (floats through their shortest
+  decimal repr), matching, P&L and commission shares are ``Fraction``s, so BUY 10 @ 10.00
+  (commission 1.00) then SELL 10 @ 10.20 (commission 1.00) nets exactly 0, a break-even.
+  Floats appear only in ``to_dict()`` and ``totals()``.
 """
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from fractions import Fraction
 from typing import Any
 
 from trackrecord.analytics.errors import AnalyticsInputError
 from trackrecord.analytics.metrics import Figure, Undefined
 
-QUANTITY_TOLERANCE = 1e-9
+ZERO = Fraction(0)
 SUMMARY_KEYS = (
     "round_trips",
+    "break_evens",
     "win_rate",
     "profit_factor",
     "win_rate_fills",
@@ -40,18 +47,49 @@ SUMMARY_KEYS = (
 )
 
 
+class Outcome(str, Enum):
+    """How a round trip ended, decided exactly on its net P&L."""
+
+    WIN = "win"
+    LOSS = "loss"
+    BREAK_EVEN = "break-even"
+
+
+def outcome_of(net_pnl: Fraction) -> Outcome:
+    if net_pnl > 0:
+        return Outcome.WIN
+    return Outcome.LOSS if net_pnl < 0 else Outcome.BREAK_EVEN
+
+
+def exact(value: Decimal | float | int | str) -> Decimal:
+    """``value`` as a Decimal: a float through its shortest repr (10.2 -> Decimal("10.2"),
+    not the binary 10.199999999999999289...). Raises ``AnalyticsInputError`` if not finite."""
+    try:
+        out = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
+    except InvalidOperation:
+        raise AnalyticsInputError(f"{value!r} is not a number") from None
+    if not out.is_finite():
+        raise AnalyticsInputError(f"{value!r} is not a finite number")
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class TradeFill:
-    """One execution as plain floats. ``side`` is ``"BUY"`` or ``"SELL"``; ``quantity`` > 0;
-    ``commission`` in the fill's currency, 0 when ``commission_pending``."""
+    """One execution with exact amounts (floats, ints and strings are converted with
+    ``exact``). ``side`` is ``"BUY"`` or ``"SELL"``; ``quantity`` > 0; ``commission`` in
+    the fill's currency, 0 when ``commission_pending``."""
 
     symbol: str
     side: str
-    quantity: float
-    price: float
-    commission: float
+    quantity: Decimal
+    price: Decimal
+    commission: Decimal
     executed_at: datetime
     commission_pending: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("quantity", "price", "commission"):
+            object.__setattr__(self, name, exact(getattr(self, name)))
 
     @property
     def sign(self) -> int:
@@ -65,16 +103,16 @@ def trade_fill_from(fill: Any) -> TradeFill:
     side = str(getattr(fill.side, "value", fill.side)).upper()
     if side not in ("BUY", "SELL"):
         raise AnalyticsInputError(f"fill {getattr(fill, 'exec_id', fill.symbol)}: side {side!r} is not BUY or SELL")
-    quantity = abs(float(fill.quantity))
-    if quantity == 0.0 or not math.isfinite(quantity):
+    quantity = abs(exact(fill.quantity))
+    if quantity == 0:
         raise AnalyticsInputError(f"fill {getattr(fill, 'exec_id', fill.symbol)}: quantity {fill.quantity} is not usable")
     pending = fill.commission is None
     return TradeFill(
         symbol=fill.symbol,
         side=side,
         quantity=quantity,
-        price=float(fill.price),
-        commission=0.0 if pending else abs(float(fill.commission)),
+        price=exact(fill.price),
+        commission=Decimal(0) if pending else abs(exact(fill.commission)),
         executed_at=fill.executed_at,
         commission_pending=pending,
     )
@@ -82,20 +120,25 @@ def trade_fill_from(fill: Any) -> TradeFill:
 
 @dataclass(frozen=True, slots=True)
 class RoundTrip:
-    """A closed position cycle. Prices are quantity-weighted averages; ``quantity`` is the
-    total quantity opened in the cycle; ``holding_days`` = (closed_at - opened_at) in days."""
+    """A closed position cycle, amounts exact. Prices are quantity-weighted averages;
+    ``quantity`` is the total quantity opened in the cycle; ``holding_days`` =
+    (closed_at - opened_at) in days."""
 
     symbol: str
     direction: str
     opened_at: datetime
     closed_at: datetime
-    quantity: float
-    entry_price: float
-    exit_price: float
-    gross_pnl: float
-    commission: float
-    net_pnl: float
+    quantity: Fraction
+    entry_price: Fraction
+    exit_price: Fraction
+    gross_pnl: Fraction
+    commission: Fraction
+    net_pnl: Fraction
     fills: int
+
+    @property
+    def outcome(self) -> Outcome:
+        return outcome_of(self.net_pnl)
 
     @property
     def holding_days(self) -> float:
@@ -108,8 +151,8 @@ class ClosingFill:
 
     symbol: str
     executed_at: datetime
-    quantity: float
-    net_pnl: float
+    quantity: Fraction
+    net_pnl: Fraction
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,30 +161,30 @@ class OpenPosition:
     ``unrealised_pnl`` (None without a mark) is net of the open lots' entry commission."""
 
     symbol: str
-    quantity: float
-    avg_price: float
+    quantity: Fraction
+    avg_price: Fraction
     opened_at: datetime
-    mark: float | None
-    unrealised_pnl: float | None
+    mark: Fraction | None
+    unrealised_pnl: Fraction | None
 
 
 @dataclass(slots=True)
 class _Lot:
-    quantity: float
-    price: float
-    commission_per_unit: float
+    quantity: Fraction
+    price: Fraction
+    commission_per_unit: Fraction
 
 
 @dataclass(slots=True)
 class _Cycle:
     direction: int
     opened_at: datetime
-    opened: float = 0.0
-    opened_value: float = 0.0
-    closed: float = 0.0
-    closed_value: float = 0.0
-    gross: float = 0.0
-    commission: float = 0.0
+    opened: Fraction = ZERO
+    opened_value: Fraction = ZERO
+    closed: Fraction = ZERO
+    closed_value: Fraction = ZERO
+    gross: Fraction = ZERO
+    commission: Fraction = ZERO
     fills: int = 0
 
 
@@ -160,9 +203,9 @@ class TradeBook:
     open_positions: tuple[OpenPosition, ...]
 
 
-def match_fifo(fills: Iterable[TradeFill], marks: Mapping[str, float] | None = None) -> TradeBook:
-    """Match ``fills`` FIFO per symbol (see the module docstring). ``marks``: symbol ->
-    current price, used for the unrealised P&L of open positions."""
+def match_fifo(fills: Iterable[TradeFill], marks: Mapping[str, Decimal | float] | None = None) -> TradeBook:
+    """Match ``fills`` FIFO per symbol (see the module docstring), exactly. ``marks``:
+    symbol -> current price, used for the unrealised P&L of open positions."""
     books: dict[str, _Book] = {}
     trips: list[RoundTrip] = []
     closes: list[ClosingFill] = []
@@ -175,41 +218,43 @@ def match_fifo(fills: Iterable[TradeFill], marks: Mapping[str, float] | None = N
 
 
 def _apply(book: _Book, fill: TradeFill, trips: list[RoundTrip], closes: list[ClosingFill]) -> None:
-    per_unit = fill.commission / fill.quantity
-    remaining = fill.quantity
+    quantity, price = Fraction(fill.quantity), Fraction(fill.price)
+    per_unit = Fraction(fill.commission) / quantity
+    remaining = quantity
     if book.cycle is not None and book.cycle.direction != fill.sign:
-        closed = _close(book, fill, per_unit, closes)
+        closed = _close(book, fill, quantity, price, per_unit, closes)
         remaining -= closed
         if not book.lots:
             trips.append(_round_trip(fill.symbol, book.cycle, fill.executed_at))
             book.cycle = None
-    if remaining > QUANTITY_TOLERANCE * fill.quantity:
+    if remaining > 0:
         if book.cycle is None:
             book.cycle = _Cycle(direction=fill.sign, opened_at=fill.executed_at)
-        book.lots.append(_Lot(remaining, fill.price, per_unit))
+        book.lots.append(_Lot(remaining, price, per_unit))
         book.cycle.opened += remaining
-        book.cycle.opened_value += remaining * fill.price
+        book.cycle.opened_value += remaining * price
         book.cycle.commission += remaining * per_unit
         book.cycle.fills += 1
 
 
-def _close(book: _Book, fill: TradeFill, per_unit: float, closes: list[ClosingFill]) -> float:
+def _close(book: _Book, fill: TradeFill, quantity: Fraction, price: Fraction, per_unit: Fraction,
+           closes: list[ClosingFill]) -> Fraction:
     cycle = book.cycle
     assert cycle is not None
-    wanted, gross, entry_commission = fill.quantity, 0.0, 0.0
-    while book.lots and wanted > QUANTITY_TOLERANCE * fill.quantity:
+    wanted, gross, entry_commission = quantity, ZERO, ZERO
+    while book.lots and wanted > 0:
         lot = book.lots[0]
         take = min(lot.quantity, wanted)
-        gross += (fill.price - lot.price) * take * cycle.direction
+        gross += (price - lot.price) * take * cycle.direction
         entry_commission += lot.commission_per_unit * take
         lot.quantity -= take
         wanted -= take
-        if lot.quantity <= QUANTITY_TOLERANCE * max(take, 1.0):
+        if lot.quantity == 0:
             book.lots.popleft()
-    closed = fill.quantity - wanted
+    closed = quantity - wanted
     exit_commission = closed * per_unit
     cycle.closed += closed
-    cycle.closed_value += closed * fill.price
+    cycle.closed_value += closed * price
     cycle.gross += gross
     cycle.commission += exit_commission
     cycle.fills += 1
@@ -233,21 +278,23 @@ def _round_trip(symbol: str, cycle: _Cycle, closed_at: datetime) -> RoundTrip:
     )
 
 
-def _open_position(symbol: str, book: _Book, mark: float | None) -> OpenPosition:
+def _open_position(symbol: str, book: _Book, mark: Decimal | float | None) -> OpenPosition:
     cycle = book.cycle
     assert cycle is not None
-    quantity = sum(lot.quantity for lot in book.lots)
-    cost = sum(lot.quantity * lot.price for lot in book.lots)
-    commission = sum(lot.quantity * lot.commission_per_unit for lot in book.lots)
+    quantity = sum((lot.quantity for lot in book.lots), ZERO)
+    cost = sum((lot.quantity * lot.price for lot in book.lots), ZERO)
+    commission = sum((lot.quantity * lot.commission_per_unit for lot in book.lots), ZERO)
     avg = cost / quantity
-    unrealised = None if mark is None else (float(mark) - avg) * quantity * cycle.direction - commission
-    return OpenPosition(symbol, quantity * cycle.direction, avg, cycle.opened_at, mark, unrealised)
+    price = None if mark is None else Fraction(exact(mark))
+    unrealised = None if price is None else (price - avg) * quantity * cycle.direction - commission
+    return OpenPosition(symbol, quantity * cycle.direction, avg, cycle.opened_at, price, unrealised)
 
 
 def summarise(round_trips: Iterable[RoundTrip], closing_fills: Iterable[ClosingFill]) -> dict[str, Figure | int]:
     """Trade statistics (currency amounts in the instruments' currency):
 
-    ``round_trips`` (count), ``win_rate`` and ``profit_factor`` over round trips,
+    ``round_trips`` (count), ``break_evens`` (round trips netting exactly 0),
+    ``win_rate`` and ``profit_factor`` over round trips,
     ``win_rate_fills`` and ``profit_factor_fills`` over closing fills, ``avg_win`` and
     ``avg_loss`` (mean net P&L of winning / losing round trips; avg_loss <= 0),
     ``expectancy`` (mean net P&L per round trip), ``avg_holding_days``.
@@ -255,11 +302,12 @@ def summarise(round_trips: Iterable[RoundTrip], closing_fills: Iterable[ClosingF
     """
     trips = list(round_trips)
     trip_pnl = [t.net_pnl for t in trips]
-    wins = [x for x in trip_pnl if x > 0.0]
-    losses = [x for x in trip_pnl if x < 0.0]
+    wins = [x for x in trip_pnl if x > 0]
+    losses = [x for x in trip_pnl if x < 0]
     fill_pnl = [c.net_pnl for c in closing_fills]
     return {
         "round_trips": len(trips),
+        "break_evens": sum(1 for x in trip_pnl if x == 0),
         "win_rate": _win_rate(trip_pnl, "no closed round trip with a non-zero P&L"),
         "profit_factor": _profit_factor(trip_pnl, "no losing round trip"),
         "win_rate_fills": _win_rate(fill_pnl, "no closing fill with a non-zero P&L"),
@@ -267,23 +315,23 @@ def summarise(round_trips: Iterable[RoundTrip], closing_fills: Iterable[ClosingF
         "avg_win": _mean(wins, "no winning round trip"),
         "avg_loss": _mean(losses, "no losing round trip"),
         "expectancy": _mean(trip_pnl, "no closed round trip"),
-        "avg_holding_days": _mean([t.holding_days for t in trips], "no closed round trip"),
+        "avg_holding_days": _mean([Fraction(t.holding_days) for t in trips], "no closed round trip"),
     }
 
 
-def _win_rate(pnl: list[float], reason: str) -> Figure:
-    wins = sum(1 for x in pnl if x > 0.0)
-    decided = sum(1 for x in pnl if x != 0.0)
+def _win_rate(pnl: list[Fraction], reason: str) -> Figure:
+    wins = sum(1 for x in pnl if x > 0)
+    decided = sum(1 for x in pnl if x != 0)
     return wins / decided if decided else Undefined(reason)
 
 
-def _profit_factor(pnl: list[float], reason: str) -> Figure:
-    loss = -sum(x for x in pnl if x < 0.0)
-    return sum(x for x in pnl if x > 0.0) / loss if loss > 0.0 else Undefined(reason)
+def _profit_factor(pnl: list[Fraction], reason: str) -> Figure:
+    loss = -sum((x for x in pnl if x < 0), ZERO)
+    return float(sum((x for x in pnl if x > 0), ZERO) / loss) if loss > 0 else Undefined(reason)
 
 
-def _mean(values: list[float], reason: str) -> Figure:
-    return sum(values) / len(values) if values else Undefined(reason)
+def _mean(values: list[Fraction], reason: str) -> Figure:
+    return float(sum(values, ZERO) / len(values)) if values else Undefined(reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,8 +343,8 @@ class TradeReport:
     round_trips: tuple[RoundTrip, ...]
     closing_fills: tuple[ClosingFill, ...]
     open_positions: tuple[OpenPosition, ...]
-    realised_pnl: float
-    commissions: float
+    realised_pnl: Fraction
+    commissions: Fraction
     commissions_pending: int
 
     def totals(self) -> dict[str, Figure | int]:
@@ -306,13 +354,13 @@ class TradeReport:
         unrealised = [p.unrealised_pnl for p in self.open_positions]
         return self.summary | {
             "closing_fills": len(self.closing_fills),
-            "realised_pnl": self.realised_pnl,
-            "commissions": self.commissions,
+            "realised_pnl": float(self.realised_pnl),
+            "commissions": float(self.commissions),
             "commissions_pending": self.commissions_pending,
             "open_positions": len(self.open_positions),
             "unrealised_pnl": Undefined("no mark for an open position")
             if None in unrealised
-            else float(sum(u for u in unrealised if u is not None)),
+            else float(sum((u for u in unrealised if u is not None), ZERO)),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -333,12 +381,13 @@ def _trip_row(t: RoundTrip) -> dict[str, Any]:
         "direction": t.direction,
         "opened_at": t.opened_at.isoformat(),
         "closed_at": t.closed_at.isoformat(),
-        "quantity": t.quantity,
-        "entry_price": t.entry_price,
-        "exit_price": t.exit_price,
-        "gross_pnl": t.gross_pnl,
-        "commission": t.commission,
-        "net_pnl": t.net_pnl,
+        "quantity": float(t.quantity),
+        "entry_price": float(t.entry_price),
+        "exit_price": float(t.exit_price),
+        "gross_pnl": float(t.gross_pnl),
+        "commission": float(t.commission),
+        "net_pnl": float(t.net_pnl),
+        "outcome": t.outcome.value,
         "holding_days": t.holding_days,
         "fills": t.fills,
     }
@@ -347,18 +396,18 @@ def _trip_row(t: RoundTrip) -> dict[str, Any]:
 def _open_row(p: OpenPosition) -> dict[str, Any]:
     return {
         "symbol": p.symbol,
-        "quantity": p.quantity,
-        "avg_price": p.avg_price,
+        "quantity": float(p.quantity),
+        "avg_price": float(p.avg_price),
         "opened_at": p.opened_at.isoformat(),
-        "mark": p.mark,
-        "unrealised_pnl": p.unrealised_pnl,
+        "mark": None if p.mark is None else float(p.mark),
+        "unrealised_pnl": None if p.unrealised_pnl is None else float(p.unrealised_pnl),
     }
 
 
 def analyse_trades(
     fills: Iterable[Any],
     *,
-    marks: Mapping[str, float] | None = None,
+    marks: Mapping[str, Decimal | float] | None = None,
     period_from: date | None = None,
     period_to: date | None = None,
 ) -> TradeReport:
@@ -386,7 +435,7 @@ def analyse_trades(
         round_trips=trips,
         closing_fills=closes,
         open_positions=book.open_positions,
-        realised_pnl=sum(c.net_pnl for c in closes),
-        commissions=sum(f.commission for f in in_fills),
+        realised_pnl=sum((c.net_pnl for c in closes), ZERO),
+        commissions=sum((Fraction(f.commission) for f in in_fills), ZERO),
         commissions_pending=sum(1 for f in in_fills if f.commission_pending),
     )

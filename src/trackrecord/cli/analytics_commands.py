@@ -6,7 +6,8 @@ Rich table. ``render_stats_table`` is public so ``trackrecord demo`` can show th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Optional
 
@@ -73,6 +74,7 @@ BENCHMARK_ROWS: tuple[tuple[str, str, Formatter], ...] = (
 )
 TRADE_ROWS: tuple[tuple[str, str, Formatter], ...] = (
     ("Round trips", "round_trips", _count),
+    ("Break-even round trips", "break_evens", _count),
     ("Win rate (round trips)", "win_rate", _plain_percent),
     ("Profit factor (round trips)", "profit_factor", _ratio),
     ("Win rate (closing fills)", "win_rate_fills", _plain_percent),
@@ -105,6 +107,49 @@ def _table(*columns: str, title: str, numbers_from: int | None = None, **options
     return table
 
 
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column of a data table: ``keep`` ranks what survives a narrow terminal (higher
+    stays longer); ``numeric`` columns are right-aligned."""
+
+    header: str
+    keep: int
+    numeric: bool = True
+
+
+def print_fitted(console: Any, title: str, columns: Sequence[Column], rows: Sequence[Sequence[str]],
+                 sections: Sequence[int] = ()) -> None:
+    """Print a table whose cells are never cut: every cell on one line, and when the
+    table is wider than the console (80 columns when piped, or ``COLUMNS``), the least
+    important columns are left out, and a line says which (``--json`` has them all).
+    ``sections``: row indexes before which a section line is drawn."""
+    from rich.measure import Measurement
+
+    kept = list(range(len(columns)))
+    while True:
+        table = _data_table(title, [columns[i] for i in kept], [[row[i] for i in kept] for row in rows], sections)
+        if Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width or len(kept) == 1:
+            break
+        kept.remove(min(kept, key=lambda i: (columns[i].keep, -i)))
+    console.print(table)
+    dropped = [columns[i].header for i in range(len(columns)) if i not in kept]
+    if dropped:
+        names = ", ".join(" ".join(name.split()) for name in dropped)
+        console.print(f"(left out to fit {console.width} columns: {names}; see --json)", markup=False)
+
+
+def _data_table(title: str, columns: Sequence[Column], rows: Sequence[Sequence[str]], sections: Sequence[int]) -> Any:
+    table = _table(*(c.header for c in columns), title=title)
+    for column, spec in zip(table.columns, columns):
+        column.no_wrap = True
+        column.justify = "right" if spec.numeric else "left"
+    for index, row in enumerate(rows):
+        if index in sections:
+            table.add_section()
+        table.add_row(*row)
+    return table
+
+
 def _figure(section: dict[str, Any] | None, key: str, fmt: Formatter, nonfinite: dict[str, str], prefix: str) -> str:
     value = None if section is None else section.get(key)
     if value is None:
@@ -121,17 +166,58 @@ def _title(document: dict[str, Any], what: str) -> str:
     return " | ".join(labels)
 
 
+PERIOD_WORDS = {"daily": ("day", "days", "sessions"), "weekly": ("week", "weeks", "weeks"),
+                "monthly": ("month", "months", "months")}
+SHOWN_GAPS = 3
+
+
+def frequency_line(document: dict[str, Any]) -> str:
+    """One line: the record's frequency, how it is annualised and its gaps."""
+    frequency = document.get("frequency", "daily")
+    if frequency == "irregular":
+        line = "irregular (snapshots at uneven intervals): total return, calendar CAGR and drawdown only"
+    else:
+        line = f"{frequency}, annualised with {document.get('periods_per_year')} periods a year"
+    gaps = document.get("gaps") or []
+    if gaps:
+        missing = sum(g["sessions"] for g in gaps)
+        shown = ", ".join(g["from"] if g["from"] == g["to"] else f"{g['from']}..{g['to']}" for g in gaps[:SHOWN_GAPS])
+        more = f" and {len(gaps) - SHOWN_GAPS} more" if len(gaps) > SHOWN_GAPS else ""
+        line += f"; {missing} session(s) without a snapshot: {shown}{more}"
+    return line
+
+
+def _metric_rows(frequency: str) -> list[tuple[str, str, Formatter]]:
+    """METRIC_ROWS labelled for the record's frequency (a week is not a day)."""
+    one, many, unit = PERIOD_WORDS.get(frequency, ("period", "periods", "periods"))
+    rows = []
+    for label, key, fmt in METRIC_ROWS:
+        if key == "cagr_calendar" and frequency != "daily":
+            continue  # ``cagr`` is already calendar-based
+        if key == "cagr" and frequency != "daily":
+            label = "CAGR (calendar days)"
+        elif key in ("best_day", "worst_day", "win_rate_days", "profit_factor_days"):
+            label = label.replace("days", many).replace("day", one)
+        elif key == "min_track_record_days":
+            label = f"Minimum track record ({unit}, 95%)"
+        elif key == "n_returns":
+            label = "Returns"
+        rows.append((label, key, fmt))
+    return rows
+
+
 def render_stats_table(document: dict[str, Any], console: Any) -> None:
     """Print a ``performance_stats`` document as Rich tables: the metrics, the benchmark
     and trade sections, and the monthly returns. Undefined figures read "n/a (reason)";
     a simulated record says SIMULATED in the title."""
     period, nonfinite = document["period"], document["nonfinite"]
+    frequency = document.get("frequency", "daily")
     table = _table("Metric", "Value", title=_title(document, "Performance"),
                   caption=f"base {period['base_date']}, returns {period['start'] or '-'} to {period['end']}",
                   caption_justify="left")
-    for label, key, fmt in METRIC_ROWS:
+    for label, key, fmt in _metric_rows(frequency):
         table.add_row(label, _figure(document["metrics"], key, fmt, nonfinite, ""))
-    _add_dates(table, document["metrics"])
+    _add_dates(table, document["metrics"], frequency)
     pnl = document["metrics"].get("pnl")
     table.add_row(f"P&L ({document.get('base_currency', '')})", _money(pnl) if pnl is not None else "n/a")
     _add_benchmark(table, document, nonfinite)
@@ -140,16 +226,18 @@ def render_stats_table(document: dict[str, Any], console: Any) -> None:
         for label, key, fmt in TRADE_ROWS:
             table.add_row(label, _figure(document["trades"], key, fmt, nonfinite, "trades."))
     console.print(table)
+    console.print(f"Record frequency: {frequency_line(document)}", markup=False)
     _print_monthly(document, console)
 
 
-def _add_dates(table: Any, metrics: dict[str, Any]) -> None:
+def _add_dates(table: Any, metrics: dict[str, Any], frequency: str) -> None:
     peak, trough = metrics.get("max_drawdown_peak_date"), metrics.get("max_drawdown_trough_date")
     if peak and trough:
         recovery = metrics.get("max_drawdown_recovery_date") or "not recovered"
         table.add_row("Max drawdown peak / trough / recovery", f"{peak} / {trough} / {recovery}")
     if metrics.get("best_day_date"):
-        table.add_row("Best / worst day on", f"{metrics['best_day_date']} / {metrics['worst_day_date']}")
+        one = PERIOD_WORDS.get(frequency, ("period",))[0]
+        table.add_row(f"Best / worst {one} ending", f"{metrics['best_day_date']} / {metrics['worst_day_date']}")
 
 
 def _add_benchmark(table: Any, document: dict[str, Any], nonfinite: dict[str, str]) -> None:
@@ -167,23 +255,42 @@ def _add_benchmark(table: Any, document: dict[str, Any], nonfinite: dict[str, st
 
 
 def _print_monthly(document: dict[str, Any], console: Any) -> None:
+    """The monthly returns grid, every cell with one decimal; on a narrow console the
+    year is shown in two halves rather than cutting cells."""
+    from rich.measure import Measurement
+
     monthly = {m["month"]: m["return"] for m in document.get("monthly_returns", [])}
     if not monthly:
         return
     yearly = {y["year"]: y["return"] for y in document.get("yearly_returns", [])}
-    table = _table("Year", *MONTHS, "Total", title="Monthly returns (%)", numbers_from=1, padding=(0, 0, 0, 1), box=None)
-    for year in sorted({m[:4] for m in monthly}):
-        cells = [monthly.get(f"{year}-{i:02d}") for i in range(1, 13)]
-        table.add_row(year, *(_percent_cell(c) for c in cells), _percent_cell(yearly.get(year)))
-    console.print(table)
+    years = sorted({m[:4] for m in monthly})
+    rows = [[year, *(_percent_cell(monthly.get(f"{year}-{i:02d}")) for i in range(1, 13)),
+             _percent_cell(yearly.get(year))] for year in years]
+    headers = ["Year", *MONTHS, "Total"]
+    whole = _monthly_table("Monthly returns (%)", headers, rows)
+    if Measurement.get(console, console.options.update_width(10_000), whole).maximum <= console.width:
+        console.print(whole)
+        return
+    first = [0, *range(1, 7)]
+    second = [0, *range(7, 14)]
+    for title, picked in (("Monthly returns (%), January to June", first), ("July to December and year", second)):
+        console.print(_monthly_table(title, [headers[i] for i in picked], [[r[i] for i in picked] for r in rows]))
+
+
+def _monthly_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> Any:
+    table = _table(*headers, title=title, numbers_from=1, padding=(0, 0, 0, 1), box=None)
+    for column in table.columns:
+        column.no_wrap = True
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def _percent_cell(fraction: float | None) -> str:
-    """A monthly-table cell in at most five characters: one decimal below 10%, none above."""
+    """A monthly-table cell: the percentage with one decimal."""
     if fraction is None:
         return ""
-    percent = fraction * 100
-    return f"{percent:.0f}" if abs(percent) >= 9.95 else f"{percent:.1f}"
+    return f"{fraction * 100:.1f}"
 
 
 def _period(period_from: Optional[str], period_to: Optional[str]) -> tuple[date | None, date | None]:
@@ -230,22 +337,24 @@ def trades(
         render_trades_table(document, context.console())
 
 
+TRIP_COLUMNS = (Column("Symbol", 10, False), Column("Side", 6, False), Column("Opened", 5, False),
+                Column("Closed", 9, False), Column("Qty", 7), Column("Entry", 4), Column("Exit", 4),
+                Column("Net P&L", 9), Column("Result", 8, False), Column("Days", 3))
+OPEN_COLUMNS = (Column("Symbol", 10, False), Column("Qty", 8), Column("Avg price", 6), Column("Mark", 5),
+                Column("Unrealised", 7))
+
+
 def render_trades_table(document: dict[str, Any], console: Any) -> None:
     """Print a ``trades_document`` as Rich tables (round trips, open positions, summary)."""
-    trips = _table("Symbol", "Side", "Opened", "Closed", "Qty", "Entry", "Exit", "Net P&L", "Days",
-                   title=_title(document, "Round trips"), numbers_from=4)
-    for t in document["round_trips"]:
-        trips.add_row(t["symbol"], t["direction"], t["opened_at"][:10], t["closed_at"][:10], f"{t['quantity']:g}",
-                      _price(t["entry_price"]), _price(t["exit_price"]), _money(t["net_pnl"]),
-                      f"{t['holding_days']:.1f}")
-    console.print(trips)
+    rows = [[t["symbol"], t["direction"], t["opened_at"][:10], t["closed_at"][:10], f"{t['quantity']:g}",
+             _price(t["entry_price"]), _price(t["exit_price"]), _money(t["net_pnl"]), t["outcome"],
+             f"{t['holding_days']:.1f}"] for t in document["round_trips"]]
+    print_fitted(console, _title(document, "Round trips"), TRIP_COLUMNS, rows)
     if document["open_positions"]:
-        opens = _table("Symbol", "Qty", "Avg price", "Mark", "Unrealised", title="Open positions", numbers_from=1)
-        for p in document["open_positions"]:
-            opens.add_row(p["symbol"], f"{p['quantity']:g}", _price(p["avg_price"]),
-                          "-" if p["mark"] is None else _price(p["mark"]),
-                          "n/a" if p["unrealised_pnl"] is None else _money(p["unrealised_pnl"]))
-        console.print(opens)
+        opens = [[p["symbol"], f"{p['quantity']:g}", _price(p["avg_price"]), "-" if p["mark"] is None else _price(p["mark"]),
+                  "n/a" if p["unrealised_pnl"] is None else _money(p["unrealised_pnl"])]
+                 for p in document["open_positions"]]
+        print_fitted(console, "Open positions", OPEN_COLUMNS, opens)
     summary = _table("Statistic", "Value", title="Summary (amounts in the instruments' currency)")
     for label, key, fmt in TRADE_ROWS:
         summary.add_row(label, _figure(document["summary"], key, fmt, document["nonfinite"], ""))

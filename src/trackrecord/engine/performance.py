@@ -14,7 +14,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,8 @@ from trackrecord.analytics.errors import AnalyticsInputError
 from trackrecord.analytics.slippage import SlippageFill
 from trackrecord.analytics.trades import TradeFill
 from trackrecord.errors import UserError
+from trackrecord.market.calendar import open_calendar
+from trackrecord.market.store import stored_symbols
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -112,8 +114,10 @@ def performance_stats(
     ``simulated``, ``paper`` and ``benchmark_name``.
 
     ``benchmark``: ``"universe"`` (equal-weight of the configured instruments), ``"none"``,
-    or a symbol with stored prices; None means ``performance.benchmark``. Missing benchmark
-    prices give ``"benchmark": null`` with the reason in ``nonfinite``, never an error.
+    or a symbol with stored prices; None means ``performance.benchmark``. A ``benchmark``
+    symbol asked for with no stored price at all is a ``UserError`` naming what is
+    available; otherwise missing benchmark prices give ``"benchmark": null`` with the
+    reason in ``nonfinite``.
     """
     from trackrecord.analytics.report import compute_stats
 
@@ -123,12 +127,15 @@ def performance_stats(
     inputs = load_performance_inputs(services.engine, settings, account_id)
     first, last = inputs.used_range(period_from, period_to)
     name = benchmark_name(benchmark, settings)
+    if benchmark is not None and name not in (None, UNIVERSE):
+        _require_stored_prices(services.engine, name)
     closes, reason = load_benchmark(services.engine, settings, name, inputs.dates[0], inputs.dates[last])
+    sessions = record_sessions(settings, inputs.dates[0], inputs.dates[-1])
     with _as_user_error():
         result = compute_stats(
             inputs.dates, inputs.navs, inputs.flows, flow_weight=settings.performance.flow_timing,
             risk_free=settings.performance.risk_free_rate, benchmark_closes=closes, fills=inputs.fills,
-            marks=inputs.marks(last), period_from=period_from, period_to=period_to,
+            marks=inputs.marks(last), period_from=period_from, period_to=period_to, sessions=sessions,
         )
     document = result.to_dict(include_series=include_series)
     if reason is not None:
@@ -179,12 +186,28 @@ def slippage_document(services: "Services", *, account_id: str | None = None) ->
     return labels | report | {"without_intended_price": left_out}
 
 
+def record_sessions(settings: "Settings", first: date, last: date) -> Any:
+    """The sessions of the universe's exchange calendar (``universe.calendar``) from a
+    little before the record's first snapshot: what the record's frequency is read from."""
+    calendar = open_calendar(settings.universe.calendar, start=first - timedelta(days=14),
+                             end=max(last, first) + timedelta(days=14))
+    return calendar.sessions
+
+
 def benchmark_name(requested: str | None, settings: "Settings") -> str | None:
     """``"universe"``, a symbol (upper case), or None for no benchmark."""
     name = (requested if requested is not None else settings.performance.benchmark).strip()
     if name.lower() == NO_BENCHMARK or not name:
         return None
     return UNIVERSE if name.lower() == UNIVERSE else name.upper()
+
+
+def _require_stored_prices(engine: "Engine", symbol: str) -> None:
+    known = stored_symbols(engine)
+    if symbol not in known:
+        shown = ", ".join(known) if known else "none yet (run `trackrecord prices update` or `prices import DIR`)"
+        raise UserError(f"--benchmark {symbol}: no stored prices for {symbol}; use universe, none, or a symbol "
+                        f"with stored prices: {shown}")
 
 
 def load_benchmark(
@@ -321,8 +344,8 @@ def _trade_fills(conn: "Connection", account: str) -> tuple[tuple[TradeFill, ...
     rows = _current_fill_rows(conn, account)
     out = tuple(
         TradeFill(
-            symbol=r.symbol, side=r.side, quantity=abs(float(r.quantity)), price=float(r.price),
-            commission=0.0 if r.commission is None else abs(float(r.commission)),
+            symbol=r.symbol, side=r.side, quantity=abs(Decimal(r.quantity)), price=Decimal(r.price),
+            commission=Decimal(0) if r.commission is None else abs(Decimal(r.commission)),
             executed_at=parse_timestamp(r.executed_at, f"fill {r.exec_id}"),
             commission_pending=r.commission is None,
         )

@@ -77,6 +77,15 @@ def last_stored_dates(conn_or_engine: "Connection | Engine", symbols: Sequence[s
     return {symbol: date.fromisoformat(day) for symbol, day in _rows(conn_or_engine, query)}
 
 
+def stored_symbols(conn_or_engine: "Connection | Engine") -> list[str]:
+    """Every symbol with at least one stored bar, sorted."""
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import prices
+
+    return [s for (s,) in _rows(conn_or_engine, select(prices.c.symbol).distinct().order_by(prices.c.symbol))]
+
+
 def price_sources(conn_or_engine: "Connection | Engine", symbol: str) -> list[tuple[str, str, int]]:
     """(source, last fetched at, bars) for one symbol: its provenance."""
     from sqlalchemy import func, select

@@ -69,7 +69,8 @@ def test_json_document_is_clean_and_benchmark_must_cover_the_base() -> None:
     res = compute_stats(dates, [100, 100, 100], benchmark_closes=(dates[1:], [5.0, 6.0]), fills=fills)
     doc = res.to_dict(include_series=True)
     json.dumps(doc, allow_nan=False)
-    assert set(doc) == {"metrics", "benchmark", "trades", "period", "nonfinite", "monthly_returns", "yearly_returns", "series"}
+    assert set(doc) == {"metrics", "benchmark", "trades", "period", "nonfinite", "monthly_returns", "yearly_returns", "series",
+                         "frequency", "periods_per_year", "gaps"}
     assert doc["benchmark"] is None and "benchmark" in doc["nonfinite"]
     assert doc["trades"]["round_trips"] == 1 and doc["trades"]["profit_factor"] is None
     assert doc["nonfinite"]["trades.profit_factor"] == "no losing round trip"
