@@ -92,7 +92,8 @@ def simulated_broker(services: Services, calendar: "ExchangeCalendar",
     if tape is None:
         tape = stored_price_tape(services, calendar)
     broker = SimulatedBroker.from_config(services.engine, tape, settings.broker.sim, settings.account.base_currency,
-                                         fx_rates=settings.prices.fx_rates, exchange_tz=ZoneInfo(calendar.timezone))
+                                         fx_rates=settings.prices.fx_rates, exchange_tz=ZoneInfo(calendar.timezone),
+                                         write_lock=services.ledger.write_lock)
     return broker, SimulatedSession(broker, tape)
 
 

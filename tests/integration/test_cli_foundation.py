@@ -96,9 +96,11 @@ def test_cashflows_add_and_list(workspace: Path, cli) -> None:  # type: ignore[n
     assert cli("--home", workspace, "cashflow", "add", "--date", "2026-02-02", "--amount", "-2500.50",
                "--note", "fees").code == 0
     listed = json.loads(cli("--home", workspace, "cashflow", "list", "--json").out)
-    assert listed == [
-        {"date": "2026-01-05", "amount": "100000", "currency": "GBP", "note": ""},
-        {"date": "2026-02-02", "amount": "-2500.5", "currency": "GBP", "note": "fees"},
+    assert listed == [  # each flow says its seq (the id `cashflow void` takes) and its account (issue 8.6)
+        {"seq": 3, "date": "2026-01-05", "account": "SIM0001", "amount": "100000", "currency": "GBP", "note": "",
+         "date_given": None, "voided_by": None},
+        {"seq": 4, "date": "2026-02-02", "account": "SIM0001", "amount": "-2500.5", "currency": "GBP", "note": "fees",
+         "date_given": None, "voided_by": None},
     ]
     table = cli("--home", workspace, "cashflow", "list").out
     assert "100,000.00" in table and "net 97,499.50" in table

@@ -1,73 +1,103 @@
-"""``cashflow add|list`` and ``import snapshots|cashflows|fills|seed``."""
+"""``cashflow add|list|void`` and ``import snapshots|cashflows|fills|seed``."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
+from zoneinfo import ZoneInfo
 
 import typer
 
 from trackrecord.cli import context
+from trackrecord.ledger.canonical import format_decimal
+from trackrecord.ledger.parsing import parse_currency, parse_date, parse_decimal
+
+if TYPE_CHECKING:
+    from trackrecord.ledger.cashflows import RecordedCashFlow
+
+# The use cases below pull in SQLAlchemy and the calendar (numpy): imported where a command
+# runs, so that `trackrecord --help` and every other command start fast.
 
 
 def cashflow_add(
     ctx: typer.Context,
-    flow_date: str = typer.Option(..., "--date", help="session date YYYY-MM-DD"),
+    flow_date: str = typer.Option(..., "--date", help="date YYYY-MM-DD (a non-session date is booked on the next session)"),
     amount: str = typer.Option(..., "--amount", help="deposit > 0, withdrawal < 0"),
     currency: Optional[str] = typer.Option(None, "--currency", help="default: the base currency"),
     note: str = typer.Option("", "--note"),
+    account: Optional[str] = typer.Option(None, "--account", help="default: the configured account"),
+    again: bool = typer.Option(False, "--again", help="record a second, real flow identical to one recorded today"),
 ) -> None:
     """Record a deposit or a withdrawal."""
-    from trackrecord.domain import CashFlow, Mode
-    from trackrecord.errors import UserError
-    from trackrecord.ledger.cashflows import record_cashflow
-    from trackrecord.ledger.parsing import parse_currency, parse_date, parse_decimal
-
-    when = parse_date(flow_date, "--date")
-    value = parse_decimal(amount, "--amount")
-    if value == 0:
-        raise UserError("--amount: a cash flow of zero records nothing; deposits are > 0, withdrawals < 0")
-    services = context.services(ctx)
-    code = parse_currency(currency, "--currency") if currency else services.settings.account.base_currency
-    with services.ledger.writer() as writer:
-        event = record_cashflow(writer, CashFlow(when, value, code, note))
-    kind = "deposit" if value > 0 else "withdrawal"
-    typer.echo(f"recorded {kind} of {value} {code} on {when} (seq {event.seq})")
-    if services.settings.mode is Mode.PAPER:
-        _book_at_simulated_broker(services, when, value)
-        typer.echo(f"booked at the simulated paper account {services.settings.broker.sim.account_id} (SIMULATED)")
-
-
-def _book_at_simulated_broker(services, when, value) -> None:  # type: ignore[no-untyped-def]
-    from trackrecord.bootstrap import simulated_broker
-    from trackrecord.engine.account import book_paper_cashflow
+    from trackrecord.engine.cashflows import CashFlowRequest, record_cashflow
     from trackrecord.market.service import calendar_for
 
-    calendar = calendar_for(services.settings)
-    broker, _ = simulated_broker(services, calendar)
-    try:
-        book_paper_cashflow(broker, when, value, calendar)
-    finally:
-        broker.close()
+    services = context.services(ctx)
+    settings = services.settings
+    calendar = calendar_for(settings)
+    request = CashFlowRequest(
+        parse_date(flow_date, "--date"), parse_decimal(amount, "--amount"),
+        parse_currency(currency, "--currency") if currency else settings.account.base_currency, note,
+        account.strip() if account and account.strip() else None, again,
+    )
+    today = services.ledger.clock().astimezone(ZoneInfo(calendar.timezone)).date()
+    recorded = record_cashflow(services.ledger, services.engine, settings, calendar, request, today)
+    flow = recorded.flow
+    kind = "deposit" if flow.amount > 0 else "withdrawal"
+    typer.echo(f"recorded {kind} of {flow.amount} {flow.currency} on {flow.flow_date} for account "
+               f"{recorded.account_id} (seq {recorded.seq})")
+    if recorded.moved_to_next_session:
+        typer.echo(f"{recorded.date_given} is not a {calendar.code} session: booked on the next session, {flow.flow_date}")
+    if recorded.simulated_account:
+        typer.echo(f"the simulated paper account {recorded.simulated_account} books it from the ledger (SIMULATED)")
+    for warning in recorded.warnings:
+        typer.echo(f"warning: {warning.message()}", err=True)
 
 
-def cashflow_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
-    """List recorded cash flows."""
-    from trackrecord.ledger.canonical import format_decimal
-    from trackrecord.ledger.cashflows import list_cashflows
-
-    flows = list_cashflows(context.services(ctx).engine)
-    if as_json:
-        context.print_json([{"date": f.flow_date.isoformat(), "amount": format_decimal(f.amount),
-                             "currency": f.currency, "note": f.note} for f in flows])
-        return
+def cashflow_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON"),
+                  account: Optional[str] = typer.Option(None, "--account", help="only this account's flows")) -> None:
+    """List recorded cash flows (voided ones marked; they count in no figure)."""
     from rich.table import Table
 
-    table = Table("Date", "Amount", "Currency", "Note", box=None)
+    from trackrecord.engine.cashflows import configured_account_id
+    from trackrecord.ledger.cashflows import recorded_cashflows
+
+    services = context.services(ctx)
+    default = configured_account_id(services.settings)
+    flows = recorded_cashflows(services.engine, account, default)
+    if as_json:
+        context.print_json([_flow_document(f, default) for f in flows])
+        return
+    table = Table("Seq", "Date", "Account", "Amount", "Currency", "Note", "Status", box=None)
     for f in flows:
-        table.add_row(f.flow_date.isoformat(), f"{f.amount:,.2f}", f.currency, f.note)
+        status = f"voided (seq {f.voided_by})" if f.voided else ""
+        if f.date_given is not None:
+            status = f"given {f.date_given}" + (f"; {status}" if status else "")
+        table.add_row(str(f.seq), f.flow.flow_date.isoformat(), f.account_id or default, f"{f.flow.amount:,.2f}",
+                      f.flow.currency, f.flow.note, status)
     context.console().print(table)
-    typer.echo(f"{len(flows)} cash flow(s), net {sum((f.amount for f in flows), start=0):,.2f}")
+    counted = [f.flow.amount for f in flows if not f.voided]
+    voided = len(flows) - len(counted)
+    typer.echo(f"{len(counted)} cash flow(s), net {sum(counted, start=Decimal(0)):,.2f}"
+               + (f"; {voided} voided" if voided else ""))
+
+
+def _flow_document(f: "RecordedCashFlow", default_account: str) -> dict[str, object]:
+    return {"seq": f.seq, "date": f.flow.flow_date.isoformat(), "account": f.account_id or default_account,
+            "amount": format_decimal(f.flow.amount), "currency": f.flow.currency, "note": f.flow.note,
+            "date_given": f.date_given.isoformat() if f.date_given else None, "voided_by": f.voided_by}
+
+
+def cashflow_void(ctx: typer.Context, seq: int = typer.Argument(..., help="the flow's seq, as `cashflow list` shows it"),
+                  reason: str = typer.Option(..., "--reason", help="why the flow is voided")) -> None:
+    """Void a recorded flow: a correction event; the flow stays in the record and counts in no figure."""
+    from trackrecord.engine.cashflows import void_cashflow
+
+    services = context.services(ctx)
+    voided = void_cashflow(services.ledger, seq, reason)
+    flow = voided.flow
+    typer.echo(f"voided the flow at seq {seq} ({flow.amount} {flow.currency} on {flow.flow_date}): {reason.strip()}")
 
 
 def _report(report, as_json: bool) -> None:  # type: ignore[no-untyped-def]
@@ -129,6 +159,7 @@ def register(app: typer.Typer) -> None:
     cashflow_app = typer.Typer(help="Deposits and withdrawals.", no_args_is_help=True)
     cashflow_app.command("add")(cashflow_add)
     cashflow_app.command("list")(cashflow_list)
+    cashflow_app.command("void")(cashflow_void)
     app.add_typer(cashflow_app, name="cashflow")
     import_app = typer.Typer(help="Import data into the ledger (idempotent).", no_args_is_help=True)
     import_app.command("snapshots")(import_snapshots)

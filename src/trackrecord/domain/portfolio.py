@@ -46,3 +46,4 @@ class CashFlow:
     amount: Decimal
     currency: str
     note: str = ""
+    account_id: str | None = None  # None: the workspace's default account (see ledger/cashflows.py)

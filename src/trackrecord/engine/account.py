@@ -111,14 +111,3 @@ def _same_as_recorded(writer: "Writer", payload: dict[str, Any]) -> bool:
     from trackrecord.ledger.projections import snapshot_content
 
     return tuple(row) == snapshot_content(normalise(payload))
-
-
-def book_paper_cashflow(broker: Any, flow_date: date, amount: Any, calendar: Any) -> None:
-    """In paper mode the simulated broker is the account: a recorded deposit or withdrawal
-    reaches it too, booked at the opening of its session date (or now, if later)."""
-    from datetime import time as clock_time, timezone
-    from zoneinfo import ZoneInfo
-
-    opening = datetime.combine(flow_date, clock_time(8, 0), tzinfo=ZoneInfo(calendar.timezone)).astimezone(timezone.utc)
-    booked_at = max(opening, broker.now) if broker.now is not None else opening
-    broker.deposit(amount, booked_at, "cash flow recorded in the ledger")

@@ -84,7 +84,8 @@ def load_performance_inputs(engine: "Engine", settings: "Settings", account_id: 
                             "or run the daily pipeline")
         rows = _snapshot_rows(conn, account)
         base_currency = _base_currency(account, rows)
-        flows = _flows_in_base(conn, base_currency, settings.prices.fx_rates)
+        flows = _flows_in_base(conn, account, _choose_account(conn, settings, None, "snapshots"), base_currency,
+                               settings.prices.fx_rates)
         fills, fills_simulated = _trade_fills(conn, account)
     return PerformanceInputs(
         account_id=account,
@@ -309,11 +310,14 @@ def _base_currency(account: str, rows: Sequence[Any]) -> str:
     return str(currencies[0])
 
 
-def _flows_in_base(conn: "Connection", base_currency: str, fx_rates: dict[str, Decimal]) -> dict[date, float]:
+def _flows_in_base(conn: "Connection", account: str, default_account: str | None, base_currency: str,
+                   fx_rates: dict[str, Decimal]) -> dict[date, float]:
+    """The account's own flows (not voided) in base currency. Flows recorded without an
+    account belong to ``default_account``: the account ``stats`` shows without ``--account``."""
     from trackrecord.ledger.cashflows import list_cashflows
 
     flows: dict[date, float] = {}
-    for flow in list_cashflows(conn):
+    for flow in list_cashflows(conn, account_id=account, default_account=default_account):
         if flow.currency == base_currency:
             amount = flow.amount
         elif flow.currency in fx_rates:

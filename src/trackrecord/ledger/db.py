@@ -10,8 +10,9 @@ from trackrecord.secure_files import ensure_private_file
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+WRITE_OPTION = "trackrecord_write"  # execution option of a connection whose transactions write
 
 
 def create_db_engine(url: str, durable: bool = True) -> "Engine":
@@ -39,7 +40,10 @@ def create_db_engine(url: str, durable: bool = True) -> "Engine":
         @event.listens_for(engine, "begin")
         def _begin(conn) -> None:  # type: ignore[no-untyped-def]
             # pysqlite's own transaction handling is off (isolation_level=None): begin here.
-            conn.exec_driver_sql("BEGIN")
+            # A writer's transaction takes the write lock at once (a deferred one that reads
+            # first fails with "database is locked" when another writer went in between).
+            write = conn.get_execution_options().get(WRITE_OPTION)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

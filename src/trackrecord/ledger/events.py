@@ -4,6 +4,7 @@ from __future__ import annotations
 
 WORKSPACE_CREATED = "workspace.created"
 CASHFLOW_RECORDED = "cashflow.recorded"
+CASHFLOW_VOIDED = "cashflow.voided"
 IMPORT_RECORDED = "import.recorded"
 SNAPSHOT_RECORDED = "snapshot.recorded"
 FILL_RECORDED = "fill.recorded"

@@ -65,7 +65,12 @@ def _cashflow(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
     return [Insert("cashflows", {
         "seq": event.seq, "flow_date": data["flow_date"], "amount": data["amount"],
         "currency": data["currency"], "note": data.get("note", ""),
+        "account_id": data.get("account_id"), "date_given": data.get("date_given"), "voided_by": None,
     })]
+
+
+def _cashflow_voided(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
+    return [Update("cashflows", {"seq": int(data["seq"])}, {"voided_by": event.seq})]
 
 
 def positions_text(positions: Any) -> str:
@@ -164,6 +169,7 @@ PROJECTORS: dict[str, Projector] = {
     kinds.PLAN_CREATED: _plan,
     kinds.RISK_DECIDED: _risk,
     kinds.CASHFLOW_RECORDED: _cashflow,
+    kinds.CASHFLOW_VOIDED: _cashflow_voided,
     kinds.SNAPSHOT_RECORDED: _snapshot,
     kinds.FILL_RECORDED: _fill,
     kinds.COMMISSION_RECORDED: _commission,

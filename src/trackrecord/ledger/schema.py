@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -41,6 +42,12 @@ cashflows = Table(
     Column("amount", String(40), nullable=False),
     Column("currency", String(3), nullable=False),
     Column("note", Text, nullable=False),
+    # Revision 0003: the flow's account (NULL for flows recorded before: the default account,
+    # see ledger/cashflows.py), the date the user gave when it was booked on a later session,
+    # and the seq of the ``cashflow.voided`` event that removed it from the figures.
+    Column("account_id", String(32), nullable=True, index=True),
+    Column("date_given", String(10), nullable=True),
+    Column("voided_by", Integer, nullable=True),
 )
 
 snapshots = Table(
@@ -191,6 +198,10 @@ sim_cash = Table(
     Column("amount", String(40), nullable=False),
     Column("booked_at", String(32), nullable=False),
     Column("note", Text, nullable=False),
+    # Revision 0003: which ledger flow this booking follows ("flow:SEQ", "void:SEQ"); NULL for
+    # bookings made directly (tests, older workspaces). Unique per account: booked once.
+    Column("flow_key", String(32), nullable=True),
+    Index("ux_sim_cash_flow_key", "account_id", "flow_key", unique=True),
 )
 
 PROJECTION_TABLES = (cashflows, snapshots, fills, orders, imports, kill_switch, checkpoints, plans)

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
 
+from trackrecord.errors import RuntimeFailure
 from trackrecord.ledger.append import append_events
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 POSTGRES_WRITER_LOCK = 7_700_077
+_PROCESS_WRITERS: list[None] = []  # depth of ledger writers open in this process (PostgreSQL)
 EVENT_COLUMNS = ("seq", "recorded_at", "kind", "payload", "prev_hash", "hash")
 Clock = Callable[[], datetime]
 
@@ -74,38 +76,64 @@ class SqlLedger:
         self._writer_conn: "Connection | None" = None
 
     @contextlib.contextmanager
-    def _writer_lock(self) -> Iterator[None]:
+    def write_lock(self) -> Iterator[None]:
+        """The single-writer lock, for a store that writes its own tables in the ledger's
+        database (the simulated broker's book). SQLite: the file lock, re-entrant in this
+        process. PostgreSQL: nothing here; such a store takes ``POSTGRES_WRITER_LOCK`` in its
+        own transaction, unless this process holds it already (``this_process_writes``).
+        Waits are bounded: ``RuntimeFailure`` (one line, exit 1) when it cannot."""
         if self._lock_path is None:
-            yield
+            _PROCESS_WRITERS.append(None)
+            try:
+                yield
+            finally:
+                _PROCESS_WRITERS.pop()
             return
         from trackrecord.ledger.writer_lock import WriterLock
 
         lock = WriterLock(str(self._lock_path))
         if not lock.available:  # no fcntl (Windows): the portable lock
-            from filelock import FileLock
+            from filelock import FileLock, Timeout
 
-            with FileLock(str(self._lock_path), timeout=120):
-                yield
+            try:
+                with FileLock(str(self._lock_path), timeout=120):
+                    yield
+            except Timeout:
+                raise RuntimeFailure(f"the ledger writer lock {self._lock_path} is held by another process") from None
             return
-        with lock:
+        try:
+            lock.__enter__()
+        except TimeoutError as exc:
+            raise RuntimeFailure(str(exc)) from None
+        try:
             yield
+        finally:
+            lock.__exit__(None, None, None)
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[Writer]:
-        """One transaction holding the single-writer lock; commits on success."""
+        """One transaction holding the single-writer lock; commits on success. On SQLite
+        the transaction begins IMMEDIATE (the database's write lock at once)."""
         from sqlalchemy import text
+        from sqlalchemy.exc import OperationalError
 
         conn = self._write_connection()
-        with self._writer_lock(), conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_WRITER_LOCK})
-            seq, prev = _head(conn)
-            yield Writer(conn, seq, prev, self.clock)
+        with self.write_lock():
+            try:
+                with conn.begin():
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_WRITER_LOCK})
+                    seq, prev = _head(conn)
+                    yield Writer(conn, seq, prev, self.clock)
+            except OperationalError as exc:
+                raise _lock_failure(exc) from None
 
     def _write_connection(self) -> "Connection":
         """One connection kept for writing (a run appends thousands of times)."""
+        from trackrecord.ledger.db import WRITE_OPTION
+
         if self._writer_conn is None or self._writer_conn.closed:
-            self._writer_conn = self.engine.connect()
+            self._writer_conn = self.engine.connect().execution_options(**{WRITE_OPTION: True})
         return self._writer_conn
 
     def close(self) -> None:
@@ -145,6 +173,21 @@ class SqlLedger:
                 if len(rows) < batch:
                     return
                 last = rows[-1][0]
+
+
+def this_process_writes() -> bool:
+    """True inside a ledger writer of this process (PostgreSQL): a store that shares the
+    database must not wait for the advisory lock its own process holds."""
+    return bool(_PROCESS_WRITERS)
+
+
+def _lock_failure(exc: Exception) -> Exception:
+    """SQLite's "database is locked" after the busy timeout: one line, exit 1."""
+    message = str(getattr(exc, "orig", exc))
+    if "locked" in message or "busy" in message:
+        return RuntimeFailure(f"the database stayed locked by another writer beyond the busy timeout ({message}); "
+                              "try again when it has finished")
+    return exc
 
 
 def _head(conn: "Connection") -> tuple[int, str]:

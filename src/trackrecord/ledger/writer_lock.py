@@ -13,9 +13,20 @@ import time
 LOCK_TIMEOUT_SECONDS = 120.0
 
 
+_HELD: dict[str, tuple[int, int]] = {}  # path -> (fd, depth): the locks this process holds
+
+
+def held_by_this_process(path: str) -> bool:
+    return os.path.realpath(path) in _HELD
+
+
 class WriterLock:
     """``flock`` on the lock file, as ``filelock.FileLock`` takes it on Unix (the file is
-    left in place on release, so both lock the same inode)."""
+    left in place on release, so both lock the same inode).
+
+    Re-entrant within a process: a second ``WriterLock`` on the same path while the first
+    is held only counts (``flock`` on a second descriptor would wait for ourselves). Waits
+    at most ``LOCK_TIMEOUT_SECONDS``, then raises ``TimeoutError`` naming the file."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -30,6 +41,12 @@ class WriterLock:
     def __enter__(self) -> "WriterLock":
         import fcntl
 
+        key = os.path.realpath(self.path)
+        if key in _HELD:
+            fd, depth = _HELD[key]
+            _HELD[key] = (fd, depth + 1)
+            self.fd = fd
+            return self
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # umask can only narrow it
         deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
         while True:
@@ -39,15 +56,23 @@ class WriterLock:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     os.close(fd)
-                    raise TimeoutError(f"the ledger writer lock {self.path} is held by another process") from None
+                    raise TimeoutError(f"the ledger writer lock {self.path} is held by another process "
+                                       f"(waited {LOCK_TIMEOUT_SECONDS:g} s); try again when it has finished") from None
                 time.sleep(0.02)
+        _HELD[key] = (fd, 1)
         self.fd = fd
         return self
 
     def __exit__(self, *exc: object) -> None:
         import fcntl
 
-        if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
+        if self.fd is None:
+            return
+        key = os.path.realpath(self.path)
+        fd, depth = _HELD.pop(key, (self.fd, 1))
+        if depth > 1:
+            _HELD[key] = (fd, depth - 1)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        self.fd = None

@@ -13,6 +13,12 @@ unique key enforces it too): a second order with the same ref raises ``OrderReje
 The account's state (open orders, positions, cash, executions) is loaded once at
 construction and kept in memory; the database is written only when something changes
 (an order placed, filled, cancelled; a deposit), so a replay of years costs little.
+
+Rule (``follow_ledger``): the account's cash follows the ledger's flows. On start, before
+it answers anything, the broker books every ``cashflow.recorded`` of its account that its
+book has not booked yet, and un-books (a correcting booking) every booked flow that was
+voided since, each keyed by the flow's seq (``flow:SEQ``, ``void:SEQ``): idempotent, and a
+kill between the ledger's commit and the booking is mended on the next start.
 """
 
 from __future__ import annotations
@@ -20,14 +26,22 @@ from __future__ import annotations
 import zlib
 from bisect import bisect_left
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone, tzinfo
+from datetime import date, datetime, time, timezone, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from trackrecord.brokers.base import BrokerError, OrderRejected
 from trackrecord.brokers.sim.costs import CommissionModel, SlippageModel
 from trackrecord.brokers.sim.market import SimMarket
-from trackrecord.brokers.sim.store import DuplicateOrderRef, SimBookStore, decimal_or_none, parse_timestamp, stamp
+from trackrecord.brokers.sim.store import (
+    DuplicateOrderRef,
+    SimBookStore,
+    WriteLock,
+    decimal_or_none,
+    parse_timestamp,
+    stamp,
+)
+from trackrecord.ledger.cashflows import RecordedCashFlow
 from trackrecord.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -47,6 +61,7 @@ ZERO = Decimal(0)
 DUPLICATE_ORDER_CODE = 103  # IB: "Duplicate order id"
 UNKNOWN_ORDER_CODE = 10147  # IB: "OrderId ... that needs to be cancelled is not found"
 REJECTED_ORDER_CODE = 201  # IB: "Order rejected - reason: ..."
+FLOW_BOOKED_AT = time(8, 0)  # a ledger flow is booked at 08:00 exchange time of its session (or later)
 
 
 @dataclass(slots=True)
@@ -106,6 +121,8 @@ class SimulatedBroker:
         slippage: SlippageModel | None = None,
         fx_rates: Mapping[str, Decimal] | None = None,
         exchange_tz: tzinfo = timezone.utc,
+        follow_ledger: bool = False,
+        write_lock: WriteLock | None = None,
     ) -> None:
         self._market = market
         self._account_id = account_id
@@ -115,7 +132,7 @@ class SimulatedBroker:
         self._fx = {code.upper(): Decimal(rate) for code, rate in (fx_rates or {}).items()}
         self._fx[self.base_currency] = Decimal(1)
         self._tz = exchange_tz
-        self._store = SimBookStore(engine, account_id)
+        self._store = SimBookStore(engine, account_id, write_lock)
         self._orders: dict[str, _Order] = {}
         self._open: dict[int, _Order] = {}
         self._holdings: dict[str, _Holding] = {}
@@ -125,6 +142,8 @@ class SimulatedBroker:
         self._cash = ZERO
         self._now: datetime | None = None
         self._load()
+        if follow_ledger:
+            self._book_ledger_flows()
 
     @classmethod
     def from_config(
@@ -135,13 +154,15 @@ class SimulatedBroker:
         base_currency: str,
         fx_rates: Mapping[str, Decimal] | None = None,
         exchange_tz: tzinfo = timezone.utc,
+        write_lock: WriteLock | None = None,
     ) -> "SimulatedBroker":
-        """From a ``SimBrokerConfig`` (account_id, seed, commission_rate, commission_min, slippage_bps)."""
+        """From a ``SimBrokerConfig`` (account_id, seed, commission_rate, commission_min,
+        slippage_bps): the workspace's paper account, following the ledger's flows."""
         return cls(
             engine, market, account_id=config.account_id, base_currency=base_currency,
             commission=CommissionModel(Decimal(config.commission_rate), Decimal(config.commission_min)),
             slippage=SlippageModel(Decimal(config.slippage_bps), int(config.seed)),
-            fx_rates=fx_rates, exchange_tz=exchange_tz,
+            fx_rates=fx_rates, exchange_tz=exchange_tz, follow_ledger=True, write_lock=write_lock,
         )
 
     # -- the Broker port ----------------------------------------------------------------
@@ -253,6 +274,38 @@ class SimulatedBroker:
 
     def withdraw(self, amount: Decimal, booked_at: datetime, note: str = "") -> Decimal:
         return self.deposit(-Decimal(amount), booked_at, note)
+
+    def _book_ledger_flows(self) -> None:
+        rows = self._store.book_ledger_flows(self._bookings)
+        for row in rows:
+            self._cash += Decimal(row["amount"])
+            booked_at = parse_timestamp(row["booked_at"])
+            self._now = booked_at if self._now is None else max(self._now, booked_at)
+            self._next_cash_id = max(self._next_cash_id, int(row["id"]) + 1)
+
+    def _bookings(self, flows: list[RecordedCashFlow], booked: set[str], next_id: int) -> list[dict[str, Any]]:
+        """The ``sim_cash`` rows that bring the book in line with the ledger's flows."""
+        rows: list[dict[str, Any]] = []
+        now = self._now
+        for recorded in flows:
+            flow_key, void_key = f"flow:{recorded.seq}", f"void:{recorded.seq}"
+            if recorded.voided:
+                if flow_key not in booked or void_key in booked:
+                    continue
+                key, sign, note = void_key, -1, f"ledger flow {recorded.seq} voided by seq {recorded.voided_by}"
+            elif flow_key not in booked:
+                key, sign, note = flow_key, 1, f"ledger flow {recorded.seq}"
+            else:
+                continue
+            flow = recorded.flow
+            if flow.currency.upper() not in self._fx:
+                raise BrokerError(f"ledger flow {recorded.seq} is in {flow.currency}, and the simulated account "
+                                  f"{self._account_id} has no FX rate from it to {self.base_currency}")
+            opening = datetime.combine(flow.flow_date, FLOW_BOOKED_AT, tzinfo=self._tz).astimezone(timezone.utc)
+            booked_at = opening if now is None else max(opening, now)
+            rows.append({"id": next_id + len(rows), "amount": str(sign * self._to_base(flow.amount, flow.currency.upper())),
+                         "booked_at": stamp(booked_at), "note": note, "flow_key": key})
+        return rows
 
     # -- simulated time -------------------------------------------------------------------
 

@@ -6,15 +6,21 @@ These tables are the counterparty's state (like IB's servers), outside the hash 
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Sequence
 
 from trackrecord.ledger.canonical import format_timestamp
+from trackrecord.ledger.cashflows import RecordedCashFlow, booking_flows
+from trackrecord.ledger.db import WRITE_OPTION
+from trackrecord.ledger.store import POSTGRES_WRITER_LOCK, this_process_writes
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+
+WriteLock = Callable[[], ContextManager[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +53,7 @@ _ORDER_COLUMNS = ("broker_order_id", "account_id", "order_ref", "symbol", "side"
                   "limit_price", "currency", "status", "placed_at", "message")
 _EXECUTION_COLUMNS = ("exec_id", "account_id", "broker_order_id", "order_ref", "symbol", "side", "quantity", "price",
                       "currency", "commission", "executed_at")
-_CASH_COLUMNS = ("id", "account_id", "amount", "booked_at", "note")
+_CASH_COLUMNS = ("id", "account_id", "amount", "booked_at", "note", "flow_key")
 INSERT_ORDER = _insert_sql("sim_orders", _ORDER_COLUMNS)
 INSERT_EXECUTION = _insert_sql("sim_executions", _EXECUTION_COLUMNS)
 INSERT_CASH = _insert_sql("sim_cash", _CASH_COLUMNS)
@@ -61,13 +67,20 @@ class SimBookStore:
     the driver (a few µs a row, where SQLAlchemy's per-statement work costs ~40 µs), on
     other databases through SQLAlchemy ``text()``; the SQL is the same. ``close`` gives
     the connection back.
+
+    Every write holds the ledger's single-writer lock (``write_lock``, the ledger's
+    ``SqlLedger.write_lock``) and begins its transaction for writing: SQLite ``BEGIN
+    IMMEDIATE``, PostgreSQL the ledger's advisory lock, so the book's writes and the
+    ledger's never meet half-way ("database is locked").
     """
 
-    def __init__(self, engine: "Engine", account_id: str) -> None:
+    def __init__(self, engine: "Engine", account_id: str, write_lock: WriteLock | None = None) -> None:
         self.engine = engine
         self.account_id = account_id
         self._sqlite = engine.dialect.name == "sqlite"
         self._conn: Any = None
+        self._write_lock = write_lock
+        self._postgres = engine.dialect.name == "postgresql"
 
     def load(self) -> BookRows:
         from sqlalchemy import func, select
@@ -105,11 +118,35 @@ class SimBookStore:
                 if row["broker_order_id"] <= taken:
                     raise
 
+    def book_ledger_flows(
+        self, rows_for: Callable[[list[RecordedCashFlow], set[str], int], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """Book the ledger's flows of this account that the book has not booked yet, in one
+        locked write transaction: ``rows_for(flows, booked flow keys, next id)`` says which
+        ``sim_cash`` rows (each with its ``flow_key``). Returns the rows written."""
+        from sqlalchemy import text
+
+        held = this_process_writes()
+        with self._locked(), self.engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                if self._postgres and not held:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_WRITER_LOCK})
+                flows = booking_flows(conn, self.account_id)
+                booked = {key for (key,) in conn.execute(
+                    text("SELECT flow_key FROM sim_cash WHERE account_id = :a AND flow_key IS NOT NULL"),
+                    {"a": self.account_id})}
+                next_id = int(conn.execute(text("SELECT MAX(id) FROM sim_cash")).scalar() or 0) + 1
+                rows = rows_for(flows, booked, next_id)
+                if rows:
+                    conn.execute(text(INSERT_CASH), [{**row, "account_id": self.account_id} for row in rows])
+        return rows
+
     def insert_cash(self, row: dict[str, Any]) -> int:
         """Insert and return the id used (the next free one if another account took it)."""
         while True:
             try:
-                self._write([(INSERT_CASH, [{**row, "account_id": self.account_id}])])
+                self._write([(INSERT_CASH, [{"flow_key": None, **row, "account_id": self.account_id}])])
                 return int(row["id"])
             except Exception as exc:
                 if not _is_integrity_error(exc):
@@ -141,24 +178,39 @@ class SimBookStore:
             self._conn.close()
             self._conn = None
 
-    def _write(self, batches: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
-        if self._sqlite:
-            self._write_sqlite(batches)
-            return
-        from sqlalchemy import text
+    def _locked(self) -> ContextManager[None]:
+        import contextlib
 
-        if self._conn is None or self._conn.closed:
-            self._conn = self.engine.connect()
-        with self._conn.begin():
-            for sql, rows in batches:
-                self._conn.execute(text(sql), rows)
+        return self._write_lock() if self._write_lock is not None else contextlib.nullcontext()
+
+    def _write(self, batches: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
+        held = this_process_writes()
+        with self._locked():
+            if self._sqlite:
+                self._write_sqlite(batches)
+                return
+            from sqlalchemy import text
+
+            if self._conn is None or self._conn.closed:
+                self._conn = self.engine.connect()
+            with self._conn.begin():
+                if self._postgres and not held:
+                    self._conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_WRITER_LOCK})
+                for sql, rows in batches:
+                    self._conn.execute(text(sql), rows)
 
     def _write_sqlite(self, batches: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
         if self._conn is None:
             self._conn = self.engine.raw_connection()  # pragmas of create_db_engine applied; autocommit driver
         cursor = self._conn.cursor()
         try:
-            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                from trackrecord.errors import RuntimeFailure
+
+                raise RuntimeFailure(f"the simulated book's database stayed locked beyond the busy timeout ({exc}); "
+                                     "try again when the other writer has finished") from None
             try:
                 for sql, rows in batches:
                     cursor.executemany(sql, rows)

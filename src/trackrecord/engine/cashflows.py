@@ -1,0 +1,131 @@
+"""Record and void cash flows: the ``cashflow add`` and ``cashflow void`` use cases.
+
+A flow is one ledger event and nothing else: in paper mode the simulated account books it
+itself the next time it starts (``SimulatedBroker``, ``follow_ledger``), so a kill after the
+commit loses nothing and a rerun books nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from trackrecord.analytics.flow_checks import UnreflectedFlow, unreflected_flows
+from trackrecord.domain import CashFlow, Mode
+from trackrecord.engine.crash import crash_point
+from trackrecord.errors import UserError
+from trackrecord.ledger import cashflows as ledger_flows
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from trackrecord.config import Settings
+    from trackrecord.ledger.store import SqlLedger
+    from trackrecord.market.calendar import ExchangeCalendar
+
+AFTER_COMMIT = "cashflow_add:after_commit"  # crash point: the flow is in the ledger, nothing else ran
+
+
+def configured_account_id(settings: "Settings") -> str:
+    """The account a command works on when none is named: the simulated account in paper
+    mode, else ``account.account_id``, else (dry run without one) the simulated account's id,
+    so that a flow recorded in dry run is the paper account's once the mode is switched."""
+    if settings.mode is Mode.PAPER:
+        return settings.broker.sim.account_id
+    return settings.account.account_id or settings.broker.sim.account_id
+
+
+@dataclass(frozen=True, slots=True)
+class CashFlowRequest:
+    flow_date: date
+    amount: Decimal
+    currency: str
+    note: str = ""
+    account_id: str | None = None  # None: configured_account_id
+    again: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedFlow:
+    seq: int
+    flow: CashFlow
+    account_id: str
+    date_given: date
+    simulated_account: str | None  # the paper account that books it, in paper mode
+    warnings: list[UnreflectedFlow] = field(default_factory=list)
+
+    @property
+    def moved_to_next_session(self) -> bool:
+        return self.flow.flow_date != self.date_given
+
+
+def record_cashflow(ledger: "SqlLedger", engine: "Engine", settings: "Settings", calendar: "ExchangeCalendar",
+                    request: CashFlowRequest, today: date) -> RecordedFlow:
+    """Record one deposit (> 0) or withdrawal (< 0) for an account.
+
+    Refused (``UserError``, nothing written): a zero amount, a date after ``today``, and a
+    repeat of a flow of the same account, session, amount, currency and note recorded today
+    unless ``request.again``. A date that is not a session of ``calendar`` is booked on the
+    next session (both dates are kept). Warns when the NAV series does not show the flow."""
+    if request.amount == 0:
+        raise UserError("--amount: a cash flow of zero records nothing; deposits are > 0, withdrawals < 0")
+    if request.flow_date > today:
+        raise UserError(f"--date {request.flow_date}: a cash flow cannot be dated in the future (today is {today}); "
+                        "record it on the day it happens")
+    account = request.account_id or configured_account_id(settings)
+    session = calendar.next_sessions(request.flow_date, 1)
+    if not session:
+        raise UserError(f"--date {request.flow_date}: no {calendar.code} session on or after it")
+    flow = CashFlow(session[0], request.amount, request.currency, request.note, account)
+    with ledger.writer() as writer:
+        if not request.again:
+            _refuse_repeat(writer.conn, flow, settings, today)
+        event = ledger_flows.record_cashflow(writer, flow, "cli", account, request.flow_date)
+    crash_point(AFTER_COMMIT)
+    simulated = settings.broker.sim.account_id if settings.mode is Mode.PAPER and \
+        account == settings.broker.sim.account_id else None
+    return RecordedFlow(event.seq, flow, account, request.flow_date, simulated,
+                        flow_warnings(engine, settings, account, flow.flow_date))
+
+
+def _refuse_repeat(conn: object, flow: CashFlow, settings: "Settings", today: date) -> None:
+    for earlier in ledger_flows.recorded_cashflows(conn, flow.account_id, configured_account_id(settings)):  # type: ignore[arg-type]
+        same = (earlier.flow.flow_date, earlier.flow.amount, earlier.flow.currency, earlier.flow.note) == \
+            (flow.flow_date, flow.amount, flow.currency, flow.note)
+        if same and earlier.recorded_on == today and not earlier.voided:
+            raise UserError(f"the same cash flow ({flow.amount} {flow.currency} on {flow.flow_date} for account "
+                            f"{flow.account_id}, note {flow.note!r}) was recorded today already as seq {earlier.seq}; "
+                            "pass --again if this is a second, real flow")
+
+
+def flow_warnings(engine: "Engine", settings: "Settings", account_id: str,
+                  flow_date: date | None = None) -> list[UnreflectedFlow]:
+    """Flows of the account the NAV series does not show (those booked on ``flow_date``
+    only, if given); none when the account has no snapshots."""
+    from trackrecord.engine.performance import load_performance_inputs
+
+    try:
+        inputs = load_performance_inputs(engine, settings, account_id)
+    except UserError:
+        return []
+    found = unreflected_flows(list(inputs.dates), list(inputs.navs), inputs.flows)
+    return [f for f in found if flow_date is None or f.flow_date == flow_date]
+
+
+def void_cashflow(ledger: "SqlLedger", seq: int, reason: str) -> ledger_flows.RecordedCashFlow:
+    """Append a ``cashflow.voided`` event for the flow at ``seq``: it stays in the chain and
+    counts in no figure; a simulated account un-books it when it next starts. Refused
+    (``UserError``): an empty reason, an unknown seq, a flow voided already."""
+    if not reason.strip():
+        raise UserError("--reason: say why the flow is voided (it stays in the record with the reason)")
+    with ledger.writer() as writer:
+        flow = ledger_flows.recorded_cashflow(writer.conn, seq)
+        if flow is None:
+            raise UserError(f"cashflow void {seq}: no cash flow was recorded at seq {seq}; "
+                            "`trackrecord cashflow list` shows each flow's seq")
+        if flow.voided:
+            raise UserError(f"cashflow void {seq}: the flow at seq {seq} was voided already (by seq {flow.voided_by})")
+        ledger_flows.record_void(writer, seq, reason.strip())
+    return flow
