@@ -85,7 +85,7 @@ def test_a_voided_flow_counts_in_no_figure(cli, workspace: Path, tmp_path: Path)
     assert voided.code == 0, voided
     assert _stats(cli, workspace, "--account", "A")["metrics"]["total_return"] == pytest.approx(0.01)
     [flow] = _listed(cli, workspace)
-    assert flow["voided_by"] == seq + 1  # still in the record, with its correction
+    assert flow["voided_by"] > seq  # still in the record, with its correction
     assert "0 cash flow(s), net 0.00; 1 voided" in cli("--home", workspace, "cashflow", "list").out
     assert cli("--home", workspace, "verify").code == 0
 

@@ -99,7 +99,7 @@ def test_cashflows_add_and_list(workspace: Path, cli) -> None:  # type: ignore[n
     assert listed == [  # each flow says its seq (the id `cashflow void` takes) and its account (issue 8.6)
         {"seq": 3, "date": "2026-01-05", "account": "SIM0001", "amount": "100000", "currency": "GBP", "note": "",
          "date_given": None, "voided_by": None},
-        {"seq": 4, "date": "2026-02-02", "account": "SIM0001", "amount": "-2500.5", "currency": "GBP", "note": "fees",
+        {"seq": 5, "date": "2026-02-02", "account": "SIM0001", "amount": "-2500.5", "currency": "GBP", "note": "fees",
          "date_given": None, "voided_by": None},
     ]
     table = cli("--home", workspace, "cashflow", "list").out
