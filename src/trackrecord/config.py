@@ -479,9 +479,21 @@ def check_references(settings: Settings, source: str) -> None:
                         "(e.g. XLON, XNYS, XETR)")
 
 
+def masked_url(url: str | None) -> str | None:
+    """A database URL with its password shown as ``***`` (``scheme://user:***@host/db``)."""
+    if not url or "://" not in url or url.startswith("sqlite"):
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, at, location = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{location}"
+
+
 def settings_document(settings: Settings, environ: Mapping[str, str]) -> dict[str, Any]:
     """Settings as JSON-able data, with secrets shown only as set/unset."""
     document = settings.model_dump(mode="json")
+    document["database"]["url"] = masked_url(settings.database.url)
     document["secrets"] = {
         name: ("***" if value else None) for name, value in secrets(environ).items()
     }

@@ -75,9 +75,3 @@ def run(argv: list[str] | None = None) -> int:
         sys.stderr.write("interrupted\n")
         return 130
     return 0
-
-
-def main() -> None:
-    from trackrecord.cli.entry import main as entry_main
-
-    entry_main()

@@ -1,16 +1,18 @@
 """The kill switch's fast path: ``kill-switch status`` and ``activate`` without Typer,
 pydantic or SQLAlchemy (stdlib ``sqlite3`` only), so they answer in a few tens of ms.
 
-``trackrecord.cli.app.main()`` calls ``run_fast(argv)`` before anything heavy is
-imported. It returns None whenever it is not sure it can do exactly what the normal path
-does (another command, ``--help``, an unusual argument, a database that is not a local
-SQLite file, an unmigrated database, trackrecord.yaml written in a style it does not
-read): the caller then runs the normal Typer path, which gives the same answers.
+The console script (``trackrecord.cli.entry.main``) calls ``run_fast(argv)`` before
+anything heavy is imported. It returns None whenever it is not sure it can do exactly
+what the normal path does (another command, ``--help``, an unusual argument, a database
+that is not a local SQLite file, an unmigrated database, trackrecord.yaml written in a
+style it does not read): the caller then runs the normal Typer path, which gives the same
+answers.
 
-An ``activate`` here is the same ledger write as the normal path's: the same event
-payload (``trackrecord.risk.killswitch.change_payload``), the same canonical JSON and
-hash (``trackrecord.ledger.canonical`` / ``chain``), the projection row in the same
-transaction, under the same single-writer lock (``flock`` on ``trackrecord.db.lock``,
+An ``activate`` here is the same ledger write as the normal path's, through the same
+code: the event payload (``trackrecord.risk.killswitch.change_payload``), the ledger's one
+append (``trackrecord.ledger.append``: canonical JSON, hash chain, the projector of
+``trackrecord.ledger.projections``), a signed checkpoint of the new head, all in one
+transaction under the same single-writer lock (``flock`` on ``trackrecord.db.lock``,
 which is what ``filelock.FileLock`` takes on Unix).
 
 The rendering functions at the end are shared with the normal path, so both print the
@@ -24,9 +26,13 @@ import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Mapping, Sequence
 
 from trackrecord.domain.enums import TradingState
+from trackrecord.errors import RuntimeFailure, UserError
+from trackrecord.ledger.append import append_checkpoint, append_events, read_head
+from trackrecord.ledger.signing import PRIVATE_KEY_FILE, SigningKeyError
 from trackrecord.ledger.writer_lock import WriterLock
 from trackrecord.risk.killswitch import (
     KILL_SWITCH_CHANGED,
@@ -55,37 +61,37 @@ class FastCommand:
 
 def run_fast(argv: Sequence[str], environ: Mapping[str, str] | None = None, cwd: str | None = None) -> int | None:
     """Run ``kill-switch status|activate`` and return its exit code, or None to let the
-    normal command line handle ``argv``."""
+    normal command line handle ``argv``. Exit codes are the command line's
+    (``trackrecord.errors``): 2 a refused change, 1 a run-time failure."""
     command = parse_argv(argv)
     if command is None:
         return None
     environ = os.environ if environ is None else environ
-    located = locate_database(command.home, environ, cwd or os.getcwd())
+    located = locate_workspace(command.home, environ, cwd or os.getcwd())
     if located is None:
         return None
-    root, database = located
     try:
-        return _run(command, root, database)
-    except InvalidKillSwitchState as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 1
+        return _run(command, located)
+    except KillSwitchRefusal as exc:
+        return _fail(UserError(str(exc)))
+    except (InvalidKillSwitchState, TimeoutError) as exc:
+        return _fail(RuntimeFailure(str(exc)))
 
 
-def _run(command: FastCommand, root: str, database: str) -> int | None:
+def _fail(error: UserError | RuntimeFailure) -> int:
+    sys.stderr.write(f"error: {error}\n")
+    return error.exit_code
+
+
+def _run(command: FastCommand, located: "LocatedWorkspace") -> int | None:
     if command.action == "status":
-        status = read_status(database)
+        status = read_status(located.database)
         if status is None:
             return None
         _print(status_document(status) if command.as_json else render_status(status), command.as_json)
         return 0
-    try:
-        changed = activate(root, database, command.reason, command.reduce_only, datetime.now(timezone.utc))
-    except KillSwitchRefusal as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
-    except TimeoutError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 1
+    changed = activate(located.root, located.database, command.reason, command.reduce_only,
+                       datetime.now(timezone.utc), located.private_key)
     if changed is None:
         return None
     status, previous = changed
@@ -119,9 +125,17 @@ def parse_argv(argv: Sequence[str]) -> FastCommand | None:
     return FastCommand(action, home, positional[0] if positional else "", "--reduce-only" in options, "--json" in options)
 
 
-def locate_database(home: str | None, environ: Mapping[str, str], cwd: str) -> tuple[str, str] | None:
-    """(workspace root, SQLite file) by the rules of ``trackrecord.workspace.locate``;
-    None when the normal path must decide (no workspace, not SQLite, no database yet)."""
+@dataclass(frozen=True, slots=True)
+class LocatedWorkspace:
+    root: str
+    database: str
+    private_key: str | None  # signing.key_file, else None: keys/ledger.ed25519 in the workspace
+
+
+def locate_workspace(home: str | None, environ: Mapping[str, str], cwd: str) -> LocatedWorkspace | None:
+    """The workspace by the rules of ``trackrecord.workspace.locate``, its SQLite file and
+    its signing key; None when the normal path must decide (no workspace, not SQLite, no
+    database yet, a configuration this reader does not follow)."""
     where = home if home is not None else (environ.get(HOME_ENV) or cwd)
     root = os.path.realpath(os.path.join(cwd, os.path.expanduser(where)))
     config = os.path.join(root, CONFIG_FILE)
@@ -129,54 +143,64 @@ def locate_database(home: str | None, environ: Mapping[str, str], cwd: str) -> t
         return None
     try:
         with open(config, encoding="utf-8") as handle:
-            found, url = database_url(handle.read())
+            values = config_values(handle.read())
     except (OSError, UnicodeDecodeError):
         return None
-    if not found:
+    if values is None:
         return None
+    url, key_file = values.get(("database", "url")), values.get(("signing", "key_file"))
     if url is None:
         database = os.path.join(root, DB_FILE)
     elif url.startswith("sqlite:///") and "?" not in url and url != "sqlite:///:memory:":
         database = os.path.join(cwd, url[len("sqlite:///"):])
     else:
         return None
-    return (root, database) if os.path.isfile(database) else None
+    if not os.path.isfile(database):
+        return None
+    private_key = os.path.join(root, os.path.expanduser(key_file)) if key_file else None
+    return LocatedWorkspace(root, database, private_key)
 
 
 def database_url(text: str) -> tuple[bool, str | None]:
-    """``database.url`` from trackrecord.yaml as ``trackrecord init`` writes it (block
-    style, scalar values). Returns (understood, url); not understood means "ask the
-    normal path", which parses the YAML properly."""
-    in_block = False
-    url: str | None = None
+    """``database.url`` from trackrecord.yaml: (understood, url)."""
+    values = config_values(text)
+    return (False, None) if values is None else (True, values.get(("database", "url")))
+
+
+_READ_KEYS = {"database": ("url",), "signing": ("key_file",)}
+
+
+def config_values(text: str) -> dict[tuple[str, str], str | None] | None:
+    """``database.url`` and ``signing.key_file`` from trackrecord.yaml as ``trackrecord
+    init`` writes it (block style, scalar values), keyed by (section, key). None means
+    "not understood: ask the normal path", which parses the YAML properly."""
+    section: str | None = None
+    values: dict[tuple[str, str], str | None] = {}
     for line in text.splitlines():
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
         if stripped.startswith(("---", "...", "%")) or "\t" in line[: len(line) - len(line.lstrip())]:
-            return False, None
-        top_level = not line[0].isspace()
-        if top_level:
+            return None
+        if not line[0].isspace():
             key, _, value = stripped.partition(":")
             key = key.strip().strip("\"'")
             if not key.replace("_", "").replace("-", "").isalnum():
-                return False, None
-            if key == "database":
-                if _scalar(value) is not _EMPTY:
-                    return False, None
-                in_block = True
-            else:
-                in_block = False
+                return None
+            section = key if key in _READ_KEYS else None
+            if section is not None and _scalar(value) is not _EMPTY:
+                return None
             continue
-        if in_block:
+        if section is not None:
             key, _, value = stripped.partition(":")
-            if key.strip().strip("\"'") != "url":
-                return False, None
+            key = key.strip().strip("\"'")
             parsed = _scalar(value)
-            if parsed is _UNKNOWN or parsed is _EMPTY:
-                return False, None
-            url = parsed  # type: ignore[assignment]
-    return True, url
+            if key not in _READ_KEYS[section] or parsed is _UNKNOWN or parsed is _EMPTY:
+                return None
+            if (section, key) in values:  # a repeated key: the normal path refuses or decides
+                return None
+            values[(section, key)] = parsed  # type: ignore[assignment]
+    return values
 
 
 _EMPTY = object()
@@ -252,14 +276,13 @@ def read_status(database: str) -> KillSwitchStatus | None:
 
 
 def activate(
-    root: str, database: str, reason: str, reduce_only: bool, now: datetime
+    root: str, database: str, reason: str, reduce_only: bool, now: datetime, private_key: str | None = None,
 ) -> tuple[KillSwitchStatus, TradingState] | None:
-    """Append ``kill_switch.changed`` and its projection row in one transaction under the
-    writer lock. None (nothing written) when the database is not ready for it."""
+    """Append ``kill_switch.changed`` (and its projection row, through the ledger's one
+    append) and a checkpoint signing the new head, in one transaction under the writer
+    lock. None (nothing written) when the database is not ready for it. A key that cannot
+    sign never stops the switch: the change is committed unsigned, with a warning."""
     import sqlite3
-
-    from trackrecord.ledger.canonical import canonical_json, format_timestamp
-    from trackrecord.ledger.chain import GENESIS_HASH, event_hash
 
     if not reason.strip():
         raise KillSwitchRefusal("give a reason: `trackrecord kill-switch activate \"why\"` (it is kept in the ledger)")
@@ -278,21 +301,9 @@ def activate(
                 return None
             previous = _status(conn).state
             target = activation_state(previous, reduce_only, reason)
-            head = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev_hash = (int(head[0]) + 1, head[1]) if head else (1, GENESIS_HASH)
-            payload = canonical_json(change_payload(target, reason, previous))
-            stamp = format_timestamp(now)
-            digest = event_hash(prev_hash, seq, stamp, KILL_SWITCH_CHANGED, payload)
-            conn.execute(
-                "INSERT INTO events (seq, recorded_at, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
-                (seq, stamp, KILL_SWITCH_CHANGED, payload, prev_hash, digest),
-            )
-            conn.execute(
-                "INSERT INTO kill_switch (id, state, reason, changed_at, seq) VALUES (1, ?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET state = excluded.state, reason = excluded.reason, "
-                "changed_at = excluded.changed_at, seq = excluded.seq",
-                (target.value, reason.strip(), stamp, seq),
-            )
+            event = append_events(conn, "sqlite", read_head(conn), [
+                (KILL_SWITCH_CHANGED, change_payload(target, reason, previous))], now)[0]
+            _sign(conn, (event.seq, event.hash), Path(private_key or os.path.join(root, "keys", PRIVATE_KEY_FILE)), now)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -300,7 +311,15 @@ def activate(
             raise
         finally:
             conn.close()
-    return KillSwitchStatus(target, reason.strip(), stamp, seq), previous
+    return KillSwitchStatus(target, reason.strip(), event.recorded_at, event.seq), previous
+
+
+def _sign(conn, head: tuple[int, str], private_key: Path, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    try:
+        append_checkpoint(conn, "sqlite", head, private_key, now)
+    except (SigningKeyError, ImportError) as exc:
+        sys.stderr.write(f"warning: the kill-switch change is recorded but not signed: {exc}; "
+                         "run `trackrecord ledger checkpoint` once the key is fixed\n")
 
 
 # ---------------------------------------------------------------------------------------
@@ -344,19 +363,3 @@ def _print(document: object, as_json: bool) -> None:
         sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
     else:
         sys.stdout.write(f"{document}\n")
-
-
-def main() -> None:
-    """A console-script entry point: the fast path, else the full command line.
-    (``[project.scripts] trackrecord = "trackrecord.cli.kill_switch_fast:main"`` is one
-    way to wire it; the other is calling ``run_fast`` first thing in ``cli.app.main``.)"""
-    code = run_fast(sys.argv[1:])
-    if code is None:
-        from trackrecord.cli.app import run
-
-        code = run(sys.argv[1:])
-    sys.exit(code)
-
-
-if __name__ == "__main__":  # python -m trackrecord.cli.kill_switch_fast ...: what the wired entry point does
-    main()

@@ -57,6 +57,7 @@ def ledger_checkpoint(ctx: typer.Context, as_json: bool = typer.Option(False, "-
 def verify(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Recompute every hash, check every signature, rebuild projections and compare."""
     from trackrecord.ledger.operations import verify_ledger
+    from trackrecord.ledger.verify import NOT_PROVABLE
 
     services = context.services(ctx)
     result = verify_ledger(services.ledger, services.workspace.public_key_path)
@@ -64,12 +65,16 @@ def verify(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
         context.print_json(result.document())
     elif result.ok:
         typer.echo(f"ledger OK: {result.events} events, head seq {result.head_seq} {result.head_hash[:16]}, "
-                   f"{result.checkpoints} signed checkpoints, {len(result.projections_checked)} projections match")
+                   f"{result.checkpoints} signed checkpoints, {result.unsigned_events} events after the last signed "
+                   f"checkpoint, {len(result.projections_checked)} projections match, "
+                   f"{', '.join(result.stores_checked)} agree with the events")
     else:
         where = f"first bad seq {result.first_bad_seq}" if result.first_bad_seq is not None else "projections"
         typer.echo(f"ledger BROKEN ({where}):", err=True)
         for problem in result.problems:
             typer.echo(f"  {problem}", err=True)
+    if not as_json:
+        typer.echo(f"not provable here: {NOT_PROVABLE} (docs/ledger.md)", err=not result.ok)
     if not result.ok:
         raise typer.Exit(1)
 

@@ -17,22 +17,24 @@ def init(
     base_currency: str = typer.Option("GBP", "--base-currency", help="account base currency"),
     universe: str = typer.Option("uk-sectors", "--universe", help="uk-sectors | us-sectors"),
     prices_source: str = typer.Option("yahoo", "--prices", help="yahoo | csv | synthetic"),
+    key_file: Optional[Path] = typer.Option(None, "--key-file",
+                                            help="write the private signing key here, outside the workspace"),
 ) -> None:
     """Create a workspace: trackrecord.yaml, the database, signing keys and folders."""
     from datetime import datetime, timezone
 
     from trackrecord.errors import UserError
-    from trackrecord.workspace_init import create_workspace, preset_settings
+    from trackrecord.workspace_init import create_workspace, preset_settings, with_key_file
 
     if prices_source not in ("yahoo", "csv", "synthetic"):
         raise UserError(f"--prices {prices_source!r}: expected yahoo, csv or synthetic")
     target = directory or context.options(ctx).home or Path.cwd()
-    settings = preset_settings(base_currency.upper(), universe, prices_source)
+    settings = with_key_file(preset_settings(base_currency.upper(), universe, prices_source), key_file)
     workspace = create_workspace(target, settings, datetime.now(timezone.utc))
     typer.echo(f"created workspace {workspace.root} ({settings.universe.name}, base {settings.account.base_currency})")
     typer.echo(f"  config   {workspace.config_path}")
     typer.echo(f"  database {workspace.database_url}")
-    typer.echo(f"  keys     {workspace.key_dir} (private key mode 0600)")
+    typer.echo(f"  keys     {workspace.private_key_path} (private, mode 0600), {workspace.public_key_path} (public)")
 
 
 def config_check(ctx: typer.Context) -> None:

@@ -11,6 +11,7 @@ from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.schema import PROJECTION_TABLES
 from trackrecord.ledger.signing import SigningKeyError, signed_checkpoint
 from trackrecord.ledger.sql import fetch_all, fetch_one, param
+from trackrecord.ledger.stores_check import StoreEvidence, book_problems, price_problems
 from trackrecord.ledger.verify import VerifyResult, verify_events
 
 if TYPE_CHECKING:
@@ -77,8 +78,43 @@ def trusted_keys(public_key: Path) -> set[str] | None:
 
 
 def verify_ledger(ledger: "SqlLedger", public_key: Path) -> VerifyResult:
+    """Verify the chain, its signatures (against ``public_key``, which must exist), the
+    projections and the stores outside the chain (``trackrecord.ledger.stores_check``)."""
     tables = stored_tables(ledger.engine)
-    return verify_events(ledger.events(), tables, trusted_keys(public_key))
+    keys = _trusted_keys_or_none(public_key)
+    evidence = StoreEvidence()
+    result = verify_events(ledger.events(), tables, keys, evidence.see)
+    if keys is None:
+        result.fail(None, f"{public_key} is missing or unreadable: checkpoint signatures were NOT checked against "
+                          "the workspace's key (restore it from a copy kept elsewhere)")
+    if result.first_bad_seq is None:
+        _check_stores(ledger.engine, evidence, result)
+    return result
+
+
+def _trusted_keys_or_none(public_key: Path) -> set[str] | None:
+    try:
+        keys = trusted_keys(public_key)
+    except (OSError, UnicodeDecodeError):
+        return None
+    return keys if keys and all(keys) else None
+
+
+def _check_stores(engine: "Engine", evidence: StoreEvidence, result: VerifyResult) -> None:
+    with engine.connect() as conn:
+        prices = _records(conn, "prices", ("symbol", "session_date", "close", "adj_close", "source", "fetched_at"))
+        orders = _records(conn, "sim_orders", ("broker_order_id", "account_id", "order_ref", "symbol", "side",
+                                               "quantity"))
+        executions = _records(conn, "sim_executions", ("exec_id", "account_id", "order_ref", "symbol", "side",
+                                                       "quantity", "price"))
+    for seq, problem in price_problems(evidence, prices) + book_problems(evidence, orders, executions):
+        result.fail(seq, problem)
+    result.stores_checked.extend(["prices", "sim_orders", "sim_executions"])
+
+
+def _records(conn: Any, table: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+    names, rows = fetch_all(conn, f"SELECT {', '.join(columns)} FROM {table}")
+    return [dict(zip(names, row)) for row in rows]
 
 
 def log_entries(ledger: "SqlLedger", kind: str | None = None, after_seq: int = 0) -> Iterator[StoredEvent]:

@@ -229,6 +229,14 @@ def apply_ops(dbapi: Any, dialect: str, ops: Iterable[Op]) -> None:
     flush()
 
 
+class DuplicateRow(ValueError):
+    """An insert whose primary key an earlier event inserted already."""
+
+    def __init__(self, table: str, key: Row) -> None:
+        super().__init__(f"duplicate key {key} in {table}")
+        self.table, self.key = table, key
+
+
 class MemoryTables:
     """Projection tables as dicts keyed by primary key: verify's independent rebuild."""
 
@@ -246,5 +254,5 @@ class MemoryTables:
                 continue
             key = tuple(op.row[name] for name in keys)
             if isinstance(op, Insert) and key in table:
-                raise ValueError(f"duplicate key {key} in {op.table}")
+                raise DuplicateRow(op.table, dict(zip(keys, key)))
             table[key] = dict(op.row)

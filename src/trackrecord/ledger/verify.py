@@ -1,16 +1,27 @@
 """Offline verification: recompute every hash, check every signature, rebuild every
-projection from the chain and compare it with the stored tables."""
+projection from the chain and compare it with the stored tables.
+
+What it cannot prove from the workspace alone is said in every result (``NOT_PROVABLE``):
+a truncated tail, or a history rewritten and re-signed with the workspace's own key,
+looks like a shorter or a different valid ledger. Only a commitment to the head sent to
+someone else (an allocator, an auditor) can show it.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, event_hash
-from trackrecord.ledger.projections import PRIMARY_KEYS, TABLES, MemoryTables, operations
+from trackrecord.ledger.projections import PRIMARY_KEYS, TABLES, DuplicateRow, MemoryTables, operations
 from trackrecord.ledger.signing import verify_signature
+
+NOT_PROVABLE = (
+    "a truncated tail, or a history rewritten and re-signed with the workspace's own key, cannot be detected "
+    "from the workspace alone: compare the head with a commitment sent to someone else"
+)
 
 
 @dataclass
@@ -22,6 +33,8 @@ class VerifyResult:
     first_bad_seq: int | None = None
     problems: list[str] = field(default_factory=list)
     projections_checked: list[str] = field(default_factory=list)
+    unsigned_events: int = 0
+    stores_checked: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -36,7 +49,8 @@ class VerifyResult:
         return {
             "ok": self.ok, "events": self.events, "head_seq": self.head_seq, "head_hash": self.head_hash,
             "checkpoints": self.checkpoints, "first_bad_seq": self.first_bad_seq, "problems": self.problems,
-            "projections_checked": self.projections_checked,
+            "projections_checked": self.projections_checked, "unsigned_events": self.unsigned_events,
+            "stores_checked": self.stores_checked, "not_provable": NOT_PROVABLE,
         }
 
 
@@ -48,6 +62,8 @@ class _ChainChecker:
         self.trusted_keys = trusted_keys
         self.hashes: list[str] = [GENESIS_HASH]
         self.broken = False
+        self.facts: list[int] = [0]  # facts[seq]: events other than checkpoints up to seq
+        self.signed_head = 0
 
     def check(self, event: StoredEvent) -> bool:
         expected = len(self.hashes)
@@ -63,9 +79,16 @@ class _ChainChecker:
             self._break(event.seq, f"seq {event.seq}: hash does not match the event's content")
             return False
         self.hashes.append(event.hash)
-        if event.kind == kinds.CHECKPOINT_SIGNED:
+        is_checkpoint = event.kind == kinds.CHECKPOINT_SIGNED
+        self.facts.append(self.facts[-1] + (0 if is_checkpoint else 1))
+        if is_checkpoint:
             self._checkpoint(event)
         return True
+
+    @property
+    def unsigned(self) -> int:
+        """Events (checkpoints aside) after the head the last valid checkpoint signed."""
+        return self.facts[-1] - self.facts[self.signed_head]
 
     def _break(self, seq: int, message: str) -> None:
         self.broken = True
@@ -81,29 +104,36 @@ class _ChainChecker:
             self.result.fail(event.seq, f"seq {event.seq}: checkpoint signature is invalid")
         elif self.trusted_keys is not None and data["public_key"] not in self.trusted_keys:
             self.result.fail(event.seq, f"seq {event.seq}: checkpoint signed by a key that is not the workspace's")
+        else:
+            self.signed_head = max(self.signed_head, head_seq)
 
 
 def verify_events(
     events: Iterable[StoredEvent],
     stored_tables: dict[str, list[dict[str, Any]]] | None,
     trusted_keys: set[str] | None = None,
+    witness: Callable[[StoredEvent], None] | None = None,
 ) -> VerifyResult:
-    """Verify a chain read in seq order; compare projections when ``stored_tables`` is given."""
+    """Verify a chain read in seq order; compare projections when ``stored_tables`` is
+    given. ``witness`` sees every event whose link and hash are good (the stores' checks
+    collect what the events say about the price store and the simulated book)."""
     result = VerifyResult()
     checker = _ChainChecker(result, trusted_keys)
     memory = MemoryTables()
-    good: list[StoredEvent] = []
     for event in events:
         result.events += 1
         if checker.broken or not checker.check(event):
             continue
-        good.append(event)
-        if len(good) >= 5000:
-            memory.apply(operations(good))
-            good.clear()
-    memory.apply(operations(good))
+        try:
+            memory.apply(operations((event,)))
+        except DuplicateRow as exc:
+            result.fail(event.seq, f"seq {event.seq}: {event.kind} repeats {exc.table} row {exc.key} "
+                                   "recorded by an earlier event")
+        if witness is not None:
+            witness(event)
     result.head_seq = len(checker.hashes) - 1
     result.head_hash = checker.hashes[-1]
+    result.unsigned_events = checker.unsigned
     if stored_tables is not None and not checker.broken:
         _compare(result, memory, stored_tables)
     return result
