@@ -584,3 +584,75 @@ def test_orders_gone_from_the_broker_are_recorded_unknown_once_with_a_warning(cl
     text = _run(cli, ws, "execute", "--live", "--yes", "--as-of", REBALANCE)
     assert text.code == 0 and "shows it nowhere" in text.out, text
     _verify(cli, ws)
+
+
+# ---------------------------------------------------------------- pence lines and bad numbers from IB
+
+
+@pytest.fixture
+def pence(template: Path, ib_decoder_guard: Any, tmp_path: Path) -> Iterator[tuple[Path, FakeTws]]:  # noqa: F811
+    """The workspace with every line quoted in pence at IB (price_unit GBX), and a fake
+    that quotes, fills and values them in pence (``price_magnifier`` 100)."""
+    from dataclasses import replace
+
+    contracts = tuple(replace(c, price=c.price * 100, close_price=c.close_price * 100, price_magnifier=100)
+                      for c in _contracts(template))
+    server = FakeTws(Scenario(contracts=contracts)).start()
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    document = _config(root)
+    document["broker"]["ibkr"].update(host=server.host, port=server.port)
+    for instrument in document["universe"]["instruments"]:
+        instrument["price_unit"] = "GBX"
+    _write_config(root, document)
+    try:
+        yield root, server
+    finally:
+        server.stop()
+
+
+def test_pence_positions_are_recorded_in_pounds_with_ibs_raw_values(cli, pence):
+    ws, fake = pence
+    assert _json(_execute(cli, ws))["fills"] == 3
+    closes = _stored_closes(ws, PREVIOUS_SESSION)
+    for symbol, price in _rows(ws, "SELECT symbol, price FROM fills"):
+        assert Decimal(price) == closes[symbol]  # pounds, not pence
+    document = _json(_run(cli, ws, "snapshot", "--json"))
+    assert Decimal(document["nav"]) == Decimal(100000) - 3 * Decimal(3)
+    recorded = _events(ws, "snapshot.recorded")[-1]
+    assert len(recorded["positions"]) == 3
+    for position in recorded["positions"]:
+        quantity, price, value = (Decimal(position[k]) for k in ("quantity", "market_price", "market_value"))
+        assert value == quantity * price and price == closes[position["symbol"]]
+        raw = position["reported"]
+        assert Decimal(raw["market_price"]) == price * 100 and Decimal(raw["market_value"]) == value * 100
+        assert (Decimal(raw["price_divisor"]), Decimal(raw["value_divisor"])) == (Decimal(100), Decimal(100))
+    invested = sum(Decimal(p["market_value"]) for p in recorded["positions"])
+    assert Decimal(recorded["cash"]) + invested == Decimal(recorded["nav"])
+    _verify(cli, ws)
+
+
+def test_a_position_value_that_is_not_quantity_times_price_records_no_snapshot(cli, pence):
+    ws, fake = pence
+    assert _execute(cli, ws).code == 0
+    snapshots = len(_events(ws, "snapshot.recorded"))
+    fake.faults.garbled = {"position.market_value": "1.00"}
+    result = _run(cli, ws, "snapshot", "--json")
+    assert result.code == 1 and "is not quantity x price" in result.err and "IB position " in result.err, result
+    assert "Traceback" not in result.err and result.out == ""
+    assert len(_events(ws, "snapshot.recorded")) == snapshots
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-8.12"])
+def test_a_bad_execution_price_from_ib_is_refused_and_nothing_is_recorded(cli, ws, fake, text):
+    fake.faults.garbled = {"execution.price": text}
+    events = len(_json(_run(cli, ws, "ledger", "log", "--json")))
+    result = _execute(cli, ws)
+    assert result.code == 1, result
+    assert f"price = {text}" in result.err.replace("'", "") and "Traceback" not in result.err, result
+    assert _events(ws, "fill.recorded") == []
+    fake.faults.garbled = {}
+    pulled = _json(_run(cli, ws, "pull", "--json"))  # once IB sends sane numbers, the fills arrive
+    assert pulled["new_fills"] == 3
+    assert len(_json(_run(cli, ws, "ledger", "log", "--json"))) > events
+    _verify(cli, ws)

@@ -476,3 +476,72 @@ def test_moc_filled_while_disconnected_is_found_after_the_reconnect(broker, fake
         OrderStatus.FILLED, Decimal(2), Decimal("8.15"))
     [fill] = broker.executions_since(START)
     assert (fill.order_ref, fill.commission) == ("r-moc-away", Decimal("3.0"))
+
+
+# ---------------------------------------------------------------- pence positions and bad numbers
+
+PENCE_LINE = ContractSpec(
+    con_id=128_000_009, symbol="SXLK", exchange="SMART", primary_exchange="LSEETF", currency="GBP",
+    long_name="SPDR US TECHNOLOGY", price=Decimal("12285"), close_price=Decimal("12300"),
+)
+SXLK_GBX = Instrument(
+    symbol="SXLK", data_symbol="SXLK.L", sector="Technology", currency="GBP", price_unit="GBX",
+    calendar="XLON", ib=IbContract(symbol="SXLK", exchange="SMART", currency="GBP", primary_exchange="LSEETF"),
+)
+
+
+def _pence_snapshot(scenario: Scenario, garbled: dict[str, str] | None = None):
+    scenario.positions[PENCE_LINE.con_id] = (Decimal(268), Decimal("12100"))
+    with FakeTws(scenario) as server:
+        server.faults.garbled = garbled or {}
+        b = make_broker(server, instruments=[SXLK_GBX])
+        try:
+            return b.snapshot(datetime.now(timezone.utc))
+        finally:
+            b.close()
+
+
+def test_pence_position_reported_all_in_pence_is_valued_in_pounds():
+    [position] = _pence_snapshot(Scenario(contracts=(PENCE_LINE,))).positions  # 268 x 12285p
+    assert (position.market_price, position.avg_cost) == (Decimal("122.85"), Decimal(121))
+    assert position.market_value == Decimal("32923.80")  # not 3,292,380
+    raw = position.reported
+    assert raw is not None
+    assert (raw.market_price, raw.avg_cost, raw.market_value) == (Decimal(12285), Decimal(12100), Decimal(3292380))
+    assert (raw.price_divisor, raw.value_divisor) == (Decimal(100), Decimal(100))
+
+
+def test_pence_position_with_its_value_in_pounds_is_valued_the_same():
+    scenario = Scenario(contracts=(PENCE_LINE,), market_value_divisor={PENCE_LINE.con_id: Decimal(100)})
+    [position] = _pence_snapshot(scenario).positions
+    assert (position.market_price, position.market_value) == (Decimal("122.85"), Decimal("32923.80"))
+    assert position.reported is not None and position.reported.value_divisor == Decimal(1)
+
+
+def test_position_value_that_is_not_quantity_times_price_is_refused_naming_the_symbol():
+    with pytest.raises(BrokerError, match=r"IB position SXLK: market value 3392380\.0 is not quantity x price"):
+        _pence_snapshot(Scenario(contracts=(PENCE_LINE,)), {"position.market_value": "3392380.0"})
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-12285", "1e300"])
+def test_bad_position_price_from_the_gateway_is_an_error_naming_the_field(text):
+    with pytest.raises(BrokerError, match=r"IB sent position SXLK market price = "):
+        _pence_snapshot(Scenario(contracts=(PENCE_LINE,)), {"position.market_price": text})
+
+
+@pytest.mark.parametrize(("key", "text", "field"), [
+    ("execution.price", "nan", "price"), ("execution.price", "inf", "price"), ("execution.price", "-8.12", "price"),
+    ("execution.price", "0", "price"), ("execution.shares", "-3", "shares"), ("execution.shares", "1e20", "shares"),
+    ("commission", "nan", None), ("commission", "1e-30", None),
+])
+def test_bad_execution_numbers_from_the_gateway_are_errors_naming_the_field(broker, fake_tws, key, text, field):
+    broker.place_order(order("r-bad"))
+    broker.wait_for_terminal(["r-bad"], 1.0)
+    fake_tws.faults.garbled = {key: text}
+    later = make_broker(fake_tws, client_id=11)  # pulls the execution afresh, garbled
+    try:
+        expected = rf"execution [0-9a-f.]+ {field}" if field else r"commission of execution [0-9a-f.]+"
+        with pytest.raises(BrokerError, match=rf"IB sent {expected} = "):
+            later.executions_since(START)
+    finally:
+        later.close()

@@ -3,7 +3,7 @@
 from trackrecord.domain.enums import Mode, OrderStatus, OrderType, Side, TradingState
 from trackrecord.domain.instrument import IbContract, Instrument
 from trackrecord.domain.orders import BrokerOrder, Fill, OrderRequest
-from trackrecord.domain.portfolio import AccountSnapshot, CashFlow, Position
+from trackrecord.domain.portfolio import AccountSnapshot, CashFlow, Position, ReportedPosition
 
 __all__ = [
     "AccountSnapshot",
@@ -17,6 +17,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "Position",
+    "ReportedPosition",
     "Side",
     "TradingState",
 ]

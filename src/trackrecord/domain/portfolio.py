@@ -15,6 +15,19 @@ class Position:
     market_price: Decimal
     market_value: Decimal
     currency: str
+    reported: "ReportedPosition | None" = None  # the broker's raw values, when it converts units
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedPosition:
+    """A position's values as the broker sent them, and the divisors that turned them into
+    ``Position``'s (IB quotes GBX lines in pence: prices are divided by 100)."""
+
+    market_price: Decimal
+    avg_cost: Decimal
+    market_value: Decimal
+    price_divisor: Decimal
+    value_divisor: Decimal
 
 
 @dataclass(frozen=True, slots=True)

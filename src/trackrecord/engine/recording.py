@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trackrecord.domain import AccountSnapshot, BrokerOrder, Fill, OrderRequest
+from trackrecord.domain import AccountSnapshot, BrokerOrder, Fill, OrderRequest, Position
 
 
 def snapshot_payload(snapshot: AccountSnapshot, simulated: bool, source: str) -> dict[str, Any]:
@@ -14,10 +14,19 @@ def snapshot_payload(snapshot: AccountSnapshot, simulated: bool, source: str) ->
         "is_paper": snapshot.is_paper, "simulated": simulated, "source": source,
         "positions": [
             {"symbol": p.symbol, "quantity": p.quantity, "avg_cost": p.avg_cost, "market_price": p.market_price,
-             "market_value": p.market_value, "currency": p.currency}
+             "market_value": p.market_value, "currency": p.currency, **_reported(p)}
             for p in snapshot.positions
         ],
     }
+
+
+def _reported(position: Position) -> dict[str, Any]:
+    """The broker's raw values beside the converted ones (IB's pence lines), when it sent any."""
+    raw = position.reported
+    if raw is None:
+        return {}
+    return {"reported": {"market_price": raw.market_price, "avg_cost": raw.avg_cost, "market_value": raw.market_value,
+                         "price_divisor": raw.price_divisor, "value_divisor": raw.value_divisor}}
 
 
 def fill_payload(fill: Fill, intended_price: Any, order_type: str | None, simulated: bool) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
 SERVER_VERSION = 178
@@ -185,13 +185,18 @@ def account_value(tag: str, value: object, currency: str, account: str) -> bytes
 
 
 def portfolio_value(
-    account: str, c: ContractSpec, quantity: Decimal, price: Decimal, value: Decimal, avg_cost: Decimal
+    account: str, c: ContractSpec, quantity: Decimal, price: Decimal, value: Decimal, avg_cost: Decimal,
+    shown: Mapping[str, str] | None = None,
 ) -> bytes:
+    """``shown`` replaces fields' text as sent (keys ``quantity``, ``market_price``,
+    ``market_value``, ``average_cost``): a gateway sending garbage."""
     unrealized = value - quantity * avg_cost
+    text = {"quantity": quantity, "market_price": price, "market_value": value, "average_cost": avg_cost,
+            **(shown or {})}
     return encode([
         7, 8, c.con_id, c.symbol, c.sec_type, "", "0", "", "", c.primary_exchange,
         c.currency, c.local_symbol or c.symbol, c.trading_class or c.symbol,
-        quantity, price, value, avg_cost, unrealized, "0", account,
+        text["quantity"], text["market_price"], text["market_value"], text["average_cost"], unrealized, "0", account,
     ])
 
 

@@ -38,6 +38,9 @@ class Scenario:
     time_zone: str = "Europe/London"  # zone TWS writes execution times in
     first_order_id: int = 1
     fill_delay_seconds: float = 0.02
+    # conId -> what the portfolio's market value is divided by before it is sent: 100 for a
+    # pence-quoted line whose gateway reports the value in pounds (the price stays in pence).
+    market_value_divisor: dict[int, Decimal] = field(default_factory=dict)
 
     def contract(self, con_id: int) -> ContractSpec:
         return next(c for c in self.contracts if c.con_id == con_id)
@@ -86,3 +89,7 @@ class Faults:
     # Forget finished orders: reqCompletedOrders answers with the end marker only, as
     # TWS/IB Gateway may after its daily restart.
     no_completed_orders: bool = False
+    # Field text sent in place of the real value: a broken gateway. Keys: ``execution.price``,
+    # ``execution.shares``, ``commission``, ``position.quantity``, ``position.market_price``,
+    # ``position.market_value``, ``position.average_cost``; e.g. {"execution.price": "nan"}.
+    garbled: dict[str, str] = field(default_factory=dict)

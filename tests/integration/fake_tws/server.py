@@ -290,7 +290,8 @@ class FakeTws:
         fx = self.scenario.fx_to_base
         cash = sum((amount * fx[ccy] for ccy, amount in self._cash.items()), Decimal(0))
         held = sum(
-            (qty * self.scenario.contract(cid).price * fx[self.scenario.contract(cid).currency]
+            (qty * self.scenario.contract(cid).price / self.scenario.contract(cid).price_magnifier
+             * fx[self.scenario.contract(cid).currency]
              for cid, (qty, _) in self.scenario.positions.items()),
             Decimal(0),
         )
@@ -329,7 +330,8 @@ class FakeTws:
         out = []
         for cid, (qty, avg) in self.scenario.positions.items():
             c = self.scenario.contract(cid)
-            out.append(p.portfolio_value(account, c, qty, c.price, (qty * c.price).quantize(Decimal("0.01")), avg))
+            value = (qty * c.price / self.scenario.market_value_divisor.get(cid, Decimal(1))).quantize(Decimal("0.01"))
+            out.append(p.portfolio_value(account, c, qty, c.price, value, avg, shown=self._garbled("position.")))
         return out
 
     def _account_updates_multi(self, s: _Session, f: list[str]) -> None:
@@ -505,6 +507,15 @@ class FakeTws:
         for owner in self._owners(o):
             owner.send(self._status_message(o, price))
 
+    def _garbled(self, prefix: str) -> dict[str, str]:
+        return {k[len(prefix):]: v for k, v in self.faults.garbled.items() if k.startswith(prefix)}
+
+    def _exec_details(self, req_id: int, contract: p.ContractSpec, row: p.ExecutionRow) -> bytes:
+        return p.exec_details(req_id, contract, replace(row, **self._garbled("execution.")))  # type: ignore[arg-type]
+
+    def _commission_report(self, exec_id: str, commission: Decimal, currency: str) -> bytes:
+        return p.commission_report(exec_id, self.faults.garbled.get("commission", commission), currency)
+
     def _record_execution(self, row: p.ExecutionRow, contract: p.ContractSpec, at: datetime) -> _Execution:
         late = self.faults.late_commission
         execution = _Execution(
@@ -516,9 +527,9 @@ class FakeTws:
         for s in self._sessions:
             if s.client_id != row.client_id:
                 continue
-            s.send(*[p.exec_details(-1, contract, row)] * copies)
+            s.send(*[self._exec_details(-1, contract, row)] * copies)
             if execution.commission_known:
-                s.send(p.commission_report(row.exec_id, execution.commission, contract.currency))
+                s.send(self._commission_report(row.exec_id, execution.commission, contract.currency))
         execution.live_commission_sent = execution.commission_known
         if late is not None and late.delay_seconds is not None:
             self._loop.call_later(late.delay_seconds, self._release, execution)
@@ -533,7 +544,8 @@ class FakeTws:
             self.scenario.positions[c.con_id] = (new_qty, new_avg.quantize(Decimal("0.0001")))
         else:
             self.scenario.positions.pop(c.con_id, None)
-        self._cash[c.currency] = self._cash.get(c.currency, Decimal(0)) - sign * quantity * price
+        # prices in the quote unit (pence when price_magnifier is 100), cash in the currency
+        self._cash[c.currency] = self._cash.get(c.currency, Decimal(0)) - sign * quantity * price / c.price_magnifier
         self._cash[c.currency] -= self.scenario.commission[c.currency]
         account = self.scenario.accounts[0]
         new_position = self.scenario.positions.get(c.con_id, (Decimal(0), Decimal(0)))
@@ -550,7 +562,7 @@ class FakeTws:
         e.live_commission_sent = True
         for s in self._sessions:
             if s.client_id == e.row.client_id:
-                s.send(p.commission_report(e.row.exec_id, e.commission, e.contract.currency))
+                s.send(self._commission_report(e.row.exec_id, e.commission, e.contract.currency))
 
     def _release_commissions(self) -> None:
         for e in self._executions:
@@ -578,9 +590,9 @@ class FakeTws:
                 continue
             if q.symbol and e.contract.symbol != q.symbol:
                 continue
-            s.send(*[p.exec_details(q.req_id, e.contract, e.row)] * copies)
+            s.send(*[self._exec_details(q.req_id, e.contract, e.row)] * copies)
             if e.commission_known:
-                s.send(p.commission_report(e.row.exec_id, e.commission, e.contract.currency))
+                s.send(self._commission_report(e.row.exec_id, e.commission, e.contract.currency))
             else:
                 e.withheld_requests -= 1
         s.send(p.exec_details_end(q.req_id))

@@ -26,6 +26,7 @@ from trackrecord.domain import (
     OrderStatus,
     OrderType,
     Position,
+    ReportedPosition,
     Side,
 )
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 UNSET_DOUBLE = 1.7976931348623157e308  # ib_async.util.UNSET_DOUBLE: IB's "no value"
 UNSET_INTEGER = 2**31 - 1  # ib_async.util.UNSET_INTEGER
+UNSET_DOUBLE_DECIMAL = Decimal(repr(UNSET_DOUBLE))
 CANCELLED_BY_REQUEST = 202  # "Order Canceled - reason:" follows every cancel we ask for
 
 ORDER_STATUS: Mapping[str, OrderStatus] = {
@@ -53,20 +55,50 @@ ORDER_ACTION: Mapping[str, Side] = {"BUY": Side.BUY, "SELL": Side.SELL}
 ORDER_TYPE: Mapping[str, OrderType] = {t.value: t for t in OrderType}
 
 
-def decimal_or_none(value: float | int | str | None) -> Decimal | None:
-    """IB number -> Decimal; None for IB's 'unset' sentinels, NaN and infinities."""
+# Bounds on any number the ledger accepts (docs/ledger.md): broker answers are held to them
+# too, before anything is recorded.
+MAX_MAGNITUDE = Decimal(10) ** 15
+MAX_DECIMAL_PLACES = 20
+POSITION_VALUE_TOLERANCE = Decimal("0.01")  # market value vs quantity x price, relative
+
+
+def decimal_or_none(value: float | int | str | None, field: str) -> Decimal | None:
+    """IB number -> Decimal; None for IB's 'unset' (empty, UNSET_DOUBLE, UNSET_INTEGER).
+    NaN, infinities and numbers beyond the ledger's bounds are a BrokerError naming ``field``."""
     if value is None or value == "":
         return None
-    number = float(value)
-    if math.isnan(number) or math.isinf(number) or number >= UNSET_DOUBLE or number == UNSET_INTEGER:
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    except ArithmeticError:
+        raise BrokerError(f"IB sent {field} = {value!r}: expected a number; nothing was recorded") from None
+    if not number.is_finite():
+        raise BrokerError(f"IB sent {field} = {value!r}: expected a finite number; nothing was recorded")
+    if number == UNSET_INTEGER or number >= UNSET_DOUBLE_DECIMAL:
         return None
-    return Decimal(repr(number)) if isinstance(value, float) else Decimal(str(value))
+    if number and (abs(number) >= MAX_MAGNITUDE or number.normalize().as_tuple().exponent < -MAX_DECIMAL_PLACES):
+        raise BrokerError(f"IB sent {field} = {value!r}: outside the ledger's bounds (below 1e15 in magnitude, "
+                          f"at most {MAX_DECIMAL_PLACES} decimal places); nothing was recorded")
+    return number
 
 
-def decimal(value: float | int | str) -> Decimal:
-    number = decimal_or_none(value)
+def decimal(value: float | int | str, field: str) -> Decimal:
+    number = decimal_or_none(value, field)
     if number is None:
-        raise BrokerError(f"IB sent no value where a number is required ({value!r})")
+        raise BrokerError(f"IB sent no value for {field} ({value!r}), where a number is required")
+    return number
+
+
+def non_negative(value: float | int | str, field: str) -> Decimal:
+    number = decimal(value, field)
+    if number < 0:
+        raise BrokerError(f"IB sent {field} = {value!r}: expected zero or more; nothing was recorded")
+    return number
+
+
+def positive(value: float | int | str, field: str) -> Decimal:
+    number = decimal(value, field)
+    if number <= 0:
+        raise BrokerError(f"IB sent {field} = {value!r}: expected a positive number; nothing was recorded")
     return number
 
 
@@ -175,10 +207,11 @@ def status_message(trade: Any) -> str:
 
 
 def filled_quantity(trade: Any) -> Decimal:
+    where = f"order {trade.order.orderRef or trade.order.permId}"
     reported = [
-        decimal_or_none(trade.orderStatus.filled) or Decimal(0),
-        decimal_or_none(trade.order.filledQuantity) or Decimal(0),
-        sum((decimal(f.execution.shares) for f in trade.fills), Decimal(0)),
+        decimal_or_none(trade.orderStatus.filled, f"{where} filled quantity") or Decimal(0),
+        decimal_or_none(trade.order.filledQuantity, f"{where} filled quantity") or Decimal(0),
+        sum((positive(f.execution.shares, f"execution {f.execution.execId} shares") for f in trade.fills), Decimal(0)),
     ]
     return max(reported)
 
@@ -188,13 +221,16 @@ def to_broker_order(trade: Any, symbol: str, quote_divisor: Decimal) -> BrokerOr
     order_type = ORDER_TYPE.get(order.orderType)
     if order_type is None:
         raise BrokerError(f"IB order {order.orderRef or order.permId} has type {order.orderType}, which trackrecord does not send")
-    average = decimal_or_none(trade.orderStatus.avgFillPrice)
+    where = f"order {order.orderRef or order.permId}"
+    average = decimal_or_none(trade.orderStatus.avgFillPrice, f"{where} average fill price")
+    if average is not None and average < 0:
+        raise BrokerError(f"IB sent {where} average fill price = {average}: expected zero or more")
     return BrokerOrder(
         order_ref=order.orderRef,
         broker_order_id=str(order.permId or trade.orderStatus.permId or order.orderId),
         symbol=symbol,
         side=ORDER_ACTION[order.action],
-        quantity=decimal(order.totalQuantity),
+        quantity=positive(order.totalQuantity, f"{where} quantity"),
         order_type=order_type,
         status=status_of(trade),
         filled_quantity=filled_quantity(trade),
@@ -209,8 +245,10 @@ def order_from_executions(order_ref: str, fills: list[Any], symbol: str, quote_d
     quantity nor the order type; a corrected execution counts in its latest version."""
     replaced = set(superseded_ids(f.execution.execId for f in fills).values())
     current = [f for f in fills if f.execution.execId not in replaced]
-    quantity = sum((decimal(f.execution.shares) for f in current), Decimal(0))
-    value = sum((decimal(f.execution.shares) * decimal(f.execution.price) for f in current), Decimal(0))
+    shares = [(positive(f.execution.shares, f"execution {f.execution.execId} shares"),
+               positive(f.execution.price, f"execution {f.execution.execId} price")) for f in current]
+    quantity = sum((q for q, _ in shares), Decimal(0))
+    value = sum((q * p for q, p in shares), Decimal(0))
     first = current[0].execution
     side = EXECUTION_SIDE.get(first.side)
     if side is None:
@@ -267,7 +305,7 @@ def commission_of(fill: Any) -> tuple[Decimal | None, str | None]:
     report = fill.commissionReport
     if report.execId != fill.execution.execId:
         return None, None
-    amount = decimal_or_none(report.commission)
+    amount = decimal_or_none(report.commission, f"commission of execution {report.execId}")
     return (amount, report.currency or None) if amount is not None else (None, None)
 
 
@@ -282,8 +320,8 @@ def to_fill(fill: Any, symbol: str, currency: str, quote_divisor: Decimal, super
         order_ref=execution.orderRef,
         symbol=symbol,
         side=side,
-        quantity=decimal(execution.shares),
-        price=decimal(execution.price) / quote_divisor,
+        quantity=positive(execution.shares, f"execution {execution.execId} shares"),
+        price=positive(execution.price, f"execution {execution.execId} price") / quote_divisor,
         currency=currency,
         executed_at=execution.time,
         commission=commission,
@@ -303,7 +341,7 @@ def executed_at_or_after(fill: Any, since: datetime) -> bool:
 def account_value(values: Iterable[Any], tag: str, currency: str) -> Decimal | None:
     for value in values:
         if value.tag == tag and value.currency == currency:
-            return decimal_or_none(value.value)
+            return decimal_or_none(value.value, f"account value {tag} ({currency})")
     return None
 
 
@@ -312,11 +350,42 @@ def currencies_of(values: Iterable[Any], tag: str) -> list[str]:
 
 
 def to_position(item: Any, symbol: str, currency: str, quote_divisor: Decimal) -> Position:
+    """IB's portfolio line in our units, with IB's raw values kept beside the converted ones.
+
+    Prices and the average cost come in the line's quote unit (pence for GBX: divided by
+    ``quote_divisor``). The market value comes in the quote unit from some gateways and in
+    the currency from others: it is read as whichever makes it quantity x price (within
+    1 %); if neither does, the line is refused, naming the symbol.
+    """
+    where = f"position {symbol}"
+    quantity = decimal(item.position, f"{where} quantity")
+    price = non_negative(item.marketPrice, f"{where} market price")
+    avg_cost = non_negative(item.averageCost, f"{where} average cost")
+    value = decimal(item.marketValue, f"{where} market value")
+    value_divisor = market_value_divisor(symbol, quantity, price, value, quote_divisor)
     return Position(
         symbol=symbol,
-        quantity=decimal(item.position),
-        avg_cost=decimal(item.averageCost) / quote_divisor,
-        market_price=decimal(item.marketPrice) / quote_divisor,
-        market_value=decimal(item.marketValue),
+        quantity=quantity,
+        avg_cost=avg_cost / quote_divisor,
+        market_price=price / quote_divisor,
+        market_value=value / value_divisor,
         currency=currency,
+        reported=ReportedPosition(market_price=price, avg_cost=avg_cost, market_value=value,
+                                  price_divisor=quote_divisor, value_divisor=value_divisor),
+    )
+
+
+def market_value_divisor(symbol: str, quantity: Decimal, price: Decimal, value: Decimal,
+                         quote_divisor: Decimal) -> Decimal:
+    """What IB's market value must be divided by to be in the line's currency: the quote
+    divisor when it is quantity x (quote-unit) price, 1 when it is already in the currency."""
+    in_quote_unit = quantity * price
+    for divisor in dict.fromkeys((quote_divisor, Decimal(1))):
+        expected = in_quote_unit * divisor / quote_divisor  # what IB's value is if it is in these units
+        if abs(value - expected) <= POSITION_VALUE_TOLERANCE * abs(expected) or value == expected:
+            return divisor
+    raise BrokerError(
+        f"IB position {symbol}: market value {value} is not quantity x price ({quantity} x {price} = "
+        f"{in_quote_unit}{f', or {in_quote_unit / quote_divisor} in pounds' if quote_divisor != 1 else ''}) "
+        "within 1 %; the snapshot was not recorded"
     )
