@@ -2,7 +2,8 @@
 
 Subclass ``BrokerContract`` as ``Test<Implementation>Contract`` and give it a ``harness``
 fixture (see ``harness.BrokerHarness``). ``test_sim_broker_contract.py`` runs it against
-SimulatedBroker; the IBKR adapter plugs in the same way with a fake-TWS harness.
+SimulatedBroker (SQLite and PostgreSQL), ``test_ibkr_broker_contract.py`` against IbkrBroker
+over the fake TWS.
 """
 
 from __future__ import annotations

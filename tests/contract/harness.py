@@ -1,8 +1,8 @@
 """What the broker contract needs from each implementation's test set-up.
 
 A harness drives one broker and the market behind it: for the simulated broker a price
-tape and its simulated clock; for the IBKR adapter (later) the fake TWS, scripted to
-print the same prices. Contract tests speak only to the harness and the ``Broker`` port.
+tape and its simulated clock (``sim_harness.py``); for the IBKR adapter the fake TWS over
+TCP, scripted to print the same prices (``ibkr_harness.py``). Contract tests speak only to the harness and the ``Broker`` port.
 """
 
 from __future__ import annotations

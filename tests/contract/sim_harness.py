@@ -1,4 +1,5 @@
-"""The contract harness for SimulatedBroker: a SQLite file, a price tape, a clock."""
+"""The contract harness for SimulatedBroker: a database (a SQLite file unless a URL is
+given), a price tape, a clock."""
 
 from __future__ import annotations
 
@@ -19,24 +20,21 @@ class SimHarness:
     expects_paper = True
 
     def __init__(self, directory: Path, seed: int = 1, slippage_bps: Decimal = Decimal(2),
-                 portable_sql: bool = False) -> None:
+                 url: str | None = None) -> None:
         from trackrecord.ledger.db import create_db_engine, migrate
 
-        self.engine = create_db_engine(f"sqlite:///{directory / 'sim.db'}")
+        self.engine = create_db_engine(url or f"sqlite:///{directory / 'sim.db'}")
         migrate(self.engine)
         self.tape = PriceTape()
-        self.seed, self.slippage_bps, self.portable_sql = seed, slippage_bps, portable_sql
+        self.seed, self.slippage_bps = seed, slippage_bps
         self.now = START
         self.broker = self._build()
         self.broker.advance_to(self.now)
 
     def _build(self) -> SimulatedBroker:
-        broker = SimulatedBroker(self.engine, self.tape, account_id="SIM0001", base_currency="GBP",
-                                 commission=CommissionModel(Decimal("0.0005"), Decimal(3)),
-                                 slippage=SlippageModel(self.slippage_bps, self.seed))
-        if self.portable_sql:  # write through SQLAlchemy, as on PostgreSQL, not the SQLite driver
-            broker._store._sqlite = False
-        return broker
+        return SimulatedBroker(self.engine, self.tape, account_id="SIM0001", base_currency="GBP",
+                               commission=CommissionModel(Decimal("0.0005"), Decimal(3)),
+                               slippage=SlippageModel(self.slippage_bps, self.seed))
 
     def deposit(self, amount: Decimal) -> None:
         self.broker.deposit(amount, self.now, "contract test")

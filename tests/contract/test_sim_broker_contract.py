@@ -19,11 +19,12 @@ class TestSimulatedBrokerContract(BrokerContract):
         harness.close()
 
 
-class TestSimulatedBrokerPortableSqlContract(BrokerContract):
-    """The same book written through SQLAlchemy ``text()`` (the PostgreSQL path)."""
+@pytest.mark.postgres
+class TestSimulatedBrokerPostgresContract(BrokerContract):
+    """The same book on PostgreSQL (written through SQLAlchemy ``text()``, not the SQLite driver)."""
 
     @pytest.fixture
-    def harness(self, tmp_path: Path) -> Iterator[SimHarness]:
-        harness = SimHarness(tmp_path, portable_sql=True)
+    def harness(self, tmp_path: Path, pg_url: str) -> Iterator[SimHarness]:
+        harness = SimHarness(tmp_path, url=pg_url)
         yield harness
         harness.close()

@@ -218,6 +218,7 @@ def test_checkpoint_signed_by_another_key_is_refused(workspace: Path, cli, tmp_p
     assert result.code == 1 and "not the workspace's" in result.err
 
 
+@pytest.mark.slow
 def test_console_script_and_module_entry_points(workspace: Path) -> None:
     module = subprocess.run([sys.executable, "-m", "trackrecord", "--home", str(workspace), "verify"],
                             capture_output=True, text=True, timeout=60)

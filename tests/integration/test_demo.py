@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
+
+@pytest.mark.slow
 def test_demo_replays_the_pipeline_and_its_ledger_verifies(tmp_path: Path) -> None:
     root = tmp_path / "demo"
     result = subprocess.run([sys.executable, "-m", "trackrecord", "demo", str(root), "--years", "1", "--seed", "3"],
@@ -35,6 +38,7 @@ def snapshot_navs(root: Path) -> list[float]:
     return [float(e["payload"]["nav"]) for e in json.loads(log.stdout)]
 
 
+@pytest.mark.slow
 def test_demo_refuses_an_existing_folder(tmp_path: Path) -> None:
     (tmp_path / "demo").mkdir()
     (tmp_path / "demo" / "trackrecord.yaml").write_text("mode: paper\n")

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test runs the CLI in subprocesses
+
 REBALANCE = "2026-06-01"
 
 

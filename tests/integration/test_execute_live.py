@@ -31,6 +31,7 @@ from tests.integration.fake_tws import (  # noqa: E402
     DisconnectOnPlace,
     FakeTws,
     LateCommission,
+    PartialFill,
     Reject,
     Scenario,
 )
@@ -354,14 +355,14 @@ def test_kill_switch_halted_blocks_every_live_order(cli, ws, fake):
 def test_kill_switch_activated_between_two_orders_stops_the_rest(cli, ws, fake):
     from trackrecord.cli.kill_switch_fast import run_fast
 
-    place = fake._place_order
+    arrived: list[str] = []
 
-    def halt_then_place(session: Any, fields: list[str]) -> None:  # runs on the fake's loop
-        if not fake._orders:  # the first order arrives: someone hits the kill switch
+    def halt_on_the_first(order_ref: str) -> None:  # runs on the fake's loop
+        if not arrived:  # the first order arrives: someone hits the kill switch
             assert run_fast(["--home", str(ws), "kill-switch", "activate", "operator stop", "--json"]) == 0
-        place(session, fields)
+        arrived.append(order_ref)
 
-    fake._place_order = halt_then_place  # type: ignore[method-assign]
+    fake.before_place = halt_on_the_first
     result = _execute(cli, ws)
     assert result.code == 3, result
     assert "2 order(s) not sent" in result.err
@@ -377,6 +378,7 @@ def _live_without_yes(root: Path, answer: str) -> subprocess.CompletedProcess[st
     return _subprocess(root, "execute", "--live", "--as-of", REBALANCE, "--json", stdin=answer)
 
 
+@pytest.mark.slow
 def test_live_without_yes_needs_the_typed_word(ws, fake):
     refused = _live_without_yes(ws, "yes\n")
     assert refused.returncode == 3, refused.stderr
@@ -388,6 +390,7 @@ def test_live_without_yes_needs_the_typed_word(ws, fake):
     assert len(json.loads(confirmed.stdout)["sent"]) == 3 and len(fake.orders()) == 3
 
 
+@pytest.mark.slow
 def test_yes_is_not_enough_unless_the_config_says_live(ws, fake):
     _edit(ws, mode="paper")
     refused = _subprocess(ws, "execute", "--live", "--yes", "--as-of", REBALANCE, stdin="")
@@ -655,4 +658,46 @@ def test_a_bad_execution_price_from_ib_is_refused_and_nothing_is_recorded(cli, w
     pulled = _json(_run(cli, ws, "pull", "--json"))  # once IB sends sane numbers, the fills arrive
     assert pulled["new_fills"] == 3
     assert len(_json(_run(cli, ws, "ledger", "log", "--json"))) > events
+    _verify(cli, ws)
+
+
+# ---------------------------------------------------------------- partial fills and TWS's link to IB
+
+
+def test_partial_fills_are_each_recorded_and_the_orders_end_filled(cli, ws, fake):
+    fake.faults.partial_fill = PartialFill(first=Decimal(1), rest_after_seconds=0.2)
+    document = _json(_execute(cli, ws))
+    assert {o["status"] for o in document["orders"]} == {"filled"}
+    assert document["fills"] == 6 and len(_events(ws, "fill.recorded")) == 6
+    per_order: dict[str, Decimal] = {}
+    for ref, quantity in _rows(ws, "SELECT order_ref, quantity FROM fills"):
+        per_order[ref] = per_order.get(ref, Decimal(0)) + Decimal(quantity)
+    assert per_order == {o["order_ref"]: Decimal(o["quantity"]) for o in document["orders"]}
+    _verify(cli, ws)
+
+
+def test_partial_fill_at_the_timeout_is_recorded_then_followed_to_its_end(cli, ws, fake):
+    _edit(ws, broker={"ibkr": {**_config(ws)["broker"]["ibkr"], "order_timeout": 0.5}})
+    fake.faults.partial_fill = PartialFill(first=Decimal(1), rest_after_seconds=None)
+    first = _json(_execute(cli, ws))
+    assert {o["status"] for o in first["orders"]} == {"partially_filled"} and first["fills"] == 3
+    assert set(dict(_rows(ws, "SELECT order_ref, status FROM orders")).values()) == {"partially_filled"}
+    assert fake.end_session() == 3  # the rest is cancelled at the end of the day
+    again = _json(_execute(cli, ws))
+    assert {o["status"] for o in again["orders"]} == {"cancelled"} and again["sent"] == []
+    assert len(_events(ws, "fill.recorded")) == 3 and len(fake.messages(In.PLACE_ORDER)) == 3
+    _verify(cli, ws)
+
+
+def test_nothing_is_sent_while_tws_has_lost_its_link_to_ib(cli, ws, fake):
+    fake.connectivity(1100)
+    result = _execute(cli, ws)
+    assert result.code == 1, result
+    assert "(error 1100" in result.err and "refusing to" in result.err and "Traceback" not in result.err
+    assert fake.messages(In.PLACE_ORDER) == [] and _events(ws, "order.submitted") == []
+    refused = _run(cli, ws, "snapshot", "--json")
+    assert refused.code == 1 and "error 1100" in refused.err and _events(ws, "snapshot.recorded") == []
+    fake.connectivity(1102)
+    document = _json(_execute(cli, ws))
+    assert len(document["sent"]) == 3 and {o["status"] for o in document["orders"]} == {"filled"}
     _verify(cli, ws)

@@ -16,6 +16,7 @@ from tests.integration.fake_tws import (  # noqa: E402
     DisconnectOnPlace,
     FakeTws,
     LateCommission,
+    PartialFill,
     Reject,
     Scenario,
 )
@@ -545,3 +546,66 @@ def test_bad_execution_numbers_from_the_gateway_are_errors_naming_the_field(brok
             later.executions_since(START)
     finally:
         later.close()
+
+
+# ---------------------------------------------------------------- partial fills
+
+
+def test_partial_fill_is_partially_filled_then_filled(broker, fake_tws):
+    fake_tws.faults.partial_fill = PartialFill(first=Decimal(2), rest_after_seconds=0.3)
+    broker.place_order(order("r-part", "5"))
+    assert eventually(lambda: len(fake_tws.execution_ids()) == 1)
+    [part] = broker.wait_for_terminal(["r-part"], 0.05)
+    assert (part.status, part.filled_quantity, part.quantity) == (OrderStatus.PARTIALLY_FILLED, Decimal(2), Decimal(5))
+    assert [o.order_ref for o in broker.open_orders()] == ["r-part"]
+    [done] = broker.wait_for_terminal(["r-part"], 2.0)
+    assert (done.status, done.filled_quantity, done.average_fill_price) == (OrderStatus.FILLED, Decimal(5), Decimal("8.12"))
+    fills = broker.executions_since(START)
+    assert [f.quantity for f in fills] == [Decimal(2), Decimal(3)] and len({f.exec_id for f in fills}) == 2
+
+
+def test_partial_fill_cancelled_at_the_end_of_the_day_keeps_its_fills(broker, fake_tws):
+    fake_tws.faults.partial_fill = PartialFill(first=Decimal(2), rest_after_seconds=None)
+    broker.place_order(order("r-part-eod", "5"))
+    assert eventually(lambda: len(fake_tws.execution_ids()) == 1)
+    assert fake_tws.end_session() == 1
+    [done] = broker.wait_for_terminal(["r-part-eod"], 1.0)
+    assert (done.status, done.filled_quantity) == (OrderStatus.CANCELLED, Decimal(2))
+    assert [f.quantity for f in broker.executions_since(START)] == [Decimal(2)]
+
+
+# ---------------------------------------------------------------- TWS's own link to IB (1100 / 1101 / 1102)
+
+
+def _link(server: FakeTws, broker: IbkrBroker, code: int) -> None:
+    server.connectivity(code)
+    time.sleep(0.05)
+    _ = broker.open_orders()  # the client reads TWS's message off the socket
+
+
+def test_nothing_is_sent_while_tws_has_lost_its_link_to_ib(broker, fake_tws):
+    _link(fake_tws, broker, 1100)
+    with pytest.raises(BrokerError, match=r"lost its connection to IB's servers \(error 1100.*refusing to send order r-link"):
+        broker.place_order(order("r-link"))
+    with pytest.raises(BrokerError, match="refusing to take a snapshot"):
+        broker.snapshot(datetime.now(timezone.utc))
+    with pytest.raises(BrokerError, match="refusing to qualify"):
+        broker.qualify([IUKD])
+    assert fake_tws.orders() == [] and fake_tws.messages(3) == []
+    _link(fake_tws, broker, 1102)
+    broker.place_order(order("r-link"))
+    [done] = broker.wait_for_terminal(["r-link"], 1.0)
+    assert done.status is OrderStatus.FILLED
+    assert broker.snapshot(datetime.now(timezone.utc)).quantity_of("IUKD") == Decimal(3)
+
+
+def test_orders_are_followed_through_a_link_outage(broker, fake_tws):
+    broker.place_order(order("r-out", "2", OrderType.MARKET_ON_CLOSE))
+    _link(fake_tws, broker, 1100)
+    [waiting] = broker.wait_for_terminal(["r-out"], 0.05)  # not a failure: still working
+    assert waiting.status is OrderStatus.SUBMITTED
+    _link(fake_tws, broker, 1101)  # restored, data lost: IB's state is read afresh
+    fake_tws.close_auction()
+    [filled] = broker.wait_for_terminal(["r-out"], 1.0)
+    assert filled.status is OrderStatus.FILLED
+    assert broker.snapshot(datetime.now(timezone.utc)).quantity_of("IUKD") == Decimal(2)

@@ -197,6 +197,7 @@ def test_fast_path_waits_for_the_ledger_writer_lock(workspace: Path, fast: Invok
     assert fast("--home", workspace, "kill-switch", "activate", "after").code == 0
 
 
+@pytest.mark.slow
 def test_fast_path_imports_nothing_heavy(workspace: Path) -> None:
     # It signs a checkpoint of the new head, so it loads cryptography's Ed25519 primitive,
     # and only that (not its serialization module, which costs more than the signature).

@@ -24,7 +24,9 @@ class Broker(Protocol):
     """A broker account. Implementations translate their vocabulary into ours.
 
     Rule: ``place_order`` must be called at most once per ``order_ref``; the engine
-    checks ``open_orders`` and ``executions_since`` before it sends anything.
+    checks ``open_orders`` and ``executions_since`` before it sends anything, and a broker
+    refuses (``OrderRejected``) an ``order_ref`` it already knows. The contract suite in
+    tests/contract/ holds every implementation to these rules.
     """
 
     @property
@@ -48,7 +50,9 @@ class Broker(Protocol):
     def cancel(self, order_ref: str) -> BrokerOrder: ...
 
     def wait_for_terminal(self, order_refs: Sequence[str], timeout_seconds: float) -> list[BrokerOrder]:
-        """Follow orders until each is filled, cancelled or rejected, or the timeout passes."""
+        """Follow orders until each is filled, cancelled or rejected, or the timeout passes.
+        An order the broker shows nowhere is left out of the answer (never an error): the
+        caller records it as ``unknown_at_broker``."""
         ...
 
     def close(self) -> None: ...

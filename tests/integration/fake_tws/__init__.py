@@ -1,7 +1,8 @@
-"""A fake TWS server speaking the real socket protocol, for integration tests."""
+"""A fake TWS server speaking the real socket protocol, for the IbkrBroker tests (integration
+and the Broker contract suite)."""
 
 from .protocol import SERVER_VERSION, ContractSpec
-from .scenario import DisconnectOnPlace, Faults, LateCommission, Reject, Scenario
+from .scenario import DisconnectOnPlace, Faults, LateCommission, PartialFill, Reject, Scenario
 from .server import FakeTws, OrderView
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "Faults",
     "LateCommission",
     "OrderView",
+    "PartialFill",
     "Reject",
     "Scenario",
 ]

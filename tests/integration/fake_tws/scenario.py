@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import Decimal
+from typing import Callable
 
 from .protocol import ContractSpec
 
@@ -38,12 +40,20 @@ class Scenario:
     time_zone: str = "Europe/London"  # zone TWS writes execution times in
     first_order_id: int = 1
     fill_delay_seconds: float = 0.02
+    # True: market orders wait for the next ``FakeTws.print_price`` instead of filling after
+    # ``fill_delay_seconds`` (the contract suite's market, where prices print on demand).
+    fill_on_print: bool = False
+    # The exchange's clock (execution times); None: the real time.
+    clock: Callable[[], datetime] | None = None
     # conId -> what the portfolio's market value is divided by before it is sent: 100 for a
     # pence-quoted line whose gateway reports the value in pounds (the price stays in pence).
     market_value_divisor: dict[int, Decimal] = field(default_factory=dict)
 
     def contract(self, con_id: int) -> ContractSpec:
         return next(c for c in self.contracts if c.con_id == con_id)
+
+    def now(self) -> datetime:
+        return self.clock() if self.clock is not None else datetime.now(timezone.utc)
 
 
 @dataclass
@@ -78,6 +88,15 @@ class LateCommission:
 
 
 @dataclass
+class PartialFill:
+    """Fill each order first for ``first`` shares only; the rest after ``rest_after_seconds``
+    (None: never, until the order is cancelled or the session ends)."""
+
+    first: Decimal
+    rest_after_seconds: float | None = 0.1
+
+
+@dataclass
 class Faults:
     """Scripted misbehaviour; set attributes on ``FakeTws.faults`` before acting."""
 
@@ -86,6 +105,7 @@ class Faults:
     duplicate_exec_details: bool = False
     late_commission: LateCommission | None = None
     ignore_cancels: bool = False
+    partial_fill: PartialFill | None = None
     # Forget finished orders: reqCompletedOrders answers with the end marker only, as
     # TWS/IB Gateway may after its daily restart.
     no_completed_orders: bool = False

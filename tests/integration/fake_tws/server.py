@@ -29,6 +29,11 @@ log = logging.getLogger("fake_tws")
 
 DONE_STATES = frozenset({"Filled", "Cancelled", "Inactive", "ApiCancelled"})
 MAX_ACCOUNT_SUMMARY_SUBSCRIPTIONS = 2  # TWS answers error 322 beyond this
+CONNECTIVITY = {
+    1100: "Connectivity between IB and Trader Workstation has been lost.",
+    1101: "Connectivity between IB and Trader Workstation has been restored - data lost.",
+    1102: "Connectivity between IB and Trader Workstation has been restored - data maintained.",
+}
 
 
 @dataclass
@@ -115,6 +120,10 @@ class FakeTws:
         self.host = "127.0.0.1"
         self.port = 0
         self.received: list[list[str]] = []
+        # Called on the fake's loop with each arriving order's orderRef, before the fake
+        # handles it (e.g. an operator hits the kill switch while orders arrive).
+        self.before_place: Callable[[str], None] | None = None
+        self._link_lost = False  # TWS's own link to IB's servers (see ``connectivity``)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-tws", daemon=True)
         self._server: asyncio.base_events.Server | None = None
@@ -163,6 +172,28 @@ class FakeTws:
         ``disconnect_first``: drop every client just before (the auction happens while
         they are away, so they learn of it only after reconnecting)."""
         return self._call(self._close_auction, disconnect_first)
+
+    def print_price(self, symbol: str, price: Decimal) -> int:
+        """A trade prints at ``price``: working market orders and crossed limit orders of that
+        line fill at it; returns how many filled."""
+        return self._call(self._print_price, symbol, price)
+
+    def set_close(self, symbol: str, price: Decimal) -> None:
+        """The closing price the next ``close_auction`` fills MOC orders of ``symbol`` at."""
+        self._call(self._replace_contract, symbol, {"close_price": price})
+
+    def deposit(self, amount: Decimal, currency: str = "GBP") -> None:
+        self._call(self._deposit, amount, currency)
+
+    def connectivity(self, code: int) -> None:
+        """TWS tells every client about its own link to IB's servers: 1100 lost, 1101
+        restored with data lost, 1102 restored with data kept."""
+        def tell() -> None:
+            self._link_lost = code == 1100
+            for s in self._sessions:
+                s.send(p.error(-1, code, CONNECTIVITY[code]))
+
+        self._call(tell)
 
     def end_session(self) -> int:
         """The session ends: IB cancels every working DAY order; return how many."""
@@ -283,6 +314,8 @@ class FakeTws:
             return
         s.client_id = client_id
         s.send(p.next_valid_id(self._next_order_id), p.managed_accounts(self.scenario.accounts))
+        if self._link_lost:  # TWS tells a new client at once that it has no link to IB
+            s.send(p.error(-1, 1100, CONNECTIVITY[1100]))
 
     # ------------------------------------------------------------ account
 
@@ -403,6 +436,8 @@ class FakeTws:
 
     def _place_order(self, s: _Session, f: list[str]) -> None:
         placed = p.parse_place_order(f)
+        if self.before_place is not None:
+            self.before_place(placed.order_ref)
         self._next_order_id = max(self._next_order_id, placed.order_id + 1)
         drop = self.faults.disconnect_on_place
         if drop is not None:
@@ -426,7 +461,7 @@ class FakeTws:
         order.status = "PreSubmitted" if placed.order_type == "MOC" else "Submitted"
         for owner in self._owners(order):
             owner.send(p.open_order(contract, order.row()), self._status_message(order))
-        if self._is_marketable(order):
+        if self._is_marketable(order) and not (self.scenario.fill_on_print and placed.order_type == "MKT"):
             self._loop.call_later(self.scenario.fill_delay_seconds, self._fill, order, contract.price)
 
     @staticmethod
@@ -475,6 +510,30 @@ class FakeTws:
             self._fill(o, o.contract.close_price)
         return len(working)
 
+    def _replace_contract(self, symbol: str, changes: dict[str, Any]) -> p.ContractSpec:
+        old = next(c for c in self.scenario.contracts if c.symbol == symbol)
+        new = replace(old, **changes)
+        self.scenario.contracts = tuple(new if c is old else c for c in self.scenario.contracts)
+        for o in self._orders:
+            if o.contract is old:
+                o.contract = new
+        return new
+
+    def _print_price(self, symbol: str, price: Decimal) -> int:
+        contract = self._replace_contract(symbol, {"price": price})
+        crossed = [o for o in self._orders if o.contract is contract and o.status not in DONE_STATES
+                   and o.placed.order_type != "MOC" and self._is_marketable(o)]
+        for o in crossed:
+            self._fill(o, price)
+        account = self.scenario.accounts[0]
+        for s in self._sessions:  # the portfolio is revalued at the new price
+            if s.account_updates == account:
+                s.send(*self._portfolio_messages(account))
+        return len(crossed)
+
+    def _deposit(self, amount: Decimal, currency: str) -> None:
+        self._cash[currency] = self._cash.get(currency, Decimal(0)) + amount
+
     def _end_session(self) -> int:
         working = [o for o in self._orders if o.status not in DONE_STATES]
         for o in working:
@@ -491,16 +550,22 @@ class FakeTws:
     def _fill(self, o: _Order, price: Decimal) -> None:
         if o.status in DONE_STATES:
             return
-        quantity = o.remaining
-        o.filled, o.avg_price = o.placed.quantity, price
-        self._finish(o, "Filled")
+        quantity, partial = o.remaining, self.faults.partial_fill
+        if partial is not None and o.filled == 0 and partial.first < quantity:
+            quantity = partial.first
+            if partial.rest_after_seconds is not None:
+                self._loop.call_later(partial.rest_after_seconds, self._fill, o, price)
+        o.avg_price = (o.avg_price * o.filled + price * quantity) / (o.filled + quantity)
+        o.filled += quantity
+        if o.remaining == 0:
+            self._finish(o, "Filled")
         self._book(o.contract, o.placed.action, quantity, price)
-        now = datetime.now(timezone.utc)
+        now = self.scenario.now()
         row = p.ExecutionRow(
             exec_id=self._new_exec_id(), order_id=o.order_id, client_id=o.client_id,
             perm_id=o.perm_id, account=o.placed.account or self.scenario.accounts[0],
             side="BOT" if o.placed.action == "BUY" else "SLD", shares=quantity, price=price,
-            cum_qty=o.filled, avg_price=price, order_ref=o.placed.order_ref,
+            cum_qty=o.filled, avg_price=o.avg_price, order_ref=o.placed.order_ref,
             time_text=p.ib_time(now, self.scenario.time_zone), exchange=o.contract.primary_exchange,
         )
         self._record_execution(row, o.contract, now)
@@ -549,9 +614,10 @@ class FakeTws:
         self._cash[c.currency] -= self.scenario.commission[c.currency]
         account = self.scenario.accounts[0]
         new_position = self.scenario.positions.get(c.con_id, (Decimal(0), Decimal(0)))
+        closed = [] if new_qty else [p.portfolio_value(account, c, Decimal(0), c.price, Decimal(0), Decimal(0))]
         for s in self._sessions:
             if s.account_updates == account:
-                s.send(*self._portfolio_messages(account))
+                s.send(*self._portfolio_messages(account), *closed)
             if s.positions_subscribed:
                 s.send(p.position(account, c, *new_position))
 

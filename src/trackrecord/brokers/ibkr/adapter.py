@@ -38,6 +38,7 @@ class AccountMismatch(BrokerError, SafetyRefusal):
 
 
 SUMMARY_TAGS = "NetLiquidation,TotalCashValue"
+LINK_LOST, LINK_RESTORED_DATA_LOST, LINK_RESTORED = 1100, 1101, 1102  # TWS <-> IB's servers
 POLL_SECONDS = 0.02
 WAITING_FOR_ACK = frozenset({"PendingSubmit", "ApiPending"})
 
@@ -81,13 +82,18 @@ class IbkrBroker:
             request_timeout=request_timeout, max_connect_attempts=max_connect_attempts,
             read_only=read_only, backoff_seconds=backoff_seconds,
         )
-        self._connection = IbConnection(self._settings, sleep=sleep)
+        self._connection = IbConnection(self._settings, sleep=sleep, on_error=self._on_ib_error,
+                                        on_connecting=self._forget_link_state)
         self._configured_account = account_id
         self._account: str | None = None
         self._checked_generation = 0
         self._base_currency = base_currency
         self._zone = ZoneInfo(exchange_zone)
         self._lines: dict[str, _Line] = {i.symbol: _Line(i, "") for i in instruments}
+        self._refs_at_connect: set[str] = set()
+        self._refs_generation = 0
+        self._link_lost: str | None = None  # TWS's message while it has no link to IB (error 1100)
+        self._resubscribe = False  # after 1101 (data lost): account updates are asked for again
 
     # ------------------------------------------------------------ Broker port
 
@@ -105,6 +111,7 @@ class IbkrBroker:
     def qualify(self, instruments: Sequence[Instrument]) -> dict[str, Instrument]:
         """Resolve each instrument at IB, pinning (or checking) its conId."""
         ib = self._ib()
+        self._refuse_while_link_lost("qualify contracts")
         qualified: dict[str, Instrument] = {}
         for instrument in instruments:
             with self._translated(f"qualifying {instrument.symbol}"):
@@ -116,6 +123,11 @@ class IbkrBroker:
 
     def snapshot(self, as_of: datetime) -> AccountSnapshot:
         ib = self._ib()
+        self._refuse_while_link_lost("take a snapshot (its values would be stale)")
+        if self._resubscribe:
+            with self._translated(f"subscribing to account {self.account_id} again"):
+                ib.reqAccountUpdates(self.account_id)
+            self._resubscribe = False
         values = self._account_summary(ib)
         base = self._base_currency
         net_liquidation = mapping.account_value(values, "NetLiquidation", base)
@@ -157,6 +169,12 @@ class IbkrBroker:
                 f"(accepted: {line.order_types}); order {order.order_ref} was not sent"
             )
         ib = self._ib()
+        self._refuse_while_link_lost(f"send order {order.order_ref}")
+        if self._already_sent(ib, order.order_ref):
+            raise OrderRejected(
+                f"IB already has an order with orderRef {order.order_ref} in account {self.account_id} "
+                "(working, completed or executed): an orderRef is never sent twice; not sent"
+            )
         contract = mapping.to_ib_contract(line.instrument.ib)
         ib_order = mapping.to_ib_order(order, self.account_id, line.instrument.quote_divisor)
         try:
@@ -236,6 +254,30 @@ class IbkrBroker:
             self._checked_generation = self._connection.generation
         return ib
 
+    def _on_ib_error(self, req_id: int, code: int, message: str, contract: Any) -> None:
+        """TWS's own link to IB's servers: while it is down (1100) nothing is sent and no
+        snapshot taken; orders are still followed and show their state once it is back."""
+        if code == LINK_LOST:
+            self._link_lost = message
+            log.warning("TWS/IB Gateway lost its connection to IB (error %d): %s", code, message)
+        elif code in (LINK_RESTORED, LINK_RESTORED_DATA_LOST):
+            self._link_lost = None
+            log.warning("TWS/IB Gateway connection to IB restored (error %d): %s", code, message)
+            if code == LINK_RESTORED_DATA_LOST:
+                self._resubscribe = True
+                self._refs_generation = 0  # look at IB's orders and executions afresh
+
+    def _forget_link_state(self) -> None:
+        """A new connection starts: TWS tells it afresh whether its link to IB is down."""
+        self._link_lost, self._resubscribe = None, False
+
+    def _refuse_while_link_lost(self, action: str) -> None:
+        if self._link_lost is not None:
+            raise BrokerError(
+                f"TWS/IB Gateway has lost its connection to IB's servers (error {LINK_LOST}: {self._link_lost}): "
+                f"refusing to {action}; rerun once it reports the connection restored (error 1101 or 1102)"
+            )
+
     def _check_account(self, ib: Any) -> str:
         accounts = list(ib.managedAccounts())
         wanted = self._configured_account
@@ -301,6 +343,16 @@ class IbkrBroker:
             return None
         live = [t for t in matching if not t.isDone()]
         return (live or matching)[-1]
+
+    def _already_sent(self, ib: Any, order_ref: str) -> bool:
+        """Whether IB knows ``order_ref``: this connection's trades, and (looked up once per
+        connection) the open and completed orders and the executions it started with."""
+        if self._refs_generation != self._connection.generation:
+            self._refresh_orders(ib)
+            self._refs_at_connect = {t.order.orderRef for t in ib.trades() if t.order.account in ("", self.account_id)}
+            self._refs_at_connect |= {f.execution.orderRef for f in self._account_fills(ib)}
+            self._refs_generation = self._connection.generation
+        return order_ref in self._refs_at_connect or self._latest_trade(ib, order_ref) is not None
 
     def _refreshed_trade(self, ib: Any, order_ref: str) -> Any:
         self._refresh_orders(ib)

@@ -46,9 +46,15 @@ class IbConnection:
     only sees one while its loop runs) and reconnects with bounded back-off.
     """
 
-    def __init__(self, settings: ConnectionSettings, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, settings: ConnectionSettings, sleep: Callable[[float], None] = time.sleep,
+                 on_error: Callable[[int, int, str, Any], None] | None = None,
+                 on_connecting: Callable[[], None] | None = None) -> None:
+        """``on_error`` hears every error and notice IB sends (from the handshake on);
+        ``on_connecting`` is called before each connection attempt."""
         self.settings = settings
         self._sleep = sleep
+        self._on_error = on_error
+        self._on_connecting = on_connecting
         self._ib: Any = None
         self.generation = 0  # incremented by every successful connect
 
@@ -102,6 +108,10 @@ class IbConnection:
         ib = IB()
         ib.RaiseRequestErrors = True
         ib.RequestTimeout = s.request_timeout
+        if self._on_connecting is not None:
+            self._on_connecting()
+        if self._on_error is not None:
+            ib.errorEvent += self._on_error
         try:
             ib.connect(
                 s.host, s.port, clientId=s.client_id, timeout=s.connect_timeout,

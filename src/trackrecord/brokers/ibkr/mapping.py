@@ -29,6 +29,7 @@ from trackrecord.domain import (
     ReportedPosition,
     Side,
 )
+from trackrecord.ledger.parsing import number_problem
 
 log = logging.getLogger(__name__)
 
@@ -55,29 +56,24 @@ ORDER_ACTION: Mapping[str, Side] = {"BUY": Side.BUY, "SELL": Side.SELL}
 ORDER_TYPE: Mapping[str, OrderType] = {t.value: t for t in OrderType}
 
 
-# Bounds on any number the ledger accepts (docs/ledger.md): broker answers are held to them
-# too, before anything is recorded.
-MAX_MAGNITUDE = Decimal(10) ** 15
-MAX_DECIMAL_PLACES = 20
 POSITION_VALUE_TOLERANCE = Decimal("0.01")  # market value vs quantity x price, relative
 
 
 def decimal_or_none(value: float | int | str | None, field: str) -> Decimal | None:
     """IB number -> Decimal; None for IB's 'unset' (empty, UNSET_DOUBLE, UNSET_INTEGER).
-    NaN, infinities and numbers beyond the ledger's bounds are a BrokerError naming ``field``."""
+    NaN, infinities and numbers outside the ledger's bounds (``ledger.parsing``) are a
+    BrokerError naming ``field``: a broker's answer is held to what the ledger accepts."""
     if value is None or value == "":
         return None
     try:
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
     except ArithmeticError:
         raise BrokerError(f"IB sent {field} = {value!r}: expected a number; nothing was recorded") from None
-    if not number.is_finite():
-        raise BrokerError(f"IB sent {field} = {value!r}: expected a finite number; nothing was recorded")
-    if number == UNSET_INTEGER or number >= UNSET_DOUBLE_DECIMAL:
+    if number.is_finite() and (number == UNSET_INTEGER or number >= UNSET_DOUBLE_DECIMAL):
         return None
-    if number and (abs(number) >= MAX_MAGNITUDE or number.normalize().as_tuple().exponent < -MAX_DECIMAL_PLACES):
-        raise BrokerError(f"IB sent {field} = {value!r}: outside the ledger's bounds (below 1e15 in magnitude, "
-                          f"at most {MAX_DECIMAL_PLACES} decimal places); nothing was recorded")
+    problem = number_problem(number)
+    if problem is not None:
+        raise BrokerError(f"IB sent {field} = {value!r}: {problem}; nothing was recorded")
     return number
 
 
