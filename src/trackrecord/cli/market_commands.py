@@ -113,36 +113,42 @@ def prices_update(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
 def prices_import(
     ctx: typer.Context,
     folder: Path = typer.Argument(..., help="folder of <SYMBOL>.csv files"),
+    replace: bool = typer.Option(False, "--replace", help="let the files correct stored bars (recorded as prices.corrected)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
-    """Import <SYMBOL>.csv files (Yahoo, lower-case or adjusted-only layouts)."""
+    """Import <SYMBOL>.csv files (Yahoo, lower-case or adjusted-only layouts) for the universe and the benchmarks."""
+    from trackrecord.ledger.canonical import normalise
     from trackrecord.market.service import import_prices
 
     services = context.services(ctx)
-    result = import_prices(services.ledger, services.settings, folder, _now())
+    result = import_prices(services.ledger, services.settings, folder, _now(), replace=replace)
     document = {
         "folder": str(result.folder), "imported": result.imported, "already_imported": list(result.already),
+        "corrected": [normalise(c.document()) for c in result.corrected], "benchmarks": list(result.benchmarks),
         "missing": list(result.missing), "ignored": list(result.ignored), "seq": result.seq, "simulated": False,
     }
     if as_json:
         context.print_json(document)
         return
     for symbol, rows in result.imported.items():
-        typer.echo(f"imported {symbol}: {rows} bars")
+        typer.echo(f"imported {symbol}: {rows} new bars" + (" (benchmark: stored, never ranked or traded)"
+                                                            if symbol in result.benchmarks else ""))
+    for change in result.corrected:
+        typer.echo(f"corrected {change.describe()}")
     for symbol in result.already:
-        typer.echo(f"{symbol}: this file was already imported, nothing added")
+        typer.echo(f"{symbol}: every bar already imported, nothing added")
     for symbol in result.missing:
         typer.echo(f"{symbol}: no file in {result.folder}")
     if result.ignored:
         typer.echo("ignored (not in the universe): " + ", ".join(result.ignored))
-    if not result.imported:
+    if not result.imported and not result.corrected:
         typer.echo("nothing new imported")
 
 
 def prices_show(
     ctx: typer.Context,
     symbol: str = typer.Argument(..., help="instrument symbol, e.g. SXLK"),
-    last: int = typer.Option(10, "--last", help="how many of the latest bars to show"),
+    last: int = typer.Option(10, "--last", min=0, max=100_000, help="how many of the latest bars to show"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Show the latest stored bars of one instrument with their provenance."""
@@ -151,8 +157,9 @@ def prices_show(
 
     services = context.services(ctx)
     symbols = {i.symbol.upper(): i.symbol for i in services.settings.universe.instruments}
+    symbols.update({s.upper(): s for s in services.settings.performance.benchmark_symbols()})
     if symbol.upper() not in symbols:
-        raise UserError(f"unknown symbol {symbol!r}: the universe has {', '.join(symbols.values())}")
+        raise UserError(f"unknown symbol {symbol[:40]!r}: the universe and benchmarks have {', '.join(symbols.values())}")
     name = symbols[symbol.upper()]
     series = load_prices(services.engine, [name])[name]
     provenance = price_sources(services.engine, name)

@@ -8,7 +8,9 @@ Accepted layouts (header names are matched case-insensitively, spaces as undersc
 - close only: ``date,...,close,...`` (a total-return series: adjusted = raw close)
 
 Rows with an empty, ``null`` or ``NaN`` price are skipped (Yahoo writes them for days
-without trading); anything else unreadable is an error naming the file and line.
+without trading); anything else unreadable (a row holding only a date, a price that is
+zero, negative, infinite or above 1e15, text that is not UTF-8) is an error naming the
+file and line.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import csv
 import math
 from datetime import date
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from trackrecord.domain import Instrument
 from trackrecord.market.base import PriceRow, PriceSourceError, to_currency
 
 MISSING = {"", "null", "nan", "none", "n/a", "-"}
+MAX_PRICE = 1e15
 
 
 class CsvFolderSource:
@@ -56,18 +59,38 @@ class CsvFolderSource:
 
 
 def read_price_file(path: Path, instrument: Instrument) -> list[PriceRow]:
-    """Every bar of one file, ascending, converted to the instrument's currency."""
+    """Every bar of one file, ascending, converted to the instrument's currency.
+
+    Refused with the file and line: text that is not UTF-8, a header naming a column twice,
+    a row with fewer fields than the header (a date alone), a price that is not a positive
+    finite number below 1e15, one date with two different bars.
+    """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except OSError as exc:
         raise PriceSourceError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise PriceSourceError(f"{path}:{line}: not UTF-8 text; expected a CSV of daily prices") from None
     reader = csv.reader(text.splitlines())
+    try:
+        return _bars(path, reader, instrument)
+    except csv.Error as exc:
+        raise PriceSourceError(f"{path}:{reader.line_num}: unreadable CSV: {exc}") from None
+
+
+def _bars(path: Path, reader: Any, instrument: Instrument) -> list[PriceRow]:
     header = [_column(name) for name in next(reader, [])]
     date_at, close_at, adj_at = _layout(path, header)
     bars: dict[date, PriceRow] = {}
     for line, record in enumerate(reader, start=2):
         if not record or all(not cell.strip() for cell in record):
             continue
+        if len(record) < len(header):
+            raise PriceSourceError(f"{path}:{line}: expected {len(header)} fields ({','.join(header)}), "
+                                   f"found {len(record)}")
         day = _date(path, line, record[date_at])
         adj = _number(path, line, record, adj_at)
         raw = _number(path, line, record, close_at) if close_at is not None else None
@@ -86,6 +109,9 @@ def _column(name: str) -> str:
 
 
 def _layout(path: Path, header: list[str]) -> tuple[int, int | None, int]:
+    repeated = sorted({c for c in header if c and header.count(c) > 1})
+    if repeated:
+        raise PriceSourceError(f"{path}:1: column(s) {', '.join(repeated)} appear more than once in the header")
     if "date" not in header:
         raise PriceSourceError(f"{path}: no 'date' column in the header {','.join(header) or '(empty)'}")
     close = header.index("close") if "close" in header else None
@@ -104,7 +130,7 @@ def _date(path: Path, line: int, text: str) -> date:
             return date(int(value[:4]), int(value[4:6]), int(value[6:]))
         return date.fromisoformat(value)
     except ValueError:
-        raise PriceSourceError(f"{path}:{line}: date {text!r} is not YYYY-MM-DD") from None
+        raise PriceSourceError(f"{path}:{line}: date {_short(text)} is not YYYY-MM-DD") from None
 
 
 def _number(path: Path, line: int, record: list[str], index: int) -> float | None:
@@ -114,5 +140,13 @@ def _number(path: Path, line: int, record: list[str], index: int) -> float | Non
     try:
         value = float(text)
     except ValueError:
-        raise PriceSourceError(f"{path}:{line}: price {text!r} is not a number") from None
-    return None if math.isnan(value) else value
+        raise PriceSourceError(f"{path}:{line}: price {_short(text)} is not a number") from None
+    if math.isnan(value):
+        return None
+    if not 0 < value < MAX_PRICE:
+        raise PriceSourceError(f"{path}:{line}: price {_short(text)}: expected a positive finite price below 1e15")
+    return value
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"

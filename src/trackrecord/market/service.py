@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from trackrecord.domain import Instrument
 from trackrecord.errors import RuntimeFailure, UserError
 from trackrecord.ledger import events as kinds
-from trackrecord.market.base import PriceRow, PriceSource, PriceSourceError
+from trackrecord.market.base import PriceRow, PriceSeries, PriceSource, PriceSourceError
 from trackrecord.market.calendar import DEFAULT_START, ExchangeCalendar, open_calendar
 from trackrecord.market.quality import QualityReport, check_quality
 from trackrecord.market.store import last_stored_dates, load_prices, store_prices
@@ -76,7 +77,7 @@ def update_prices(ledger: "SqlLedger", settings: "Settings", source: PriceSource
     new dividend or split adjusts the whole history), that symbol's full history is fetched
     again, so the stored adjusted series never mixes two adjustment bases.
     """
-    instruments = settings.universe.domain_instruments()
+    instruments = [*settings.universe.domain_instruments(), *benchmark_instruments(settings)]
     symbols = [i.symbol for i in instruments]
     end = last_completed_session(calendar, now)
     history_start = date.fromisoformat(settings.prices.history_start)
@@ -151,6 +152,28 @@ def _readjusted(ledger: "SqlLedger", rows: Sequence[PriceRow], stored: Mapping[s
 
 
 @dataclass(frozen=True)
+class BarChange:
+    """A stored bar an import would change: old and new (close, adjusted close), currency units."""
+
+    symbol: str
+    session_date: date
+    old_close: float | None
+    old_adj_close: float
+    new_close: float | None
+    new_adj_close: float
+
+    def describe(self) -> str:
+        return (f"{self.symbol} {self.session_date}: adj close {self.old_adj_close:g} -> {self.new_adj_close:g}"
+                + ("" if _same(self.old_close, self.new_close) else
+                   f", close {_shown(self.old_close)} -> {_shown(self.new_close)}"))
+
+    def document(self) -> dict[str, Any]:
+        return {"symbol": self.symbol, "session_date": self.session_date,
+                "old": {"close": _exact(self.old_close), "adj_close": _exact(self.old_adj_close)},
+                "new": {"close": _exact(self.new_close), "adj_close": _exact(self.new_adj_close)}}
+
+
+@dataclass(frozen=True)
 class ImportResult:
     folder: Path
     imported: dict[str, int]
@@ -158,55 +181,131 @@ class ImportResult:
     missing: tuple[str, ...]
     ignored: tuple[str, ...]
     seq: int | None
+    corrected: tuple[BarChange, ...] = ()
+    benchmarks: tuple[str, ...] = ()
 
 
-def import_prices(ledger: "SqlLedger", settings: "Settings", folder: Path, now: datetime) -> ImportResult:
-    """Import ``<SYMBOL>.csv`` files (symbol or data symbol) for the configured instruments.
+def import_prices(ledger: "SqlLedger", settings: "Settings", folder: Path, now: datetime,
+                  replace: bool = False) -> ImportResult:
+    """Import ``<SYMBOL>.csv`` files (symbol or data symbol) for the universe and the benchmarks.
 
-    Each file is an import identified by its content hash: a second import of the same file
-    adds nothing and says so. Bad input (no folder, no matching file, an unreadable file)
-    writes nothing and raises UserError.
+    Idempotent on the stored bars: bars equal to the stored ones add nothing; new bars are
+    stored; a bar that would change a stored one is refused (UserError listing symbol,
+    date, old -> new) unless ``replace``, which stores it and records a ``prices.corrected``
+    event with the old and new values. Bad input writes nothing and raises UserError.
     """
-    from sqlalchemy import select
-
-    from trackrecord.ledger.schema import imports
     from trackrecord.market.csv_source import CsvFolderSource, read_price_file
 
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise UserError(f"{folder} is not a folder of <SYMBOL>.csv files")
     source = CsvFolderSource(folder)
-    instruments = settings.universe.domain_instruments()
+    instruments = [*settings.universe.domain_instruments(), *benchmark_instruments(settings)]
+    benchmarks = {i.symbol for i in benchmark_instruments(settings)}
     files = {i.symbol: source.file_for(i) for i in instruments}
     found = {s: p for s, p in files.items() if p is not None}
-    if not found:
+    if not any(s not in benchmarks for s in found):
         names = ", ".join(f"{i.symbol}.csv" for i in instruments[:3])
         raise UserError(f"{folder} holds no price file for the universe (expected e.g. {names})")
     used = {p.name for p in found.values()}
     ignored = tuple(sorted(p.name for p in folder.glob("*.csv") if p.name not in used))
-    hashes = {s: hashlib.sha256(p.read_bytes()).hexdigest() for s, p in found.items()}
-    with ledger.engine.connect() as conn:
-        known = {h for (h,) in conn.execute(select(imports.c.content_hash).where(
-            imports.c.content_hash.in_(list(hashes.values()))))}
-    todo = {s: p for s, p in found.items() if hashes[s] not in known}
     by_symbol = {i.symbol: i for i in instruments}
     try:
-        parsed = {s: read_price_file(p, by_symbol[s]) for s, p in sorted(todo.items())}
+        parsed = {s: read_price_file(p, by_symbol[s]) for s, p in sorted(found.items())}
     except PriceSourceError as exc:
         raise UserError(f"nothing imported: {exc}") from None
-    seq = None
-    if parsed:
-        with ledger.writer() as writer:
-            for symbol, rows in parsed.items():
-                writer.append(kinds.IMPORT_RECORDED, {
-                    "content_hash": hashes[symbol], "kind": "prices", "source": str(todo[symbol]), "rows": len(rows),
-                    "symbol": symbol, "imported_at": now,
-                })
-            all_rows = [r for rows in parsed.values() for r in rows]
-            seq = record_prices(writer, all_rows, "csv", False, now, sorted(parsed),
-                                {"folder": str(folder)}).seq
-    return ImportResult(folder, {s: len(r) for s, r in parsed.items()},
-                        tuple(sorted(set(found) - set(todo))), tuple(sorted(set(files) - set(found))), ignored, seq)
+    hashes = {s: hashlib.sha256(p.read_bytes()).hexdigest() for s, p in found.items()}
+    with ledger.writer() as writer:
+        stored = load_prices(writer.conn, sorted(parsed))
+        new, changes = {}, []
+        for symbol, rows in parsed.items():
+            fresh, changed = _against_stored(rows, stored[symbol])
+            new[symbol] = fresh
+            changes += changed
+        if changes and not replace:
+            raise UserError(_refusal(changes))
+        seq = _record_import(writer, parsed, new, changes, found, hashes, folder, now)
+    return ImportResult(folder, {s: len(r) for s, r in new.items() if r},
+                        tuple(s for s in sorted(parsed) if not new[s] and not any(c.symbol == s for c in changes)),
+                        tuple(sorted(set(files) - set(found) - benchmarks)), ignored, seq, tuple(changes),
+                        tuple(sorted(benchmarks & set(parsed))))
+
+
+def benchmark_instruments(settings: "Settings") -> list[Instrument]:
+    """The configured benchmark symbols outside the universe, as instruments whose prices are
+    stored but never ranked or traded (quotes taken as they come: only their returns count)."""
+    from trackrecord.domain import IbContract
+
+    universe = {i.symbol for i in settings.universe.instruments}
+    base = settings.account.base_currency
+    return [Instrument(symbol, symbol, "Benchmark", base, base, settings.universe.calendar,
+                       IbContract(symbol, "SMART", base))
+            for symbol in settings.performance.benchmark_symbols() if symbol not in universe]
+
+
+def _against_stored(rows: Sequence[PriceRow], stored: PriceSeries) -> tuple[list[PriceRow], list[BarChange]]:
+    """(bars not stored yet, stored bars these rows would change)."""
+    known = {d.astype(date): (None if c != c else float(c), float(a))
+             for d, a, c in zip(stored.dates, stored.adj_close, stored.close)}
+    fresh, changed = [], []
+    for row in rows:
+        old = known.get(row.session_date)
+        if old is None:
+            fresh.append(row)
+        elif not (_same(old[0], row.close) and _same(old[1], row.adj_close)):
+            changed.append(BarChange(row.symbol, row.session_date, old[0], old[1], row.close, row.adj_close))
+    return fresh, changed
+
+
+def _record_import(writer: "Writer", parsed: Mapping[str, Sequence[PriceRow]], new: Mapping[str, list[PriceRow]],
+                   changes: Sequence[BarChange], found: Mapping[str, Path], hashes: Mapping[str, str], folder: Path,
+                   now: datetime) -> int | None:
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import imports
+
+    corrected = {(c.symbol, c.session_date) for c in changes}
+    rows = [r for rs in new.values() for r in rs]
+    rows += [r for rs in parsed.values() for r in rs if (r.symbol, r.session_date) in corrected]
+    if not rows:
+        return None
+    known = set(writer.conn.execute(select(imports.c.content_hash).where(
+        imports.c.content_hash.in_(list(hashes.values())))).scalars())
+    for symbol in sorted(parsed):
+        if (new[symbol] or any(c.symbol == symbol for c in changes)) and hashes[symbol] not in known:
+            known.add(hashes[symbol])
+            writer.append(kinds.IMPORT_RECORDED, {
+                "content_hash": hashes[symbol], "kind": "prices", "source": str(found[symbol]),
+                "rows": len(parsed[symbol]), "symbol": symbol, "imported_at": now,
+            })
+    if changes:
+        writer.append(kinds.PRICES_CORRECTED, {
+            "source": "csv", "folder": str(folder), "corrected_at": now, "count": len(changes),
+            "bars": [c.document() for c in changes],
+        })
+    symbols = sorted({r.symbol for r in rows})
+    return record_prices(writer, rows, "csv", False, now, symbols, {"folder": str(folder)}).seq
+
+
+def _refusal(changes: Sequence[BarChange], shown: int = 10) -> str:
+    listed = "; ".join(c.describe() for c in changes[:shown])
+    more = f"; and {len(changes) - shown} more" if len(changes) > shown else ""
+    return (f"nothing imported: {len(changes)} stored bar(s) would change: {listed}{more}. "
+            "If the file is the correction, run again with --replace (recorded as prices.corrected)")
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
+
+
+def _shown(value: float | None) -> str:
+    return "none" if value is None else f"{value:g}"
+
+
+def _exact(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(repr(float(value)))
 
 
 def run_quality_gates(ledger: "SqlLedger", settings: "Settings", calendar: ExchangeCalendar, window_start: date,
