@@ -13,8 +13,8 @@ from trackrecord.cli import context
 def ledger_log(
     ctx: typer.Context,
     kind: Optional[str] = typer.Option(None, "--kind", help="only events of this kind"),
-    after: int = typer.Option(0, "--after", help="only events after this seq"),
-    limit: Optional[int] = typer.Option(None, "--limit", help="at most this many (the latest)"),
+    after: int = typer.Option(0, "--after", min=0, max=2**62, help="only events after this seq"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=0, max=2**62, help="at most this many (the latest)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """List ledger events in order."""
