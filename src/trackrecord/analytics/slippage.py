@@ -1,15 +1,25 @@
-"""Execution cost: slippage against the intended (decision) price, and commissions.
+"""Execution cost: slippage against the intended (decision) price, split into the
+market's move and the execution, and commissions.
 
-Per fill, positive = cost, for buys and sells alike:
+Per fill, positive = cost, for buys and sells alike (side = +1 buy, -1 sell):
 
-* slippage_bps = side * (fill - intended) / intended * 1e4, side = +1 buy, -1 sell
-* shortfall = side * (fill - intended) * quantity  (implementation shortfall, in the
+* total: slippage_bps = side * (fill - intended) / intended * 1e4 and
+  shortfall = side * (fill - intended) * quantity (implementation shortfall, in the
   instrument's currency; excludes commission)
+* the reference price splits it: the session's closing price for a market-on-close order,
+  the arrival price for another order when it is known. Then
+  delay_bps = side * (reference - intended) / intended * 1e4 (the market moved between the
+  decision and the order's own price: not the execution's fault) and
+  execution_bps = side * (fill - reference) / intended * 1e4 (how far the fill was from the
+  price it could get); in money delay_cost and execution_cost, ``* quantity`` instead of
+  ``/ intended * 1e4``. All three share the denominator, so delay + execution = total.
+  Without a reference price both are None and only the total is known.
 * commission_bps = commission / (quantity * fill) * 1e4
 
 Groups (by symbol, side, order type, month ``YYYY-MM`` of ``executed_at``) report the
 simple mean of the per-fill bps and the notional-weighted bps
-``sum(shortfall) / sum(quantity * intended) * 1e4``.
+``sum(cost) / sum(quantity * intended) * 1e4`` (for delay and execution over the fills with
+a reference price).
 """
 
 from __future__ import annotations
@@ -38,6 +48,8 @@ class SlippageFill:
     commission: float | None
     order_type: str
     executed_at: datetime
+    reference_price: float | None = None
+    reference: str | None = None  # "close" (the session's close) or "arrival"; None without a price
 
     @property
     def sign(self) -> int:
@@ -53,6 +65,10 @@ class FillCost:
     shortfall: float
     commission_bps: float | None
     intended_notional: float
+    delay_bps: float | None = None
+    execution_bps: float | None = None
+    delay_cost: float | None = None
+    execution_cost: float | None = None
 
 
 def slippage_fills_from(fills: Iterable[Any], orders: Iterable[Any]) -> list[SlippageFill]:
@@ -89,12 +105,21 @@ def fill_cost(fill: SlippageFill) -> FillCost:
         )
     difference = fill.sign * (fill.fill_price - fill.intended_price)
     notional = fill.quantity * fill.fill_price
+    split: dict[str, float] = {}
+    if fill.reference_price is not None:
+        if not fill.reference_price > 0.0:
+            raise AnalyticsInputError(f"{fill.symbol} fill at {fill.executed_at}: reference price must be positive")
+        delay = fill.sign * (fill.reference_price - fill.intended_price)
+        execution = fill.sign * (fill.fill_price - fill.reference_price)
+        split = {"delay_bps": delay / fill.intended_price * BPS, "execution_bps": execution / fill.intended_price * BPS,
+                 "delay_cost": delay * fill.quantity, "execution_cost": execution * fill.quantity}
     return FillCost(
         fill=fill,
         slippage_bps=difference / fill.intended_price * BPS,
         shortfall=difference * fill.quantity,
         commission_bps=None if fill.commission is None else fill.commission / notional * BPS,
         intended_notional=fill.quantity * fill.intended_price,
+        **split,
     )
 
 
@@ -109,11 +134,17 @@ GROUPINGS: Mapping[str, Callable[[SlippageFill], str]] = {
 def aggregate(costs: Iterable[FillCost]) -> dict[str, float | int | None]:
     """Totals of a group of fills: ``fills``, ``quantity``, ``notional`` (at fill prices),
     ``slippage_bps_mean``, ``slippage_bps_weighted``, ``shortfall``, ``commission``,
-    ``commission_bps`` (total commission / notional), ``commissions_pending``."""
+    ``commission_bps`` (total commission / notional), ``commissions_pending``; the split over
+    the fills with a reference price: ``delay_bps_mean``, ``delay_bps_weighted``,
+    ``delay_cost``, the same for ``execution``, and ``without_reference`` (fills without one)."""
     costs = list(costs)
     notional = sum(c.fill.quantity * c.fill.fill_price for c in costs)
     intended = sum(c.intended_notional for c in costs)
     commission = sum(c.fill.commission or 0.0 for c in costs)
+    return _totals(costs, notional, intended, commission) | _split(costs)
+
+
+def _totals(costs: list[FillCost], notional: float, intended: float, commission: float) -> dict[str, float | int | None]:
     return {
         "fills": len(costs),
         "quantity": sum(c.fill.quantity for c in costs),
@@ -127,11 +158,26 @@ def aggregate(costs: Iterable[FillCost]) -> dict[str, float | int | None]:
     }
 
 
+def _split(costs: list[FillCost]) -> dict[str, float | int | None]:
+    known = [c for c in costs if c.delay_cost is not None]
+    intended = sum(c.intended_notional for c in known)
+    out: dict[str, float | int | None] = {"without_reference": len(costs) - len(known)}
+    for part in ("delay", "execution"):
+        bps = [getattr(c, f"{part}_bps") for c in known]
+        money = sum(getattr(c, f"{part}_cost") for c in known)
+        out[f"{part}_bps_mean"] = sum(bps) / len(bps) if bps else None
+        out[f"{part}_bps_weighted"] = money / intended * BPS if intended else None
+        out[f"{part}_cost"] = money if known else None
+    return out
+
+
 def slippage_report(fills: Iterable[SlippageFill]) -> dict[str, Any]:
     """JSON-able report: ``{"fills": [per-fill rows], "total": aggregate,
     "by_symbol"|"by_side"|"by_order_type"|"by_month": {key: aggregate}}``.
     Per-fill rows: symbol, side, order_type, executed_at (ISO), quantity, fill_price,
-    intended_price, slippage_bps, shortfall, commission, commission_bps."""
+    intended_price, reference ("close", "arrival" or None), reference_price, delay_bps,
+    execution_bps, slippage_bps (the total), delay_cost, execution_cost, shortfall (the total
+    in money), commission, commission_bps."""
     costs = [fill_cost(f) for f in sorted(fills, key=lambda f: f.executed_at)]
     report: dict[str, Any] = {"fills": [_row(c) for c in costs], "total": aggregate(costs)}
     for name, key in GROUPINGS.items():
@@ -152,7 +198,13 @@ def _row(c: FillCost) -> dict[str, Any]:
         "quantity": f.quantity,
         "fill_price": f.fill_price,
         "intended_price": f.intended_price,
+        "reference": f.reference if f.reference_price is not None else None,
+        "reference_price": f.reference_price,
+        "delay_bps": c.delay_bps,
+        "execution_bps": c.execution_bps,
         "slippage_bps": c.slippage_bps,
+        "delay_cost": c.delay_cost,
+        "execution_cost": c.execution_cost,
         "shortfall": c.shortfall,
         "commission": f.commission,
         "commission_bps": c.commission_bps,

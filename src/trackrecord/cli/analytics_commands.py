@@ -36,7 +36,7 @@ def _count(value: float) -> str:
 
 
 def _money(value: float) -> str:
-    return f"{value:,.2f}"
+    return f"{round(value, 2) or 0.0:,.2f}"  # "or": no "-0.00" for a rounding-noise negative
 
 
 METRIC_ROWS: tuple[tuple[str, str, Formatter], ...] = (
@@ -377,34 +377,51 @@ def slippage(
 
 
 def _bps(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1f}"
+    return "n/a" if value is None else f"{round(value, 1) or 0.0:+.1f}"
+
+
+def _optional_money(value: float | None) -> str:
+    return "n/a" if value is None else _money(value)
+
+
+FILL_COLUMNS = (Column("Date", 10, False), Column("Symbol", 10, False), Column("Side", 9, False),
+                Column("Type", 3, False), Column("Qty", 6), Column("Decision", 6), Column("Close/\narrival", 5),
+                Column("Fill", 7), Column("Delay\nbps", 8), Column("Exec\nbps", 8), Column("Total\nbps", 9),
+                Column("Total\ncost", 4), Column("Comm\nbps", 2))
+GROUP_COLUMNS = (Column("Group", 10, False), Column("Fills", 9), Column("Delay\nbps", 8), Column("Exec\nbps", 8),
+                 Column("Total\nbps", 9), Column("Mean\nbps", 2), Column("Delay\ncost", 5), Column("Exec\ncost", 5),
+                 Column("Total\ncost", 7), Column("Commission", 4), Column("Comm\nbps", 3))
 
 
 def render_slippage_table(document: dict[str, Any], console: Any) -> None:
-    """Print a ``slippage_document`` as Rich tables: per fill, then grouped."""
-    fills = _table("Date", "Symbol", "Side", "Type", "Qty", "Intended", "Fill", "Slip\nbps", "Short-\nfall",
-                   "Comm\nbps", title=_title(document, "Slippage (bps, + = cost for buys and sells)"), numbers_from=4)
-    fills.columns[0].no_wrap = True
-    for f in document["fills"]:
-        fills.add_row(f["executed_at"][:10], f["symbol"], f["side"], f["order_type"],
-                      f"{f['quantity']:g}", _price(f["intended_price"]), _price(f["fill_price"]),
-                      _bps(f["slippage_bps"]), _money(f["shortfall"]), _bps(f["commission_bps"]))
-    console.print(fills)
-    groups = _table("Group", "Fills", "Mean\nbps", "Weighted\nbps", "Shortfall", "Commission", "Comm\nbps",
-                    title="Aggregates (mean and notional-weighted bps)", numbers_from=1)
-    groups.add_row("total", *_aggregate_cells(document["total"]))
+    """Print a ``slippage_document`` as tables: per fill, then grouped (notional-weighted
+    bps; delay = decision price to the session's close or arrival price, execution = that
+    price to the fill)."""
+    rows = [[f["executed_at"][:10], f["symbol"], f["side"], f["order_type"], f"{f['quantity']:g}",
+             _price(f["intended_price"]), "-" if f["reference_price"] is None else _price(f["reference_price"]),
+             _price(f["fill_price"]), _bps(f["delay_bps"]), _bps(f["execution_bps"]), _bps(f["slippage_bps"]),
+             _money(f["shortfall"]), _bps(f["commission_bps"])] for f in document["fills"]]
+    print_fitted(console, _title(document, "Slippage (bps of the decision price, + = cost for buys and sells)"),
+                 FILL_COLUMNS, rows)
+    groups, sections = [["total", *_aggregate_cells(document["total"])]], []
     for name in ("symbol", "side", "order_type", "month"):
-        groups.add_section()
-        for key, aggregate in document[f"by_{name}"].items():
-            groups.add_row(f"{name} {key}", *_aggregate_cells(aggregate))
-    console.print(groups)
+        sections.append(len(groups))
+        groups.extend([f"{name} {key}", *_aggregate_cells(a)] for key, a in document[f"by_{name}"].items())
+    print_fitted(console, "Aggregates (notional-weighted bps; mean of the per-fill total bps)", GROUP_COLUMNS, groups,
+                 sections)
     if document.get("without_intended_price"):
         console.print(f"{document['without_intended_price']} fill(s) left out: no intended price recorded")
+    unsplit = document["total"].get("without_reference")
+    if unsplit:
+        console.print(f"{unsplit} fill(s) not split into delay and execution: no session close (market-on-close) "
+                      "or arrival price stored for them", markup=False)
 
 
-def _aggregate_cells(a: dict[str, Any]) -> tuple[str, ...]:
-    return (str(a["fills"]), _bps(a["slippage_bps_mean"]), _bps(a["slippage_bps_weighted"]), _money(a["shortfall"]),
-            _money(a["commission"]), _bps(a["commission_bps"]))
+def _aggregate_cells(a: dict[str, Any]) -> list[str]:
+    return [str(a["fills"]), _bps(a["delay_bps_weighted"]), _bps(a["execution_bps_weighted"]),
+            _bps(a["slippage_bps_weighted"]), _bps(a["slippage_bps_mean"]), _optional_money(a["delay_cost"]),
+            _optional_money(a["execution_cost"]), _money(a["shortfall"]), _money(a["commission"]),
+            _bps(a["commission_bps"])]
 
 
 def register(app: typer.Typer) -> None:

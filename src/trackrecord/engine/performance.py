@@ -23,7 +23,8 @@ from trackrecord.analytics.slippage import SlippageFill
 from trackrecord.analytics.trades import TradeFill
 from trackrecord.errors import UserError
 from trackrecord.market.calendar import open_calendar
-from trackrecord.market.store import stored_symbols
+from trackrecord.domain import OrderType
+from trackrecord.market.store import load_prices, stored_symbols
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -174,13 +175,16 @@ def slippage_document(services: "Services", *, account_id: str | None = None) ->
     """The ``slippage`` document: ``slippage_report`` (per-fill rows, total, by symbol, side,
     order type and month; positive bps = cost, for buys and sells alike) plus the labels
     and ``without_intended_price``, the number of fills left out because no decision
-    price was recorded for them."""
+    price was recorded for them. A market-on-close fill is split into delay and execution
+    at the stored raw close of its session (the fill's date at the exchange of
+    ``universe.calendar``)."""
     from trackrecord.analytics.slippage import slippage_report
 
     with services.engine.connect() as conn:
         account = _choose_account(conn, services.settings, account_id, "fills")
         usable, left_out, simulated = _slippage_fills(conn, account) if account else ([], 0, False)
         is_paper = _is_paper(conn, account)
+        usable = _with_session_closes(conn, services.settings, usable)
     with _as_user_error():
         report = slippage_report(usable)
     labels = {"account": account, "simulated": simulated, "paper": is_paper}
@@ -383,6 +387,31 @@ def _slippage_fills(conn: "Connection", account: str) -> tuple[list[SlippageFill
             executed_at=parse_timestamp(r.executed_at, f"fill {r.exec_id}"),
         ))
     return usable, len(rows) - len(usable), any(r.simulated for r in rows)
+
+
+def _with_session_closes(conn: "Connection", settings: "Settings", fills: list[SlippageFill]) -> list[SlippageFill]:
+    """Market-on-close fills with the raw close of their session as the reference price
+    (left without one when that close is not stored)."""
+    import math
+    from dataclasses import replace
+    from zoneinfo import ZoneInfo
+
+    moc = [f for f in fills if f.order_type == OrderType.MARKET_ON_CLOSE.value]
+    if not moc:
+        return fills
+    first, last = min(f.executed_at for f in moc).date(), max(f.executed_at for f in moc).date()
+    zone = ZoneInfo(open_calendar(settings.universe.calendar, start=first - timedelta(days=7),
+                                  end=last + timedelta(days=7)).timezone)
+    series = load_prices(conn, sorted({f.symbol for f in moc}), until=last + timedelta(days=1))
+    closes = {s: dict(zip(b.dates.astype("O"), b.close.tolist())) for s, b in series.items()}
+    out = []
+    for f in fills:
+        is_moc = f.order_type == OrderType.MARKET_ON_CLOSE.value
+        close = closes.get(f.symbol, {}).get(f.executed_at.astimezone(zone).date()) if is_moc else None
+        if close is not None and math.isfinite(close):
+            f = replace(f, reference_price=float(close), reference="close")
+        out.append(f)
+    return out
 
 
 def _is_paper(conn: "Connection", account: str | None) -> bool:
