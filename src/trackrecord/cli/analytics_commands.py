@@ -187,6 +187,14 @@ def frequency_line(document: dict[str, Any]) -> str:
     return line
 
 
+def provenance_line(shares: dict[str, float] | None, what: str) -> str:
+    """"Provenance of the snapshots: broker 0%, imported 100%, simulated 0%"."""
+    if not shares:
+        return f"Provenance of the {what}: none recorded"
+    parts = ", ".join(f"{origin} {share:.0%}" for origin, share in shares.items())
+    return f"Provenance of the {what}: {parts}"
+
+
 def _metric_rows(frequency: str) -> list[tuple[str, str, Formatter]]:
     """METRIC_ROWS labelled for the record's frequency (a week is not a day)."""
     one, many, unit = PERIOD_WORDS.get(frequency, ("period", "periods", "periods"))
@@ -227,6 +235,11 @@ def render_stats_table(document: dict[str, Any], console: Any) -> None:
             table.add_row(label, _figure(document["trades"], key, fmt, nonfinite, "trades."))
     console.print(table)
     console.print(f"Record frequency: {frequency_line(document)}", markup=False)
+    console.print(provenance_line(document.get("provenance"), "snapshots"), markup=False)
+    if document.get("provenance_fills"):
+        console.print(provenance_line(document["provenance_fills"], "fills"), markup=False)
+    for warning in document.get("warnings") or []:
+        console.print(f"Warning: {warning}", markup=False)
     _print_monthly(document, console)
 
 
@@ -355,6 +368,7 @@ def render_trades_table(document: dict[str, Any], console: Any) -> None:
                   "n/a" if p["unrealised_pnl"] is None else _money(p["unrealised_pnl"])]
                  for p in document["open_positions"]]
         print_fitted(console, "Open positions", OPEN_COLUMNS, opens)
+    console.print(provenance_line(document.get("provenance"), "fills"), markup=False)
     summary = _table("Statistic", "Value", title="Summary (amounts in the instruments' currency)")
     for label, key, fmt in TRADE_ROWS:
         summary.add_row(label, _figure(document["summary"], key, fmt, document["nonfinite"], ""))
@@ -401,14 +415,14 @@ def render_slippage_table(document: dict[str, Any], console: Any) -> None:
              _price(f["intended_price"]), "-" if f["reference_price"] is None else _price(f["reference_price"]),
              _price(f["fill_price"]), _bps(f["delay_bps"]), _bps(f["execution_bps"]), _bps(f["slippage_bps"]),
              _money(f["shortfall"]), _bps(f["commission_bps"])] for f in document["fills"]]
-    print_fitted(console, _title(document, "Slippage (bps of the decision price, + = cost for buys and sells)"),
-                 FILL_COLUMNS, rows)
+    print_fitted(console, _title(document, "Slippage"), FILL_COLUMNS, rows)
+    console.print("(bps of the decision price, + = cost for buys and sells; delay: decision price -> the session's "
+                  "close or the arrival price, execution: that price -> the fill)", markup=False)
     groups, sections = [["total", *_aggregate_cells(document["total"])]], []
     for name in ("symbol", "side", "order_type", "month"):
         sections.append(len(groups))
         groups.extend([f"{name} {key}", *_aggregate_cells(a)] for key, a in document[f"by_{name}"].items())
-    print_fitted(console, "Aggregates (notional-weighted bps; mean of the per-fill total bps)", GROUP_COLUMNS, groups,
-                 sections)
+    print_fitted(console, "Aggregates (notional-weighted bps)", GROUP_COLUMNS, groups, sections)
     if document.get("without_intended_price"):
         console.print(f"{document['without_intended_price']} fill(s) left out: no intended price recorded")
     unsplit = document["total"].get("without_reference")

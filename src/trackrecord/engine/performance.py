@@ -19,11 +19,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from trackrecord.analytics.errors import AnalyticsInputError
+from trackrecord.analytics.flow_checks import unreflected_flows
+from trackrecord.analytics.provenance import origin_of, origin_shares
 from trackrecord.analytics.slippage import SlippageFill
 from trackrecord.analytics.trades import TradeFill
-from trackrecord.errors import UserError
-from trackrecord.market.calendar import open_calendar
 from trackrecord.domain import OrderType
+from trackrecord.errors import UserError
+from trackrecord.ledger import events as kinds
+from trackrecord.market.calendar import open_calendar
 from trackrecord.market.store import load_prices, stored_symbols
 
 if TYPE_CHECKING:
@@ -52,6 +55,8 @@ class PerformanceInputs:
     flows: dict[date, float]
     fills: tuple[TradeFill, ...]
     fills_simulated: bool
+    snapshot_seqs: tuple[int, ...] = ()
+    fill_seqs: tuple[int, ...] = ()
 
     def used_range(self, period_from: date | None, period_to: date | None) -> tuple[int, int]:
         """Indexes of the base snapshot and the last snapshot of the period: the base is
@@ -87,7 +92,7 @@ def load_performance_inputs(engine: "Engine", settings: "Settings", account_id: 
         base_currency = _base_currency(account, rows)
         flows = _flows_in_base(conn, account, _choose_account(conn, settings, None, "snapshots"), base_currency,
                                settings.prices.fx_rates)
-        fills, fills_simulated = _trade_fills(conn, account)
+        fills, fills_simulated, fill_seqs = _trade_fills(conn, account)
     return PerformanceInputs(
         account_id=account,
         base_currency=base_currency,
@@ -99,6 +104,8 @@ def load_performance_inputs(engine: "Engine", settings: "Settings", account_id: 
         flows=flows,
         fills=fills,
         fills_simulated=fills_simulated,
+        snapshot_seqs=tuple(int(r.seq) for r in rows),
+        fill_seqs=fill_seqs,
     )
 
 
@@ -143,7 +150,14 @@ def performance_stats(
     if reason is not None:
         document["nonfinite"]["benchmark"] = reason
     simulated = inputs.fills_simulated or any(inputs.simulated[first : last + 1])
-    return _labelled(inputs, simulated) | {"benchmark_name": name} | document
+    fill_seqs = _seqs_in_period(inputs.fills, inputs.fill_seqs, period_from, period_to)
+    provenance = {
+        "provenance": _shares(services, kinds.SNAPSHOT_RECORDED, inputs.snapshot_seqs[first : last + 1]),
+        "provenance_fills": _shares(services, kinds.FILL_RECORDED, fill_seqs) if fill_seqs else None,
+        "warnings": [flow.message() for flow in unreflected_flows(inputs.dates[first : last + 1],
+                                                                   inputs.navs[first : last + 1], inputs.flows)],
+    }
+    return _labelled(inputs, simulated) | {"benchmark_name": name} | provenance | document
 
 
 def trades_document(
@@ -163,12 +177,28 @@ def trades_document(
         raise UserError(f"FROM {period_from} is after TO {period_to}")
     with services.engine.connect() as conn:
         account = _choose_account(conn, services.settings, account_id, "fills")
-        fills, simulated = _trade_fills(conn, account) if account else ((), False)
+        fills, simulated, seqs = _trade_fills(conn, account) if account else ((), False, ())
         marks = _marks_at(conn, account, period_to) if account else {}
         is_paper = _is_paper(conn, account)
     with _as_user_error():
         report = analyse_trades(fills, marks=marks, period_from=period_from, period_to=period_to)
-    return {"account": account, "simulated": simulated, "paper": is_paper} | report.to_dict()
+    provenance = _shares(services, kinds.FILL_RECORDED, _seqs_in_period(fills, seqs, period_from, period_to))
+    return {"account": account, "simulated": simulated, "paper": is_paper, "provenance": provenance} | report.to_dict()
+
+
+def _seqs_in_period(fills: Sequence[TradeFill], seqs: Sequence[int], period_from: date | None,
+                    period_to: date | None) -> tuple[int, ...]:
+    return tuple(seq for fill, seq in zip(fills, seqs)
+                 if (period_from is None or fill.executed_at.date() >= period_from)
+                 and (period_to is None or fill.executed_at.date() <= period_to))
+
+
+def _shares(services: "Services", kind: str, seqs: Sequence[int]) -> dict[str, float]:
+    """Shares of broker-sourced, imported and simulated payloads among the events ``seqs``
+    of ``kind`` (``analytics.provenance``)."""
+    wanted = set(seqs)
+    origins = [origin_of(event.data()) for event in services.ledger.events(kind=kind) if event.seq in wanted]
+    return origin_shares(origins)
 
 
 def slippage_document(services: "Services", *, account_id: str | None = None) -> dict[str, Any]:
@@ -301,7 +331,7 @@ def _snapshot_rows(conn: "Connection", account: str) -> Sequence[Any]:
     from trackrecord.ledger.schema import snapshots
 
     columns = (snapshots.c.session_date, snapshots.c.nav, snapshots.c.base_currency, snapshots.c.is_paper,
-               snapshots.c.simulated, snapshots.c.positions)
+               snapshots.c.simulated, snapshots.c.positions, snapshots.c.seq)
     query = select(*columns).where(snapshots.c.account_id == account).order_by(snapshots.c.session_date)
     return conn.execute(query).all()
 
@@ -346,7 +376,7 @@ def _current_fill_rows(conn: "Connection", account: str) -> Sequence[Any]:
     return conn.execute(query).all()
 
 
-def _trade_fills(conn: "Connection", account: str) -> tuple[tuple[TradeFill, ...], bool]:
+def _trade_fills(conn: "Connection", account: str) -> tuple[tuple[TradeFill, ...], bool, tuple[int, ...]]:
     from trackrecord.ledger.parsing import parse_timestamp
 
     rows = _current_fill_rows(conn, account)
@@ -359,7 +389,7 @@ def _trade_fills(conn: "Connection", account: str) -> tuple[tuple[TradeFill, ...
         )
         for r in rows
     )
-    return out, any(r.simulated for r in rows)
+    return out, any(r.simulated for r in rows), tuple(int(r.seq) for r in rows)
 
 
 def _slippage_fills(conn: "Connection", account: str) -> tuple[list[SlippageFill], int, bool]:
