@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Mapping
 
+from trackrecord.errors import UserError
 from trackrecord.workspace import Workspace
+
+NOW_ENV = "TRACKRECORD_NOW"
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -16,7 +21,8 @@ if TYPE_CHECKING:
     from trackrecord.brokers.sim import PriceTape, SimulatedBroker
     from trackrecord.config import Settings
     from trackrecord.domain import Mode
-    from trackrecord.engine.context import RunContext, SessionClock
+    from trackrecord.engine.context import PlanningContext, RunContext, SessionClock
+    from trackrecord.engine.pricebook import PriceBook
     from trackrecord.ledger.store import Clock, SqlLedger
     from trackrecord.market.base import PriceSeries
     from trackrecord.market.calendar import ExchangeCalendar
@@ -70,6 +76,9 @@ class SimulatedSession:
         if self.broker.now is None or moment > self.broker.now:
             self.broker.advance_to(moment)
 
+    def record_close(self, symbol: str, session: date, closed_at: datetime, price: "Decimal") -> None:
+        self.tape.record_close(symbol, session, closed_at, price)
+
     def close_session(self, session: date, closed_at: datetime) -> None:
         """Run the session's auction once its closing prices are known; until then the
         orders stay open (``trackrecord daily`` brings the prices and closes it)."""
@@ -110,7 +119,7 @@ def price_tape(series: "Mapping[str, PriceSeries]", calendar: "ExchangeCalendar"
     import numpy as np
 
     from trackrecord.brokers.sim import PriceTape
-    from trackrecord.engine.rebalance import decision_price
+    from trackrecord.engine.planning import decision_price
 
     closes = {}
     for symbol, bars in series.items():
@@ -134,23 +143,105 @@ def live_broker(settings: "Settings") -> "IbkrBroker":
 
 def run_context(services: Services, mode: "Mode", calendar: "ExchangeCalendar | None" = None,
                 broker: "Broker | None" = None, session_clock: "SessionClock | None" = None) -> "RunContext":
-    """The engine's context for ``mode``: dry_run (no broker), paper (simulated broker on
-    the stored prices) or live (IBKR). ``broker`` overrides, for tests and replays."""
+    """The engine's context for a run with a broker: paper (simulated broker on the stored
+    prices) or live (IBKR). ``broker`` and ``session_clock`` override, for tests and replays."""
     from trackrecord.domain import Mode
-    from trackrecord.engine.context import RunContext
+    from trackrecord.engine.context import ExchangeClock, RunContext
+    from trackrecord.engine.planning import BrokerPortfolio
+
+    if mode is Mode.DRY_RUN and broker is None:
+        raise UserError("mode is dry_run: there is no broker; set `mode: paper` or `mode: live` in trackrecord.yaml")
+    settings = services.settings
+    calendar, book, stored = _market(services, calendar)
+    if broker is None and mode is Mode.PAPER:
+        broker, session_clock = simulated_broker(services, calendar, price_tape(stored, calendar))
+    elif broker is None:
+        broker = live_broker(settings)
+    assert broker is not None
+    return RunContext(settings=settings, ledger=services.ledger, calendar=calendar, mode=mode, book=book,
+                      key_dir=services.workspace.key_dir, portfolio=BrokerPortfolio(broker),
+                      planning_account=_configured_account(settings), simulated=_simulated(services, mode),
+                      price_source=settings.prices.source, broker=broker,
+                      session_clock=session_clock or ExchangeClock())
+
+
+def planning_context(services: Services, mode: "Mode", calendar: "ExchangeCalendar | None" = None,
+                     cash: "Decimal | None" = None) -> "PlanningContext":
+    """A context that plans without a broker: a dry run or a preview. The portfolio is an
+    empty account holding ``cash``, else the latest recorded snapshot."""
+    from trackrecord.engine.context import PlanningContext
+    from trackrecord.engine.planning import CashPortfolio, RecordedPortfolio
+
+    settings = services.settings
+    calendar, book, _ = _market(services, calendar)
+    account = _configured_account(settings)
+    portfolio = CashPortfolio(account, cash, settings.account.base_currency) if cash is not None else \
+        RecordedPortfolio(services.engine, settings.account.account_id or None)
+    return PlanningContext(settings=settings, ledger=services.ledger, calendar=calendar, mode=mode, book=book,
+                           key_dir=services.workspace.key_dir, portfolio=portfolio, planning_account=account,
+                           simulated=_simulated(services, mode), price_source=settings.prices.source)
+
+
+def preview_context(services: Services, calendar: "ExchangeCalendar | None" = None,
+                    cash: "Decimal | None" = None) -> "PlanningContext":
+    """The context a preview plans in: the one ``execute`` would plan in, without sending.
+    Paper: the simulated account itself (read, never moved); otherwise the latest snapshot."""
+    from trackrecord.domain import Mode
+    from trackrecord.engine.context import PlanningContext
+    from trackrecord.engine.planning import BrokerPortfolio
+
+    from trackrecord.domain import is_simulated
+    from trackrecord.market.store import any_synthetic
+
+    settings = services.settings
+    symbols = [i.symbol for i in settings.universe.instruments]
+    synthetic = is_simulated(Mode.LIVE, [settings.prices.source]) or any_synthetic(services.engine, symbols)
+    if cash is not None or settings.mode is not Mode.PAPER:
+        planning = planning_context(services, Mode.DRY_RUN if settings.mode is Mode.LIVE else settings.mode,
+                                    calendar, cash)
+        planning.simulated = synthetic  # a preview is labelled by its prices: nothing is traded
+        return planning
+    calendar, book, stored = _market(services, calendar)
+    broker, _ = simulated_broker(services, calendar, price_tape(stored, calendar))
+    return PlanningContext(settings=settings, ledger=services.ledger, calendar=calendar, mode=Mode.PAPER, book=book,
+                           key_dir=services.workspace.key_dir, portfolio=BrokerPortfolio(broker),
+                           planning_account=broker.account_id, simulated=synthetic,
+                           price_source=settings.prices.source)
+
+
+def _market(services: Services, calendar: "ExchangeCalendar | None") -> tuple["ExchangeCalendar", "PriceBook",
+                                                                             "dict[str, PriceSeries]"]:
     from trackrecord.engine.pricebook import PriceBook
     from trackrecord.market.service import calendar_for
     from trackrecord.market.store import load_prices
 
-    settings = services.settings
-    calendar = calendar or calendar_for(settings)
-    symbols = [i.symbol for i in settings.universe.instruments]
+    symbols = [i.symbol for i in services.settings.universe.instruments]
     stored = load_prices(services.engine, symbols)
-    book = PriceBook(stored, symbols)
-    if broker is None and mode is Mode.PAPER:
-        broker, session_clock = simulated_broker(services, calendar, price_tape(stored, calendar))
-    elif broker is None and mode is Mode.LIVE:
-        broker = live_broker(settings)
-    simulated = mode is not Mode.LIVE or settings.prices.source == "synthetic"
-    return RunContext(settings, services.ledger, calendar, mode, book, services.workspace.key_dir, broker,
-                      session_clock, simulated, settings.prices.source)
+    return calendar or calendar_for(services.settings), PriceBook(stored, symbols), stored
+
+
+def _configured_account(settings: "Settings") -> str:
+    return settings.account.account_id or settings.broker.sim.account_id
+
+
+def _simulated(services: Services, mode: "Mode") -> bool:
+    from trackrecord.domain import is_simulated
+
+    return is_simulated(mode, (services.settings.prices.source,))
+
+
+def wall_clock() -> datetime:
+    """Now, in UTC. ``TRACKRECORD_NOW`` (ISO 8601 with a zone) fixes it: the test suites run
+    a live session against the fake TWS "on" a past date this way."""
+    from datetime import timezone
+
+    fixed = os.environ.get(NOW_ENV)
+    if not fixed:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(fixed.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"${NOW_ENV} {fixed!r}: expected an ISO 8601 moment such as 2026-06-01T14:30:00Z") from None
+    if moment.tzinfo is None:
+        raise UserError(f"${NOW_ENV} {fixed!r}: give the zone (e.g. Z for UTC)")
+    return moment.astimezone(timezone.utc)

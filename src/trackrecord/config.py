@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from trackrecord.domain import IbContract, Instrument, Mode
+from trackrecord.domain import IbContract, Instrument, Mode, is_simulated
 from trackrecord.errors import UserError
 from trackrecord.ledger.parsing import CURRENCY_CODE, number_problem
 
@@ -370,7 +370,7 @@ class Settings(_Strict):
 
     @property
     def simulated(self) -> bool:
-        return self.prices.source == "synthetic" or self.mode is not Mode.LIVE
+        return is_simulated(self.mode, (self.prices.source,))
 
 
 def secrets(environ: Mapping[str, str]) -> dict[str, str | None]:

@@ -140,7 +140,7 @@ def test_dry_run_records_the_plan_and_sends_nothing(paper: Path) -> None:
 
 def test_live_without_confirmation_sends_nothing(paper: Path) -> None:
     result = _trackrecord(paper, "execute", "--live", "--as-of", REBALANCE, stdin="yes\n")
-    assert result.returncode == 3 and "not confirmed" in result.stderr
+    assert result.returncode == 2 and "mode: live" in result.stderr and result.stderr.count("\n") == 1
     assert _events(paper, "plan.created") == []
 
 

@@ -10,6 +10,7 @@ the snapshot agree.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -39,6 +40,7 @@ from tests.integration.fake_tws.protocol import In  # noqa: E402
 
 REBALANCE = "2026-06-01"
 PREVIOUS_SESSION = "2026-05-29"
+DECIDED_AT = "2026-06-01T14:30:00Z"  # an hour before the close: live runs trade today's session only
 ACCOUNT = "DU1234567"
 CLIENT_ID = 31
 
@@ -135,13 +137,29 @@ def _json(result: Any) -> Any:
     return json.loads(result.out)
 
 
+@contextlib.contextmanager
+def _on_the_rebalance_day() -> Iterator[None]:
+    """The wall clock at DECIDED_AT (bootstrap's TRACKRECORD_NOW), for one in-process command."""
+    before = os.environ.get("TRACKRECORD_NOW")
+    os.environ["TRACKRECORD_NOW"] = DECIDED_AT
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TRACKRECORD_NOW"]
+        else:
+            os.environ["TRACKRECORD_NOW"] = before
+
+
 def _execute(cli: Any, root: Path, *extra: str) -> Any:
-    return _run(cli, root, "execute", "--live", "--yes", "--as-of", REBALANCE, "--json", *extra)
+    with _on_the_rebalance_day():
+        return _run(cli, root, "execute", "--live", "--yes", "--as-of", REBALANCE, "--json", *extra)
 
 
 def _subprocess(root: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "trackrecord", "--home", str(root), *args], capture_output=True,
-                          text=True, timeout=60, input=stdin, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                          text=True, timeout=60, input=stdin,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1", "TRACKRECORD_NOW": DECIDED_AT})
 
 
 def _events(root: Path, kind: str) -> list[dict[str, Any]]:
@@ -383,8 +401,8 @@ def test_live_without_yes_needs_the_typed_word(ws, fake):
     refused = _live_without_yes(ws, "yes\n")
     assert refused.returncode == 3, refused.stderr
     assert "not confirmed" in refused.stderr and "CONFIRM" in refused.stderr and refused.stdout == ""
-    assert fake.received == [] and fake.orders() == []  # not even a connection
-    assert _events(ws, "plan.created") == []
+    assert fake.orders() == [] and fake.messages(In.PLACE_ORDER) == []
+    assert len(_events(ws, "plan.created")) == 1 and len(_events(ws, "risk.decided")) == 1
     confirmed = _live_without_yes(ws, "CONFIRM\n")
     assert confirmed.returncode == 0, confirmed.stderr
     assert len(json.loads(confirmed.stdout)["sent"]) == 3 and len(fake.orders()) == 3
@@ -394,8 +412,8 @@ def test_live_without_yes_needs_the_typed_word(ws, fake):
 def test_yes_is_not_enough_unless_the_config_says_live(ws, fake):
     _edit(ws, mode="paper")
     refused = _subprocess(ws, "execute", "--live", "--yes", "--as-of", REBALANCE, stdin="")
-    assert refused.returncode == 3, refused.stderr
-    assert "not confirmed" in refused.stderr
+    assert refused.returncode == 2, refused.stderr
+    assert "mode: live" in refused.stderr and refused.stderr.count("\n") == 1
     assert fake.received == []
 
 
@@ -417,7 +435,8 @@ def test_broker_down_is_a_runtime_failure_with_a_clear_message(cli, ws, fake):
     document["broker"]["ibkr"]["port"] = 1
     _write_config(ws, document)
     for args in (("pull", "--json"), ("snapshot", "--json"), ("execute", "--live", "--yes", "--as-of", REBALANCE)):
-        result = _run(cli, ws, *args)
+        with _on_the_rebalance_day():
+            result = _run(cli, ws, *args)
         assert result.code == 1, result
         assert "Cannot connect to TWS/IB Gateway" in result.err and "Traceback" not in result.err
         assert result.out == ""

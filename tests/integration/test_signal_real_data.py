@@ -124,11 +124,15 @@ def test_altering_every_price_after_the_formation_window_changes_nothing(
     assert changed["inputs_sha256"] == original["inputs_sha256"]
 
 
-def test_every_signal_is_a_ledger_event_and_the_ledger_verifies(real_workspace: Path) -> None:
+def test_every_signal_the_engine_acts_on_is_a_ledger_event_and_the_ledger_verifies(real_workspace: Path) -> None:
     document = _signal(real_workspace, "2014-03-03")
+    assert document["seq"] is None, "a what-if signal (--as-of) is not recorded"
+    code, out, err = _run("--home", real_workspace, "execute", "--as-of", "2014-03-03", "--cash", "100000", "--json")
+    assert code == 0, err
     code, out, _ = _run("--home", real_workspace, "ledger", "log", "--kind", "signal.computed", "--json")
     events = json.loads(out)
-    payload = next(e["payload"] for e in events if e["seq"] == document["seq"])
+    payload = next(e["payload"] for e in events if e["payload"]["rebalance_date"] == "2014-03-03")
+    assert payload["inputs_sha256"] == document["inputs_sha256"]
     assert payload["inputs_sha256"] == document["inputs_sha256"]
     assert payload["params"] == {"lookback_months": 12, "skip_months": 1, "top_n": 3, "exit_rank": 5,
                                  "min_momentum": None}

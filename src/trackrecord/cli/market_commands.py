@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from trackrecord.cli import context
+from trackrecord.domain import Mode, is_simulated
 
 if TYPE_CHECKING:
     from trackrecord.market.calendar import ExchangeCalendar
@@ -164,7 +165,7 @@ def prices_show(
     series = load_prices(services.engine, [name])[name]
     provenance = price_sources(services.engine, name)
     tail = range(max(series.dates.size - max(last, 0), 0), series.dates.size)
-    simulated = any(s == "synthetic" for s, _, _ in provenance)
+    simulated = is_simulated(Mode.LIVE, (s for s, _, _ in provenance))  # the prices alone
     bars = [{"date": str(series.dates[k]), "adj_close": float(series.adj_close[k]),
              "close": None if series.close[k] != series.close[k] else float(series.close[k])} for k in tail]
     document = {"symbol": name, "bars": len(series.dates), "first": _iso(series.dates[0].item() if series.dates.size else None),
@@ -193,14 +194,23 @@ def signal_command(
     top_n: Optional[int] = typer.Option(None, "--top-n", help="override strategy.top_n"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
-    """Rank the universe by 12-1 momentum and show the target weights (recorded in the ledger)."""
-    from trackrecord.market.decisions import signal_for_date
+    """Rank the universe by 12-1 momentum and show the target weights.
+
+    The signal of today's month is recorded in the ledger; a what-if (``--as-of``,
+    ``--top-n``) is shown only: the record holds the engine's own decisions."""
+    from trackrecord.bootstrap import preview_context, wall_clock
+    from trackrecord.engine.rebalance import signal_for
     from trackrecord.market.service import calendar_for
 
     services = context.services(ctx)
     calendar = calendar_for(services.settings)
-    day = _parse_as_of(as_of, calendar, _today(calendar, _now()))
-    outcome = signal_for_date(services.ledger, services.settings, calendar, day, top_n=top_n)
+    now = wall_clock()
+    day = _parse_as_of(as_of, calendar, _today(calendar, now))
+    run = preview_context(services, calendar)
+    try:
+        outcome = signal_for(run, day, now, top_n, record=as_of is None and top_n is None)
+    finally:
+        run.close()
     if as_json:
         context.print_json(outcome.document())
         return
@@ -227,46 +237,61 @@ def _print_signal(outcome: Any) -> None:
 
 def rebalance_command(
     ctx: typer.Context,
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="any date: plan with that month's signal"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="any date: preview the first session on or after it"),
     cash: Optional[str] = typer.Option(None, "--cash", help="plan for an empty account holding this cash"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
-    """Show current versus target and the orders of the rebalance (nothing is sent)."""
-    from trackrecord.market.decisions import parse_amount, plan_for_date
+    """Preview the rebalance: the plan `execute` would make and its risk decision. Nothing is
+    sent and nothing is recorded."""
+    from trackrecord.bootstrap import preview_context, wall_clock
+    from trackrecord.engine.planning import parse_cash
+    from trackrecord.engine.rebalance import preview
+    from trackrecord.engine.sessions import decision_time
     from trackrecord.market.service import calendar_for
 
     services = context.services(ctx)
     calendar = calendar_for(services.settings)
-    day = _parse_as_of(as_of, calendar, _today(calendar, _now()))
-    amount = parse_amount(cash) if cash is not None else None
-    outcome = plan_for_date(services.ledger, services.settings, calendar, day, amount)
-    plan = outcome.plan
+    now = wall_clock()
+    day = _parse_as_of(as_of, calendar, _today(calendar, now))
+    amount = parse_cash(cash) if cash is not None else None
+    session = calendar.next_sessions(day, 1)[0]
+    run = preview_context(services, calendar, amount)
+    try:
+        shown = preview(run, session, decision_time(calendar, session, now, as_of is not None))
+    finally:
+        run.close()
     if as_json:
-        context.print_json(_plan_document(outcome))
+        context.print_json(_plan_document(shown))
         return
-    if outcome.signal.simulated:
+    planned = shown.planned
+    plan, outcome = planned.plan, planned.signal
+    if outcome.simulated:
         typer.echo(SIMULATED_BANNER)
-    typer.echo(f"REBALANCE PLAN {plan.plan_id} - session {plan.session_date}, signal of {outcome.signal.rebalance_date}")
-    typer.echo(f"Portfolio: {outcome.source}; NAV {plan.nav:,.2f} {plan.currency}, cash {plan.cash:,.2f}")
+    typer.echo(f"REBALANCE PLAN {plan.plan_id} (preview: nothing is sent or recorded) - session "
+               f"{plan.session_date}, signal of {outcome.rebalance_date}")
+    typer.echo(f"Portfolio: {planned.portfolio.source}; NAV {plan.nav:,.2f} {plan.currency}, cash {plan.cash:,.2f}")
     typer.echo(f"{'Symbol':<8}{'Shares':>10}{'Price':>12}{'Weight':>9}{'Target':>9}{'Goal':>10}  Action")
     for line in plan.lines:
-        typer.echo(f"{line.symbol:<8}{line.quantity:>10}{line.price:>12.2f}{float(line.weight):>9.1%}"
+        typer.echo(f"{line.symbol:<8}{line.quantity:>10}{line.price:>12.4f}{float(line.weight):>9.1%}"
                    f"{float(line.target_weight):>9.1%}{line.goal_quantity:>10}  {line.action}")
     typer.echo("Orders (sells first):" if plan.orders else "Orders: none (every position within its drift band)")
     for o in plan.orders:
-        typer.echo(f"  {o.side.value:<5}{o.quantity:>8} {o.symbol:<8} @ {o.intended_price:.2f} {o.currency}  "
-                   f"value {o.value:,.2f}  est. commission {o.estimated_commission:.2f}  {o.reason}  [{o.order_ref}]")
+        typer.echo(f"  {o.side.value:<5}{o.quantity:>8} {o.symbol:<8} {plan.params.order_type.value} "
+                   f"@ {o.intended_price:.4f} {o.currency}  value {o.value:,.2f}  "
+                   f"est. commission {o.estimated_commission:.2f}  {o.reason}  [{o.order_ref}]")
     typer.echo(f"Estimated cash after: {plan.cash_after:,.2f} {plan.currency}")
     for note in plan.notes:
         typer.echo(f"note: {note}")
+    typer.echo(f"Risk: {shown.decision.verdict}" + "".join(f"\n  {r.message}" for r in shown.decision.denials))
 
 
-def _plan_document(outcome: Any) -> dict[str, Any]:
-    plan = outcome.plan
+def _plan_document(shown: Any) -> dict[str, Any]:
+    planned = shown.planned
+    plan, signal = planned.plan, planned.signal
     return {
         "plan_id": plan.plan_id, "account_id": plan.account_id, "session_date": plan.session_date.isoformat(),
-        "rebalance_date": outcome.signal.rebalance_date.isoformat(), "currency": plan.currency,
-        "portfolio_source": outcome.source, "nav": str(plan.nav), "cash": str(plan.cash),
+        "rebalance_date": signal.rebalance_date.isoformat(), "currency": plan.currency, "preview": True,
+        "portfolio_source": planned.portfolio.source, "nav": str(plan.nav), "cash": str(plan.cash),
         "cash_after": str(plan.cash_after),
         "lines": [{"symbol": x.symbol, "quantity": str(x.quantity), "price": str(x.price), "weight": float(x.weight),
                    "target_weight": float(x.target_weight), "goal_quantity": str(x.goal_quantity),
@@ -275,8 +300,8 @@ def _plan_document(outcome: Any) -> dict[str, Any]:
                     "order_type": plan.params.order_type.value, "intended_price": str(o.intended_price),
                     "currency": o.currency, "value": str(o.value),
                     "estimated_commission": str(o.estimated_commission), "reason": o.reason} for o in plan.orders],
-        "notes": list(plan.notes), "inputs_sha256": outcome.signal.signal.inputs_sha256,
-        "signal_seq": outcome.signal.seq, "seq": outcome.seq, "simulated": outcome.signal.simulated,
+        "notes": list(plan.notes), "inputs_sha256": signal.signal.inputs_sha256,
+        "risk": shown.decision.document(), "signal_seq": None, "seq": None, "simulated": signal.simulated,
     }
 
 

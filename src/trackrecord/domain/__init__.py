@@ -1,5 +1,6 @@
 """Plain data shared by every layer: facts are frozen dataclasses with Decimal money."""
 
+from trackrecord.domain.accounts import is_paper_account, is_simulated
 from trackrecord.domain.enums import Mode, OrderStatus, OrderType, Side, TradingState
 from trackrecord.domain.instrument import IbContract, Instrument
 from trackrecord.domain.orders import BrokerOrder, Fill, OrderRequest
@@ -20,4 +21,6 @@ __all__ = [
     "ReportedPosition",
     "Side",
     "TradingState",
+    "is_paper_account",
+    "is_simulated",
 ]

@@ -9,6 +9,9 @@ from decimal import Decimal
 
 @dataclass(frozen=True, slots=True)
 class Position:
+    """A holding valued at ``market_price``; ``price_date`` is the session that price is
+    from (None when the broker does not say)."""
+
     symbol: str
     quantity: Decimal
     avg_cost: Decimal
@@ -16,6 +19,7 @@ class Position:
     market_value: Decimal
     currency: str
     reported: "ReportedPosition | None" = None  # the broker's raw values, when it converts units
+    price_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

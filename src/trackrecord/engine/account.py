@@ -7,17 +7,24 @@ identical to the one recorded for the same session adds nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from trackrecord.brokers.base import Broker
+from trackrecord.domain import AccountSnapshot, Mode
 from trackrecord.engine.recording import fill_payload, snapshot_payload
+from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger import queries
 from trackrecord.ledger.canonical import normalise
+from trackrecord.ledger.projections import snapshot_content
 
 if TYPE_CHECKING:
     from trackrecord.ledger.store import Writer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,38 +40,15 @@ class PullResult:
                 "pending_commissions": self.pending_commissions, "repeated": self.repeated}
 
 
-def _recorded_fills(writer: "Writer", since: datetime | None) -> dict[str, Any]:
-    from trackrecord.ledger.canonical import format_timestamp
-    from trackrecord.ledger.sql import fetch_all, param
-
-    sql = "SELECT exec_id, commission FROM fills"
-    params: dict[str, Any] = {}
-    if since is not None:
-        sql += f" WHERE executed_at >= {param(writer.conn.dialect.name, 'since')}"
-        params["since"] = format_timestamp(since)
-    return dict(fetch_all(writer.conn, sql, params)[1])
-
-
-def _intended_prices(writer: "Writer", order_refs: set[str]) -> dict[str, tuple[Any, str]]:
-    from trackrecord.ledger.sql import fetch_all, param
-
-    if not order_refs:
-        return {}
-    dialect = writer.conn.dialect.name
-    names = {f"ref{i}": ref for i, ref in enumerate(sorted(order_refs))}
-    sql = (f"SELECT order_ref, intended_price, order_type FROM orders "
-           f"WHERE order_ref IN ({', '.join(param(dialect, name) for name in names)})")
-    return {ref: (price, order_type) for ref, price, order_type in fetch_all(writer.conn, sql, names)[1]}
-
-
 def pull_executions(writer: "Writer", broker: Broker, since: datetime, simulated: bool) -> PullResult:
     """Record the broker's executions since ``since`` that the ledger does not have yet."""
     result = PullResult()
     executions = broker.executions_since(since)
     if not executions:
         return result
-    recorded = _recorded_fills(writer, None if len(executions) > 50 else min(f.executed_at for f in executions))
-    intended = _intended_prices(writer, {f.order_ref for f in executions if f.order_ref})
+    recorded = queries.recorded_commissions(writer.conn, None if len(executions) > 50 else
+                                            min(f.executed_at for f in executions))
+    intended = queries.intended_prices(writer.conn, {f.order_ref for f in executions if f.order_ref})
     items: list[tuple[str, dict[str, Any]]] = []
     for fill in executions:
         if fill.exec_id in recorded:
@@ -87,27 +71,50 @@ def pull_executions(writer: "Writer", broker: Broker, since: datetime, simulated
     return result
 
 
-def record_snapshot(writer: "Writer", broker: Broker, as_of: datetime, session_date: date, simulated: bool,
-                    source: str) -> tuple[bool, dict[str, Any]]:
-    """Snapshot the account for a session; return (written, payload)."""
-    from dataclasses import replace
+class StaleSnapshot(UserError):
+    """A simulated account valued at marks older than the session it would be labelled with."""
 
+
+def record_snapshot(writer: "Writer", broker: Broker, as_of: datetime, session_date: date, simulated: bool,
+                    mode: Mode, default_account: str | None = None) -> tuple[bool, dict[str, Any]]:
+    """Snapshot the account for a session; return (written, payload).
+
+    Refused (exit 2, nothing written) when the account was never funded and holds nothing,
+    and in paper mode when a position is valued at a price older than the session. Live,
+    the broker's valuation is recorded as it is, its old marks listed in ``stale_marks``.
+    """
     snapshot = replace(broker.snapshot(as_of), session_date=session_date)
-    payload = snapshot_payload(snapshot, simulated, source)
+    if not snapshot.positions and not snapshot.net_liquidation and \
+            not queries.has_cashflows(writer.conn, snapshot.account_id, default_account):
+        raise UserError(f"no snapshot of {snapshot.account_id} for {session_date}: the account has never been "
+                        "funded and holds nothing; record the deposit first (`trackrecord cashflow add`)")
+    stale = stale_marks(snapshot, session_date, undated_is_stale=mode is not Mode.LIVE)
+    if stale and mode is not Mode.LIVE:
+        named = ", ".join(f"{symbol} {day or 'without a price'}" for symbol, day in stale)
+        raise StaleSnapshot(f"snapshot of {snapshot.account_id} for {session_date} refused: marks older than the "
+                            f"session ({named}); store the session's prices first (`trackrecord prices update` "
+                            "or `prices import`)")
+    payload = snapshot_payload(snapshot, simulated, mode.value)
+    if stale:
+        payload["stale_marks"] = [{"symbol": s, "price_date": d} for s, d in stale]
+        log.warning("snapshot of %s for %s: the broker's marks are older than the session for %s",
+                    snapshot.account_id, session_date, ", ".join(f"{s} ({d})" for s, d in stale))
     if _same_as_recorded(writer, payload):
         return False, payload
     writer.append(kinds.SNAPSHOT_RECORDED, payload)
     return True, payload
 
 
+def stale_marks(snapshot: AccountSnapshot, session_date: date,
+                undated_is_stale: bool) -> list[tuple[str, date | None]]:
+    """(symbol, price date) of the positions valued at a price dated before the session;
+    a position whose price has no date counts when ``undated_is_stale`` (the simulated
+    account dates every market price it has)."""
+    return [(p.symbol, p.price_date) for p in snapshot.positions
+            if (p.price_date is None and undated_is_stale) or (p.price_date is not None and p.price_date < session_date)]
+
+
 def _same_as_recorded(writer: "Writer", payload: dict[str, Any]) -> bool:
-    from trackrecord.ledger.sql import fetch_one, select_sql
+    row = queries.recorded_snapshot_content(writer.conn, payload["account_id"], payload["session_date"])
+    return row is not None and row == snapshot_content(normalise(payload))
 
-    sql = select_sql(writer.conn.dialect.name, "snapshots", ("nav", "cash", "positions"), ("account_id", "session_date"))
-    row = fetch_one(writer.conn, sql, {"account_id": payload["account_id"],
-                                       "session_date": payload["session_date"].isoformat()})
-    if row is None:
-        return False
-    from trackrecord.ledger.projections import snapshot_content
-
-    return tuple(row) == snapshot_content(normalise(payload))

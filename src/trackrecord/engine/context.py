@@ -1,13 +1,21 @@
-"""What one engine run works with; ``bootstrap`` builds it from the configuration."""
+"""What one engine run works with; ``bootstrap`` builds it from the configuration.
+
+A :class:`PlanningContext` plans and records decisions but has no broker (a dry run, a
+preview). A :class:`RunContext` adds the broker and the session clock that moves the
+broker's market through a session; live, the exchange keeps its own time and the clock
+does nothing.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from trackrecord.domain import Mode
+from trackrecord.engine.planning import BrokerPortfolio, Planner, PortfolioSource
 
 if TYPE_CHECKING:
     from trackrecord.brokers.base import Broker
@@ -19,23 +27,38 @@ if TYPE_CHECKING:
 
 class SessionClock(Protocol):
     """Moves a simulated market through time and a session's close (the simulated broker's
-    auction). A real broker needs none: the exchange keeps its own time."""
+    auction), and learns the closes a replay reveals."""
 
     def start(self, moment: datetime) -> None: ...
 
     def close_session(self, session: date, closed_at: datetime) -> None: ...
 
+    def record_close(self, symbol: str, session: date, closed_at: datetime, price: Decimal) -> None: ...
 
-@dataclass
-class RunContext:
+
+class ExchangeClock:
+    """A real broker's clock: the exchange keeps its own time, so every call does nothing."""
+
+    def start(self, moment: datetime) -> None:
+        return None
+
+    def close_session(self, session: date, closed_at: datetime) -> None:
+        return None
+
+    def record_close(self, symbol: str, session: date, closed_at: datetime, price: Decimal) -> None:
+        return None
+
+
+@dataclass(kw_only=True)
+class PlanningContext:
     settings: "Settings"
     ledger: "SqlLedger"
     calendar: "ExchangeCalendar"
     mode: Mode
     book: "PriceBook"
     key_dir: Path
-    broker: "Broker | None" = None
-    session_clock: SessionClock | None = None
+    portfolio: PortfolioSource
+    planning_account: str
     simulated: bool = True
     price_source: str = "store"
 
@@ -44,11 +67,43 @@ class RunContext:
         return [i.symbol for i in self.settings.universe.instruments]
 
     @property
-    def sends_orders(self) -> bool:
-        return self.mode is not Mode.DRY_RUN and self.broker is not None
+    def planner(self) -> Planner:
+        return Planner(self.settings, self.calendar, self.book, self.simulated)
 
     @property
     def account_id(self) -> str:
-        if self.broker is not None:
-            return self.broker.account_id
-        return self.settings.account.account_id or self.settings.broker.sim.account_id
+        return self.planning_account
+
+    @property
+    def sends_orders(self) -> bool:
+        return False
+
+    @property
+    def connected_account(self) -> str | None:
+        return None
+
+    def close(self) -> None:
+        """Give back what the context opened (a preview may read the simulated account)."""
+        if isinstance(self.portfolio, BrokerPortfolio):
+            self.portfolio.broker.close()
+
+
+@dataclass(kw_only=True)
+class RunContext(PlanningContext):
+    broker: "Broker"
+    session_clock: SessionClock
+
+    @property
+    def account_id(self) -> str:
+        return self.broker.account_id
+
+    @property
+    def sends_orders(self) -> bool:
+        return self.mode is not Mode.DRY_RUN
+
+    @property
+    def connected_account(self) -> str | None:
+        return self.broker.account_id
+
+    def close(self) -> None:
+        self.broker.close()

@@ -15,11 +15,12 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Sequence
 
 from trackrecord.engine.account import pull_executions, record_snapshot
+from trackrecord.engine.cashflows import configured_account_id
 from trackrecord.engine.rebalance import RebalanceReport, follow_orders, rebalance, session_start_utc
 from trackrecord.ledger import events as kinds
 
 if TYPE_CHECKING:
-    from trackrecord.engine.context import RunContext
+    from trackrecord.engine.context import PlanningContext, RunContext
     from trackrecord.ledger.store import Writer
     from trackrecord.market.base import PriceRow
 
@@ -44,11 +45,11 @@ class SessionReport:
                 "rebalance": self.rebalance.document() if self.rebalance else None, "warnings": self.warnings}
 
 
-def is_rebalance_session(ctx: "RunContext", session: date) -> bool:
+def is_rebalance_session(ctx: "PlanningContext", session: date) -> bool:
     return ctx.calendar.rebalance_session(session) == session
 
 
-def record_bars(ctx: "RunContext", writer: "Writer", session: date, rows: Sequence["PriceRow"], now: datetime,
+def record_bars(ctx: "PlanningContext", writer: "Writer", session: date, rows: Sequence["PriceRow"], now: datetime,
                 report: SessionReport) -> None:
     """prices.update, then the daily quality gates over the session's bars."""
     from trackrecord.market.quality import check_session_bars, session_gates_document
@@ -87,11 +88,10 @@ def close_of_day(ctx: "RunContext", session: date, rows: Sequence["PriceRow"], n
 def _close_of_day(ctx: "RunContext", writer: "Writer", session: date, rows: Sequence["PriceRow"], now: datetime,
                   report: SessionReport) -> None:
     record_bars(ctx, writer, session, rows, now, report)
-    if ctx.broker is None:
-        return
     since = session_start_utc(ctx.calendar.previous_session(session))
     report.new_fills = pull_executions(writer, ctx.broker, since, ctx.simulated).new_fills
-    written, payload = record_snapshot(writer, ctx.broker, now, session, ctx.simulated, ctx.mode.value)
+    written, payload = record_snapshot(writer, ctx.broker, now, session, ctx.simulated, ctx.mode,
+                                       configured_account_id(ctx.settings))
     report.snapshot_written = written
     report.nav = str(payload["nav"])
 
@@ -103,14 +103,13 @@ def run_session(ctx: "RunContext", session: date, rows: Sequence["PriceRow"], de
     its close. Used by paper runs, the demo and replays; ``writer`` lets a replay record
     several ordinary sessions in one transaction (never a rebalance session)."""
     if not is_rebalance_session(ctx, session):
-        if ctx.session_clock is not None:
-            ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
+        ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
         return close_of_day(ctx, session, rows, closed_at, writer)
     if writer is not None:
         raise ValueError("a rebalance session commits each step: run it without a shared writer")
     report_rebalance = rebalance(ctx, session, decided_at)
     follow = ctx.sends_orders and bool(report_rebalance.orders)
-    if follow and ctx.session_clock is not None:  # the auction first: the simulated broker writes its own book
+    if follow:  # the auction first: the simulated broker writes its own book
         ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
     with ctx.ledger.writer() as own:  # the orders' final states ride with the close of day
         if follow:

@@ -23,7 +23,7 @@ from trackrecord.analytics.flow_checks import unreflected_flows
 from trackrecord.analytics.provenance import origin_of, origin_shares
 from trackrecord.analytics.slippage import SlippageFill
 from trackrecord.analytics.trades import TradeFill
-from trackrecord.domain import OrderType
+from trackrecord.domain import OrderType, is_paper_account
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.market.calendar import open_calendar
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 UNIVERSE = "universe"
 NO_BENCHMARK = "none"
-PAPER_ACCOUNT_PREFIX = "DU"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +95,7 @@ def load_performance_inputs(engine: "Engine", settings: "Settings", account_id: 
     return PerformanceInputs(
         account_id=account,
         base_currency=base_currency,
-        is_paper=account.upper().startswith(PAPER_ACCOUNT_PREFIX) or any(r.is_paper for r in rows),
+        is_paper=is_paper_account(account) or any(r.is_paper for r in rows),
         dates=tuple(date.fromisoformat(r.session_date) for r in rows),
         navs=tuple(float(r.nav) for r in rows),
         simulated=tuple(bool(r.simulated) for r in rows),
@@ -452,7 +451,7 @@ def _is_paper(conn: "Connection", account: str | None) -> bool:
     if account is None:
         return False
     query = select(snapshots.c.is_paper).where(snapshots.c.account_id == account, snapshots.c.is_paper.is_(True))
-    return account.upper().startswith(PAPER_ACCOUNT_PREFIX) or conn.execute(query.limit(1)).first() is not None
+    return is_paper_account(account) or conn.execute(query.limit(1)).first() is not None
 
 
 def _marks_at(conn: "Connection", account: str, period_to: date | None) -> dict[str, float]:

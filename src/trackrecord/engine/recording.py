@@ -14,7 +14,8 @@ def snapshot_payload(snapshot: AccountSnapshot, simulated: bool, source: str) ->
         "is_paper": snapshot.is_paper, "simulated": simulated, "source": source,
         "positions": [
             {"symbol": p.symbol, "quantity": p.quantity, "avg_cost": p.avg_cost, "market_price": p.market_price,
-             "market_value": p.market_value, "currency": p.currency, **_reported(p)}
+             "market_value": p.market_value, "currency": p.currency, **_reported(p),
+             **({"price_date": p.price_date} if p.price_date is not None else {})}
             for p in snapshot.positions
         ],
     }

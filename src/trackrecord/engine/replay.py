@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 import numpy as np
 
 from trackrecord.domain import CashFlow, Mode
-from trackrecord.engine.rebalance import decision_price
+from trackrecord.engine.planning import decision_price
+from trackrecord.engine.sessions import DECISION_BEFORE_CLOSE, SNAPSHOT_AFTER_CLOSE
 from trackrecord.ledger.cashflows import record_cashflow
 from trackrecord.market.base import PriceRow
 
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
     from trackrecord.market.calendar import ExchangeCalendar
 
 History = Mapping[str, tuple[np.ndarray, np.ndarray]]
-DECISION_BEFORE_CLOSE = timedelta(minutes=60)
-SNAPSHOT_AFTER_CLOSE = timedelta(minutes=30)
 
 
 @dataclass
@@ -97,8 +96,7 @@ def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequ
     from trackrecord.engine.daily import close_of_day, is_rebalance_session, run_session
     from trackrecord.errors import SafetyRefusal
 
-    assert ctx.mode is Mode.PAPER and ctx.session_clock is not None
-    tape = ctx.session_clock.tape  # type: ignore[attr-defined]
+    assert ctx.mode is Mode.PAPER
     deposits = deposits or {}
     batch = _Batch(ctx, batch_sessions)
     result = ReplayResult(first_session=sessions[0] if sessions else None)
@@ -115,7 +113,8 @@ def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequ
             ctx.session_clock.start(decided_at)
             rows = bars.get(session, ())
             for row in rows:
-                tape.record_close(row.symbol, session, close, decision_price(float(row.close or row.adj_close)))
+                ctx.session_clock.record_close(row.symbol, session, close,
+                                               decision_price(float(row.close or row.adj_close)))
             writer = None if own_steps else batch.get()
             try:
                 report = run_session(ctx, session, rows, decided_at, close + SNAPSHOT_AFTER_CLOSE, writer)

@@ -154,8 +154,8 @@ def _checkpoint(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
 
 
 def _plan(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
-    if "mode" not in data:  # a preview from `trackrecord rebalance`: not a plan the engine acts on
-        return []
+    if not data.get("execution", "mode" in data):  # a preview: not a plan the engine acts on (before the
+        return []                                    # explicit field, a preview had no "mode")
     return [Upsert("plans", {"plan_id": data["plan_id"], "mode": data["mode"], "seq": event.seq,
                              "risk_seq": None, "approved": None})]
 

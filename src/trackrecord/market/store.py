@@ -97,6 +97,16 @@ def price_sources(conn_or_engine: "Connection | Engine", symbol: str) -> list[tu
     return [(s, f, int(n)) for s, f, n in _rows(conn_or_engine, query)]
 
 
+def any_synthetic(conn_or_engine: "Connection | Engine", symbols: Sequence[str]) -> bool:
+    """Whether any stored bar of the symbols came from the synthetic market."""
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import prices
+
+    query = select(prices.c.symbol).where(prices.c.symbol.in_(list(symbols)), prices.c.source == "synthetic").limit(1)
+    return bool(_rows(conn_or_engine, query))
+
+
 def _rows(conn_or_engine: "Connection | Engine", query: Any) -> list[Any]:
     from sqlalchemy.engine import Engine
 

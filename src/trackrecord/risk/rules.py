@@ -79,7 +79,9 @@ class RiskContext:
     ``price_age_sessions`` counts sessions between a symbol's last close and ``session_date``
     (0 = today's close). ``moc_cutoff`` is the moment the closing auction stops taking
     orders on ``session_date`` (None: no MOC possible). ``previous_nav`` is the NAV of the
-    last snapshot and ``flows_since_previous`` the external flows booked since (deposit > 0).
+    last snapshot before the session, taken ``sessions_since_previous`` sessions earlier
+    (1: the previous session), and ``flows_since_previous`` the external flows booked since
+    (deposit > 0).
     """
 
     session_date: date
@@ -98,6 +100,8 @@ class RiskContext:
     flows_since_previous: Decimal = ZERO
     connected_account: str | None = None
     configured_account: str | None = None
+    previous_session: date | None = None
+    sessions_since_previous: int | None = None
 
     @property
     def is_initial_deployment(self) -> bool:
@@ -290,20 +294,38 @@ def check_session(context: RiskContext) -> RuleResult:
     return _pass("session", f"{context.session_date} is a trading session", session_date=context.session_date)
 
 
+def loss_limit_over(sessions: int, daily_limit: Decimal) -> Decimal:
+    """The loss limit over a gap of ``sessions`` sessions: the daily limit scaled with the
+    square root of time (``limit × √k``, as volatility scales), so a month between two
+    snapshots is not held to one day's limit."""
+    return daily_limit if sessions <= 1 else daily_limit * Decimal(sessions).sqrt()
+
+
 def check_daily_loss(context: RiskContext, limits: RiskLimits) -> RuleResult:
     """NAV change since the last snapshot, net of external flows:
-    ``(nav − flows − previous_nav) / previous_nav``; a loss beyond the limit halts trading."""
+    ``(nav − flows − previous_nav) / previous_nav``; a loss beyond the limit halts trading.
+
+    The limit is a one-session limit. When the last snapshot is older than the previous
+    session, the decision says so and uses the limit scaled to the gap
+    (:func:`loss_limit_over`)."""
     previous = context.previous_nav
     if previous is None or previous <= 0:
         return _pass("daily_loss_limit", "No previous snapshot to compare NAV with")
     change = (context.nav - context.flows_since_previous - previous) / previous
-    details = {"nav": context.nav, "previous_nav": previous, "change": change, "limit": limits.daily_loss_limit}
-    if -change > limits.daily_loss_limit:
+    gap = context.sessions_since_previous or 1
+    limit = loss_limit_over(gap, limits.daily_loss_limit)
+    since = "the last snapshot" if context.previous_session is None else f"the last snapshot ({context.previous_session})"
+    scaled = "" if gap <= 1 else (f"; the last snapshot is {gap} sessions old, so the limit is scaled to the gap: "
+                                  f"{format_percent(limit)} (risk.daily_loss_limit × √{gap})")
+    details = {"nav": context.nav, "previous_nav": previous, "change": change, "limit": limit,
+               "daily_limit": limits.daily_loss_limit, "gap_sessions": gap}
+    if -change > limit:
         return _deny("daily_loss_limit", f"NAV {format_money(context.nav, context.base_currency)} is down "
-                     f"{format_percent(-change)} since the last snapshot "
-                     f"({format_money(previous, context.base_currency)}), beyond risk.daily_loss_limit "
-                     f"{format_percent(limits.daily_loss_limit)}: trading halts", halt=True, **details)
-    return _pass("daily_loss_limit", f"NAV change since the last snapshot is {format_percent(change)}", **details)
+                     f"{format_percent(-change)} since {since} "
+                     f"({format_money(previous, context.base_currency)}), beyond "
+                     f"{'risk.daily_loss_limit ' if gap <= 1 else ''}{format_percent(limit)}{scaled}: trading halts",
+                     halt=True, **details)
+    return _pass("daily_loss_limit", f"NAV change since {since} is {format_percent(change)}{scaled}", **details)
 
 
 def check_max_orders(orders: Sequence[OrderRequest], limits: RiskLimits) -> RuleResult:

@@ -27,6 +27,7 @@ from trackrecord.domain import (
     OrderRequest,
     OrderStatus,
 )
+from trackrecord.domain.accounts import is_paper_account
 from trackrecord.errors import SafetyRefusal
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class IbkrBroker:
 
     @property
     def is_paper(self) -> bool:
-        return self.account_id.startswith("DU")
+        return is_paper_account(self.account_id)
 
     def qualify(self, instruments: Sequence[Instrument]) -> dict[str, Instrument]:
         """Resolve each instrument at IB, pinning (or checking) its conId."""

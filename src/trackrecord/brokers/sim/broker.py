@@ -194,16 +194,20 @@ class SimulatedBroker:
 
     def snapshot(self, as_of: datetime) -> AccountSnapshot:
         """The account as it stands, positions valued at the latest price at or before
-        ``as_of`` (else the last fill price), converted to base currency."""
+        ``as_of`` (dated by the exchange session it is from; else the last fill price,
+        undated), converted to base currency."""
         positions: list[Position] = []
         nav = self._cash
         for symbol in sorted(self._holdings):
             holding = self._holdings[symbol]
             if holding.quantity == 0:
                 continue
-            price = self._market.last_price(symbol, as_of) or self._last_fill_price.get(symbol) or holding.average_cost
+            mark = self._market.last_mark(symbol, as_of)
+            price = mark[1] if mark else self._last_fill_price.get(symbol) or holding.average_cost
+            price_date = mark[0].astimezone(self._tz).date() if mark else None
             value = self._to_base(holding.quantity * price, holding.currency)
-            positions.append(Position(symbol, holding.quantity, holding.average_cost, price, value, holding.currency))
+            positions.append(Position(symbol, holding.quantity, holding.average_cost, price, value, holding.currency,
+                                      price_date=price_date))
             nav += value
         return AccountSnapshot(self._account_id, True, as_of, as_of.astimezone(self._tz).date(), self.base_currency,
                                nav, self._cash, tuple(positions))

@@ -19,6 +19,10 @@ class SimMarket(Protocol):
         """The closing-auction price of ``session_date``; None when the symbol did not close then."""
         ...
 
+    def last_mark(self, symbol: str, at: datetime) -> tuple[datetime, Decimal] | None:
+        """(when it was printed, price) of the latest price at or before ``at``."""
+        ...
+
 
 class PriceTape:
     """An in-memory ``SimMarket``: prices recorded by the caller (tests, the demo, a replay).
@@ -67,3 +71,8 @@ class PriceTape:
 
     def session_close(self, symbol: str, session_date: date) -> Decimal | None:
         return self._closes.get(symbol, {}).get(session_date)
+
+    def last_mark(self, symbol: str, at: datetime) -> tuple[datetime, Decimal] | None:
+        times = self._times.get(symbol)
+        index = bisect_right(times, at) - 1 if times else -1
+        return (times[index], self._prices[symbol][index]) if times and index >= 0 else None

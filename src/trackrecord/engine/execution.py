@@ -1,0 +1,149 @@
+"""The engine's use cases behind ``execute``, ``daily`` and ``snapshot``: each decides the
+session, the decision and settlement times and the order of the steps; the CLI parses,
+calls one of these and prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Callable
+
+from trackrecord.domain import Mode
+from trackrecord.engine.account import record_snapshot
+from trackrecord.engine.cashflows import configured_account_id
+from trackrecord.engine.context import PlanningContext, RunContext
+from trackrecord.engine.daily import SessionReport, close_of_day, is_rebalance_session
+from trackrecord.engine.planning import NoPlan
+from trackrecord.engine.rebalance import RebalanceReport, rebalance, settle
+from trackrecord.engine.sessions import (
+    SNAPSHOT_AFTER_CLOSE,
+    decision_time,
+    exchange_today,
+    refuse_back_dated,
+    settlement_time,
+)
+from trackrecord.errors import UserError
+from trackrecord.ledger import events as kinds
+from trackrecord.ledger import queries
+from trackrecord.market.service import last_completed_session
+from trackrecord.strategy.planner import plan_id_for
+
+
+def execution_mode(configured: Mode, live: bool, session: date | None, today: date) -> Mode:
+    """Dry run unless the configuration says paper, or live is asked for (``--live``) and
+    the configuration says ``mode: live`` too. A live run trades today only."""
+    if not live:
+        return Mode.PAPER if configured is Mode.PAPER else Mode.DRY_RUN
+    if configured is not Mode.LIVE:
+        raise UserError(f"--live: trackrecord.yaml says mode: {configured.value}; live orders need `mode: live` "
+                        "there as well as --live on the command line")
+    if session is not None and session < today:
+        raise UserError(f"--live --as-of {session}: a live run trades today's session only ({today}); "
+                        "a past session can be previewed with `trackrecord rebalance --as-of`")
+    return Mode.LIVE
+
+
+@dataclass
+class ExecuteOutcome:
+    session: date
+    mode: Mode
+    simulated: bool
+    report: RebalanceReport | None = None
+    next_rebalance: date | None = None
+
+    def document(self) -> dict[str, Any]:
+        if self.report is None:
+            return {"session": self.session.isoformat(), "rebalance": False, "mode": self.mode.value,
+                    "next_rebalance": None if self.next_rebalance is None else self.next_rebalance.isoformat()}
+        return {**self.report.document(), "simulated": self.simulated, "rebalance": True}
+
+
+def execute_session(ctx: PlanningContext, session: date, now: datetime, back_dated: bool,
+                    confirm: Callable[[RebalanceReport], None] | None = None) -> ExecuteOutcome:
+    """Run the rebalance of ``session`` when it is one: plan, decide, and (paper, live)
+    send, follow and settle. ``back_dated``: the session was named (``--as-of``), so a
+    past one is decided and settled as of its own day."""
+    calendar = ctx.calendar
+    outcome = ExecuteOutcome(session, ctx.mode, ctx.simulated)
+    if not calendar.is_session(session) or calendar.rebalance_session(session) != session:
+        outcome.next_rebalance = calendar.next_rebalance_session(session)
+        return outcome
+    refuse_back_dated(ctx, session, "execute")
+    decided_at = decision_time(calendar, session, now, back_dated)
+    if isinstance(ctx, RunContext):
+        ctx.session_clock.start(decided_at)
+    outcome.report = rebalance(ctx, session, decided_at, confirm)
+    if isinstance(ctx, RunContext) and ctx.sends_orders and outcome.report.orders:
+        settle(ctx, outcome.report, session, settlement_time(calendar, session, now, back_dated))
+    return outcome
+
+
+def _back_dating(ctx: RunContext, session: date | None, now: datetime, command: str) -> tuple[date, datetime]:
+    """The session a ``daily`` or ``snapshot`` run records and the moment it values it."""
+    if session is None:
+        return last_completed_session(ctx.calendar, now), now
+    if ctx.mode is not Mode.PAPER:
+        raise UserError(f"{command} --as-of: only a simulated paper account can be valued as of a past session; "
+                        f"a {ctx.mode.value} broker values the account now")
+    if not ctx.calendar.is_session(session):
+        raise UserError(f"{command} --as-of {session}: not a {ctx.calendar.code} session")
+    settled_at = ctx.calendar.close_time(session) + SNAPSHOT_AFTER_CLOSE
+    if settled_at > now:
+        raise UserError(f"{command} --as-of {session}: that session has not closed yet (today is "
+                        f"{exchange_today(ctx.calendar, now)})")
+    return session, settled_at
+
+
+@dataclass
+class DailyOutcome:
+    report: SessionReport
+    blocked_rebalance: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_daily(ctx: RunContext, session: date | None, now: datetime) -> tuple[date, datetime]:
+    """The session ``daily`` records and when it values it; refused (exit 2) when it is not
+    a session it can record (out of order, or a past one on a real broker)."""
+    session, settled_at = _back_dating(ctx, session, now, "daily")
+    refuse_back_dated(ctx, session, "daily")
+    return session, settled_at
+
+
+def run_daily(ctx: RunContext, session: date | None, now: datetime) -> DailyOutcome:
+    """After the close: gate the session's bars, pull, snapshot; on a rebalance session,
+    say whether its signal was blocked by the price gates."""
+    session, settled_at = check_daily(ctx, session, now)
+    ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
+    outcome = DailyOutcome(close_of_day(ctx, session, (), settled_at))
+    if is_rebalance_session(ctx, session):
+        outcome.blocked_rebalance = _blocked_rebalance(ctx, session, settled_at)
+    return outcome
+
+
+def _blocked_rebalance(ctx: RunContext, session: date, at: datetime) -> str | None:
+    """Why the rebalance of ``session`` has no plan because the gates block its signal (the
+    finding is recorded), or None when a plan was made or the gates pass."""
+    with queries.reading(ctx.ledger.engine) as conn:
+        if queries.recorded_plan(conn, plan_id_for(ctx.account_id, session), ctx.mode.value) is not None:
+            return None
+    held = ctx.portfolio.portfolio(at).positions
+    outcome = ctx.planner.signal(session, held)
+    if not isinstance(outcome, NoPlan):
+        return None
+    if outcome.quality is not None:
+        with ctx.ledger.writer() as writer:
+            writer.append(kinds.QUALITY_CHECKED, {**outcome.quality.document(), "purpose": "signal",
+                                                  "as_of": session, "calendar": ctx.calendar.code})
+    return f"{session} is a rebalance session and no rebalance was made: {outcome.reason}"
+
+
+def take_snapshot(ctx: RunContext, session: date | None, now: datetime) -> tuple[date, bool, dict[str, Any]]:
+    """Record the account's snapshot of the last completed session (or, paper, ``session``)."""
+    session, settled_at = _back_dating(ctx, session, now, "snapshot")
+    refuse_back_dated(ctx, session, "snapshot")
+    if ctx.mode is Mode.PAPER:
+        ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
+    with ctx.ledger.writer() as writer:
+        written, payload = record_snapshot(writer, ctx.broker, settled_at, session, ctx.simulated, ctx.mode,
+                                           configured_account_id(ctx.settings))
+    return session, written, payload

@@ -1,0 +1,236 @@
+"""The ledger's read side: named queries over the projections (the kill switch's, read from
+the projection and from its own events, is in ``trackrecord.engine.kill_switch``).
+
+Every query takes the caller's connection: a writer passes its own (``writer.conn``) and sees
+what its open transaction wrote; a reader opens one with :func:`reading`. Values come back
+typed (Decimal, date, enums), never as rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Iterator
+
+from trackrecord.domain import OrderStatus
+from trackrecord.ledger.canonical import format_timestamp
+from trackrecord.ledger.cashflows import list_cashflows
+from trackrecord.ledger.sql import fetch_all, fetch_one, param, select_sql
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.engine import Connection, Engine
+
+
+@contextlib.contextmanager
+def reading(engine: "Engine") -> Iterator["Connection"]:
+    with engine.connect() as conn:
+        yield conn
+
+
+# -- plans and decisions ------------------------------------------------------------------------
+
+
+def _event_payload(conn: "Connection", seq: int) -> dict[str, Any] | None:
+    row = fetch_one(conn, select_sql(conn.dialect.name, "events", ("payload",), ("seq",)), {"seq": seq})
+    return json.loads(row[0]) if row else None
+
+
+def recorded_plan(conn: "Connection", plan_id: str, mode: str) -> tuple[int, dict[str, Any]] | None:
+    """(seq, payload) of the ``plan.created`` the engine acts on for ``plan_id`` in ``mode``."""
+    row = fetch_one(conn, select_sql(conn.dialect.name, "plans", ("seq",), ("plan_id", "mode")),
+                    {"plan_id": plan_id, "mode": mode})
+    if row is None:
+        return None
+    payload = _event_payload(conn, row[0])
+    return None if payload is None else (int(row[0]), payload)
+
+
+def recorded_decision(conn: "Connection", plan_id: str, mode: str) -> tuple[int, dict[str, Any]] | None:
+    """(seq, payload) of the latest ``risk.decided`` of the plan (a re-decision supersedes)."""
+    row = fetch_one(conn, select_sql(conn.dialect.name, "plans", ("risk_seq",), ("plan_id", "mode")),
+                    {"plan_id": plan_id, "mode": mode})
+    if row is None or row[0] is None:
+        return None
+    payload = _event_payload(conn, row[0])
+    return None if payload is None else (int(row[0]), payload)
+
+
+# -- orders -------------------------------------------------------------------------------------
+
+
+def order_statuses(conn: "Connection", plan_id: str) -> dict[str, OrderStatus]:
+    """order_ref -> recorded status of the plan's orders."""
+    sql = select_sql(conn.dialect.name, "orders", ("order_ref", "status"), ("plan_id",))
+    return {ref: OrderStatus(status) for ref, status in fetch_all(conn, sql, {"plan_id": plan_id})[1]}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """One row of ``trackrecord orders``: the intent, its status and what it was filled at."""
+
+    order_ref: str
+    plan_id: str
+    mode: str
+    side: str
+    quantity: str
+    symbol: str
+    order_type: str
+    intended_price: str
+    currency: str
+    status: str
+    broker_order_id: str | None
+    message: str
+    last_seq: int
+    filled_quantity: Decimal
+    fill_price: Decimal | None
+
+    def document(self) -> dict[str, Any]:
+        return {"order_ref": self.order_ref, "plan_id": self.plan_id, "mode": self.mode, "symbol": self.symbol,
+                "side": self.side, "quantity": self.quantity, "order_type": self.order_type,
+                "intended_price": self.intended_price, "currency": self.currency, "status": self.status,
+                "broker_order_id": self.broker_order_id, "message": self.message, "last_seq": self.last_seq,
+                "filled_quantity": str(self.filled_quantity),
+                "fill_price": None if self.fill_price is None else str(self.fill_price)}
+
+
+def average_fill_prices(conn: "Connection", order_refs: list[str]) -> dict[str, tuple[Decimal, Decimal]]:
+    """order_ref -> (filled quantity, volume-weighted fill price) over its current fills
+    (a corrected fill counts once, as its correction)."""
+    if not order_refs:
+        return {}
+    dialect = conn.dialect.name
+    names = {f"ref{i}": ref for i, ref in enumerate(order_refs)}
+    sql = (f"SELECT order_ref, quantity, price FROM fills WHERE superseded_by IS NULL "
+           f"AND order_ref IN ({', '.join(param(dialect, n) for n in names)})")
+    totals: dict[str, tuple[Decimal, Decimal]] = {}
+    for ref, quantity, price in fetch_all(conn, sql, names)[1]:
+        shares, value = totals.get(ref, (Decimal(0), Decimal(0)))
+        totals[ref] = (shares + Decimal(quantity), value + Decimal(quantity) * Decimal(price))
+    return {ref: (shares, value / shares) for ref, (shares, value) in totals.items() if shares}
+
+
+def recent_orders(conn: "Connection", limit: int) -> list[OrderView]:
+    """The latest ``limit`` orders, latest first, each with its fill price when filled."""
+    columns, rows = fetch_all(conn, "SELECT order_ref, plan_id, mode, side, quantity, symbol, order_type, "
+                                    "intended_price, currency, status, broker_order_id, message, last_seq "
+                                    f"FROM orders ORDER BY last_seq DESC LIMIT {int(limit)}")
+    fills = average_fill_prices(conn, [r[0] for r in rows])
+    out = []
+    for row in rows:
+        shares, price = fills.get(row[0], (Decimal(0), None))
+        out.append(OrderView(*row[:12], int(row[12]), shares, price))
+    return out
+
+
+def intended_prices(conn: "Connection", order_refs: set[str]) -> dict[str, tuple[Any, str]]:
+    """order_ref -> (intended price, order type) of the recorded orders."""
+    if not order_refs:
+        return {}
+    dialect = conn.dialect.name
+    names = {f"ref{i}": ref for i, ref in enumerate(sorted(order_refs))}
+    sql = (f"SELECT order_ref, intended_price, order_type FROM orders "
+           f"WHERE order_ref IN ({', '.join(param(dialect, name) for name in names)})")
+    return {ref: (price, order_type) for ref, price, order_type in fetch_all(conn, sql, names)[1]}
+
+
+def recorded_commissions(conn: "Connection", since: "datetime | None") -> dict[str, Any]:
+    """exec_id -> recorded commission (None while pending) of the fills since ``since``."""
+    sql = "SELECT exec_id, commission FROM fills"
+    params: dict[str, Any] = {}
+    if since is not None:
+        sql += f" WHERE executed_at >= {param(conn.dialect.name, 'since')}"
+        params["since"] = format_timestamp(since)
+    return dict(fetch_all(conn, sql, params)[1])
+
+
+# -- snapshots and flows -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedSnapshot:
+    account_id: str
+    session_date: date
+    nav: Decimal
+    cash: Decimal | None
+    positions: dict[str, Decimal]
+
+    @property
+    def source(self) -> str:
+        return f"snapshot {self.account_id} {self.session_date}"
+
+
+def _positions(raw: Any) -> dict[str, Decimal]:
+    items = raw.items() if isinstance(raw, dict) else (
+        (p.get("symbol"), p.get("quantity")) for p in raw if isinstance(p, dict))
+    out = {}
+    for symbol, quantity in items:
+        if isinstance(quantity, dict):
+            quantity = quantity.get("quantity")
+        if symbol and quantity not in (None, "", "0") and Decimal(str(quantity)):
+            out[str(symbol)] = Decimal(str(quantity))
+    return out
+
+
+def latest_snapshot(conn: "Connection", account_id: str | None) -> RecordedSnapshot | None:
+    """The latest snapshot of ``account_id`` (of any account when None)."""
+    dialect = conn.dialect.name
+    where = f"WHERE account_id = {param(dialect, 'account')} " if account_id else ""
+    row = fetch_one(conn, f"SELECT account_id, session_date, nav, cash, positions FROM snapshots {where}"
+                          "ORDER BY session_date DESC, seq DESC LIMIT 1", {"account": account_id} if where else {})
+    if row is None:
+        return None
+    account, session, nav, cash, positions = row
+    return RecordedSnapshot(account, date.fromisoformat(session), Decimal(nav),
+                            None if cash is None else Decimal(cash), _positions(json.loads(positions or "[]")))
+
+
+def latest_session(conn: "Connection", account_id: str) -> date | None:
+    """The latest session the account has a snapshot for: no run may record an earlier one."""
+    dialect = conn.dialect.name
+    row = fetch_one(conn, f"SELECT MAX(session_date) FROM snapshots WHERE account_id = {param(dialect, 'account')}",
+                    {"account": account_id})
+    return None if row is None or row[0] is None else date.fromisoformat(row[0])
+
+
+def recorded_snapshot_content(conn: "Connection", account_id: str, session: date) -> tuple[Any, ...] | None:
+    """(nav, cash, positions text) of the account's recorded snapshot of ``session``."""
+    sql = select_sql(conn.dialect.name, "snapshots", ("nav", "cash", "positions"), ("account_id", "session_date"))
+    row = fetch_one(conn, sql, {"account_id": account_id, "session_date": session.isoformat()})
+    return None if row is None else tuple(row)
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousValue:
+    """The account's last snapshot before a session and the external flows booked since."""
+
+    session_date: date | None
+    nav: Decimal | None
+    flows: Decimal
+
+
+def nav_and_flows_before(conn: "Connection", account_id: str, session: date,
+                         default_account: str | None = None) -> PreviousValue:
+    """The NAV of the account's last snapshot before ``session`` and the account's flows
+    booked after it, up to and including ``session`` (flows recorded without an account
+    are the ``default_account``'s)."""
+    dialect = conn.dialect.name
+    row = fetch_one(conn, f"SELECT session_date, nav FROM snapshots WHERE account_id = {param(dialect, 'account')} "
+                          f"AND session_date < {param(dialect, 'session')} ORDER BY session_date DESC LIMIT 1",
+                    {"account": account_id, "session": session.isoformat()})
+    if row is None:
+        return PreviousValue(None, None, Decimal(0))
+    previous = date.fromisoformat(row[0])
+    flows = sum((f.amount for f in list_cashflows(conn, until=session, account_id=account_id,
+                                                  default_account=default_account) if f.flow_date > previous),
+                Decimal(0))
+    return PreviousValue(previous, Decimal(row[1]), flows)
+
+
+def has_cashflows(conn: "Connection", account_id: str, default_account: str | None = None) -> bool:
+    """Whether any flow that counts was ever booked for the account."""
+    return bool(list_cashflows(conn, account_id=account_id, default_account=default_account))
