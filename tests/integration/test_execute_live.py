@@ -603,7 +603,8 @@ def test_orders_gone_from_the_broker_are_recorded_unknown_once_with_a_warning(cl
         assert len(warnings) == 3 and "shows it nowhere" in result.err
         assert len(_events(ws, "order.status_changed")) == before + (3 if run == 0 else 0)  # recorded once
     assert set(dict(_rows(ws, "SELECT order_ref, status FROM orders")).values()) == {"unknown_at_broker"}
-    text = _run(cli, ws, "execute", "--live", "--yes", "--as-of", REBALANCE)
+    with _on_the_rebalance_day():
+        text = _run(cli, ws, "execute", "--live", "--yes", "--as-of", REBALANCE)
     assert text.code == 0 and "shows it nowhere" in text.out, text
     _verify(cli, ws)
 
