@@ -7,10 +7,10 @@ that machine noise hits all of them alike; the median is reported.
 Rows:
   python -c pass                     the yardstick
   trackrecord kill-switch ...        the installed console script, as wired today
-  fast path kill-switch ...          ``python -m trackrecord.cli.kill_switch_fast``: the entry
-                                     point that tries the stdlib-only fast path before
-                                     importing Typer (and falls back to the full CLI); what
-                                     the console script costs once it is wired that way
+  python -m trackrecord kill-switch  ``python -m trackrecord``: the same entry point
+                                     (``trackrecord.cli.entry``), which tries the stdlib-only
+                                     fast path before importing Typer; ``activate`` appends
+                                     the change and signs a checkpoint of the new head
 
 The workspace is a fresh ``trackrecord init`` in a temporary folder; ``verify`` runs at the
 end, since every ``activate`` appended to its hash chain.
@@ -48,13 +48,13 @@ def main() -> None:
         home = Path(folder) / "ws"
         subprocess.run([TRACKRECORD, "init", str(home)], check=True, stdout=subprocess.DEVNULL)
         env = {**os.environ, "TRACKRECORD_HOME": str(home)}
-        fast = [sys.executable, "-m", "trackrecord.cli.kill_switch_fast"]
+        fast = [sys.executable, "-m", "trackrecord"]
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "trackrecord kill-switch status": [TRACKRECORD, "kill-switch", "status"],
             "trackrecord kill-switch activate": [TRACKRECORD, "kill-switch", "activate", "benchmark"],
-            "fast path kill-switch status": [*fast, "kill-switch", "status"],
-            "fast path kill-switch activate": [*fast, "kill-switch", "activate", "benchmark"],
+            "python -m trackrecord kill-switch status": [*fast, "kill-switch", "status"],
+            "python -m trackrecord kill-switch activate": [*fast, "kill-switch", "activate", "benchmark"],
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
         for name, command in commands.items():  # warm the file cache and .pyc files
@@ -66,12 +66,12 @@ def main() -> None:
 
     base = statistics.median(times["python -c pass"])
     print(f"kill-switch wall time, median of {RUNS} runs each (target: <= {TARGET_RATIO:.0f}x python -c pass)")
-    print(f"{'command':36} {'median ms':>10} {'min ms':>8} {'ratio':>7}  verdict")
+    print(f"{'command':44} {'median ms':>10} {'min ms':>8} {'ratio':>7}  verdict")
     for name, samples in times.items():
         median = statistics.median(samples)
         ratio = median / base
         verdict = "" if name == "python -c pass" else ("ok" if ratio <= TARGET_RATIO else "OVER")
-        print(f"{name:36} {median * 1000:10.1f} {min(samples) * 1000:8.1f} {ratio:6.1f}x  {verdict}")
+        print(f"{name:44} {median * 1000:10.1f} {min(samples) * 1000:8.1f} {ratio:6.1f}x  {verdict}")
     print(f"verify after {RUNS * 2 + 2} activations: {verify.stdout.strip() or verify.stderr.strip()}")
 
 
