@@ -1,0 +1,163 @@
+"""The tamper corpus: every edit an attacker with the database file can make is either
+detected by ``verify`` naming the place, or reported by ``verify`` as outside what it can
+prove from the workspace alone (docs/ledger.md, "What verify proves")."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from trackrecord.cli.app import run
+from trackrecord.ledger.chain import event_hash
+
+NOT_PROVABLE = "cannot be detected from the workspace alone"
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tamper") / "demo"
+    assert run(["demo", str(root), "--years", "1"]) == 0
+    return root
+
+
+@pytest.fixture
+def demo(demo_template: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "demo"
+    shutil.copytree(demo_template, copy)
+    return copy
+
+
+@pytest.fixture
+def db(demo: Path) -> Iterator[sqlite3.Connection]:
+    conn = sqlite3.connect(demo / "trackrecord.db", isolation_level=None)
+    yield conn
+    conn.close()
+
+
+def _verify(cli, root: Path) -> tuple[int, dict, str]:  # type: ignore[no-untyped-def]
+    as_json = cli("--home", root, "verify", "--json")
+    text = cli("--home", root, "verify")
+    assert "Traceback" not in as_json.err + text.err
+    return as_json.code, json.loads(as_json.out), text.out + text.err
+
+
+def _detected(cli, root: Path, *needles: str) -> dict:  # type: ignore[no-untyped-def]
+    code, document, text = _verify(cli, root)
+    assert code == 1 and document["ok"] is False, document
+    problems = "\n".join(document["problems"])
+    for needle in needles:
+        assert needle in problems, (needle, problems)
+        assert needle in text
+    return document
+
+
+def _last_event(db: sqlite3.Connection, kind: str) -> tuple[int, dict]:
+    seq, payload = db.execute("SELECT seq, payload FROM events WHERE kind = ? ORDER BY seq DESC LIMIT 1",
+                              (kind,)).fetchone()
+    return seq, json.loads(payload)
+
+
+def test_untouched_demo_verifies_and_says_what_it_cannot_prove(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    code, document, text = _verify(cli, demo)
+    assert code == 0 and document["ok"] and document["unsigned_events"] == 0
+    assert document["stores_checked"] == ["prices", "sim_orders", "sim_executions"]
+    assert NOT_PROVABLE in document["not_provable"] and NOT_PROVABLE in text
+
+
+def test_deleted_public_key_fails_verify_saying_signatures_were_not_checked(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    (demo / "keys" / "ledger.ed25519.pub").unlink()
+    _detected(cli, demo, "ledger.ed25519.pub is missing", "NOT checked")
+
+
+def test_edited_price_bar_is_named_with_its_batch(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
+    symbol = "SXLF"
+    day = db.execute("SELECT MAX(session_date) FROM prices WHERE symbol = ?", (symbol,)).fetchone()[0]
+    db.execute("UPDATE prices SET adj_close = adj_close * 1.05 WHERE symbol = ? AND session_date = ?", (symbol, day))
+    _detected(cli, demo, "no longer hash to its sha256", "SXLF")
+
+
+def test_edited_price_a_signal_used_names_the_signal_and_the_point(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
+    seq, signal = _last_event(db, "signal.computed")
+    point = signal["ranks"][0]
+    db.execute("UPDATE prices SET adj_close = adj_close * 1.05 WHERE symbol = ? AND session_date = ?",
+               (point["symbol"], point["end_date"]))
+    _detected(cli, demo, f"{point['symbol']} {point['end_date']}", f"signal.computed seq {seq}")
+
+
+def test_inserted_price_bar_is_not_backed_by_any_batch(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
+    db.execute("INSERT INTO prices (symbol, session_date, close, adj_close, source, fetched_at) "
+               "VALUES ('SXLK', '1999-01-04', 1.0, 1.0, 'synthetic', '1999-01-04T17:00:00Z')")
+    _detected(cli, demo, "SXLK 1999-01-04", "match no prices.updated event")
+
+
+def test_edited_simulated_execution_names_the_execution_and_the_fill(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
+    exec_id = db.execute("SELECT exec_id FROM sim_executions ORDER BY executed_at LIMIT 1").fetchone()[0]
+    db.execute("UPDATE sim_executions SET price = price * 0.9 WHERE exec_id = ?", (exec_id,))
+    _detected(cli, demo, f"sim_executions {exec_id}", "differs from fill.recorded seq")
+
+
+def test_forged_simulated_order_is_not_backed_by_an_intent(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
+    db.execute("INSERT INTO sim_orders (broker_order_id, account_id, order_ref, symbol, side, quantity, order_type, "
+               "limit_price, currency, status, placed_at, message) VALUES (999999, 'SIM0001', 'forged-ref', 'SXLK', "
+               "'BUY', '10', 'MOC', NULL, 'GBP', 'filled', '2026-01-05T16:20:00Z', '')")
+    _detected(cli, demo, "sim_orders broker_order_id 999999 (forged-ref)", "no order.submitted event")
+
+
+def test_duplicated_fill_event_is_named_not_a_traceback(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
+    _, fill = _last_event(db, "fill.recorded")
+    payload = db.execute("SELECT payload FROM events WHERE kind = 'fill.recorded' ORDER BY seq DESC LIMIT 1").fetchone()[0]
+    seq, prev = db.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    new_seq, recorded_at = seq + 1, "2027-01-01T00:00:00Z"
+    db.execute("INSERT INTO events (seq, recorded_at, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)",
+               (new_seq, recorded_at, "fill.recorded", payload, prev,
+                event_hash(prev, new_seq, recorded_at, "fill.recorded", payload)))
+    document = _detected(cli, demo, f"seq {new_seq}: fill.recorded repeats fills row {{'exec_id': '{fill['exec_id']}'}}")
+    assert document["first_bad_seq"] == new_seq and document["unsigned_events"] == 1
+
+
+def test_kill_switch_table_edited_from_halted_to_active_is_named(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("--home", demo, "kill-switch", "activate", "outage").code == 0
+    db.execute("UPDATE kill_switch SET state = 'ACTIVE' WHERE id = 1")
+    _detected(cli, demo, "projection kill_switch row {'id': 1}: differs from its events")
+
+
+def test_invalid_kill_switch_state_is_one_line_everywhere(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("--home", demo, "kill-switch", "activate", "outage").code == 0
+    db.execute("UPDATE kill_switch SET state = 'BOGUS' WHERE id = 1")
+    status = cli("--home", demo, "kill-switch", "status")
+    assert status.code == 1 and status.err.count("\n") == 1 and "kill_switch table's state 'BOGUS'" in status.err
+    _detected(cli, demo, "projection kill_switch row {'id': 1}")
+
+
+def _truncate_tail(db: sqlite3.Connection, count: int) -> None:
+    """What an attacker who also keeps the projections consistent does: drop the last
+    events (here: a cash flow and its checkpoint) and their rows."""
+    head = db.execute("SELECT MAX(seq) FROM events").fetchone()[0]
+    db.execute("DROP TRIGGER events_no_delete")
+    db.execute("DELETE FROM events WHERE seq > ?", (head - count,))
+    db.execute("DELETE FROM cashflows WHERE seq > ?", (head - count,))
+    db.execute("DELETE FROM checkpoints WHERE seq > ?", (head - count,))
+
+
+def test_truncated_tail_is_reported_as_outside_what_verify_can_prove(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("--home", demo, "cashflow", "add", "--date", "2026-01-05", "--amount", "-50000", "--note", "withdrawal").code == 0
+    _truncate_tail(db, 2)
+    code, document, text = _verify(cli, demo)
+    assert code == 0 and document["unsigned_events"] == 0  # a shorter ledger that is valid in itself
+    assert NOT_PROVABLE in document["not_provable"] and "truncated tail" in text and "commitment" in text
+
+
+def test_history_rewritten_and_resigned_with_the_workspace_key_is_reported_as_unprovable(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("--home", demo, "cashflow", "add", "--date", "2026-01-05", "--amount", "-50000", "--note", "withdrawal").code == 0
+    before = _verify(cli, demo)[1]["head_hash"]
+    _truncate_tail(db, 2)
+    # ... and re-recorded differently, signed with the private key that sits in the workspace
+    assert cli("--home", demo, "cashflow", "add", "--date", "2026-01-05", "--amount", "-5", "--note", "withdrawal").code == 0
+    code, document, text = _verify(cli, demo)
+    assert code == 0 and document["head_hash"] != before and document["unsigned_events"] == 0
+    assert "re-signed with the workspace's own key" in document["not_provable"] and "re-signed" in text
