@@ -11,7 +11,7 @@ from trackrecord.cli import context
 
 def demo(
     ctx: typer.Context,
-    directory: Path = typer.Argument(Path("demo"), help="folder of the demo workspace (must not exist yet)"),
+    directory: Path = typer.Argument(Path("demo"), help="folder of the demo workspace (must not exist yet, or be one a killed demo left)"),
     years: int = typer.Option(3, "--years", min=1, max=30, help="years of sessions to replay"),
     seed: int = typer.Option(7, "--seed", help="seed of the synthetic market"),
 ) -> None:
@@ -38,6 +38,8 @@ def demo(
         result = run_demo(directory, years, seed, now.date(), now,
                           lambda done, total: bar.update(task, completed=done, total=total))
     replay = result.replay
+    if result.replaced_unfinished:
+        console.print(f"replaced the unfinished demo a killed run had left in {result.root}")
     console.print(f"replayed {replay.sessions} sessions {replay.first_session} .. {replay.last_session}: "
                   f"{replay.rebalances} rebalances, {replay.orders} orders, final NAV {replay.final_nav:,.2f} GBP")
     for refusal in replay.refusals:

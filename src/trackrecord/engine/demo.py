@@ -3,6 +3,7 @@ broker, synthetic market), run through the real daily pipeline over N years."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,9 +13,11 @@ from typing import Callable
 from trackrecord.domain import Mode
 from trackrecord.engine.replay import ReplayResult, bars_by_session, load_history, replay, replay_window
 from trackrecord.ledger.operations import checkpoint
+from trackrecord.secure_files import make_private_folder
 
 INITIAL_DEPOSIT = Decimal(100_000)
 LATER_DEPOSIT = Decimal(25_000)
+UNFINISHED_MARKER = ".demo-unfinished"  # in the demo's folder from its first write until it is complete
 
 
 @dataclass
@@ -22,6 +25,18 @@ class DemoResult:
     root: Path
     replay: ReplayResult
     history_sessions: int
+    replaced_unfinished: bool = False
+
+
+def clear_unfinished_demo(directory: Path) -> bool:
+    """Remove the folder a killed demo left (it holds the demo's marker: a SIMULATED
+    workspace nobody can have used); True when there was one. Any other folder is left
+    alone (``create_workspace`` then refuses it)."""
+    root = directory.expanduser().resolve()
+    if not (root / UNFINISHED_MARKER).is_file():
+        return False
+    shutil.rmtree(root)
+    return True
 
 
 def run_demo(directory: Path, years: int, seed: int, today: date, now: datetime,
@@ -36,6 +51,8 @@ def run_demo(directory: Path, years: int, seed: int, today: date, now: datetime,
     base = preset_settings(prices_source="synthetic")
     settings = base.model_copy(update={"mode": Mode.PAPER,
                                        "prices": PricesConfig(source="synthetic", synthetic_seed=seed)})
+    replaced = clear_unfinished_demo(directory)
+    marker = _mark_unfinished(directory)
     workspace = create_workspace(directory, settings, now)
     services = connect(workspace)
     try:
@@ -56,4 +73,18 @@ def run_demo(directory: Path, years: int, seed: int, today: date, now: datetime,
         checkpoint(services.ledger, workspace.private_key_path)  # one signature for the whole replay
     finally:
         services.close()
-    return DemoResult(workspace.root, result, len(history))
+    if marker is not None:
+        marker.unlink()
+    return DemoResult(workspace.root, result, len(history), replaced)
+
+
+def _mark_unfinished(directory: Path) -> Path | None:
+    """The marker in a new (or empty) folder; None for any other folder, which is never
+    marked, so a rerun never removes what the demo did not create."""
+    root = directory.expanduser().resolve()
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        return None
+    make_private_folder(root)
+    marker = root / UNFINISHED_MARKER
+    marker.write_text("a `trackrecord demo` is writing this folder; a rerun replaces it if this file is left\n")
+    return marker
