@@ -125,3 +125,13 @@ def test_a_deposit_the_nav_does_not_show_is_warned_about(cli, workspace: Path, t
     assert "100,000.00 on 2026-01-05 to 100,200.00 on 2026-01-06" in result.err
     quiet = cli("--home", workspace, "cashflow", "add", "--date", "2026-01-05", "--amount", "100000", "--account", "A")
     assert quiet.code == 0 and "warning" not in quiet.err  # on the base snapshot: nothing to compare with
+
+
+def test_stats_warns_about_a_flow_the_nav_does_not_show(cli, workspace: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _snapshots(cli, workspace, tmp_path, "A", [("2026-01-05", 100000), ("2026-01-06", 100200), ("2026-01-07", 100300)])
+    flows = tmp_path / "flows.csv"
+    flows.write_text("date,amount\n2026-01-06,1000000\n")
+    assert cli("--home", workspace, "import", "cashflows", flows).code == 0
+    result = cli("--home", workspace, "stats", "--benchmark", "none")
+    assert result.code == 0, result
+    assert "warning: the deposit of 1,000,000.00 on 2026-01-06 is not reflected in the NAV" in result.err

@@ -325,11 +325,21 @@ def stats(
     from trackrecord.engine.performance import performance_stats
 
     start, end = _period(period_from, period_to)
-    document = performance_stats(context.services(ctx), start, end, benchmark, account_id=account)
+    services = context.services(ctx)
+    document = performance_stats(services, start, end, benchmark, account_id=account)
     if as_json:
         context.print_json(document)
     else:
         render_stats_table(document, context.console())
+    _warn_unreflected_flows(services, str(document["account"]))
+
+
+def _warn_unreflected_flows(services: Any, account: str) -> None:
+    """A recorded flow the NAV does not show makes the figures false: say so (stderr)."""
+    from trackrecord.engine.cashflows import flow_warnings
+
+    for warning in flow_warnings(services.engine, services.settings, account):
+        typer.echo(f"warning: {warning.message()}", err=True)
 
 
 def trades(
