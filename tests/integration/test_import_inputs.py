@@ -190,3 +190,21 @@ def test_import_snapshots_and_fills_take_an_account(workspace: Path, cli, tmp_pa
     payloads = [e["payload"] for e in _events(cli, workspace)
                 if e["kind"] in ("snapshot.recorded", "fill.recorded", "cashflow.recorded")]
     assert len(payloads) == 3 and all(p["account_id"] == "U777" for p in payloads)
+
+
+def test_imported_flows_are_booked_like_cashflow_add(workspace: Path, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    future = _write(tmp_path / "future.csv", "date,amount\n2026-01-05,100\n2999-01-04,100\n")
+    _refused(cli, workspace, ("import", "cashflows", future), f"{future}:3", "future")
+    ancient = _write(tmp_path / "ancient.csv", "date,amount\n1801-01-05,100\n")
+    _refused(cli, workspace, ("import", "cashflows", ancient), f"{ancient}:2", "calendar")
+    weekend = _write(tmp_path / "weekend.csv", "date,amount\n2026-01-03,100\n")  # a Saturday
+    assert cli("--home", workspace, "import", "cashflows", weekend).code == 0
+    flow = [e["payload"] for e in _events(cli, workspace) if e["kind"] == "cashflow.recorded"][-1]
+    assert flow["flow_date"] == "2026-01-05" and flow["date_given"] == "2026-01-03"
+
+
+def test_an_imported_flow_already_added_by_hand_is_not_recorded_twice(workspace: Path, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("--home", workspace, "cashflow", "add", "--date", "2026-01-03", "--amount", "500").code == 0
+    again = _write(tmp_path / "flows.csv", "date,amount\n2026-01-03,500\n")
+    result = cli("--home", workspace, "import", "cashflows", again)
+    assert result.code == 0 and "1 already recorded" in result.out, result

@@ -138,3 +138,17 @@ def test_a_hostile_price_file_is_one_line_and_writes_nothing(ws: Path, cli, tmp_
     assert result.code == 2 and result.err.count("\n") == 1, result
     assert f"{folder / 'SXLK.csv'}{expected}" in result.err or expected in result.err, result.err
     assert _counts(ws) == before
+
+
+def test_prices_update_also_stores_the_benchmarks(ws: Path, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "feed"
+    _file(folder, "SXLK", GOOD)
+    _file(folder, "SPY", {"2026-01-02": 590.0, "2026-01-05": 595.5})
+    config = ws / "trackrecord.yaml"
+    config.write_text(config.read_text().replace('csv_dir: "prices"', f'csv_dir: "{folder}"')
+                      .replace('benchmark: "universe"', 'benchmark: "SPY"'))
+    result = cli("--home", ws, "prices", "update", "--json")
+    assert result.code == 0, result
+    rows = {s["symbol"]: s["rows"] for s in json.loads(result.out)["symbols"]}
+    assert rows["SPY"] == 2 and rows["SXLK"] == 3
+    assert json.loads(cli("--home", ws, "prices", "show", "SPY", "--json").out)["bars"] == 2

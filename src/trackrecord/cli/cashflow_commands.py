@@ -110,13 +110,24 @@ def _report(report, as_json: bool) -> None:  # type: ignore[no-untyped-def]
 
 
 def _import(ctx: typer.Context, parse: Callable[[Any, str], Any], as_json: bool) -> None:
-    """Parse with ``parse(settings, default account)`` (every row validated first), then record."""
+    """Parse with ``parse(services, default account)`` (every row validated first), then record."""
+    from trackrecord.engine.cashflows import configured_account_id
     from trackrecord.ledger.imports import outside_universe, record_import
 
     services = context.services(ctx)
-    parsed = parse(services.settings, services.settings.account.account_id or "default")
+    parsed = parse(services, services.settings.account.account_id or "default")
     parsed.warnings += outside_universe(parsed, [i.symbol for i in services.settings.universe.instruments])
-    _report(record_import(services.ledger, parsed), as_json)
+    _report(record_import(services.ledger, parsed, configured_account_id(services.settings)), as_json)
+
+
+def _flow_booking(services: Any) -> Any:
+    """Imported flows are booked as `cashflow add` books them: on a session, never in the future."""
+    from trackrecord.ledger.imports import FlowBooking
+    from trackrecord.market.service import calendar_for
+
+    calendar = calendar_for(services.settings)
+    today = services.ledger.clock().astimezone(ZoneInfo(calendar.timezone)).date()
+    return FlowBooking(lambda day: next(iter(calendar.next_sessions(day, 1)), None), today)
 
 
 def import_snapshots(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV with date,nav[,cash]"),
@@ -125,7 +136,8 @@ def import_snapshots(ctx: typer.Context, file: Path = typer.Argument(..., help="
     """Import daily NAV snapshots."""
     from trackrecord.ledger.imports import parse_snapshots_csv
 
-    _import(ctx, lambda s, default: parse_snapshots_csv(file, account or default, s.account.base_currency), as_json)
+    _import(ctx, lambda s, default: parse_snapshots_csv(file, account or default, s.settings.account.base_currency),
+            as_json)
 
 
 def import_cashflows(ctx: typer.Context, file: Path = typer.Argument(..., help="CSV with date,amount[,currency,note,ref]"),
@@ -134,7 +146,8 @@ def import_cashflows(ctx: typer.Context, file: Path = typer.Argument(..., help="
     """Import deposits and withdrawals (two equal flows on one day need distinct refs)."""
     from trackrecord.ledger.imports import parse_cashflows_csv
 
-    _import(ctx, lambda s, _default: parse_cashflows_csv(file, s.account.base_currency, account), as_json)
+    _import(ctx, lambda s, _default: parse_cashflows_csv(file, s.settings.account.base_currency, account,
+                                                          _flow_booking(s)), as_json)
 
 
 def import_fills(ctx: typer.Context, file: Path = typer.Argument(..., help="executions CSV"),
@@ -143,7 +156,7 @@ def import_fills(ctx: typer.Context, file: Path = typer.Argument(..., help="exec
     """Import executions (trade_id,timestamp,symbol,asset_class,side,quantity,intended_price,fill_price,...)."""
     from trackrecord.ledger.imports import parse_fills_csv
 
-    _import(ctx, lambda s, default: parse_fills_csv(file, account or default, s.account.base_currency), as_json)
+    _import(ctx, lambda s, default: parse_fills_csv(file, account or default, s.settings.account.base_currency), as_json)
 
 
 def import_seed(ctx: typer.Context, folder: Path = typer.Argument(..., help="the older tool's data folder"),
@@ -152,7 +165,7 @@ def import_seed(ctx: typer.Context, folder: Path = typer.Argument(..., help="the
     """Migrate the older file-based tool's executions/ and snapshots/."""
     from trackrecord.ledger.imports import parse_seed_folder
 
-    _import(ctx, lambda s, default: parse_seed_folder(folder, account or default, s.account.base_currency), as_json)
+    _import(ctx, lambda s, default: parse_seed_folder(folder, account or default, s.settings.account.base_currency), as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -164,9 +164,12 @@ def _note(where: str, row: dict[str, str], column: str) -> str:
     return text
 
 
-def parse_cashflows_csv(path: Path, base_currency: str, account_id: str | None = None) -> ParsedImport:
+def parse_cashflows_csv(path: Path, base_currency: str, account_id: str | None = None,
+                        booking: "FlowBooking | None" = None) -> ParsedImport:
     """``date,amount[,currency,note,ref]``: two flows of the same amount on one day are two
-    real flows only when their ``ref`` (e.g. the bank's reference) differ."""
+    real flows only when their ``ref`` (e.g. the bank's reference) differ. With ``booking``,
+    a future date is refused and a non-session date is booked on the next session (the
+    date given is kept as ``date_given``), as ``cashflow add`` does."""
     text, digest = _read_text(path)
     parsed = ParsedImport()
     lines: dict[tuple[Any, ...], str] = {}
@@ -175,7 +178,8 @@ def parse_cashflows_csv(path: Path, base_currency: str, account_id: str | None =
         if amount == 0:
             raise UserError(f"{where}: column 'amount': a cash flow of zero records nothing")
         currency = _cell(where, row, "currency", parse_currency) if row.get("currency") else base_currency
-        flow_date, ref = _cell(where, row, "date", parse_date), _note(where, row, "ref")
+        given, ref = _cell(where, row, "date", parse_date), _note(where, row, "ref")
+        flow_date = booking.session_for(given, where) if booking is not None else given
         same = (flow_date, amount, currency, ref)
         if same in lines:
             raise UserError(
@@ -188,11 +192,34 @@ def parse_cashflows_csv(path: Path, base_currency: str, account_id: str | None =
         }
         if ref:
             payload["ref"] = ref
+        if given != flow_date:
+            payload["date_given"] = given
         if account_id is not None:
             payload["account_id"] = account_id
         parsed.cashflows.append(payload)
     parsed.sources.append(ImportSource("cashflows", path, digest, len(parsed.cashflows)))
     return parsed
+
+
+@dataclass(frozen=True)
+class FlowBooking:
+    """When an imported flow is booked: ``next_session(day)`` is the first session on or after
+    ``day`` (None past the calendar), ``today`` the last date a flow may carry."""
+
+    next_session: Callable[[date], date | None]
+    today: date
+
+    def session_for(self, given: date, where: str) -> date:
+        if given > self.today:
+            raise UserError(f"{where}: column 'date': {given} is in the future (today is {self.today}); "
+                            "a cash flow is recorded on the day it happens")
+        try:
+            session = self.next_session(given)
+        except UserError as exc:  # before the calendar's first session
+            raise UserError(f"{where}: column 'date': {exc}") from None
+        if session is None:
+            raise UserError(f"{where}: column 'date': no session on or after {given}")
+        return session
 
 
 def parse_snapshots_csv(path: Path, account_id: str, base_currency: str) -> ParsedImport:
@@ -415,8 +442,9 @@ def _dated(path: Path, extension: str) -> Any:
     return parse_date(match.group(1), str(path))
 
 
-def record_import(ledger: "SqlLedger", parsed: ParsedImport) -> ImportReport:
-    """Write what is new, in one transaction, under the single-writer lock."""
+def record_import(ledger: "SqlLedger", parsed: ParsedImport, default_account: str | None = None) -> ImportReport:
+    """Write what is new, in one transaction, under the single-writer lock; ``default_account``
+    is the account of flows recorded without one (for the repeat check)."""
     from trackrecord.ledger.canonical import normalise
 
     report = ImportReport(warnings=list(parsed.warnings))
@@ -428,7 +456,7 @@ def record_import(ledger: "SqlLedger", parsed: ParsedImport) -> ImportReport:
         fresh_sources = list({s.content_hash: s for s in parsed.sources if s.content_hash not in known_files}.values())
         report.files_already_imported = [str(s.path) for s in parsed.sources if s.content_hash in known_files]
         items: list[tuple[str, dict[str, Any]]] = []
-        items += _new_cashflows(conn, parsed.cashflows, report)
+        items += _new_cashflows(conn, parsed.cashflows, report, default_account)
         items += _new_fills(conn, parsed.fills, report)
         items += _new_snapshots(conn, [normalise(s) for s in parsed.snapshots], report)
         report.warnings += unexplained_nav_moves(parsed.snapshots, _flows_in(conn, parsed.cashflows))
@@ -449,19 +477,23 @@ def _known_import_hashes(conn: "Connection") -> set[str]:
     return set(conn.execute(select(imports.c.content_hash)).scalars())
 
 
-def _new_cashflows(conn: "Connection", flows: list[dict[str, Any]], report: ImportReport) -> list[tuple[str, dict[str, Any]]]:
+def _new_cashflows(conn: "Connection", flows: list[dict[str, Any]], report: ImportReport,
+                   default_account: str | None) -> list[tuple[str, dict[str, Any]]]:
+    """Flows not recorded yet, keyed by (account, session, amount, currency, note, ref); a flow
+    without an account is the default account's (ledger/cashflows.py)."""
     from sqlalchemy import select
 
     from trackrecord.ledger.canonical import format_decimal
     from trackrecord.ledger.schema import cashflows
 
     refs = _recorded_refs(conn)
-    existing = {(*r[1:], refs.get(r[0], "")) for r in conn.execute(select(
-        cashflows.c.seq, cashflows.c.flow_date, cashflows.c.amount, cashflows.c.currency, cashflows.c.note))}
+    existing = {(r.account_id or default_account, r.flow_date, r.amount, r.currency, r.note, refs.get(r.seq, ""))
+                for r in conn.execute(select(cashflows.c.seq, cashflows.c.account_id, cashflows.c.flow_date,
+                                             cashflows.c.amount, cashflows.c.currency, cashflows.c.note))}
     out = []
     for flow in flows:
-        key = (flow["flow_date"].isoformat(), format_decimal(flow["amount"]), flow["currency"], flow["note"],
-               flow.get("ref", ""))
+        key = (flow.get("account_id") or default_account, flow["flow_date"].isoformat(),
+               format_decimal(flow["amount"]), flow["currency"], flow["note"], flow.get("ref", ""))
         if key in existing:
             report.count(report.already_recorded, "cashflows")
             continue
