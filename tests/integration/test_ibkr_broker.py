@@ -552,13 +552,13 @@ def test_bad_execution_numbers_from_the_gateway_are_errors_naming_the_field(brok
 
 
 def test_partial_fill_is_partially_filled_then_filled(broker, fake_tws):
-    fake_tws.faults.partial_fill = PartialFill(first=Decimal(2), rest_after_seconds=0.3)
+    fake_tws.faults.partial_fill = PartialFill(first=Decimal(2), rest_after_seconds=1.5)
     broker.place_order(order("r-part", "5"))
-    assert eventually(lambda: len(fake_tws.execution_ids()) == 1)
+    assert eventually(lambda: len(fake_tws.execution_ids()) == 1, timeout=3.0)
     [part] = broker.wait_for_terminal(["r-part"], 0.05)
     assert (part.status, part.filled_quantity, part.quantity) == (OrderStatus.PARTIALLY_FILLED, Decimal(2), Decimal(5))
     assert [o.order_ref for o in broker.open_orders()] == ["r-part"]
-    [done] = broker.wait_for_terminal(["r-part"], 2.0)
+    [done] = broker.wait_for_terminal(["r-part"], 5.0)
     assert (done.status, done.filled_quantity, done.average_fill_price) == (OrderStatus.FILLED, Decimal(5), Decimal("8.12"))
     fills = broker.executions_since(START)
     assert [f.quantity for f in fills] == [Decimal(2), Decimal(3)] and len({f.exec_id for f in fills}) == 2
@@ -567,7 +567,7 @@ def test_partial_fill_is_partially_filled_then_filled(broker, fake_tws):
 def test_partial_fill_cancelled_at_the_end_of_the_day_keeps_its_fills(broker, fake_tws):
     fake_tws.faults.partial_fill = PartialFill(first=Decimal(2), rest_after_seconds=None)
     broker.place_order(order("r-part-eod", "5"))
-    assert eventually(lambda: len(fake_tws.execution_ids()) == 1)
+    assert eventually(lambda: len(fake_tws.execution_ids()) == 1, timeout=3.0)
     assert fake_tws.end_session() == 1
     [done] = broker.wait_for_terminal(["r-part-eod"], 1.0)
     assert (done.status, done.filled_quantity) == (OrderStatus.CANCELLED, Decimal(2))
@@ -609,3 +609,10 @@ def test_orders_are_followed_through_a_link_outage(broker, fake_tws):
     [filled] = broker.wait_for_terminal(["r-out"], 1.0)
     assert filled.status is OrderStatus.FILLED
     assert broker.snapshot(datetime.now(timezone.utc)).quantity_of("IUKD") == Decimal(2)
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "1e400"])
+def test_bad_account_value_from_the_gateway_is_an_error_naming_the_tag(broker, fake_tws, text):
+    fake_tws.faults.garbled = {"account.NetLiquidation": text}
+    with pytest.raises(BrokerError, match=r"IB sent account value NetLiquidation \(GBP\) = "):
+        broker.snapshot(datetime.now(timezone.utc))

@@ -111,5 +111,6 @@ class Faults:
     no_completed_orders: bool = False
     # Field text sent in place of the real value: a broken gateway. Keys: ``execution.price``,
     # ``execution.shares``, ``commission``, ``position.quantity``, ``position.market_price``,
-    # ``position.market_value``, ``position.average_cost``; e.g. {"execution.price": "nan"}.
+    # ``position.market_value``, ``position.average_cost``, ``account.<tag>`` (e.g.
+    # ``account.NetLiquidation``); e.g. {"execution.price": "nan"}.
     garbled: dict[str, str] = field(default_factory=dict)

@@ -346,7 +346,8 @@ class FakeTws:
             tags.append(("ExchangeRate", self.scenario.fx_to_base[ccy], ccy))
         tags.append(("CashBalance", self._cash_base(), "BASE"))
         tags.append(("NetLiquidationByCurrency", self._nav(), "BASE"))
-        return tags
+        shown = self._garbled("account.")
+        return [(tag, shown.get(tag, value), ccy) for tag, value, ccy in tags]
 
     def _account_updates(self, s: _Session, f: list[str]) -> None:
         subscribe, account = f[2] == "1", f[3]

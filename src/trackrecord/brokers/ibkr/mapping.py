@@ -69,7 +69,7 @@ def decimal_or_none(value: float | int | str | None, field: str) -> Decimal | No
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
     except ArithmeticError:
         raise BrokerError(f"IB sent {field} = {value!r}: expected a number; nothing was recorded") from None
-    if number.is_finite() and (number == UNSET_INTEGER or number >= UNSET_DOUBLE_DECIMAL):
+    if number.is_finite() and number in (UNSET_INTEGER, UNSET_DOUBLE_DECIMAL):
         return None
     problem = number_problem(number)
     if problem is not None:
