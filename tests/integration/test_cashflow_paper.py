@@ -157,9 +157,9 @@ def _assert_consistent(root: Path, results: list[subprocess.CompletedProcess[str
 
 @pytest.mark.slow
 def test_three_writers_at_once_lose_nothing_double_nothing_and_print_no_traceback(paper: Path) -> None:
-    results = _run_writers_at_once(paper, 14)  # with the PostgreSQL run below: 60 commands
-    assert len(results) == 42
-    assert sum(r.returncode == 0 for r in results) >= 40, [r.stderr for r in results if r.returncode]
+    results = _run_writers_at_once(paper, 8)  # with the PostgreSQL run below: 42 commands
+    assert len(results) == 24
+    assert sum(r.returncode == 0 for r in results) >= 22, [r.stderr for r in results if r.returncode]
     _assert_consistent(paper, results)
 
 

@@ -331,15 +331,6 @@ def stats(
         context.print_json(document)
     else:
         render_stats_table(document, context.console())
-    _warn_unreflected_flows(services, str(document["account"]))
-
-
-def _warn_unreflected_flows(services: Any, account: str) -> None:
-    """A recorded flow the NAV does not show makes the figures false: say so (stderr)."""
-    from trackrecord.engine.cashflows import flow_warnings
-
-    for warning in flow_warnings(services.engine, services.settings, account):
-        typer.echo(f"warning: {warning.message()}", err=True)
 
 
 def trades(
