@@ -134,4 +134,4 @@ def test_stats_warns_about_a_flow_the_nav_does_not_show(cli, workspace: Path, tm
     assert cli("--home", workspace, "import", "cashflows", flows).code == 0
     result = cli("--home", workspace, "stats", "--benchmark", "none")
     assert result.code == 0, result
-    assert "warning: the deposit of 1,000,000.00 on 2026-01-06 is not reflected in the NAV" in result.err
+    assert "Warning: the deposit of 1,000,000.00 on 2026-01-06 is not reflected in the NAV" in result.out
