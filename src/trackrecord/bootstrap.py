@@ -159,7 +159,7 @@ def run_context(services: Services, mode: "Mode", calendar: "ExchangeCalendar | 
         broker = live_broker(settings)
     assert broker is not None
     return RunContext(settings=settings, ledger=services.ledger, calendar=calendar, mode=mode, book=book,
-                      key_dir=services.workspace.key_dir, portfolio=BrokerPortfolio(broker),
+                      portfolio=BrokerPortfolio(broker),
                       planning_account=_configured_account(settings), simulated=_simulated(services, mode),
                       price_source=settings.prices.source, broker=broker,
                       session_clock=session_clock or ExchangeClock())
@@ -178,7 +178,7 @@ def planning_context(services: Services, mode: "Mode", calendar: "ExchangeCalend
     portfolio = CashPortfolio(account, cash, settings.account.base_currency) if cash is not None else \
         RecordedPortfolio(services.engine, settings.account.account_id or None)
     return PlanningContext(settings=settings, ledger=services.ledger, calendar=calendar, mode=mode, book=book,
-                           key_dir=services.workspace.key_dir, portfolio=portfolio, planning_account=account,
+                           portfolio=portfolio, planning_account=account,
                            simulated=_simulated(services, mode), price_source=settings.prices.source)
 
 
@@ -204,7 +204,7 @@ def preview_context(services: Services, calendar: "ExchangeCalendar | None" = No
     calendar, book, stored = _market(services, calendar)
     broker, _ = simulated_broker(services, calendar, price_tape(stored, calendar))
     return PlanningContext(settings=settings, ledger=services.ledger, calendar=calendar, mode=Mode.PAPER, book=book,
-                           key_dir=services.workspace.key_dir, portfolio=BrokerPortfolio(broker),
+                           portfolio=BrokerPortfolio(broker),
                            planning_account=broker.account_id, simulated=synthetic,
                            price_source=settings.prices.source)
 

@@ -88,9 +88,6 @@ class RecordFrequency:
         periods = np.asarray(self.periods, dtype=np.int64)
         return (periods == 1) & self.regular
 
-    def missing_sessions(self) -> int:
-        return sum(g.sessions for g in self.gaps)
-
 
 def detect_frequency(snapshot_dates: Sequence[DateLike] | DateArray, sessions: Sequence[DateLike] | DateArray) -> RecordFrequency:
     """The frequency of a record with snapshots on ``snapshot_dates`` (strictly increasing)

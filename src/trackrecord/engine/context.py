@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from trackrecord.domain import Mode
@@ -56,7 +55,6 @@ class PlanningContext:
     calendar: "ExchangeCalendar"
     mode: Mode
     book: "PriceBook"
-    key_dir: Path
     portfolio: PortfolioSource
     planning_account: str
     simulated: bool = True

@@ -16,10 +16,6 @@ LOCK_TIMEOUT_SECONDS = 120.0
 _HELD: dict[str, tuple[int, int]] = {}  # path -> (fd, depth): the locks this process holds
 
 
-def held_by_this_process(path: str) -> bool:
-    return os.path.realpath(path) in _HELD
-
-
 class WriterLock:
     """``flock`` on the lock file, as ``filelock.FileLock`` takes it on Unix (the file is
     left in place on release, so both lock the same inode).

@@ -15,7 +15,6 @@ from trackrecord.errors import RuntimeFailure, UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.market.base import PriceRow, PriceSeries, PriceSource, PriceSourceError
 from trackrecord.market.calendar import DEFAULT_START, ExchangeCalendar, open_calendar
-from trackrecord.market.quality import QualityReport, check_quality
 from trackrecord.market.store import last_stored_dates, load_prices, store_prices
 
 if TYPE_CHECKING:
@@ -306,29 +305,6 @@ def _shown(value: float | None) -> str:
 
 def _exact(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(repr(float(value)))
-
-
-def run_quality_gates(ledger: "SqlLedger", settings: "Settings", calendar: ExchangeCalendar, window_start: date,
-                      expected_last_session: date, purpose: str, as_of: date | None = None,
-                      record: bool = True) -> QualityReport:
-    """Gate the stored prices of the universe over the window; record one ``quality.checked`` event."""
-    symbols = [i.symbol for i in settings.universe.instruments]
-    series = load_prices(ledger.engine, symbols, until=as_of or expected_last_session)
-    sessions = calendar.sessions_between(window_start, expected_last_session)
-    report = check_quality(series, sessions, window_start, expected_last_session,
-                           settings.prices.max_daily_move, settings.prices.max_gap_sessions)
-    if record:
-        ledger.append(kinds.QUALITY_CHECKED, {
-            **report.document(), "purpose": purpose, "as_of": as_of, "calendar": calendar.code,
-        })
-    return report
-
-
-def require_quality(report: QualityReport) -> None:
-    """Raise RuntimeFailure (exit 1) naming gate, symbol and date when a gate failed."""
-    if not report.passed:
-        raise RuntimeFailure(f"price quality gates failed, signal blocked: {report.message()}. "
-                             "Fix the data (prices update / prices import) and run again")
 
 
 def month_start_of(day: date, months_back: int = 0) -> date:

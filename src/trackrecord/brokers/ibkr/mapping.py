@@ -10,7 +10,6 @@ those two functions.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
