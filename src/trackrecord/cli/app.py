@@ -46,7 +46,7 @@ def build_app() -> typer.Typer:
     import importlib
 
     app = typer.Typer(
-        name="trackrecord", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+        name="trackrecord", add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
         rich_markup_mode=None,
     )
     app.callback()(_root)

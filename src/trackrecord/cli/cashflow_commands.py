@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import Any, Callable, Optional
 from zoneinfo import ZoneInfo
 
 import typer
 
 from trackrecord.cli import context
-from trackrecord.ledger.canonical import format_decimal
 from trackrecord.ledger.parsing import parse_currency, parse_date, parse_decimal
-
-if TYPE_CHECKING:
-    from trackrecord.ledger.cashflows import RecordedCashFlow
 
 # The use cases below pull in SQLAlchemy and the calendar (numpy): imported where a command
 # runs, so that `trackrecord --help` and every other command start fast.
@@ -67,7 +63,7 @@ def cashflow_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
     default = configured_account_id(services.settings)
     flows = recorded_cashflows(services.engine, account, default)
     if as_json:
-        context.print_json([_flow_document(f, default) for f in flows])
+        context.print_json([f.document(default) for f in flows])
         return
     table = Table("Seq", "Date", "Account", "Amount", "Currency", "Note", "Status", box=None)
     for f in flows:
@@ -81,12 +77,6 @@ def cashflow_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
     voided = len(flows) - len(counted)
     typer.echo(f"{len(counted)} cash flow(s), net {sum(counted, start=Decimal(0)):,.2f}"
                + (f"; {voided} voided" if voided else ""))
-
-
-def _flow_document(f: "RecordedCashFlow", default_account: str) -> dict[str, object]:
-    return {"seq": f.seq, "date": f.flow.flow_date.isoformat(), "account": f.account_id or default_account,
-            "amount": format_decimal(f.flow.amount), "currency": f.flow.currency, "note": f.flow.note,
-            "date_given": f.date_given.isoformat() if f.date_given else None, "voided_by": f.voided_by}
 
 
 def cashflow_void(ctx: typer.Context, seq: int = typer.Argument(..., help="the flow's seq, as `cashflow list` shows it"),

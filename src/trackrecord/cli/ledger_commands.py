@@ -26,11 +26,7 @@ def ledger_log(
     entries = log_entries(services.ledger, kind, after)
     rows = list(deque(entries, maxlen=limit) if limit else entries)
     if as_json:
-        context.print_json([
-            {"seq": e.seq, "recorded_at": e.recorded_at, "kind": e.kind, "payload": json.loads(e.payload),
-             "prev_hash": e.prev_hash, "hash": e.hash}
-            for e in rows
-        ])
+        context.print_json([e.document() for e in rows])
         return
     from rich.table import Table
 

@@ -23,6 +23,7 @@ from sqlalchemy import and_, or_, select
 
 from trackrecord.domain import CashFlow
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.canonical import format_decimal
 from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.schema import cashflows, events
 
@@ -47,6 +48,12 @@ class RecordedCashFlow:
     @property
     def voided(self) -> bool:
         return self.voided_by is not None
+
+    def document(self, default_account: str) -> dict[str, object]:
+        """The flow as ``cashflow list --json`` prints it."""
+        return {"seq": self.seq, "date": self.flow.flow_date.isoformat(), "account": self.account_id or default_account,
+                "amount": format_decimal(self.flow.amount), "currency": self.flow.currency, "note": self.flow.note,
+                "date_given": self.date_given.isoformat() if self.date_given else None, "voided_by": self.voided_by}
 
 
 def cashflow_payload(flow: CashFlow, source: str, account_id: str | None = None,

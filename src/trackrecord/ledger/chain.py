@@ -23,6 +23,11 @@ class StoredEvent:
     def data(self) -> dict:
         return json.loads(self.payload)
 
+    def document(self) -> dict:
+        """The event as ``ledger log --json`` prints it (the payload parsed)."""
+        return {"seq": self.seq, "recorded_at": self.recorded_at, "kind": self.kind, "payload": self.data(),
+                "prev_hash": self.prev_hash, "hash": self.hash}
+
 
 @lru_cache(maxsize=4096)
 def _quoted(text: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trackrecord.secure_files import ensure_private_file
 
@@ -47,6 +47,28 @@ def create_db_engine(url: str, durable: bool = True) -> "Engine":
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def create_read_only_engine(url: str) -> "Engine":
+    """An engine that cannot write: SQLite opened with ``mode=ro`` and ``query_only``,
+    PostgreSQL with read-only transactions. Nothing is created or migrated; a missing
+    SQLite file is an ``OperationalError`` on first use."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    if url.startswith("sqlite"):
+        uri = f"file:{Path(make_url(url).database or '').resolve().as_posix()}?mode=ro"
+        return create_engine("sqlite://", creator=lambda: _read_only_sqlite(uri))
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": "-c default_transaction_read_only=on"})
+
+
+def _read_only_sqlite(uri: str) -> Any:
+    import sqlite3
+
+    connection = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+    connection.execute("PRAGMA query_only=ON")
+    connection.execute("PRAGMA busy_timeout=30000")
+    return connection
 
 
 def _create_private_sqlite_file(database: str | None) -> None:

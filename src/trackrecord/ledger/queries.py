@@ -234,3 +234,13 @@ def nav_and_flows_before(conn: "Connection", account_id: str, session: date,
 def has_cashflows(conn: "Connection", account_id: str, default_account: str | None = None) -> bool:
     """Whether any flow that counts was ever booked for the account."""
     return bool(list_cashflows(conn, account_id=account_id, default_account=default_account))
+
+
+def recorded_accounts(conn: "Connection") -> list[str]:
+    """Accounts with a snapshot or a fill, sorted."""
+    from sqlalchemy import select, union
+
+    from trackrecord.ledger.schema import fills, snapshots
+
+    query = union(select(snapshots.c.account_id), select(fills.c.account_id))
+    return sorted(str(row[0]) for row in conn.execute(query))
