@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "trackrecord.cli.execution_commands",
     "trackrecord.cli.engine_commands",
     "trackrecord.cli.demo_commands",
+    "trackrecord.cli.export_commands",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -50,8 +51,48 @@ def ledger_checkpoint(ctx: typer.Context, as_json: bool = typer.Option(False, "-
         typer.echo(f"checkpoint seq {event.seq}: signed head seq {data['head_seq']} hash {data['head_hash']}")
 
 
-def verify(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
-    """Recompute every hash, check every signature, rebuild projections and compare."""
+def ledger_commit(
+    ctx: typer.Context,
+    account: Optional[str] = typer.Option(None, "--account", help="the account committed to (default: the one stats shows)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Sign the head and print one line to send to an allocator or recruiter (records it too)."""
+    from trackrecord.engine.cashflows import configured_account_id
+    from trackrecord.engine.performance import record_account
+    from trackrecord.errors import UserError
+    from trackrecord.ledger.commitments import record_commitment
+    from trackrecord.ledger.signing import SigningKeyError
+
+    services = context.services(ctx)
+    chosen = record_account(services.engine, services.settings, account) or configured_account_id(services.settings)
+    try:
+        commitment, event = record_commitment(services.ledger, services.workspace.private_key_path, chosen)
+    except SigningKeyError as exc:
+        raise UserError(f"cannot sign the commitment: {exc}") from None
+    if as_json:
+        context.print_json({"line": commitment.line, "account": commitment.account, "seq": commitment.seq,
+                            "hash": commitment.hash, "signature": commitment.signature, "event_seq": event.seq})
+        return
+    typer.echo(commitment.line)
+    typer.echo(f"committed to seq {commitment.seq} of account {commitment.account} (recorded as seq {event.seq}); "
+               "send the line above to whoever checks your record, and keep a copy", err=True)
+
+
+def verify(
+    ctx: typer.Context,
+    bundle: Optional[Path] = typer.Argument(None, help="an export bundle to check offline, with no workspace"),
+    commitments: list[str] = typer.Option([], "--commitment", help="a commitment line the bundle must extend (repeatable)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Recompute every hash, check every signature, rebuild projections and compare
+    (the workspace's ledger, or BUNDLE.zip with no workspace)."""
+    if bundle is not None:
+        verify_bundle_file(bundle, commitments, as_json)
+        return
+    from trackrecord.errors import UserError
+
+    if commitments:
+        raise UserError("--commitment needs a bundle: trackrecord verify BUNDLE.zip --commitment LINE")
     from trackrecord.ledger.operations import verify_ledger
     from trackrecord.ledger.verify import NOT_PROVABLE
 
@@ -75,9 +116,37 @@ def verify(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
         raise typer.Exit(1)
 
 
+def verify_bundle_file(path: Path, commitments: list[str], as_json: bool) -> None:
+    from trackrecord.engine.bundles import verify_bundle
+    from trackrecord.errors import UserError
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the bundle: {exc.strerror}") from None
+    result = verify_bundle(data, str(path), commitments)
+    if as_json:
+        context.print_json(result.document())
+    elif result.ok:
+        typer.echo(f"bundle OK: {len(result.events)} events, head seq {result.head_seq} {result.hashes[-1][:16]}, "
+                   f"{result.checkpoints} signed checkpoints, {result.figures_checked} figures recomputed from the "
+                   f"events, {len(result.reports_checked)} reports, {len(result.commitments_checked)} commitments hold")
+        typer.echo(f"signed by key {result.fingerprint}: compare it with the fingerprint the trader sent you")
+    else:
+        first = result.first_break()
+        typer.echo(f"bundle BROKEN: {first}", err=True)
+        for problem in result.problems:
+            if problem is not first:
+                typer.echo(f"  {problem}", err=True)
+        typer.echo(f"key fingerprint in the bundle: {result.fingerprint}", err=True)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     ledger_app = typer.Typer(help="The hash-chained ledger.", no_args_is_help=True)
     ledger_app.command("log")(ledger_log)
     ledger_app.command("checkpoint")(ledger_checkpoint)
+    ledger_app.command("commit")(ledger_commit)
     app.add_typer(ledger_app, name="ledger")
     app.command("verify")(verify)

@@ -484,3 +484,11 @@ def _adjusted_closes(conn: "Connection", symbols: list[str], end: date) -> dict[
     starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
     bounds = np.r_[starts, names.size]
     return {str(names[a]): (dates[a:b], closes[a:b]) for a, b in zip(bounds[:-1], bounds[1:])}
+
+
+def record_account(engine: "Engine", settings: "Settings", requested: str | None = None) -> str | None:
+    """The account whose record ``stats`` shows: ``requested`` (``UserError`` unless it has
+    snapshots), else the configured account if it has snapshots, else the one with most;
+    None when no snapshot is recorded."""
+    with engine.connect() as conn:
+        return _choose_account(conn, settings, requested, "snapshots")

@@ -64,12 +64,26 @@ def _raw_private_key(path: Path) -> bytes:
 
 def sign_checkpoint(private_path: Path, seq: int, head_hash: str) -> tuple[str, str]:
     """Return (public key, signature), both base64."""
+    return sign_message(private_path, checkpoint_message(seq, head_hash))
+
+
+def sign_message(private_path: Path, message: bytes) -> tuple[str, str]:
+    """Sign ``message`` with the private key; return (public key, signature), both base64."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     private = Ed25519PrivateKey.from_private_bytes(_raw_private_key(private_path))
-    signature = private.sign(checkpoint_message(seq, head_hash))
+    signature = private.sign(message)
     public = base64.b64encode(private.public_key().public_bytes_raw()).decode("ascii")
     return public, base64.b64encode(signature).decode("ascii")
+
+
+def key_fingerprint(public_key_b64: str) -> str:
+    """``SHA256:`` and the hex SHA-256 of the raw 32-byte public key, in groups of four:
+    what a trader reads out or sends separately, to compare with the one ``verify`` prints."""
+    import hashlib
+
+    digest = hashlib.sha256(base64.b64decode(public_key_b64)).hexdigest()
+    return "SHA256:" + ":".join(digest[i:i + 4] for i in range(0, 64, 4))
 
 
 def signed_checkpoint(private_path: Path, seq: int, head_hash: str) -> dict[str, object]:
@@ -79,12 +93,16 @@ def signed_checkpoint(private_path: Path, seq: int, head_hash: str) -> dict[str,
 
 
 def verify_signature(public_key_b64: str, signature_b64: str, seq: int, head_hash: str) -> bool:
+    return verify_message(public_key_b64, signature_b64, checkpoint_message(seq, head_hash))
+
+
+def verify_message(public_key_b64: str, signature_b64: str, message: bytes) -> bool:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     try:
-        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
-        key.verify(base64.b64decode(signature_b64), checkpoint_message(seq, head_hash))
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64, validate=True))
+        key.verify(base64.b64decode(signature_b64, validate=True), message)
     except (InvalidSignature, ValueError):
         return False
     return True

@@ -1,0 +1,58 @@
+"""``export bundle``: the verifiable track record in one zip (docs/ledger.md, "Bundles and commitments")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from trackrecord.cli import context
+
+
+def export_bundle(
+    ctx: typer.Context,
+    out: Path = typer.Argument(..., help="the zip file to write (replaced if it exists)"),
+    account: Optional[str] = typer.Option(None, "--account", help="the account whose figures and reports go in"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Write every event, the public key, checkpoints, figures, reports and a manifest to OUT.zip."""
+    import os
+
+    from trackrecord.engine.bundles import export_bundle as build
+    from trackrecord.errors import UserError
+
+    if out.is_dir():
+        raise UserError(f"{out} is a folder: give the path of the zip file to write")
+    if not out.parent.resolve().is_dir():
+        raise UserError(f"{out}: folder {out.parent} does not exist")
+    services = context.services(ctx)
+    bundle = build(services, account)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_bytes(bundle.data)
+    os.replace(partial, out)
+    if bundle.warning:
+        typer.echo(f"warning: {bundle.warning}", err=True)
+    manifest = bundle.manifest
+    if as_json:
+        context.print_json({
+            "path": str(out), "bytes": len(bundle.data), "account": manifest["account"],
+            "head_seq": manifest["head_seq"], "head_hash": manifest["head_hash"], "events": manifest["events"],
+            "checkpoints": manifest["checkpoints"], "key_fingerprint": manifest["key_fingerprint"],
+            "reports": len(manifest["reports"]), "statements": len(manifest["statements"]),
+            "files": sorted(manifest["files"]), "signed_head_now": bundle.signed_now,
+        })
+        return
+    if bundle.signed_now:
+        typer.echo("signed a checkpoint of the head first: events after the last checkpoint were unsigned")
+    typer.echo(f"wrote {out} ({len(bundle.data):,} bytes): {manifest['events']} events up to seq "
+               f"{manifest['head_seq']}, {manifest['checkpoints']} signed checkpoints, {len(manifest['reports'])} "
+               f"reports, {len(manifest['statements'])} statements, account {manifest['account']}")
+    typer.echo(f"key fingerprint {manifest['key_fingerprint']}: send it separately; the recipient runs "
+               f"`trackrecord verify {out.name}`")
+
+
+def register(app: typer.Typer) -> None:
+    export_app = typer.Typer(help="Export the record for someone else to check.", no_args_is_help=True)
+    export_app.command("bundle")(export_bundle)
+    app.add_typer(export_app, name="export")

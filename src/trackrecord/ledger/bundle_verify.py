@@ -1,0 +1,337 @@
+"""Checks of an export bundle made from its bytes alone (no workspace, no network): the
+manifest, the chain, every signature against the bundle's key, the commitments.
+
+The figures and the reports are recomputed from the events by
+``trackrecord.engine.bundles.verify_bundle``, which calls this first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from trackrecord.errors import UserError
+from trackrecord.ledger import events as kinds
+from trackrecord.ledger.bundle import (
+    CHECKPOINTS_FILE, COMMITMENTS_FILE, EVENTS_FILE, FORMAT, HASHES_FILE, MANIFEST_FILE, PUBLIC_KEY_FILE, README_FILE,
+    REPORT_KIND, checkpoints_text, verify_readme,
+)
+from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent
+from trackrecord.ledger.commitments import CommitmentError, commitment_problem, parse_commitment
+from trackrecord.ledger.signing import key_fingerprint
+from trackrecord.ledger.verify import verify_events
+
+_ENVELOPE = re.compile(r'\[(0|[1-9][0-9]*),"([^"\\]*)","([^"\\]*)",(.*)\]', re.DOTALL)
+_HASH_LINE = re.compile(r"(0|[1-9][0-9]*) ([0-9a-f]{64})")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One break: the file, the event's seq when there is one, and what is wrong."""
+
+    file: str
+    seq: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.seq is None else f"{self.file} seq {self.seq}"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class BundleResult:
+    """What ``verify BUNDLE`` found; ``document()`` is its ``--json``."""
+
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)
+    manifest: dict[str, Any] = field(default_factory=dict, repr=False)
+    events: list[StoredEvent] = field(default_factory=list, repr=False)
+    hashes: list[str] = field(default_factory=lambda: [GENESIS_HASH], repr=False)
+    problems: list[Problem] = field(default_factory=list)
+    public_key: str = ""
+    checkpoints: int = 0
+    unsigned_events: int = 0
+    commitments_checked: list[str] = field(default_factory=list)
+    figures_checked: int = 0
+    reports_checked: list[str] = field(default_factory=list)
+    reports_rebuilt: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def chain_intact(self) -> bool:
+        return len(self.events) > 0 and not any(p.file in (EVENTS_FILE, HASHES_FILE) for p in self.problems)
+
+    @property
+    def head_seq(self) -> int:
+        return len(self.hashes) - 1
+
+    @property
+    def fingerprint(self) -> str | None:
+        try:
+            return key_fingerprint(self.public_key) if self.public_key else None
+        except ValueError:
+            return None
+
+    def fail(self, file: str, seq: int | None, message: str) -> None:
+        self.problems.append(Problem(file, seq, message))
+
+    def first_break(self) -> Problem | None:
+        """The break to name first: the earliest event that breaks, else the first found."""
+        with_seq = [p for p in self.problems if p.seq is not None]
+        if with_seq:
+            return min(with_seq, key=lambda p: p.seq)  # type: ignore[arg-type, return-value]
+        return self.problems[0] if self.problems else None
+
+    def document(self) -> dict[str, Any]:
+        first = self.first_break()
+        return {
+            "ok": self.ok, "account": self.manifest.get("account"), "events": len(self.events),
+            "head_seq": self.head_seq, "head_hash": self.hashes[-1], "checkpoints": self.checkpoints,
+            "key_fingerprint": self.fingerprint, "unsigned_events": self.unsigned_events,
+            "commitments_checked": self.commitments_checked, "figures_checked": self.figures_checked,
+            "reports_checked": self.reports_checked, "reports_rebuilt": self.reports_rebuilt,
+            "first_break": None if first is None else {"file": first.file, "seq": first.seq, "message": first.message},
+            "problems": [str(p) for p in self.problems],
+        }
+
+
+def read_bundle(data: bytes, source: str) -> BundleResult:
+    """The files of a bundle; ``UserError`` (exit 2) when ``data`` is not a zip or not a
+    trackrecord bundle at all. A damaged member is a break (the result names it)."""
+    result = BundleResult()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise UserError(f"{source}: not a zip file, or a truncated one ({exc}); expected a bundle written by "
+                        "`trackrecord export bundle`") from None
+    with archive:
+        names = [info.filename for info in archive.infolist()]
+        if MANIFEST_FILE not in names and EVENTS_FILE not in names:
+            raise UserError(f"{source}: a zip file but not a trackrecord bundle (no {MANIFEST_FILE}, no {EVENTS_FILE})")
+        for name in names:
+            if name in result.files:
+                result.fail(name, None, "appears twice in the zip")
+                continue
+            try:
+                result.files[name] = archive.read(name)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+                result.fail(name, None, f"damaged in the zip ({exc})")
+    return result
+
+
+def check_bundle(result: BundleResult, commitment_lines: list[str]) -> None:
+    """Manifest, chain, signatures, key, side files and commitments; fills ``result``."""
+    _check_manifest_shape(result)
+    result.public_key = _public_key(result)
+    _check_chain(result)
+    _check_side_files(result)
+    _check_manifest_against_chain(result)
+    _check_attachments(result)
+    for line in _recorded_commitments(result):  # each line the trader sent (of any account) still holds
+        _check_commitment(result, line, COMMITMENTS_FILE, None)
+    for line in commitment_lines:
+        _check_commitment(result, line, "--commitment", result.manifest.get("account"))
+
+
+def parse_commitment_options(lines: list[str]) -> None:
+    """Refuse, before anything is checked, a ``--commitment`` that is not a commitment line."""
+    for line in lines:
+        try:
+            parse_commitment(line)
+        except CommitmentError as exc:
+            raise UserError(f"--commitment: {exc}") from None
+
+
+def _check_manifest_shape(result: BundleResult) -> None:
+    raw = result.files.get(MANIFEST_FILE)
+    if raw is None:
+        result.fail(MANIFEST_FILE, None, "missing from the bundle")
+        return
+    try:
+        manifest = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        result.fail(MANIFEST_FILE, None, f"not JSON ({exc})")
+        return
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        result.fail(MANIFEST_FILE, None, "not a bundle manifest (no \"files\" mapping)")
+        return
+    result.manifest = manifest
+    if manifest.get("format") != FORMAT:
+        result.fail(MANIFEST_FILE, None, f"format {manifest.get('format')!r} is not {FORMAT}")
+    for name, entry in sorted(manifest["files"].items()):
+        content = result.files.get(name)
+        expected = entry.get("sha256") if isinstance(entry, dict) else None
+        if content is None:
+            result.fail(name, None, "listed in the manifest but missing from the bundle")
+        elif hashlib.sha256(content).hexdigest() != expected:
+            result.fail(name, None, f"sha256 {hashlib.sha256(content).hexdigest()[:16]} differs from the "
+                                    f"manifest's {str(expected)[:16]}: the file was changed")
+    for name in result.files:
+        if name not in manifest["files"] and name not in (MANIFEST_FILE, README_FILE):
+            result.fail(name, None, "in the bundle but not listed in the manifest")
+    readme = result.files.get(README_FILE)
+    try:
+        expected_readme = verify_readme(manifest).encode("utf-8")
+    except (KeyError, TypeError, ValueError):
+        expected_readme = b""
+    if readme is None:
+        result.fail(README_FILE, None, "missing from the bundle")
+    elif readme != expected_readme:
+        result.fail(README_FILE, None, "differs from the text its manifest gives (fingerprint, head or account "
+                                       "changed by hand)")
+
+
+def _public_key(result: BundleResult) -> str:
+    raw = result.files.get(PUBLIC_KEY_FILE)
+    if raw is None:
+        result.fail(PUBLIC_KEY_FILE, None, "missing: signatures cannot be checked")
+        return ""
+    try:
+        key = raw.decode("ascii").strip()
+        key_fingerprint(key)
+    except (UnicodeDecodeError, ValueError):
+        result.fail(PUBLIC_KEY_FILE, None, "not a base64 Ed25519 public key")
+        return ""
+    return key
+
+
+def iter_bundle_events(text: str, stored: dict[int, str], result: BundleResult) -> Iterator[StoredEvent]:
+    """Events of events.jsonl with the hashes hashes.txt stored for them; a line that is
+    not an envelope stops the stream, named."""
+    lines = text.split("\n")
+    if lines[-1] != "":
+        result.fail(EVENTS_FILE, None, "does not end with a newline (a truncated file?)")
+    prev = GENESIS_HASH
+    for number, line in enumerate(lines[:-1] if lines[-1] == "" else lines, start=1):
+        match = _ENVELOPE.fullmatch(line)
+        if match is None:
+            result.fail(EVENTS_FILE, None, f"line {number} is not an event [seq,\"recorded_at\",\"kind\",payload]")
+            return
+        seq = int(match.group(1))
+        yield StoredEvent(seq, match.group(2), match.group(3), match.group(4), prev, stored.get(seq, ""))
+        prev = stored.get(seq, "")
+
+
+def _check_chain(result: BundleResult) -> None:
+    raw_events, raw_hashes = result.files.get(EVENTS_FILE), result.files.get(HASHES_FILE)
+    if raw_events is None or raw_hashes is None:
+        result.fail(EVENTS_FILE if raw_events is None else HASHES_FILE, None, "missing from the bundle")
+        return
+    try:
+        text, hash_text = raw_events.decode("utf-8"), raw_hashes.decode("ascii")
+    except UnicodeDecodeError as exc:
+        result.fail(EVENTS_FILE, None, f"not UTF-8 text ({exc})")
+        return
+    stored = _stored_hashes(hash_text, result)
+
+    def witness(event: StoredEvent) -> None:
+        result.events.append(event)
+        result.hashes.append(event.hash)
+
+    trusted = {result.public_key} if result.public_key else set()
+    verdict = verify_events(iter_bundle_events(text, stored, result), None, trusted, witness)
+    for problem in verdict.problems:
+        seq = _seq_of(problem)
+        result.fail(EVENTS_FILE, seq, problem.replace("the workspace's", "the bundle's"))
+    result.checkpoints = verdict.checkpoints
+    result.unsigned_events = verdict.unsigned_events
+    if verdict.first_bad_seq is None and verdict.unsigned_events:
+        result.fail(EVENTS_FILE, None, f"{verdict.unsigned_events} events after the last signed checkpoint are not "
+                                       "covered by any signature")
+    if verdict.first_bad_seq is None and not verdict.problems and len(stored) != len(result.events):
+        extra = sorted(set(stored) - {e.seq for e in result.events})
+        result.fail(HASHES_FILE, extra[0] if extra else None,
+                    f"lists {len(stored)} hashes for {len(result.events)} events")
+
+
+def _stored_hashes(text: str, result: BundleResult) -> dict[int, str]:
+    stored: dict[int, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _HASH_LINE.fullmatch(line)
+        if match is None:
+            result.fail(HASHES_FILE, None, f"line {number} is not '<seq> <sha256 hex>'")
+            continue
+        seq = int(match.group(1))
+        if seq in stored:
+            result.fail(HASHES_FILE, seq, f"line {number} repeats seq {seq}")
+        stored[seq] = match.group(2)
+    return stored
+
+
+def _seq_of(problem: str) -> int | None:
+    match = re.match(r"seq (\d+):", problem)
+    return int(match.group(1)) if match else None
+
+
+def _check_side_files(result: BundleResult) -> None:
+    checkpoints = [e for e in result.events if e.kind == kinds.CHECKPOINT_SIGNED]
+    if result.files.get(CHECKPOINTS_FILE) is not None and result.files[CHECKPOINTS_FILE] != checkpoints_text(checkpoints):
+        result.fail(CHECKPOINTS_FILE, None, "differs from the checkpoint.signed events of events.jsonl")
+    recorded = "".join(line + "\n" for line in _recorded_commitments(result)).encode("utf-8")
+    if result.files.get(COMMITMENTS_FILE) is not None and result.files[COMMITMENTS_FILE] != recorded:
+        result.fail(COMMITMENTS_FILE, None, "differs from the commitment.made events of events.jsonl")
+
+
+def _check_manifest_against_chain(result: BundleResult) -> None:
+    manifest = result.manifest
+    if not manifest or not result.events:
+        return
+    head = result.events[-1]
+    checks = (
+        ("head_seq", head.seq), ("head_hash", head.hash), ("events", len(result.events)),
+        ("checkpoints", result.checkpoints), ("public_key", result.public_key),
+        ("key_fingerprint", result.fingerprint),
+    )
+    for key, actual in checks:
+        if manifest.get(key) != actual:
+            result.fail(MANIFEST_FILE, None, f"{key} {manifest.get(key)!r} differs from the bundle's {actual!r}")
+
+
+def _check_attachments(result: BundleResult) -> None:
+    by_seq = {e.seq: e for e in result.events}
+    for section in ("reports", "statements"):
+        entries = result.manifest.get(section, [])
+        for entry in entries if isinstance(entries, list) else []:
+            name = str(entry.get("file")) if isinstance(entry, dict) else "?"
+            content = result.files.get(name)
+            if content is None:
+                result.fail(name, None, f"listed in the manifest's {section} but missing")
+                continue
+            digest = hashlib.sha256(content).hexdigest()
+            for seq in entry.get("seqs", []):
+                event = by_seq.get(seq)
+                if event is None or digest not in event.payload:
+                    result.fail(name, seq, f"its sha256 {digest[:16]} is not the one event seq {seq} recorded")
+                elif section == "reports" and event.kind != REPORT_KIND:
+                    result.fail(name, seq, f"event seq {seq} is a {event.kind}, not a {REPORT_KIND}")
+            if section == "reports":
+                result.reports_checked.append(name)
+
+
+def _recorded_commitments(result: BundleResult) -> list[str]:
+    lines = []
+    for event in result.events:
+        if event.kind == kinds.COMMITMENT_MADE:
+            lines.append(str(json.loads(event.payload).get("line", "")))
+    return lines
+
+
+def _check_commitment(result: BundleResult, line: str, source: str, account: str | None) -> None:
+    try:
+        commitment = parse_commitment(line)
+    except CommitmentError as exc:
+        result.fail(source, None, str(exc))
+        return
+    problem = commitment_problem(commitment, result.hashes, result.public_key, account)
+    if problem is not None:
+        result.fail(source, commitment.seq, problem)
+    else:
+        result.commitments_checked.append(commitment.short())
