@@ -259,13 +259,14 @@ def orders(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
     if as_json:
         context.print_json([r.document() for r in rows])
         return
-    from rich.table import Table
+    from trackrecord.cli.analytics_commands import Column, print_fitted
 
-    view = Table("Order ref", "Mode", "Side", "Qty", "Symbol", "Type", "Intended", "Filled at", "Status", box=None)
-    for r in rows:
-        view.add_row(r.order_ref, r.mode, r.side, r.quantity, r.symbol, r.order_type, r.intended_price,
-                     "" if r.fill_price is None else f"{r.fill_price.quantize(Decimal('0.0001'))}", r.status)
-    context.console().print(view)
+    columns = (Column("Order ref", 4, False), Column("Mode", 2, False), Column("Side", 8, False), Column("Qty", 7),
+               Column("Symbol", 9, False), Column("Type", 1, False), Column("Intended", 3), Column("Filled at", 6),
+               Column("Status", 5, False))
+    cells = [[r.order_ref, r.mode, r.side, str(r.quantity), r.symbol, r.order_type, str(r.intended_price),
+              "" if r.fill_price is None else f"{r.fill_price.quantize(Decimal('0.0001'))}", r.status] for r in rows]
+    print_fitted(context.console(), "Orders (latest first)", columns, cells)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -18,7 +18,9 @@ SIMULATED_BANNER = "SIMULATED: synthetic prices, not a real market"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    from trackrecord.bootstrap import wall_clock
+
+    return wall_clock()
 
 
 def _parse_as_of(text: Optional[str], calendar: "ExchangeCalendar", today: date) -> date:

@@ -80,7 +80,9 @@ class Decision:
 
     @property
     def retryable(self) -> bool:
-        return not self.approved and not self.halt and bool(self.failed_rules) and self.failed_rules <= RETRYABLE_RULES
+        """Refused at least in part for a condition that can lift: a rerun decides again (a
+        refusal that still holds for another rule is then recorded with that rule alone)."""
+        return not self.approved and not self.halt and bool(self.failed_rules & RETRYABLE_RULES)
 
 
 @dataclass

@@ -12,7 +12,9 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from trackrecord.domain import Mode
 from trackrecord.errors import UserError
+from trackrecord.ledger.cashflows import booking_flows
 from trackrecord.ledger.queries import latest_session, reading
 
 if TYPE_CHECKING:
@@ -42,10 +44,20 @@ def settlement_time(calendar: "ExchangeCalendar", session: date, now: datetime, 
 
 def refuse_back_dated(ctx: "PlanningContext", session: date, command: str) -> None:
     """A run that records a session earlier than the account's latest recorded one is
-    refused (exit 2): a record is written in session order. ``pull`` is not such a run."""
+    refused (exit 2): a record is written in session order. ``pull`` is not such a run.
+    In paper mode, so is a session before a flow the simulated account has booked: it
+    would be valued with money it did not have yet."""
     with reading(ctx.ledger.engine) as conn:
         latest = latest_session(conn, ctx.account_id)
+        later_flows = [] if ctx.mode is not Mode.PAPER else \
+            [f for f in booking_flows(conn, ctx.account_id) if not f.voided and f.flow.flow_date > session]
     if latest is not None and session < latest:
         raise UserError(f"{command} {session}: the account {ctx.account_id} already has a later recorded session, "
                         f"{latest}; sessions are recorded in order only (`trackrecord pull` still records past "
                         "executions; `trackrecord rebalance --as-of` previews any date)")
+    if later_flows:
+        first = min(later_flows, key=lambda f: f.flow.flow_date)
+        raise UserError(f"{command} {session}: the simulated account {ctx.account_id} has booked the cash flow of "
+                        f"{first.flow.amount} {first.flow.currency} dated {first.flow.flow_date} (seq {first.seq}), "
+                        f"after this session; record sessions from {first.flow.flow_date} on, or void the flow "
+                        "(`trackrecord cashflow void`)")
