@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from trackrecord.errors import UserError
 from trackrecord.workspace import Workspace
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from trackrecord.ledger.store import Clock, SqlLedger
     from trackrecord.market.base import PriceSeries
     from trackrecord.market.calendar import ExchangeCalendar
+    from trackrecord.ops.jobs import JobEnv
 
 
 @dataclass
@@ -245,3 +246,18 @@ def wall_clock() -> datetime:
     if moment.tzinfo is None:
         raise UserError(f"${NOW_ENV} {fixed!r}: give the zone (e.g. Z for UTC)")
     return moment.astimezone(timezone.utc)
+
+
+def job_env(services: Services, calendar: "ExchangeCalendar | None" = None,
+            sleep: "Callable[[float], None] | None" = None) -> "JobEnv":
+    """What the scheduler's jobs work with: the workspace's services and calendar, its
+    notifier, and the broker (paper or live) each job opens for itself."""
+    import time
+
+    from trackrecord.market.service import calendar_for
+    from trackrecord.ops.jobs import JobEnv
+    from trackrecord.ops.notify import Notifier
+
+    notifier = Notifier(services.settings.notifications, os.environ, services.ledger, sleep or time.sleep)
+    return JobEnv(services, calendar or calendar_for(services.settings), notifier,
+                  lambda s, c, m: run_context(s, m, c), lambda s, c, m: planning_context(s, m, c))

@@ -318,11 +318,89 @@ class DashboardConfig(_Strict):
     port: int = Field(8765, ge=1, le=65535)
 
 
+NOTIFICATION_EVENTS = ("daily_summary", "rebalance_plan", "fills", "risk_denial", "kill_switch", "job_failed",
+                       "monthly_report")
+JOB_NAMES = ("rebalance", "close", "monthly-report", "weekly-report", "flex")
+
+
+class WebhookConfig(_Strict):
+    url: str | None = Field(None, description="the webhook URL (a secret for Slack/Discord: prefer url_env)")
+    url_env: str | None = Field(None, description="name of an environment variable holding the URL")
+    format: Literal["slack", "discord", "generic"] = "generic"
+
+    @model_validator(mode="after")
+    def _one_url(self) -> "WebhookConfig":
+        if bool(self.url) == bool(self.url_env):
+            raise ValueError("give exactly one of url or url_env")
+        if self.url and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url must start with http:// or https://, got {self.url[:40]!r}")
+        return self
+
+
 class NotificationsConfig(_Strict):
     smtp_host: str | None = None
-    smtp_port: int = 587
+    smtp_port: int = Field(587, ge=1, le=65535)
     smtp_user: str | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    email_from: str | None = None
     email_to: list[str] = Field(default_factory=list)
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=lambda: list(NOTIFICATION_EVENTS))
+    attempts: int = Field(4, ge=1, le=20)
+    backoff_seconds: float = Field(2.0, ge=0, le=600)
+    timeout_seconds: float = Field(10.0, gt=0, le=300)
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, events: list[str]) -> list[str]:
+        for name in events:
+            if name not in NOTIFICATION_EVENTS:
+                raise ValueError(f"unknown notification event {name!r}: expected some of {', '.join(NOTIFICATION_EVENTS)}")
+        return events
+
+    @model_validator(mode="after")
+    def _recipients_with_a_server(self) -> "NotificationsConfig":
+        if self.smtp_host and not self.email_to:
+            raise ValueError("smtp_host is set but email_to is empty: name at least one recipient")
+        return self
+
+
+def _clock_time(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int):  # YAML 1.1 reads an unquoted 08:00 as 480 (minutes, sexagesimal)
+        value = f"{value // 60:02d}:{value % 60:02d}"
+    text = str(value).strip()
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and 0 <= int(hours) < 24
+            and 0 <= int(minutes) < 60):
+        raise ValueError("expected a time of day HH:MM (exchange time), e.g. 08:00")
+    return f"{int(hours):02d}:{minutes}"
+
+
+class SchedulerConfig(_Strict):
+    jobs: list[str] = Field(default_factory=lambda: ["rebalance", "close", "monthly-report", "weekly-report"])
+    rebalance_minutes_before_close: int = Field(60, ge=1, le=600)
+    close_minutes_after_close: int = Field(30, ge=1, le=600)
+    reports_minutes_after_close: int = Field(60, ge=1, le=720)
+    flex_time: str = Field("08:00", description="exchange time of day of the flex job, the session after")
+    late_rebalance: bool = False
+    heartbeat_seconds: int = Field(30, ge=1, le=3600)
+
+    @field_validator("flex_time", mode="before")
+    @classmethod
+    def _flex_time(cls, value: Any) -> str:
+        return _clock_time(value) or "08:00"
+
+    @field_validator("jobs")
+    @classmethod
+    def _known_jobs(cls, jobs: list[str]) -> list[str]:
+        for name in jobs:
+            if name not in JOB_NAMES:
+                raise ValueError(f"unknown job {name!r}: expected some of {', '.join(JOB_NAMES)}")
+        if len(set(jobs)) != len(jobs):
+            raise ValueError("a job is named twice")
+        return jobs
 
 
 class LoggingConfig(_Strict):
@@ -344,6 +422,7 @@ class Settings(_Strict):
     performance: PerformanceConfig = Field(default_factory=PerformanceConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @model_validator(mode="after")
@@ -354,6 +433,15 @@ class Settings(_Strict):
                 f"risk.max_position_weight {self.risk.max_position_weight} is below the strategy's own target "
                 f"weight 1/{self.strategy.top_n} = {target:.4f}: the portfolio could never be built"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _rebalance_before_the_cutoff(self) -> "Settings":
+        if self.scheduler.rebalance_minutes_before_close <= self.risk.moc_cutoff_minutes:
+            raise ValueError(
+                f"scheduler.rebalance_minutes_before_close {self.scheduler.rebalance_minutes_before_close} must be "
+                f"more than risk.moc_cutoff_minutes {self.risk.moc_cutoff_minutes}: the rebalance would start after "
+                "the closing-auction order cut-off")
         return self
 
     @model_validator(mode="after")

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "trackrecord.cli.engine_commands",
     "trackrecord.cli.demo_commands",
     "trackrecord.cli.export_commands",
+    "trackrecord.cli.ops_commands",
 )
 
 

@@ -22,3 +22,11 @@ KILL_SWITCH_CHANGED = "kill_switch.changed"
 CHECKPOINT_SIGNED = "checkpoint.signed"
 ANNOTATION_ADDED = "annotation.added"
 COMMITMENT_MADE = "commitment.made"
+
+# the scheduler and its jobs (trackrecord.ops)
+JOB_STARTED = "job.started"
+JOB_FINISHED = "job.finished"
+JOB_SKIPPED = "job.skipped"
+JOB_MISSED = "job.missed"
+NOTIFICATION_SENT = "notification.sent"
+NOTIFICATION_FAILED = "notification.failed"

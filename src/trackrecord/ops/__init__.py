@@ -1,0 +1,1 @@
+"""Unattended operation: the schedule, the jobs, the scheduler, notifications, health checks."""

@@ -1,0 +1,113 @@
+"""``run-job`` and ``jobs`` as a trader types them on a paper workspace: every run's start,
+end and outcome is in the ledger; a refusal writes nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+
+def _paper(cli, root: Path) -> Path:  # type: ignore[no-untyped-def]
+    assert cli("init", root, "--prices", "synthetic").code == 0
+    config = root / "trackrecord.yaml"
+    text = re.sub(r'^mode: "[a-z_]+"', 'mode: "paper"', config.read_text(), flags=re.MULTILINE)
+    config.write_text(text.replace('history_start: "2015-01-01"', 'history_start: "2024-06-01"'))
+    return root
+
+
+@pytest.fixture
+def paper(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # type: ignore[no-untyped-def]
+    root = _paper(cli, tmp_path / "ws")
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-05-29T18:00:00Z")
+    assert cli("--home", root, "cashflow", "add", "--date", "2026-05-29", "--amount", "100000").code == 0
+    return root
+
+
+def _events(cli, root: Path, kind: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    result = cli("--home", root, "ledger", "log", "--kind", kind, "--json")
+    assert result.code == 0, result
+    return [e["payload"] for e in json.loads(result.out)]
+
+
+def _count(cli, root: Path) -> int:  # type: ignore[no-untyped-def]
+    return len(json.loads(cli("--home", root, "ledger", "log", "--json", "--limit", "100000").out))
+
+
+def test_run_job_rebalance_then_close_records_each_run_and_settles_the_orders(cli, paper: Path,  # type: ignore[no-untyped-def]
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T14:30:00Z")
+    rebalance = cli("--home", paper, "run-job", "rebalance", "--json")
+    assert rebalance.code == 0, rebalance
+    assert json.loads(rebalance.out)["details"]["orders"] == 3
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T16:00:00Z")
+    close = cli("--home", paper, "run-job", "close", "--json")
+    assert close.code == 0, close
+    assert [s["session_date"] for s in _events(cli, paper, "snapshot.recorded")] == ["2026-06-01"]
+    finished = _events(cli, paper, "job.finished")
+    assert [(f["job"], f["session"], f["outcome"]) for f in finished] == [
+        ("rebalance", "2026-06-01", "succeeded"), ("close", "2026-06-01", "succeeded")]
+    assert len(_events(cli, paper, "job.started")) == 2
+    orders = json.loads(cli("--home", paper, "orders", "--json").out)
+    assert {o["status"] for o in orders} == {"filled"}, "the close job settles the rebalance's orders"
+    again = cli("--home", paper, "run-job", "rebalance", "--as-of", "2026-06-01", "--json")
+    assert again.code == 0 and json.loads(again.out)["details"]["sent"] == 0, "a rerun sends nothing twice"
+    assert cli("--home", paper, "verify").code == 0
+
+
+def test_jobs_shows_next_runs_in_exchange_and_local_time_and_the_last_outcome(cli, paper: Path,  # type: ignore[no-untyped-def]
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T16:00:00Z")
+    assert cli("--home", paper, "run-job", "close").code == 0
+    document = json.loads(cli("--home", paper, "jobs", "--json").out)
+    rows = {r["job"]: r for r in document["jobs"]}
+    assert document["exchange_tz"] == "Europe/London" and document["scheduler_pid"] is None
+    assert rows["close"]["last"]["outcome"] == "succeeded" and rows["close"]["last"]["session"] == "2026-06-01"
+    assert rows["close"]["next_run"]["at_exchange"] == "2026-06-02T17:00:00+01:00"
+    assert rows["rebalance"]["next_run"]["session"] == "2026-07-01"
+    assert rows["flex"]["enabled"] is False and rows["rebalance"]["last"] is None
+    text = cli("--home", paper, "jobs")
+    assert text.code == 0 and "17:00 exchange" in text.out
+
+
+def test_report_jobs_are_skipped_with_the_reason_until_the_report_command_exists(cli, paper: Path,  # type: ignore[no-untyped-def]
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from trackrecord.cli.ops_commands import CliCommands
+
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T17:00:00Z")
+    result = cli("--home", paper, "run-job", "monthly-report", "--json")
+    assert result.code == 0, result
+    document = json.loads(result.out)
+    if CliCommands().has("report"):
+        assert document["outcome"] == "succeeded"
+    else:
+        assert document["outcome"] == "skipped" and "2026-05" in document["message"]
+    assert _events(cli, paper, "job.finished")[-1]["outcome"] == document["outcome"]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("run-job", "rebalanse"), "unknown job"),
+    (("run-job", "rebalance", "--as-of", "2026-06-02"), "does not run on that session (next: 2026-07-01)"),
+    (("run-job", "close", "--as-of", "2026-05-30"), "not a XLON session"),
+    (("run-job", "close", "--as-of", "2026-13-01"), "--as-of"),
+])
+def test_run_job_bad_input_is_one_line_exit_2_nothing_written(cli, paper: Path, args: tuple[str, ...],  # type: ignore[no-untyped-def]
+                                                              expected: str) -> None:
+    before = _count(cli, paper)
+    result = cli("--home", paper, *args)
+    assert result.code == 2, result
+    assert expected in result.err and "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+    assert _count(cli, paper) == before
+
+
+def test_a_failing_job_is_recorded_and_exits_1(cli, paper: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T16:00:00Z")
+    (paper / "trackrecord.yaml").write_text((paper / "trackrecord.yaml").read_text().replace(
+        'source: "synthetic"', 'source: "csv"').replace("csv_dir: null", 'csv_dir: "no-such-folder"'))
+    result = cli("--home", paper, "run-job", "close", "--json")
+    finished = _events(cli, paper, "job.finished")[-1]
+    assert finished["job"] == "close"
+    assert result.code == 1 and finished["outcome"] == "failed", result
+    assert "no-such-folder" in json.loads(result.out)["message"]
