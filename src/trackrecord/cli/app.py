@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "trackrecord.cli.demo_commands",
     "trackrecord.cli.export_commands",
     "trackrecord.cli.ops_commands",
+    "trackrecord.cli.dashboard_commands",
 )
 
 

@@ -1,0 +1,49 @@
+"""``trackrecord dashboard``: the read-only web dashboard, or its static export."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from trackrecord.cli import context
+
+
+def dashboard(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (not loopback: needs $TRACKRECORD_DASHBOARD_TOKEN)"),
+    port: int = typer.Option(5050, "--port", min=1, max=65535, help="TCP port"),
+    export: Optional[Path] = typer.Option(None, "--export", help="write the pages as a static site to DIR (opens from file://) and exit"),
+) -> None:
+    """Serve the dashboard (pages and the JSON API under /api/v1), read-only but for the
+    kill-switch activation; or write it as a static site with --export DIR."""
+    from trackrecord.bootstrap import wall_clock
+    from trackrecord.dashboard.security import TOKEN_ENV, Guard, check_bind
+
+    if export is not None:
+        from trackrecord.dashboard.export import export_site
+
+        services = context.services(ctx)
+        written = export_site(services, export, wall_clock)
+        typer.echo(f"static dashboard written to {written.root}: {written.pages} pages, {written.documents} JSON "
+                   f"documents, {written.reports} report(s), ledger head seq {written.head_seq}; open "
+                   f"{written.root / 'index.html'}")
+        return
+    token = os.environ.get(TOKEN_ENV) or None
+    check_bind(host, token)
+    services = context.services(ctx)
+    import uvicorn
+
+    from trackrecord.dashboard.app import create_app
+
+    app = create_app(services, Guard(token), wall_clock)
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"dashboard on http://{shown}:{port}/ ({'token required' if token else 'loopback only, no token'}); "
+               "Ctrl-C stops it", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("dashboard")(dashboard)

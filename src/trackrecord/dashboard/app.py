@@ -1,0 +1,292 @@
+"""The FastAPI application: pages, the JSON API under ``/api/v1``, ``/healthz``, the login
+form and the kill-switch activation (the one write). Built by ``create_app``; FastAPI is
+imported by this module, which only ``trackrecord dashboard`` imports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import base64
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote
+
+from trackrecord.dashboard.documents import DashboardDocuments, NotRecorded
+from trackrecord.dashboard.pages import STATIC, Links, Renderer
+from trackrecord.dashboard.security import ACTIVATION_WORD, SESSION_COOKIE, Guard, is_loopback, same_origin
+from trackrecord.engine.kill_switch import activate
+from trackrecord.errors import UserError
+from trackrecord.ledger.operations import seal
+from trackrecord.ledger.parsing import parse_date
+from trackrecord.risk.killswitch import KillSwitchRefusal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+if TYPE_CHECKING:
+    from trackrecord.bootstrap import Services
+
+API = "/api/v1"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+LOGIN_STYLE = ("body{font:15px/1.5 system-ui,sans-serif;background:#0f172a;color:#e2e8f0;display:flex;"
+               "align-items:center;justify-content:center;height:100vh;margin:0}"
+               "form{background:#1e293b;padding:2rem 2.5rem;border-radius:12px;min-width:20rem}"
+               "input{width:100%;padding:.6rem;margin:.4rem 0 1rem;border-radius:6px;border:1px solid #475569;"
+               "background:#0f172a;color:#e2e8f0;box-sizing:border-box}"
+               "button{width:100%;padding:.6rem;border:0;border-radius:6px;background:#2563eb;color:white;"
+               "font-weight:600}.err{color:#fca5a5}h1{font-size:1.2rem;margin:0 0 1rem}")
+_STYLE_HASH = base64.b64encode(hashlib.sha256(LOGIN_STYLE.encode()).digest()).decode()
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'sha256-" + _STYLE_HASH + "'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "no-referrer", "Cross-Origin-Opener-Policy": "same-origin"}
+OPEN_PATHS = ("/login",)
+
+
+def _date(text: str | None, name: str) -> date | None:
+    return None if not text else parse_date(text, name)
+
+
+def create_app(services: "Services", guard: Guard, clock: Callable[[], Any]) -> FastAPI:
+    """The dashboard of ``services``' workspace. ``guard`` holds the token (None: open on
+    loopback only); ``clock`` gives now in UTC."""
+    documents = DashboardDocuments(services, clock)
+    renderer = Renderer(documents, Links())
+    app = FastAPI(title="trackrecord dashboard", version="1", docs_url=None, redoc_url=None,
+                  openapi_url=f"{API}/openapi.json",
+                  description="Read-only JSON documents of the workspace: the same documents as the CLI's --json.")
+    app.state.documents = documents
+
+    def json_bytes(content: bytes, status: int = 200) -> Response:
+        return Response(content=content, status_code=status, media_type="application/json")
+
+    def error(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"detail": message}, status_code=status)
+
+    @app.middleware("http")
+    async def guard_every_route(request: Request, call_next: Any) -> Any:
+        response = _refusal(request) or await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        if request.url.path.startswith(API) or not request.url.path.startswith("/static"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def _refusal(request: Request) -> Any:
+        path = request.url.path
+        if not guard.required:
+            host = (request.headers.get("host") or "").rsplit(":", 1)[0]
+            if not is_loopback(host):
+                return error(400, f"Host {host!r}: without a token the dashboard answers loopback names only")
+            return None
+        if path in OPEN_PATHS:
+            return None
+        if guard.bearer_ok(request.headers.get("authorization")) or guard.cookie_ok(request.cookies.get(SESSION_COOKIE)):
+            return None
+        if path.startswith(API) or path == "/healthz":
+            response = error(401, "missing or wrong token: send Authorization: Bearer $TRACKRECORD_DASHBOARD_TOKEN")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        target = path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(UserError)
+    async def _user_error(request: Request, exc: UserError) -> Any:
+        return error(400, str(exc))
+
+    @app.exception_handler(NotRecorded)
+    async def _not_recorded(request: Request, exc: NotRecorded) -> Any:
+        return error(404, str(exc))
+
+    # -- API ------------------------------------------------------------------------------------
+
+    @app.get(f"{API}/summary", tags=["api"], summary="The overview: NAV, P&L by period, positions, signal, freshness")
+    def api_summary() -> Response:
+        return json_bytes(documents.summary_json())
+
+    @app.get(f"{API}/stats", tags=["api"], summary="`trackrecord stats [FROM] [TO] [--benchmark B] --json`")
+    def api_stats(period_from: str | None = Query(None, alias="from", pattern=DATE_PATTERN),
+                  period_to: str | None = Query(None, alias="to", pattern=DATE_PATTERN),
+                  benchmark: str | None = Query(None, max_length=32)) -> Response:
+        start, end = _date(period_from, "from"), _date(period_to, "to")
+        return json_bytes(documents.cached_json(("stats", start, end, benchmark),
+                                                lambda: documents.stats(start, end, benchmark)))
+
+    @app.get(f"{API}/series", tags=["api"], summary="TWR index, benchmark, drawdown and rolling Sharpe")
+    def api_series() -> Response:
+        return json_bytes(documents.cached_json(("series",), documents.chart_series))
+
+    @app.get(f"{API}/trades", tags=["api"], summary="`trackrecord trades --json`")
+    def api_trades() -> Response:
+        return json_bytes(documents.cached_json(("trades",), documents.trades))
+
+    @app.get(f"{API}/slippage", tags=["api"], summary="`trackrecord slippage --json`")
+    def api_slippage() -> Response:
+        return json_bytes(documents.cached_json(("slippage",), documents.slippage))
+
+    @app.get(f"{API}/orders", tags=["api"], summary="`trackrecord orders --limit N --json`")
+    def api_orders(limit: int = Query(50, ge=1, le=1000)) -> Response:
+        return json_bytes(documents.cached_json(("orders", limit), lambda: documents.orders(limit)))
+
+    @app.get(f"{API}/orders/history", tags=["api"], summary="Every order with its status history")
+    def api_order_history() -> Response:
+        return json_bytes(documents.cached_json(("order_history",), documents.order_history))
+
+    @app.get(f"{API}/signals", tags=["api"], summary="The recorded signals with their plan and risk decision")
+    def api_signals() -> Response:
+        return json_bytes(documents.cached_json(("signals",), documents.signals))
+
+    @app.get(f"{API}/kill-switch", tags=["api"], summary="`trackrecord kill-switch status --json`")
+    def api_kill_switch() -> Response:
+        return json_bytes(documents.cached_json(("kill_switch",), documents.kill_switch))
+
+    @app.get(f"{API}/ledger", tags=["api"], summary="Head, events by kind, checkpoints and commitments")
+    def api_ledger() -> Response:
+        return json_bytes(documents.cached_json(("ledger",), documents.ledger_overview))
+
+    @app.get(f"{API}/ledger/events", tags=["api"], summary="A page of `trackrecord ledger log --json`, newest first")
+    def api_events(kind: str | None = Query(None, max_length=64), before: int | None = Query(None, ge=1, le=2**62),
+                   limit: int = Query(100, ge=1, le=500)) -> Response:
+        return json_bytes(documents.cached_json(("events", kind, before, limit),
+                                                lambda: documents.events(kind, before, limit)))
+
+    @app.get(f"{API}/verify", tags=["api"], summary="`trackrecord verify --json` of the current head")
+    def api_verify() -> Response:
+        return json_bytes(documents.cached_json(("verify",), documents.verify))
+
+    @app.get(f"{API}/reports", tags=["api"], summary="The PDFs under reports/ with their sha256")
+    def api_reports() -> Response:
+        return JSONResponse(documents.reports())
+
+    @app.get(f"{API}/annotations", tags=["api"], summary="The recorded annotations")
+    def api_annotations() -> Response:
+        return json_bytes(documents.cached_json(("annotations",), documents.annotations))
+
+    @app.get("/healthz", tags=["health"], summary="Database, ledger head, last daily job, data freshness")
+    def healthz() -> Response:
+        document = documents.health()
+        return JSONResponse(document, status_code=503 if document["status"] == "down" else 200)
+
+    # -- pages ----------------------------------------------------------------------------------
+
+    def page(html: str) -> HTMLResponse:
+        return HTMLResponse(html)
+
+    def csrf_for(request: Request) -> str:
+        return guard.csrf_token(request.cookies.get(SESSION_COOKIE) if guard.required else None)
+
+    @app.get("/", include_in_schema=False)
+    def overview(request: Request, notice: str | None = Query(None, max_length=200)) -> HTMLResponse:
+        return page(renderer.render("overview", csrf=csrf_for(request), notice=notice))
+
+    @app.get("/performance", include_in_schema=False)
+    def performance(period: str | None = Query(None, max_length=8),
+                    period_from: str | None = Query(None, alias="from", max_length=10),
+                    period_to: str | None = Query(None, alias="to", max_length=10)) -> HTMLResponse:
+        return page(renderer.render("performance", period=period, period_from=_date(period_from, "from"),
+                                    period_to=_date(period_to, "to")))
+
+    @app.get("/signals", include_in_schema=False)
+    def signals() -> HTMLResponse:
+        return page(renderer.render("signals"))
+
+    @app.get("/orders", include_in_schema=False)
+    def orders() -> HTMLResponse:
+        return page(renderer.render("orders"))
+
+    @app.get("/reports", include_in_schema=False)
+    def reports() -> HTMLResponse:
+        return page(renderer.render("reports"))
+
+    @app.get("/reports/file/{path:path}", include_in_schema=False)
+    def report_file(path: str) -> Any:
+        return FileResponse(documents.report_file(path), media_type="application/pdf")
+
+    @app.get("/ledger", include_in_schema=False)
+    def ledger(kind: str | None = Query(None, max_length=64), before: int | None = Query(None, ge=1, le=2**62),
+               verify: bool = False) -> HTMLResponse:
+        return page(renderer.render("ledger", kind=kind or None, before=before, verify=verify))
+
+    @app.get("/annotations", include_in_schema=False)
+    def annotations() -> HTMLResponse:
+        return page(renderer.render("annotations"))
+
+    # -- login and the one write ----------------------------------------------------------------
+
+    @app.get("/login", include_in_schema=False)
+    def login_form(next: str = "/", failed: bool = False) -> HTMLResponse:
+        return HTMLResponse(_login_page(_local(next), failed))
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Any:
+        form = await _form(request)
+        target = _local(form.get("next", "/"))
+        if not guard.required:
+            return RedirectResponse(target, status_code=303)
+        if not guard.token_matches(form.get("token")):
+            await asyncio.sleep(guard.failed_login())
+            return HTMLResponse(_login_page(target, True), status_code=401)
+        guard.logged_in()
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(SESSION_COOKIE, guard.session_value(), httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https", path="/")
+        return response
+
+    @app.post("/kill-switch/activate", include_in_schema=False)
+    async def activate_kill_switch(request: Request) -> Any:
+        form = await _form(request)
+        if not same_origin(request.headers.get("origin"), request.headers.get("sec-fetch-site"),
+                           request.headers.get("host")):
+            return error(403, "cross-site request refused: activate the kill switch from the dashboard's own page")
+        session = request.cookies.get(SESSION_COOKIE) if guard.required else None
+        if not guard.csrf_ok(form.get("csrf"), session):
+            return error(403, "missing or wrong CSRF token: reload the overview page and try again")
+        if form.get("confirm", "").strip() != ACTIVATION_WORD:
+            return error(400, f"type {ACTIVATION_WORD} to activate the kill switch: nothing was written")
+        reason = form.get("reason", "").strip()
+        if not reason:
+            return error(400, "give a reason (kept in the ledger): nothing was written")
+        opened_at = services.ledger.head()[0]
+        try:
+            status, previous = await asyncio.to_thread(activate, services.ledger, reason,
+                                                       form.get("reduce_only") == "on")
+        except KillSwitchRefusal as exc:
+            return error(400, str(exc))
+        finally:
+            await asyncio.to_thread(seal, services.ledger, services.workspace.private_key_path, opened_at)
+        notice = f"kill switch {status.state.value} (was {previous.value}), seq {status.seq}"
+        return RedirectResponse(f"/?notice={quote(notice)}", status_code=303)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Any:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = await request.body()
+    if len(body) > 10_000:
+        return {}
+    parsed = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {k: v[0] for k, v in parsed.items()}
+
+
+def _local(target: str) -> str:
+    """Only a path of this site (no open redirect)."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+def _login_page(target: str, failed: bool) -> str:
+    from html import escape
+
+    message = '<p class="err">Wrong token.</p>' if failed else ""
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>trackrecord: sign in</title>'
+            f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{LOGIN_STYLE}</style></head>'
+            f'<body><form method="post" action="/login"><h1>trackrecord dashboard</h1>{message}'
+            f'<label for="token">Access token</label><input id="token" name="token" type="password" '
+            f'autocomplete="current-password" autofocus><input type="hidden" name="next" value="{escape(target)}">'
+            f'<button type="submit">Sign in</button></form></body></html>')

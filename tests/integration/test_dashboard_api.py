@@ -1,0 +1,158 @@
+"""The dashboard's JSON API serves the CLI's own --json documents, from the database only,
+cached by the ledger head; /healthz answers from real state; the command refuses to listen
+on the network without a token."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from tests.integration.dashboard_support import TOKEN, make_demo, open_app
+
+pytest.importorskip("fastapi")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_demo(tmp_path_factory.mktemp("dash") / "demo")
+
+
+@pytest.fixture
+def client(demo: Path) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    with open_app(demo) as app, TestClient(app, base_url="http://127.0.0.1") as http:
+        http.app_documents = app.state.documents
+        yield http
+
+
+def cli_json(cli: Any, root: Path, *args: str) -> Any:
+    result = cli("--home", root, *args, "--json")
+    assert result.code == 0, result
+    return json.loads(result.out)
+
+
+def api_json(client: Any, path: str) -> Any:
+    response = client.get(path)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def normalised(document: Any) -> Any:
+    """What the CLI prints, read back (``default=str`` and all)."""
+    return json.loads(json.dumps(document, default=str))
+
+
+@pytest.mark.parametrize("path, args", [
+    ("/api/v1/stats", ("stats",)),
+    ("/api/v1/stats?from=2026-01-01&to=2026-04-30", ("stats", "2026-01-01", "2026-04-30")),
+    ("/api/v1/stats?benchmark=none", ("stats", "--benchmark", "none")),
+    ("/api/v1/trades", ("trades",)),
+    ("/api/v1/slippage", ("slippage",)),
+    ("/api/v1/orders?limit=7", ("orders", "--limit", "7")),
+    ("/api/v1/kill-switch", ("kill-switch", "status")),
+])
+def test_api_documents_are_the_cli_json_documents(client: Any, cli: Any, demo: Path, path: str,
+                                                  args: tuple[str, ...]) -> None:
+    assert api_json(client, path) == normalised(cli_json(cli, demo, *args))
+
+
+def test_api_event_pages_are_ledger_log_json_newest_first(client: Any, cli: Any, demo: Path) -> None:
+    log = cli_json(cli, demo, "ledger", "log", "--kind", "fill.recorded")
+    first = api_json(client, "/api/v1/ledger/events?kind=fill.recorded&limit=5")
+    assert first["events"] == list(reversed(log))[:5]
+    second = api_json(client, f"/api/v1/ledger/events?kind=fill.recorded&limit=5&before={first['next_before']}")
+    assert second["events"] == list(reversed(log))[5:10]
+
+
+def test_api_summary_period_figures_equal_stats_from_the_period_start(client: Any, cli: Any, demo: Path) -> None:
+    summary = api_json(client, "/api/v1/summary")
+    assert summary["label"] == "SIMULATED" and summary["ledger"]["head_seq"] > 0
+    whole = cli_json(cli, demo, "stats")
+    periods = {p["period"]: p for p in summary["periods"]}
+    assert periods["inception"]["pnl"] == pytest.approx(whole["metrics"]["pnl"], abs=1e-6)
+    assert periods["inception"]["return"] == pytest.approx(whole["metrics"]["total_return"], abs=1e-12)
+    end = summary["as_of"]
+    for name, start in (("month", end[:8] + "01"), ("year", end[:5] + "01-01")):
+        part = cli_json(cli, demo, "stats", start)
+        assert periods[name]["pnl"] == pytest.approx(part["metrics"]["pnl"], abs=1e-6), name
+        assert periods[name]["return"] == pytest.approx(part["metrics"]["total_return"], abs=1e-12), name
+    assert summary["metrics"]["sharpe"] == whole["metrics"]["sharpe"]
+    assert summary["nav"] == pytest.approx(float(cli_json(cli, demo, "ledger", "log", "--kind", "snapshot.recorded")
+                                                 [-1]["payload"]["nav"]))
+
+
+def test_documents_are_cached_until_the_ledger_head_moves(client: Any, cli: Any, demo: Path) -> None:
+    documents = client.app_documents
+    first = documents.cached_json(("trades",), documents.trades)
+    assert documents.cached_json(("trades",), documents.trades) is first, "nothing new recorded: no recomputation"
+    before = api_json(client, "/api/v1/kill-switch")
+    assert before["state"] == "ACTIVE"
+    assert cli("--home", demo, "kill-switch", "activate", "cache test").code == 0
+    try:
+        assert api_json(client, "/api/v1/kill-switch")["state"] == "HALTED", "a new head is seen at once"
+        assert documents.cached_json(("trades",), documents.trades) is not first
+    finally:
+        assert cli("--home", demo, "kill-switch", "deactivate", "--yes").code == 0
+
+
+def test_healthz_reports_the_real_head_daily_job_and_freshness(client: Any, cli: Any, demo: Path) -> None:
+    health = api_json(client, "/healthz")
+    head = cli_json(cli, demo, "ledger", "log")[-1]
+    assert health["database"]["reachable"] is True
+    assert health["ledger"] == {"head_seq": head["seq"], "head_hash": head["hash"]}
+    assert health["last_daily_job"]["passed"] is True
+    assert health["freshness"]["last_snapshot"] == health["freshness"]["expected_session"]
+    assert health["status"] == "ok"
+
+
+def test_healthz_on_an_empty_workspace_says_stale_and_what_is_missing(workspace: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    with open_app(workspace) as app, TestClient(app, base_url="http://127.0.0.1") as http:
+        health = http.get("/healthz").json()
+        assert health["status"] == "stale" and health["last_daily_job"] is None
+        assert "no snapshot recorded" in health["freshness"]["warnings"]
+        assert http.get("/api/v1/stats").status_code == 404
+        summary = http.get("/api/v1/summary").json()
+        assert summary["empty"] is True and any("import snapshots" in s for s in summary["next_steps"])
+        for page in ("/", "/performance", "/signals", "/orders", "/reports", "/ledger", "/annotations"):
+            response = http.get(page)
+            assert response.status_code == 200, page
+        assert 'id="empty-state"' in http.get("/").text
+
+
+def test_bad_api_input_is_a_400_naming_it_never_a_500(client: Any) -> None:
+    response = client.get("/api/v1/stats?from=2026-02-30")
+    assert response.status_code == 400 and "2026-02-30" in response.json()["detail"]
+    response = client.get("/api/v1/stats?from=2026-05-01&to=2026-01-01")
+    assert response.status_code == 400 and "after" in response.json()["detail"]
+    assert client.get("/api/v1/stats?benchmark=NOPE").status_code == 400
+    assert client.get("/reports/file/../trackrecord.yaml").status_code in (400, 404)
+
+
+def test_dashboard_refuses_a_network_address_without_a_token(cli: Any, workspace: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRACKRECORD_DASHBOARD_TOKEN", raising=False)
+    result = cli("--home", workspace, "dashboard", "--host", "0.0.0.0")
+    assert result.code == 2 and "TRACKRECORD_DASHBOARD_TOKEN" in result.err and "Traceback" not in result.err
+    monkeypatch.setenv("TRACKRECORD_DASHBOARD_TOKEN", "short")
+    result = cli("--home", workspace, "dashboard", "--host", "0.0.0.0")
+    assert result.code == 2 and "at least 16" in result.err
+
+
+def test_without_a_token_only_loopback_host_names_are_answered(client: Any) -> None:
+    assert client.get("/healthz", headers={"host": "evil.example:5050"}).status_code == 400
+    assert client.get("/healthz", headers={"host": "localhost:5050"}).status_code == 200
+
+
+def test_help_stays_fast_no_web_framework_imported() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; from trackrecord.cli.app import build_app; build_app(); print('fastapi' in sys.modules, 'jinja2' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert out.strip() == "False False"
