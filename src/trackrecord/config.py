@@ -409,6 +409,38 @@ class LoggingConfig(_Strict):
     backups: int = Field(5, ge=0)
 
 
+FLEX_SERVICE_URL = "https://ndcdyn.interactivebrokers.com/AccountManagement/FlexWebService"
+
+
+class FlexConfig(_Strict):
+    query_id: str | None = Field(None, description="the Activity Flex query's id (Client Portal > Flex Queries)")
+    base_url: str = FLEX_SERVICE_URL
+    retry_seconds: float = Field(5.0, ge=0, le=300, description="first wait while IB prepares the statement")
+    max_attempts: int = Field(8, ge=1, le=30)
+    timeout_seconds: float = Field(60.0, gt=0, le=600)
+
+    @field_validator("query_id", mode="before")
+    @classmethod
+    def _digits(cls, value: Any) -> str | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        if isinstance(value, bool) or not text.isdigit():
+            raise ValueError("expected the Flex query id, a number such as 123456")
+        return text
+
+    @field_validator("base_url")
+    @classmethod
+    def _https_or_loopback(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value.strip())
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError("expected an https:// URL (plain http only to 127.0.0.1, for tests)")
+        return value.strip().rstrip("/")
+
+
 class Settings(_Strict):
     mode: Mode = Mode.DRY_RUN
     account: AccountConfig = Field(default_factory=AccountConfig)
@@ -424,6 +456,7 @@ class Settings(_Strict):
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    flex: FlexConfig = Field(default_factory=FlexConfig)
 
     @model_validator(mode="after")
     def _cap_fits_target(self) -> "Settings":

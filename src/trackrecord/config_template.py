@@ -98,6 +98,12 @@ COMMENTS: dict[str, str] = {
     "logging.level": "DEBUG | INFO | WARNING | ERROR",
     "logging.max_bytes": "size of a log file before it rotates",
     "logging.backups": "rotated files kept",
+    "flex": "IBKR Flex Web Service for `flex fetch` (token from TRACKRECORD_FLEX_TOKEN)",
+    "flex.query_id": "id of your Activity Flex query (Client Portal > Performance & Reports > Flex Queries); null = not set",
+    "flex.base_url": "Flex Web Service address (SendRequest and GetStatement live under it)",
+    "flex.retry_seconds": "first wait while IB prepares the statement; doubles on each 'not ready', up to 60 s",
+    "flex.max_attempts": "requests before `flex fetch` gives up on a statement that is not ready",
+    "flex.timeout_seconds": "seconds one request may take",
 }
 
 HEADER = """\

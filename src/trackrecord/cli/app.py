@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "trackrecord.cli.export_commands",
     "trackrecord.cli.ops_commands",
     "trackrecord.cli.dashboard_commands",
+    "trackrecord.cli.reconcile_commands",
 )
 
 

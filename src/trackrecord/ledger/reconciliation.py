@@ -1,0 +1,97 @@
+"""Read side for reconciliation with broker statements: named queries, typed values.
+
+Also the ``reconciliation.done`` events: what each reconciliation found, with the sha256 of
+the statement it read (the statement itself is kept under ``statements/``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Iterator
+
+from sqlalchemy import select, union
+
+from trackrecord.domain import Side
+from trackrecord.ledger import events as kinds
+from trackrecord.ledger.parsing import parse_timestamp
+from trackrecord.ledger.schema import cashflows, events, fills, snapshots
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedFill:
+    """A current fill (a corrected one counts as its correction); ``commission`` None while pending."""
+
+    exec_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    currency: str
+    commission: Decimal | None
+    order_ref: str
+    executed_on: date  # UTC date of the execution
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedNav:
+    session_date: date
+    nav: Decimal
+    positions: dict[str, Decimal]
+
+
+def current_fills(conn: "Connection", account_id: str, since: date, until: date) -> list[RecordedFill]:
+    """The account's current fills executed on UTC dates ``since`` .. ``until``, oldest first."""
+    query = (select(fills).where(fills.c.account_id == account_id, fills.c.superseded_by.is_(None),
+                                 fills.c.executed_at >= since.isoformat(),
+                                 fills.c.executed_at < _next_day(until))
+             .order_by(fills.c.executed_at, fills.c.seq))
+    return [RecordedFill(r.exec_id, r.symbol, Side(r.side), abs(Decimal(r.quantity)), Decimal(r.price), r.currency,
+                         None if r.commission is None else abs(Decimal(r.commission)), r.order_ref or "",
+                         parse_timestamp(r.executed_at, f"fill {r.exec_id}").date())
+            for r in conn.execute(query)]
+
+
+def _next_day(day: date) -> str:
+    return date.fromordinal(day.toordinal() + 1).isoformat()
+
+
+def snapshot_navs(conn: "Connection", account_id: str, since: date, until: date) -> list[RecordedNav]:
+    """The account's snapshots of sessions ``since`` .. ``until`` (a later one of a session
+    supersedes), oldest first, with their positions (symbol -> quantity, zero ones left out)."""
+    query = (select(snapshots.c.session_date, snapshots.c.nav, snapshots.c.positions)
+             .where(snapshots.c.account_id == account_id, snapshots.c.session_date >= since.isoformat(),
+                    snapshots.c.session_date <= until.isoformat())
+             .order_by(snapshots.c.session_date))
+    return [RecordedNav(date.fromisoformat(r.session_date), Decimal(r.nav), _positions(r.positions))
+            for r in conn.execute(query)]
+
+
+def _positions(text: str | None) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for item in json.loads(text or "[]"):
+        if isinstance(item, dict) and item.get("symbol") and item.get("quantity") not in (None, ""):
+            quantity = Decimal(str(item["quantity"]))
+            if quantity:
+                out[str(item["symbol"])] = out.get(str(item["symbol"]), Decimal(0)) + quantity
+    return out
+
+
+def ledger_accounts(conn: "Connection") -> set[str]:
+    """Every account the ledger holds a snapshot, a fill or a flow of."""
+    query = union(select(snapshots.c.account_id), select(fills.c.account_id),
+                  select(cashflows.c.account_id).where(cashflows.c.account_id.is_not(None)))
+    return {row[0] for row in conn.execute(query) if row[0]}
+
+
+def reconciliations(conn: "Connection") -> Iterator[tuple[int, dict[str, Any]]]:
+    """(seq, payload) of every ``reconciliation.done``, oldest first."""
+    query = select(events.c.seq, events.c.payload).where(events.c.kind == kinds.RECONCILIATION_DONE) \
+        .order_by(events.c.seq)
+    for seq, payload in conn.execute(query):
+        yield int(seq), json.loads(payload)
