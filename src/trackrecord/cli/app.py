@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "trackrecord.cli.ops_commands",
     "trackrecord.cli.dashboard_commands",
     "trackrecord.cli.reconcile_commands",
+    "trackrecord.cli.report_commands",
 )
 
 

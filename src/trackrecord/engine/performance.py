@@ -116,6 +116,7 @@ def performance_stats(
     *,
     account_id: str | None = None,
     include_series: bool = False,
+    frozen_benchmark: tuple[tuple[Any, Any] | None, str | None] | None = None,
 ) -> dict[str, Any]:
     """The ``stats`` document: ``StatsResult.to_dict()`` (metrics, benchmark, trades, period,
     nonfinite, monthly and yearly returns) plus ``account``, ``base_currency``,
@@ -125,7 +126,8 @@ def performance_stats(
     or a symbol with stored prices; None means ``performance.benchmark``. A ``benchmark``
     symbol asked for with no stored price at all is a ``UserError`` naming what is
     available; otherwise missing benchmark prices give ``"benchmark": null`` with the
-    reason in ``nonfinite``.
+    reason in ``nonfinite``. ``frozen_benchmark``: ``(closes, reason)`` recorded in the
+    ledger, used instead of the stored prices (the monthly report, rebuilt from events).
     """
     from trackrecord.analytics.report import compute_stats
 
@@ -135,9 +137,12 @@ def performance_stats(
     inputs = load_performance_inputs(services.engine, settings, account_id)
     first, last = inputs.used_range(period_from, period_to)
     name = benchmark_name(benchmark, settings)
-    if benchmark is not None and name not in (None, UNIVERSE):
-        _require_stored_prices(services.engine, name)
-    closes, reason = load_benchmark(services.engine, settings, name, inputs.dates[0], inputs.dates[last])
+    if frozen_benchmark is not None:
+        closes, reason = frozen_benchmark
+    else:
+        if benchmark is not None and name not in (None, UNIVERSE):
+            _require_stored_prices(services.engine, name)
+        closes, reason = load_benchmark(services.engine, settings, name, inputs.dates[0], inputs.dates[last])
     sessions = record_sessions(settings, inputs.dates[0], inputs.dates[-1])
     with _as_user_error():
         result = compute_stats(

@@ -1,0 +1,199 @@
+"""Use cases of the monthly report: make one (freeze its inputs, build it as of the ledger's
+head, write it, record ``report.generated``) and verify one (rebuild it as of the head it
+names and compare bytes)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trackrecord.engine.performance import benchmark_name, load_benchmark, load_performance_inputs
+from trackrecord.errors import UserError
+from trackrecord.ledger import events as kinds
+from trackrecord.market.store import load_prices
+from trackrecord.reports.content import Period
+from trackrecord.reports.inputs import FrozenInputs, aligned_benchmark, inputs_payload, settings_json
+from trackrecord.reports.record import report_head
+
+if TYPE_CHECKING:
+    from trackrecord.bootstrap import Services
+
+KEYWORDS = re.compile(rb"trackrecord-report:v1:([^:()]+):(\d{4}-\d{2}):(\d+):([0-9a-f]{64})")
+PAGE = re.compile(rb"/Type /Page\b(?!s)")
+
+
+@dataclass(frozen=True, slots=True)
+class ReportMade:
+    path: Path
+    sha256: str
+    pages: int
+    period: str
+    account: str
+    label: str
+    ledger_seq: int
+    ledger_hash: str
+    recorded_seq: int | None
+
+    def document(self) -> dict[str, Any]:
+        return {"path": str(self.path), "sha256": self.sha256, "pages": self.pages, "period": self.period,
+                "account": self.account, "label": self.label, "ledger_seq": self.ledger_seq,
+                "ledger_hash": self.ledger_hash}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportVerdict:
+    equal: bool
+    period: str
+    account: str
+    ledger_seq: int
+    first_differing_page: int | None
+    pages: int
+
+
+def make_monthly_report(services: "Services", period_text: str, account_id: str | None, out: Path | None) -> ReportMade:
+    from trackrecord.reports.monthly import build_monthly_content
+    from trackrecord.reports.pdf import monthly_pdf
+
+    period = Period.parse(period_text)
+    account = freeze_report_inputs(services, period, account_id)
+    events = list(services.ledger.events())
+    head_seq, head_hash = report_head(events)
+    content = build_monthly_content(events, account, period.month, head_seq)
+    pdf = monthly_pdf(content)
+    path = out if out is not None else services.workspace.root / "reports" / "monthly" / f"{period.month}.pdf"
+    path = path.expanduser().resolve()
+    if not path.parent.is_dir():
+        raise UserError(f"--out {path}: the folder {path.parent} does not exist")
+    _write_atomically(path, pdf)
+    digest = hashlib.sha256(pdf).hexdigest()
+    recorded = _record_generated(services, events, period, account, head_seq, head_hash, digest, path)
+    return ReportMade(path, digest, count_pages(pdf), period.month, account, content.label, head_seq, head_hash,
+                      recorded)
+
+
+def freeze_report_inputs(services: "Services", period: Period, account_id: str | None) -> str:
+    """Append ``report.inputs_recorded`` with what changed since the account's last one; the account."""
+    settings = services.settings
+    inputs = load_performance_inputs(services.engine, settings, account_id)
+    dates = [d for d in inputs.dates if d <= period.last]
+    if not dates:
+        raise UserError(f"PERIOD {period.month}: account {inputs.account_id} has no snapshot up to {period.last}; "
+                        f"its record starts {inputs.dates[0]}")
+    name = benchmark_name(None, settings)
+    closes, reason = load_benchmark(services.engine, settings, name, dates[0], dates[-1])
+    aligned = aligned_benchmark(dates, closes)
+    frozen = FrozenInputs.from_events(services.ledger.events(kind=kinds.REPORT_INPUTS_RECORDED), inputs.account_id)
+    payload = inputs_payload(inputs.account_id, frozen, settings_json(settings), name, reason, aligned,
+                             _fill_closes(services, inputs.fills, period.last))
+    if payload is not None:
+        with services.ledger.writer() as writer:
+            writer.append(kinds.REPORT_INPUTS_RECORDED, payload)
+    return inputs.account_id
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    import os
+
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def _fill_closes(services: "Services", fills: Any, last: date) -> dict[tuple[str, str], float]:
+    """Raw closes of the sessions around each fill up to ``last`` (what splits a market-on-close
+    fill's slippage into delay and execution)."""
+    import math
+
+    wanted: dict[str, set[str]] = {}
+    for fill in fills:
+        day = fill.executed_at.date()
+        if day <= last:
+            wanted.setdefault(fill.symbol, set()).update(
+                (day + timedelta(days=k)).isoformat() for k in (-1, 0, 1))
+    if not wanted:
+        return {}
+    with services.engine.connect() as conn:
+        series = load_prices(conn, sorted(wanted), until=last + timedelta(days=1))
+    out = {}
+    for symbol, bars in series.items():
+        for day, close in zip(bars.dates.astype(str).tolist(), bars.close.tolist()):
+            if day in wanted[symbol] and math.isfinite(close):
+                out[(symbol, day)] = float(close)
+    return out
+
+
+def _record_generated(services: "Services", events: list[Any], period: Period, account: str, head_seq: int,
+                      head_hash: str, digest: str, path: Path) -> int | None:
+    for event in events:
+        if event.kind == kinds.REPORT_GENERATED and event.data().get("sha256") == digest:
+            return None  # made before from the same head: recorded already
+    root = services.workspace.root.resolve()
+    shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    with services.ledger.writer() as writer:
+        return writer.append(kinds.REPORT_GENERATED, {
+            "kind": "monthly", "period": period.month, "account_id": account, "head_seq": head_seq,
+            "head_hash": head_hash, "sha256": digest, "path": shown,
+        }).seq
+
+
+def verify_report(services: "Services", pdf_path: Path) -> ReportVerdict:
+    """Rebuild the report ``pdf_path`` names (account, period, head) from this ledger and
+    compare bytes. ``UserError`` when the file is not a report of this workspace."""
+    from trackrecord.reports.monthly import build_monthly_report
+
+    try:
+        data = pdf_path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"PDF {pdf_path}: cannot read it ({exc.strerror or exc})") from None
+    match = KEYWORDS.search(data) if data.startswith(b"%PDF-") else None
+    if match is None:
+        raise UserError(f"PDF {pdf_path}: not a trackrecord monthly report (no report identity in its metadata)")
+    account, month, seq, head_hash = (match.group(1).decode(), match.group(2).decode(), int(match.group(3)),
+                                      match.group(4).decode())
+    events = list(services.ledger.events())
+    at_seq = next((e for e in events if e.seq == seq), None)
+    if at_seq is None or at_seq.hash != head_hash:
+        raise UserError(f"PDF {pdf_path}: built from seq {seq} hash {head_hash[:16]}, which is not in this "
+                        f"workspace's ledger: not a report of this workspace")
+    rebuilt = build_monthly_report(events, account, month, seq)
+    return ReportVerdict(rebuilt == data, month, account, seq, None if rebuilt == data else
+                         first_differing_page(data, rebuilt), count_pages(rebuilt))
+
+
+def count_pages(pdf: bytes) -> int:
+    return len(PAGE.findall(pdf))
+
+
+def first_differing_page(a: bytes, b: bytes) -> int | None:
+    """The first page (1-based) whose content stream differs, None when it cannot tell."""
+    pages_a, pages_b = page_streams(a), page_streams(b)
+    for number, (x, y) in enumerate(zip(pages_a, pages_b), start=1):
+        if x != y:
+            return number
+    if len(pages_a) != len(pages_b):
+        return min(len(pages_a), len(pages_b)) + 1
+    return None
+
+
+def page_streams(pdf: bytes) -> list[bytes]:
+    """Each page's decompressed content stream, in page order (ReportLab's object layout)."""
+    import zlib
+
+    objects = {int(m.group(1)): m.start() for m in re.finditer(rb"(\d+) 0 obj", pdf)}
+    out = []
+    for page in re.finditer(rb"/Contents (\d+) 0 R", pdf):
+        start = objects.get(int(page.group(1)))
+        if start is None:
+            continue
+        body = pdf[start:pdf.find(b"endobj", start)]
+        head, _, stream = body.partition(b"stream")
+        stream = stream.lstrip(b"\r\n").rsplit(b"endstream", 1)[0]
+        try:
+            out.append(zlib.decompress(stream) if b"FlateDecode" in head else stream)
+        except zlib.error:
+            out.append(stream)
+    return out

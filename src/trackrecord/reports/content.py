@@ -1,0 +1,506 @@
+"""The monthly report as a typed model, built from the documents ``stats``, ``trades`` and
+``slippage`` print (``engine.performance``) on the rebuilt record: no second computation.
+
+Figures stay numbers here (``float | None``, None with its reason); ``reports.pdf``
+formats them. Periods (GIPS-style): the month, the year to date and since inception are
+cumulative, time-weighted; annualised figures are shown only for a record of a year or
+more (a shorter period is never annualised).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from trackrecord.analytics.metrics import period_returns
+from trackrecord.analytics.returns import as_dates
+from trackrecord.engine.performance import (
+    load_performance_inputs,
+    performance_stats,
+    slippage_document,
+    trades_document,
+)
+from trackrecord.errors import UserError
+from trackrecord.ledger import events as kinds
+from trackrecord.ledger.cashflows import list_cashflows
+from trackrecord.reports.record import RebuiltRecord
+
+ONE_YEAR_DAYS = 365
+UNDER_A_YEAR = "record under a year: not annualised"
+BACKTEST_LAG = timedelta(days=7)  # a snapshot recorded this long after its session was replayed, not lived
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A calendar month ``YYYY-MM``: its first and last day."""
+
+    month: str
+    first: date
+    last: date
+
+    @classmethod
+    def parse(cls, text: str, what: str = "PERIOD") -> "Period":
+        try:
+            first = datetime.strptime(text.strip(), "%Y-%m").date()
+        except ValueError:
+            raise UserError(f"{what} {text!r}: expected a month YYYY-MM, e.g. 2026-01") from None
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return cls(first.strftime("%Y-%m"), first, following - timedelta(days=1))
+
+    @property
+    def year_start(self) -> date:
+        return date(self.first.year, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A number shown in the report (a fraction, ratio, amount or count) or why there is none."""
+
+    value: float | None
+    reason: str = ""
+
+    @classmethod
+    def of(cls, section: dict[str, Any] | None, key: str, nonfinite: dict[str, str], prefix: str = "") -> "Figure":
+        if section is None:
+            return cls(None, nonfinite.get(prefix.rstrip(".") or "benchmark", "not available"))
+        value = section.get(key)
+        return cls(None, nonfinite.get(prefix + key, "not available")) if value is None else cls(float(value))
+
+
+NONE = Figure(None, "")
+
+
+@dataclass(frozen=True, slots=True)
+class FigureRow:
+    label: str
+    kind: str  # "percent", "ratio", "money", "count"
+    cells: tuple[Figure, Figure, Figure, Figure]  # month, year to date, since inception, annualised
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """Series for the charts, one point per snapshot of the record up to the month's end."""
+
+    dates: tuple[date, ...]
+    index: tuple[float, ...]
+    drawdown: tuple[float, ...]
+    benchmark: tuple[float | None, ...]
+    rolling_6m: tuple[float | None, ...]
+    rolling_12m: tuple[float | None, ...]
+    monthly: dict[str, float]
+    yearly: dict[str, float]
+    benchmark_monthly: dict[str, float]
+    benchmark_yearly: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRow:
+    symbol: str
+    quantity: float
+    price: float | None
+    price_date: str
+    value: float | None
+    weight: float | None
+    unrealised: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRow:
+    rank: int
+    symbol: str
+    momentum: float | None
+    target_weight: float
+    held: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    month: str
+    formation: str
+    inputs_sha256: str
+    rows: tuple[SignalRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRow:
+    day: str
+    symbol: str
+    side: str
+    order_type: str
+    quantity: float
+    decision: float
+    fill: float
+    delay_bps: float | None
+    execution_bps: float | None
+    total_bps: float | None
+    commission: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Dated:
+    """A dated line: a cash flow, a risk event, a data-quality note."""
+
+    day: str
+    text: str
+    amount: float | None = None
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    account: str
+    period: Period
+    label: str
+    base_currency: str
+    inception: date
+    head_seq: int
+    head_hash: str
+    key_fingerprint: str
+    strategy: str
+    benchmark_label: str
+    frequency: str
+    under_a_year: bool
+    figures: tuple[FigureRow, ...]
+    drawdown_line: str
+    track_record_line: str
+    chart: Chart
+    nav: float
+    positions: tuple[PositionRow, ...]
+    cash: float | None
+    signal: Signal | None
+    trades: tuple[TradeRow, ...]
+    trade_summary: tuple[tuple[str, str, Figure], ...]
+    cashflows: tuple[Dated, ...]
+    risk_events: tuple[Dated, ...]
+    kill_switch: str
+    quality: tuple[str, ...]
+    disclosures: tuple[str, ...]
+    month_stats: dict[str, Any]
+    ytd_stats: dict[str, Any]
+    inception_stats: dict[str, Any]
+
+
+def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
+    """The report's model for ``record.account_id`` and ``period`` (a month with at least one
+    snapshot up to its end); ``UserError`` otherwise."""
+    account = record.account_id
+    inputs = load_performance_inputs(record.engine, record.settings, account)
+    if inputs.dates[0] > period.last:
+        raise UserError(f"account {account} has no snapshot up to {period.last}: its record starts {inputs.dates[0]}")
+    frozen = record.frozen.benchmark_until(period.last)
+    month = performance_stats(record, period.first, period.last, None, account_id=account, frozen_benchmark=frozen)
+    ytd = performance_stats(record, period.year_start, period.last, None, account_id=account, frozen_benchmark=frozen)
+    inception = performance_stats(record, None, period.last, None, account_id=account, include_series=True,
+                                  frozen_benchmark=frozen)
+    trades = trades_document(record, period.first, period.last, account_id=account)
+    slippage = slippage_document(record, account_id=account)
+    base = date.fromisoformat(inception["period"]["base_date"])
+    under_a_year = (period.last - base).days < ONE_YEAR_DAYS or date.fromisoformat(inception["period"]["end"]) < base
+    last = max(i for i, d in enumerate(inputs.dates) if d <= period.last)
+    seq, head_hash = record.head
+    return MonthlyReport(
+        account=account, period=period, label=record_label(record, month, inputs.dates, period),
+        base_currency=inputs.base_currency, inception=base, head_seq=seq, head_hash=head_hash,
+        key_fingerprint=key_fingerprint(record.public_key()), strategy=strategy_text(record.settings),
+        benchmark_label=benchmark_label(inception.get("benchmark_name")), frequency=inception.get("frequency", "daily"),
+        under_a_year=under_a_year, figures=figure_rows(month, ytd, inception, under_a_year),
+        drawdown_line=drawdown_line(inception), track_record_line=track_record_line(inception, under_a_year),
+        chart=chart_of(inception, frozen[0]), nav=inputs.navs[last],
+        positions=positions_at(inputs.positions[last], inputs.navs[last], trades),
+        cash=_cash_of(record, account, inputs.dates[last]),
+        signal=signal_of(record, period), trades=trades_of(slippage, period),
+        trade_summary=trade_summary(trades), cashflows=cashflows_of(record, account, period),
+        risk_events=risk_events_of(record, period), kill_switch=kill_switch_at(record, period),
+        quality=quality_notes(inception, month, inputs.positions[last], inputs.dates[last]),
+        disclosures=disclosures(month, record.settings), month_stats=month, ytd_stats=ytd, inception_stats=inception,
+    )
+
+
+def record_label(record: RebuiltRecord, month: dict[str, Any], dates: Sequence[date], period: Period) -> str:
+    """LIVE, IB PAPER or SIMULATED (and BACKTEST when the snapshots were replayed after the fact)."""
+    if month.get("simulated"):
+        return "SIMULATED BACKTEST" if _replayed(record, period) else "SIMULATED"
+    return "IB PAPER" if month.get("paper") else "LIVE"
+
+
+def _replayed(record: RebuiltRecord, period: Period) -> bool:
+    for event in record.of_kind(kinds.SNAPSHOT_RECORDED):
+        data = event.data()
+        if data.get("account_id") != record.account_id or data["session_date"] > period.last.isoformat():
+            continue
+        recorded = datetime.fromisoformat(event.recorded_at.replace("Z", "+00:00")).date()
+        if recorded - date.fromisoformat(data["session_date"]) > BACKTEST_LAG:
+            return True
+    return False
+
+
+def key_fingerprint(public_key: str | None) -> str:
+    """The signing key's fingerprint as ``verify`` prints it (``ledger.signing.key_fingerprint``)."""
+    from trackrecord.ledger.signing import key_fingerprint as fingerprint
+
+    return fingerprint(public_key) if public_key else "no signing key recorded"
+
+
+def strategy_text(settings: Any) -> str:
+    s, universe = settings.strategy, settings.universe
+    symbols = ", ".join(i.symbol for i in universe.instruments)
+    skip = f", skipping the last {s.skip_months} month" + ("s" if s.skip_months != 1 else "") if s.skip_months else ""
+    floor = f"; only a positive momentum above {s.min_momentum:.0%} is held" if s.min_momentum is not None else ""
+    return (
+        f"Sector momentum {s.lookback_months}-{s.skip_months} on the {universe.name} universe ({symbols}), "
+        f"traded on {universe.calendar}. On the first session of each month the instruments are ranked by their "
+        f"total return over the {s.lookback_months} months{skip}; the top {s.top_n} are held at equal weight, a "
+        f"holding is kept while it ranks within the top {s.exit_rank}{floor}. Weights drifting less than "
+        f"{s.drift_band:.0%} are not traded, {s.cash_buffer:.0%} is kept in cash, orders are "
+        f"{'market-on-close' if s.order_type == 'MOC' else 'market'} orders, whole shares only."
+    )
+
+
+def benchmark_label(name: str | None) -> str:
+    if name is None:
+        return "none"
+    return "equal-weight universe" if name == "universe" else name
+
+
+def figure_rows(month: dict[str, Any], ytd: dict[str, Any], inception: dict[str, Any],
+                under_a_year: bool) -> tuple[FigureRow, ...]:
+    docs = (month, ytd, inception)
+
+    def cumulative(key: str, section: str = "metrics") -> tuple[Figure, Figure, Figure]:
+        return tuple(Figure.of(d[section], key, d["nonfinite"], "" if section == "metrics" else section + ".")
+                     for d in docs)  # type: ignore[return-value]
+
+    def annual(key: str) -> Figure:
+        if under_a_year:
+            return Figure(None, UNDER_A_YEAR)
+        return Figure.of(inception["metrics"], key, inception["nonfinite"])
+
+    twr, bench = cumulative("total_return"), cumulative("total_return", "benchmark")
+    active = tuple(Figure(None, b.reason or "no benchmark") if a.value is None or b.value is None
+                   else Figure(a.value - b.value) for a, b in zip(twr, bench))
+    fees = tuple(Figure.of(d["trades"], "commissions", d["nonfinite"], "trades.") for d in docs)
+    pnl = cumulative("pnl")
+    dd = cumulative("max_drawdown")
+    return (
+        FigureRow("Time-weighted return", "percent", (*twr, annual("cagr"))),
+        FigureRow("Benchmark return", "percent", (*bench, NONE)),
+        FigureRow("Active return", "percent", (*active, NONE)),
+        FigureRow("Max drawdown", "percent", (*dd, NONE)),
+        FigureRow("Volatility", "plain_percent", (NONE, NONE, NONE, annual("ann_volatility"))),
+        FigureRow("Sharpe ratio", "ratio", (NONE, NONE, NONE, annual("sharpe"))),
+        FigureRow("Sortino ratio", "ratio", (NONE, NONE, NONE, annual("sortino"))),
+        FigureRow("Calmar ratio", "ratio", (NONE, NONE, NONE, annual("calmar"))),
+        FigureRow("Money-weighted return", "percent", (NONE, NONE, NONE, annual("mwr"))),
+        FigureRow("Probabilistic Sharpe (vs 0)", "plain_percent",
+                  (NONE, NONE, Figure.of(inception["metrics"], "psr", inception["nonfinite"]), NONE)),
+        FigureRow("Profit and loss", "money", (*pnl, NONE)),
+        FigureRow("Fees (commissions)", "money", (*fees, NONE)),
+    )
+
+
+def drawdown_line(inception: dict[str, Any]) -> str:
+    m = inception["metrics"]
+    if not m.get("max_drawdown_peak_date"):
+        return "No drawdown since inception."
+    recovery = m.get("max_drawdown_recovery_date")
+    recovered = f"recovered on {recovery}" if recovery else "not recovered by the end of the month"
+    return (f"Deepest drawdown since inception: {m['max_drawdown'] * 100:.2f}% from the peak of "
+            f"{m['max_drawdown_peak_date']} to the trough of {m['max_drawdown_trough_date']}, {recovered} "
+            f"({m['max_drawdown_days']:,} sessions from peak to recovery or month end).")
+
+
+def track_record_line(inception: dict[str, Any], under_a_year: bool) -> str:
+    """The minimum track-record length in plain words (Bailey and Lopez de Prado, 95 %)."""
+    m = inception["metrics"]
+    psr, needed, have = m.get("psr"), m.get("min_track_record_days"), m.get("n_period_returns") or 0
+    ppy = inception.get("periods_per_year") or 252
+    if psr is None or needed is None:
+        reason = inception["nonfinite"].get("psr", "not available")
+        return f"Probabilistic Sharpe ratio: n/a ({reason})."
+    sharpe = m.get("sharpe")
+    sharpe_text = "n/a" if sharpe is None else f"{sharpe:.2f}"
+    if under_a_year:
+        sharpe_text = "not annualised under a year"
+    if psr >= 0.95 or needed <= have:
+        return (f"Probabilistic Sharpe ratio {psr * 100:.1f}%: at this Sharpe ({sharpe_text}) the record of "
+                f"{have:,} returns is already long enough to say, with 95% confidence, that the true Sharpe is above 0.")
+    months = (needed - have) / ppy * 12
+    return (f"Probabilistic Sharpe ratio {psr * 100:.1f}%: at this Sharpe ({sharpe_text}), about {months:,.0f} more "
+            f"months are needed before the record shows, with 95% confidence, a true Sharpe above 0.")
+
+
+def chart_of(inception: dict[str, Any], benchmark: tuple[Any, Any] | None) -> Chart:
+    import numpy as np
+
+    from trackrecord.analytics.benchmark import align_closes
+
+    series = inception["series"]
+    days = as_dates(series["dates"])
+    bench: tuple[float | None, ...] = tuple(None for _ in series["dates"])
+    bench_m: dict[str, float] = {}
+    bench_y: dict[str, float] = {}
+    if benchmark is not None and inception.get("benchmark") is not None:
+        aligned = align_closes(days, as_dates(benchmark[0]), np.asarray(benchmark[1], dtype=np.float64))
+        index = aligned / aligned[0]
+        bench = tuple(float(x) for x in index.tolist())
+        bench_m = dict(zip(*period_returns(days, index, "M")))
+        bench_y = dict(zip(*period_returns(days, index, "Y")))
+    return Chart(
+        dates=tuple(date.fromisoformat(d) for d in series["dates"]), index=tuple(series["twr_index"]),
+        drawdown=tuple(series["drawdown"]), benchmark=bench,
+        rolling_6m=tuple(series["rolling"]["sharpe_126"]), rolling_12m=tuple(series["rolling"]["sharpe_252"]),
+        monthly={m["month"]: m["return"] for m in inception["monthly_returns"]},
+        yearly={y["year"]: y["return"] for y in inception["yearly_returns"]},
+        benchmark_monthly=bench_m, benchmark_yearly=bench_y,
+    )
+
+
+def positions_at(positions_json: str, nav: float, trades: dict[str, Any]) -> tuple[PositionRow, ...]:
+    unrealised = {p["symbol"]: p.get("unrealised_pnl") for p in trades.get("open_positions", [])}
+    rows = []
+    for p in sorted(json.loads(positions_json or "[]"), key=lambda p: p["symbol"]):
+        value = None if p.get("market_value") is None else float(p["market_value"])
+        rows.append(PositionRow(
+            symbol=p["symbol"], quantity=float(p["quantity"]),
+            price=None if p.get("market_price") is None else float(p["market_price"]),
+            price_date=p.get("price_date") or "", value=value,
+            weight=None if value is None or not nav else value / nav, unrealised=unrealised.get(p["symbol"]),
+        ))
+    return tuple(rows)
+
+
+def _cash_of(record: RebuiltRecord, account: str, day: date) -> float | None:
+    from trackrecord.ledger.queries import recorded_snapshot_content
+
+    with record.engine.connect() as conn:
+        content = recorded_snapshot_content(conn, account, day)
+    if not content or content[1] is None:
+        return None
+    return float(content[1])
+
+
+def signal_of(record: RebuiltRecord, period: Period) -> Signal | None:
+    found = None
+    for event in record.of_kind(kinds.SIGNAL_COMPUTED):
+        data = event.data()
+        if data.get("month") == period.month:
+            found = data
+    if found is None:
+        return None
+    rows = tuple(SignalRow(int(r["rank"]), r["symbol"], None if r.get("momentum") is None else float(r["momentum"]),
+                           float(r.get("target_weight") or 0), bool(r.get("held")), str(r.get("reason") or ""))
+                 for r in found.get("ranks", []))
+    return Signal(period.month, f"{found.get('formation_start')} to {found.get('formation_end')}",
+                  str(found.get("inputs_sha256", "")), rows)
+
+
+def trades_of(slippage: dict[str, Any], period: Period) -> tuple[TradeRow, ...]:
+    rows = []
+    for f in slippage["fills"]:
+        if not period.first.isoformat() <= f["executed_at"][:10] <= period.last.isoformat():
+            continue
+        rows.append(TradeRow(f["executed_at"][:10], f["symbol"], f["side"], f["order_type"], f["quantity"],
+                             f["intended_price"], f["fill_price"], f["delay_bps"], f["execution_bps"],
+                             f["slippage_bps"], f.get("commission")))
+    return tuple(rows)
+
+
+TRADE_SUMMARY = (("Round trips closed", "round_trips", "count"), ("Win rate", "win_rate", "plain_percent"),
+                 ("Profit factor", "profit_factor", "ratio"), ("Average holding (days)", "avg_holding_days", "ratio"),
+                 ("Realised P&L (net)", "realised_pnl", "money"), ("Commissions", "commissions", "money"),
+                 ("Open positions", "open_positions", "count"), ("Unrealised P&L", "unrealised_pnl", "money"))
+
+
+def trade_summary(trades: dict[str, Any]) -> tuple[tuple[str, str, Figure], ...]:
+    return tuple((label, kind, Figure.of(trades["summary"], key, trades["nonfinite"])) for label, key, kind in TRADE_SUMMARY)
+
+
+def cashflows_of(record: RebuiltRecord, account: str, period: Period) -> tuple[Dated, ...]:
+    flows = list_cashflows(record.engine, until=period.last, account_id=account, default_account=account)
+    return tuple(Dated(f.flow_date.isoformat(), f"{'Deposit' if f.amount > 0 else 'Withdrawal'}"
+                       f"{': ' + f.note if f.note else ''} ({f.currency})", float(f.amount))
+                 for f in flows if f.flow_date >= period.first)
+
+
+def risk_events_of(record: RebuiltRecord, period: Period) -> tuple[Dated, ...]:
+    out = []
+    for event in record.of_kind(kinds.RISK_DECIDED, kinds.ORDER_DENIED, kinds.KILL_SWITCH_CHANGED):
+        data = event.data()
+        day = _event_day(event, data)
+        if not period.first.isoformat() <= day <= period.last.isoformat():
+            continue
+        if event.kind == kinds.KILL_SWITCH_CHANGED:
+            reason = f": {data['reason']}" if data.get("reason") else ""
+            out.append(Dated(day, f"Kill switch {data.get('previous_state', '?')} -> {data['state']}{reason}"))
+        elif event.kind == kinds.ORDER_DENIED:
+            out.append(Dated(day, f"Order {data.get('order_ref')} denied by {data.get('rule')}: {data.get('message')}"))
+        elif not data.get("approved", True):
+            for result in data.get("results", []):
+                if not result.get("passed", True):
+                    out.append(Dated(day, f"Plan {data.get('plan_id')} refused by {result.get('rule')}: "
+                                          f"{result.get('message')}"))
+    return tuple(out)
+
+
+def _event_day(event: Any, data: dict[str, Any]) -> str:
+    for key in ("decided_at", "changed_at", "session_date"):
+        if data.get(key):
+            return str(data[key])[:10]
+    plan = str(data.get("plan_id") or "")
+    tail = plan.rsplit("-", 1)[-1]
+    if len(tail) == 8 and tail.isdigit():
+        return f"{tail[:4]}-{tail[4:6]}-{tail[6:]}"
+    return event.recorded_at[:10]
+
+
+def kill_switch_at(record: RebuiltRecord, period: Period) -> str:
+    state = "ACTIVE (never changed)"
+    for event in record.of_kind(kinds.KILL_SWITCH_CHANGED):
+        data = event.data()
+        if _event_day(event, data) <= period.last.isoformat():
+            state = f"{data['state']} since {_event_day(event, data)}" + (f" ({data['reason']})" if data.get("reason") else "")
+    return state
+
+
+def quality_notes(inception: dict[str, Any], month: dict[str, Any], positions_json: str, day: date) -> tuple[str, ...]:
+    from trackrecord.cli.analytics_commands import frequency_line, provenance_line
+
+    notes = [f"Record frequency: {frequency_line(inception)}.",
+             provenance_line(inception.get("provenance"), "snapshots") + " (since inception).",
+             provenance_line(month.get("provenance"), "snapshots") + " (this month)."]
+    if month.get("provenance_fills"):
+        notes.append(provenance_line(month["provenance_fills"], "fills") + " (this month).")
+    stale = [p["symbol"] + " " + p["price_date"] for p in json.loads(positions_json or "[]")
+             if p.get("price_date") and p["price_date"] < day.isoformat()]
+    notes.append(f"Stale marks at month end: {', '.join(stale)}." if stale else
+                 "Every position at month end is marked at that session's price.")
+    notes.extend(f"Warning: {w}" for w in inception.get("warnings") or [])
+    return tuple(notes)
+
+
+def disclosures(month: dict[str, Any], settings: Any) -> tuple[str, ...]:
+    if month.get("simulated"):
+        nature = ("SIMULATED: the figures come from a simulated broker (fills modelled from closing prices with "
+                  "modelled costs), not from trades executed in a brokerage account. Simulated results have "
+                  "inherent limits: no real money was at risk, and they may not reflect the impact of liquidity "
+                  "or of the trader's decisions under pressure.")
+    elif month.get("paper"):
+        nature = ("IB PAPER: the figures come from an Interactive Brokers paper-trading account; fills are IB's "
+                  "simulation, no real money was at risk.")
+    else:
+        nature = "LIVE: the figures come from a live Interactive Brokers account, with real money at risk."
+    return (
+        nature,
+        "Returns are time-weighted (daily valuation, external cash flows neutralised), in the account's base "
+        f"currency, net of commissions and of every trading cost recorded; no management or performance fee is "
+        "charged.",
+        "Periods shorter than a year are not annualised. Risk figures use 252 sessions a year and a risk-free rate "
+        f"of {settings.performance.risk_free_rate:.2%}.",
+        "Past performance does not guarantee future results. The value of investments can fall as well as rise.",
+        "Figures are presented in the style of the GIPS standards; this report does not claim compliance with GIPS.",
+        "Every figure is recomputed from the hash-chained, Ed25519-signed ledger named on the cover: "
+        "`trackrecord report verify` (or `trackrecord verify BUNDLE`) rebuilds this file byte for byte.",
+    )

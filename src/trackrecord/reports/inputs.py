@@ -1,0 +1,139 @@
+"""What a report needs from outside the chain, frozen into it: ``report.inputs_recorded``.
+
+A report must be rebuilt from events alone (``verify BUNDLE`` has no workspace), yet three
+of its inputs live elsewhere: the settings that shape the figures (risk-free rate, flow
+timing, benchmark, calendar, FX rates, the strategy's rules), the benchmark's closes
+(the ``prices`` store) and the session closes that split a market-on-close fill's
+slippage. Before building, ``trackrecord report`` appends what changed since the last
+such event of the account:
+
+* ``settings_json``: the settings subset as JSON text (floats keep their exact repr),
+  only when it differs from the last one recorded;
+* ``benchmark``: ``{"name", "reason", "replaces", "values": [[date, close or null], ...]}``:
+  the benchmark close aligned at each snapshot date (the last close on or before it, as
+  ``analytics.benchmark.align_closes`` gives it; the only way the figures read a
+  benchmark), for the dates not recorded yet; ``replaces`` when an earlier value changed
+  (a correction) or the benchmark changed, and the values are then all of them;
+* ``closes``: ``[[symbol, date, close], ...]`` raw closes of market-on-close fills' sessions.
+
+``FrozenInputs.from_events`` reads them back, merged, for the rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from trackrecord.ledger import events as kinds
+from trackrecord.ledger.chain import StoredEvent
+
+SETTINGS_SECTIONS = ("mode", "account", "universe", "prices", "strategy", "risk", "performance")
+
+
+@dataclass(frozen=True)
+class FrozenInputs:
+    """The report inputs recorded in the chain for one account, merged in seq order."""
+
+    settings_json: str | None = None
+    benchmark_name: str | None = None
+    benchmark_reason: str | None = None
+    benchmark_values: dict[str, float | None] = field(default_factory=dict)
+    closes: dict[tuple[str, str], float] = field(default_factory=dict)
+    seen: bool = False
+
+    @classmethod
+    def from_events(cls, events: Iterable[StoredEvent], account_id: str) -> "FrozenInputs":
+        settings_json, name, reason, values, closes, seen = None, None, None, {}, {}, False
+        for event in events:
+            if event.kind != kinds.REPORT_INPUTS_RECORDED:
+                continue
+            data = event.data()
+            if data.get("account_id") != account_id:
+                continue
+            seen = True
+            settings_json = data.get("settings_json", settings_json)
+            bench = data.get("benchmark")
+            if bench is not None:
+                if bench.get("replaces"):
+                    values = {}
+                name, reason = bench.get("name"), bench.get("reason")
+                values.update({day: None if v is None else float(v) for day, v in bench.get("values", [])})
+            closes.update({(symbol, day): float(value) for symbol, day, value in data.get("closes", [])})
+        return cls(settings_json, name, reason, values, closes, seen)
+
+    def benchmark_until(self, last: date) -> tuple[tuple[Any, Any] | None, str | None]:
+        """``(closes, reason)`` as ``engine.performance.performance_stats`` takes them."""
+        import numpy as np
+
+        if self.benchmark_name is None or self.benchmark_reason is not None and not self.benchmark_values:
+            return None, self.benchmark_reason
+        days = sorted(d for d in self.benchmark_values if d <= last.isoformat())
+        values = [np.nan if self.benchmark_values[d] is None else self.benchmark_values[d] for d in days]
+        return (np.array(days, dtype="datetime64[D]"), np.array(values, dtype=np.float64)), None
+
+
+def settings_json(settings: Any) -> str:
+    """The settings subset that shapes a report, as JSON text."""
+    document = settings.model_dump(mode="json", include=set(SETTINGS_SECTIONS))
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def settings_from_json(text: str) -> Any:
+    from trackrecord.config import Settings
+
+    return Settings.model_validate(json.loads(text))
+
+
+def inputs_payload(account_id: str, frozen: FrozenInputs, settings_text: str, benchmark_name: str | None,
+                   reason: str | None, aligned: Mapping[str, float | None],
+                   closes: Mapping[tuple[str, str], float]) -> dict[str, Any] | None:
+    """The ``report.inputs_recorded`` payload of what differs from ``frozen``; None when nothing does."""
+    payload: dict[str, Any] = {"account_id": account_id}
+    if settings_text != frozen.settings_json:
+        payload["settings_json"] = settings_text
+    bench = _benchmark_delta(frozen, benchmark_name, reason, aligned)
+    if bench is not None:
+        payload["benchmark"] = bench
+    new_closes = sorted((s, d, _exact(v)) for (s, d), v in closes.items() if frozen.closes.get((s, d)) != v)
+    if new_closes:
+        payload["closes"] = [list(row) for row in new_closes]
+    return payload if len(payload) > 1 else None
+
+
+def _benchmark_delta(frozen: FrozenInputs, name: str | None, reason: str | None,
+                     aligned: Mapping[str, float | None]) -> dict[str, Any] | None:
+    changed = name != frozen.benchmark_name or reason != frozen.benchmark_reason
+    corrected = any(day in frozen.benchmark_values and not _same(frozen.benchmark_values[day], value)
+                    for day, value in aligned.items())
+    replaces = changed or corrected
+    days = sorted(aligned) if replaces else sorted(d for d in aligned if d not in frozen.benchmark_values)
+    if not replaces and not days:
+        return None
+    values = [[day, None if aligned[day] is None else _exact(aligned[day])] for day in days]
+    return {"name": name, "reason": reason, "replaces": replaces, "values": values}
+
+
+def aligned_benchmark(dates: Sequence[date], closes: tuple[Any, Any] | None) -> dict[str, float | None]:
+    """date -> the benchmark close aligned at it (None where there is none yet)."""
+    import math
+
+    import numpy as np
+
+    from trackrecord.analytics.benchmark import align_closes
+
+    if closes is None or not dates:
+        return {}
+    days = np.array([d.isoformat() for d in dates], dtype="datetime64[D]")
+    values = align_closes(days, closes[0], np.asarray(closes[1], dtype=np.float64))
+    return {d.isoformat(): (None if not math.isfinite(v) else float(v)) for d, v in zip(dates, values.tolist())}
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    return a == b or (a is None and b is None)
+
+
+def _exact(value: float) -> str:
+    return repr(float(value))
