@@ -14,7 +14,7 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
@@ -24,10 +24,10 @@ from trackrecord.ledger.bundle import (
 )
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent
 from trackrecord.ledger.commitments import CommitmentError, commitment_problem, parse_commitment
-from trackrecord.ledger.signing import key_fingerprint
-from trackrecord.ledger.verify import verify_events
+from trackrecord.ledger.projections import DuplicateRow, MemoryTables, operations
+from trackrecord.ledger.signing import key_fingerprint, verify_signature
 
-_ENVELOPE = re.compile(r'\[(0|[1-9][0-9]*),"([^"\\]*)","([^"\\]*)",(.*)\]', re.DOTALL)
+_ENVELOPE = re.compile(rb'\[(0|[1-9][0-9]{0,17}),"([0-9T:.Z-]{1,40})","([a-z0-9_.]{1,80})",')
 _HASH_LINE = re.compile(r"(0|[1-9][0-9]*) ([0-9a-f]{64})")
 
 
@@ -128,10 +128,14 @@ def read_bundle(data: bytes, source: str) -> BundleResult:
 
 
 def check_bundle(result: BundleResult, commitment_lines: list[str]) -> None:
-    """Manifest, chain, signatures, key, side files and commitments; fills ``result``."""
+    """Manifest, chain, signatures, key, side files, projections and commitments; fills ``result``."""
     _check_manifest_shape(result)
     result.public_key = _public_key(result)
-    _check_chain(result)
+    chain = check_chain(result)
+    if chain is not None:
+        result.events = chain.events()
+    if result.chain_intact:
+        _check_projections(result)
     _check_side_files(result)
     _check_manifest_against_chain(result)
     _check_attachments(result)
@@ -203,56 +207,164 @@ def _public_key(result: BundleResult) -> str:
     return key
 
 
-def iter_bundle_events(text: str, stored: dict[int, str], result: BundleResult) -> Iterator[StoredEvent]:
-    """Events of events.jsonl with the hashes hashes.txt stored for them; a line that is
-    not an envelope stops the stream, named."""
-    lines = text.split("\n")
-    if lines[-1] != "":
-        result.fail(EVENTS_FILE, None, "does not end with a newline (a truncated file?)")
-    prev = GENESIS_HASH
-    for number, line in enumerate(lines[:-1] if lines[-1] == "" else lines, start=1):
-        match = _ENVELOPE.fullmatch(line)
-        if match is None:
-            result.fail(EVENTS_FILE, None, f"line {number} is not an event [seq,\"recorded_at\",\"kind\",payload]")
+class _BundleChain:
+    """The chain of events.jsonl checked line by line on the bytes: each line's seq is the
+    next integer, ``sha256(previous hash ‖ line)`` is the hash hashes.txt stored for it, and
+    every checkpoint names a hash the chain has, signed by the bundle's key. The messages
+    are ``verify``'s (``trackrecord.ledger.verify``); the first break stops the chain."""
+
+    def __init__(self, result: BundleResult, stored: dict[int, str]) -> None:
+        self.result = result
+        self.stored = stored
+        self.facts = [0]  # facts[seq]: events other than checkpoints up to seq
+        self.signed_head = 0
+        self.lines: list[bytes] = []  # the lines checked good
+        self.matches: list[re.Match[bytes]] = []
+
+    def run(self, data: bytes) -> None:
+        lines = data.split(b"\n")
+        if lines[-1] != b"":
+            self.result.fail(EVENTS_FILE, None, "does not end with a newline (a truncated file?)")
+        else:
+            lines.pop()
+        if not data.isascii() and not _is_utf8(data):
+            number = next(n for n, line in enumerate(lines, start=1) if not _is_utf8(line))
+            self._break(number, f"line {number} is not UTF-8 text")
+            lines = lines[:number - 1]
+        hashes, facts, matches = self.result.hashes, self.facts, self.matches
+        stored, match, sha256 = self.stored.get, _ENVELOPE.match, hashlib.sha256
+        checkpoint_kind = kinds.CHECKPOINT_SIGNED.encode("ascii")
+        prev, count = GENESIS_HASH.encode("ascii"), 0
+        for number, line in enumerate(lines, start=1):  # the hot loop: one regex, one hash per event
+            found = match(line)
+            digest = sha256(prev + line).hexdigest()
+            if found is None or int(found.group(1)) != number or digest != stored(number) or line[-1:] != b"]":
+                self._diagnose(number, line, found)
+                self.lines = lines[:number - 1]
+                return
+            hashes.append(digest)
+            matches.append(found)
+            prev = digest.encode("ascii")
+            if found.group(3) == checkpoint_kind:
+                facts.append(count)
+                if not self._checkpoint(self._event(number, line, found, hashes)):
+                    self.lines = lines[:number]
+                    return
+            else:
+                count += 1
+                facts.append(count)
+        self.lines = lines
+
+    def events(self) -> list[StoredEvent]:
+        """The events of the lines checked good, for the checks that follow."""
+        hashes, event = self.result.hashes, self._event
+        return [event(seq, line, found, hashes) for seq, line, found in zip(range(1, len(self.lines) + 1),
+                                                                             self.lines, self.matches)]
+
+    @staticmethod
+    def _event(seq: int, line: bytes, found: "re.Match[bytes]", hashes: list[str]) -> StoredEvent:
+        return StoredEvent(seq, found.group(2).decode("ascii"), found.group(3).decode("ascii"),
+                           line[found.end():-1].decode("utf-8"), hashes[seq - 1], hashes[seq])
+
+    def _diagnose(self, number: int, line: bytes, found: "re.Match[bytes] | None") -> None:
+        if found is None or line[-1:] != b"]":
+            self._break(number, f"line {number} is not an event [seq,\"recorded_at\",\"kind\",payload]")
             return
-        seq = int(match.group(1))
-        yield StoredEvent(seq, match.group(2), match.group(3), match.group(4), prev, stored.get(seq, ""))
-        prev = stored.get(seq, "")
+        seq = int(found.group(1))
+        if seq != number:
+            what = "missing event" if seq > number else "duplicated or reordered event"
+            self._break(number, f"seq {number}: {what} (found seq {seq} where {number} was expected)")
+        elif number not in self.stored:
+            self._break(seq, f"seq {seq}: hashes.txt has no hash for it")
+        else:
+            self._break(seq, f"seq {seq}: hash does not match the event's content (hashes.txt holds another)")
+
+    def _break(self, seq: int, message: str) -> None:
+        self.result.fail(EVENTS_FILE, seq, message)
+
+    def _checkpoint(self, event: StoredEvent) -> bool:
+        """Check one checkpoint; False (the break recorded) when it does not hold."""
+        result = self.result
+        result.checkpoints += 1
+        try:
+            data = json.loads(event.payload)
+            head_seq, head_hash = int(data["head_seq"]), str(data["head_hash"])
+            public_key, signature = str(data["public_key"]), str(data["signature"])
+        except (ValueError, KeyError, TypeError):
+            self._break(event.seq, f"seq {event.seq}: checkpoint payload is not {{head_seq, head_hash, public_key, "
+                                   "signature}")
+            return False
+        if not 0 <= head_seq < len(result.hashes) or result.hashes[head_seq] != head_hash:
+            self._break(event.seq, f"seq {event.seq}: checkpoint names seq {head_seq} with a hash the chain does not have")
+        elif not verify_signature(public_key, signature, head_seq, head_hash):
+            self._break(event.seq, f"seq {event.seq}: checkpoint signature is invalid")
+        elif public_key != result.public_key:
+            self._break(event.seq, f"seq {event.seq}: checkpoint signed by a key that is not the bundle's")
+        else:
+            self.signed_head = max(self.signed_head, head_seq)
+            return True
+        return False
+
+    @property
+    def unsigned(self) -> int:
+        return self.facts[-1] - self.facts[self.signed_head]
 
 
-def _check_chain(result: BundleResult) -> None:
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def check_chain(result: BundleResult) -> "_BundleChain | None":
+    """The chain and signature check (the part ``benchmarks/bench_bundle.py`` times)."""
     raw_events, raw_hashes = result.files.get(EVENTS_FILE), result.files.get(HASHES_FILE)
     if raw_events is None or raw_hashes is None:
         result.fail(EVENTS_FILE if raw_events is None else HASHES_FILE, None, "missing from the bundle")
-        return
+        return None
     try:
-        text, hash_text = raw_events.decode("utf-8"), raw_hashes.decode("ascii")
+        hash_text = raw_hashes.decode("ascii")
     except UnicodeDecodeError as exc:
-        result.fail(EVENTS_FILE, None, f"not UTF-8 text ({exc})")
-        return
+        result.fail(HASHES_FILE, None, f"not ASCII text ({exc})")
+        return None
     stored = _stored_hashes(hash_text, result)
-
-    def witness(event: StoredEvent) -> None:
-        result.events.append(event)
-        result.hashes.append(event.hash)
-
-    trusted = {result.public_key} if result.public_key else set()
-    verdict = verify_events(iter_bundle_events(text, stored, result), None, trusted, witness)
-    for problem in verdict.problems:
-        seq = _seq_of(problem)
-        result.fail(EVENTS_FILE, seq, problem.replace("the workspace's", "the bundle's"))
-    result.checkpoints = verdict.checkpoints
-    result.unsigned_events = verdict.unsigned_events
-    if verdict.first_bad_seq is None and verdict.unsigned_events:
-        result.fail(EVENTS_FILE, None, f"{verdict.unsigned_events} events after the last signed checkpoint are not "
+    chain = _BundleChain(result, stored)
+    chain.run(raw_events)
+    broken = any(p.file == EVENTS_FILE and p.seq is not None for p in result.problems)
+    result.unsigned_events = chain.unsigned
+    if not broken and chain.unsigned:
+        result.fail(EVENTS_FILE, None, f"{chain.unsigned} events after the last signed checkpoint are not "
                                        "covered by any signature")
-    if verdict.first_bad_seq is None and not verdict.problems and len(stored) != len(result.events):
-        extra = sorted(set(stored) - {e.seq for e in result.events})
+    if not broken and len(stored) != len(chain.lines):
+        extra = sorted(set(stored) - set(range(1, len(chain.lines) + 1)))
         result.fail(HASHES_FILE, extra[0] if extra else None,
-                    f"lists {len(stored)} hashes for {len(result.events)} events")
+                    f"lists {len(stored)} hashes for {len(chain.lines)} events")
+    return chain
+
+
+def _check_projections(result: BundleResult) -> None:
+    """Replay the projector in memory, as ``verify`` does: an event that repeats a row an
+    earlier one inserted (a duplicated fill) is named by its seq."""
+    memory = MemoryTables()
+    for event in result.events:
+        try:
+            memory.apply(operations((event,)))
+        except DuplicateRow as exc:
+            result.fail(EVENTS_FILE, event.seq, f"seq {event.seq}: {event.kind} repeats {exc.table} row {exc.key} "
+                                                "recorded by an earlier event")
+            return
+        except (ValueError, KeyError, TypeError) as exc:
+            result.fail(EVENTS_FILE, event.seq, f"seq {event.seq}: {event.kind} payload cannot be projected ({exc!r})")
+            return
 
 
 def _stored_hashes(text: str, result: BundleResult) -> dict[int, str]:
+    lines = text.split("\n")
+    if lines[-1] == "" and all(line[-65:-64] == " " and line[:-65] == str(seq)  # the usual case: 1..n in order
+                               for seq, line in enumerate(lines[:-1], start=1)):
+        return {seq: line[-64:] for seq, line in enumerate(lines[:-1], start=1)}
     stored: dict[int, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         match = _HASH_LINE.fullmatch(line)
@@ -264,11 +376,6 @@ def _stored_hashes(text: str, result: BundleResult) -> dict[int, str]:
             result.fail(HASHES_FILE, seq, f"line {number} repeats seq {seq}")
         stored[seq] = match.group(2)
     return stored
-
-
-def _seq_of(problem: str) -> int | None:
-    match = re.match(r"seq (\d+):", problem)
-    return int(match.group(1)) if match else None
 
 
 def _check_side_files(result: BundleResult) -> None:
