@@ -20,6 +20,23 @@ def make_demo(root: Path, years: int = 1, seed: int = 5) -> Path:
     return run_demo(root, years, seed, DEMO_NOW.date(), DEMO_NOW).root
 
 
+_SHARED: list[Path] = []
+
+
+def shared_demo() -> Path:
+    """One demo workspace for every dashboard test module of this process (tests that
+    activate the kill switch deactivate it again)."""
+    if not _SHARED:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="trackrecord-dashboard-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _SHARED.append(make_demo(folder / "demo"))
+    return _SHARED[0]
+
+
 def fixed_clock() -> datetime:
     return DEMO_NOW
 

@@ -10,14 +10,14 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.integration.dashboard_support import TOKEN, make_demo, open_app
+from tests.integration.dashboard_support import TOKEN, open_app, shared_demo
 
 pytest.importorskip("fastapi")
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_demo(tmp_path_factory.mktemp("dash") / "demo")
+    return shared_demo()
 
 
 @pytest.fixture

@@ -253,7 +253,8 @@ class DashboardDocuments:
         with reading(self.services.engine) as conn:
             snapshot = latest_event(conn, kinds.SNAPSHOT_RECORDED)
             checkpoint = latest_event(conn, kinds.CHECKPOINT_SIGNED)
-            daily = _last_daily_job(latest_events(conn, (kinds.QUALITY_CHECKED,), 50))
+            daily = _last_daily_job(latest_events(conn, (kinds.JOB_FINISHED,), 100),
+                                    latest_events(conn, (kinds.QUALITY_CHECKED,), 50))
             fill = latest_event(conn, kinds.FILL_RECORDED)
             symbols = [i.symbol for i in self.settings.universe.instruments]
             prices = last_stored_dates(conn, symbols)
@@ -457,13 +458,19 @@ def _public(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "payload": payload}
 
 
-def _last_daily_job(quality_events: list[Any]) -> dict[str, Any] | None:
-    """The latest daily job whose price gates ran (``quality.checked`` of purpose daily)."""
+def _last_daily_job(jobs: list[Any], quality_events: list[Any]) -> dict[str, Any] | None:
+    """The latest successful daily (``close``) job the scheduler recorded (``job.finished``),
+    else the latest ``trackrecord daily`` run by hand (its ``quality.checked``)."""
+    for event in jobs:
+        data = event.data()
+        if data.get("job") == "close" and data.get("outcome") in ("succeeded", "caught_up"):
+            return {"session": data.get("session"), "passed": True, "outcome": data.get("outcome"),
+                    "seq": event.seq, "recorded_at": event.recorded_at, "source": "scheduler"}
     for event in quality_events:
         data = event.data()
         if data.get("purpose") == "daily":
-            return {"session": data.get("session"), "passed": bool(data.get("passed")), "seq": event.seq,
-                    "recorded_at": event.recorded_at}
+            return {"session": data.get("session"), "passed": bool(data.get("passed")), "outcome": None,
+                    "seq": event.seq, "recorded_at": event.recorded_at, "source": "trackrecord daily"}
     return None
 
 
