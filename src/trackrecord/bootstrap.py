@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 from trackrecord.errors import UserError
+from trackrecord.services import Services
 from trackrecord.workspace import Workspace
 
 NOW_ENV = "TRACKRECORD_NOW"
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
     from trackrecord.brokers.base import Broker
     from trackrecord.brokers.ibkr import IbkrBroker
     from trackrecord.brokers.sim import PriceTape, SimulatedBroker
@@ -23,27 +23,10 @@ if TYPE_CHECKING:
     from trackrecord.domain import Mode
     from trackrecord.engine.context import PlanningContext, RunContext, SessionClock
     from trackrecord.engine.pricebook import PriceBook
-    from trackrecord.ledger.store import Clock, SqlLedger
+    from trackrecord.ledger.store import Clock
     from trackrecord.market.base import PriceSeries
     from trackrecord.market.calendar import ExchangeCalendar
     from trackrecord.ops.jobs import JobEnv
-
-
-@dataclass
-class Services:
-    """What commands work with: the workspace, its database and its ledger."""
-
-    workspace: Workspace
-    engine: "Engine"
-    ledger: "SqlLedger"
-
-    @property
-    def settings(self) -> "Settings":
-        return self.workspace.settings
-
-    def close(self) -> None:
-        self.ledger.close()
-        self.engine.dispose()
 
 
 def connect(workspace: Workspace, clock: "Clock | None" = None) -> Services:
@@ -64,6 +47,45 @@ def connect(workspace: Workspace, clock: "Clock | None" = None) -> Services:
         raise
     ledger = SqlLedger(engine, workspace.writer_lock_path, clock or utc_now)
     return Services(workspace, engine, ledger)
+
+
+def create_workspace(directory: Path, settings: "Settings", now: datetime) -> Workspace:
+    """``trackrecord init``: the layout and keys, the database, its first signed events."""
+    from trackrecord.workspace_init import lay_out_workspace, record_creation
+
+    workspace, public_key = lay_out_workspace(directory, settings)
+    services = connect(workspace, clock=lambda: now)
+    try:
+        record_creation(services.ledger, workspace, public_key)
+    finally:
+        services.close()
+    return workspace
+
+
+@contextmanager
+def demo_workspace(directory: Path, seed: int, calendar_start: date, now: datetime) -> Iterator["RunContext"]:
+    """A new SIMULATED paper workspace in ``directory`` on the synthetic market of ``seed``
+    (``engine.demo.OpenDemoWorkspace``): the run context of a simulated broker trading on a
+    tape the replay fills as it goes. A block that ends well is signed by one checkpoint."""
+    from trackrecord.brokers.sim import PriceTape
+    from trackrecord.config import PricesConfig
+    from trackrecord.domain import Mode
+    from trackrecord.ledger.operations import checkpoint
+    from trackrecord.market.calendar import open_calendar
+    from trackrecord.workspace_init import preset_settings
+
+    settings = preset_settings(prices_source="synthetic").model_copy(update={
+        "mode": Mode.PAPER, "prices": PricesConfig(source="synthetic", synthetic_seed=seed)})
+    workspace = create_workspace(directory, settings, now)
+    services = connect(workspace)
+    try:
+        calendar = open_calendar(settings.universe.calendar, start=calendar_start)
+        broker, clock = simulated_broker(services, calendar, PriceTape())
+        yield run_context(services, Mode.PAPER, calendar, broker, clock)
+        broker.close()
+        checkpoint(services.ledger, workspace.private_key_path)  # one signature for the whole replay
+    finally:
+        services.close()
 
 
 class SimulatedSession:

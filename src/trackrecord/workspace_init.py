@@ -1,4 +1,5 @@
-"""``trackrecord init``: create a workspace, refusing to touch an existing one."""
+"""``trackrecord init``: a workspace's layout, refusing to touch an existing one, and its
+first events (``bootstrap.create_workspace`` opens the database between the two)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from datetime import datetime
 from pathlib import Path
 
 from trackrecord import __version__
-from trackrecord.bootstrap import connect
 from trackrecord.config import (
     CONFIG_FILE,
     AccountConfig,
@@ -21,6 +21,7 @@ from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.operations import write_checkpoint
 from trackrecord.ledger.signing import generate_keypair
+from trackrecord.ledger.store import SqlLedger
 from trackrecord.secure_files import ensure_private_file, make_private_folder, write_new_file
 from trackrecord.workspace import DB_FILE, FOLDERS, Workspace
 
@@ -64,9 +65,10 @@ def with_key_file(settings: Settings, key_file: Path | None) -> Settings:
     return settings.model_copy(update={"signing": SigningConfig(key_file=str(path))})
 
 
-def create_workspace(directory: Path, settings: Settings, now: datetime) -> Workspace:
+def lay_out_workspace(directory: Path, settings: Settings) -> tuple[Workspace, str]:
     """Write the layout of DESIGN.md (folders 0700, files 0600, the public key 0644, whatever
-    the umask), the key pair and the first events."""
+    the umask) and the key pair; returns the workspace and its public key. The database
+    file is created empty: its tables come with the first connection."""
     root = directory.expanduser().resolve()
     existing = [name for name in (CONFIG_FILE, DB_FILE, "keys") if (root / name).exists()]
     if existing:
@@ -80,14 +82,15 @@ def create_workspace(directory: Path, settings: Settings, now: datetime) -> Work
     workspace = Workspace(root, settings)
     public_key = generate_keypair(workspace.private_key_path, workspace.public_key_path)
     ensure_private_file(root / DB_FILE)
-    services = connect(workspace, clock=lambda: now)
-    try:
-        with services.ledger.writer() as writer:
-            writer.append(kinds.WORKSPACE_CREATED, {
-                "version": __version__, "base_currency": settings.account.base_currency,
-                "universe": settings.universe.name, "public_key": public_key,
-            })
-            write_checkpoint(writer, workspace.private_key_path)
-    finally:
-        services.close()
-    return workspace
+    return workspace, public_key
+
+
+def record_creation(ledger: SqlLedger, workspace: Workspace, public_key: str) -> None:
+    """The workspace's first event and the checkpoint that signs it, in one transaction."""
+    settings = workspace.settings
+    with ledger.writer() as writer:
+        writer.append(kinds.WORKSPACE_CREATED, {
+            "version": __version__, "base_currency": settings.account.base_currency,
+            "universe": settings.universe.name, "public_key": public_key,
+        })
+        write_checkpoint(writer, workspace.private_key_path)

@@ -15,9 +15,10 @@ TOKEN = "correct-horse-battery-staple-42"
 
 
 def make_demo(root: Path, years: int = 1, seed: int = 5) -> Path:
+    from trackrecord.bootstrap import demo_workspace
     from trackrecord.engine.demo import run_demo
 
-    return run_demo(root, years, seed, DEMO_NOW.date(), DEMO_NOW).root
+    return run_demo(root, years, seed, DEMO_NOW.date(), DEMO_NOW, demo_workspace).root
 
 
 _SHARED: list[Path] = []

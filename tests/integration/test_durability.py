@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from trackrecord.bootstrap import connect
-from trackrecord.cli import kill_switch_fast
+from trackrecord.ledger import kill_switch_sqlite
 from trackrecord.ledger.db import create_db_engine
 from trackrecord.workspace import open_workspace
 
@@ -27,7 +27,7 @@ def test_workspace_database_syncs_every_commit(workspace: Path, cli) -> None:  #
 
 
 def test_kill_switch_fast_path_syncs_every_commit(workspace: Path) -> None:
-    conn = kill_switch_fast._connect(str(workspace / "trackrecord.db"))
+    conn = kill_switch_sqlite._connect(str(workspace / "trackrecord.db"))
     try:
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == FULL
     finally:

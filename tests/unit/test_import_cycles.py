@@ -30,8 +30,12 @@ def _imports(path: Path) -> set[str]:
 
 
 def _graph() -> dict[str, set[str]]:
+    """module -> the modules of ours it imports. A module's own packages are left out:
+    Python has started them before the module runs (``from pkg import sibling`` inside
+    ``pkg.mod`` is no cycle through ``pkg/__init__.py``)."""
     modules = {_module_name(p): p for p in SRC.rglob("*.py")}
-    return {name: {m for m in _imports(path) if m in modules and m != name} for name, path in modules.items()}
+    return {name: {m for m in _imports(path) if m in modules and m != name and not name.startswith(m + ".")}
+            for name, path in modules.items()}
 
 
 def _cycle_through(graph: dict[str, set[str]], start: str) -> list[str] | None:

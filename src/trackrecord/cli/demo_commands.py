@@ -21,7 +21,7 @@ def demo(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from trackrecord.bootstrap import connect
+    from trackrecord.bootstrap import connect, demo_workspace
     from trackrecord.cli.analytics_commands import render_stats_table
     from trackrecord.engine.demo import run_demo
     from trackrecord.engine.performance import performance_stats
@@ -35,7 +35,7 @@ def demo(
     with Progress(TextColumn("replaying sessions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("sessions", total=None)
-        result = run_demo(directory, years, seed, now.date(), now,
+        result = run_demo(directory, years, seed, now.date(), now, demo_workspace,
                           lambda done, total: bar.update(task, completed=done, total=total))
     replay = result.replay
     if result.replaced_unfinished:

@@ -1,5 +1,6 @@
 """The kill switch's fast path: ``kill-switch status`` and ``activate`` without Typer,
-pydantic or SQLAlchemy (stdlib ``sqlite3`` only), so they answer in a few tens of ms.
+pydantic or SQLAlchemy (through ``trackrecord.ledger.kill_switch_sqlite``, stdlib ``sqlite3``
+only), so they answer in a few tens of ms.
 
 The console script (``trackrecord.cli.entry.main``) calls ``run_fast(argv)`` before
 anything heavy is imported. It returns None whenever it is not sure it can do exactly
@@ -26,23 +27,12 @@ import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Mapping, Sequence
 
 from trackrecord.domain.enums import TradingState
 from trackrecord.errors import RuntimeFailure, UserError
-from trackrecord.ledger.append import append_checkpoint, append_events, read_head
-from trackrecord.ledger.signing import PRIVATE_KEY_FILE, SigningKeyError
-from trackrecord.ledger.writer_lock import WriterLock
-from trackrecord.risk.killswitch import (
-    KILL_SWITCH_CHANGED,
-    InvalidKillSwitchState,
-    KillSwitchRefusal,
-    KillSwitchStatus,
-    activation_state,
-    change_payload,
-    status_from_row,
-)
+from trackrecord.ledger.kill_switch_sqlite import activate, read_status
+from trackrecord.risk.killswitch import InvalidKillSwitchState, KillSwitchRefusal, KillSwitchStatus
 
 CONFIG_FILE = "trackrecord.yaml"  # == trackrecord.config.CONFIG_FILE
 DB_FILE = "trackrecord.db"  # == trackrecord.workspace.DB_FILE
@@ -78,6 +68,10 @@ def run_fast(argv: Sequence[str], environ: Mapping[str, str] | None = None, cwd:
         return _fail(RuntimeFailure(str(exc)))
 
 
+def _warn(message: str) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+
+
 def _fail(error: UserError | RuntimeFailure) -> int:
     sys.stderr.write(f"error: {error}\n")
     return error.exit_code
@@ -91,7 +85,7 @@ def _run(command: FastCommand, located: "LocatedWorkspace") -> int | None:
         _print(status_document(status) if command.as_json else render_status(status), command.as_json)
         return 0
     changed = activate(located.root, located.database, command.reason, command.reduce_only,
-                       datetime.now(timezone.utc), located.private_key)
+                       datetime.now(timezone.utc), located.private_key, _warn)
     if changed is None:
         return None
     status, previous = changed
@@ -233,93 +227,6 @@ def _scalar(value: str) -> object:
     if plain[0] in "{[&*!|>@`" or ": " in plain:
         return _UNKNOWN
     return plain
-
-
-# ---------------------------------------------------------------------------------------
-# sqlite3
-
-
-def _connect(database: str):  # type: ignore[no-untyped-def]
-    import sqlite3
-
-    conn = sqlite3.connect(database, timeout=30, isolation_level=None)
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA synchronous=FULL")  # as trackrecord.ledger.db: a committed change survives a power cut
-    return conn
-
-
-def _schema_ready(conn) -> bool:  # type: ignore[no-untyped-def]
-    from trackrecord.ledger.db import HEAD_REVISION
-
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not {"alembic_version", "events", "kill_switch"} <= tables:
-        return False
-    row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    return row is not None and row[0] == HEAD_REVISION
-
-
-def _status(conn) -> KillSwitchStatus:  # type: ignore[no-untyped-def]
-    return status_from_row(conn.execute("SELECT state, reason, changed_at, seq FROM kill_switch WHERE id = 1").fetchone())
-
-
-def read_status(database: str) -> KillSwitchStatus | None:
-    import sqlite3
-
-    try:
-        conn = _connect(database)
-        try:
-            return _status(conn) if _schema_ready(conn) else None
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return None
-
-
-def activate(
-    root: str, database: str, reason: str, reduce_only: bool, now: datetime, private_key: str | None = None,
-) -> tuple[KillSwitchStatus, TradingState] | None:
-    """Append ``kill_switch.changed`` (and its projection row, through the ledger's one
-    append) and a checkpoint signing the new head, in one transaction under the writer
-    lock. None (nothing written) when the database is not ready for it. A key that cannot
-    sign never stops the switch: the change is committed unsigned, with a warning."""
-    import sqlite3
-
-    if not reason.strip():
-        raise KillSwitchRefusal("give a reason: `trackrecord kill-switch activate \"why\"` (it is kept in the ledger)")
-    lock = WriterLock(os.path.join(root, f"{DB_FILE}.lock"))
-    if not lock.available:
-        return None
-    with lock:
-        try:
-            conn = _connect(database)
-        except sqlite3.Error:
-            return None
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            if not _schema_ready(conn):
-                conn.execute("ROLLBACK")
-                return None
-            previous = _status(conn).state
-            target = activation_state(previous, reduce_only, reason)
-            event = append_events(conn, "sqlite", read_head(conn), [
-                (KILL_SWITCH_CHANGED, change_payload(target, reason, previous))], now)[0]
-            _sign(conn, (event.seq, event.hash), Path(private_key or os.path.join(root, "keys", PRIVATE_KEY_FILE)), now)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
-    return KillSwitchStatus(target, reason.strip(), event.recorded_at, event.seq), previous
-
-
-def _sign(conn, head: tuple[int, str], private_key: Path, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    try:
-        append_checkpoint(conn, "sqlite", head, private_key, now)
-    except (SigningKeyError, ImportError) as exc:
-        sys.stderr.write(f"warning: the kill-switch change is recorded but not signed: {exc}; "
-                         "run `trackrecord ledger checkpoint` once the key is fixed\n")
 
 
 # ---------------------------------------------------------------------------------------

@@ -23,8 +23,9 @@ def init(
     """Create a workspace: trackrecord.yaml, the database, signing keys and folders."""
     from datetime import datetime, timezone
 
+    from trackrecord.bootstrap import create_workspace
     from trackrecord.errors import UserError
-    from trackrecord.workspace_init import create_workspace, preset_settings, with_key_file
+    from trackrecord.workspace_init import preset_settings, with_key_file
 
     if prices_source not in ("yahoo", "csv", "synthetic"):
         raise UserError(f"--prices {prices_source!r}: expected yahoo, csv or synthetic")

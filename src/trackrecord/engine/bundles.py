@@ -8,7 +8,6 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from trackrecord.bootstrap import Services
 from trackrecord.config import Settings, parse_settings
 from trackrecord.engine.performance import performance_stats, record_account
 from trackrecord.errors import UserError
@@ -19,7 +18,9 @@ from trackrecord.ledger.bundle import (
 from trackrecord.ledger.bundle_verify import BundleResult, check_bundle, parse_commitment_options, read_bundle
 from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.operations import sign_new_head
+from trackrecord.ledger.rebuilt import rebuilt_ledger
 from trackrecord.ledger.signing import SigningKeyError
+from trackrecord.services import Services
 from trackrecord.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -142,20 +143,8 @@ def _check_figures(result: BundleResult) -> None:
 def rebuilt_services(folder: "Path", settings: Settings, events: list[StoredEvent]) -> Services:
     """A throw-away SQLite database in ``folder`` holding ``events`` and the projections the
     projector (the code every append runs) derives from them."""
-    from trackrecord.ledger.db import create_db_engine, migrate
-    from trackrecord.ledger.projections import apply_ops, operations
-    from trackrecord.ledger.sql import execute_rows, insert_sql
-    from trackrecord.ledger.store import EVENT_COLUMNS, SqlLedger
-
-    engine = create_db_engine(f"sqlite:///{folder / 'rebuilt.db'}", durable=False)
-    migrate(engine)
-    with engine.begin() as conn:
-        dbapi = conn.connection.driver_connection
-        execute_rows(dbapi, insert_sql("sqlite", "events", EVENT_COLUMNS),
-                     [dict(zip(EVENT_COLUMNS, (e.seq, e.recorded_at, e.kind, e.payload, e.prev_hash, e.hash)))
-                      for e in events])
-        apply_ops(dbapi, "sqlite", operations(events))
-    return Services(Workspace(folder, settings), engine, SqlLedger(engine, None))
+    ledger = rebuilt_ledger(folder / "rebuilt.db", events)
+    return Services(Workspace(folder, settings), ledger.engine, ledger)
 
 
 def compare_figures(claimed: Any, recomputed: Any, path: str = "") -> tuple[int, str | None]:

@@ -8,16 +8,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ContextManager
 
-from trackrecord.domain import Mode
+from trackrecord.engine.context import RunContext
 from trackrecord.engine.replay import ReplayResult, bars_by_session, load_history, replay, replay_window
-from trackrecord.ledger.operations import checkpoint
+from trackrecord.market.synthetic import generate_synthetic_history
 from trackrecord.secure_files import make_private_folder
 
 INITIAL_DEPOSIT = Decimal(100_000)
 LATER_DEPOSIT = Decimal(25_000)
 UNFINISHED_MARKER = ".demo-unfinished"  # in the demo's folder from its first write until it is complete
+
+# (folder, synthetic market seed, first calendar day, now) -> the run context of a new
+# SIMULATED paper workspace there, signed once when the block ends well (``bootstrap``).
+OpenDemoWorkspace = Callable[[Path, int, date, datetime], ContextManager[RunContext]]
 
 
 @dataclass
@@ -39,43 +43,26 @@ def clear_unfinished_demo(directory: Path) -> bool:
     return True
 
 
-def run_demo(directory: Path, years: int, seed: int, today: date, now: datetime,
+def run_demo(directory: Path, years: int, seed: int, today: date, now: datetime, open_workspace: OpenDemoWorkspace,
              progress: Callable[[int, int], None] | None = None) -> DemoResult:
-    from trackrecord.bootstrap import connect, run_context, simulated_broker
-    from trackrecord.brokers.sim import PriceTape
-    from trackrecord.config import PricesConfig
-    from trackrecord.market.calendar import open_calendar
-    from trackrecord.market.synthetic import generate_synthetic_history
-    from trackrecord.workspace_init import create_workspace, preset_settings
-
-    base = preset_settings(prices_source="synthetic")
-    settings = base.model_copy(update={"mode": Mode.PAPER,
-                                       "prices": PricesConfig(source="synthetic", synthetic_seed=seed)})
+    """Replay ``years`` of sessions before ``today`` on the synthetic market of ``seed`` into
+    the workspace ``open_workspace`` creates in ``directory``: a history to plan from first,
+    then every session through the daily pipeline, with two deposits."""
     replaced = clear_unfinished_demo(directory)
     marker = _mark_unfinished(directory)
-    workspace = create_workspace(directory, settings, now)
-    services = connect(workspace)
-    try:
-        calendar = open_calendar(settings.universe.calendar, start=date(today.year - years - 3, 1, 1))
-        end = calendar.previous_session(today)
-        history, sessions = replay_window(calendar, end, years, settings.strategy.lookback_months)
-        bars = bars_by_session(generate_synthetic_history(settings.universe.domain_instruments(),
+    with open_workspace(directory, seed, date(today.year - years - 3, 1, 1), now) as ctx:
+        end = ctx.calendar.previous_session(today)
+        history, sessions = replay_window(ctx.calendar, end, years, ctx.settings.strategy.lookback_months)
+        bars = bars_by_session(generate_synthetic_history(ctx.settings.universe.domain_instruments(),
                                                           history + sessions, seed))
-        tape = PriceTape()
-        broker, clock = simulated_broker(services, calendar, tape)
-        ctx = run_context(services, Mode.PAPER, calendar, broker, clock)
         load_history(ctx, [row for day in history for row in bars[day]], now)
         middle = sessions[len(sessions) // 2 + 7]
         deposits = {sessions[0]: (INITIAL_DEPOSIT, "initial deposit"), middle: (LATER_DEPOSIT, "second deposit")}
         total = len(sessions)
         result = replay(ctx, sessions, bars, deposits, (lambda done: progress(done, total)) if progress else None)
-        broker.close()
-        checkpoint(services.ledger, workspace.private_key_path)  # one signature for the whole replay
-    finally:
-        services.close()
     if marker is not None:
         marker.unlink()
-    return DemoResult(workspace.root, result, len(history), replaced)
+    return DemoResult(directory.expanduser().resolve(), result, len(history), replaced)
 
 
 def _mark_unfinished(directory: Path) -> Path | None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from trackrecord.domain.enums import TradingState
 from trackrecord.errors import RuntimeFailure
-from trackrecord.ledger.sql import fetch_one, param, select_sql
+from trackrecord.ledger.queries import kill_switch_row, last_kill_switch_change
 from trackrecord.risk.killswitch import (
     ACTIVE_STATUS,
     KILL_SWITCH_CHANGED,
@@ -35,23 +35,17 @@ if TYPE_CHECKING:
 def read_status(conn: "Connection") -> KillSwitchStatus:
     """The current state from the projection (one indexed row): cheap enough to call
     immediately before every order. An unreadable row is a run-time failure naming it."""
-    sql = select_sql(conn.dialect.name, "kill_switch", ("state", "reason", "changed_at", "seq"), ("id",))
     try:
-        return status_from_row(fetch_one(conn, sql, {"id": 1}))
+        return status_from_row(kill_switch_row(conn))
     except InvalidKillSwitchState as exc:
         raise RuntimeFailure(str(exc)) from None
-
-
-def last_change_sql(dialect: str) -> str:
-    return (f"SELECT seq, recorded_at, payload FROM events WHERE kind = {param(dialect, 'kind')} "
-            "ORDER BY seq DESC LIMIT 1")
 
 
 def state_from_events(conn: "Connection") -> KillSwitchStatus:
     """The state the ledger itself says: the last ``kill_switch.changed`` event (one
     indexed read), independent of the ``kill_switch`` projection table. Compare it with
     ``read_status`` before sending anything: a mismatch means the table was edited."""
-    row = fetch_one(conn, last_change_sql(conn.dialect.name), {"kind": KILL_SWITCH_CHANGED})
+    row = last_kill_switch_change(conn)
     if row is None:
         return ACTIVE_STATUS
     try:

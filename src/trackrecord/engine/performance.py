@@ -26,14 +26,27 @@ from trackrecord.analytics.trades import TradeFill
 from trackrecord.domain import OrderType, is_paper_account
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.cashflows import list_cashflows
+from trackrecord.ledger.parsing import parse_timestamp
+from trackrecord.ledger.queries import (
+    SnapshotRecord,
+    current_fills,
+    has_paper_snapshot,
+    intended_prices,
+    positions_at,
+    reading,
+    rows_by_account,
+    snapshot_history,
+)
 from trackrecord.market.calendar import open_calendar
-from trackrecord.market.store import load_prices, stored_symbols
+from trackrecord.market.store import adjusted_closes, load_prices, stored_symbols
+from trackrecord.services import Services
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-    from trackrecord.bootstrap import Services
     from trackrecord.config import Settings
+    from trackrecord.ledger.store import SqlLedger
 
 UNIVERSE = "universe"
 NO_BENCHMARK = "none"
@@ -82,12 +95,12 @@ def load_performance_inputs(engine: "Engine", settings: "Settings", account_id: 
     there is no snapshot, the account is unknown, or a cash flow is in a currency with no
     rate in ``prices.fx_rates``.
     """
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         account = _choose_account(conn, settings, account_id, "snapshots")
         if account is None:
             raise UserError("no snapshots recorded yet: import them with `trackrecord import snapshots FILE.csv` "
                             "or run the daily pipeline")
-        rows = _snapshot_rows(conn, account)
+        rows = snapshot_history(conn, account)
         base_currency = _base_currency(account, rows)
         flows = _flows_in_base(conn, account, _choose_account(conn, settings, None, "snapshots"), base_currency,
                                settings.prices.fx_rates)
@@ -96,20 +109,20 @@ def load_performance_inputs(engine: "Engine", settings: "Settings", account_id: 
         account_id=account,
         base_currency=base_currency,
         is_paper=is_paper_account(account) or any(r.is_paper for r in rows),
-        dates=tuple(date.fromisoformat(r.session_date) for r in rows),
+        dates=tuple(r.session_date for r in rows),
         navs=tuple(float(r.nav) for r in rows),
-        simulated=tuple(bool(r.simulated) for r in rows),
+        simulated=tuple(r.simulated for r in rows),
         positions=tuple(r.positions for r in rows),
         flows=flows,
         fills=fills,
         fills_simulated=fills_simulated,
-        snapshot_seqs=tuple(int(r.seq) for r in rows),
+        snapshot_seqs=tuple(r.seq for r in rows),
         fill_seqs=fill_seqs,
     )
 
 
 def performance_stats(
-    services: "Services",
+    services: Services,
     period_from: date | None = None,
     period_to: date | None = None,
     benchmark: str | None = None,
@@ -156,8 +169,8 @@ def performance_stats(
     simulated = inputs.fills_simulated or any(inputs.simulated[first : last + 1])
     fill_seqs = _seqs_in_period(inputs.fills, inputs.fill_seqs, period_from, period_to)
     provenance = {
-        "provenance": _shares(services, kinds.SNAPSHOT_RECORDED, inputs.snapshot_seqs[first : last + 1]),
-        "provenance_fills": _shares(services, kinds.FILL_RECORDED, fill_seqs) if fill_seqs else None,
+        "provenance": _shares(services.ledger, kinds.SNAPSHOT_RECORDED, inputs.snapshot_seqs[first : last + 1]),
+        "provenance_fills": _shares(services.ledger, kinds.FILL_RECORDED, fill_seqs) if fill_seqs else None,
         "warnings": [flow.message() for flow in unreflected_flows(inputs.dates[first : last + 1],
                                                                    inputs.navs[first : last + 1], inputs.flows)],
     }
@@ -165,7 +178,7 @@ def performance_stats(
 
 
 def trades_document(
-    services: "Services",
+    services: Services,
     period_from: date | None = None,
     period_to: date | None = None,
     *,
@@ -179,14 +192,14 @@ def trades_document(
 
     if period_from and period_to and period_from > period_to:
         raise UserError(f"FROM {period_from} is after TO {period_to}")
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         account = _choose_account(conn, services.settings, account_id, "fills")
         fills, simulated, seqs = _trade_fills(conn, account) if account else ((), False, ())
         marks = _marks_at(conn, account, period_to) if account else {}
         is_paper = _is_paper(conn, account)
     with _as_user_error():
         report = analyse_trades(fills, marks=marks, period_from=period_from, period_to=period_to)
-    provenance = _shares(services, kinds.FILL_RECORDED, _seqs_in_period(fills, seqs, period_from, period_to))
+    provenance = _shares(services.ledger, kinds.FILL_RECORDED, _seqs_in_period(fills, seqs, period_from, period_to))
     return {"account": account, "simulated": simulated, "paper": is_paper, "provenance": provenance} | report.to_dict()
 
 
@@ -197,15 +210,15 @@ def _seqs_in_period(fills: Sequence[TradeFill], seqs: Sequence[int], period_from
                  and (period_to is None or fill.executed_at.date() <= period_to))
 
 
-def _shares(services: "Services", kind: str, seqs: Sequence[int]) -> dict[str, float]:
+def _shares(ledger: "SqlLedger", kind: str, seqs: Sequence[int]) -> dict[str, float]:
     """Shares of broker-sourced, imported and simulated payloads among the events ``seqs``
     of ``kind`` (``analytics.provenance``)."""
     wanted = set(seqs)
-    origins = [origin_of(event.data()) for event in services.ledger.events(kind=kind) if event.seq in wanted]
+    origins = [origin_of(event.data()) for event in ledger.events(kind=kind) if event.seq in wanted]
     return origin_shares(origins)
 
 
-def slippage_document(services: "Services", *, account_id: str | None = None) -> dict[str, Any]:
+def slippage_document(services: Services, *, account_id: str | None = None) -> dict[str, Any]:
     """The ``slippage`` document: ``slippage_report`` (per-fill rows, total, by symbol, side,
     order type and month; positive bps = cost, for buys and sells alike) plus the labels
     and ``without_intended_price``, the number of fills left out because no decision
@@ -214,7 +227,7 @@ def slippage_document(services: "Services", *, account_id: str | None = None) ->
     ``universe.calendar``)."""
     from trackrecord.analytics.slippage import slippage_report
 
-    with services.engine.connect() as conn:
+    with reading(services.engine) as conn:
         account = _choose_account(conn, services.settings, account_id, "fills")
         usable, left_out, simulated = _slippage_fills(conn, account) if account else ([], 0, False)
         is_paper = _is_paper(conn, account)
@@ -262,8 +275,8 @@ def load_benchmark(
     if name is None:
         return None, None
     symbols = [i.symbol for i in settings.universe.instruments] if name == UNIVERSE else [name]
-    with engine.connect() as conn:
-        series = _adjusted_closes(conn, symbols, end)
+    with reading(engine) as conn:
+        series = adjusted_closes(conn, symbols, end)
     missing = [s for s in symbols if s not in series]
     if missing:
         return None, f"no stored prices on or before {end} for {', '.join(missing)}"
@@ -310,12 +323,7 @@ def _as_user_error() -> Iterator[None]:
 def _choose_account(conn: "Connection", settings: "Settings", requested: str | None, table: str) -> str | None:
     """``requested`` (must have rows in ``table``), else the configured account if it has
     rows, else the account with the most rows; None when ``table`` is empty."""
-    from sqlalchemy import func, select
-
-    from trackrecord.ledger.schema import fills, snapshots
-
-    source = {"snapshots": snapshots, "fills": fills}[table]
-    counts = dict(conn.execute(select(source.c.account_id, func.count()).group_by(source.c.account_id)).all())
+    counts = rows_by_account(conn, table)
     if requested is not None:
         if requested not in counts:
             known = ", ".join(sorted(counts)) or "none"
@@ -329,18 +337,7 @@ def _choose_account(conn: "Connection", settings: "Settings", requested: str | N
     return max(sorted(counts), key=lambda a: counts[a])
 
 
-def _snapshot_rows(conn: "Connection", account: str) -> Sequence[Any]:
-    from sqlalchemy import select
-
-    from trackrecord.ledger.schema import snapshots
-
-    columns = (snapshots.c.session_date, snapshots.c.nav, snapshots.c.base_currency, snapshots.c.is_paper,
-               snapshots.c.simulated, snapshots.c.positions, snapshots.c.seq)
-    query = select(*columns).where(snapshots.c.account_id == account).order_by(snapshots.c.session_date)
-    return conn.execute(query).all()
-
-
-def _base_currency(account: str, rows: Sequence[Any]) -> str:
+def _base_currency(account: str, rows: Sequence[SnapshotRecord]) -> str:
     currencies = sorted({r.base_currency for r in rows})
     if len(currencies) != 1:
         raise UserError(f"account {account} has snapshots in several base currencies ({', '.join(currencies)}); "
@@ -352,8 +349,6 @@ def _flows_in_base(conn: "Connection", account: str, default_account: str | None
                    fx_rates: dict[str, Decimal]) -> dict[date, float]:
     """The account's own flows (not voided) in base currency. Flows recorded without an
     account belong to ``default_account``: the account ``stats`` shows without ``--account``."""
-    from trackrecord.ledger.cashflows import list_cashflows
-
     flows: dict[date, float] = {}
     for flow in list_cashflows(conn, account_id=account, default_account=default_account):
         if flow.currency == base_currency:
@@ -370,20 +365,8 @@ def _flows_in_base(conn: "Connection", account: str, default_account: str | None
     return flows
 
 
-def _current_fill_rows(conn: "Connection", account: str) -> Sequence[Any]:
-    from sqlalchemy import select
-
-    from trackrecord.ledger.schema import fills
-
-    query = (select(fills).where(fills.c.account_id == account, fills.c.superseded_by.is_(None))
-             .order_by(fills.c.executed_at, fills.c.seq))
-    return conn.execute(query).all()
-
-
 def _trade_fills(conn: "Connection", account: str) -> tuple[tuple[TradeFill, ...], bool, tuple[int, ...]]:
-    from trackrecord.ledger.parsing import parse_timestamp
-
-    rows = _current_fill_rows(conn, account)
+    rows = current_fills(conn, account)
     out = tuple(
         TradeFill(
             symbol=r.symbol, side=r.side, quantity=abs(Decimal(r.quantity)), price=Decimal(r.price),
@@ -393,31 +376,22 @@ def _trade_fills(conn: "Connection", account: str) -> tuple[tuple[TradeFill, ...
         )
         for r in rows
     )
-    return out, any(r.simulated for r in rows), tuple(int(r.seq) for r in rows)
+    return out, any(r.simulated for r in rows), tuple(r.seq for r in rows)
 
 
 def _slippage_fills(conn: "Connection", account: str) -> tuple[list[SlippageFill], int, bool]:
-    from sqlalchemy import select
-
-    from trackrecord.ledger.parsing import parse_timestamp
-    from trackrecord.ledger.schema import orders
-
-    rows = _current_fill_rows(conn, account)
-    refs = {r.order_ref for r in rows if r.order_ref}
-    intended: dict[str, Any] = {}
-    if refs:
-        query = select(orders.c.order_ref, orders.c.intended_price, orders.c.order_type).where(orders.c.order_ref.in_(refs))
-        intended = {o.order_ref: o for o in conn.execute(query)}
+    rows = current_fills(conn, account)
+    intended = intended_prices(conn, {r.order_ref for r in rows if r.order_ref})
     usable: list[SlippageFill] = []
     for r in rows:
         order = intended.get(r.order_ref)
-        price = r.intended_price or (order.intended_price if order else None)
+        price = r.intended_price or (order[0] if order else None)
         if price is None:
             continue
         usable.append(SlippageFill(
             symbol=r.symbol, side=r.side, quantity=abs(float(r.quantity)), fill_price=float(r.price),
             intended_price=float(price), commission=None if r.commission is None else abs(float(r.commission)),
-            order_type=r.order_type or (order.order_type if order else None) or "UNKNOWN",
+            order_type=r.order_type or (order[1] if order else None) or "UNKNOWN",
             executed_at=parse_timestamp(r.executed_at, f"fill {r.exec_id}"),
         ))
     return usable, len(rows) - len(usable), any(r.simulated for r in rows)
@@ -449,51 +423,18 @@ def _with_session_closes(conn: "Connection", settings: "Settings", fills: list[S
 
 
 def _is_paper(conn: "Connection", account: str | None) -> bool:
-    from sqlalchemy import select
-
-    from trackrecord.ledger.schema import snapshots
-
     if account is None:
         return False
-    query = select(snapshots.c.is_paper).where(snapshots.c.account_id == account, snapshots.c.is_paper.is_(True))
-    return is_paper_account(account) or conn.execute(query.limit(1)).first() is not None
+    return is_paper_account(account) or has_paper_snapshot(conn, account)
 
 
 def _marks_at(conn: "Connection", account: str, period_to: date | None) -> dict[str, float]:
-    from sqlalchemy import select
-
-    from trackrecord.ledger.schema import snapshots
-
-    query = select(snapshots.c.positions).where(snapshots.c.account_id == account)
-    if period_to is not None:
-        query = query.where(snapshots.c.session_date <= period_to.isoformat())
-    positions = conn.execute(query.order_by(snapshots.c.session_date.desc()).limit(1)).scalar()
-    return _marks(positions)
-
-
-def _adjusted_closes(conn: "Connection", symbols: list[str], end: date) -> dict[str, tuple[Any, Any]]:
-    """symbol -> (session dates as ``datetime64[D]``, adjusted closes), oldest first."""
-    import numpy as np
-    from sqlalchemy import select
-
-    from trackrecord.ledger.schema import prices
-
-    query = (select(prices.c.symbol, prices.c.session_date, prices.c.adj_close)
-             .where(prices.c.symbol.in_(symbols), prices.c.session_date <= end.isoformat())
-             .order_by(prices.c.symbol, prices.c.session_date))
-    rows = conn.execute(query).all()
-    if not rows:
-        return {}
-    names, dates, closes = (np.asarray(column) for column in zip(*rows))
-    dates, closes = dates.astype("datetime64[D]"), closes.astype(np.float64)
-    starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
-    bounds = np.r_[starts, names.size]
-    return {str(names[a]): (dates[a:b], closes[a:b]) for a, b in zip(bounds[:-1], bounds[1:])}
+    return _marks(positions_at(conn, account, period_to))
 
 
 def record_account(engine: "Engine", settings: "Settings", requested: str | None = None) -> str | None:
     """The account whose record ``stats`` shows: ``requested`` (``UserError`` unless it has
     snapshots), else the configured account if it has snapshots, else the one with most;
     None when no snapshot is recorded."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return _choose_account(conn, settings, requested, "snapshots")

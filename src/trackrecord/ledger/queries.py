@@ -1,5 +1,4 @@
-"""The ledger's read side: named queries over the projections (the kill switch's, read from
-the projection and from its own events, is in ``trackrecord.engine.kill_switch``).
+"""The ledger's read side: named queries over the projections and the events.
 
 Every query takes the caller's connection: a writer passes its own (``writer.conn``) and sees
 what its open transaction wrote; a reader opens one with :func:`reading`. Values come back
@@ -15,9 +14,13 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterator
 
+from sqlalchemy import func, select, union
+
 from trackrecord.domain import OrderStatus
+from trackrecord.ledger import events as kinds
 from trackrecord.ledger.canonical import format_timestamp
 from trackrecord.ledger.cashflows import list_cashflows
+from trackrecord.ledger.schema import fills, imports, snapshots
 from trackrecord.ledger.sql import fetch_all, fetch_one, param, select_sql
 
 if TYPE_CHECKING:
@@ -58,6 +61,23 @@ def recorded_decision(conn: "Connection", plan_id: str, mode: str) -> tuple[int,
         return None
     payload = _event_payload(conn, row[0])
     return None if payload is None else (int(row[0]), payload)
+
+
+# -- kill switch (``trackrecord.engine.kill_switch`` turns these rows into its state) ------------
+
+
+def kill_switch_row(conn: "Connection") -> Any:
+    """(state, reason, changed_at, seq) of the ``kill_switch`` projection's one row, or None."""
+    sql = select_sql(conn.dialect.name, "kill_switch", ("state", "reason", "changed_at", "seq"), ("id",))
+    return fetch_one(conn, sql, {"id": 1})
+
+
+def last_kill_switch_change(conn: "Connection") -> Any:
+    """(seq, recorded_at, payload text) of the last ``kill_switch.changed`` event, or None:
+    one indexed read of the events themselves, independent of the projection."""
+    sql = (f"SELECT seq, recorded_at, payload FROM events WHERE kind = {param(conn.dialect.name, 'kind')} "
+           "ORDER BY seq DESC LIMIT 1")
+    return fetch_one(conn, sql, {"kind": kinds.KILL_SWITCH_CHANGED})
 
 
 # -- orders -------------------------------------------------------------------------------------
@@ -238,9 +258,87 @@ def has_cashflows(conn: "Connection", account_id: str, default_account: str | No
 
 def recorded_accounts(conn: "Connection") -> list[str]:
     """Accounts with a snapshot or a fill, sorted."""
-    from sqlalchemy import select, union
-
-    from trackrecord.ledger.schema import fills, snapshots
-
     query = union(select(snapshots.c.account_id), select(fills.c.account_id))
     return sorted(str(row[0]) for row in conn.execute(query))
+
+
+# -- performance inputs (``trackrecord.engine.performance``) -------------------------------------
+
+
+def rows_by_account(conn: "Connection", table: str) -> dict[str, int]:
+    """account_id -> number of rows in ``table`` ("snapshots" or "fills")."""
+    source = {"snapshots": snapshots, "fills": fills}[table]
+    return {str(a): int(n) for a, n in conn.execute(select(source.c.account_id, func.count())
+                                                       .group_by(source.c.account_id)).all()}
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRecord:
+    """One recorded snapshot as the projection stores it (amounts as their exact text)."""
+
+    session_date: date
+    nav: str
+    base_currency: str
+    is_paper: bool
+    simulated: bool
+    positions: str
+    seq: int
+
+
+def snapshot_history(conn: "Connection", account_id: str) -> list[SnapshotRecord]:
+    """The account's snapshots, oldest first."""
+    columns = (snapshots.c.session_date, snapshots.c.nav, snapshots.c.base_currency, snapshots.c.is_paper,
+               snapshots.c.simulated, snapshots.c.positions, snapshots.c.seq)
+    query = select(*columns).where(snapshots.c.account_id == account_id).order_by(snapshots.c.session_date)
+    return [SnapshotRecord(date.fromisoformat(r.session_date), r.nav, r.base_currency, bool(r.is_paper),
+                           bool(r.simulated), r.positions, int(r.seq)) for r in conn.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    """One current (not superseded) fill as the projection stores it."""
+
+    exec_id: str
+    seq: int
+    order_ref: str
+    symbol: str
+    side: str
+    quantity: str
+    price: str
+    executed_at: str
+    commission: str | None
+    intended_price: str | None
+    order_type: str | None
+    simulated: bool
+
+
+def current_fills(conn: "Connection", account_id: str) -> list[FillRecord]:
+    """The account's fills a correction has not superseded, in execution order."""
+    query = (select(fills).where(fills.c.account_id == account_id, fills.c.superseded_by.is_(None))
+             .order_by(fills.c.executed_at, fills.c.seq))
+    return [FillRecord(r.exec_id, int(r.seq), r.order_ref, r.symbol, r.side, r.quantity, r.price, r.executed_at,
+                       r.commission, r.intended_price, r.order_type, bool(r.simulated)) for r in conn.execute(query)]
+
+
+def has_paper_snapshot(conn: "Connection", account_id: str) -> bool:
+    query = select(snapshots.c.is_paper).where(snapshots.c.account_id == account_id, snapshots.c.is_paper.is_(True))
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def positions_at(conn: "Connection", account_id: str, until: date | None) -> str | None:
+    """The positions text of the account's last snapshot on or before ``until`` (the last
+    one when None); None without one."""
+    query = select(snapshots.c.positions).where(snapshots.c.account_id == account_id)
+    if until is not None:
+        query = query.where(snapshots.c.session_date <= until.isoformat())
+    return conn.execute(query.order_by(snapshots.c.session_date.desc()).limit(1)).scalar()
+
+
+# -- imports ------------------------------------------------------------------------------------
+
+
+def recorded_import_hashes(conn: "Connection", content_hashes: list[str]) -> set[str]:
+    """Those of ``content_hashes`` an ``import.recorded`` event already names."""
+    if not content_hashes:
+        return set()
+    return set(conn.execute(select(imports.c.content_hash).where(imports.c.content_hash.in_(content_hashes))).scalars())

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from trackrecord.domain import Instrument
 from trackrecord.errors import RuntimeFailure, UserError
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.queries import recorded_import_hashes
 from trackrecord.market.base import PriceRow, PriceSeries, PriceSource, PriceSourceError
 from trackrecord.market.calendar import DEFAULT_START, ExchangeCalendar, open_calendar
 from trackrecord.market.store import last_stored_dates, load_prices, store_prices
@@ -259,17 +260,12 @@ def _against_stored(rows: Sequence[PriceRow], stored: PriceSeries) -> tuple[list
 def _record_import(writer: "Writer", parsed: Mapping[str, Sequence[PriceRow]], new: Mapping[str, list[PriceRow]],
                    changes: Sequence[BarChange], found: Mapping[str, Path], hashes: Mapping[str, str], folder: Path,
                    now: datetime) -> int | None:
-    from sqlalchemy import select
-
-    from trackrecord.ledger.schema import imports
-
     corrected = {(c.symbol, c.session_date) for c in changes}
     rows = [r for rs in new.values() for r in rs]
     rows += [r for rs in parsed.values() for r in rs if (r.symbol, r.session_date) in corrected]
     if not rows:
         return None
-    known = set(writer.conn.execute(select(imports.c.content_hash).where(
-        imports.c.content_hash.in_(list(hashes.values())))).scalars())
+    known = recorded_import_hashes(writer.conn, list(hashes.values()))
     for symbol in sorted(parsed):
         if (new[symbol] or any(c.symbol == symbol for c in changes)) and hashes[symbol] not in known:
             known.add(hashes[symbol])

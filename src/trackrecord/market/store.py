@@ -121,3 +121,23 @@ def _series(symbol: str, rows: list[tuple[str, float, float | None]]) -> PriceSe
     adj = np.array([r[1] for r in rows], dtype=np.float64)
     close = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=np.float64)
     return PriceSeries(symbol, dates, adj, close)
+
+
+def adjusted_closes(conn: "Connection", symbols: list[str], end: date) -> dict[str, tuple[Any, Any]]:
+    """symbol -> (session dates as ``datetime64[D]``, adjusted closes), oldest first, up to
+    ``end``; a symbol with no stored bar is left out."""
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import prices
+
+    query = (select(prices.c.symbol, prices.c.session_date, prices.c.adj_close)
+             .where(prices.c.symbol.in_(symbols), prices.c.session_date <= end.isoformat())
+             .order_by(prices.c.symbol, prices.c.session_date))
+    rows = conn.execute(query).all()
+    if not rows:
+        return {}
+    names, dates, closes = (np.asarray(column) for column in zip(*rows))
+    dates, closes = dates.astype("datetime64[D]"), closes.astype(np.float64)
+    starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
+    bounds = np.r_[starts, names.size]
+    return {str(names[a]): (dates[a:b], closes[a:b]) for a, b in zip(bounds[:-1], bounds[1:])}

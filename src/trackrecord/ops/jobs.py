@@ -30,7 +30,7 @@ from trackrecord.risk.rules import loss_limit_over
 from trackrecord.strategy.planner import plan_id_for
 
 if TYPE_CHECKING:
-    from trackrecord.bootstrap import Services
+    from trackrecord.services import Services
     from trackrecord.engine.context import PlanningContext, RunContext
     from trackrecord.market.calendar import ExchangeCalendar
 
