@@ -20,7 +20,7 @@ from trackrecord.reports.inputs import FrozenInputs, aligned_benchmark, inputs_p
 from trackrecord.reports.record import report_head
 
 if TYPE_CHECKING:
-    from trackrecord.bootstrap import Services
+    from trackrecord.services import Services
 
 KEYWORDS = re.compile(rb"trackrecord-report:v1:([^:()]+):(\d{4}-\d{2}):(\d+):([0-9a-f]{64})")
 PAGE = re.compile(rb"/Type /Page\b(?!s)")
