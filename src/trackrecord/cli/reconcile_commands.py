@@ -105,7 +105,10 @@ def _show(outcome: "ReconcileOutcome", as_json: bool, extra: dict[str, object] |
 
 def _print_report(outcome: "ReconcileOutcome") -> None:
     statement, result = outcome.statement, outcome.result
-    label = " | SIMULATED ledger" if outcome.simulated else ""
+    from trackrecord.domain import is_paper_account
+
+    label = (" | SIMULATED ledger" if outcome.simulated else "") + \
+        (" | IB paper account" if is_paper_account(statement.account_id) else "")
     typer.echo(f"reconciled {outcome.saved_as} (sha256 {outcome.sha256[:16]}) of account {statement.account_id}, "
                f"{statement.from_date} .. {statement.to_date}{label}")
     names = {"fills": "fills", "cashflows": "deposits/withdrawals", "navs": "NAV days", "positions": "positions"}

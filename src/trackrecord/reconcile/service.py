@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from trackrecord.config import SECRET_ENV
+from trackrecord.domain import is_paper_account
 from trackrecord.engine.cashflows import CashFlowRequest, RecordedFlow, configured_account_id, record_cashflow
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
@@ -68,6 +69,7 @@ class ReconcileOutcome:
         statement = self.statement
         return {
             "account_id": statement.account_id, "ok": self.result.ok, "seq": self.seq, "simulated": self.simulated,
+            "paper": is_paper_account(statement.account_id),
             "statement": _statement_document(statement, self.sha256, self.saved_as),
             "compared": dict(self.result.compared), "matched": dict(self.result.matched),
             "checks_held": list(self.result.checks), "tolerance": self.tolerance.document(),
@@ -136,9 +138,11 @@ def _ledger_record(services: "Services", statement: FlexStatement, default_accou
 
 
 def flow_note(row: FlexCash) -> str:
-    """The note of an imported flow: IB's transaction id in it is what makes a second import a no-op."""
-    ident = f" transactionID {row.transaction_id}" if row.transaction_id else ""
-    return f"IBKR Flex {row.type_text}{ident}: {row.description}".strip().rstrip(":")
+    """The note of an imported flow: IB's transaction id in it is what makes a second import a
+    no-op. IB's description is left out: it names the account holder ("DISBURSEMENT INITIATED BY
+    ..."), and the chain, which is never edited, goes into export bundles."""
+    ident = f" transactionID {row.transaction_id}" if row.transaction_id else f" of {row.day}"
+    return f"IBKR Flex {row.type_text}{ident}"
 
 
 def _import_flows(services: "Services", statement: FlexStatement, rows: tuple[FlexCash, ...],
@@ -183,6 +187,7 @@ def _payload(statement: FlexStatement, sha256: str, saved_as: str, result: Recon
         by_area[found.area.value] = by_area.get(found.area.value, 0) + 1
     return {
         "account_id": statement.account_id, "ok": result.ok, "simulated": simulated,
+        "paper": is_paper_account(statement.account_id),
         "statement": _statement_document(statement, sha256, saved_as),
         "compared": dict(result.compared), "matched": dict(result.matched), "checks_held": list(result.checks),
         "tolerance": request.tolerance.document(), "break_count": len(result.breaks), "breaks_by_area": by_area,
