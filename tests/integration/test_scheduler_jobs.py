@@ -111,3 +111,59 @@ def test_a_failing_job_is_recorded_and_exits_1(cli, paper: Path, monkeypatch: py
     assert finished["job"] == "close"
     assert result.code == 1 and finished["outcome"] == "failed", result
     assert "no-such-folder" in json.loads(result.out)["message"]
+
+
+def _runner_at(root: Path, started: str, late_rebalance: bool = False):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    from trackrecord.bootstrap import connect, job_env
+    from trackrecord.ops.runner import Runner
+    from trackrecord.ops.schedule import JobTimes
+    from trackrecord.workspace import open_workspace
+
+    if late_rebalance:
+        config = root / "trackrecord.yaml"
+        config.write_text(config.read_text().replace("late_rebalance: false", "late_rebalance: true"))
+    services = connect(open_workspace(root))
+    clock = {"now": datetime.fromisoformat(started.replace("Z", "+00:00"))}
+    runner = Runner(job_env(services, sleep=lambda s: None), JobTimes.of(services.settings.scheduler),
+                    lambda: clock["now"], clock["now"])
+    return services, runner, clock
+
+
+@pytest.mark.parametrize("late_rebalance", [False, True])
+def test_a_rebalance_missed_at_its_time_is_not_sent_late_unless_configured(cli, paper: Path,  # type: ignore[no-untyped-def]
+                                                                           late_rebalance: bool) -> None:
+    from datetime import timedelta
+
+    services, runner, clock = _runner_at(paper, "2026-06-01T08:00:00Z", late_rebalance)
+    try:
+        clock["now"] += timedelta(hours=7)  # 16:00 BST: the machine was busy; the cut-off is 16:20
+        done = runner.tick()
+    finally:
+        services.close()
+    assert [(r.job.value, r.session.isoformat()) for r, _ in done] == [("rebalance", "2026-06-01")]
+    missed = _events(cli, paper, "job.missed")
+    plans = _events(cli, paper, "plan.created")
+    if late_rebalance:
+        assert not missed and len(plans) == 1
+        assert "scheduler.late_rebalance" in _events(cli, paper, "job.started")[0]["decision"]
+    else:
+        assert not plans and missed[0]["decision"] == "not run" and "late_rebalance is false" in missed[0]["reason"]
+
+
+def test_a_close_missed_overnight_is_caught_up_and_its_snapshot_is_a_gap(cli, paper: Path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    services, runner, clock = _runner_at(paper, "2026-06-02T08:00:00Z")
+    try:
+        clock["now"] += timedelta(days=1, hours=9)  # 3 June 17:00 UTC: the 2 June close ran never
+        done = runner.tick()
+    finally:
+        services.close()
+    assert [(r.job.value, r.session.isoformat(), res.outcome.value) for r, res in done] == [
+        ("close", "2026-06-02", "caught_up"), ("close", "2026-06-03", "succeeded")]
+    gaps = _events(cli, paper, "job.missed")
+    assert [(g["session"], g["decision"]) for g in gaps] == [("2026-06-02", "snapshot gap")]
+    assert [s["session_date"] for s in _events(cli, paper, "snapshot.recorded")] == ["2026-06-03"]
+    assert cli("--home", paper, "verify").code == 0

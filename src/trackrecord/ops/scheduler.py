@@ -149,6 +149,7 @@ def serve(runner: Runner, clock: ShiftedClock, heartbeat: Heartbeat, heartbeat_s
     from zoneinfo import ZoneInfo
 
     from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers import SchedulerNotRunningError
     from apscheduler.schedulers.background import BackgroundScheduler
 
     zone = runner.env.calendar.timezone
@@ -161,9 +162,13 @@ def serve(runner: Runner, clock: ShiftedClock, heartbeat: Heartbeat, heartbeat_s
         except Exception as exc:  # the database down, say: logged, tried again at the next wake
             log.error("scheduler tick failed: %s", exc)
         following = next_scheduled(runner, clock())
-        if following is not None and not stop.is_set():
+        if following is None or stop.is_set():
+            return
+        try:
             scheduler.add_job(wake, "date", run_date=clock.to_real(following.at + timedelta(seconds=1)),
                               id="next-run", replace_existing=True)
+        except SchedulerNotRunningError:  # stopping (SIGTERM) while this run finished
+            return
 
     scheduler.add_job(wake, id="catch-up")
     scheduler.add_job(wake, "interval", seconds=RETRY_EVERY.total_seconds(), id="retry")
