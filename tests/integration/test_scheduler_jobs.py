@@ -72,19 +72,19 @@ def test_jobs_shows_next_runs_in_exchange_and_local_time_and_the_last_outcome(cl
     assert text.code == 0 and "17:00 exchange" in text.out
 
 
-def test_report_jobs_are_skipped_with_the_reason_until_the_report_command_exists(cli, paper: Path,  # type: ignore[no-untyped-def]
-                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from trackrecord.cli.ops_commands import CliCommands
-
+def test_report_and_flex_jobs_record_what_their_commands_did(cli, paper: Path,  # type: ignore[no-untyped-def]
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T17:00:00Z")
-    result = cli("--home", paper, "run-job", "monthly-report", "--json")
-    assert result.code == 0, result
-    document = json.loads(result.out)
-    if CliCommands().has("report"):
-        assert document["outcome"] == "succeeded"
-    else:
-        assert document["outcome"] == "skipped" and "2026-05" in document["message"]
-    assert _events(cli, paper, "job.finished")[-1]["outcome"] == document["outcome"]
+    report = cli("--home", paper, "run-job", "monthly-report", "--json")
+    document = json.loads(report.out)
+    assert document["session"] == "2026-06-01"
+    if report.code != 0:  # a May without a single fill: the report command says why, and so does the record
+        assert report.code == 1 and "`trackrecord report 2026-05 --json` exited" in document["message"]
+    flex = cli("--home", paper, "run-job", "flex", "--as-of", "2026-06-01", "--json")
+    assert flex.code == 0 and json.loads(flex.out)["outcome"] == "skipped"
+    assert "flex.query_id is not set" in json.loads(flex.out)["message"]
+    outcomes = [(f["job"], f["outcome"]) for f in _events(cli, paper, "job.finished")]
+    assert outcomes == [("monthly-report", document["outcome"]), ("flex", "skipped")]
 
 
 @pytest.mark.parametrize("args, expected", [

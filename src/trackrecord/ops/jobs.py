@@ -226,8 +226,8 @@ def monthly_report_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated
     first, last = report_period(env.calendar, run)
     period = f"{first:%Y-%m}"
     if not _has_command(env, "report"):
-        return JobResult(Outcome.SKIPPED, f"monthly report {period} not built: this version has no "
-                         "`trackrecord report` command yet", {"period": period})
+        return JobResult(Outcome.SKIPPED, f"monthly report {period} not built: `trackrecord report` is not "
+                         "available to this run", {"period": period})
     document = _run_command(env, ["report", period, "--json"])
     pdf = _report_path(env, document)
     env.notifier.send(Notification("monthly_report", f"monthly report {period}", f"The report of {period} is attached.",
@@ -240,19 +240,24 @@ def weekly_report_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated:
     first, _ = report_period(env.calendar, run)
     week = f"{first.isocalendar()[0]}-W{first.isocalendar()[1]:02d}"
     if not _has_command(env, "weekly-report"):
-        return JobResult(Outcome.SKIPPED, f"weekly report {week} not built: this version has no "
-                         "`trackrecord weekly-report` command yet", {"week": week})
+        return JobResult(Outcome.SKIPPED, f"weekly report {week} not built: `trackrecord weekly-report` is not "
+                         "available to this run", {"week": week})
     _run_command(env, ["weekly-report", week, "--json"])
     return JobResult(Outcome.SUCCEEDED, f"weekly report {week} built", {"week": week})
 
 
 def flex_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated: bool = False) -> JobResult:
+    """Fetch the configured Flex statement and reconcile it (``trackrecord flex fetch``)."""
     if not _has_command(env, "flex"):
-        return JobResult(Outcome.SKIPPED, "flex statement not fetched: this version has no `trackrecord flex fetch` "
-                         "command yet")
+        return JobResult(Outcome.SKIPPED, "flex statement not fetched: `trackrecord flex fetch` is not available "
+                         "to this run")
+    if env.services.settings.flex.query_id is None:
+        return JobResult(Outcome.SKIPPED, "flex statement not fetched: flex.query_id is not set in trackrecord.yaml")
     document = _run_command(env, ["flex", "fetch", "--json"])
-    return JobResult(Outcome.SUCCEEDED, "flex statement fetched and reconciled",
-                     {"breaks": document.get("breaks") if isinstance(document, dict) else None})
+    breaks = document.get("breaks") if isinstance(document, dict) else None
+    count = len(breaks) if isinstance(breaks, list) else breaks
+    return JobResult(Outcome.SUCCEEDED, f"flex statement fetched and reconciled: {count} break(s)",
+                     {"breaks": count})
 
 
 def _run_command(env: JobEnv, args: list[str]) -> Any:
