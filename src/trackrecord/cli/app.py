@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "trackrecord.cli.dashboard_commands",
     "trackrecord.cli.reconcile_commands",
     "trackrecord.cli.report_commands",
+    "trackrecord.cli.annotate_commands",
 )
 
 

@@ -23,6 +23,7 @@ from trackrecord.brokers.base import BrokerError, OrderRejected
 from trackrecord.domain import BrokerOrder, Mode, OrderRequest, OrderStatus, TradingState
 from trackrecord.engine.cashflows import configured_account_id
 from trackrecord.engine.account import StaleSnapshot, pull_executions, record_snapshot
+from trackrecord.engine.annotations import systematic_notes
 from trackrecord.engine.context import PlanningContext, RunContext
 from trackrecord.engine.crash import crash_point
 from trackrecord.engine.kill_switch import halt, read_status, state_from_events
@@ -181,9 +182,9 @@ def _record_decision(ctx: PlanningContext, writer: "Writer", plan: RecordedPlan,
 
 
 def _record_plan(ctx: PlanningContext, session: date, decided_at: datetime) -> tuple[RecordedPlan, Decision]:
-    """Gate, signal, plan and risk decision in one transaction: a crash before its commit
-    leaves no plan (the rerun plans afresh), after it the rerun reuses plan and decision.
-    A refused gate or signal is committed, then raised."""
+    """Gate, signal, plan (with the engine's note on each order) and risk decision in one
+    transaction: a crash before its commit leaves no plan (the rerun plans afresh), after it
+    the rerun reuses plan and decision. A refused gate or signal is committed, then raised."""
     portfolio = ctx.portfolio.portfolio(decided_at)
     planned = ctx.planner.plan(session, portfolio)
     with ctx.ledger.writer() as writer:
@@ -195,6 +196,7 @@ def _record_plan(ctx: PlanningContext, session: date, decided_at: datetime) -> t
             signal = writer.append(kinds.SIGNAL_COMPUTED, {**planned.signal.payload(), "mode": ctx.mode.value})
             planned = with_signal_seq(planned, signal.seq)
             event = writer.append(kinds.PLAN_CREATED, planned.payload(ctx.mode))
+            writer.append_many(systematic_notes(planned, ctx.mode, event.seq))
             recorded = RecordedPlan.of(event.seq, planned)
             decision = _record_decision(ctx, writer, recorded, decided_at)
     if isinstance(planned, NoPlan):

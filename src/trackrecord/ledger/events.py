@@ -21,6 +21,8 @@ ORDER_DENIED = "order.denied"
 KILL_SWITCH_CHANGED = "kill_switch.changed"
 CHECKPOINT_SIGNED = "checkpoint.signed"
 ANNOTATION_ADDED = "annotation.added"
+ANNOTATION_REVISED = "annotation.revised"
+COMMENTARY_RECORDED = "commentary.recorded"
 COMMITMENT_MADE = "commitment.made"
 
 # the scheduler and its jobs (trackrecord.ops)

@@ -24,8 +24,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
+from trackrecord.domain.annotations import AnnotationContent
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.annotations import CommentaryText
 from trackrecord.ledger.canonical import format_timestamp
 from trackrecord.ledger.parsing import (
     checked_number,
@@ -69,6 +71,8 @@ class ParsedImport:
     fills: list[dict[str, Any]] = field(default_factory=list)
     duplicate_fills: int = 0
     duplicate_snapshots: int = 0
+    annotations: list[AnnotationContent] = field(default_factory=list)
+    commentaries: list[tuple[date, CommentaryText]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -374,11 +378,12 @@ def _seed_position(path: Path, index: int, item: Any) -> dict[str, Any]:
 
 
 def parse_seed_folder(folder: Path, account_id: str, base_currency: str) -> ParsedImport:
-    """The older tool's folder: executions/YYYY-MM-DD.csv and snapshots/YYYY-MM-DD.json."""
+    """The older tool's folder: executions/YYYY-MM-DD.csv, snapshots/YYYY-MM-DD.json,
+    annotations/<trade_id>.json and annotations/monthly/YYYY-MM.md."""
     if not folder.is_dir():
         raise UserError(f"{folder}: not a folder; expected the older tool's data folder with executions/ and snapshots/")
-    if not (folder / "executions").is_dir() and not (folder / "snapshots").is_dir():
-        raise UserError(f"{folder}: neither executions/ nor snapshots/ found")
+    if not any((folder / name).is_dir() for name in ("executions", "snapshots", "annotations")):
+        raise UserError(f"{folder}: none of executions/, snapshots/, annotations/ found")
     parsed = ParsedImport()
     seen_fills: dict[str, tuple[str, dict[str, Any]]] = {}
     for path in sorted((folder / "executions").glob("*")) if (folder / "executions").is_dir() else []:
@@ -393,7 +398,30 @@ def parse_seed_folder(folder: Path, account_id: str, base_currency: str) -> Pars
         _, digest = _read_text(path)
         parsed.sources.append(ImportSource("snapshots", path, digest, 1))
         parsed.snapshots.append(_seed_snapshot(path, account_id, base_currency, session_date))
+    _parse_seed_annotations(folder / "annotations", parsed)
     return parsed
+
+
+def _parse_seed_annotations(folder: Path, parsed: ParsedImport) -> None:
+    from trackrecord.ledger.seed_annotations import parse_seed_annotation, parse_seed_commentary
+
+    seen: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        content, digest = parse_seed_annotation(path)
+        if content.trade_id in seen:
+            raise UserError(f"{path}: trade_id {content.trade_id!r} is annotated in {seen[content.trade_id]} too; "
+                            "a trade has one annotation")
+        seen[content.trade_id or ""] = path
+        parsed.sources.append(ImportSource("annotations", path, digest, 1))
+        parsed.annotations.append(content)
+    monthly = folder / "monthly"
+    for path in sorted(monthly.glob("*")) if monthly.is_dir() else []:
+        found = parse_seed_commentary(path)
+        if found is None:
+            parsed.warnings.append(f"{path}: empty commentary, not imported")
+            continue
+        parsed.sources.append(ImportSource("commentary", path, found[1].sha256, 1))
+        parsed.commentaries.append(found)
 
 
 def unexplained_nav_moves(snapshots: Sequence[dict[str, Any]], flows: Sequence[tuple[date, Decimal]] = ()) -> list[str]:
@@ -446,6 +474,7 @@ def record_import(ledger: "SqlLedger", parsed: ParsedImport, default_account: st
     """Write what is new, in one transaction, under the single-writer lock; ``default_account``
     is the account of flows recorded without one (for the repeat check)."""
     from trackrecord.ledger.canonical import normalise
+    from trackrecord.ledger.seed_annotations import new_annotation_items, new_commentary_items
 
     report = ImportReport(warnings=list(parsed.warnings))
     report.count(report.duplicates, "fills", parsed.duplicate_fills)
@@ -459,6 +488,8 @@ def record_import(ledger: "SqlLedger", parsed: ParsedImport, default_account: st
         items += _new_cashflows(conn, parsed.cashflows, report, default_account)
         items += _new_fills(conn, parsed.fills, report)
         items += _new_snapshots(conn, [normalise(s) for s in parsed.snapshots], report)
+        items += new_annotation_items(conn, parsed.annotations, report)
+        items += new_commentary_items(conn, parsed.commentaries, report)
         report.warnings += unexplained_nav_moves(parsed.snapshots, _flows_in(conn, parsed.cashflows))
         for source in fresh_sources:
             items.append((kinds.IMPORT_RECORDED, {
