@@ -37,6 +37,13 @@ from trackrecord.ledger.parsing import (
     parse_side,
     parse_timestamp,
 )
+from trackrecord.ledger.seed_annotations import (
+    Tally,
+    new_annotation_items,
+    new_commentary_items,
+    parse_seed_annotation,
+    parse_seed_commentary,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -92,6 +99,12 @@ class ImportReport:
         if n:
             bucket[kind] = bucket.get(kind, 0) + n
             self.skipped[kind] = self.skipped.get(kind, 0) + n
+
+    def tally(self, added: dict[str, int], already_recorded: dict[str, int]) -> None:
+        for kind, n in added.items():
+            self.added[kind] = self.added.get(kind, 0) + n
+        for kind, n in already_recorded.items():
+            self.count(self.already_recorded, kind, n)
 
     def document(self) -> dict[str, Any]:
         return {"added": self.added, "skipped": self.skipped, "duplicates_within_files": self.duplicates,
@@ -403,8 +416,6 @@ def parse_seed_folder(folder: Path, account_id: str, base_currency: str) -> Pars
 
 
 def _parse_seed_annotations(folder: Path, parsed: ParsedImport) -> None:
-    from trackrecord.ledger.seed_annotations import parse_seed_annotation, parse_seed_commentary
-
     seen: dict[str, Path] = {}
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         content, digest = parse_seed_annotation(path)
@@ -474,7 +485,6 @@ def record_import(ledger: "SqlLedger", parsed: ParsedImport, default_account: st
     """Write what is new, in one transaction, under the single-writer lock; ``default_account``
     is the account of flows recorded without one (for the repeat check)."""
     from trackrecord.ledger.canonical import normalise
-    from trackrecord.ledger.seed_annotations import new_annotation_items, new_commentary_items
 
     report = ImportReport(warnings=list(parsed.warnings))
     report.count(report.duplicates, "fills", parsed.duplicate_fills)
@@ -488,8 +498,10 @@ def record_import(ledger: "SqlLedger", parsed: ParsedImport, default_account: st
         items += _new_cashflows(conn, parsed.cashflows, report, default_account)
         items += _new_fills(conn, parsed.fills, report)
         items += _new_snapshots(conn, [normalise(s) for s in parsed.snapshots], report)
-        items += new_annotation_items(conn, parsed.annotations, report)
-        items += new_commentary_items(conn, parsed.commentaries, report)
+        tally = Tally()
+        items += new_annotation_items(conn, parsed.annotations, tally)
+        items += new_commentary_items(conn, parsed.commentaries, tally)
+        report.tally(tally.added, tally.already_recorded)
         report.warnings += unexplained_nav_moves(parsed.snapshots, _flows_in(conn, parsed.cashflows))
         for source in fresh_sources:
             items.append((kinds.IMPORT_RECORDED, {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -39,7 +39,19 @@ from trackrecord.ledger.parsing import checked_number, parse_timestamp
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-    from trackrecord.ledger.imports import ImportReport
+Items = list[tuple[str, dict[str, Any]]]
+
+
+@dataclass
+class Tally:
+    """What an import of annotations adds (by kind) and finds recorded already (by kind)."""
+
+    added: dict[str, int] = field(default_factory=dict)
+    already_recorded: dict[str, int] = field(default_factory=dict)
+
+    def add(self, bucket: dict[str, int], kind: str) -> None:
+        bucket[kind] = bucket.get(kind, 0) + 1
+
 
 MONTHLY_FILE = re.compile(r"^(\d{4}-\d{2})\.md$")
 MAX_TRADE_ID = 96
@@ -142,22 +154,21 @@ def parse_seed_commentary(path: Path) -> tuple[date, CommentaryText] | None:
     return month, read_commentary(path, f"annotations/monthly/{path.name}")
 
 
-def new_annotation_items(conn: "Connection", contents: Sequence[AnnotationContent],
-                         report: "ImportReport") -> list[tuple[str, dict[str, Any]]]:
+def new_annotation_items(conn: "Connection", contents: Sequence[AnnotationContent], tally: Tally) -> Items:
     """Annotations not imported yet, and new versions of those whose file changed."""
     by_trade = {a.content.trade_id: a for a in recorded_annotations(conn)
                 if any(v.content.author is Author.SEED_IMPORT for v in a.versions) and a.content.trade_id}
-    items = []
+    items: Items = []
     for content in contents:
         found = by_trade.get(content.trade_id)
         if found is None:
             items.append((kinds.ANNOTATION_ADDED, content_payload(content)))
-            report.added["annotations"] = report.added.get("annotations", 0) + 1
+            tally.add(tally.added, "annotations")
         elif any(_same(v.content, content) for v in found.versions):
-            report.count(report.already_recorded, "annotations")
+            tally.add(tally.already_recorded, "annotations")
         else:
             items.append((kinds.ANNOTATION_REVISED, revision_payload(found, content)))
-            report.added["annotation versions"] = report.added.get("annotation versions", 0) + 1
+            tally.add(tally.added, "annotation versions")
     return items
 
 
@@ -166,16 +177,16 @@ def _same(recorded: AnnotationContent, imported: AnnotationContent) -> bool:
 
 
 def new_commentary_items(conn: "Connection", commentaries: Sequence[tuple[date, CommentaryText]],
-                         report: "ImportReport") -> list[tuple[str, dict[str, Any]]]:
+                         tally: Tally) -> Items:
     """Commentaries whose text was never frozen for their month."""
     history = commentary_history(conn)
-    items = []
+    items: Items = []
     for month, text in commentaries:
         versions = history.get(month, [])
         if any(c.sha256 == text.sha256 for c in versions):
-            report.count(report.already_recorded, "commentaries")
+            tally.add(tally.already_recorded, "commentaries")
             continue
         items.append((kinds.COMMENTARY_RECORDED, commentary_payload(month, text.text, text.sha256, text.source,
                                                                     versions[-1] if versions else None)))
-        report.added["commentaries"] = report.added.get("commentaries", 0) + 1
+        tally.add(tally.added, "commentaries")
     return items
