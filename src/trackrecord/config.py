@@ -25,7 +25,7 @@ from pydantic import (
 
 from trackrecord.domain import IbContract, Instrument, Mode, is_simulated
 from trackrecord.errors import UserError
-from trackrecord.ledger.parsing import CURRENCY_CODE, number_problem
+from trackrecord.ledger.parsing import CURRENCY_CODE, number_problem, read_utf8
 
 CONFIG_FILE = "trackrecord.yaml"
 
@@ -540,16 +540,7 @@ def parse_settings(data: Any, source: str) -> Settings:
 
 def load_settings(path: Path) -> Settings:
     """Read, parse and validate ``trackrecord.yaml``; every problem is one UserError line."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read configuration: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise UserError(f"{path}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
-                        "save the file as UTF-8") from None
+    text, _ = read_utf8(path, "the configuration")
     return parse_settings(parse_yaml(text, str(path)), str(path))
 
 

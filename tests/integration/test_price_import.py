@@ -152,3 +152,23 @@ def test_prices_update_also_stores_the_benchmarks(ws: Path, cli, tmp_path: Path)
     rows = {s["symbol"]: s["rows"] for s in json.loads(result.out)["symbols"]}
     assert rows["SPY"] == 2 and rows["SXLK"] == 3
     assert json.loads(cli("--home", ws, "prices", "show", "SPY", "--json").out)["bars"] == 2
+
+
+@pytest.mark.parametrize("content, where", [
+    ("Date,Open,High,Low,Close,Adj Close,Volume\n2026-01-02,1,1,1,1,1,1000\n2026-01-05\n", "SXLF.csv:3"),
+    ("Date,Close,Adj Close\n2026-01-02,4100,4100\n2026-01-05,-3,-3\n", "SXLF.csv:3"),
+    (b"Date,Close\n2026-01-02,\xff\xfe\n", "SXLF.csv:2"),
+])
+def test_prices_update_from_a_broken_csv_folder_is_exit_2_naming_the_file_and_line(
+        ws: Path, cli, tmp_path: Path, content: str | bytes, where: str) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "feed"
+    _file(folder, "SXLK", GOOD)
+    broken = folder / "SXLF.csv"
+    broken.write_bytes(content if isinstance(content, bytes) else content.encode())
+    config = ws / "trackrecord.yaml"
+    config.write_text(config.read_text().replace('csv_dir: "prices"', f'csv_dir: "{folder}"'))
+    before = _counts(ws)
+    result = cli("--home", ws, "prices", "update")
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert where in result.err and "Traceback" not in result.err
+    assert _counts(ws) == before

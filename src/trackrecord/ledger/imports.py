@@ -36,6 +36,7 @@ from trackrecord.ledger.parsing import (
     parse_decimal,
     parse_side,
     parse_timestamp,
+    read_utf8,
 )
 from trackrecord.ledger.seed_annotations import (
     Tally,
@@ -124,14 +125,7 @@ class ImportReport:
 
 
 def _read_text(path: Path) -> tuple[str, str]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text") from None
+    text, raw = read_utf8(path, "the CSV")
     return text, hashlib.sha256(raw).hexdigest()
 
 

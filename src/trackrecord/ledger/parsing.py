@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal, DecimalException
+from pathlib import Path
 
 from trackrecord.errors import UserError
 
@@ -21,6 +22,22 @@ MAX_DECIMAL_PLACES = 20
 MAX_DIGITS = 28
 MAX_NUMBER_TEXT = 100
 CURRENCY_CODE = re.compile(r"[A-Za-z]{3}")
+
+
+def read_utf8(path: Path, what: str) -> tuple[str, bytes]:
+    """The text of a user's file (UTF-8, a byte-order mark dropped) and its raw bytes (for
+    a content hash). ``what`` names the file in the advice ("the configuration", "a CSV of
+    daily prices"). A file that cannot be read, or is not UTF-8, is one ``UserError`` line
+    naming the file and, for a bad byte, its line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8-sig"), raw
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise UserError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); save {what} as UTF-8") from None
 
 
 def number_problem(value: Decimal) -> str | None:

@@ -71,6 +71,11 @@ class PriceSourceError(Exception):
     """A provider failed (network, malformed file); the message names the symbol and the source."""
 
 
+class PriceInputError(PriceSourceError):
+    """The prices a user supplied are unreadable (a file of a CSV folder, its line): bad
+    input to fix (exit 2), not a provider that failed (exit 1)."""
+
+
 def to_currency(quote: float, instrument: Instrument) -> float:
     """A quote in the instrument's price unit converted to its currency (pence / 100)."""
     return quote / float(instrument.quote_divisor)

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from trackrecord.domain import Instrument
-from trackrecord.market.base import PriceRow, PriceSourceError, to_currency
+from trackrecord.errors import UserError
+from trackrecord.ledger.parsing import read_utf8
+from trackrecord.market.base import PriceInputError, PriceRow, to_currency
 
 MISSING = {"", "null", "nan", "none", "n/a", "-"}
 MAX_PRICE = 1e15
@@ -39,7 +41,7 @@ class CsvFolderSource:
 
     def file_for(self, instrument: Instrument) -> Path | None:
         if not self.folder.is_dir():
-            raise PriceSourceError(f"price folder {self.folder} does not exist")
+            raise PriceInputError(f"price folder {self.folder} does not exist")
         by_name = {p.name.lower(): p for p in self.folder.iterdir() if p.is_file()}
         for stem in (instrument.symbol, instrument.data_symbol):
             found = by_name.get(f"{stem}.csv".lower())
@@ -66,19 +68,14 @@ def read_price_file(path: Path, instrument: Instrument) -> list[PriceRow]:
     finite number below 1e15, one date with two different bars.
     """
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PriceSourceError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise PriceSourceError(f"{path}:{line}: not UTF-8 text; expected a CSV of daily prices") from None
+        text, _ = read_utf8(path, "a CSV of daily prices")
+    except UserError as exc:
+        raise PriceInputError(str(exc)) from None
     reader = csv.reader(text.splitlines())
     try:
         return _bars(path, reader, instrument)
     except csv.Error as exc:
-        raise PriceSourceError(f"{path}:{reader.line_num}: unreadable CSV: {exc}") from None
+        raise PriceInputError(f"{path}:{reader.line_num}: unreadable CSV: {exc}") from None
 
 
 def _bars(path: Path, reader: Any, instrument: Instrument) -> list[PriceRow]:
@@ -89,7 +86,7 @@ def _bars(path: Path, reader: Any, instrument: Instrument) -> list[PriceRow]:
         if not record or all(not cell.strip() for cell in record):
             continue
         if len(record) < len(header):
-            raise PriceSourceError(f"{path}:{line}: expected {len(header)} fields ({','.join(header)}), "
+            raise PriceInputError(f"{path}:{line}: expected {len(header)} fields ({','.join(header)}), "
                                    f"found {len(record)}")
         day = _date(path, line, record[date_at])
         adj = _number(path, line, record, adj_at)
@@ -99,7 +96,7 @@ def _bars(path: Path, reader: Any, instrument: Instrument) -> list[PriceRow]:
         row = PriceRow(instrument.symbol, day, None if raw is None else to_currency(raw, instrument),
                        to_currency(adj, instrument))
         if day in bars and bars[day] != row:
-            raise PriceSourceError(f"{path}:{line}: {day} appears twice with different prices")
+            raise PriceInputError(f"{path}:{line}: {day} appears twice with different prices")
         bars[day] = row
     return [bars[d] for d in sorted(bars)]
 
@@ -111,15 +108,15 @@ def _column(name: str) -> str:
 def _layout(path: Path, header: list[str]) -> tuple[int, int | None, int]:
     repeated = sorted({c for c in header if c and header.count(c) > 1})
     if repeated:
-        raise PriceSourceError(f"{path}:1: column(s) {', '.join(repeated)} appear more than once in the header")
+        raise PriceInputError(f"{path}:1: column(s) {', '.join(repeated)} appear more than once in the header")
     if "date" not in header:
-        raise PriceSourceError(f"{path}: no 'date' column in the header {','.join(header) or '(empty)'}")
+        raise PriceInputError(f"{path}: no 'date' column in the header {','.join(header) or '(empty)'}")
     close = header.index("close") if "close" in header else None
     if "adj_close" in header:
         return header.index("date"), close, header.index("adj_close")
     if close is not None:
         return header.index("date"), close, close
-    raise PriceSourceError(f"{path}: expected an 'adj_close', 'Adj Close' or 'close' column, "
+    raise PriceInputError(f"{path}: expected an 'adj_close', 'Adj Close' or 'close' column, "
                            f"got {','.join(header)}")
 
 
@@ -130,7 +127,7 @@ def _date(path: Path, line: int, text: str) -> date:
             return date(int(value[:4]), int(value[4:6]), int(value[6:]))
         return date.fromisoformat(value)
     except ValueError:
-        raise PriceSourceError(f"{path}:{line}: date {_short(text)} is not YYYY-MM-DD") from None
+        raise PriceInputError(f"{path}:{line}: date {_short(text)} is not YYYY-MM-DD") from None
 
 
 def _number(path: Path, line: int, record: list[str], index: int) -> float | None:
@@ -140,11 +137,11 @@ def _number(path: Path, line: int, record: list[str], index: int) -> float | Non
     try:
         value = float(text)
     except ValueError:
-        raise PriceSourceError(f"{path}:{line}: price {_short(text)} is not a number") from None
+        raise PriceInputError(f"{path}:{line}: price {_short(text)} is not a number") from None
     if math.isnan(value):
         return None
     if not 0 < value < MAX_PRICE:
-        raise PriceSourceError(f"{path}:{line}: price {_short(text)}: expected a positive finite price below 1e15")
+        raise PriceInputError(f"{path}:{line}: price {_short(text)}: expected a positive finite price below 1e15")
     return value
 
 

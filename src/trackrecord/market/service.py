@@ -14,7 +14,7 @@ from trackrecord.domain import Instrument
 from trackrecord.errors import RuntimeFailure, UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.queries import recorded_import_hashes
-from trackrecord.market.base import PriceRow, PriceSeries, PriceSource, PriceSourceError
+from trackrecord.market.base import PriceInputError, PriceRow, PriceSeries, PriceSource, PriceSourceError
 from trackrecord.market.calendar import DEFAULT_START, ExchangeCalendar, open_calendar
 from trackrecord.market.store import last_stored_dates, load_prices, store_prices
 
@@ -134,6 +134,8 @@ def rows_sha256(rows: Iterable[PriceRow]) -> str:
 def _fetch(source: PriceSource, instruments: Sequence[Instrument], starts: Mapping[str, date], end: date) -> list[PriceRow]:
     try:
         return source.fetch(instruments, starts, end)
+    except PriceInputError as exc:
+        raise UserError(f"prices update from {source.name}: nothing stored: {exc}") from None
     except PriceSourceError as exc:
         raise RuntimeFailure(f"prices update from {source.name} failed: {exc}") from exc
 
