@@ -188,3 +188,25 @@ def test_export_for_an_unknown_account_is_refused_and_writes_nothing(cli, demo_r
     result = cli("--home", demo_root, "export", "bundle", tmp_path / "x.zip", "--account", "U999")
     assert result.code == 2 and "--account U999" in result.err and result.err.count("\n") == 1
     assert not (tmp_path / "x.zip").exists() and _events(cli, demo_root) == before
+
+
+def test_a_reconciled_statement_travels_in_the_bundle_with_its_event(cli, demo_root: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from tests.integration.flex_synthetic import ledger_events, statement_from_events
+
+    home = tmp_path / "ws"
+    shutil.copytree(demo_root, home)
+    statement = tmp_path / "statement.xml"
+    statement.write_bytes(statement_from_events(ledger_events(cli, home)).render())
+    assert cli("--home", home, "reconcile", statement).code == 0
+    exported = _export(cli, home, tmp_path / "b.zip")
+    assert exported["statements"] == 1
+    with zipfile.ZipFile(tmp_path / "b.zip") as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        kept = manifest["statements"][0]
+        assert archive.read(kept["file"]) == statement.read_bytes()
+    reconciled = [e for e in json.loads(cli("--home", home, "ledger", "log", "--json").out)
+                  if e["kind"] == "reconciliation.done"]
+    assert kept["seqs"] == [reconciled[0]["seq"]] and kept["sha256"] == reconciled[0]["payload"]["statement"]["sha256"]
+    assert cli("verify", tmp_path / "b.zip").code == 0

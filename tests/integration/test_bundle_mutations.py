@@ -34,39 +34,14 @@ Files = dict[str, bytes]
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """A one-year SIMULATED demo with a recorded commitment and a monthly report PDF."""
+    """A one-year SIMULATED demo with a monthly report PDF and a recorded commitment."""
     root = tmp_path_factory.mktemp("mutations") / "demo"
     assert run(["demo", str(root), "--years", "1"]) == 0
-    _add_report(root)
+    assert run(["--home", str(root), "report", "2026-01"]) == 0
     assert run(["--home", str(root), "ledger", "commit"]) == 0
     out = root / "exports" / "bundle.zip"
     assert run(["--home", str(root), "export", "bundle", str(out)]) == 0
     return out.read_bytes()
-
-
-def _add_report(root: Path) -> None:
-    """A report the way ``report`` records one: the PDF in reports/monthly and a
-    ``report.generated`` event with its path and sha256."""
-    from reportlab.pdfgen import canvas
-
-    from trackrecord.bootstrap import connect
-    from trackrecord.ledger.operations import seal
-    from trackrecord.workspace import open_workspace
-
-    pdf = root / "reports" / "monthly" / "2026-01.pdf"
-    page = canvas.Canvas(str(pdf), invariant=1)
-    page.drawString(72, 720, "SIMULATED monthly report 2026-01")
-    page.save()
-    services = connect(open_workspace(root))
-    try:
-        head = services.ledger.head()[0]
-        services.ledger.append("report.generated", {
-            "account_id": "SIM0001", "period": "2026-01", "path": "reports/monthly/2026-01.pdf",
-            "sha256": hashlib.sha256(pdf.read_bytes()).hexdigest(), "head_seq": head,
-        })
-        seal(services.ledger, services.workspace.private_key_path, head)
-    finally:
-        services.close()
 
 
 def _files(data: bytes) -> Files:
@@ -124,7 +99,8 @@ def _positions(files: Files) -> list[int]:
 def test_the_untouched_bundle_verifies(bundle: bytes) -> None:
     result = _verify(bundle)
     assert result.ok, result.problems
-    assert result.reports_checked == ["reports/2026-01.pdf"] and len(result.commitments_checked) == 1
+    assert result.reports_checked == ["reports/monthly/2026-01.pdf"] and len(result.commitments_checked) == 1
+    assert result.reports_rebuilt == ["reports/monthly/2026-01.pdf"], "the PDF is rebuilt from the events, same bytes"
     assert _verify(_rezip(_files(bundle))).ok, "re-zipping alone changes nothing"
 
 
@@ -238,7 +214,9 @@ def test_a_history_re_signed_with_another_key_fails_every_commitment(bundle: byt
         hashes.append(f"{seq} {prev}\n")
         events.append(StoredEvent(seq, recorded_at, kind, text, "", prev))
     manifest = json.loads(files["manifest.json"])
-    manifest.update(public_key=public, key_fingerprint=key_fingerprint(public), head_hash=prev)
+    manifest.update(public_key=public, key_fingerprint=key_fingerprint(public), head_hash=prev, reports=[])
+    del manifest["files"]["reports/monthly/2026-01.pdf"]  # the report shows the key: the forger drops it
+    del files["reports/monthly/2026-01.pdf"]
     forged = {**_with_lines(files, lines), "hashes.txt": "".join(hashes).encode(), "commitments.txt": b"",
               "ledger.ed25519.pub": (public + "\n").encode(), "manifest.json": json.dumps(manifest).encode(),
               "checkpoints.jsonl": checkpoints_text([e for e in events if e.kind == "checkpoint.signed"])}
@@ -266,7 +244,7 @@ def test_an_edited_manifest_field_is_named(bundle: bytes, key: str, value: objec
 
 def test_a_file_changed_without_its_manifest_entry_is_named(bundle: bytes) -> None:
     files = _files(bundle)
-    for name in ("events.jsonl", "hashes.txt", "checkpoints.jsonl", "figures.json", "reports/2026-01.pdf"):
+    for name in ("events.jsonl", "hashes.txt", "checkpoints.jsonl", "figures.json", "reports/monthly/2026-01.pdf"):
         changed = {**files, name: files[name] + b" "}
         result = _verify(_rezip(changed, refresh_manifest=False))
         assert any(p.file == name and "differs from the manifest" in p.message for p in result.problems), \
@@ -275,12 +253,12 @@ def test_a_file_changed_without_its_manifest_entry_is_named(bundle: bytes) -> No
 
 def test_an_edited_report_pdf_is_named_with_its_event(bundle: bytes) -> None:
     files = _files(bundle)
-    pdf = files["reports/2026-01.pdf"]
-    edited = pdf.replace(b"(opensource)", b"(edited    )", 1)
+    pdf = files["reports/monthly/2026-01.pdf"]
+    edited = pdf.replace(b"/Producer (", b"/Producer (X", 1)
     assert edited != pdf
-    result = _verify(_rezip({**files, "reports/2026-01.pdf": edited}))
+    result = _verify(_rezip({**files, "reports/monthly/2026-01.pdf": edited}))
     seq = json.loads(files["manifest.json"])["reports"][0]["seqs"][0]
-    _assert_named(result, "reports/2026-01.pdf", seq, "is not the one event seq")
+    _assert_named(result, "reports/monthly/2026-01.pdf", seq, "is not the one event seq")
 
 
 @pytest.mark.parametrize("edit", ["figure", "settings"])

@@ -108,7 +108,38 @@ def verify_bundle(data: bytes, source: str, commitment_lines: list[str]) -> Bund
             result.fail(FIGURES_FILE, None, "not recomputed: the chain is broken")
         return result
     _check_figures(result)
+    _check_reports(result)
     return result
+
+
+def _check_reports(result: BundleResult) -> None:
+    """Rebuild each monthly report from the bundle's events as of the head its
+    ``report.generated`` names (``reports.monthly.build_monthly_report``) and compare bytes."""
+    from trackrecord.engine.reporting import first_differing_page
+    from trackrecord.reports.monthly import build_monthly_report
+
+    by_seq = {e.seq: e for e in result.events}
+    for entry in result.manifest.get("reports", []):
+        name, seqs = entry.get("file"), entry.get("seqs") or []
+        content = result.files.get(name)
+        event = by_seq.get(seqs[-1]) if seqs else None
+        if content is None or event is None or any(p.file == name for p in result.problems):
+            continue
+        data = json.loads(event.payload)
+        if data.get("kind") != "monthly":
+            continue
+        try:
+            rebuilt = build_monthly_report(result.events, str(data["account_id"]), str(data["period"]),
+                                           int(data["head_seq"]))
+        except (UserError, KeyError, ValueError) as exc:
+            result.fail(name, event.seq, f"cannot be rebuilt from the events: {exc}")
+            continue
+        if rebuilt != content:
+            page = first_differing_page(content, rebuilt)
+            where = f"page {page} differs" if page is not None else "the bytes differ"
+            result.fail(name, event.seq, f"rebuilt from the events as of seq {data['head_seq']}: {where}")
+        else:
+            result.reports_rebuilt.append(name)
 
 
 def _check_figures(result: BundleResult) -> None:

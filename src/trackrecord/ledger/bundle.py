@@ -43,7 +43,7 @@ COMMITMENTS_FILE = "commitments.txt"
 FIGURES_FILE = "figures.json"
 MANIFEST_FILE = "manifest.json"
 README_FILE = "VERIFY.md"
-REPORT_KIND = "report.generated"
+REPORT_KIND = kinds.REPORT_GENERATED
 STATEMENT_KINDS_MARK = ("reconcil", "flex")  # event kinds whose payloads may name a statement's sha256
 SETTINGS_SECTIONS = ("account", "universe", "performance")  # what the figures depend on (with prices.fx_rates)
 
@@ -168,7 +168,7 @@ def attached_reports(events: list[StoredEvent], root: Path, account: str | None)
         content = _read_if_hashes_to(root / path, digest)
         if content is None:
             continue
-        name = f"reports/{Path(path).name}"
+        name = path if path.startswith("reports/") and not path.startswith("reports//") else f"reports/{Path(path).name}"
         earlier = found.get(name)
         seqs = (earlier.seqs if earlier and earlier.sha256 == digest else ()) + (event.seq,)
         found[name] = AttachedFile(name, content, seqs)
