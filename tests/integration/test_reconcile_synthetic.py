@@ -87,6 +87,7 @@ def test_a_fill_missing_from_the_statement_is_the_only_break(cli, home: Path, st
     assert result.code == 1
     assert _breaks(result) == [("fill", "missing_at_broker")]
     assert gone["ibExecID"] in json.loads(result.out)["breaks"][0]["message"]
+    assert result.err.startswith("1 break(s) with the statement") and gone["ibExecID"] in result.err
 
 
 def test_a_fill_the_ledger_lacks_is_the_only_break(cli, home: Path, statement: SyntheticStatement) -> None:

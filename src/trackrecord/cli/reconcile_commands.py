@@ -100,6 +100,10 @@ def _show(outcome: "ReconcileOutcome", as_json: bool, extra: dict[str, object] |
     else:
         _print_report(outcome)
     if not outcome.result.ok:
+        if as_json:  # stdout holds the document; a script or the scheduler sees why it exited 1
+            breaks = outcome.result.breaks
+            typer.echo(f"{len(breaks)} break(s) with the statement (recorded as seq {outcome.seq}); first: "
+                       f"{breaks[0].message}", err=True)
         raise typer.Exit(1)
 
 
