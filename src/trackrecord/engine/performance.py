@@ -130,6 +130,7 @@ def performance_stats(
     account_id: str | None = None,
     include_series: bool = False,
     frozen_benchmark: tuple[tuple[Any, Any] | None, str | None] | None = None,
+    frozen_sessions: Any | None = None,
 ) -> dict[str, Any]:
     """The ``stats`` document: ``StatsResult.to_dict()`` (metrics, benchmark, trades, period,
     nonfinite, monthly and yearly returns) plus ``account``, ``base_currency``,
@@ -140,7 +141,8 @@ def performance_stats(
     symbol asked for with no stored price at all is a ``UserError`` naming what is
     available; otherwise missing benchmark prices give ``"benchmark": null`` with the
     reason in ``nonfinite``. ``frozen_benchmark``: ``(closes, reason)`` recorded in the
-    ledger, used instead of the stored prices (the monthly report, rebuilt from events).
+    ledger, used instead of the stored prices (the monthly report, rebuilt from events);
+    ``frozen_sessions``: the calendar's sessions recorded with them, instead of the calendar's.
     """
     from trackrecord.analytics.report import compute_stats
 
@@ -156,7 +158,10 @@ def performance_stats(
         if benchmark is not None and name not in (None, UNIVERSE):
             _require_stored_prices(services.engine, name)
         closes, reason = load_benchmark(services.engine, settings, name, inputs.dates[0], inputs.dates[last])
-    sessions = record_sessions(settings, inputs.dates[0], inputs.dates[-1])
+    if frozen_sessions is not None:
+        sessions = frozen_sessions
+    else:
+        sessions = record_sessions(settings, inputs.dates[0], inputs.dates[-1])
     with _as_user_error():
         result = compute_stats(
             inputs.dates, inputs.navs, inputs.flows, flow_weight=settings.performance.flow_timing,
@@ -218,20 +223,21 @@ def _shares(ledger: "SqlLedger", kind: str, seqs: Sequence[int]) -> dict[str, fl
     return origin_shares(origins)
 
 
-def slippage_document(services: Services, *, account_id: str | None = None) -> dict[str, Any]:
+def slippage_document(services: Services, *, account_id: str | None = None,
+                      timezone: str | None = None) -> dict[str, Any]:
     """The ``slippage`` document: ``slippage_report`` (per-fill rows, total, by symbol, side,
     order type and month; positive bps = cost, for buys and sells alike) plus the labels
     and ``without_intended_price``, the number of fills left out because no decision
     price was recorded for them. A market-on-close fill is split into delay and execution
     at the stored raw close of its session (the fill's date at the exchange of
-    ``universe.calendar``)."""
+    ``universe.calendar``; ``timezone``, when given, is that exchange's zone)."""
     from trackrecord.analytics.slippage import slippage_report
 
     with reading(services.engine) as conn:
         account = _choose_account(conn, services.settings, account_id, "fills")
         usable, left_out, simulated = _slippage_fills(conn, account) if account else ([], 0, False)
         is_paper = _is_paper(conn, account)
-        usable = _with_session_closes(conn, services.settings, usable)
+        usable = _with_session_closes(conn, services.settings, usable, timezone)
     with _as_user_error():
         report = slippage_report(usable)
     labels = {"account": account, "simulated": simulated, "paper": is_paper}
@@ -397,7 +403,8 @@ def _slippage_fills(conn: "Connection", account: str) -> tuple[list[SlippageFill
     return usable, len(rows) - len(usable), any(r.simulated for r in rows)
 
 
-def _with_session_closes(conn: "Connection", settings: "Settings", fills: list[SlippageFill]) -> list[SlippageFill]:
+def _with_session_closes(conn: "Connection", settings: "Settings", fills: list[SlippageFill],
+                         timezone: str | None = None) -> list[SlippageFill]:
     """Market-on-close fills with the raw close of their session as the reference price
     (left without one when that close is not stored)."""
     import math
@@ -408,8 +415,8 @@ def _with_session_closes(conn: "Connection", settings: "Settings", fills: list[S
     if not moc:
         return fills
     first, last = min(f.executed_at for f in moc).date(), max(f.executed_at for f in moc).date()
-    zone = ZoneInfo(open_calendar(settings.universe.calendar, start=first - timedelta(days=7),
-                                  end=last + timedelta(days=7)).timezone)
+    zone = ZoneInfo(timezone or open_calendar(settings.universe.calendar, start=first - timedelta(days=7),
+                                              end=last + timedelta(days=7)).timezone)
     series = load_prices(conn, sorted({f.symbol for f in moc}), until=last + timedelta(days=1))
     closes = {s: dict(zip(b.dates.astype("O"), b.close.tolist())) for s, b in series.items()}
     out = []

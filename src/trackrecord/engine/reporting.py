@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trackrecord.engine.performance import benchmark_name, load_benchmark, load_performance_inputs
+from trackrecord.market.calendar import open_calendar
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.market.store import load_prices
@@ -87,8 +88,13 @@ def freeze_report_inputs(services: "Services", period: Period, account_id: str |
     closes, reason = load_benchmark(services.engine, settings, name, dates[0], dates[-1])
     aligned = aligned_benchmark(dates, closes)
     frozen = FrozenInputs.from_events(services.ledger.events(kind=kinds.REPORT_INPUTS_RECORDED), inputs.account_id)
+    start = inputs.dates[0] - timedelta(days=14)
+    covered = bool(frozen.sessions) and frozen.sessions[0] <= inputs.dates[0].isoformat() and \
+        frozen.sessions[-1] >= inputs.dates[-1].isoformat()
+    calendar = None if covered else open_calendar(settings.universe.calendar, start=start,
+                                                  end=max(inputs.dates[-1], inputs.dates[0]) + timedelta(days=14))
     payload = inputs_payload(inputs.account_id, frozen, settings_json(settings), name, reason, aligned,
-                             _fill_closes(services, inputs.fills, period.last))
+                             _fill_closes(services, inputs.fills, period.last), calendar)
     if payload is not None:
         with services.ledger.writer() as writer:
             writer.append(kinds.REPORT_INPUTS_RECORDED, payload)

@@ -12,20 +12,21 @@ empty: what the caller froze into events is written there by the caller.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trackrecord.ledger.chain import StoredEvent
-from trackrecord.ledger.projections import apply_sql, operations
+from trackrecord.ledger.projections import MemoryTables, operations
+from trackrecord.ledger.sql import execute_many, insert_sql
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-EVENT_ROW_BATCH = 5_000
+    from sqlalchemy.engine import Connection, Engine
 
 
-def rebuild_as_of(events: Iterable[StoredEvent], head_seq: int | None = None) -> tuple["Engine", list[StoredEvent]]:
+def rebuild_as_of(events: Iterable[StoredEvent], head_seq: int | None = None,
+                  event_kinds: frozenset[str] | None = None) -> tuple["Engine", list[StoredEvent]]:
     """(engine of the rebuilt database, the events kept): every event with seq <= ``head_seq``
-    (all when None), in seq order."""
+    (all when None), in seq order. The ``events`` table holds the kept events of
+    ``event_kinds`` (all when None); the projection tables are built from all of them."""
     from sqlalchemy import create_engine
     from sqlalchemy.pool import StaticPool
 
@@ -36,10 +37,21 @@ def rebuild_as_of(events: Iterable[StoredEvent], head_seq: int | None = None) ->
     kept.sort(key=lambda e: e.seq)
     engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     metadata.create_all(engine)
+    tables = MemoryTables()  # the projectors applied in memory (as ``verify`` does), then written at once
+    tables.apply(operations(kept))
     with engine.begin() as conn:
-        for start in range(0, len(kept), EVENT_ROW_BATCH):
-            rows = [{"seq": e.seq, "recorded_at": e.recorded_at, "kind": e.kind, "payload": e.payload,
-                     "prev_hash": e.prev_hash, "hash": e.hash} for e in kept[start:start + EVENT_ROW_BATCH]]
-            conn.execute(events_table.insert(), rows)
-        apply_sql(conn, operations(kept))
+        rows = [{"seq": e.seq, "recorded_at": e.recorded_at, "kind": e.kind, "payload": e.payload,
+                 "prev_hash": e.prev_hash, "hash": e.hash}
+                for e in kept if event_kinds is None or e.kind in event_kinds]
+        _insert(conn, events_table.name, rows)
+        for name, keyed in tables.rows.items():
+            _insert(conn, name, list(keyed.values()))
     return engine, kept
+
+
+def _insert(conn: "Connection", table: str, rows: list[dict[str, Any]]) -> None:
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(row), []).append(row)
+    for columns, group in by_columns.items():
+        execute_many(conn, insert_sql("sqlite", table, columns), group)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -132,10 +132,12 @@ class ExchangeCalendar:
         return self.close_time(session).astimezone(ZoneInfo(self.timezone))
 
 
+@lru_cache(maxsize=32)
 def open_calendar(code: str = "XLON", start: date = DEFAULT_START, end: date | None = None) -> ExchangeCalendar:
     """Load the exchange_calendars calendar ``code`` (e.g. XLON, XNYS) as plain arrays.
 
-    ``end`` defaults to the library's horizon (about a year ahead).
+    ``end`` defaults to the library's horizon (about a year ahead). Kept per process for
+    the same arguments (building one from exchange_calendars costs a tenth of a second or more).
     """
     import exchange_calendars as xcals
     from exchange_calendars.errors import InvalidCalendarName

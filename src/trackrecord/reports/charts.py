@@ -25,7 +25,7 @@ LOSS = HexColor("#B03A2E")
 GRID = HexColor("#E3E6EA")
 AXIS = HexColor("#5F6368")
 TEXT = HexColor("#202124")
-LEFT, RIGHT, BOTTOM, TOP = 44.0, 10.0, 22.0, 22.0
+LEFT, RIGHT, BOTTOM, TOP = 44.0, 10.0, 22.0, 26.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +64,19 @@ def _ticks(low: float, high: float, target: int = 5) -> list[float]:
 
 
 def _legend(drawing: Drawing, series: Sequence[Series], width: float, height: float) -> None:
+    """Right-aligned on the title's line, or on the line under it when they would meet."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
+    title = drawing.contents[0]
+    title_end = stringWidth(title.text, FONT_BOLD, 9) + 10
+    needed = sum(stringWidth(s.label, FONT, 7) + 22 for s in series)
+    y = height - 11 if width - RIGHT - needed > title_end else height - 21
     x = width - RIGHT
     for s in reversed(series):
         text_width = stringWidth(s.label, FONT, 7)
         x -= text_width
-        drawing.add(String(x, height - 11, s.label, fontName=FONT, fontSize=7, fillColor=AXIS))
-        drawing.add(Line(x - 14, height - 8.5, x - 3, height - 8.5, strokeColor=s.color, strokeWidth=2))
+        drawing.add(String(x, y, s.label, fontName=FONT, fontSize=7, fillColor=AXIS))
+        drawing.add(Line(x - 14, y + 2.5, x - 3, y + 2.5, strokeColor=s.color, strokeWidth=2))
         x -= 22
 
 
@@ -149,7 +154,7 @@ def line_chart(days: Sequence[date], series: Sequence[Series], width: float, hei
     if zero_line and low < 0 < high:
         drawing.add(Line(x0, y_of(0.0), x1, y_of(0.0), strokeColor=AXIS, strokeWidth=0.6))
     for s in series:
-        for run in _runs(s.values, log):
+        for run in (_thin(r, int(x1 - x0)) for r in _runs(s.values, log)):
             drawing.add(PolyLine([c for i, v in run for c in (round(x_of(i), 2), round(y_of(v), 2))],
                                  strokeColor=s.color, strokeWidth=s.width, strokeLineJoin=1))
     _legend(drawing, series, width, height)
@@ -166,6 +171,23 @@ def _runs(values: Sequence[float | None], log: bool) -> list[list[tuple[int, flo
             continue
         runs[-1].append((i, v))
     return [r for r in runs if len(r) > 1]
+
+
+def _thin(run: list[tuple[int, float]], buckets: int) -> list[tuple[int, float]]:
+    """At most two points (the lowest and the highest, in order) per horizontal point of the
+    chart: the same picture, extremes kept, a fraction of the PDF's path data."""
+    if len(run) <= 2 * buckets:
+        return run
+    size = len(run) / buckets
+    out: list[tuple[int, float]] = []
+    for b in range(buckets):
+        chunk = run[int(b * size):int((b + 1) * size)] or run[-1:]
+        low = min(chunk, key=lambda p: p[1])
+        high = max(chunk, key=lambda p: p[1])
+        out.extend(sorted({low, high}))
+    if out[-1] != run[-1]:
+        out.append(run[-1])
+    return out
 
 
 def _log_ticks(low: float, high: float) -> list[float]:
@@ -200,7 +222,8 @@ def underwater_chart(days: Sequence[date], drawdown: Sequence[float], width: flo
     def y_of(v: float) -> float:
         return y0 + (y1 - y0) * (v - low) / (high - low)
 
-    points = [(x0 + (x1 - x0) * i / span, y_of(v)) for i, v in enumerate(drawdown)]
+    thinned = _thin(list(enumerate(drawdown)), int(x1 - x0))
+    points = [(x0 + (x1 - x0) * i / span, y_of(v)) for i, v in thinned]
     outline = [c for x, y in points for c in (round(x, 2), round(y, 2))]
     outline += [round(x1, 2), round(y_of(0.0), 2), round(x0, 2), round(y_of(0.0), 2)]
     area = Polygon(outline, fillColor=Color(LOSS.red, LOSS.green, LOSS.blue, alpha=0.18), strokeColor=None,
@@ -231,7 +254,7 @@ def bar_chart(labels: Sequence[str], series: Sequence[Series], width: float, hei
     _value_axis(drawing, _ticks(low, high), y_of, x0, x1, value_label, axis_title, height)
     group = (x1 - x0) / len(labels)
     bar = group * 0.8 / len(series)
-    every = max(1, math.ceil(len(labels) / 14))
+    every = max(1, math.ceil(len(labels) / max(int((x1 - x0) / 26), 1)))
     for g, label in enumerate(labels):
         left = x0 + g * group + group * 0.1
         for k, s in enumerate(series):

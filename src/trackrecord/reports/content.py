@@ -17,6 +17,7 @@ from typing import Any
 
 from trackrecord.analytics.metrics import period_returns
 from trackrecord.analytics.returns import as_dates
+from trackrecord.analytics.trades import analyse_trades
 from trackrecord.engine.performance import (
     load_performance_inputs,
     performance_stats,
@@ -191,12 +192,19 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
     if inputs.dates[0] > period.last:
         raise UserError(f"account {account} has no snapshot up to {period.last}: its record starts {inputs.dates[0]}")
     frozen = record.frozen.benchmark_until(period.last)
-    month = performance_stats(record, period.first, period.last, None, account_id=account, frozen_benchmark=frozen)
-    ytd = performance_stats(record, period.year_start, period.last, None, account_id=account, frozen_benchmark=frozen)
+    sessions = record.frozen.session_array()
+    month = performance_stats(record, period.first, period.last, None, account_id=account, frozen_benchmark=frozen,
+                              frozen_sessions=sessions)
+    ytd = performance_stats(record, period.year_start, period.last, None, account_id=account,
+                            frozen_benchmark=frozen, frozen_sessions=sessions)
     inception = performance_stats(record, None, period.last, None, account_id=account, include_series=True,
-                                  frozen_benchmark=frozen)
-    trades = trades_document(record, period.first, period.last, account_id=account)
-    slippage = slippage_document(record, account_id=account)
+                                  frozen_benchmark=frozen, frozen_sessions=sessions)
+    if _has_fills(record, account):
+        trades = trades_document(record, period.first, period.last, account_id=account)
+        slippage = slippage_document(record, account_id=account, timezone=record.frozen.timezone)
+    else:  # what `trades` and `slippage` show for an account without fills
+        trades = analyse_trades((), marks={}, period_from=period.first, period_to=period.last).to_dict()
+        slippage = {"fills": []}
     base = date.fromisoformat(inception["period"]["base_date"])
     under_a_year = (period.last - base).days < ONE_YEAR_DAYS or date.fromisoformat(inception["period"]["end"]) < base
     last = max(i for i, d in enumerate(inputs.dates) if d <= period.last)
@@ -217,6 +225,10 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
         quality=quality_notes(inception, month, inputs.positions[last], inputs.dates[last]),
         disclosures=disclosures(month, record.settings), month_stats=month, ytd_stats=ytd, inception_stats=inception,
     )
+
+
+def _has_fills(record: RebuiltRecord, account: str) -> bool:
+    return any(e.data().get("account_id") == account for e in record.of_kind(kinds.FILL_RECORDED))
 
 
 def record_label(record: RebuiltRecord, month: dict[str, Any], dates: Sequence[date], period: Period) -> str:

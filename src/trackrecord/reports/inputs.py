@@ -14,7 +14,11 @@ such event of the account:
   ``analytics.benchmark.align_closes`` gives it; the only way the figures read a
   benchmark), for the dates not recorded yet; ``replaces`` when an earlier value changed
   (a correction) or the benchmark changed, and the values are then all of them;
-* ``closes``: ``[[symbol, date, close], ...]`` raw closes of market-on-close fills' sessions.
+* ``closes``: ``[[symbol, date, close], ...]`` raw closes of market-on-close fills' sessions;
+* ``sessions``: ``{"calendar", "timezone", "replaces", "dates"}``: the exchange calendar's
+  sessions around the record (what its frequency and gaps are read from), new ones only
+  unless one recorded before is no longer a session; so a newer calendar library cannot
+  change a report already made.
 
 ``FrozenInputs.from_events`` reads them back, merged, for the rebuild.
 """
@@ -42,11 +46,15 @@ class FrozenInputs:
     benchmark_reason: str | None = None
     benchmark_values: dict[str, float | None] = field(default_factory=dict)
     closes: dict[tuple[str, str], float] = field(default_factory=dict)
+    sessions: tuple[str, ...] = ()
+    timezone: str | None = None
     seen: bool = False
 
     @classmethod
     def from_events(cls, events: Iterable[StoredEvent], account_id: str) -> "FrozenInputs":
         settings_json, name, reason, values, closes, seen = None, None, None, {}, {}, False
+        sessions: set[str] = set()
+        timezone = None
         for event in events:
             if event.kind != kinds.REPORT_INPUTS_RECORDED:
                 continue
@@ -62,7 +70,16 @@ class FrozenInputs:
                 name, reason = bench.get("name"), bench.get("reason")
                 values.update({day: None if v is None else float(v) for day, v in bench.get("values", [])})
             closes.update({(symbol, day): float(value) for symbol, day, value in data.get("closes", [])})
-        return cls(settings_json, name, reason, values, closes, seen)
+            calendar = data.get("sessions")
+            if calendar is not None:
+                sessions = set(calendar["dates"]) | (set() if calendar.get("replaces") else sessions)
+                timezone = calendar.get("timezone")
+        return cls(settings_json, name, reason, values, closes, tuple(sorted(sessions)), timezone, seen)
+
+    def session_array(self) -> Any:
+        import numpy as np
+
+        return np.array(self.sessions, dtype="datetime64[D]")
 
     def benchmark_until(self, last: date) -> tuple[tuple[Any, Any] | None, str | None]:
         """``(closes, reason)`` as ``engine.performance.performance_stats`` takes them."""
@@ -89,7 +106,7 @@ def settings_from_json(text: str) -> Any:
 
 def inputs_payload(account_id: str, frozen: FrozenInputs, settings_text: str, benchmark_name: str | None,
                    reason: str | None, aligned: Mapping[str, float | None],
-                   closes: Mapping[tuple[str, str], float]) -> dict[str, Any] | None:
+                   closes: Mapping[tuple[str, str], float], calendar: Any) -> dict[str, Any] | None:
     """The ``report.inputs_recorded`` payload of what differs from ``frozen``; None when nothing does."""
     payload: dict[str, Any] = {"account_id": account_id}
     if settings_text != frozen.settings_json:
@@ -100,7 +117,24 @@ def inputs_payload(account_id: str, frozen: FrozenInputs, settings_text: str, be
     new_closes = sorted((s, d, _exact(v)) for (s, d), v in closes.items() if frozen.closes.get((s, d)) != v)
     if new_closes:
         payload["closes"] = [list(row) for row in new_closes]
+    sessions = _sessions_delta(frozen, calendar)
+    if sessions is not None:
+        payload["sessions"] = sessions
     return payload if len(payload) > 1 else None
+
+
+def _sessions_delta(frozen: FrozenInputs, calendar: Any) -> dict[str, Any] | None:
+    """``calendar``: an ``ExchangeCalendar`` covering the record (None: the recorded sessions cover it)."""
+    if calendar is None:
+        return None
+    current = [str(d) for d in calendar.sessions.astype("datetime64[D]").astype(str).tolist()]
+    known = set(frozen.sessions)
+    lost = {d for d in known if current[0] <= d <= current[-1]} - set(current)
+    replaces = bool(lost) or calendar.timezone != frozen.timezone and bool(known)
+    dates = current if replaces else [d for d in current if d not in known]
+    if not dates and not replaces:
+        return None
+    return {"calendar": calendar.code, "timezone": calendar.timezone, "replaces": replaces, "dates": dates}
 
 
 def _benchmark_delta(frozen: FrozenInputs, name: str | None, reason: str | None,

@@ -281,7 +281,7 @@ def heat_table(report: MonthlyReport) -> Table:
     """Years x months with the year's total and the benchmark's, each cell shaded by its sign and size."""
     chart = report.chart
     years = sorted({m[:4] for m in chart.monthly})
-    rows: list[list[str]] = [["Year", *MONTHS, "Year", "Bench."]]
+    rows: list[list[str]] = [["Year", *MONTHS, "Total", "Bench."]]
     shades: list[tuple[int, int, float]] = []
     for r, year in enumerate(years, start=1):
         row = [year]

@@ -8,10 +8,10 @@ are the ones frozen in the chain (``reports.inputs``), never the workspace's fil
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
@@ -23,9 +23,22 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from trackrecord.config import Settings
-    from trackrecord.ledger.store import SqlLedger
 
+TABLE_EVENT_KINDS = frozenset({kinds.CASHFLOW_RECORDED, kinds.CASHFLOW_VOIDED})  # what named queries join
 FROZEN_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)  # the rebuilt price store's fetched_at: never shown
+
+
+class EventList:
+    """The kept events behind the ``SqlLedger.events`` signature (what ``engine.performance`` reads)."""
+
+    def __init__(self, events: list[StoredEvent]) -> None:
+        self._events = events
+
+    def events(self, kind: str | None = None, after_seq: int = 0) -> Iterator[StoredEvent]:
+        return (e for e in self._events if e.seq > after_seq and (kind is None or e.kind == kind))
+
+    def head(self) -> tuple[int, str]:
+        return (self._events[-1].seq, self._events[-1].hash) if self._events else (0, "")
 
 
 @dataclass
@@ -33,7 +46,7 @@ class RebuiltRecord:
     """One account's ledger as of ``head_seq``, rebuilt in memory."""
 
     engine: "Engine"
-    ledger: "SqlLedger"
+    ledger: EventList
     settings: "Settings"
     events: list[StoredEvent]
     frozen: FrozenInputs
@@ -63,11 +76,10 @@ class RebuiltRecord:
 def rebuild_record(events: Iterable[StoredEvent], account_id: str, head_seq: int) -> RebuiltRecord:
     """The record as of ``head_seq``; ``UserError`` when the chain does not reach it or
     holds no report inputs for ``account_id``."""
-    from trackrecord.ledger.store import SqlLedger
     from trackrecord.market.base import PriceRow
     from trackrecord.market.store import store_prices
 
-    engine, kept = rebuild_as_of(events, head_seq)
+    engine, kept = rebuild_as_of(events, head_seq, TABLE_EVENT_KINDS)
     if not kept or kept[-1].seq != head_seq:
         engine.dispose()
         raise UserError(f"the ledger does not reach seq {head_seq} (its head is {kept[-1].seq if kept else 0})")
@@ -81,7 +93,7 @@ def rebuild_record(events: Iterable[StoredEvent], account_id: str, head_seq: int
         with engine.begin() as conn:
             store_prices(conn, rows, "frozen", FROZEN_AT)
     settings = settings_from_json(frozen.settings_json)
-    return RebuiltRecord(engine, SqlLedger(engine), settings, kept, frozen, account_id)
+    return RebuiltRecord(engine, EventList(kept), settings, kept, frozen, account_id)
 
 
 def report_head(events: Iterable[StoredEvent]) -> tuple[int, str]:
@@ -92,10 +104,3 @@ def report_head(events: Iterable[StoredEvent]) -> tuple[int, str]:
         if event.kind not in (kinds.CHECKPOINT_SIGNED, kinds.REPORT_GENERATED):
             head = (event.seq, event.hash)
     return head
-
-
-def any_of(data: dict[str, Any], *keys: str) -> Any:
-    for key in keys:
-        if data.get(key) is not None:
-            return data[key]
-    return None

@@ -49,9 +49,9 @@ def styles() -> dict[str, ParagraphStyle]:
         "note": ParagraphStyle("note", parent=body, fontSize=7.5, leading=10, textColor=INK),
         "h1": ParagraphStyle("h1", parent=body, fontName=FONT_BOLD, fontSize=22, leading=27, textColor=NAVY),
         "h2": ParagraphStyle("h2", parent=body, fontName=FONT_BOLD, fontSize=12, leading=15, textColor=NAVY,
-                             spaceBefore=8, spaceAfter=5),
+                             spaceBefore=8, spaceAfter=5, keepWithNext=1),
         "h3": ParagraphStyle("h3", parent=body, fontName=FONT_BOLD, fontSize=9, leading=12, textColor=INK,
-                             spaceBefore=6, spaceAfter=3),
+                             spaceBefore=6, spaceAfter=3, keepWithNext=1),
         "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.5),
         "label": ParagraphStyle("label", parent=body, fontName=FONT_BOLD, fontSize=30, leading=36),
     }
