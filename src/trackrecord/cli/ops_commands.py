@@ -185,7 +185,37 @@ def scheduler(ctx: typer.Context) -> None:
         services.close()
 
 
+def doctor(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Check that this workspace can run unattended; a fix for each failure. Exit 0 when all pass, 1 otherwise."""
+    import os
+    from pathlib import Path
+
+    from trackrecord.bootstrap import live_broker, wall_clock
+    from trackrecord.ops.doctor import Status, run_checks
+    from trackrecord.workspace import HOME_ENV
+
+    home = context.options(ctx).home
+    root = (home or Path(os.environ.get(HOME_ENV) or Path.cwd())).expanduser().resolve()
+    if not root.is_dir():
+        from trackrecord.errors import UserError
+
+        raise UserError(f"doctor: no folder {root} (from --home, ${HOME_ENV} or the current folder)")
+    checks = run_checks(root, wall_clock(), live_broker)
+    failed = [c for c in checks if c.status is Status.FAIL]
+    if as_json:
+        context.print_json({"workspace": str(root), "ok": not failed, "checks": [c.document() for c in checks]})
+    else:
+        for check in checks:
+            typer.echo(f"{check.status.value.upper():<5} {check.name:<14} {check.detail}")
+            if check.fix:
+                typer.echo(f"      {'':<14} fix: {check.fix}")
+        typer.echo(f"{len(failed)} check(s) failed" if failed else "all checks passed")
+    if failed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)
     app.command("scheduler")(scheduler)
     app.command("run-job")(run_job)
     app.command("jobs")(jobs)

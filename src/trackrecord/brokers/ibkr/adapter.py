@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
@@ -108,6 +108,13 @@ class IbkrBroker:
     @property
     def is_paper(self) -> bool:
         return is_paper_account(self.account_id)
+
+    def server_time(self) -> datetime:
+        """TWS's clock (``reqCurrentTime``, UTC): what ``doctor`` measures clock skew against."""
+        ib = self._ib()
+        with self._translated("asking TWS for its time"):
+            moment = ib.reqCurrentTime()
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
     def qualify(self, instruments: Sequence[Instrument]) -> dict[str, Instrument]:
         """Resolve each instrument at IB, pinning (or checking) its conId."""

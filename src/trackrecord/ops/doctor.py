@@ -1,0 +1,264 @@
+"""``trackrecord doctor``: is this workspace fit to run unattended? Each check says what it
+found and, when it fails, the fix. Nothing is written: the database is opened read-only
+and never migrated, the broker is only asked questions.
+"""
+
+from __future__ import annotations
+
+import stat
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from trackrecord.config import CONFIG_FILE, check_references, load_settings
+from trackrecord.errors import TrackrecordError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from trackrecord.config import Settings
+    from trackrecord.market.calendar import ExchangeCalendar
+    from trackrecord.workspace import Workspace
+
+MAX_CLOCK_SKEW = timedelta(seconds=5)
+CALENDAR_AHEAD = timedelta(days=365)
+HEARTBEAT_MISSES = 3
+
+
+class Status(str, Enum):
+    OK = "ok"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str | None = None
+
+    def document(self) -> dict[str, Any]:
+        return {"check": self.name, "status": self.status.value, "detail": self.detail, "fix": self.fix}
+
+
+def _ok(name: str, detail: str) -> Check:
+    return Check(name, Status.OK, detail)
+
+
+def _fail(name: str, detail: str, fix: str) -> Check:
+    return Check(name, Status.FAIL, detail, fix)
+
+
+def _skip(name: str, detail: str) -> Check:
+    return Check(name, Status.SKIP, detail)
+
+
+@dataclass
+class Findings:
+    """What earlier checks opened, for the later ones (None when that check failed)."""
+
+    workspace: "Workspace | None" = None
+    engine: "Engine | None" = None
+    calendar: "ExchangeCalendar | None" = None
+
+
+def check_configuration(root: Path, found: Findings) -> Check:
+    from trackrecord.workspace import Workspace
+
+    path = root / CONFIG_FILE
+    try:
+        settings = load_settings(path)
+        check_references(settings, str(path))
+    except TrackrecordError as exc:
+        return _fail("configuration", str(exc), f"edit {path} (`trackrecord config check` shows the first problem)")
+    found.workspace = Workspace(root, settings)
+    return _ok("configuration", f"{path}: valid, mode {settings.mode.value}")
+
+
+def check_database(found: Findings) -> Check:
+    from trackrecord.config import masked_url
+    from trackrecord.ledger.db import HEAD_REVISION, create_read_only_engine, current_revision
+
+    if found.workspace is None:
+        return _skip("database", "needs a valid configuration")
+    url = found.workspace.database_url
+    shown = masked_url(url)
+    if url.startswith("sqlite") and not (found.workspace.root / "trackrecord.db").is_file() and \
+            found.workspace.settings.database.url is None:
+        return _fail("database", f"{shown}: no database file", "run `trackrecord init` in this folder, or restore "
+                     "trackrecord.db from the backup (docs/operations.md)")
+    engine = create_read_only_engine(url)
+    try:
+        revision = current_revision(engine)
+    except Exception as exc:  # the server is down, refuses us, or the file is not a database
+        engine.dispose()
+        return _fail("database", f"{shown}: cannot connect: {str(exc).splitlines()[0][:300]}",
+                     "start the database server, or fix database.url (password in the URL's environment)")
+    if revision != HEAD_REVISION:
+        engine.dispose()
+        return _fail("database", f"{shown}: schema at revision {revision or 'none'}, this version needs "
+                     f"{HEAD_REVISION}", "back the database up, then run `trackrecord ledger verify` (any "
+                     "command migrates to the current schema; docs/operations.md, upgrades)")
+    found.engine = engine
+    return _ok("database", f"{shown}: reachable, schema at revision {revision} (current)")
+
+
+def _mode_problem(path: Path) -> str | None:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    return None if mode & 0o077 == 0 else f"{path} is mode {mode:04o}: readable by others"
+
+
+def check_keys(found: Findings) -> Check:
+    from trackrecord.ledger.signing import SigningKeyError, key_fingerprint, sign_message
+
+    if found.workspace is None:
+        return _skip("keys", "needs a valid configuration")
+    private, public = found.workspace.private_key_path, found.workspace.public_key_path
+    if not private.is_file():
+        return _fail("keys", f"the signing key {private} is missing",
+                     "restore it from its backup (docs/operations.md, signing key); never make a new one for an "
+                     "existing record")
+    if not public.is_file():
+        return _fail("keys", f"the public key {public} is missing", f"restore {public} from the export or the backup")
+    problem = _mode_problem(private)
+    if problem:
+        return _fail("keys", problem, f"chmod 600 {private}")
+    try:
+        derived, _ = sign_message(private, b"trackrecord doctor")
+    except SigningKeyError as exc:
+        return _fail("keys", str(exc), "restore the signing key from its backup")
+    recorded = public.read_text(encoding="ascii").strip()
+    if derived != recorded:
+        return _fail("keys", f"{private} does not match {public}: its checkpoints would not verify",
+                     "restore the matching key pair from the backup")
+    return _ok("keys", f"signing key {private} (0600) matches {public.name}, "
+               f"fingerprint {key_fingerprint(public.read_text(encoding='ascii').strip())}")
+
+
+def check_ledger(found: Findings) -> Check:
+    from trackrecord.ledger.operations import verify_ledger
+    from trackrecord.ledger.store import SqlLedger
+
+    if found.workspace is None or found.engine is None:
+        return _skip("ledger", "needs the database")
+    result = verify_ledger(SqlLedger(found.engine), found.workspace.public_key_path)
+    if not result.ok:
+        return _fail("ledger", f"verify fails: {result.problems[0]}", "run `trackrecord verify`, then restore from "
+                     "the last good backup (docs/operations.md); write nothing to this ledger until it verifies")
+    if result.unsigned_events:
+        return _fail("ledger", f"verifies, but {result.unsigned_events} event(s) after the last signed checkpoint",
+                     "run `trackrecord ledger checkpoint` (and check why a command could not sign)")
+    return _ok("ledger", f"verifies: {result.events} events up to its last signed checkpoint (seq {result.head_seq})")
+
+
+def check_broker(found: Findings, open_broker: Callable[["Settings"], Any], now: datetime) -> list[Check]:
+    """Reachable, the configured account, and its clock; only a live workspace has a broker."""
+    from trackrecord.domain import Mode
+
+    if found.workspace is None:
+        return [_skip("broker", "needs a valid configuration"), _skip("clock", "needs the broker")]
+    settings = found.workspace.settings
+    if settings.mode is not Mode.LIVE:
+        return [_skip("broker", f"mode {settings.mode.value}: the simulated broker, nothing to reach"),
+                _skip("clock", f"mode {settings.mode.value}: no broker clock to compare with")]
+    ib = settings.broker.ibkr
+    try:
+        broker = open_broker(settings)
+        try:
+            account = broker.account_id
+            server = broker.server_time()
+        finally:
+            broker.close()
+    except Exception as exc:  # BrokerError, SafetyRefusal (wrong account), timeouts
+        return [_fail("broker", f"{ib.host}:{ib.port}: {exc}", "start IB Gateway (docs/operations.md: daily "
+                      "restart, weekly login), check broker.ibkr.host/port and that the API is enabled"),
+                _skip("clock", "needs the broker")]
+    configured = settings.account.account_id
+    if configured and account != configured:
+        return [_fail("broker", f"connected account {account} is not account.account_id {configured}",
+                      "log IB Gateway in to the configured account, or fix account.account_id"),
+                _skip("clock", "needs the configured account")]
+    skew = abs(server - now)
+    broker_check = _ok("broker", f"{ib.host}:{ib.port}: account {account}" + (" (paper)" if account.startswith("DU")
+                                                                             else ""))
+    if skew > MAX_CLOCK_SKEW:
+        return [broker_check, _fail("clock", f"this machine's clock is {skew.total_seconds():.0f} s away from the "
+                                    f"broker's ({server:%H:%M:%S} UTC)", "enable time synchronisation "
+                                    "(`timedatectl set-ntp true`)")]
+    return [broker_check, _ok("clock", f"within {skew.total_seconds():.1f} s of the broker's clock")]
+
+
+def check_calendar(found: Findings, now: datetime) -> Check:
+    from trackrecord.market.service import calendar_for
+
+    if found.workspace is None:
+        return _skip("calendar", "needs a valid configuration")
+    calendar = calendar_for(found.workspace.settings)
+    found.calendar = calendar
+    needed = (now + CALENDAR_AHEAD).date()
+    if calendar.last_session < needed - timedelta(days=7):
+        return _fail("calendar", f"{calendar.code} sessions end on {calendar.last_session}, before {needed}: the "
+                     "scheduler would stop finding sessions", "upgrade exchange_calendars "
+                     "(`pip install -U exchange_calendars`, then restart the scheduler)")
+    return _ok("calendar", f"{calendar.code} sessions known up to {calendar.last_session}")
+
+
+def check_freshness(found: Findings, now: datetime) -> Check:
+    from trackrecord.market.service import last_completed_session
+    from trackrecord.market.store import last_stored_dates
+
+    if found.workspace is None or found.engine is None or found.calendar is None:
+        return _skip("data", "needs the database and the calendar")
+    settings, calendar = found.workspace.settings, found.calendar
+    symbols = [i.symbol for i in settings.universe.instruments]
+    stored = last_stored_dates(found.engine, symbols)
+    expected = last_completed_session(calendar, now)
+    allowed = calendar.previous_session(expected) if settings.prices.max_gap_sessions else expected
+    stale = sorted(s for s in symbols if stored.get(s) is None or stored[s] < allowed)
+    if stale:
+        oldest = min((stored.get(s) or date.min for s in stale))
+        return _fail("data", f"prices of {', '.join(stale[:5])}{' ...' if len(stale) > 5 else ''} end "
+                     f"{'never' if oldest == date.min else oldest}; the last completed session is {expected}",
+                     "run `trackrecord prices update` (the close job does it daily: is the scheduler running?)")
+    return _ok("data", f"prices up to {min(stored[s] for s in symbols)} (last completed session {expected})")
+
+
+def check_heartbeat(found: Findings, now: datetime) -> Check:
+    from trackrecord.ops.scheduler import HEARTBEAT_FILE, LOCK_FILE, holder_pid, read_heartbeat
+
+    if found.workspace is None:
+        return _skip("scheduler", "needs a valid configuration")
+    root = found.workspace.root
+    pid = holder_pid(root / LOCK_FILE)
+    beat = read_heartbeat(root / "logs" / HEARTBEAT_FILE)
+    fix = "start it: `systemctl start trackrecord-scheduler` (deploy/trackrecord-scheduler.service)"
+    if pid is None:
+        last = f"; last heartbeat {beat['at']}" if beat else ""
+        return _fail("scheduler", f"no scheduler runs this workspace{last}", fix)
+    interval = found.workspace.settings.scheduler.heartbeat_seconds
+    if beat is None:
+        return _fail("scheduler", f"pid {pid} holds the lock but wrote no heartbeat", "restart it: "
+                     "`systemctl restart trackrecord-scheduler`")
+    age = now - datetime.fromisoformat(str(beat["at"]).replace("Z", "+00:00"))
+    if age > timedelta(seconds=interval * HEARTBEAT_MISSES):
+        return _fail("scheduler", f"pid {pid}: last heartbeat {age.total_seconds():.0f} s ago (every {interval} s)",
+                     "it is stuck: `systemctl restart trackrecord-scheduler`, then read logs/trackrecord.log")
+    following = beat.get("next_run") or {}
+    return _ok("scheduler", f"pid {pid}, heartbeat {age.total_seconds():.0f} s ago; next "
+               f"{following.get('job', 'none')} {following.get('at_exchange', '')}".rstrip())
+
+
+def run_checks(root: Path, now: datetime, open_broker: Callable[["Settings"], Any]) -> list[Check]:
+    found = Findings()
+    try:
+        checks = [check_configuration(root, found), check_database(found), check_keys(found), check_ledger(found)]
+        checks += check_broker(found, open_broker, now)
+        checks += [check_calendar(found, now), check_freshness(found, now), check_heartbeat(found, now)]
+    finally:
+        if found.engine is not None:
+            found.engine.dispose()
+    return checks
+

@@ -1,0 +1,203 @@
+"""``trackrecord doctor``: each check failing as a user meets it, with the message and the
+fix they see; exit 0 when everything passes, 1 otherwise; nothing written."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.integration.notify_servers import free_port
+
+
+def _doctor(cli, root: Path) -> tuple[int, dict[str, dict]]:  # type: ignore[no-untyped-def]
+    result = cli("--home", root, "doctor", "--json")
+    assert "Traceback" not in result.err, result
+    document = json.loads(result.out)
+    return result.code, {c["check"]: c for c in document["checks"]}
+
+
+def _edit(root: Path, **sections: dict) -> None:  # type: ignore[type-arg]
+    path = root / "trackrecord.yaml"
+    config = yaml.safe_load(path.read_text())
+    for name, values in sections.items():
+        config[name].update(values) if isinstance(config.get(name), dict) else config.__setitem__(name, values)
+    path.write_text(yaml.safe_dump(config))
+
+
+@pytest.fixture
+def paper(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # type: ignore[no-untyped-def]
+    root = tmp_path / "ws"
+    assert cli("init", root, "--prices", "synthetic").code == 0
+    config = root / "trackrecord.yaml"
+    text = re.sub(r'^mode: "[a-z_]+"', 'mode: "paper"', config.read_text(), flags=re.MULTILINE)
+    config.write_text(text.replace('history_start: "2015-01-01"', 'history_start: "2024-06-01"'))
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T18:00:00Z")
+    assert cli("--home", root, "prices", "update").code == 0
+    return root
+
+
+@pytest.fixture
+def heartbeat(paper: Path):  # type: ignore[no-untyped-def]
+    """A scheduler's lock held and a fresh heartbeat, as a running scheduler leaves them."""
+    from trackrecord.ops.scheduler import HEARTBEAT_FILE, LOCK_FILE, Heartbeat, SchedulerLock
+
+    lock = SchedulerLock(paper / LOCK_FILE)
+    lock.acquire()
+    beat = Heartbeat(paper / "logs" / HEARTBEAT_FILE)
+    beat.write(datetime(2026, 6, 1, 17, 59, 50, tzinfo=timezone.utc), None, "Europe/London")
+    yield beat
+    lock.release()
+
+
+def test_a_healthy_paper_workspace_passes_and_writes_nothing(cli, paper: Path, heartbeat) -> None:  # type: ignore[no-untyped-def]
+    before = (paper / "trackrecord.db").read_bytes()
+    code, checks = _doctor(cli, paper)
+    assert code == 0, checks
+    assert {n: c["status"] for n, c in checks.items()} == {
+        "configuration": "ok", "database": "ok", "keys": "ok", "ledger": "ok", "broker": "skip", "clock": "skip",
+        "calendar": "ok", "data": "ok", "scheduler": "ok"}
+    assert f"pid {os.getpid()}" in checks["scheduler"]["detail"]
+    assert (paper / "trackrecord.db").read_bytes() == before
+    text = cli("--home", paper, "doctor")
+    assert text.code == 0 and text.out.strip().endswith("all checks passed")
+
+
+def test_configuration_check_names_the_key(cli, paper: Path) -> None:  # type: ignore[no-untyped-def]
+    _edit(paper, risk={"max_postion_weight": 0.3})
+    code, checks = _doctor(cli, paper)
+    assert code == 1
+    assert checks["configuration"]["status"] == "fail"
+    assert "unknown key 'risk.max_postion_weight'" in checks["configuration"]["detail"]
+    assert "config check" in checks["configuration"]["fix"] and checks["database"]["status"] == "skip"
+
+
+def test_database_check_unreachable_server(cli, paper: Path) -> None:  # type: ignore[no-untyped-def]
+    _edit(paper, database={"url": f"postgresql+psycopg://trader:pw@127.0.0.1:{free_port()}/trackrecord"})
+    code, checks = _doctor(cli, paper)
+    assert code == 1 and checks["database"]["status"] == "fail"
+    assert "cannot connect" in checks["database"]["detail"] and ":***@" in checks["database"]["detail"]
+    assert "pw@" not in json.dumps(checks)
+    assert "start the database server" in checks["database"]["fix"]
+
+
+def test_database_check_schema_behind_this_version(cli, paper: Path) -> None:  # type: ignore[no-untyped-def]
+    with sqlite3.connect(paper / "trackrecord.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '0002'")
+    code, checks = _doctor(cli, paper)
+    assert code == 1 and "schema at revision 0002, this version needs 0003" in checks["database"]["detail"]
+    with sqlite3.connect(paper / "trackrecord.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",), "doctor never migrates"
+
+
+def test_keys_check_private_key_readable_by_others(cli, paper: Path) -> None:  # type: ignore[no-untyped-def]
+    key = paper / "keys" / "ledger.ed25519"
+    key.chmod(0o644)
+    code, checks = _doctor(cli, paper)
+    assert code == 1 and checks["keys"]["detail"] == f"{key} is mode 0644: readable by others"
+    assert checks["keys"]["fix"] == f"chmod 600 {key}"
+
+
+def test_keys_check_public_key_of_another_pair(cli, paper: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from trackrecord.ledger.signing import generate_keypair
+
+    other = generate_keypair(tmp_path / "other.key", tmp_path / "other.pub")
+    (paper / "keys" / "ledger.ed25519.pub").write_text(other + "\n")
+    code, checks = _doctor(cli, paper)
+    assert code == 1 and "does not match" in checks["keys"]["detail"]
+
+
+def test_ledger_check_a_projection_changed_outside_the_ledger(cli, paper: Path) -> None:  # type: ignore[no-untyped-def]
+    with sqlite3.connect(paper / "trackrecord.db") as db:
+        db.execute("INSERT INTO cashflows (seq, flow_date, amount, currency, note) "
+                   "VALUES (999, '2026-05-29', '5000', 'GBP', 'not in the ledger')")
+    code, checks = _doctor(cli, paper)
+    assert code == 1 and checks["ledger"]["status"] == "fail" and checks["ledger"]["detail"].startswith("verify fails")
+
+
+def test_ledger_check_events_after_the_last_checkpoint(cli, paper: Path) -> None:  # type: ignore[no-untyped-def]
+    from trackrecord.bootstrap import connect
+    from trackrecord.workspace import open_workspace
+
+    services = connect(open_workspace(paper))
+    try:
+        services.ledger.append("annotation.added", {"text": "written by a tool that did not sign"})
+    finally:
+        services.close()
+    code, checks = _doctor(cli, paper)
+    assert code == 1 and "1 event(s) after the last signed checkpoint" in checks["ledger"]["detail"]
+    assert checks["ledger"]["fix"].startswith("run `trackrecord ledger checkpoint`")
+
+
+def test_data_check_stale_prices(cli, paper: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-10T18:00:00Z")
+    code, checks = _doctor(cli, paper)
+    assert code == 1 and checks["data"]["status"] == "fail"
+    assert "end 2026-06-01; the last completed session is 2026-06-10" in checks["data"]["detail"]
+    assert "prices update" in checks["data"]["fix"]
+
+
+def test_calendar_check_a_calendar_that_ends_within_the_year(cli, paper: Path,  # type: ignore[no-untyped-def]
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from trackrecord.market.service import calendar_for
+    from trackrecord.workspace import open_workspace
+
+    last = calendar_for(open_workspace(paper).settings).last_session
+    monkeypatch.setenv("TRACKRECORD_NOW", f"{last - timedelta(days=100)}T12:00:00Z")
+    code, checks = _doctor(cli, paper)
+    assert code == 1 and checks["calendar"]["status"] == "fail"
+    assert f"sessions end on {last}" in checks["calendar"]["detail"] and "exchange_calendars" in checks["calendar"]["fix"]
+
+
+def test_scheduler_check_not_running_and_stuck(cli, paper: Path) -> None:  # type: ignore[no-untyped-def]
+    code, checks = _doctor(cli, paper)
+    assert code == 1 and checks["scheduler"]["detail"] == "no scheduler runs this workspace"
+    assert "systemctl start trackrecord-scheduler" in checks["scheduler"]["fix"]
+    from trackrecord.ops.scheduler import HEARTBEAT_FILE, LOCK_FILE, Heartbeat, SchedulerLock
+
+    lock = SchedulerLock(paper / LOCK_FILE)
+    lock.acquire()
+    try:
+        Heartbeat(paper / "logs" / HEARTBEAT_FILE).write(datetime(2026, 6, 1, 17, 0, tzinfo=timezone.utc), None,
+                                                         "Europe/London")
+        code, checks = _doctor(cli, paper)
+    finally:
+        lock.release()
+    assert code == 1 and "last heartbeat 3600 s ago (every 30 s)" in checks["scheduler"]["detail"]
+    assert "systemctl restart" in checks["scheduler"]["fix"]
+
+
+def _live(paper: Path, port: int, account: str = "DU1234567") -> None:
+    _edit(paper, mode="live", account={"account_id": account},
+          broker={"ibkr": {"port": port, "connect_timeout": 2.0, "request_timeout": 3.0, "max_connect_attempts": 1,
+                           "client_id": 41}})
+
+
+def test_broker_check_gateway_down(cli, paper: Path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    _live(paper, port)
+    code, checks = _doctor(cli, paper)
+    assert code == 1 and checks["broker"]["status"] == "fail" and f"127.0.0.1:{port}" in checks["broker"]["detail"]
+    assert "start IB Gateway" in checks["broker"]["fix"] and checks["clock"]["status"] == "skip"
+
+
+def test_broker_check_another_account_and_clock_skew(cli, paper: Path, fake_tws,  # type: ignore[no-untyped-def]
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKRECORD_NOW", datetime.now(timezone.utc).isoformat())
+    _live(paper, fake_tws.port)
+    code, checks = _doctor(cli, paper)
+    assert checks["broker"]["status"] == "ok" and "DU1234567 (paper)" in checks["broker"]["detail"], checks
+    assert checks["clock"]["status"] == "ok", checks["clock"]
+    monkeypatch.setenv("TRACKRECORD_NOW", (datetime.now(timezone.utc) - timedelta(minutes=2)).isoformat())
+    code, checks = _doctor(cli, paper)
+    assert code == 1 and checks["clock"]["status"] == "fail" and "timedatectl" in checks["clock"]["fix"]
+    assert re.search(r"clock is 1[12]\d s away", checks["clock"]["detail"]), checks["clock"]
+    _live(paper, fake_tws.port, account="U7654321")
+    code, checks = _doctor(cli, paper)
+    assert code == 1 and checks["broker"]["status"] == "fail" and "U7654321" in checks["broker"]["detail"]
