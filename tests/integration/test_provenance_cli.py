@@ -40,7 +40,7 @@ def _append(workspace: Path, items: list[tuple[str, dict]]) -> None:  # type: ig
 
 
 def _snapshot(day: date, nav: str, simulated: bool, source: str) -> dict:  # type: ignore[type-arg]
-    return {"account_id": "default", "session_date": day, "base_currency": "GBP", "nav": Decimal(nav), "cash": None,
+    return {"account_id": "SIM0001", "session_date": day, "base_currency": "GBP", "nav": Decimal(nav), "cash": None,
             "taken_at": datetime(day.year, day.month, day.day, 17, tzinfo=timezone.utc), "positions": [],
             "is_paper": False, "simulated": simulated, "source": source}
 

@@ -67,7 +67,7 @@ def test_the_json_document_has_the_documented_shape(cli, workspace: Path, tmp_pa
                 "best_day", "worst_day", "win_rate_days", "profit_factor_days", "skew", "kurtosis", "psr",
                 "min_track_record_days", "mwr", "pnl"):
         assert key in doc["metrics"], key
-    assert doc["account"] == "default" and doc["simulated"] is False and doc["paper"] is False
+    assert doc["account"] == "SIM0001" and doc["simulated"] is False and doc["paper"] is False
     assert doc["benchmark_name"] == "universe"
     assert set(doc["period"]) == {"base_date", "start", "end"}
     for key, value in doc["metrics"].items():
@@ -119,7 +119,7 @@ def test_the_table_shows_the_key_figures(cli, workspace: Path, tmp_path: Path) -
     result = cli("--home", workspace, "stats", "--benchmark", "none")
     assert result.code == 0, result
     out = result.out
-    assert "Performance: account default" in out and "SIMULATED" not in out
+    assert "Performance: account SIM0001" in out and "SIMULATED" not in out
     assert "+1.00%" in out and "1,100.00" in out and "Max drawdown" in out
     assert "n/a (needs at least 2 returns)" in out
     assert "Monthly returns" in out
@@ -131,8 +131,8 @@ def test_the_table_shows_the_key_figures(cli, workspace: Path, tmp_path: Path) -
         (("2026-13-01",), "FROM: expected a date YYYY-MM-DD, got '2026-13-01'"),
         (("2026-01-01", "01/02/2026"), "TO: expected a date YYYY-MM-DD"),
         (("2026-02-01", "2026-01-01"), "FROM 2026-02-01 is after TO 2026-01-01"),
-        (("2027-01-01",), "no snapshot of account default between 2027-01-01 and the end"),
-        (("--account", "U999"), "--account U999: no snapshots recorded for it; accounts with snapshots: default"),
+        (("2027-01-01",), "no snapshot of account SIM0001 between 2027-01-01 and the end"),
+        (("--account", "U999"), "--account U999: no snapshots recorded for it; accounts with snapshots: SIM0001"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(cli, workspace: Path, tmp_path: Path, args: tuple[str, ...], expected: str) -> None:  # type: ignore[no-untyped-def]
@@ -189,7 +189,7 @@ def test_a_simulated_snapshot_labels_the_record_simulated(cli, workspace: Path, 
 
     _imported(cli, workspace, tmp_path)
     _append(workspace, kinds.SNAPSHOT_RECORDED, {
-        "account_id": "default", "session_date": date(2026, 2, 3),
+        "account_id": "SIM0001", "session_date": date(2026, 2, 3),
         "taken_at": datetime(2026, 2, 3, 17, tzinfo=timezone.utc), "base_currency": "GBP",
         "nav": Decimal("113000"), "cash": None, "positions": [], "is_paper": False, "simulated": True,
         "source": "test",

@@ -49,7 +49,7 @@ def test_round_trips_from_imported_fills(cli, workspace: Path, tmp_path: Path) -
     assert summary["commissions_pending"] == 1 and summary["commissions"] == pytest.approx(8.0)
     assert [p["symbol"] for p in doc["open_positions"]] == ["SXLF"] and doc["open_positions"][0]["quantity"] == 10
     assert summary["unrealised_pnl"] is None and doc["nonfinite"]["unrealised_pnl"] == "no mark for an open position"
-    assert doc["account"] == "default" and doc["simulated"] is False and doc["paper"] is False
+    assert doc["account"] == "SIM0001" and doc["simulated"] is False and doc["paper"] is False
 
 
 def test_a_period_counts_round_trips_closed_in_it(cli, workspace: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -83,7 +83,7 @@ def test_a_superseded_fill_is_left_out(cli, workspace: Path, tmp_path: Path) -> 
     try:
         with services.ledger.writer() as writer:  # the broker corrected T2's price
             writer.append(kinds.FILL_RECORDED, {
-                "exec_id": "T2.01", "account_id": "default", "order_ref": "", "symbol": "SXLK", "side": "SELL",
+                "exec_id": "T2.01", "account_id": "SIM0001", "order_ref": "", "symbol": "SXLK", "side": "SELL",
                 "quantity": Decimal(100), "price": Decimal("10.92"), "currency": "GBP",
                 "executed_at": datetime(2026, 1, 12, 16, 35, tzinfo=timezone.utc), "commission": Decimal(3),
                 "commission_currency": "GBP", "intended_price": Decimal(11), "order_type": "MOC",
@@ -101,7 +101,7 @@ def test_trades_table(cli, workspace: Path, tmp_path: Path) -> None:  # type: ig
     _with_fills(cli, workspace, tmp_path)
     result = cli("--home", workspace, "trades")
     assert result.code == 0, result
-    assert "Round trips: account default" in result.out and "81.00" in result.out and "-50.00" in result.out
+    assert "Round trips: account SIM0001" in result.out and "81.00" in result.out and "-50.00" in result.out
     assert "Open positions" in result.out and "SXLF" in result.out
 
 

@@ -105,7 +105,7 @@ def _import(ctx: typer.Context, parse: Callable[[Any, str], Any], as_json: bool)
     from trackrecord.ledger.imports import outside_universe, record_import
 
     services = context.services(ctx)
-    parsed = parse(services, services.settings.account.account_id or "default")
+    parsed = parse(services, configured_account_id(services.settings))
     parsed.warnings += outside_universe(parsed, [i.symbol for i in services.settings.universe.instruments])
     _report(record_import(services.ledger, parsed, configured_account_id(services.settings)), as_json)
 
@@ -136,8 +136,15 @@ def import_cashflows(ctx: typer.Context, file: Path = typer.Argument(..., help="
     """Import deposits and withdrawals (two equal flows on one day need distinct refs)."""
     from trackrecord.ledger.imports import parse_cashflows_csv
 
-    _import(ctx, lambda s, _default: parse_cashflows_csv(file, s.settings.account.base_currency, account,
-                                                          _flow_booking(s)), as_json)
+    from trackrecord.domain import Mode
+
+    def parse(services: Any, default: str) -> Any:
+        # A flow imported without --account is the default account's (the one `stats` shows);
+        # in paper mode that is the simulated account, which books only flows that name it.
+        owner = account or (default if services.settings.mode is Mode.PAPER else None)
+        return parse_cashflows_csv(file, services.settings.account.base_currency, owner, _flow_booking(services))
+
+    _import(ctx, parse, as_json)
 
 
 def import_fills(ctx: typer.Context, file: Path = typer.Argument(..., help="executions CSV"),

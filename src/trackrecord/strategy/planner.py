@@ -9,7 +9,12 @@ Rules, in order:
 2. A position's goal is ``target_weight * (1 - cash_buffer) * nav`` in whole shares (floor),
    so a filled plan leaves the buffer in cash.
 3. Exits (held, no target) sell everything and entries (target, not held) buy, whatever the
-   drift. A kept name trades only when ``|weight - goal weight| > drift_band``.
+   drift. A kept name trades only when ``|quantity - goal| * price / nav_after > drift_band``,
+   goal and weight measured on ``nav_after``: the nav less the plan's own estimated
+   commissions (found in a few passes), which is the nav the next run sees. So planning
+   again right after the trades tests each band as this plan did (once, the exit of a
+   name cost 1 of commission, floored a kept name's goal a share lower on the next run and
+   pushed its drift over the band).
 4. Sells come first. Buys spend at most ``cash + sell proceeds - commissions -
    cash_buffer * nav``. When that is not enough, kept names above their goal are trimmed to
    it first (only if a buy survives to use the proceeds: a trim never goes out alone); then
@@ -36,6 +41,7 @@ from trackrecord.domain import OrderType, Side
 
 ZERO = Decimal(0)
 MAX_REF_LENGTH = 40
+MAX_SIZING_PASSES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +166,40 @@ def plan_rebalance(
     nav = cash + sum((q * unit[s] for s, q in held.items()), ZERO)
     if nav <= 0:
         raise PlanError(f"the account is worth {nav} {currency}: nothing to plan")
-    goals = {s: _whole(targets.get(s, ZERO) * (1 - params.cash_buffer) * nav / unit[s]) for s in unit}
-    actions = {s: _action(s, held, targets, goals, unit, nav, params) for s in sorted(unit)}
+    sized = _size(held, targets, unit, cash, nav, nav, params)
+    for _ in range(MAX_SIZING_PASSES):  # the band is tested on the nav the plan leaves
+        after_costs = nav - _commissions(sized.sizes, unit, params)
+        if after_costs == sized.band_nav or after_costs <= 0:
+            break
+        sized = _size(held, targets, unit, cash, nav, after_costs, params)
+    goals, actions, sizes, notes = sized.goals, sized.actions, sized.sizes, sized.notes
+    plan_id = plan_id_for(account_id, session_date)
+    orders, cash_after = _orders(plan_id, sizes, actions, prices, unit, cash, params, notes)
+    planned = {o.symbol: o.quantity * o.side.sign for o in orders}
+    lines = tuple(
+        PlanLine(s, held.get(s, ZERO), prices[s].price, held.get(s, ZERO) * unit[s] / nav, targets.get(s, ZERO),
+                 goals[s], planned.get(s, ZERO), actions[s] if planned.get(s) else "hold")
+        for s in sorted(unit)
+    )
+    return Plan(plan_id, account_id, session_date, currency, nav, cash, cash_after, lines, tuple(orders),
+                tuple(notes), params)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sizing:
+    band_nav: Decimal
+    goals: dict[str, Decimal]
+    actions: dict[str, str]
+    sizes: dict[str, Decimal]
+    notes: list[str]
+
+
+def _size(held: Mapping[str, Decimal], targets: Mapping[str, Decimal], unit: Mapping[str, Decimal], cash: Decimal,
+          nav: Decimal, band_nav: Decimal, params: PlanParams) -> _Sizing:
+    """Goals (on ``nav``), actions (the drift band tested on ``band_nav``) and fitted sizes."""
+    goals = _goals(targets, unit, nav, params)
+    band_goals = goals if band_nav == nav else _goals(targets, unit, band_nav, params)
+    actions = {s: _action(s, held, targets, band_goals, unit, band_nav, params) for s in sorted(unit)}
     sizes = {s: goals[s] - held.get(s, ZERO) if a != "hold" else ZERO for s, a in actions.items()}
     budget = _buy_budget(sizes, held, cash, unit, nav, params)
     notes: list[str] = []
@@ -175,21 +213,17 @@ def plan_rebalance(
         fitted = _fit_buys(trimmed, _buy_budget(trimmed, held, cash, unit, nav, params), unit, params, trim_notes)
         if any(size > 0 for size in fitted.values()):
             actions.update(dict.fromkeys(trims, "trim"))
-            sizes, notes = fitted, trim_notes
-        else:
-            sizes = _fit_buys(sizes, budget, unit, params, notes)
-    else:
-        sizes = _fit_buys(sizes, budget, unit, params, notes)
-    plan_id = plan_id_for(account_id, session_date)
-    orders, cash_after = _orders(plan_id, sizes, actions, prices, unit, cash, params, notes)
-    planned = {o.symbol: o.quantity * o.side.sign for o in orders}
-    lines = tuple(
-        PlanLine(s, held.get(s, ZERO), prices[s].price, held.get(s, ZERO) * unit[s] / nav, targets.get(s, ZERO),
-                 goals[s], planned.get(s, ZERO), actions[s] if planned.get(s) else "hold")
-        for s in sorted(unit)
-    )
-    return Plan(plan_id, account_id, session_date, currency, nav, cash, cash_after, lines, tuple(orders),
-                tuple(notes), params)
+            return _Sizing(band_nav, goals, actions, fitted, trim_notes)
+    return _Sizing(band_nav, goals, actions, _fit_buys(sizes, budget, unit, params, notes), notes)
+
+
+def _goals(targets: Mapping[str, Decimal], unit: Mapping[str, Decimal], nav: Decimal,
+           params: PlanParams) -> dict[str, Decimal]:
+    return {s: _whole(targets.get(s, ZERO) * (1 - params.cash_buffer) * nav / unit[s]) for s in unit}
+
+
+def _commissions(sizes: Mapping[str, Decimal], unit: Mapping[str, Decimal], params: PlanParams) -> Decimal:
+    return sum((params.commission.estimate(abs(size) * unit[s]) for s, size in sizes.items() if size), ZERO)
 
 
 def _check_inputs(held: Mapping[str, Decimal], prices: Mapping[str, PricePoint],
