@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from trackrecord.bootstrap import Services
+    from trackrecord.reconcile.matching import Tolerance
     from trackrecord.reconcile.service import ReconcileOutcome
 
 # The use cases pull in ibflex, SQLAlchemy and the calendar: imported where a command runs.
@@ -75,7 +76,7 @@ def _read(file: Path) -> bytes:
         raise UserError(f"{file}: cannot read it ({exc.strerror})") from None
 
 
-def _tolerance(text: str):  # type: ignore[no-untyped-def]
+def _tolerance(text: str) -> "Tolerance":
     from trackrecord.reconcile.matching import Tolerance
 
     amount = parse_decimal(text, "--tolerance")

@@ -1,8 +1,4 @@
-"""Read side for reconciliation with broker statements: named queries, typed values.
-
-Also the ``reconciliation.done`` events: what each reconciliation found, with the sha256 of
-the statement it read (the statement itself is kept under ``statements/``).
-"""
+"""Read side for reconciliation with broker statements: named queries, typed values."""
 
 from __future__ import annotations
 
@@ -10,14 +6,13 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, union
 
 from trackrecord.domain import Side
-from trackrecord.ledger import events as kinds
 from trackrecord.ledger.parsing import parse_timestamp
-from trackrecord.ledger.schema import cashflows, events, fills, snapshots
+from trackrecord.ledger.schema import cashflows, fills, snapshots
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -88,10 +83,3 @@ def ledger_accounts(conn: "Connection") -> set[str]:
                   select(cashflows.c.account_id).where(cashflows.c.account_id.is_not(None)))
     return {row[0] for row in conn.execute(query) if row[0]}
 
-
-def reconciliations(conn: "Connection") -> Iterator[tuple[int, dict[str, Any]]]:
-    """(seq, payload) of every ``reconciliation.done``, oldest first."""
-    query = select(events.c.seq, events.c.payload).where(events.c.kind == kinds.RECONCILIATION_DONE) \
-        .order_by(events.c.seq)
-    for seq, payload in conn.execute(query):
-        yield int(seq), json.loads(payload)

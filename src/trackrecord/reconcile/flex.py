@@ -262,8 +262,8 @@ def _reason(exc: ET.ParseError) -> str:
 class _Rows:
     """Typed attribute access to one statement's rows, naming each row in errors."""
 
-    def __init__(self, source: str, account: str, unknown: Counter[str]) -> None:
-        self.source, self.account, self.unknown = source, account, unknown
+    def __init__(self, source: str, unknown: Counter[str]) -> None:
+        self.source, self.unknown = source, unknown
 
     def values(self, elem: ET.Element, where: str, names: Iterable[str]) -> dict[str, Any]:
         cls = getattr(Types, elem.tag, None)
@@ -304,7 +304,7 @@ def _statement(elem: ET.Element, source: str, unknown: Counter[str]) -> FlexStat
     account = (elem.get("accountId") or "").strip()
     if not account:
         raise UserError(f"{source}: a <FlexStatement> has no accountId")
-    rows = _Rows(source, account, unknown)
+    rows = _Rows(source, unknown)
     where = f"FlexStatement of {account}"
     head = rows.values(elem, where, ("fromDate", "toDate", "period", "whenGenerated"))
     from_date = rows.required(head, where, "fromDate")
