@@ -81,6 +81,7 @@ def _row(page: str, label: str, cells: int = 4) -> list[str]:
 def test_a_live_monthly_record_with_flows_and_a_halt_in_the_month(imported: Path) -> None:
     made, pages = _report(imported, "2026-03", LIVE)
     assert made["label"] == "LIVE" and made["account"] == LIVE
+    assert Path(made["path"]).name == f"2026-03-{LIVE}.pdf"  # not the default account (PAPER has more snapshots)
     for page in pages:
         assert "LIVE" in page and "Monthly report March 2026" in page
     text = "\n".join(pages)
@@ -111,7 +112,7 @@ def test_a_month_without_the_kill_switch_or_flows_says_so(imported: Path) -> Non
 
 def test_an_ib_paper_account_is_labelled_paper_and_nothing_is_annualised(imported: Path) -> None:
     made, pages = _report(imported, "2026-03", PAPER)
-    assert made["label"] == "IB PAPER"
+    assert made["label"] == "IB PAPER" and Path(made["path"]).name == "2026-03.pdf"
     assert all("IB PAPER" in page for page in pages)
     text = "\n".join(pages)
     assert "younger than a year: no figure is annualised" in text

@@ -65,7 +65,7 @@ def make_monthly_report(services: "Services", period_text: str, account_id: str 
     head_seq, head_hash = report_head(events)
     content = build_monthly_content(events, account, period.month, head_seq)
     pdf = monthly_pdf(content)
-    path = out if out is not None else services.workspace.root / "reports" / "monthly" / f"{period.month}.pdf"
+    path = out if out is not None else default_path(services, period, account, account_id is not None)
     path = path.expanduser().resolve()
     if not path.parent.is_dir():
         raise UserError(f"--out {path}: the folder {path.parent} does not exist")
@@ -74,6 +74,15 @@ def make_monthly_report(services: "Services", period_text: str, account_id: str 
     recorded = _record_generated(services, events, period, account, head_seq, head_hash, digest, path)
     return ReportMade(path, digest, count_pages(pdf), period.month, account, content.label, head_seq, head_hash,
                       recorded)
+
+
+def default_path(services: "Services", period: Period, account: str, asked_for: bool) -> Path:
+    """``reports/monthly/YYYY-MM.pdf`` for the workspace's default account (the one ``stats``
+    shows without ``--account``), ``YYYY-MM-ACCOUNT.pdf`` for another."""
+    folder = services.workspace.root / "reports" / "monthly"
+    if asked_for and load_performance_inputs(services.engine, services.settings, None).account_id != account:
+        return folder / f"{period.month}-{account}.pdf"
+    return folder / f"{period.month}.pdf"
 
 
 def freeze_report_inputs(services: "Services", period: Period, account_id: str | None) -> str:

@@ -110,10 +110,11 @@ def _time_axis(drawing: Drawing, days: Sequence[date], x_of: Callable[[int], flo
 
 def _value_axis(drawing: Drawing, ticks: Sequence[float], y_of: Callable[[float], float], x0: float, x1: float,
                 label: Callable[[float], str], axis_title: str, height: float) -> None:
-    for tick in ticks:
+    texts = _distinct_labels(ticks, label)
+    for tick, text in zip(ticks, texts):
         y = y_of(tick)
         drawing.add(Line(x0, y, x1, y, strokeColor=GRID, strokeWidth=0.5))
-        drawing.add(String(x0 - 3, y - 2.2, label(tick), fontName=FONT, fontSize=6.5, fillColor=AXIS,
+        drawing.add(String(x0 - 3, y - 2.2, text, fontName=FONT, fontSize=6.5, fillColor=AXIS,
                            textAnchor="end"))
     if axis_title:
         drawing.add(String(x0, height - TOP + 4, axis_title, fontName=FONT, fontSize=6.5, fillColor=AXIS,
@@ -309,17 +310,26 @@ def histogram(values: Sequence[float], width: float, height: float, title: str, 
     return drawing
 
 
-def _percent_label(value: float) -> str:
-    return f"{value * 100:.0f}%"
+def _distinct_labels(ticks: Sequence[float], label: Callable[..., str]) -> list[str]:
+    """The tick labels, with more decimals when the default would print two ticks alike."""
+    texts = [label(t) for t in ticks]
+    decimals = 1
+    while len(set(texts)) < len(texts) and decimals <= 4 and label in (_percent_label, ratio_label):
+        texts = [label(t, decimals) for t in ticks]
+        decimals += 1
+    return texts
 
 
-def percent_label(value: float) -> str:
-    return _percent_label(value)
+def _percent_label(value: float, decimals: int = 0) -> str:
+    return f"{value * 100:.{decimals}f}%"
+
+
+percent_label = _percent_label
 
 
 def index_label(value: float) -> str:
     return f"{value:g}"
 
 
-def ratio_label(value: float) -> str:
-    return f"{value:.1f}"
+def ratio_label(value: float, decimals: int = 1) -> str:
+    return f"{value:.{decimals}f}"
