@@ -111,7 +111,7 @@ def _build(root: Path) -> None:
     from trackrecord.ledger.operations import checkpoint
     from trackrecord.market.calendar import open_calendar
     from trackrecord.market.service import record_prices
-    from trackrecord.workspace_init import create_workspace
+    from trackrecord.bootstrap import create_workspace
 
     history = {symbol: read_closes(symbol) for symbol in SYMBOLS}
     workspace = create_workspace(root, replay_settings(), BUILT_AT)
