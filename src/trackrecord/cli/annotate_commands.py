@@ -53,10 +53,12 @@ class AnnotateGroup(TyperGroup):
 
 
 def _today(services: Any) -> date:
+    """Today on the universe's exchange (``TRACKRECORD_NOW`` fixes the clock, as for every command)."""
+    from trackrecord.bootstrap import wall_clock
     from trackrecord.engine.sessions import exchange_today
     from trackrecord.market.service import calendar_for
 
-    return exchange_today(calendar_for(services.settings), services.ledger.clock())
+    return exchange_today(calendar_for(services.settings), wall_clock())
 
 
 def _warn_outside_universe(services: Any, symbol: str) -> None:

@@ -139,10 +139,11 @@ def freeze_commentary(ledger: "SqlLedger", month: date, commentary: CommentaryTe
 
 
 def freeze_month_commentary(ledger: "SqlLedger", workspace_root: Path, month: date) -> Commentary | None:
-    """What making a report does: freeze ``annotations/monthly/YYYY-MM.md`` when it exists,
-    and return the month's commentary (None when there is none at all)."""
+    """What making a report does: freeze ``annotations/monthly/YYYY-MM.md`` when it exists
+    (an empty file is a template, not a commentary), and return the month's commentary (None
+    when there is none at all)."""
     path = commentary_path(workspace_root, month)
-    if path.is_file():
+    if path.is_file() and path.read_bytes().strip():
         return freeze_commentary(ledger, month, read_commentary(path, f"annotations/monthly/{month:%Y-%m}.md"))[0]
     from trackrecord.ledger.queries import reading
 

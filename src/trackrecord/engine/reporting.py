@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trackrecord.engine.annotations import freeze_month_commentary
 from trackrecord.engine.performance import benchmark_name, load_benchmark, load_performance_inputs
 from trackrecord.market.calendar import open_calendar
 from trackrecord.errors import UserError
@@ -61,6 +62,7 @@ def make_monthly_report(services: "Services", period_text: str, account_id: str 
 
     period = Period.parse(period_text)
     account = freeze_report_inputs(services, period, account_id)
+    freeze_month_commentary(services.ledger, services.workspace.root, period.first)
     events = list(services.ledger.events())
     head_seq, head_hash = report_head(events)
     content = build_monthly_content(events, account, period.month, head_seq)

@@ -27,6 +27,7 @@ from trackrecord.engine.performance import (
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.cashflows import list_cashflows
+from trackrecord.reports.annotations import AnnotationRow, MonthCommentary, annotation_rows, month_commentary
 from trackrecord.reports.record import RebuiltRecord
 
 ONE_YEAR_DAYS = 365
@@ -182,6 +183,8 @@ class MonthlyReport:
     month_stats: dict[str, Any]
     ytd_stats: dict[str, Any]
     inception_stats: dict[str, Any]
+    annotations: tuple[AnnotationRow, ...] = ()
+    commentary: MonthCommentary | None = None
 
 
 def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
@@ -224,6 +227,8 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
         risk_events=risk_events_of(record, period), kill_switch=kill_switch_at(record, period),
         quality=quality_notes(inception, month, inputs.positions[last], inputs.dates[last]),
         disclosures=disclosures(month, record.settings), month_stats=month, ytd_stats=ytd, inception_stats=inception,
+        annotations=annotation_rows(record.events, period.first, account),
+        commentary=month_commentary(record.events, period.first),
     )
 
 

@@ -34,6 +34,7 @@ from reportlab.platypus import (
 
 from trackrecord.reports import charts
 from trackrecord.reports import formatting as fmt
+from trackrecord.reports.annotations import commentary_blocks
 from trackrecord.reports.content import Dated, MonthlyReport
 from trackrecord.reports.style import (
     BAND,
@@ -370,9 +371,41 @@ def risk_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
 
 
 def annotations_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
-    """Pre- and post-trade annotations and the monthly commentary (placeholder until annotation events exist)."""
-    return [Paragraph("Annotations and commentary", st["h2"]),
-            Paragraph("No trade annotation or monthly commentary is recorded for this month.", st["body"])]
+    """The month's pre- and post-trade annotations (the engine's reason for each order, the
+    trader's notes) and the monthly commentary, as recorded in the ledger."""
+    out: list[Any] = [Paragraph("Annotations", st["h2"])]
+    if report.annotations:
+        cell = st["cell"].clone("annotation", fontSize=7, leading=8.8)
+        rows: list[list[Any]] = [["Date", "Symbol", "By", "Before the trade", "After the trade", "Versions"]]
+        rows += [[a.day, a.symbol, Paragraph(_escape(a.author), cell), Paragraph(_escape(a.before), cell),
+                  Paragraph(_escape(a.after) or fmt.DASH, cell), str(a.versions)]
+                 for a in report.annotations]
+        widths = [17 * mm, 14 * mm, 13 * mm, 0.0, 46 * mm, 14 * mm]
+        widths[3] = WIDTH - sum(widths)
+        table = _data_table(rows, widths, size=7)
+        table.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "LEFT"), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        out.append(table)
+        out.append(Paragraph("Each annotation at its latest version (an edit is a new version; the earlier ones stay "
+                             "in the ledger). The engine's notes are written with the plan, before any order is sent; "
+                             "the trader's as typed.", st["small"]))
+    else:
+        out.append(Paragraph("No trade annotation is recorded for this month.", st["body"]))
+    out.append(Paragraph("Monthly commentary", st["h2"]))
+    commentary = report.commentary
+    if commentary is None:
+        out.append(Paragraph("No monthly commentary is recorded for this month.", st["body"]))
+        return out
+    bullet = st["body"].clone("bullet", leftIndent=10, bulletIndent=2)
+    for block in commentary_blocks(commentary.text):
+        if block.kind == "heading":
+            out.append(Paragraph(block.markup, st["h3"]))
+        elif block.kind == "bullet":
+            out.append(Paragraph(block.markup, bullet, bulletText="\u2022"))
+        else:
+            out.append(Paragraph(block.markup, st["body"].clone("commentary", spaceAfter=4)))
+    out.append(Paragraph(f"Frozen in the ledger at seq {commentary.seq} (version {commentary.version}, "
+                         f"sha256 {commentary.sha256[:16]}\u2026).", st["small"]))
+    return out
 
 
 def quality_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
