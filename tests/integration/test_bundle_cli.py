@@ -210,3 +210,20 @@ def test_a_reconciled_statement_travels_in_the_bundle_with_its_event(cli, demo_r
                   if e["kind"] == "reconciliation.done"]
     assert kept["seqs"] == [reconciled[0]["seq"]] and kept["sha256"] == reconciled[0]["payload"]["statement"]["sha256"]
     assert cli("verify", tmp_path / "b.zip").code == 0
+
+
+@pytest.mark.postgres
+def test_a_bundle_of_either_backend_verifies_with_its_commitment(cli, workspace: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                 database_url: str) -> None:
+    config = workspace / "trackrecord.yaml"
+    config.write_text(config.read_text().replace("  url: null", f'  url: "{database_url}"', 1))
+    navs = tmp_path / "nav.csv"
+    navs.write_text("date,nav\n2026-01-05,100000\n2026-01-06,100400\n2026-01-07,100100\n2026-01-08,101000\n")
+    assert cli("--home", workspace, "cashflow", "add", "--date", "2026-01-05", "--amount", "100000").code == 0
+    assert cli("--home", workspace, "import", "snapshots", navs).code == 0
+    line = cli("--home", workspace, "ledger", "commit").out.strip()
+    exported = _export(cli, workspace, tmp_path / "b.zip")
+    assert exported["account"] is not None
+    result = cli("verify", tmp_path / "b.zip", "--commitment", line, "--json")
+    document = json.loads(result.out)
+    assert result.code == 0 and document["ok"] and document["figures_checked"] > 20, document["problems"]
