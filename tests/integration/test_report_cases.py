@@ -118,3 +118,17 @@ def test_an_ib_paper_account_is_labelled_paper_and_nothing_is_annualised(importe
     assert "younger than a year: no figure is annualised" in text
     assert _row(next(p for p in pages if "Key figures" in p), "Time-weighted return")[3] == "\u2013"
     assert "IB PAPER: the figures come from an Interactive Brokers paper-trading account" in text
+
+
+def test_report_and_verify_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    root = tmp_path / "ws"
+    _ok("init", root)
+    config = root / "trackrecord.yaml"
+    config.write_text(config.read_text().replace("  url: null", f'  url: "{pg_url}"'))
+    navs = tmp_path / "navs.csv"
+    navs.write_text("date,nav\n" + "".join(f"{d},{100000 + 450 * i}\n" for i, d in enumerate(MONTH_ENDS)))
+    _ok("--home", root, "import", "snapshots", navs, "--account", LIVE)
+    made, pages = _report(root, "2026-02", LIVE)
+    assert made["label"] == "LIVE" and all("LIVE" in page for page in pages)
+    assert "identical" in _ok("--home", root, "report", "verify", made["path"])
+    assert _run("--home", root, "report", "verify", tmp_path / "navs.csv")[0] == 2

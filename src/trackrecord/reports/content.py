@@ -270,10 +270,15 @@ def strategy_text(settings: Any) -> str:
         f"Sector momentum {s.lookback_months}-{s.skip_months} on the {universe.name} universe ({symbols}), "
         f"traded on {universe.calendar}. On the first session of each month the instruments are ranked by their "
         f"total return over the {s.lookback_months} months{skip}; the top {s.top_n} are held at equal weight, a "
-        f"holding is kept while it ranks within the top {s.exit_rank}{floor}. Weights drifting less than "
-        f"{s.drift_band:.0%} are not traded, {s.cash_buffer:.0%} is kept in cash, orders are "
+        f"holding is kept while it ranks within the top {s.exit_rank}{floor}. "
+        f"{_drift(s.drift_band)}, {s.cash_buffer:.0%} is kept in cash, orders are "
         f"{'market-on-close' if s.order_type == 'MOC' else 'market'} orders, whole shares only."
     )
+
+
+def _drift(band: float) -> str:
+    return "Every drift from the target weights is traded" if band == 0 else \
+        f"Weights drifting less than {band:.0%} from their target are not traded"
 
 
 def benchmark_label(name: str | None) -> str:

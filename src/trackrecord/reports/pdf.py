@@ -201,7 +201,7 @@ def cover_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
     tiles.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), BAND), ("LINEABOVE", (0, 0), (-1, 0), 2, NAVY),
                                ("TOPPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))
     return [
-        Spacer(1, 26 * mm),
+        Spacer(1, 8 * mm),
         Paragraph("Systematic sector momentum", st["h3"].clone("kicker", textColor=MUTED)),
         Paragraph(f"Monthly report<br/>{MONTH_NAMES[period.first.month - 1]} {period.first.year}", st["h1"]),
         Spacer(1, 6 * mm),
@@ -212,9 +212,11 @@ def cover_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
         tiles,
         Paragraph("Time-weighted returns, net of commissions; the annualised figure is shown only for a record of a "
                   "year or more.", st["small"]),
-        Spacer(1, 6 * mm),
+        Spacer(1, 5 * mm),
         _facts_table(facts, st),
         Spacer(1, 5 * mm),
+        growth_chart(report, 60 * mm),
+        Spacer(1, 3 * mm),
         Paragraph("<b>How to verify.</b> Every figure here is rebuilt from the hash-chained ledger up to the head "
                   "above: <font face='Courier'>trackrecord report verify " + f"{period.month}.pdf</font> rebuilds "
                   "this file byte for byte and compares; an export bundle lets anyone do the same offline "
@@ -246,18 +248,27 @@ def key_figures_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
             *(Paragraph(_escape(n), st["note"]) for n in notes), Spacer(1, 4 * mm)]
 
 
-def performance_charts_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
+def growth_chart(report: MonthlyReport, height: float) -> Any:
+    """Growth of 1 (time-weighted) against the benchmark in grey; log scale past three years."""
     chart = report.chart
     long_record = len(chart.dates) > 2 and (chart.dates[-1] - chart.dates[0]).days > 3 * 365
     series = [charts.Series(chart.index, charts.STRATEGY, "strategy (TWR)")]
     if any(v is not None for v in chart.benchmark):
         series.append(charts.Series(chart.benchmark, charts.BENCHMARK, f"benchmark ({report.benchmark_label})", 1.0))
     scale = "log scale" if long_record else "linear scale"
-    growth = charts.line_chart(chart.dates, series[::-1], WIDTH, 62 * mm,
-                               f"Growth of 1 since inception, time-weighted ({scale})", charts.index_label,
-                               "index", log=long_record)
-    water = charts.underwater_chart(chart.dates, chart.drawdown, WIDTH, 40 * mm)
-    return [CondPageBreak(110 * mm), KeepTogether([growth, Spacer(1, 2 * mm), water]), PageBreak()]
+    return charts.line_chart(chart.dates, series[::-1], WIDTH, height,
+                             f"Growth of 1 since inception, time-weighted ({scale})", charts.index_label, "index",
+                             log=long_record)
+
+
+def performance_charts_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
+    chart = report.chart
+    water = charts.underwater_chart(chart.dates, chart.drawdown, WIDTH, 44 * mm)
+    rolling = charts.line_chart(
+        chart.dates, [charts.Series(chart.rolling_6m, charts.BENCHMARK, "6 months", 0.9),
+                      charts.Series(chart.rolling_12m, charts.STRATEGY, "12 months", 1.2)],
+        WIDTH, 46 * mm, "Rolling Sharpe ratio (annualised, from daily returns)", charts.ratio_label, zero_line=True)
+    return [CondPageBreak(95 * mm), KeepTogether([water, Spacer(1, 3 * mm), rolling]), CondPageBreak(150 * mm)]
 
 
 def returns_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
@@ -268,14 +279,12 @@ def returns_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
                                                   "benchmark")],
                             WIDTH / 2 - 3 * mm, 52 * mm, "Annual returns vs benchmark", charts.percent_label)
     hist = charts.histogram(list(chart.monthly.values()), WIDTH / 2 - 3 * mm, 52 * mm, "Distribution of monthly returns")
-    rolling = charts.line_chart(
-        chart.dates, [charts.Series(chart.rolling_6m, charts.BENCHMARK, "6 months", 0.9),
-                      charts.Series(chart.rolling_12m, charts.STRATEGY, "12 months", 1.2)],
-        WIDTH, 48 * mm, "Rolling Sharpe ratio (annualised, daily returns)", charts.ratio_label, zero_line=True)
-    pair = Table([[bars, hist]], colWidths=[WIDTH / 2, WIDTH / 2])
+    pair = Table([[bars, hist]], colWidths=[WIDTH / 2, WIDTH / 2], hAlign="LEFT")
     pair.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
-    return [Paragraph("Monthly returns (%)", st["h2"]), heat_table(report), Spacer(1, 4 * mm), pair,
-            Spacer(1, 3 * mm), rolling, PageBreak()]
+    return [Paragraph("Monthly returns (%)", st["h2"]), heat_table(report),
+            Paragraph("Time-weighted, net of costs; the first and the current month may be partial. "
+                      "Bench.: the benchmark's calendar-year return over the same sessions.", st["small"]),
+            Spacer(1, 5 * mm), pair, CondPageBreak(110 * mm)]
 
 
 def heat_table(report: MonthlyReport) -> Table:
@@ -323,7 +332,8 @@ def portfolio_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
                   fmt.DASH if p.value is None else fmt.money(p.value),
                   fmt.DASH if p.weight is None else fmt.plain_percent(p.weight),
                   fmt.DASH if p.unrealised is None else fmt.money(p.unrealised)] for p in report.positions]
-        out.append(_data_table(rows, [24 * mm, 22 * mm, 24 * mm, 24 * mm, 32 * mm, 20 * mm, WIDTH - 146 * mm]))
+        out.append(_data_table(rows, [24 * mm, 22 * mm, 24 * mm, 24 * mm, 32 * mm, 20 * mm, WIDTH - 146 * mm],
+                               left=(3,)))
     else:
         out.append(Paragraph("No position held at month end.", st["body"]))
     cash = "not recorded" if report.cash is None else f"{fmt.money(report.cash)} {report.base_currency}"
@@ -336,7 +346,8 @@ def portfolio_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
         rows = [["Rank", "Symbol", "Momentum", "Target weight", "Held before", "Why"]]
         rows += [[str(r.rank), r.symbol, fmt.DASH if r.momentum is None else fmt.percent(r.momentum),
                   fmt.plain_percent(r.target_weight), "yes" if r.held else "no", r.reason] for r in signal.rows]
-        out.append(_data_table(rows, [14 * mm, 24 * mm, 26 * mm, 28 * mm, 24 * mm, WIDTH - 116 * mm]))
+        out.append(_data_table(rows, [14 * mm, 24 * mm, 26 * mm, 28 * mm, 24 * mm, WIDTH - 116 * mm],
+                               left=(1, 4, 5)))
         out.append(Paragraph(f"Formation window {signal.formation}; inputs hash {signal.inputs_sha256[:32]}\u2026",
                              st["note"]))
     return out
@@ -351,7 +362,7 @@ def trading_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
                   fmt.bps(t.delay_bps), fmt.bps(t.execution_bps), fmt.bps(t.total_bps),
                   fmt.DASH if t.commission is None else fmt.money(t.commission)] for t in report.trades]
         widths = [18 * mm, 15 * mm, 11 * mm, 10 * mm, 15 * mm, 18 * mm, 18 * mm, 15 * mm, 15 * mm, 15 * mm]
-        out.append(_data_table(rows, widths + [WIDTH - sum(widths)], size=6.8))
+        out.append(_data_table(rows, widths + [WIDTH - sum(widths)], size=6.8, left=(1, 2, 3)))
         out.append(Paragraph("Slippage in basis points of the decision price, positive = cost; delay: decision price "
                              "to the session's close (or arrival), execution: that price to the fill.", st["small"]))
     else:
@@ -434,9 +445,14 @@ def _dated(items: Sequence[Dated], empty: str, st: dict[str, Any], currency: str
     return [_data_table(rows, widths)]
 
 
-def _data_table(rows: Sequence[Sequence[Any]], widths: Sequence[float], size: float = 7.5) -> Table:
+def _data_table(rows: Sequence[Sequence[Any]], widths: Sequence[float], size: float = 7.5,
+                left: Sequence[int] = ()) -> Table:
+    """A table of numbers (right-aligned) with its text columns ``left`` (and the first) left-aligned."""
     table = Table([list(r) for r in rows], colWidths=list(widths), repeatRows=1, hAlign="LEFT")
-    table.setStyle(_number_table_style(len(rows), size))
+    style = _number_table_style(len(rows), size)
+    for column in left:
+        style.add("ALIGN", (column, 0), (column, -1), "LEFT")
+    table.setStyle(style)
     return table
 
 
