@@ -167,3 +167,27 @@ def test_a_close_missed_overnight_is_caught_up_and_its_snapshot_is_a_gap(cli, pa
     assert [(g["session"], g["decision"]) for g in gaps] == [("2026-06-02", "snapshot gap")]
     assert [s["session_date"] for s in _events(cli, paper, "snapshot.recorded")] == ["2026-06-03"]
     assert cli("--home", paper, "verify").code == 0
+
+
+def test_a_kill_switch_change_from_the_command_line_is_notified_once(cli, paper: Path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    from tests.integration.notify_servers import WebhookServer
+
+    hook = WebhookServer()
+    try:
+        config = paper / "trackrecord.yaml"
+        config.write_text(config.read_text().replace("webhooks: []", f'webhooks: [{{url: "{hook.url}"}}]'))
+        services, runner, clock = _runner_at(paper, datetime.now(timezone.utc).isoformat())
+        try:
+            runner.tick()
+            assert cli("--home", paper, "kill-switch", "activate", "broker statement looks wrong").code == 0
+            runner.tick()
+            runner.tick()
+        finally:
+            services.close()
+    finally:
+        hook.close()
+    told = [b for b in hook.bodies if b["event"] == "kill_switch"]
+    assert len(told) == 1 and told[0]["subject"] == "kill switch HALTED"
+    assert "ACTIVE -> HALTED: broker statement looks wrong" in told[0]["text"]

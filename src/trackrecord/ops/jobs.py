@@ -8,11 +8,13 @@ functions; :mod:`trackrecord.ops.runner` records each run's start, end and outco
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from trackrecord.brokers.base import BrokerError
@@ -263,8 +265,6 @@ def flex_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated: bool = F
 def _run_command(env: JobEnv, args: list[str]) -> Any:
     """Run one of our own commands (the report and flex commands own their use cases); its
     JSON document, or RuntimeFailure with what it printed."""
-    import json
-
     assert env.commands is not None
     code, out, err = env.commands.run(["--home", str(env.services.workspace.root), *args])
     if code != 0:
@@ -275,9 +275,8 @@ def _run_command(env: JobEnv, args: list[str]) -> Any:
         return None
 
 
-def _report_path(env: JobEnv, document: Any) -> Any:
-    from pathlib import Path
-
+def _report_path(env: JobEnv, document: Any) -> Path | None:
+    """The PDF a report command says it wrote, when it is there."""
     if not isinstance(document, dict):
         return None
     for key in ("path", "pdf", "out"):

@@ -17,6 +17,7 @@ A failed run stays unresolved and is tried again at the next tick.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -81,8 +82,6 @@ class JobHistory:
 
     def refresh(self, events: "list[StoredEvent]") -> list["StoredEvent"]:
         """Take in new events; returns them (the runner notifies kill-switch changes)."""
-        import json
-
         for event in events:
             self.after_seq = event.seq
             if not event.kind.startswith("job."):
@@ -154,6 +153,7 @@ class Runner:
         self.started_at = started_at
         self.trigger = trigger
         self.history = JobHistory()
+        self._own: list[tuple[int, int]] = []  # seq ranges this runner's jobs wrote
 
     @property
     def ledger(self):  # type: ignore[no-untyped-def]
@@ -165,12 +165,14 @@ class Runner:
                 self._tell_kill_switch(event)
 
     def _tell_kill_switch(self, event: "StoredEvent") -> None:
-        import json
-
+        """A change made outside this runner's jobs (the CLI, the dashboard) since it started;
+        a job tells its own (the close job's daily loss halt)."""
+        if _utc(event.recorded_at) < self.started_at or any(lo < event.seq <= hi for lo, hi in self._own):
+            return
         data = json.loads(event.payload)
-        if self.history.after_seq and _utc(event.recorded_at) >= self.started_at:
-            self.env.notifier.send(Notification("kill_switch", f"kill switch {data.get('state')}",
-                                                f"{data.get('previous')} -> {data.get('state')}: {data.get('reason')}"))
+        self.env.notifier.send(Notification("kill_switch", f"kill switch {data.get('state')}",
+                                            f"{data.get('previous_state')} -> {data.get('state')}: "
+                                            f"{data.get('reason')}"))
 
     def pending(self, now: datetime) -> list[ScheduledRun]:
         anchor = self.started_at if self.history.first_scheduled is None else \
@@ -211,6 +213,7 @@ class Runner:
                 self._tell_failure(run, f"{run.job.value} {run.session} {result.outcome.value}", result.message)
             return result
         finally:
+            self._own.append((since, self.ledger.head()[0]))
             seal(self.ledger, self.env.services.workspace.private_key_path, since)
 
     def _call(self, run: ScheduledRun, now: datetime, action: Action, back_dated: bool) -> JobResult:
