@@ -65,7 +65,7 @@ def _last_event(db: sqlite3.Connection, kind: str) -> tuple[int, dict]:
 def test_untouched_demo_verifies_and_says_what_it_cannot_prove(demo: Path, cli) -> None:  # type: ignore[no-untyped-def]
     code, document, text = _verify(cli, demo)
     assert code == 0 and document["ok"] and document["unsigned_events"] == 0
-    assert document["stores_checked"] == ["prices", "sim_orders", "sim_executions"]
+    assert document["stores_checked"] == ["prices", "sim_orders", "sim_executions", "sim_cash"]
     assert NOT_PROVABLE in document["not_provable"] and NOT_PROVABLE in text
 
 
@@ -132,6 +132,58 @@ def test_invalid_kill_switch_state_is_one_line_everywhere(demo: Path, db: sqlite
     status = cli("--home", demo, "kill-switch", "status")
     assert status.code == 1 and status.err.count("\n") == 1 and "kill_switch table's state 'BOGUS'" in status.err
     _detected(cli, demo, "projection kill_switch row {'id': 1}")
+
+
+def test_edited_simulated_cash_booking_is_named(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
+    """The replay's deposits are booked without a key: each must match a recorded flow."""
+    db.execute("UPDATE sim_cash SET amount = '150000' WHERE id = 1")
+    _detected(cli, demo, "sim_cash id 1 of SIM0001 (150000, 'initial deposit')", "no cashflow.recorded event books",
+              "has no booking")
+
+
+def test_deleted_simulated_cash_booking_names_the_flow_left_unbooked(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
+    flow_seq = db.execute("SELECT seq FROM cashflows WHERE amount = '25000'").fetchone()[0]
+    db.execute("DELETE FROM sim_cash WHERE amount = '25000'")
+    _detected(cli, demo, f"cashflow.recorded seq {flow_seq} (25000 GBP, 'second deposit') has no booking")
+
+
+def test_edited_booking_of_a_ledger_flow_names_the_flow(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
+    """``cashflow add`` in paper mode: the next paper command books the flow under its key."""
+    assert cli("--home", demo, "cashflow", "add", "--date", "2026-01-05", "--amount", "-5000", "--note", "fees").code == 0
+    assert cli("--home", demo, "snapshot").code == 0
+    flow_seq = db.execute("SELECT seq FROM cashflows WHERE amount = '-5000'").fetchone()[0]
+    assert _verify(cli, demo)[0] == 0
+    db.execute("UPDATE sim_cash SET amount = '-50' WHERE flow_key = ?", (f"flow:{flow_seq}",))
+    _detected(cli, demo, f"(flow:{flow_seq}, -50): books -50, but cashflow.recorded seq {flow_seq} says -5000 GBP")
+    db.execute("UPDATE sim_cash SET amount = '-5000', flow_key = 'flow:1' WHERE flow_key = ?", (f"flow:{flow_seq}",))
+    _detected(cli, demo, "(flow:1, -5000): no cashflow.recorded event has this seq")
+
+
+def test_edited_bar_of_a_batch_a_later_import_overwrote_in_part_is_named(demo: Path, db: sqlite3.Connection, cli,  # type: ignore[no-untyped-def]
+                                                                          tmp_path: Path) -> None:
+    """A batch whose bars a later batch replaced in part is still hashed: the later event lists
+    the bars it replaced. Here no signal used either bar, so only that hash can tell."""
+    from trackrecord.workspace import open_workspace
+
+    history_seq, history = next((seq, data) for seq, data in (
+        (seq, json.loads(p)) for seq, p in db.execute("SELECT seq, payload FROM events WHERE kind = 'prices.updated' "
+                                                       "ORDER BY seq")) if data.get("purpose") == "history")
+    used = {(rank["symbol"], rank[day]) for (payload,) in db.execute(
+        "SELECT payload FROM events WHERE kind = 'signal.computed'")
+        for rank in json.loads(payload)["ranks"] for day in ("start_date", "end_date")}
+    bars = [row for row in db.execute("SELECT symbol, session_date, close, adj_close FROM prices WHERE fetched_at = ? "
+                                      "AND source = ? ORDER BY symbol, session_date",
+                                      (history["fetched_at"], history["source"])) if row[:2] not in used]
+    (symbol, corrected, close, adj), edited = bars[10], bars[11]
+    unit = {i.symbol: i.price_unit for i in open_workspace(demo).settings.universe.instruments}[symbol]
+    scale = 100 if unit == "GBX" else 1
+    folder = tmp_path / "correction"
+    folder.mkdir()
+    (folder / f"{symbol}.csv").write_text(f"Date,Close,Adj Close\n{corrected},{close * scale!r},{adj * 1.01 * scale!r}\n")
+    assert cli("--home", demo, "prices", "import", folder, "--replace").code == 0
+    assert _verify(cli, demo)[0] == 0, "a legitimate partial overwrite is no problem"
+    db.execute("UPDATE prices SET adj_close = adj_close * 1.05 WHERE symbol = ? AND session_date = ?", edited[:2])
+    _detected(cli, demo, f"prices.updated seq {history_seq}", "no longer hash to its sha256")
 
 
 def _truncate_tail(db: sqlite3.Connection, count: int) -> None:

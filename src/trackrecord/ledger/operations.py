@@ -11,7 +11,7 @@ from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.schema import PROJECTION_TABLES
 from trackrecord.ledger.signing import SigningKeyError, signed_checkpoint
 from trackrecord.ledger.sql import fetch_all, fetch_one, param
-from trackrecord.ledger.stores_check import StoreEvidence, book_problems, price_problems
+from trackrecord.ledger.stores_check import StoreEvidence, book_problems, cash_problems, price_problems
 from trackrecord.ledger.verify import VerifyResult, verify_events
 
 if TYPE_CHECKING:
@@ -107,9 +107,11 @@ def _check_stores(engine: "Engine", evidence: StoreEvidence, result: VerifyResul
                                                "quantity"))
         executions = _records(conn, "sim_executions", ("exec_id", "account_id", "order_ref", "symbol", "side",
                                                        "quantity", "price"))
-    for seq, problem in price_problems(evidence, prices) + book_problems(evidence, orders, executions):
+        cash = _records(conn, "sim_cash", ("id", "account_id", "amount", "note", "flow_key"))
+    for seq, problem in (price_problems(evidence, prices) + book_problems(evidence, orders, executions)
+                         + cash_problems(evidence, cash)):
         result.fail(seq, problem)
-    result.stores_checked.extend(["prices", "sim_orders", "sim_executions"])
+    result.stores_checked.extend(["prices", "sim_orders", "sim_executions", "sim_cash"])
 
 
 def _records(conn: Any, table: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from trackrecord.ledger import events as kinds
 from trackrecord.ledger.queries import recorded_import_hashes
 from trackrecord.market.base import PriceInputError, PriceRow, PriceSeries, PriceSource, PriceSourceError
 from trackrecord.market.calendar import DEFAULT_START, ExchangeCalendar, open_calendar
-from trackrecord.market.store import last_stored_dates, load_prices, store_prices
+from trackrecord.market.store import last_stored_dates, load_prices, replaced_bars, store_prices
 
 if TYPE_CHECKING:
     from trackrecord.config import Settings
@@ -96,12 +96,15 @@ def update_prices(ledger: "SqlLedger", settings: "Settings", source: PriceSource
 
 def record_prices(writer: "Writer", rows: Sequence[PriceRow], source: str, simulated: bool, now: datetime,
                   symbols: Sequence[str], extra: Mapping[str, Any] | None = None) -> UpdateResult:
-    """Store bars and append their ``prices.updated`` event inside an open writer (engine/demo entry point)."""
+    """Store bars and append their ``prices.updated`` event inside an open writer (engine/demo
+    entry point). The event lists the stored bars the batch replaced (``replaced``, with their
+    old prices and stamps): what ``verify`` needs to hash an earlier batch overwritten in part."""
+    replaced = replaced_bars(writer.conn, rows)
     count = store_prices(writer.conn, rows, source, now)
     summary = summarise(rows, symbols)
     event = writer.append(kinds.PRICES_UPDATED, {
         "source": source, "simulated": simulated, "fetched_at": now, "rows": count,
-        "sha256": rows_sha256(rows), **_symbols_summary(summary), **(extra or {}),
+        "sha256": rows_sha256(rows), **_symbols_summary(summary), "replaced": replaced, **(extra or {}),
     })
     return UpdateResult(source, simulated, count, summary, seq=event.seq)
 

@@ -47,6 +47,29 @@ def store_prices(conn: "Connection", rows: Iterable[PriceRow], source: str, fetc
     return len(records)
 
 
+def replaced_bars(conn: "Connection", rows: Sequence[PriceRow]) -> list[dict[str, Any]]:
+    """The stored bars that writing ``rows`` will replace, each with its stamp (source,
+    fetched_at) and its prices as exact text (``repr``): the ``replaced`` list of the new
+    ``prices.updated`` event, so ``verify`` can still hash a batch a later one overwrote
+    in part (``trackrecord.ledger.stores_check``)."""
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import prices
+
+    keys = {(r.symbol, r.session_date.isoformat()) for r in rows}
+    if not keys:
+        return []
+    days = sorted(day for _, day in keys)
+    query = (select(prices.c.symbol, prices.c.session_date, prices.c.close, prices.c.adj_close, prices.c.source,
+                    prices.c.fetched_at)
+             .where(prices.c.symbol.in_(sorted({s for s, _ in keys})), prices.c.session_date >= days[0],
+                    prices.c.session_date <= days[-1])
+             .order_by(prices.c.symbol, prices.c.session_date))
+    return [{"symbol": symbol, "session_date": day, "close": None if close is None else repr(float(close)),
+             "adj_close": repr(float(adj)), "source": source, "fetched_at": fetched_at}
+            for symbol, day, close, adj, source, fetched_at in conn.execute(query) if (symbol, day) in keys]
+
+
 def load_prices(
     conn_or_engine: "Connection | Engine", symbols: Sequence[str], until: date | None = None
 ) -> dict[str, PriceSeries]:
