@@ -210,6 +210,9 @@ def test_a_reconciled_statement_travels_in_the_bundle_with_its_event(cli, demo_r
                   if e["kind"] == "reconciliation.done"]
     assert kept["seqs"] == [reconciled[0]["seq"]] and kept["sha256"] == reconciled[0]["payload"]["statement"]["sha256"]
     assert cli("verify", tmp_path / "b.zip").code == 0
+    private = _export(cli, home, tmp_path / "private.zip", "--no-statements")
+    assert private["statements"] == 0 and not any(name.startswith("statements/") for name in private["files"])
+    assert cli("verify", tmp_path / "private.zip").code == 0
 
 
 @pytest.mark.postgres

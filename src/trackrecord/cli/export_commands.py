@@ -14,6 +14,8 @@ def export_bundle(
     ctx: typer.Context,
     out: Path = typer.Argument(..., help="the zip file to write (replaced if it exists)"),
     account: Optional[str] = typer.Option(None, "--account", help="the account whose figures and reports go in"),
+    no_statements: bool = typer.Option(False, "--no-statements",
+                                       help="leave the reconciled broker statements out (they name the account holder)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Write every event, the public key, checkpoints, figures, reports and a manifest to OUT.zip."""
@@ -27,7 +29,7 @@ def export_bundle(
     if not out.parent.resolve().is_dir():
         raise UserError(f"{out}: folder {out.parent} does not exist")
     services = context.services(ctx)
-    bundle = build(services, account)
+    bundle = build(services, account, with_statements=not no_statements)
     partial = out.with_name(out.name + ".partial")
     partial.write_bytes(bundle.data)
     os.replace(partial, out)

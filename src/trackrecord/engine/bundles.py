@@ -55,10 +55,12 @@ def record_figures(services: Services, account: str | None) -> dict[str, Any]:
     return json.loads(json.dumps({"account": account, "stats": stats}, default=str, allow_nan=False))
 
 
-def export_bundle(services: Services, account: str | None = None) -> ExportedBundle:
+def export_bundle(services: Services, account: str | None = None, with_statements: bool = True) -> ExportedBundle:
     """The bundle of the whole chain, its figures, reports and statements for ``account``
-    (default: the account ``stats`` shows). When events after the last checkpoint are
-    unsigned (a killed command), the head is signed first, so every event is covered."""
+    (default: the account ``stats`` shows; ``with_statements=False`` leaves the broker's
+    statements out: they hold the account holder's name and address). When events after
+    the last checkpoint are unsigned (a killed command), the head is signed first, so
+    every event is covered."""
     chosen = record_account(services.engine, services.settings, account)
     signed_now, warning = False, None
     try:
@@ -73,7 +75,7 @@ def export_bundle(services: Services, account: str | None = None) -> ExportedBun
         account=chosen, public_key=public_key, events=events,
         figures=record_figures(figures_services, chosen), settings=figure_settings(services.settings),
         reports=attached_reports(events, services.workspace.root, chosen),
-        statements=attached_statements(events, services.workspace.root),
+        statements=attached_statements(events, services.workspace.root, chosen) if with_statements else [],
     )
     files = bundle_files(contents)
     manifest = json.loads(files[-2][1])

@@ -175,16 +175,20 @@ def attached_reports(events: list[StoredEvent], root: Path, account: str | None)
     return [found[name] for name in sorted(found)]
 
 
-def attached_statements(events: list[StoredEvent], root: Path) -> list[AttachedFile]:
+def attached_statements(events: list[StoredEvent], root: Path, account: str | None) -> list[AttachedFile]:
     """Files under the workspace's ``statements/`` whose sha256 a reconciliation (or Flex)
-    event recorded, with the seqs of those events."""
+    event recorded, with the seqs of those events; of ``account`` when the event names one."""
     folder = root / "statements"
     if not folder.is_dir():
         return []
     named: dict[str, list[int]] = {}
     for event in events:
         if any(mark in event.kind for mark in STATEMENT_KINDS_MARK):
-            for value in _strings(json.loads(event.payload)):
+            data = json.loads(event.payload)
+            owner = data.get("account_id") if isinstance(data, dict) else None
+            if account is not None and owner not in (None, account):
+                continue
+            for value in _strings(data):
                 if len(value) == 64:
                     named.setdefault(value, []).append(event.seq)
     out = []
