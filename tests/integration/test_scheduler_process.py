@@ -94,6 +94,10 @@ def test_scheduler_notifies_systemd_refuses_a_second_one_and_stops_cleanly_mid_r
         second = _start(paper, "scheduler", env=env)
         _, err = second.communicate(timeout=60)
         assert second.returncode == 2 and f"another scheduler (pid {first.pid})" in err, err
+        doctor = _start(paper, "doctor", "--json", env={"TRACKRECORD_NOW": REBALANCE_SOON})
+        out, _ = doctor.communicate(timeout=120)
+        seen = {c["check"]: c for c in json.loads(out)["checks"]}["scheduler"]
+        assert seen["status"] == "ok" and f"pid {first.pid}" in seen["detail"], seen
         _wait_for(paper, "job.started")  # the rebalance is running: stop the scheduler now
         first.send_signal(signal.SIGTERM)
         out, err = first.communicate(timeout=120)

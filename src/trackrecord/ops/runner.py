@@ -154,6 +154,7 @@ class Runner:
         self.trigger = trigger
         self.history = JobHistory()
         self._own: list[tuple[int, int]] = []  # seq ranges this runner's jobs wrote
+        self.stopping: Callable[[], bool] = lambda: False  # SIGTERM: no new run after the current one
 
     @property
     def ledger(self):  # type: ignore[no-untyped-def]
@@ -185,6 +186,8 @@ class Runner:
         self.refresh()
         done: list[tuple[ScheduledRun, JobResult | None]] = []
         for run in self.pending(self.clock()):
+            if self.stopping():
+                break
             now = self.clock()
             action, reason = late_action(self.env, run, now, run.key in self.history.started)
             done.append((run, self.perform(run, now, action, reason)))

@@ -153,6 +153,7 @@ def serve(runner: Runner, clock: ShiftedClock, heartbeat: Heartbeat, heartbeat_s
     from apscheduler.schedulers.background import BackgroundScheduler
 
     zone = runner.env.calendar.timezone
+    runner.stopping = stop.is_set
     scheduler = BackgroundScheduler(timezone=ZoneInfo(zone), executors={"default": ThreadPoolExecutor(1)},
                                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
 
