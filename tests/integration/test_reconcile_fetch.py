@@ -221,3 +221,13 @@ def test_the_wait_starts_at_retry_seconds_and_doubles_up_to_a_minute(service: Fl
     assert fetched.data.startswith(b"<FlexQueryResponse")
     assert waits == [20, 20, 40, 60, 60, 60, 60], "1018 waits twice the current wait; every wait doubles the next, up to 60 s"
     assert fetched.requests == 9 and fetched.waited_seconds == sum(waits)
+
+
+@pytest.mark.parametrize("answer", [b"<html><body>Service unavailable</body></html>", b"",
+                                    b'<?xml version="1.0" encoding="bogus"?><FlexStatementResponse/>', b"\xff\xfe<"])
+def test_an_answer_that_is_not_the_service_s_is_a_run_time_failure(cli, home: Path, service: FlexWebService,
+                                                                    answer: bytes) -> None:
+    service.send = [answer]
+    result = cli("--home", home, "flex", "fetch")
+    assert result.code == 1 and "neither a statement nor a FlexStatementResponse" in result.err, result
+    assert "Traceback" not in result.err and TOKEN not in result.err

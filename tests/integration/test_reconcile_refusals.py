@@ -34,6 +34,7 @@ CASES = {
     "bad_number": (MINIMAL, "Trade #1 (tradeID 17): quantity='oops' is not a valid number"),
     "unknown_account": (MINIMAL.replace(b"SIM0001", b"U7654321").replace(b"oops", b"1"), "the statement is of account U7654321, which this "
                                                                    "ledger does not know"),
+    "unknown_encoding": (b'<?xml version="1.0" encoding="NaN"?><FlexQueryResponse/>', "unknown encoding: NaN"),
     "entities": (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><FlexQueryResponse>&a;</FlexQueryResponse>',
                  "declares a DOCTYPE or entities"),
 }

@@ -167,7 +167,7 @@ def _get(url: str, token: str, query: str, service: FlexService, waits: _Waits) 
 def _reply(body: bytes, url: str) -> _Reply:
     try:
         root = ET.fromstring(body)
-    except ET.ParseError:
+    except (ET.ParseError, LookupError, ValueError):  # not XML, or an unknown encoding="..."
         root = None
     if root is None or root.tag != "FlexStatementResponse":
         raise RuntimeFailure(f"IBKR Flex Web Service at {url} sent an answer that is neither a statement nor a "

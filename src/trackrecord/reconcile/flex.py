@@ -35,6 +35,7 @@ from ibflex import Types, parser
 
 from trackrecord.domain import Side
 from trackrecord.errors import UserError
+from trackrecord.ledger.parsing import number_problem
 
 
 class CashKind(str, Enum):
@@ -245,6 +246,8 @@ def _root(data: bytes, source: str) -> ET.Element:
         line, column = exc.position
         raise UserError(f"{source} line {line} column {column}: not well-formed XML ({_reason(exc)}); "
                         "expected an IBKR Flex statement") from None
+    except (LookupError, ValueError) as exc:  # an unknown encoding="..." in the declaration
+        raise UserError(f"{source}: not readable XML ({exc}); expected an IBKR Flex statement (UTF-8)") from None
     if root.tag == "FlexStatementResponse":
         code = root.findtext("ErrorCode") or "?"
         raise UserError(f"{source}: an IBKR Flex Web Service reply (error {code}: "
@@ -279,16 +282,27 @@ class _Rows:
                 continue
             try:
                 out[name] = parser.parse_element_attr(cls, name, raw)[1]
-            except (parser.FlexParserError, KeyError, ValueError):
-                raise UserError(f"{self.source}: {where}: {name}={raw!r} is not a valid "
+            except (parser.FlexParserError, KeyError, ValueError, ArithmeticError):
+                raise UserError(f"{self.source}: {where}: {name}={_shown(raw)} is not a valid "
                                 f"{_type_word(known[name])}") from None
+            self.check_number(out[name], where, name, raw)
         return out
+
+    def check_number(self, value: Any, where: str, name: str, raw: str) -> None:
+        """NaN, infinities and absurd magnitudes are refused as the ledger refuses them."""
+        problem = number_problem(value) if isinstance(value, Decimal) else None
+        if problem is not None:
+            raise UserError(f"{self.source}: {where}: {name}={_shown(raw)}: {problem}")
 
     def required(self, values: dict[str, Any], where: str, name: str) -> Any:
         value = values.get(name)
         if value is None or value == "":
             raise UserError(f"{self.source}: {where}: attribute {name} is missing or empty")
         return value
+
+
+def _shown(raw: str) -> str:
+    return repr(raw if len(raw) <= 40 else raw[:37] + "...")
 
 
 def _type_word(annotation: Any) -> str:
@@ -415,20 +429,24 @@ def _change_in_nav(elem: ET.Element, rows: _Rows) -> ChangeInNav:
     numeric = [name for name in elem.attrib if name not in CHANGE_IN_NAV_NOT_COMPONENTS
                and not name.endswith(("MTD", "YTD"))]
     v = rows.values(elem, where, ("fromDate", "toDate", "startingValue", "endingValue", "twr", *numeric))
-    components = tuple((name, value) for name in numeric if (value := _number(v[name])) is not None)
+    components = []
+    for name in numeric:
+        value = _number(v[name])
+        if value is not None:
+            rows.check_number(value, where, name, str(v[name]))
+            components.append((name, value))
     return ChangeInNav(v.get("fromDate"), v.get("toDate"), rows.required(v, where, "startingValue"),
-                       rows.required(v, where, "endingValue"), components, v.get("twr"))
+                       rows.required(v, where, "endingValue"), tuple(components), v.get("twr"))
 
 
 def _number(value: Any) -> Decimal | None:
-    """A Decimal, or the number an attribute ibflex does not know holds (None if not a number)."""
+    """A Decimal, or the number an attribute ibflex does not know holds (None if it holds none)."""
     if isinstance(value, Decimal) or value is None:
         return value
     try:
-        number = Decimal(str(value).replace(",", ""))
+        return Decimal(str(value).replace(",", ""))
     except ArithmeticError:
         return None
-    return number if number.is_finite() else None
 
 
 def _cash_report(statement: ET.Element, rows: _Rows) -> Iterable[CashReportLine]:
