@@ -132,3 +132,15 @@ def test_report_and_verify_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     assert made["label"] == "LIVE" and all("LIVE" in page for page in pages)
     assert "identical" in _ok("--home", root, "report", "verify", made["path"])
     assert _run("--home", root, "report", "verify", tmp_path / "navs.csv")[0] == 2
+
+
+def test_verify_of_another_workspaces_report_exits_2_and_writes_nothing(imported: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    _ok("init", other)
+    navs = tmp_path / "navs.csv"
+    navs.write_text("date,nav\n" + "".join(f"{d},{100000 + 100 * i}\n" for i, d in enumerate(MONTH_ENDS)))
+    _ok("--home", other, "import", "snapshots", navs, "--account", LIVE)
+    made, _ = _report(other, "2026-02", LIVE)
+    before = len(json.loads(_ok("--home", imported, "ledger", "log", "--json")))
+    assert _run("--home", imported, "report", "verify", made["path"])[0] == 2
+    assert len(json.loads(_ok("--home", imported, "ledger", "log", "--json"))) == before

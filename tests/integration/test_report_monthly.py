@@ -191,6 +191,19 @@ def test_an_edited_fill_makes_report_verify_fail_naming_a_page(demo: Path, tmp_p
     assert "DIFFERS" in out and "first differing page" in out
 
 
+def test_a_rewritten_head_makes_report_verify_fail_saying_so(demo: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "rewritten"
+    shutil.copytree(demo, copy)
+    report = copy / "reports" / "monthly" / f"{MONTH}.pdf"
+    seq = _made(copy, MONTH)["ledger_seq"]
+    with sqlite3.connect(copy / "trackrecord.db") as db:
+        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            db.execute(f"DROP TRIGGER {name}")
+        db.execute("UPDATE events SET hash = ? WHERE seq = ?", ("f" * 64, seq))
+    code, out = _run("--home", copy, "report", "verify", report)
+    assert code == 1 and "rewritten or cut" in out
+
+
 def test_report_verify_of_a_file_that_is_no_report_of_this_workspace_exits_2(demo: Path, tmp_path: Path) -> None:
     before = _events(demo)
     stranger = tmp_path / "other.pdf"

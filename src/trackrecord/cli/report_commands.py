@@ -44,13 +44,13 @@ def _verify(ctx: typer.Context, pdf: Path, as_json: bool) -> None:
     if as_json:
         context.print_json({"path": str(pdf), "equal": verdict.equal, "period": verdict.period,
                             "account": verdict.account, "ledger_seq": verdict.ledger_seq,
-                            "first_differing_page": verdict.first_differing_page})
+                            "first_differing_page": verdict.first_differing_page, "problem": verdict.problem or None})
     elif verdict.equal:
         typer.echo(f"{pdf}: identical to the report {verdict.period} of account {verdict.account} rebuilt from "
                    f"ledger seq {verdict.ledger_seq} ({verdict.pages} pages)")
     else:
-        where = f"first differing page {verdict.first_differing_page}" if verdict.first_differing_page else \
-            "the pages could not be compared one by one"
+        where = verdict.problem or (f"first differing page {verdict.first_differing_page}"
+                                    if verdict.first_differing_page else "the pages could not be compared one by one")
         typer.echo(f"{pdf}: DIFFERS from the report {verdict.period} of account {verdict.account} rebuilt from "
                    f"ledger seq {verdict.ledger_seq}: {where}")
     if not verdict.equal:

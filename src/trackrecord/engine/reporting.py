@@ -24,7 +24,8 @@ from trackrecord.reports.record import report_head
 if TYPE_CHECKING:
     from trackrecord.services import Services
 
-KEYWORDS = re.compile(rb"trackrecord-report:v1:([^:()]+):(\d{4}-\d{2}):(\d+):([0-9a-f]{64})")
+# account, month, head seq, head hash, hash of the ledger's first event (which workspace)
+KEYWORDS = re.compile(rb"trackrecord-report:v1:([^:()]+):(\d{4}-\d{2}):(\d+):([0-9a-f]{64}):([0-9a-f]{64})")
 PAGE = re.compile(rb"/Type /Page\b(?!s)")
 
 
@@ -54,6 +55,7 @@ class ReportVerdict:
     ledger_seq: int
     first_differing_page: int | None
     pages: int
+    problem: str = ""
 
 
 def make_monthly_report(services: "Services", period_text: str, account_id: str | None, out: Path | None) -> ReportMade:
@@ -169,15 +171,20 @@ def verify_report(services: "Services", pdf_path: Path) -> ReportVerdict:
     match = KEYWORDS.search(data) if data.startswith(b"%PDF-") else None
     if match is None:
         raise UserError(f"PDF {pdf_path}: not a trackrecord monthly report (no report identity in its metadata)")
-    account, month, seq, head_hash = (match.group(1).decode(), match.group(2).decode(), int(match.group(3)),
-                                      match.group(4).decode())
+    account, month, seq, head_hash, genesis = (m.decode() for m in match.groups())
+    seq_number = int(seq)
     events = list(services.ledger.events())
-    at_seq = next((e for e in events if e.seq == seq), None)
+    if not events or events[0].hash != genesis:
+        raise UserError(f"PDF {pdf_path}: a report of another ledger (its first event's hash is {genesis[:16]}): "
+                        "not a report of this workspace")
+    at_seq = next((e for e in events if e.seq == seq_number), None)
     if at_seq is None or at_seq.hash != head_hash:
-        raise UserError(f"PDF {pdf_path}: built from seq {seq} hash {head_hash[:16]}, which is not in this "
-                        f"workspace's ledger: not a report of this workspace")
-    rebuilt = build_monthly_report(events, account, month, seq)
-    return ReportVerdict(rebuilt == data, month, account, seq, None if rebuilt == data else
+        found = "no such seq" if at_seq is None else f"hash {at_seq.hash[:16]}"
+        return ReportVerdict(False, month, account, seq_number, None, 0,
+                             f"built from seq {seq} hash {head_hash[:16]}, but this ledger has {found} there: "
+                             "the ledger was rewritten or cut since")
+    rebuilt = build_monthly_report(events, account, month, seq_number)
+    return ReportVerdict(rebuilt == data, month, account, seq_number, None if rebuilt == data else
                          first_differing_page(data, rebuilt), count_pages(rebuilt))
 
 

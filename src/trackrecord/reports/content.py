@@ -160,6 +160,7 @@ class MonthlyReport:
     inception: date
     head_seq: int
     head_hash: str
+    genesis_hash: str
     key_fingerprint: str
     strategy: str
     benchmark_label: str
@@ -215,6 +216,7 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
     return MonthlyReport(
         account=account, period=period, label=record_label(record, month, inputs.dates, period),
         base_currency=inputs.base_currency, inception=base, head_seq=seq, head_hash=head_hash,
+        genesis_hash=record.events[0].hash,
         key_fingerprint=key_fingerprint(record.public_key()), strategy=strategy_text(record.settings),
         benchmark_label=benchmark_label(inception.get("benchmark_name")), frequency=inception.get("frequency", "daily"),
         under_a_year=under_a_year, figures=figure_rows(month, ytd, inception, under_a_year),

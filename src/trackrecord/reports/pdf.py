@@ -175,7 +175,8 @@ def monthly_pdf(report: MonthlyReport) -> bytes:
                     portfolio_section, trading_section, risk_section, annotations_section, quality_section,
                     disclosures_section):
         flowables.extend(section(report, st))
-    identity = f"trackrecord-report:v1:{report.account}:{period.month}:{report.head_seq}:{report.head_hash}"
+    identity = (f"trackrecord-report:v1:{report.account}:{period.month}:{report.head_seq}:{report.head_hash}:"
+                f"{report.genesis_hash}")
     return render_pdf(flowables, header, header.title + f" ({report.label})", f"account {report.account}", identity)
 
 
