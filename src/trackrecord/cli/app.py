@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "trackrecord.cli.reconcile_commands",
     "trackrecord.cli.report_commands",
     "trackrecord.cli.annotate_commands",
+    "trackrecord.cli.weekly_report_commands",
 )
 
 

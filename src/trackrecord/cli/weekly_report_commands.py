@@ -1,0 +1,40 @@
+"""``weekly-report``: one ISO week of the account on one or two A4 pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from trackrecord.cli import context
+
+
+def weekly_report(
+    ctx: typer.Context,
+    week: Optional[str] = typer.Option(None, "--week", metavar="YYYY-Www",
+                                       help="ISO week, e.g. 2026-W05 (default: the last complete week)"),
+    account: Optional[str] = typer.Option(None, "--account", help="account id (default: the one `stats` shows)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="where to write the PDF (default reports/weekly/YYYY-Www.pdf)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Write the weekly report: week, month-to-date and year-to-date TWR vs the benchmark, positions,
+    trades, risk events and the next rebalance session."""
+    from trackrecord.bootstrap import wall_clock
+    from trackrecord.engine.weekly_reporting import chosen_week, make_weekly_report
+    from trackrecord.market.service import calendar_for
+
+    services = context.services(ctx)
+    calendar = calendar_for(services.settings)
+    made = make_weekly_report(services, calendar, chosen_week(calendar, week, wall_clock()), account, out)
+    if as_json:
+        context.print_json(made.document())
+        return
+    recorded = f"recorded as report.generated seq {made.recorded_seq}" if made.recorded_seq else "already recorded"
+    typer.echo(f"{made.label} weekly report {made.week.label} ({made.week.first} to {made.week.last}), account "
+               f"{made.account}: {made.path} ({made.pages} page(s), sha256 {made.sha256[:16]}); built from ledger "
+               f"seq {made.ledger_seq}, {recorded}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("weekly-report")(weekly_report)

@@ -1,0 +1,108 @@
+"""The weekly report's use case: choose the week (the last complete ISO week of the account's
+exchange calendar unless one is named), freeze the report's inputs, build the report as of the
+ledger's head, write ``reports/weekly/YYYY-Www.pdf`` and record ``report.generated``
+(``kind: weekly``)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trackrecord.engine.reporting import count_pages, freeze_report_inputs
+from trackrecord.errors import UserError
+from trackrecord.ledger import events as kinds
+from trackrecord.reports.record import report_head
+from trackrecord.reports.weekly import Week
+
+if TYPE_CHECKING:
+    from trackrecord.market.calendar import ExchangeCalendar
+    from trackrecord.services import Services
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyMade:
+    path: Path
+    sha256: str
+    pages: int
+    week: Week
+    account: str
+    label: str
+    ledger_seq: int
+    ledger_hash: str
+    next_rebalance: date | None
+    figures: dict[str, dict[str, float | None]]
+    recorded_seq: int | None
+
+    def document(self) -> dict[str, Any]:
+        return {"path": str(self.path), "sha256": self.sha256, "pages": self.pages, "week": self.week.label,
+                "from": self.week.first.isoformat(), "to": self.week.last.isoformat(), "account": self.account,
+                "label": self.label, "ledger_seq": self.ledger_seq, "ledger_hash": self.ledger_hash,
+                "next_rebalance": None if self.next_rebalance is None else self.next_rebalance.isoformat(),
+                "figures": self.figures}
+
+
+def last_complete_week(calendar: "ExchangeCalendar", now: datetime) -> Week:
+    """The latest ISO week whose every session has closed by ``now``."""
+    from trackrecord.market.service import last_completed_session
+
+    done = last_completed_session(calendar, now)
+    week = Week.of(done)
+    return week if _last_session(calendar, week) == done else week.previous
+
+
+def _last_session(calendar: "ExchangeCalendar", week: Week) -> date | None:
+    sessions = calendar.sessions_between(week.first, week.last)
+    return None if not len(sessions) else sessions[-1].astype(date)
+
+
+def chosen_week(calendar: "ExchangeCalendar", text: str | None, now: datetime) -> Week:
+    """``--week`` checked (an ISO week that has ended, with a session), or the default."""
+    latest = last_complete_week(calendar, now)
+    if text is None:
+        return latest
+    week = Week.parse(text)
+    if week.first > latest.first:
+        raise UserError(f"--week {week.label}: that week has not ended yet (the last complete week is {latest.label})")
+    if _last_session(calendar, week) is None:
+        raise UserError(f"--week {week.label}: no {calendar.code} session in that week")
+    return week
+
+
+def make_weekly_report(services: "Services", calendar: "ExchangeCalendar", week: Week, account_id: str | None,
+                       out: Path | None) -> WeeklyMade:
+    from trackrecord.reports.weekly import build_weekly_content, weekly_pdf
+
+    account = freeze_report_inputs(services, week.period, account_id)
+    events = list(services.ledger.events())
+    head_seq, head_hash = report_head(events)
+    next_rebalance = calendar.next_rebalance_session(week.last + timedelta(days=1))
+    content = build_weekly_content(events, account, week, head_seq, next_rebalance)
+    pdf = weekly_pdf(content)
+    path = (out if out is not None else services.workspace.root / "reports" / "weekly" / f"{week.label}.pdf")
+    path = path.expanduser().resolve()
+    if not path.parent.is_dir():
+        raise UserError(f"--out {path}: the folder {path.parent} does not exist")
+    temporary = path.with_name(f".{path.name}.partial")
+    temporary.write_bytes(pdf)
+    temporary.replace(path)
+    digest = hashlib.sha256(pdf).hexdigest()
+    recorded = _record_generated(services, events, week, account, (head_seq, head_hash), digest, path,
+                                 next_rebalance)
+    return WeeklyMade(path, digest, count_pages(pdf), week, account, content.label, head_seq, head_hash,
+                      next_rebalance, content.figures_document(), recorded)
+
+
+def _record_generated(services: "Services", events: list[Any], week: Week, account: str, head: tuple[int, str],
+                      digest: str, path: Path, next_rebalance: date | None) -> int | None:
+    if any(e.kind == kinds.REPORT_GENERATED and e.data().get("sha256") == digest for e in events):
+        return None  # made before from the same head: recorded already
+    root = services.workspace.root.resolve()
+    shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    with services.ledger.writer() as writer:
+        return writer.append(kinds.REPORT_GENERATED, {
+            "kind": "weekly", "period": week.label, "account_id": account, "head_seq": head[0],
+            "head_hash": head[1], "sha256": digest, "path": shown, "next_rebalance": next_rebalance,
+        }).seq
