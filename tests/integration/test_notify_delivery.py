@@ -63,6 +63,14 @@ def test_monthly_report_job_emails_the_pdf(cli, tmp_path: Path, smtp: SmtpServer
     [sent] = _events(cli, root, "notification.sent")
     assert sent["event"] == "monthly_report" and sent["channel"].startswith("email:") and sent["attempts"] == 1
 
+    from trackrecord.cli.ops_commands import CliCommands
+
+    weekly = cli("--home", root, "run-job", "weekly-report", "--as-of", "2026-10-30", "--json")
+    assert weekly.code == 0, weekly
+    document = json.loads(weekly.out)
+    assert document["details"]["week"] == "2026-W44"
+    assert document["outcome"] == ("succeeded" if CliCommands().has("weekly-report") else "skipped"), document
+
 
 def _notifier(config: dict, environ: dict | None = None, sleeps: list | None = None):  # type: ignore[no-untyped-def]
     from trackrecord.config import NotificationsConfig

@@ -244,7 +244,7 @@ def weekly_report_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated:
     if not _has_command(env, "weekly-report"):
         return JobResult(Outcome.SKIPPED, f"weekly report {week} not built: `trackrecord weekly-report` is not "
                          "available to this run", {"week": week})
-    _run_command(env, ["weekly-report", week, "--json"])
+    _run_command(env, ["weekly-report", "--week", week, "--json"])
     return JobResult(Outcome.SUCCEEDED, f"weekly report {week} built", {"week": week})
 
 
