@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -39,10 +40,19 @@ def dashboard(
     from trackrecord.dashboard.app import create_app
 
     app = create_app(services, Guard(token), wall_clock)
+    threading.Thread(target=_warm, args=(app,), name="dashboard-warm-up", daemon=True).start()
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"dashboard on http://{shown}:{port}/ ({'token required' if token else 'loopback only, no token'}); "
                "Ctrl-C stops it", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+
+
+def _warm(app: object) -> None:
+    """Build the overview while uvicorn starts; a failure here shows on the first request."""
+    try:
+        app.state.warm()  # type: ignore[attr-defined]
+    except Exception:  # the request that needs the document reports the problem
+        pass
 
 
 def register(app: typer.Typer) -> None:

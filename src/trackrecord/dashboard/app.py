@@ -25,6 +25,7 @@ from trackrecord.risk.killswitch import KillSwitchRefusal
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 if TYPE_CHECKING:
     from trackrecord.bootstrap import Services
@@ -60,37 +61,10 @@ def create_app(services: "Services", guard: Guard, clock: Callable[[], Any]) -> 
                   description="Read-only JSON documents of the workspace: the same documents as the CLI's --json.")
     app.state.documents = documents
 
-    def json_bytes(content: bytes, status: int = 200) -> Response:
-        return Response(content=content, status_code=status, media_type="application/json")
-
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"detail": message}, status_code=status)
 
-    @app.middleware("http")
-    async def guard_every_route(request: Request, call_next: Any) -> Any:
-        response = _refusal(request) or await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        if request.url.path.startswith(API) or not request.url.path.startswith("/static"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
-    def _refusal(request: Request) -> Any:
-        path = request.url.path
-        if not guard.required:
-            host = (request.headers.get("host") or "").rsplit(":", 1)[0]
-            if not is_loopback(host):
-                return error(400, f"Host {host!r}: without a token the dashboard answers loopback names only")
-            return None
-        if path in OPEN_PATHS:
-            return None
-        if guard.bearer_ok(request.headers.get("authorization")) or guard.cookie_ok(request.cookies.get(SESSION_COOKIE)):
-            return None
-        if path.startswith(API) or path == "/healthz":
-            response = error(401, "missing or wrong token: send Authorization: Bearer $TRACKRECORD_DASHBOARD_TOKEN")
-            response.headers["WWW-Authenticate"] = "Bearer"
-            return response
-        target = path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    app.add_middleware(_GuardMiddleware, guard=guard)
 
     @app.exception_handler(UserError)
     async def _user_error(request: Request, exc: UserError) -> Any:
@@ -100,69 +74,85 @@ def create_app(services: "Services", guard: Guard, clock: Callable[[], Any]) -> 
     async def _not_recorded(request: Request, exc: NotRecorded) -> Any:
         return error(404, str(exc))
 
+    async def cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """The cached value at the current head (one read of the head, on the event loop),
+        else built in a worker thread: a slow build never stalls the cached answers."""
+        hit = documents.peek(key)
+        return hit if hit is not None else await run_in_threadpool(documents.cached, key, build)
+
+    async def json_document(key: tuple[Any, ...], build: Callable[[], Any]) -> Response:
+        body = documents.peek(("json", *key))
+        if body is None:
+            body = await run_in_threadpool(documents.cached_json, key, build)
+        return Response(content=body, media_type="application/json")
+
+    async def page(name: str, **options: Any) -> HTMLResponse:
+        key = ("page", name, *sorted(options.items()))
+        return HTMLResponse(await cached(key, lambda: renderer.render(name, **options)))
+
     # -- API ------------------------------------------------------------------------------------
 
     @app.get(f"{API}/summary", tags=["api"], summary="The overview: NAV, P&L by period, positions, signal, freshness")
-    def api_summary() -> Response:
-        return json_bytes(documents.summary_json())
+    async def api_summary() -> Response:
+        today = documents.today()
+        return await json_document(("summary", today), lambda: documents.summary())
 
     @app.get(f"{API}/stats", tags=["api"], summary="`trackrecord stats [FROM] [TO] [--benchmark B] --json`")
-    def api_stats(period_from: str | None = Query(None, alias="from", pattern=DATE_PATTERN),
-                  period_to: str | None = Query(None, alias="to", pattern=DATE_PATTERN),
-                  benchmark: str | None = Query(None, max_length=32)) -> Response:
+    async def api_stats(period_from: str | None = Query(None, alias="from", pattern=DATE_PATTERN),
+                        period_to: str | None = Query(None, alias="to", pattern=DATE_PATTERN),
+                        benchmark: str | None = Query(None, max_length=32)) -> Response:
         start, end = _date(period_from, "from"), _date(period_to, "to")
-        return json_bytes(documents.cached_json(("stats", start, end, benchmark),
-                                                lambda: documents.stats(start, end, benchmark)))
+        return await json_document(("stats", start, end, benchmark), lambda: documents.stats(start, end, benchmark))
 
     @app.get(f"{API}/series", tags=["api"], summary="TWR index, benchmark, drawdown and rolling Sharpe")
-    def api_series() -> Response:
-        return json_bytes(documents.cached_json(("series",), documents.chart_series))
+    async def api_series() -> Response:
+        return await json_document(("series",), documents.chart_series)
 
     @app.get(f"{API}/trades", tags=["api"], summary="`trackrecord trades --json`")
-    def api_trades() -> Response:
-        return json_bytes(documents.cached_json(("trades",), documents.trades))
+    async def api_trades() -> Response:
+        return await json_document(("trades",), documents.trades)
 
     @app.get(f"{API}/slippage", tags=["api"], summary="`trackrecord slippage --json`")
-    def api_slippage() -> Response:
-        return json_bytes(documents.cached_json(("slippage",), documents.slippage))
+    async def api_slippage() -> Response:
+        return await json_document(("slippage",), documents.slippage)
 
     @app.get(f"{API}/orders", tags=["api"], summary="`trackrecord orders --limit N --json`")
-    def api_orders(limit: int = Query(50, ge=1, le=1000)) -> Response:
-        return json_bytes(documents.cached_json(("orders", limit), lambda: documents.orders(limit)))
+    async def api_orders(limit: int = Query(50, ge=1, le=1000)) -> Response:
+        return await json_document(("orders", limit), lambda: documents.orders(limit))
 
     @app.get(f"{API}/orders/history", tags=["api"], summary="Every order with its status history")
-    def api_order_history() -> Response:
-        return json_bytes(documents.cached_json(("order_history",), documents.order_history))
+    async def api_order_history() -> Response:
+        return await json_document(("order_history",), documents.order_history)
 
     @app.get(f"{API}/signals", tags=["api"], summary="The recorded signals with their plan and risk decision")
-    def api_signals() -> Response:
-        return json_bytes(documents.cached_json(("signals",), documents.signals))
+    async def api_signals() -> Response:
+        return await json_document(("signals",), documents.signals)
 
     @app.get(f"{API}/kill-switch", tags=["api"], summary="`trackrecord kill-switch status --json`")
-    def api_kill_switch() -> Response:
-        return json_bytes(documents.cached_json(("kill_switch",), documents.kill_switch))
+    async def api_kill_switch() -> Response:
+        return await json_document(("kill_switch",), documents.kill_switch)
 
     @app.get(f"{API}/ledger", tags=["api"], summary="Head, events by kind, checkpoints and commitments")
-    def api_ledger() -> Response:
-        return json_bytes(documents.cached_json(("ledger",), documents.ledger_overview))
+    async def api_ledger() -> Response:
+        return await json_document(("ledger",), documents.ledger_overview)
 
     @app.get(f"{API}/ledger/events", tags=["api"], summary="A page of `trackrecord ledger log --json`, newest first")
-    def api_events(kind: str | None = Query(None, max_length=64), before: int | None = Query(None, ge=1, le=2**62),
-                   limit: int = Query(100, ge=1, le=500)) -> Response:
-        return json_bytes(documents.cached_json(("events", kind, before, limit),
-                                                lambda: documents.events(kind, before, limit)))
+    async def api_events(kind: str | None = Query(None, max_length=64),
+                         before: int | None = Query(None, ge=1, le=2**62),
+                         limit: int = Query(100, ge=1, le=500)) -> Response:
+        return await json_document(("events", kind, before, limit), lambda: documents.events(kind, before, limit))
 
     @app.get(f"{API}/verify", tags=["api"], summary="`trackrecord verify --json` of the current head")
-    def api_verify() -> Response:
-        return json_bytes(documents.cached_json(("verify",), documents.verify))
+    async def api_verify() -> Response:
+        return await json_document(("verify",), documents.verify)
 
     @app.get(f"{API}/reports", tags=["api"], summary="The PDFs under reports/ with their sha256")
     def api_reports() -> Response:
         return JSONResponse(documents.reports())
 
     @app.get(f"{API}/annotations", tags=["api"], summary="The recorded annotations")
-    def api_annotations() -> Response:
-        return json_bytes(documents.cached_json(("annotations",), documents.annotations))
+    async def api_annotations() -> Response:
+        return await json_document(("annotations",), documents.annotations)
 
     @app.get("/healthz", tags=["health"], summary="Database, ledger head, last daily job, data freshness")
     def healthz() -> Response:
@@ -171,47 +161,53 @@ def create_app(services: "Services", guard: Guard, clock: Callable[[], Any]) -> 
 
     # -- pages ----------------------------------------------------------------------------------
 
-    def page(html: str) -> HTMLResponse:
-        return HTMLResponse(html)
+    csrf = guard.csrf_token(guard.session_value() if guard.required else None)
 
-    def csrf_for(request: Request) -> str:
-        return guard.csrf_token(request.cookies.get(SESSION_COOKIE) if guard.required else None)
+    def warm() -> None:
+        """Build the overview's documents and page now (``trackrecord dashboard`` calls it in
+        a thread at start-up): the first visit is then served from the cache."""
+        documents.cached(("page", "overview", ("csrf", csrf)), lambda: renderer.render("overview", csrf=csrf))
+        documents.cached_json(("summary", documents.today()), documents.summary)
+
+    app.state.warm = warm
 
     @app.get("/", include_in_schema=False)
-    def overview(request: Request, notice: str | None = Query(None, max_length=200)) -> HTMLResponse:
-        return page(renderer.render("overview", csrf=csrf_for(request), notice=notice))
+    async def overview(notice: str | None = Query(None, max_length=200)) -> HTMLResponse:
+        if notice:  # not cached: it echoes what the activation said
+            return HTMLResponse(await run_in_threadpool(renderer.render, "overview", csrf=csrf, notice=notice))
+        return await page("overview", csrf=csrf)
 
     @app.get("/performance", include_in_schema=False)
-    def performance(period: str | None = Query(None, max_length=8),
-                    period_from: str | None = Query(None, alias="from", max_length=10),
-                    period_to: str | None = Query(None, alias="to", max_length=10)) -> HTMLResponse:
-        return page(renderer.render("performance", period=period, period_from=_date(period_from, "from"),
-                                    period_to=_date(period_to, "to")))
+    async def performance(period: str | None = Query(None, max_length=8),
+                          period_from: str | None = Query(None, alias="from", max_length=10),
+                          period_to: str | None = Query(None, alias="to", max_length=10)) -> HTMLResponse:
+        return await page("performance", period=period, period_from=_date(period_from, "from"),
+                          period_to=_date(period_to, "to"))
 
     @app.get("/signals", include_in_schema=False)
-    def signals() -> HTMLResponse:
-        return page(renderer.render("signals"))
+    async def signals() -> HTMLResponse:
+        return await page("signals")
 
     @app.get("/orders", include_in_schema=False)
-    def orders() -> HTMLResponse:
-        return page(renderer.render("orders"))
+    async def orders() -> HTMLResponse:
+        return await page("orders")
 
     @app.get("/reports", include_in_schema=False)
     def reports() -> HTMLResponse:
-        return page(renderer.render("reports"))
+        return HTMLResponse(renderer.render("reports"))
 
     @app.get("/reports/file/{path:path}", include_in_schema=False)
     def report_file(path: str) -> Any:
         return FileResponse(documents.report_file(path), media_type="application/pdf")
 
     @app.get("/ledger", include_in_schema=False)
-    def ledger(kind: str | None = Query(None, max_length=64), before: int | None = Query(None, ge=1, le=2**62),
-               verify: bool = False) -> HTMLResponse:
-        return page(renderer.render("ledger", kind=kind or None, before=before, verify=verify))
+    async def ledger(kind: str | None = Query(None, max_length=64), before: int | None = Query(None, ge=1, le=2**62),
+                     verify: bool = False) -> HTMLResponse:
+        return await page("ledger", kind=kind or None, before=before, verify=verify)
 
     @app.get("/annotations", include_in_schema=False)
-    def annotations() -> HTMLResponse:
-        return page(renderer.render("annotations"))
+    async def annotations() -> HTMLResponse:
+        return await page("annotations")
 
     # -- login and the one write ----------------------------------------------------------------
 
@@ -265,6 +261,51 @@ def create_app(services: "Services", guard: Guard, clock: Callable[[], Any]) -> 
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+class _GuardMiddleware:
+    """Every response gets the security headers; with a token, a request without it is
+    refused before any route runs (401 for the API and /healthz, a redirect to the login
+    form for pages and static files); without one, only loopback Host names are answered."""
+
+    def __init__(self, app: Any, guard: Guard) -> None:
+        self.app = app
+        self.guard = guard
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.headers,
+                                      *(() if static else ((b"cache-control", b"no-store"),))]
+            await send(message)
+
+        refusal = self.refusal(Request(scope))
+        await (refusal or self.app)(scope, receive, send_with_headers)
+
+    def refusal(self, request: Request) -> Any:
+        guard, path = self.guard, request.url.path
+        if not guard.required:
+            host = (request.headers.get("host") or "").rsplit(":", 1)[0]
+            if not is_loopback(host):
+                return JSONResponse({"detail": f"Host {host!r}: without a token the dashboard answers loopback "
+                                               "names only"}, status_code=400)
+            return None
+        if path in OPEN_PATHS:
+            return None
+        if guard.bearer_ok(request.headers.get("authorization")) or guard.cookie_ok(request.cookies.get(SESSION_COOKIE)):
+            return None
+        if path.startswith(API) or path == "/healthz":
+            return JSONResponse({"detail": "missing or wrong token: send Authorization: Bearer "
+                                           "$TRACKRECORD_DASHBOARD_TOKEN"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        target = path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
 async def _form(request: Request) -> dict[str, str]:

@@ -46,8 +46,8 @@ ORDER_KINDS = (kinds.ORDER_SUBMITTED, kinds.ORDER_STATUS, kinds.ORDER_DENIED)
 SHOWN_SIGNALS = 120
 SHOWN_ORDERS = 500
 PAGE_LIMIT = 500
-COMMITMENT_KINDS = ("commitment.recorded", "commitment.signed", "commitment.made")
-REPORT_GENERATED = "report.generated"
+COMMITMENT_KINDS = (kinds.COMMITMENT_MADE,)
+REPORT_GENERATED = kinds.REPORT_GENERATED
 
 
 class NotRecorded(Exception):
@@ -104,6 +104,13 @@ class DashboardDocuments:
                     cache.values[key] = value
             return value
 
+    def peek(self, key: tuple[Any, ...]) -> Any:
+        """The cached value of ``key`` at the current head, or None (one read of the head)."""
+        seq = self.head()[0]
+        cache = self._cache
+        with cache.lock:
+            return cache.values.get(key) if cache.head == seq else None
+
     def cached_json(self, key: tuple[Any, ...], build: Callable[[], Any]) -> bytes:
         """The document as UTF-8 JSON bytes, serialised once per head."""
         return self.cached(("json", *key), lambda: json.dumps(build(), ensure_ascii=False, default=str).encode())
@@ -112,7 +119,10 @@ class DashboardDocuments:
 
     def stats(self, period_from: date | None = None, period_to: date | None = None,
               benchmark: str | None = None) -> dict[str, Any]:
-        """``stats [FROM] [TO] [--benchmark B] --json``."""
+        """``stats [FROM] [TO] [--benchmark B] --json``. The whole record's is the series
+        document without its series (``include_series`` only adds them): one computation."""
+        if period_from is None and period_to is None and benchmark is None:
+            return self.cached(("stats",), lambda: {k: v for k, v in self.stats_with_series().items() if k != "series"})
         return self.cached(("stats", period_from, period_to, benchmark),
                            lambda: self._stats(period_from, period_to, benchmark, False))
 
@@ -183,15 +193,15 @@ class DashboardDocuments:
         return label_of(self.settings.simulated or self.settings.mode is not Mode.LIVE,
                         is_paper_account(configured))
 
+    def today(self) -> date:
+        """The exchange's date now."""
+        return exchange_today(self.calendar, self.clock())
+
     def summary(self) -> dict[str, Any]:
         """The overview: label, NAV, P&L by period, headline metrics, positions, the signal,
         the next rebalance, the kill switch and how fresh the data is."""
-        today = exchange_today(self.calendar, self.clock())
+        today = self.today()
         return self.cached(("summary", today), lambda: self._summary(today))
-
-    def summary_json(self) -> bytes:
-        today = exchange_today(self.calendar, self.clock())
-        return self.cached_json(("summary", today), lambda: self.cached(("summary", today), lambda: self._summary(today)))
 
     def _summary(self, today: date) -> dict[str, Any]:
         head_seq, head_hash = self.head()
@@ -224,15 +234,17 @@ class DashboardDocuments:
         return document
 
     def _positions(self, snapshot: dict[str, Any], nav: float) -> list[dict[str, Any]]:
-        unrealised = {p["symbol"]: p.get("unrealised_pnl") for p in self.trades().get("open_positions", [])}
+        """The snapshot's positions with their weight of NAV and their unrealised P&L at the
+        snapshot's prices against the broker's average cost."""
         out = []
         for p in snapshot.get("positions") or []:
             value = _number(p.get("market_value"))
+            quantity, cost, price = _number(p.get("quantity")), _number(p.get("avg_cost")), _number(p.get("market_price"))
             out.append({"symbol": p.get("symbol"), "quantity": _number(p.get("quantity")),
                         "avg_cost": _number(p.get("avg_cost")), "market_price": _number(p.get("market_price")),
                         "market_value": value, "currency": p.get("currency"), "price_date": p.get("price_date"),
                         "weight": None if value is None or not nav else value / nav,
-                        "unrealised_pnl": unrealised.get(p.get("symbol"))})
+                        "unrealised_pnl": None if None in (quantity, cost, price) else (price - cost) * quantity})
         return sorted(out, key=lambda p: -(p["market_value"] or 0))
 
     def _next_rebalance(self, today: date) -> dict[str, Any] | None:
@@ -278,8 +290,11 @@ class DashboardDocuments:
                 "stale": bool(warnings), "warnings": warnings}
 
     def latest_signal(self) -> dict[str, Any] | None:
-        signals = self.signals()["signals"]
-        return signals[0] if signals else None
+        """The latest recorded signal, as recorded (its plan and decision: ``signals``)."""
+        def build() -> dict[str, Any] | None:
+            event = self._latest(kinds.SIGNAL_COMPUTED)
+            return None if event is None else {"seq": event.seq, "recorded_at": event.recorded_at, **event.data()}
+        return self.cached(("latest_signal",), build)
 
     def signals(self) -> dict[str, Any]:
         """The recorded signals (newest first), each with its plan and risk decision: the
@@ -426,7 +441,7 @@ class DashboardDocuments:
             steps += ["Import a record: trackrecord import snapshots FILE.csv (date,nav[,cash])",
                       "or run the daily pipeline after the close: trackrecord daily",
                       "or try the simulated demo: trackrecord demo DIR"]
-        if self.cached(("latest_signal_seq",), lambda: self._latest(kinds.SIGNAL_COMPUTED)) is None:
+        if self.latest_signal() is None:
             steps.append("Compute and record this month's signal: trackrecord signal")
         return steps
 

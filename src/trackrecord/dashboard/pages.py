@@ -83,6 +83,11 @@ def json_block(document: Any) -> str:
     return json.dumps(document, ensure_ascii=False).replace("</", "<\\/")
 
 
+def _rounded(values: list[float | None] | None, digits: int = 5) -> list[float | None] | None:
+    """Chart points to what a chart can show (a smaller page; tables keep full figures)."""
+    return None if values is None else [None if v is None else round(v, digits) for v in values]
+
+
 def environment() -> Any:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -139,8 +144,9 @@ class Renderer:
     def _overview(self, csrf: str | None = None, notice: str | None = None) -> dict[str, Any]:
         summary = self.documents.summary()
         series = self.documents.chart_series()
-        charts = {"dates": series["dates"], "twr": series.get("twr_index"), "benchmark": series.get("benchmark"),
-                  "benchmark_name": series.get("benchmark_name"), "drawdown": series.get("drawdown")}
+        charts = {"dates": series["dates"], "twr": _rounded(series.get("twr_index")),
+                  "benchmark": _rounded(series.get("benchmark")), "benchmark_name": series.get("benchmark_name"),
+                  "drawdown": _rounded(series.get("drawdown"))}
         return {"summary": summary, "charts": json_block(charts), "csrf": csrf, "notice": notice,
                 "activation_word": "HALT"}
 
@@ -163,8 +169,8 @@ class Renderer:
                 "metric_rows": _metric_rows(stats.get("frequency", "daily")), "benchmark_rows": BENCHMARK_ROWS,
                 "trade_rows": TRADE_ROWS, "monthly": monthly, "yearly": yearly, "years": years,
                 "frequency_line": frequency_line(stats), "episodes": docs.drawdown_episodes(),
-                "charts": json_block({"dates": series["dates"], "rolling_sharpe": series.get("rolling_sharpe"),
-                                      "drawdown": series.get("drawdown")})}
+                "charts": json_block({"dates": series["dates"], "rolling_sharpe": _rounded(series.get("rolling_sharpe"), 3),
+                                      "drawdown": _rounded(series.get("drawdown"))})}
 
     def _signals(self) -> dict[str, Any]:
         return {"signals": self.documents.signals(), "next_steps": self.documents.next_steps()}
