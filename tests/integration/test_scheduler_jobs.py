@@ -191,3 +191,23 @@ def test_a_kill_switch_change_from_the_command_line_is_notified_once(cli, paper:
     told = [b for b in hook.bodies if b["event"] == "kill_switch"]
     assert len(told) == 1 and told[0]["subject"] == "kill switch HALTED"
     assert "ACTIVE -> HALTED: broker statement looks wrong" in told[0]["text"]
+
+
+@pytest.mark.postgres
+def test_jobs_and_doctor_on_postgresql(cli, tmp_path: Path, pg_url: str,  # type: ignore[no-untyped-def]
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _paper(cli, tmp_path / "pg")
+    config = root / "trackrecord.yaml"
+    config.write_text(config.read_text().replace("url: null", f'url: "{pg_url}"'))
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-05-29T18:00:00Z")
+    assert cli("--home", root, "cashflow", "add", "--date", "2026-05-29", "--amount", "100000").code == 0
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T14:30:00Z")
+    assert cli("--home", root, "run-job", "rebalance").code == 0
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T16:00:00Z")
+    assert cli("--home", root, "run-job", "close").code == 0
+    rows = {r["job"]: r for r in json.loads(cli("--home", root, "jobs", "--json").out)["jobs"]}
+    assert rows["rebalance"]["last"]["outcome"] == rows["close"]["last"]["outcome"] == "succeeded"
+    doctor = json.loads(cli("--home", root, "doctor", "--json").out)
+    checks = {c["check"]: c["status"] for c in doctor["checks"]}
+    assert checks["database"] == checks["ledger"] == checks["data"] == "ok", doctor
+    assert cli("--home", root, "verify").code == 0

@@ -136,3 +136,21 @@ def test_sigterm_during_run_job_rebalance_finishes_it_and_a_rerun_adds_nothing(p
     assert rerun.returncode == 0, err
     assert json.loads(out)["details"]["sent"] == 0
     assert {p["order_ref"] for k, p in _kinds(paper) if k == "order.submitted"} == submitted
+
+
+def test_a_rebalance_killed_after_its_first_order_is_completed_by_the_rerun(paper: Path) -> None:
+    env = {"TRACKRECORD_NOW": "2026-06-01T14:30:00Z"}
+    killed = _start(paper, "run-job", "rebalance", env={**env, "TRACKRECORD_CRASH_AT": "after_place:1"})
+    killed.communicate(timeout=120)
+    assert killed.returncode == -signal.SIGKILL
+    kinds = _kinds(paper)
+    assert [k for k, _ in kinds if k.startswith("job.")] == ["job.started"], "killed: no end recorded"
+    rerun = _start(paper, "run-job", "rebalance", "--json", env=env)
+    out, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    document = json.loads(out)
+    assert document["outcome"] == "succeeded" and document["details"]["already_at_broker"] == 1
+    planned = {o["order_ref"] for k, p in _kinds(paper) if k == "plan.created" for o in p["orders"]}
+    with sqlite3.connect(paper / "trackrecord.db") as db:
+        refs = [r[0] for r in db.execute("SELECT order_ref FROM sim_orders")]
+    assert sorted(refs) == sorted(planned), "every planned order at the broker once"
