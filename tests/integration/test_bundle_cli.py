@@ -52,7 +52,7 @@ def test_the_same_ledger_gives_the_same_bundle_bytes(cli, demo_root: Path, tmp_p
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     assert names[:6] == ["events.jsonl", "hashes.txt", "ledger.ed25519.pub", "checkpoints.jsonl", "commitments.txt",
                          "figures.json"]
-    assert names[-2:] == ["manifest.json", "VERIFY.md"]
+    assert names[-3:] == ["manifest.json", "manifest.sig", "VERIFY.md"]
     assert first["account"] == "SIM0001" and first["key_fingerprint"].startswith("SHA256:")
 
 

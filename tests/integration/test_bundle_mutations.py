@@ -16,6 +16,7 @@ import hashlib
 import io
 import json
 import random
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Callable
@@ -23,8 +24,8 @@ from typing import Callable
 import pytest
 
 from trackrecord.cli.app import run
-from trackrecord.engine.bundles import verify_bundle
-from trackrecord.ledger.bundle import checkpoints_text, verify_readme, zip_bytes
+from trackrecord.engine.bundles import rebuilt_services, record_figures, settings_from_manifest, verify_bundle
+from trackrecord.ledger.bundle import checkpoints_text, manifest_message, verify_readme, zip_bytes
 from trackrecord.ledger.bundle_verify import BundleResult
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, event_hash
 from trackrecord.ledger.signing import checkpoint_message, key_fingerprint
@@ -49,16 +50,21 @@ def _files(data: bytes) -> Files:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
+def _refreshed_manifest(files: Files) -> bytes:
+    manifest = json.loads(files["manifest.json"])
+    for name in manifest["files"]:
+        if name in files:
+            manifest["files"][name] = {"sha256": hashlib.sha256(files[name]).hexdigest(), "bytes": len(files[name])}
+    return (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
+
+
 def _rezip(files: Files, *, refresh_manifest: bool = True) -> bytes:
-    """The bundle of ``files``; the manifest's sha256s and VERIFY.md rewritten to match."""
+    """The bundle of ``files``; the manifest's sha256s and VERIFY.md rewritten to match
+    (manifest.sig cannot be: the attacker has no key, and verify names that last)."""
     files = dict(files)
     if refresh_manifest:
-        manifest = json.loads(files["manifest.json"])
-        for name in manifest["files"]:
-            if name in files:
-                manifest["files"][name] = {"sha256": hashlib.sha256(files[name]).hexdigest(), "bytes": len(files[name])}
-        files["manifest.json"] = (json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
-        files["VERIFY.md"] = verify_readme(manifest).encode()
+        files["manifest.json"] = _refreshed_manifest(files)
+        files["VERIFY.md"] = verify_readme(json.loads(files["manifest.json"])).encode()
     return zip_bytes(list(files.items()))
 
 
@@ -220,11 +226,34 @@ def test_a_history_re_signed_with_another_key_fails_every_commitment(bundle: byt
     forged = {**_with_lines(files, lines), "hashes.txt": "".join(hashes).encode(), "commitments.txt": b"",
               "ledger.ed25519.pub": (public + "\n").encode(), "manifest.json": json.dumps(manifest).encode(),
               "checkpoints.jsonl": checkpoints_text([e for e in events if e.kind == "checkpoint.signed"])}
+    forged["manifest.json"] = _refreshed_manifest(forged)
+    forged["manifest.sig"] = base64.b64encode(forger.sign(manifest_message(forged["manifest.json"]))) + b"\n"
     alone = _verify(_rezip(forged))
     assert alone.ok, alone.problems
     result = _verify(_rezip(forged), real_line)
     seq = int(real_line.split(":")[3])
     _assert_named(result, "--commitment", seq, "not by the bundle's key")
+
+
+def test_a_manifest_changed_after_the_export_fails_its_signature(bundle: bytes) -> None:
+    """The settings the figures are computed with are the trader's: changed together with
+    figures.json so that the figures agree, the manifest's signature no longer holds."""
+    files = _files(bundle)
+    assert _verify(zip_bytes([item for item in files.items() if item[0] != "manifest.sig"])).problems[-1].message \
+        .startswith("not signed (no manifest.sig)")
+    manifest = json.loads(files["manifest.json"])
+    manifest["settings"]["performance"]["flow_timing"] = "end"
+    changed = {**files, "manifest.json": json.dumps(manifest).encode()}
+    first = _verify(_rezip(changed))
+    with tempfile.TemporaryDirectory() as folder:  # the forger recomputes the figures with the new setting
+        services = rebuilt_services(Path(folder), settings_from_manifest(manifest["settings"]), first.events)
+        try:
+            figures = record_figures(services, manifest["account"])
+        finally:
+            services.close()
+    result = _verify(_rezip({**changed, "figures.json": json.dumps(figures, indent=2).encode()}))
+    assert [str(p) for p in result.problems] == [
+        "manifest.json: manifest.sig is not its signature by the bundle's key: the manifest was changed after the export"]
 
 
 @pytest.mark.parametrize("key, value, named", [

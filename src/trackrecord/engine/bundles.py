@@ -15,11 +15,13 @@ from trackrecord.ledger.bundle import (
     FIGURES_FILE, MANIFEST_FILE, SETTINGS_SECTIONS, BundleContents, attached_reports, attached_statements,
     bundle_files, zip_bytes,
 )
-from trackrecord.ledger.bundle_verify import BundleResult, check_bundle, parse_commitment_options, read_bundle
+from trackrecord.ledger.bundle_verify import (
+    BundleResult, check_bundle, check_manifest_signature, parse_commitment_options, read_bundle,
+)
 from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.operations import sign_new_head
 from trackrecord.ledger.rebuilt import rebuilt_ledger
-from trackrecord.ledger.signing import SigningKeyError
+from trackrecord.ledger.signing import SigningKeyError, sign_message
 from trackrecord.services import Services
 from trackrecord.workspace import Workspace
 
@@ -77,9 +79,18 @@ def export_bundle(services: Services, account: str | None = None, with_statement
         reports=attached_reports(events, services.workspace.root, chosen),
         statements=attached_statements(events, services.workspace.root, chosen) if with_statements else [],
     )
-    files = bundle_files(contents)
-    manifest = json.loads(files[-2][1])
-    return ExportedBundle(zip_bytes(files), manifest, signed_now, warning)
+    failures: list[str] = []
+
+    def sign(message: bytes) -> str | None:
+        try:
+            return sign_message(services.workspace.private_key_path, message)[1]
+        except SigningKeyError as exc:
+            failures.append(f"the manifest is not signed ({exc}): verify will report it")
+            return None
+
+    files = bundle_files(contents, sign)
+    manifest = json.loads(dict(files)[MANIFEST_FILE])
+    return ExportedBundle(zip_bytes(files), manifest, signed_now, warning or (failures[0] if failures else None))
 
 
 def _figure_only(settings: Settings) -> Settings:
@@ -108,9 +119,11 @@ def verify_bundle(data: bytes, source: str, commitment_lines: list[str]) -> Bund
     if not result.chain_intact:
         if FIGURES_FILE in result.files:
             result.fail(FIGURES_FILE, None, "not recomputed: the chain is broken")
+        check_manifest_signature(result)
         return result
     _check_figures(result)
     _check_reports(result)
+    check_manifest_signature(result)
     return result
 
 

@@ -13,6 +13,7 @@ the same ledger always gives the same bytes: no clock is read):
 - ``reports/*.pdf`` with their ``report.generated`` events' seqs, ``statements/*`` the
   reconciled broker statements, when any are recorded;
 - ``manifest.json``: sha256 of every other file, head seq and hash, key fingerprint;
+- ``manifest.sig``: the manifest's Ed25519 signature by the ledger's key;
 - ``VERIFY.md``: what the bundle proves and how to check it.
 
 The rule a writer of bundles must not break: every byte comes from the ledger (or from a
@@ -27,7 +28,7 @@ import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.chain import StoredEvent, envelope
@@ -42,6 +43,7 @@ CHECKPOINTS_FILE = "checkpoints.jsonl"
 COMMITMENTS_FILE = "commitments.txt"
 FIGURES_FILE = "figures.json"
 MANIFEST_FILE = "manifest.json"
+MANIFEST_SIGNATURE_FILE = "manifest.sig"
 README_FILE = "VERIFY.md"
 REPORT_KIND = kinds.REPORT_GENERATED
 STATEMENT_KINDS_MARK = ("reconcil", "flex")  # event kinds whose payloads may name a statement's sha256
@@ -100,8 +102,16 @@ def checkpoints_text(checkpoints: Iterable[StoredEvent]) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
-def bundle_files(contents: BundleContents) -> list[tuple[str, bytes]]:
-    """(name, bytes) of every file in order, manifest and VERIFY.md last."""
+def manifest_message(manifest: bytes) -> bytes:
+    """What ``manifest.sig`` signs: the manifest's sha256 under its own prefix (never a
+    checkpoint's or a commitment's message)."""
+    return b"trackrecord-bundle-manifest:v1:" + hashlib.sha256(manifest).hexdigest().encode("ascii")
+
+
+def bundle_files(contents: BundleContents, sign: Callable[[bytes], str | None] | None = None) -> list[tuple[str, bytes]]:
+    """(name, bytes) of every file in order, then manifest.json, manifest.sig (the
+    manifest's signature by ``sign``, Ed25519 being deterministic: the same bytes each
+    time; left out when ``sign`` gives None) and VERIFY.md."""
     files: list[tuple[str, bytes]] = [
         (EVENTS_FILE, events_text(contents.events)),
         (HASHES_FILE, hashes_text(contents.events)),
@@ -113,7 +123,11 @@ def bundle_files(contents: BundleContents) -> list[tuple[str, bytes]]:
     files += [(f.name, f.content) for f in contents.reports]
     files += [(f.name, f.content) for f in contents.statements]
     manifest = manifest_document(contents, files)
-    files.append((MANIFEST_FILE, _json_document(manifest)))
+    manifest_bytes = _json_document(manifest)
+    files.append((MANIFEST_FILE, manifest_bytes))
+    signature = sign(manifest_message(manifest_bytes)) if sign is not None else None
+    if signature is not None:
+        files.append((MANIFEST_SIGNATURE_FILE, (signature + "\n").encode("ascii")))
     files.append((README_FILE, verify_readme(manifest).encode("utf-8")))
     return files
 

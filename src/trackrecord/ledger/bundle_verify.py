@@ -19,13 +19,13 @@ from typing import Any
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.bundle import (
-    CHECKPOINTS_FILE, COMMITMENTS_FILE, EVENTS_FILE, FORMAT, HASHES_FILE, MANIFEST_FILE, PUBLIC_KEY_FILE, README_FILE,
-    REPORT_KIND, checkpoints_text, verify_readme,
+    CHECKPOINTS_FILE, COMMITMENTS_FILE, EVENTS_FILE, FORMAT, HASHES_FILE, MANIFEST_FILE, MANIFEST_SIGNATURE_FILE,
+    PUBLIC_KEY_FILE, README_FILE, REPORT_KIND, checkpoints_text, manifest_message, verify_readme,
 )
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent
 from trackrecord.ledger.commitments import CommitmentError, commitment_problem, parse_commitment
 from trackrecord.ledger.projections import DuplicateRow, MemoryTables, operations
-from trackrecord.ledger.signing import key_fingerprint, verify_signature
+from trackrecord.ledger.signing import key_fingerprint, verify_message, verify_signature
 
 _ENVELOPE = re.compile(rb'\[(0|[1-9][0-9]{0,17}),"([0-9T:.Z-]{1,40})","([a-z0-9_.]{1,80})",')
 _HASH_LINE = re.compile(r"(0|[1-9][0-9]*) ([0-9a-f]{64})")
@@ -145,6 +145,21 @@ def check_bundle(result: BundleResult, commitment_lines: list[str]) -> None:
         _check_commitment(result, line, "--commitment", result.manifest.get("account"))
 
 
+def check_manifest_signature(result: BundleResult) -> None:
+    """manifest.sig must be the bundle key's signature of manifest.json: the settings the
+    figures are computed with, the file list and the reports are the trader's. Checked
+    last, so a more precise break (an event, a figure) is the one named first."""
+    manifest, signature = result.files.get(MANIFEST_FILE), result.files.get(MANIFEST_SIGNATURE_FILE)
+    if manifest is None or not result.public_key:
+        return
+    if signature is None:
+        result.fail(MANIFEST_FILE, None, f"not signed (no {MANIFEST_SIGNATURE_FILE}): its settings and file list "
+                                         "are not proven to be the trader's")
+    elif not verify_message(result.public_key, signature.decode("ascii", "replace").strip(), manifest_message(manifest)):
+        result.fail(MANIFEST_FILE, None, f"{MANIFEST_SIGNATURE_FILE} is not its signature by the bundle's key: "
+                                         "the manifest was changed after the export")
+
+
 def parse_commitment_options(lines: list[str]) -> None:
     """Refuse, before anything is checked, a ``--commitment`` that is not a commitment line."""
     for line in lines:
@@ -179,7 +194,7 @@ def _check_manifest_shape(result: BundleResult) -> None:
             result.fail(name, None, f"sha256 {hashlib.sha256(content).hexdigest()[:16]} differs from the "
                                     f"manifest's {str(expected)[:16]}: the file was changed")
     for name in result.files:
-        if name not in manifest["files"] and name not in (MANIFEST_FILE, README_FILE):
+        if name not in manifest["files"] and name not in (MANIFEST_FILE, MANIFEST_SIGNATURE_FILE, README_FILE):
             result.fail(name, None, "in the bundle but not listed in the manifest")
     readme = result.files.get(README_FILE)
     try:
