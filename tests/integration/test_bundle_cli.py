@@ -77,9 +77,11 @@ def test_verify_bundle_needs_no_workspace_and_prints_the_fingerprint(cli, demo_r
     text = cli("verify", tmp_path / "record.zip")
     assert text.code == 0, text
     assert "bundle OK" in text.out and exported["key_fingerprint"] in text.out
+    assert "no --commitment given" in text.out, "what a bundle alone cannot prove is said"
     document = json.loads(cli("verify", tmp_path / "record.zip", "--json").out)
     assert document["ok"] is True and document["head_seq"] == exported["head_seq"]
     assert document["figures_checked"] > 50, "the stats document is recomputed from the events alone"
+    assert "re-signed" in document["not_provable"]
     assert list(elsewhere.iterdir()) == [], "verify wrote nothing where it ran"
 
 

@@ -132,6 +132,9 @@ def verify_bundle_file(path: Path, commitments: list[str], as_json: bool) -> Non
                    f"{result.checkpoints} signed checkpoints, {result.figures_checked} figures recomputed from the "
                    f"events, {len(result.reports_checked)} reports, {len(result.commitments_checked)} commitments hold")
         typer.echo(f"signed by key {result.fingerprint}: compare it with the fingerprint the trader sent you")
+        if not commitments:
+            typer.echo("no --commitment given: only lines the trader sent you earlier show that this history was "
+                       "not rewritten and re-signed before the export")
     else:
         first = result.first_break()
         typer.echo(f"bundle BROKEN: {first}", err=True)

@@ -31,6 +31,13 @@ _ENVELOPE = re.compile(rb'\[(0|[1-9][0-9]{0,17}),"([0-9T:.Z-]{1,40})","([a-z0-9_
 _HASH_LINE = re.compile(r"(0|[1-9][0-9]*) ([0-9a-f]{64})")
 
 
+BUNDLE_NOT_PROVABLE = (
+    "that the key is the trader's (compare the fingerprint with one they sent separately), and, without "
+    "--commitment lines the trader sent earlier, that the history was not rewritten and re-signed with their key "
+    "before this export; nor that the broker executed what the ledger records (see the statements)"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One break: the file, the event's seq when there is one, and what is wrong."""
@@ -100,6 +107,7 @@ class BundleResult:
             "reports_checked": self.reports_checked, "reports_rebuilt": self.reports_rebuilt,
             "first_break": None if first is None else {"file": first.file, "seq": first.seq, "message": first.message},
             "problems": [str(p) for p in self.problems],
+            "not_provable": BUNDLE_NOT_PROVABLE,
         }
 
 
