@@ -215,6 +215,14 @@ def test_report_verify_of_a_file_that_is_no_report_of_this_workspace_exits_2(dem
     assert _events(demo) == before
 
 
+@pytest.mark.parametrize("out", ["missing-folder/x.pdf", "."])
+def test_an_out_path_that_cannot_be_written_is_one_line_exit_2_and_writes_nothing(demo: Path, out: str,
+                                                                                     tmp_path: Path) -> None:
+    before = _events(demo)
+    assert _run("--home", demo, "report", "2026-08", "--out", tmp_path / out)[0] == 2
+    assert _events(demo) == before
+
+
 @pytest.mark.parametrize("period", ["2025-13", "June", "2025-6-1", "2019-01"])
 def test_a_bad_or_empty_period_is_one_line_exit_2_and_writes_nothing(demo: Path, period: str, capsys) -> None:  # type: ignore[no-untyped-def]
     from trackrecord.cli.app import run

@@ -63,6 +63,8 @@ def make_monthly_report(services: "Services", period_text: str, account_id: str 
     from trackrecord.reports.pdf import monthly_pdf
 
     period = Period.parse(period_text)
+    if out is not None:
+        _check_out(out)
     account = freeze_report_inputs(services, period, account_id)
     freeze_month_commentary(services.ledger, services.workspace.root, period.first)
     events = list(services.ledger.events())
@@ -71,13 +73,19 @@ def make_monthly_report(services: "Services", period_text: str, account_id: str 
     pdf = monthly_pdf(content)
     path = out if out is not None else default_path(services, period, account, account_id is not None)
     path = path.expanduser().resolve()
-    if not path.parent.is_dir():
-        raise UserError(f"--out {path}: the folder {path.parent} does not exist")
     _write_atomically(path, pdf)
     digest = hashlib.sha256(pdf).hexdigest()
     recorded = _record_generated(services, events, period, account, head_seq, head_hash, digest, path)
     return ReportMade(path, digest, count_pages(pdf), period.month, account, content.label, head_seq, head_hash,
                       recorded)
+
+
+def _check_out(out: Path) -> None:
+    path = out.expanduser().resolve()
+    if path.is_dir():
+        raise UserError(f"--out {out}: is a folder; give the PDF's file name")
+    if not path.parent.is_dir():
+        raise UserError(f"--out {out}: the folder {path.parent} does not exist")
 
 
 def default_path(services: "Services", period: Period, account: str, asked_for: bool) -> Path:
