@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from trackrecord.analytics.flow_checks import UnreflectedFlow, unreflected_flows
 from trackrecord.domain import CashFlow, Mode
-from trackrecord.engine.crash import crash_point
+from trackrecord.crash import crash_point
 from trackrecord.errors import UserError
 from trackrecord.ledger import cashflows as ledger_flows
 

@@ -25,7 +25,7 @@ from trackrecord.engine.cashflows import configured_account_id
 from trackrecord.engine.account import StaleSnapshot, pull_executions, record_snapshot
 from trackrecord.engine.annotations import systematic_notes
 from trackrecord.engine.context import PlanningContext, RunContext
-from trackrecord.engine.crash import crash_point
+from trackrecord.crash import crash_point
 from trackrecord.engine.kill_switch import halt, read_status, state_from_events
 from trackrecord.engine.planning import (
     NoPlan,

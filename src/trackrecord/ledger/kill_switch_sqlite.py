@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from trackrecord.crash import after_commit
 from trackrecord.domain.enums import TradingState
 from trackrecord.ledger.append import append_checkpoint, append_events, read_head
 from trackrecord.ledger.signing import PRIVATE_KEY_FILE, SigningKeyError
@@ -102,6 +103,7 @@ def activate(
             raise
         finally:
             conn.close()
+        after_commit()
     return KillSwitchStatus(target, reason.strip(), event.recorded_at, event.seq), previous
 
 

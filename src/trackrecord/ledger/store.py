@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
 
+from trackrecord.crash import after_commit
 from trackrecord.errors import RuntimeFailure
 from trackrecord.ledger.append import append_events
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent
@@ -127,6 +128,7 @@ class SqlLedger:
                     yield Writer(conn, seq, prev, self.clock)
             except OperationalError as exc:
                 raise _lock_failure(exc) from None
+        after_commit()
 
     def _write_connection(self) -> "Connection":
         """One connection kept for writing (a run appends thousands of times)."""

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Sequence
 
+from trackrecord.crash import after_commit
 from trackrecord.ledger.canonical import format_timestamp
 from trackrecord.ledger.cashflows import RecordedCashFlow, booking_flows
 from trackrecord.ledger.db import WRITE_OPTION
@@ -140,6 +141,8 @@ class SimBookStore:
                 rows = rows_for(flows, booked, next_id)
                 if rows:
                     conn.execute(text(INSERT_CASH), [{**row, "account_id": self.account_id} for row in rows])
+        if rows:
+            after_commit()
         return rows
 
     def insert_cash(self, row: dict[str, Any]) -> int:
@@ -198,6 +201,7 @@ class SimBookStore:
                     self._conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_WRITER_LOCK})
                 for sql, rows in batches:
                     self._conn.execute(text(sql), rows)
+            after_commit()
 
     def _write_sqlite(self, batches: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
         if self._conn is None:
@@ -220,6 +224,7 @@ class SimBookStore:
             cursor.execute("COMMIT")
         finally:
             cursor.close()
+        after_commit()
 
 
 def _is_integrity_error(exc: Exception) -> bool:
