@@ -156,3 +156,30 @@ def test_help_stays_fast_no_web_framework_imported() -> None:
     code = "import sys; from trackrecord.cli.app import build_app; build_app(); print('fastapi' in sys.modules, 'jinja2' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert out.strip() == "False False"
+
+
+def test_annotations_are_annotate_list_json_newest_first(client: Any, cli: Any, demo: Path) -> None:
+    result = cli("--home", demo, "annotate", "new", "--pre", "--symbol", "SXLK", "--thesis", "dashboard shows this")
+    assert result.code == 0, result
+    listed = cli_json(cli, demo, "annotate", "list")
+    document = api_json(client, "/api/v1/annotations")
+    assert document["annotations"] == list(reversed(listed))
+    page = client.get("/annotations").text
+    assert "dashboard shows this" in page and 'id="empty-state"' not in page
+
+
+def test_reports_page_lists_the_pdfs_with_their_sha256_and_serves_them(client: Any, cli: Any, demo: Path) -> None:
+    import hashlib
+
+    result = cli("--home", demo, "report", "2026-04", "--json")
+    assert result.code == 0, result
+    made = json.loads(result.out)
+    listed = api_json(client, "/api/v1/reports")["reports"]
+    entry = next(r for r in listed if r["path"].endswith("2026-04.pdf"))
+    pdf = (demo / "reports" / entry["path"]).read_bytes()
+    assert entry["sha256"] == hashlib.sha256(pdf).hexdigest() and entry["recorded"] is True
+    assert made["sha256"] == entry["sha256"]
+    page = client.get("/reports").text
+    assert entry["sha256"] in page
+    download = client.get(f"/reports/file/{entry['path']}")
+    assert download.status_code == 200 and download.content == pdf

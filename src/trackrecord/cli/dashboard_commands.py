@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Optional
 
@@ -40,7 +39,7 @@ def dashboard(
     from trackrecord.dashboard.app import create_app
 
     app = create_app(services, Guard(token), wall_clock)
-    threading.Thread(target=_warm, args=(app,), name="dashboard-warm-up", daemon=True).start()
+    _warm(app)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"dashboard on http://{shown}:{port}/ ({'token required' if token else 'loopback only, no token'}); "
                "Ctrl-C stops it", err=True)
@@ -48,11 +47,13 @@ def dashboard(
 
 
 def _warm(app: object) -> None:
-    """Build the overview while uvicorn starts; a failure here shows on the first request."""
+    """Build the overview before listening, so that the first visit is served from the cache.
+    A document that cannot be built is reported by the request that needs it."""
     try:
         app.state.warm()  # type: ignore[attr-defined]
-    except Exception:  # the request that needs the document reports the problem
-        pass
+    except Exception as exc:  # noqa: BLE001 - shown, and shown again by the page that needs it
+        typer.echo(f"warning: the overview could not be prepared ({type(exc).__name__}: {exc}); "
+                   "the page will say why", err=True)
 
 
 def register(app: typer.Typer) -> None:

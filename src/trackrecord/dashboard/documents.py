@@ -32,6 +32,7 @@ from trackrecord.engine.performance import (
 from trackrecord.engine.sessions import exchange_today
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.annotations import annotation_document, commentaries, recorded_annotations
 from trackrecord.ledger.event_pages import event_page, head_of, kind_counts, latest_event, latest_events
 from trackrecord.ledger.operations import verify_ledger
 from trackrecord.ledger.queries import reading, recent_orders
@@ -356,12 +357,15 @@ class DashboardDocuments:
         return self.cached(("ledger",), build)
 
     def annotations(self) -> dict[str, Any]:
-        """The recorded annotations (newest first), as their events hold them."""
+        """``annotate list --json`` (newest first) and the months' frozen commentaries."""
         def build() -> dict[str, Any]:
             with reading(self.services.engine) as conn:
-                found = latest_events(conn, (kinds.ANNOTATION_ADDED, "annotation.recorded", "annotation.revised",
-                                             "commentary.recorded", "commentary.frozen"), 500)
-            return {"annotations": [e.document() for e in found]}
+                found = recorded_annotations(conn)
+                frozen = commentaries(conn)
+            return {"annotations": [annotation_document(a) for a in reversed(found)],
+                    "commentaries": [{"month": f"{c.month:%Y-%m}", "version": c.version, "seq": c.seq,
+                                      "sha256": c.sha256, "source": c.source, "text": c.text}
+                                     for _, c in sorted(frozen.items(), reverse=True)]}
         return self.cached(("annotations",), build)
 
     def reports(self) -> dict[str, Any]:

@@ -188,7 +188,7 @@ class Renderer:
                 "verify": docs.verify() if verify else None}
 
     def _annotations(self) -> dict[str, Any]:
-        return {"annotations": self.documents.annotations()["annotations"]}
+        return self.documents.annotations()
 
 
 def not_recorded_message(exc: NotRecorded) -> str:
