@@ -232,3 +232,28 @@ def test_a_bundle_of_either_backend_verifies_with_its_commitment(cli, workspace:
     result = cli("verify", tmp_path / "b.zip", "--commitment", line, "--json")
     document = json.loads(result.out)
     assert result.code == 0 and document["ok"] and document["figures_checked"] > 20, document["problems"]
+
+
+def test_export_into_a_missing_folder_is_refused_and_writes_nothing(cli, workspace: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    before = _events(cli, workspace)
+    result = cli("--home", workspace, "export", "bundle", tmp_path / "nowhere" / "b.zip")
+    assert result.code == 2 and "does not exist" in result.err and result.err.count("\n") == 1
+    assert _events(cli, workspace) == before
+
+
+def test_verify_of_a_missing_bundle_is_one_line(cli, tmp_path: Path, elsewhere: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("verify", tmp_path / "missing.zip")
+    assert result.code == 2 and "cannot read the bundle" in result.err and result.err.count("\n") == 1
+
+
+def test_a_commitment_without_a_bundle_is_refused(cli, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("--home", workspace, "verify", "--commitment", "trackrecord-commit:v1:A:1:" + "0" * 64 + ":x")
+    assert result.code == 2 and "--commitment needs a bundle" in result.err
+
+
+def test_ledger_commit_without_the_private_key_is_refused_and_records_nothing(cli, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    before = _events(cli, workspace)
+    (workspace / "keys" / "ledger.ed25519").unlink()
+    result = cli("--home", workspace, "ledger", "commit")
+    assert result.code == 2 and "cannot sign the commitment" in result.err and "Traceback" not in result.err
+    assert _events(cli, workspace) == before
