@@ -81,6 +81,18 @@ def test_a_reconciliation_is_recorded_with_the_statement_and_its_hash(cli, home:
     assert cli("--home", home, "verify").code == 0
 
 
+def test_reconciling_the_same_statement_again_with_the_same_result_records_nothing(
+        cli, home: Path, statement: SyntheticStatement) -> None:
+    first = json.loads(_reconcile(cli, home, statement).out)
+    events = len(json.loads(cli("--home", home, "ledger", "log", "--json").out))
+    again = json.loads(_reconcile(cli, home, statement).out)
+    assert again["recorded"] is False and again["seq"] == first["seq"] and first["recorded"] is True
+    assert len(json.loads(cli("--home", home, "ledger", "log", "--json").out)) == events
+    statement.trades.pop()
+    changed = json.loads(_reconcile(cli, home, statement).out)
+    assert changed["recorded"] is True and changed["seq"] > first["seq"], "another statement: recorded"
+
+
 def test_a_fill_missing_from_the_statement_is_the_only_break(cli, home: Path, statement: SyntheticStatement) -> None:
     gone = statement.trades.pop(7)
     result = _reconcile(cli, home, statement)

@@ -103,7 +103,7 @@ def _show(outcome: "ReconcileOutcome", as_json: bool, extra: dict[str, object] |
     if not outcome.result.ok:
         if as_json:  # stdout holds the document; a script or the scheduler sees why it exited 1
             breaks = outcome.result.breaks
-            typer.echo(f"{len(breaks)} break(s) with the statement (recorded as seq {outcome.seq}); first: "
+            typer.echo(f"{len(breaks)} break(s) with the statement (seq {outcome.seq}); first: "
                        f"{breaks[0].message}", err=True)
         raise typer.Exit(1)
 
@@ -134,10 +134,12 @@ def _print_report(outcome: "ReconcileOutcome") -> None:
     tolerance = outcome.tolerance
     typer.echo(f"  tolerance: {tolerance.amount} in money, {tolerance.price_relative} of a price, flow dates within "
                f"{tolerance.flow_days} days")
+    where = f"recorded as seq {outcome.seq}" if outcome.recorded else \
+        f"the same result as the reconciliation at seq {outcome.seq}: nothing new recorded"
     if result.ok:
-        typer.echo(f"0 breaks: the ledger agrees with the statement (recorded as seq {outcome.seq})")
+        typer.echo(f"0 breaks: the ledger agrees with the statement ({where})")
         return
-    typer.echo(f"{len(result.breaks)} break(s) (recorded as seq {outcome.seq}):")
+    typer.echo(f"{len(result.breaks)} break(s) ({where}):")
     for found in result.breaks:
         typer.echo(f"  {found.area.value} {found.kind.value.replace('_', ' ')}: {found.message}")
 

@@ -6,13 +6,14 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, union
 
 from trackrecord.domain import Side
+from trackrecord.ledger import events as kinds
 from trackrecord.ledger.parsing import parse_timestamp
-from trackrecord.ledger.schema import cashflows, fills, snapshots
+from trackrecord.ledger.schema import cashflows, events, fills, snapshots
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -83,3 +84,14 @@ def ledger_accounts(conn: "Connection") -> set[str]:
                   select(cashflows.c.account_id).where(cashflows.c.account_id.is_not(None)))
     return {row[0] for row in conn.execute(query) if row[0]}
 
+
+
+def latest_reconciliation(conn: "Connection", sha256: str) -> tuple[int, dict[str, Any]] | None:
+    """(seq, payload) of the latest ``reconciliation.done`` of the statement with ``sha256``."""
+    query = (select(events.c.seq, events.c.payload).where(events.c.kind == kinds.RECONCILIATION_DONE)
+             .order_by(events.c.seq.desc()))
+    for seq, payload in conn.execute(query):
+        data = json.loads(payload)
+        if isinstance(data.get("statement"), dict) and data["statement"].get("sha256") == sha256:
+            return int(seq), data
+    return None

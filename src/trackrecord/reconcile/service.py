@@ -5,7 +5,8 @@ Flex statement, or one of an account this ledger does not know, writes nothing. 
 statement is kept under ``statements/`` (named by account, period and sha256, with a
 ``.sha256`` file beside it), the flows the ledger lacks are booked when asked
 (``--import-cashflows``, through ``cashflow add``'s use case, once per IB transaction id), and
-one ``reconciliation.done`` event records what was compared and every break found.
+one ``reconciliation.done`` event records what was compared and every break found (none when
+the latest reconciliation of the same statement found exactly the same: a repeat adds nothing).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from trackrecord.domain import is_paper_account
 from trackrecord.engine.cashflows import CashFlowRequest, RecordedFlow, configured_account_id, record_cashflow
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.canonical import canonical_json_and_data
 from trackrecord.ledger.cashflows import recorded_cashflows
 from trackrecord.ledger.queries import reading
-from trackrecord.ledger.reconciliation import current_fills, ledger_accounts, snapshot_navs
+from trackrecord.ledger.reconciliation import current_fills, latest_reconciliation, ledger_accounts, snapshot_navs
 from trackrecord.reconcile.fetch import FetchedStatement, FlexService, fetch_statement
 from trackrecord.reconcile.flex import FlexCash, FlexStatement, parse_flex
 from trackrecord.reconcile.matching import (
@@ -64,11 +66,13 @@ class ReconcileOutcome:
     warnings: tuple[str, ...]
     simulated: bool
     tolerance: Tolerance
+    recorded: bool = True  # False: the latest reconciliation of this statement found the same, seq is its
 
     def document(self) -> dict[str, Any]:
         statement = self.statement
         return {
-            "account_id": statement.account_id, "ok": self.result.ok, "seq": self.seq, "simulated": self.simulated,
+            "account_id": statement.account_id, "ok": self.result.ok, "seq": self.seq, "recorded": self.recorded,
+            "simulated": self.simulated,
             "paper": is_paper_account(statement.account_id),
             "statement": _statement_document(statement, self.sha256, self.saved_as),
             "compared": dict(self.result.compared), "matched": dict(self.result.matched),
@@ -105,11 +109,15 @@ def reconcile_statement(services: "Services", request: ReconcileRequest, today: 
         result = reconcile(statement, _ledger_record(services, statement, default_account), symbols, request.tolerance)
     sha256 = hashlib.sha256(request.data).hexdigest()
     saved_as = keep_statement(services.workspace.root, request.data, sha256, statement_name(statement, sha256))
+    payload = _payload(statement, sha256, saved_as, result, request, imported, settings.simulated)
     with services.ledger.writer() as writer:
-        event = writer.append(kinds.RECONCILIATION_DONE, _payload(statement, sha256, saved_as, result, request,
-                                                                  imported, settings.simulated))
-    return ReconcileOutcome(statement, sha256, saved_as, result, event.seq, imported, tuple(warnings),
-                            settings.simulated, request.tolerance)
+        earlier = latest_reconciliation(writer.conn, sha256)
+        if earlier is not None and earlier[1] == canonical_json_and_data(payload)[1]:
+            seq, recorded = earlier[0], False  # the same statement, the same result: nothing new to record
+        else:
+            seq, recorded = writer.append(kinds.RECONCILIATION_DONE, payload).seq, True
+    return ReconcileOutcome(statement, sha256, saved_as, result, seq, imported, tuple(warnings),
+                            settings.simulated, request.tolerance, recorded)
 
 
 def _refuse_unknown_account(services: "Services", statement: FlexStatement, source: str, default: str) -> None:
