@@ -46,6 +46,7 @@ def test_run_job_rebalance_then_close_records_each_run_and_settles_the_orders(cl
     close = cli("--home", paper, "run-job", "close", "--json")
     assert close.code == 0, close
     assert [s["session_date"] for s in _events(cli, paper, "snapshot.recorded")] == ["2026-06-01"]
+    assert json.loads(close.out)["details"]["new_fills"] == 3
     finished = _events(cli, paper, "job.finished")
     assert [(f["job"], f["session"], f["outcome"]) for f in finished] == [
         ("rebalance", "2026-06-01", "succeeded"), ("close", "2026-06-01", "succeeded")]

@@ -191,3 +191,6 @@ def test_two_years_of_sessions_with_faults(cli, memory_dir: Path, servers, monke
     assert sent["email"] == len(smtp.inbox.messages) and sent["webhook"] == len(hook.bodies)
     assert failed and {p["channel"].split(":")[0] for p in failed} == {"email"} and all(p["attempts"] == 2 for p in failed)
     assert any(b["event"] == "job_failed" and BROKER_DOWN.isoformat() in b["subject"] for b in hook.bodies)
+    told = Counter(b["event"] for b in hook.bodies)
+    with_fills = [p for p in of("job.finished") if p["job"] == "close" and p["details"].get("new_fills")]
+    assert told["rebalance_plan"] == 24 and told["fills"] == len(with_fills) > 10, told

@@ -141,12 +141,13 @@ def close_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated: bool = 
                          price_failure or "dry_run: prices updated; there is no broker to pull from or snapshot")
     ctx = env.open_broker(env.services, env.calendar, env.mode)
     try:
-        _settle_rebalance(ctx, run.session, now)
+        settled = _settle_rebalance(ctx, run.session, now)
         daily = run_daily(ctx, run.session if ctx.mode is Mode.PAPER or back_dated else None, now)
         halted = _daily_loss_check(ctx, daily.report.session, daily.report.nav)
     finally:
         ctx.close()
     report = daily.report
+    report.new_fills += settled
     label = " (SIMULATED)" if ctx.simulated else ""
     summary = (f"NAV {_money(report.nav)} {env.services.settings.account.base_currency}, {report.new_fills} new "
                f"fill(s), gates {'passed' if report.gates_passed else 'FAILED: ' + report.gate_message}")
@@ -163,15 +164,18 @@ def close_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated: bool = 
                       "snapshot_written": report.snapshot_written, "halted": bool(halted)})
 
 
-def _settle_rebalance(ctx: "RunContext", session: date, now: datetime) -> None:
+def _settle_rebalance(ctx: "RunContext", session: date, now: datetime) -> int:
     """On a rebalance session whose orders are out and open, the engine's own rerun settles
     them (auction, final states, fills): it finds every order at the broker and sends none.
-    An order whose intent has no answer yet is left to the pull: never sent after the close."""
+    An order whose intent has no answer yet is left to the pull: never sent after the close.
+    Returns the fills it recorded."""
     with queries.reading(ctx.ledger.engine) as conn:
         statuses = queries.order_statuses(conn, plan_id_for(ctx.account_id, session))
     if statuses and not any(s in UNSENT for s in statuses.values()) and \
             not all(s.is_terminal for s in statuses.values()):
-        execute_session(ctx, session, now, back_dated=True)
+        report = execute_session(ctx, session, now, back_dated=True).report
+        return 0 if report is None else report.fills
+    return 0
 
 
 def _daily_loss_check(ctx: "RunContext", session: date, nav: str | None) -> str | None:
