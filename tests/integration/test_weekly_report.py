@@ -134,3 +134,23 @@ def test_a_bad_week_is_one_line_exit_2_and_writes_nothing(demo: Path, week: str,
     assert named in err and err.startswith("error: ") and err.count("\n") == 1, err
     assert len(_json(demo, "ledger", "log")) == before  # type: ignore[arg-type]
     assert not list((demo / "reports/weekly").glob("*.pdf"))
+
+
+def test_verify_rebuilds_the_same_bytes_and_an_edited_fill_fails(demo: Path) -> None:
+    import sqlite3
+
+    made = _json(demo, "weekly-report", "--week", "2026-W27")
+    assert _json(demo, "weekly-report", "--verify", made["path"])["equal"] is True
+    fill = next(e for e in _json(demo, "ledger", "log", "--kind", "fill.recorded")  # type: ignore[union-attr]
+                if e["payload"]["executed_at"].startswith("2026-07-01"))
+    with sqlite3.connect(demo / "trackrecord.db") as db:
+        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            db.execute(f"DROP TRIGGER {name}")
+        payload = json.loads(db.execute("SELECT payload FROM events WHERE seq = ?", (fill["seq"],)).fetchone()[0])
+        payload["price"] = str(round(float(payload["price"]) * 1.01, 4))
+        db.execute("UPDATE events SET payload = ? WHERE seq = ?",
+                   (json.dumps(payload, sort_keys=True, separators=(",", ":")), fill["seq"]))
+    code, out, _ = _run("--home", demo, "weekly-report", "--verify", made["path"])
+    assert code == 1 and "DIFFERS" in out and "first differing page 1" in out, out
+    code, _, err = _run("--home", demo, "weekly-report", "--verify", demo / "trackrecord.yaml")
+    assert code == 2 and "not a trackrecord weekly report" in err

@@ -16,16 +16,21 @@ def weekly_report(
                                        help="ISO week, e.g. 2026-W05 (default: the last complete week)"),
     account: Optional[str] = typer.Option(None, "--account", help="account id (default: the one `stats` shows)"),
     out: Optional[Path] = typer.Option(None, "--out", help="where to write the PDF (default reports/weekly/YYYY-Www.pdf)"),
+    verify: Optional[Path] = typer.Option(None, "--verify", metavar="PDF",
+                                          help="rebuild the weekly report PDF from the ledger and compare bytes"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Write the weekly report: week, month-to-date and year-to-date TWR vs the benchmark, positions,
-    trades, risk events and the next rebalance session."""
+    trades, risk events and the next rebalance session. `--verify PDF` rebuilds one and compares."""
     from trackrecord.bootstrap import wall_clock
     from trackrecord.engine.weekly_reporting import chosen_week, make_weekly_report
     from trackrecord.market.service import calendar_for
 
     services = context.services(ctx)
     calendar = calendar_for(services.settings)
+    if verify is not None:
+        _verify(services, calendar, verify, as_json)
+        return
     made = make_weekly_report(services, calendar, chosen_week(calendar, week, wall_clock()), account, out)
     if as_json:
         context.print_json(made.document())
@@ -34,6 +39,26 @@ def weekly_report(
     typer.echo(f"{made.label} weekly report {made.week.label} ({made.week.first} to {made.week.last}), account "
                f"{made.account}: {made.path} ({made.pages} page(s), sha256 {made.sha256[:16]}); built from ledger "
                f"seq {made.ledger_seq}, {recorded}")
+
+
+def _verify(services: object, calendar: object, pdf: Path, as_json: bool) -> None:
+    from trackrecord.engine.weekly_reporting import verify_weekly_report
+
+    verdict = verify_weekly_report(services, calendar, pdf)  # type: ignore[arg-type]
+    if as_json:
+        context.print_json({"path": str(pdf), "equal": verdict.equal, "week": verdict.period,
+                            "account": verdict.account, "ledger_seq": verdict.ledger_seq,
+                            "first_differing_page": verdict.first_differing_page, "problem": verdict.problem or None})
+    elif verdict.equal:
+        typer.echo(f"{pdf}: identical to the weekly report {verdict.period} of account {verdict.account} rebuilt "
+                   f"from ledger seq {verdict.ledger_seq} ({verdict.pages} page(s))")
+    else:
+        where = verdict.problem or (f"first differing page {verdict.first_differing_page}"
+                                    if verdict.first_differing_page else "the pages could not be compared one by one")
+        typer.echo(f"{pdf}: DIFFERS from the weekly report {verdict.period} of account {verdict.account} rebuilt "
+                   f"from ledger seq {verdict.ledger_seq}: {where}")
+    if not verdict.equal:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

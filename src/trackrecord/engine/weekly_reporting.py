@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackrecord.engine.reporting import count_pages, freeze_report_inputs
+from trackrecord.engine.reporting import ReportVerdict, count_pages, first_differing_page, freeze_report_inputs
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.reports.record import report_head
@@ -106,3 +106,43 @@ def _record_generated(services: "Services", events: list[Any], week: Week, accou
             "kind": "weekly", "period": week.label, "account_id": account, "head_seq": head[0],
             "head_hash": head[1], "sha256": digest, "path": shown, "next_rebalance": next_rebalance,
         }).seq
+
+
+def verify_weekly_report(services: "Services", calendar: "ExchangeCalendar", pdf_path: Path) -> ReportVerdict:
+    """Rebuild the weekly report ``pdf_path`` names (account, week, head) from this ledger and
+    compare bytes; the next rebalance session is the one its ``report.generated`` recorded.
+    ``UserError`` when the file is no weekly report of this workspace's ledger."""
+    from trackrecord.reports.weekly import IDENTITY, build_weekly_report
+
+    try:
+        data = pdf_path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"--verify {pdf_path}: cannot read it ({exc.strerror or exc})") from None
+    match = IDENTITY.search(data) if data.startswith(b"%PDF-") else None
+    if match is None:
+        raise UserError(f"--verify {pdf_path}: not a trackrecord weekly report (no report identity in its metadata)")
+    account, label, seq, head_hash, genesis = (m.decode() for m in match.groups())
+    head_seq, week = int(seq), Week.parse(label)
+    events = list(services.ledger.events())
+    if not events or events[0].hash != genesis:
+        raise UserError(f"--verify {pdf_path}: a report of another ledger (its first event's hash is "
+                        f"{genesis[:16]}): not a report of this workspace")
+    at_seq = next((e for e in events if e.seq == head_seq), None)
+    if at_seq is None or at_seq.hash != head_hash:
+        found = "no such seq" if at_seq is None else f"hash {at_seq.hash[:16]}"
+        return ReportVerdict(False, label, account, head_seq, None, 0,
+                             f"built from seq {seq} hash {head_hash[:16]}, but this ledger has {found} there: "
+                             "the ledger was rewritten or cut since")
+    rebuilt = build_weekly_report(events, account, week, head_seq, _recorded_next_rebalance(events, week, head_seq)
+                                  or calendar.next_rebalance_session(week.last + timedelta(days=1)))
+    return ReportVerdict(rebuilt == data, label, account, head_seq,
+                         None if rebuilt == data else first_differing_page(data, rebuilt), count_pages(rebuilt))
+
+
+def _recorded_next_rebalance(events: list[Any], week: Week, head_seq: int) -> date | None:
+    for event in events:
+        data = event.data() if event.kind == kinds.REPORT_GENERATED else {}
+        if data.get("kind") == "weekly" and data.get("period") == week.label and data.get("head_seq") == head_seq \
+                and data.get("next_rebalance"):
+            return date.fromisoformat(data["next_rebalance"])
+    return None

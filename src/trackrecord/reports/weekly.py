@@ -46,6 +46,7 @@ from trackrecord.reports.content import (
 from trackrecord.reports.record import RebuiltRecord, rebuild_record
 
 WEEK = re.compile(r"(\d{4})-W(\d{2})")
+IDENTITY = re.compile(rb"trackrecord-weekly:v1:([^:()]+):(\d{4}-W\d{2}):(\d+):([0-9a-f]{64}):([0-9a-f]{64})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,7 @@ class WeeklyReport:
     base_currency: str
     head_seq: int
     head_hash: str
+    genesis_hash: str
     key_fingerprint: str
     benchmark_label: str
     figures: tuple[WeeklyRow, ...]
@@ -157,7 +159,7 @@ def weekly_content(record: RebuiltRecord, week: Week, next_rebalance: date | Non
     seq, head_hash = record.head
     return WeeklyReport(
         account=account, week=week, label=record_label(record, stats["week"], inputs.dates, week.period),
-        base_currency=inputs.base_currency, head_seq=seq, head_hash=head_hash,
+        base_currency=inputs.base_currency, head_seq=seq, head_hash=head_hash, genesis_hash=record.events[0].hash,
         key_fingerprint=key_fingerprint(record.public_key()),
         benchmark_label=benchmark_label(stats["week"].get("benchmark_name")),
         figures=weekly_rows(stats["week"], stats["month_to_date"], stats["year_to_date"]),
@@ -251,6 +253,7 @@ def weekly_pdf(report: WeeklyReport) -> bytes:
                          "The next rebalance session is beyond the calendar's horizon.", st["body"]))
     out.append(Paragraph("Disclosures", st["h2"]))
     out.extend(Paragraph(_escape(d), st["note"]) for d in report.disclosures)
-    identity = f"trackrecord-weekly:v1:{report.account}:{week.label}:{report.head_seq}:{report.head_hash}"
+    identity = (f"trackrecord-weekly:v1:{report.account}:{week.label}:{report.head_seq}:{report.head_hash}:"
+                f"{report.genesis_hash}")
     return render_pdf(out, header, f"Weekly report {week.label} ({report.label})", f"account {report.account}",
                       identity)
