@@ -183,3 +183,51 @@ def test_reports_page_lists_the_pdfs_with_their_sha256_and_serves_them(client: A
     assert entry["sha256"] in page
     download = client.get(f"/reports/file/{entry['path']}")
     assert download.status_code == 200 and download.content == pdf
+
+
+NAVS = "date,nav\n2026-01-30,100000\n2026-02-27,101000\n2026-03-31,99500\n2026-04-30,102000\n"
+
+
+@pytest.mark.parametrize("account, label", [("U1234567", "LIVE"), ("DU1234567", "IB PAPER")])
+def test_an_imported_broker_record_is_labelled_live_or_ib_paper(cli: Any, workspace: Path, tmp_path: Path,
+                                                                 account: str, label: str) -> None:
+    from fastapi.testclient import TestClient
+
+    navs = tmp_path / "navs.csv"
+    navs.write_text(NAVS)
+    assert cli("--home", workspace, "import", "snapshots", navs, "--account", account).code == 0
+    with open_app(workspace) as app, TestClient(app, base_url="http://127.0.0.1") as http:
+        assert http.get("/api/v1/summary").json()["label"] == label
+        page = http.get("/").text
+        assert f'data-label="{label}"' in page and "SIMULATED" not in page
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_documents_match_and_healthz_says_down_when_the_database_goes(
+        cli: Any, tmp_path: Path, pg_url: str) -> None:
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, text
+
+    root = tmp_path / "ws"
+    assert cli("init", root).code == 0
+    config = root / "trackrecord.yaml"
+    config.write_text(config.read_text().replace("  url: null", f'  url: "{pg_url}"'))
+    navs = tmp_path / "navs.csv"
+    navs.write_text(NAVS)
+    assert cli("--home", root, "import", "snapshots", navs).code == 0
+    with open_app(root) as app, TestClient(app, base_url="http://127.0.0.1") as http:
+        assert http.get("/api/v1/stats").json() == normalised(cli_json(cli, root, "stats"))
+        assert http.get("/healthz").json()["database"] == {"reachable": True, "dialect": "postgresql"}
+        admin = create_engine(pg_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE "{pg_url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+        admin.dispose()
+        response = http.get("/healthz")
+        assert response.status_code == 503 and response.json()["status"] == "down"
+        assert response.json()["database"]["reachable"] is False
+
+
+def test_a_page_with_bad_input_says_so_in_html(client: Any) -> None:
+    response = client.get("/performance?from=2026-13-01")
+    assert response.status_code == 400 and "2026-13-01" in response.text
+    assert response.headers["content-type"].startswith("text/html")

@@ -68,7 +68,9 @@ def create_app(services: "Services", guard: Guard, clock: Callable[[], Any]) -> 
 
     @app.exception_handler(UserError)
     async def _user_error(request: Request, exc: UserError) -> Any:
-        return error(400, str(exc))
+        if request.url.path.startswith(API):
+            return error(400, str(exc))
+        return HTMLResponse(_error_page(str(exc)), status_code=400)
 
     @app.exception_handler(NotRecorded)
     async def _not_recorded(request: Request, exc: NotRecorded) -> Any:
@@ -319,6 +321,16 @@ async def _form(request: Request) -> dict[str, str]:
 def _local(target: str) -> str:
     """Only a path of this site (no open redirect)."""
     return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+def _error_page(message: str) -> str:
+    """A page's bad input, said in one line (styled by the login page's hashed style)."""
+    from html import escape
+
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>trackrecord: bad request</title>'
+            f'<style>{LOGIN_STYLE}</style></head><body><form action="/" method="get"><h1>That page cannot be shown</h1>'
+            f'<p class="err">{escape(message)}</p><button type="submit">Back to the overview</button></form>'
+            '</body></html>')
 
 
 def _login_page(target: str, failed: bool) -> str:
