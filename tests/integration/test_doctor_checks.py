@@ -62,7 +62,8 @@ def test_a_healthy_paper_workspace_passes_and_writes_nothing(cli, paper: Path, h
     assert code == 0, checks
     assert {n: c["status"] for n, c in checks.items()} == {
         "configuration": "ok", "database": "ok", "keys": "ok", "ledger": "ok", "broker": "skip", "clock": "skip",
-        "calendar": "ok", "data": "ok", "scheduler": "ok"}
+        "calendar": "ok", "data": "ok", "scheduler": "ok", "notifications": "ok"}
+    assert checks["notifications"]["detail"].startswith("none configured: nobody is told")
     assert f"pid {os.getpid()}" in checks["scheduler"]["detail"]
     assert (paper / "trackrecord.db").read_bytes() == before
     text = cli("--home", paper, "doctor")
@@ -201,3 +202,21 @@ def test_broker_check_another_account_and_clock_skew(cli, paper: Path, fake_tws,
     _live(paper, fake_tws.port, account="U7654321")
     code, checks = _doctor(cli, paper)
     assert code == 1 and checks["broker"]["status"] == "fail" and "U7654321" in checks["broker"]["detail"]
+
+
+def test_notifications_check_a_secret_the_channels_need_is_not_set(cli, paper: Path,  # type: ignore[no-untyped-def]
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRACKRECORD_SMTP_PASSWORD", raising=False)
+    monkeypatch.delenv("TRACKRECORD_SLACK_URL", raising=False)
+    _edit(paper, notifications={"smtp_host": "smtp.example.test", "smtp_user": "desk", "email_to": ["me@example.test"],
+                                "webhooks": [{"url_env": "TRACKRECORD_SLACK_URL", "format": "slack"}]})
+    code, checks = _doctor(cli, paper)
+    assert code == 1 and checks["notifications"]["status"] == "fail"
+    assert checks["notifications"]["detail"] == (
+        "notifications.smtp_user is desk but $TRACKRECORD_SMTP_PASSWORD is not set; "
+        "notifications.webhooks[0].url_env: $TRACKRECORD_SLACK_URL is not set")
+    monkeypatch.setenv("TRACKRECORD_SMTP_PASSWORD", "pw")
+    monkeypatch.setenv("TRACKRECORD_SLACK_URL", "https://hooks.example.test/x")
+    code, checks = _doctor(cli, paper)
+    assert checks["notifications"] == {"check": "notifications", "status": "ok", "fix": None,
+                                       "detail": "e-mail to me@example.test, slack webhook"}

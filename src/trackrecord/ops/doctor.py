@@ -1,16 +1,17 @@
 """``trackrecord doctor``: is this workspace fit to run unattended? Each check says what it
 found and, when it fails, the fix. Nothing is written: the database is opened read-only
-and never migrated, the broker is only asked questions.
+and never migrated, the broker is only asked questions, no notification is sent.
 """
 
 from __future__ import annotations
 
+import os
 import stat
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from trackrecord.config import CONFIG_FILE, check_references, load_settings
 from trackrecord.errors import TrackrecordError
@@ -251,12 +252,37 @@ def check_heartbeat(found: Findings, now: datetime) -> Check:
                f"{following.get('job', 'none')} {following.get('at_exchange', '')}".rstrip())
 
 
-def run_checks(root: Path, now: datetime, open_broker: Callable[["Settings"], Any]) -> list[Check]:
+def check_notifications(found: Findings, environ: Mapping[str, str]) -> Check:
+    """The channels can be used: secrets set where they are needed (no message is sent)."""
+    from trackrecord.config import SECRET_ENV
+
+    if found.workspace is None:
+        return _skip("notifications", "needs a valid configuration")
+    config = found.workspace.settings.notifications
+    missing = [f"notifications.webhooks[{i}].url_env: ${hook.url_env} is not set"
+               for i, hook in enumerate(config.webhooks) if hook.url_env and not environ.get(hook.url_env)]
+    if config.smtp_host and config.smtp_user and not environ.get(SECRET_ENV["smtp_password"]):
+        missing.insert(0, f"notifications.smtp_user is {config.smtp_user} but ${SECRET_ENV['smtp_password']} "
+                          "is not set")
+    if missing:
+        return _fail("notifications", "; ".join(missing), "set it in the scheduler's environment file "
+                     "(/etc/trackrecord/trackrecord.env, or a *_FILE secret in compose)")
+    channels = (["e-mail to " + ", ".join(config.email_to)] if config.smtp_host else []) + \
+        [f"{hook.format} webhook" for hook in config.webhooks]
+    if not channels:
+        return _ok("notifications", "none configured: nobody is told when a job fails (notifications: in "
+                   "trackrecord.yaml)")
+    return _ok("notifications", ", ".join(channels))
+
+
+def run_checks(root: Path, now: datetime, open_broker: Callable[["Settings"], Any],
+               environ: Mapping[str, str] | None = None) -> list[Check]:
     found = Findings()
     try:
         checks = [check_configuration(root, found), check_database(found), check_keys(found), check_ledger(found)]
         checks += check_broker(found, open_broker, now)
-        checks += [check_calendar(found, now), check_freshness(found, now), check_heartbeat(found, now)]
+        checks += [check_calendar(found, now), check_freshness(found, now), check_heartbeat(found, now),
+                   check_notifications(found, os.environ if environ is None else environ)]
     finally:
         if found.engine is not None:
             found.engine.dispose()
