@@ -114,3 +114,24 @@ def test_a_snapshot_or_run_before_a_booked_deposit_is_refused(unfunded: Path, cl
         assert len(events(cli, unfunded)) == before, "nothing written"
         assert as_json(cli("--home", unfunded, "snapshot", "--as-of", "2026-07-01", "--json"))["nav"] == "100000"
         assert cli("--home", unfunded, "verify").code == 0
+
+
+def test_a_paper_flow_already_in_recorded_valuations_cannot_be_voided_or_back_dated(invested: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """The simulated account's cash follows the ledger's flows: voiding the deposit it traded
+    with, or booking a flow before recorded snapshots, would revalue the account and show the
+    flow as a loss or a gain. Only the latest session, whose snapshot is taken again, may change."""
+    with clock(IN_AUGUST):
+        assert as_json(cli("--home", invested, "daily", "--as-of", "2026-07-02", "--json"))["snapshot_written"]
+        [deposit] = as_json(cli("--home", invested, "cashflow", "list", "--json"))
+        before = len(events(cli, invested))
+        message = refused(cli("--home", invested, "cashflow", "void", deposit["seq"], "--reason", "wrong"), 2)
+        assert "2026-07-01" in message and "2026-07-02" in message, message
+        refused(cli("--home", invested, "cashflow", "add", "--date", "2026-06-15", "--amount", "1000"), 2)
+        assert len(events(cli, invested)) == before, "nothing written"
+        assert cli("--home", invested, "cashflow", "add", "--date", "2026-07-02", "--amount", "1000").code == 0
+        retaken = as_json(cli("--home", invested, "snapshot", "--as-of", "2026-07-02", "--json"))
+        assert retaken["written"] is True
+        stats = as_json(cli("--home", invested, "stats", "--benchmark", "none", "--json"))
+    navs = {s["session_date"]: s["nav"] for s in payloads(cli, invested, "snapshot.recorded")}
+    assert len(navs) == 2 and stats["metrics"]["n_returns"] == 1
+    assert abs(stats["metrics"]["pnl"] - (float(navs["2026-07-02"]) - 1000 - float(navs["2026-07-01"]))) < 0.01

@@ -82,10 +82,10 @@ def cashflow_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
 def cashflow_void(ctx: typer.Context, seq: int = typer.Argument(..., help="the flow's seq, as `cashflow list` shows it"),
                   reason: str = typer.Option(..., "--reason", help="why the flow is voided")) -> None:
     """Void a recorded flow: a correction event; the flow stays in the record and counts in no figure."""
-    from trackrecord.engine.cashflows import void_cashflow
+    from trackrecord.engine.cashflows import simulated_account, void_cashflow
 
     services = context.services(ctx)
-    voided = void_cashflow(services.ledger, seq, reason)
+    voided = void_cashflow(services.ledger, seq, reason, simulated_account(services.settings))
     flow = voided.flow
     typer.echo(f"voided the flow at seq {seq} ({flow.amount} {flow.currency} on {flow.flow_date}): {reason.strip()}")
 

@@ -17,9 +17,10 @@ from trackrecord.domain import CashFlow, Mode
 from trackrecord.crash import crash_point
 from trackrecord.errors import UserError
 from trackrecord.ledger import cashflows as ledger_flows
+from trackrecord.ledger import queries
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
     from trackrecord.config import Settings
     from trackrecord.ledger.store import SqlLedger
@@ -80,14 +81,34 @@ def record_cashflow(ledger: "SqlLedger", engine: "Engine", settings: "Settings",
         raise UserError(f"--date {request.flow_date}: no {calendar.code} session on or after it")
     flow = CashFlow(session[0], request.amount, request.currency, request.note, account)
     with ledger.writer() as writer:
+        if account == simulated_account(settings):
+            refuse_rewriting_valuations(writer.conn, account, flow.flow_date, "record")
         if not request.again:
             _refuse_repeat(writer.conn, flow, settings, today)
         event = ledger_flows.record_cashflow(writer, flow, "cli", account, request.flow_date)
     crash_point(AFTER_COMMIT)
-    simulated = settings.broker.sim.account_id if settings.mode is Mode.PAPER and \
-        account == settings.broker.sim.account_id else None
+    simulated = account if account == simulated_account(settings) else None
     return RecordedFlow(event.seq, flow, account, request.flow_date, simulated,
                         flow_warnings(engine, settings, account, flow.flow_date))
+
+
+def simulated_account(settings: "Settings") -> str | None:
+    """The paper account whose cash follows the ledger's flows, in paper mode."""
+    return settings.broker.sim.account_id if settings.mode is Mode.PAPER else None
+
+
+def refuse_rewriting_valuations(conn: "Connection", account: str, flow_date: date, action: str) -> None:
+    """A simulated account's cash follows the ledger's flows, so a flow dated ``flow_date``
+    (or its void) changes its value on every session from that date on. Refused (exit 2)
+    when a snapshot of such a session, before the latest one, is recorded: an append-only
+    record cannot revalue it, and the NAV series would show the flow as a gain or a loss.
+    The latest session's snapshot is taken again by the next `snapshot`."""
+    sessions = queries.snapshot_sessions_from(conn, account, flow_date)
+    if len(sessions) > 1:
+        valued = sessions[0].isoformat() if len(sessions) == 2 else f"{sessions[0]} .. {sessions[-2]}"
+        raise UserError(f"cannot {action} a flow of the simulated account {account} dated {flow_date}: its recorded "
+                        f"snapshots of {valued} were valued without this change and cannot be "
+                        f"revalued; date a new flow after {sessions[-1]} (a correcting flow instead of a void)")
 
 
 def _refuse_repeat(conn: object, flow: CashFlow, settings: "Settings", today: date) -> None:
@@ -114,10 +135,12 @@ def flow_warnings(engine: "Engine", settings: "Settings", account_id: str,
     return [f for f in found if flow_date is None or f.flow_date == flow_date]
 
 
-def void_cashflow(ledger: "SqlLedger", seq: int, reason: str) -> ledger_flows.RecordedCashFlow:
+def void_cashflow(ledger: "SqlLedger", seq: int, reason: str,
+                  paper_account: str | None = None) -> ledger_flows.RecordedCashFlow:
     """Append a ``cashflow.voided`` event for the flow at ``seq``: it stays in the chain and
-    counts in no figure; a simulated account un-books it when it next starts. Refused
-    (``UserError``): an empty reason, an unknown seq, a flow voided already."""
+    counts in no figure; a simulated account (``paper_account``) un-books it when it next
+    starts. Refused (``UserError``): an empty reason, an unknown seq, a flow voided already,
+    a paper flow already in the value of more than the latest snapshot."""
     if not reason.strip():
         raise UserError("--reason: say why the flow is voided (it stays in the record with the reason)")
     with ledger.writer() as writer:
@@ -127,5 +150,7 @@ def void_cashflow(ledger: "SqlLedger", seq: int, reason: str) -> ledger_flows.Re
                             "`trackrecord cashflow list` shows each flow's seq")
         if flow.voided:
             raise UserError(f"cashflow void {seq}: the flow at seq {seq} was voided already (by seq {flow.voided_by})")
+        if paper_account is not None and flow.account_id == paper_account:
+            refuse_rewriting_valuations(writer.conn, paper_account, flow.flow.flow_date, "void")
         ledger_flows.record_void(writer, seq, reason.strip())
     return flow

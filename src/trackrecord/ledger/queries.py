@@ -217,6 +217,15 @@ def latest_session(conn: "Connection", account_id: str) -> date | None:
     return None if row is None or row[0] is None else date.fromisoformat(row[0])
 
 
+def snapshot_sessions_from(conn: "Connection", account_id: str, start: date) -> list[date]:
+    """The sessions on or after ``start`` the account has a snapshot of, in order."""
+    dialect = conn.dialect.name
+    _, rows = fetch_all(conn, f"SELECT DISTINCT session_date FROM snapshots WHERE account_id = {param(dialect, 'account')} "
+                              f"AND session_date >= {param(dialect, 'start')} ORDER BY session_date",
+                        {"account": account_id, "start": start.isoformat()})
+    return [date.fromisoformat(r[0]) for r in rows]
+
+
 def recorded_snapshot_content(conn: "Connection", account_id: str, session: date) -> tuple[Any, ...] | None:
     """(nav, cash, positions text) of the account's recorded snapshot of ``session``."""
     sql = select_sql(conn.dialect.name, "snapshots", ("nav", "cash", "positions"), ("account_id", "session_date"))
