@@ -82,6 +82,7 @@ def fresh_venv(folder: Path, wheel: Path) -> Path:
 def test_verify_works_in_a_fresh_venv_with_only_trackrecord_offline_and_no_workspace(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     root = tmp_path / "ws"
     assert cli("demo", root, "--years", "1").code == 0
+    assert cli("--home", root, "report", "2026-01").code == 0
     line = cli("--home", root, "ledger", "commit").out.strip()
     bundle = tmp_path / "record.zip"
     assert cli("--home", root, "export", "bundle", bundle).code == 0
@@ -106,4 +107,5 @@ def test_verify_works_in_a_fresh_venv_with_only_trackrecord_offline_and_no_works
     document = json.loads(result.stdout)
     assert document["ok"] and document["figures_checked"] > 50 and document["key_fingerprint"].startswith("SHA256:")
     assert len(document["commitments_checked"]) == 2
+    assert document["reports_rebuilt"] == ["reports/monthly/2026-01.pdf"], "the PDF is rebuilt offline, same bytes"
     assert list(empty.iterdir()) == [], "verify wrote nothing where it ran"
