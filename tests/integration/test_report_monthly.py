@@ -94,6 +94,7 @@ def test_report_figures_are_the_ones_stats_and_trades_print(demo: Path) -> None:
     ytd = _json(demo, "stats", "2025-01-01", "2025-06-30")
     inception = _json(demo, "stats", "2024-01-01", "2025-06-30")
     docs = (month, ytd, inception)
+    assert [_json(demo, "stats", "--month", MONTH, "--span", span) for span in ("month", "ytd", "inception")] == list(docs)
     key_figures = next(p for p in pages if "Key figures" in p)
     assert _row(key_figures, "Time-weighted return")[:3] == [_pct(d["metrics"]["total_return"]) for d in docs]
     assert _row(key_figures, "Benchmark return")[:3] == [_pct(d["benchmark"]["total_return"]) for d in docs]

@@ -313,18 +313,30 @@ def _period(period_from: Optional[str], period_to: Optional[str]) -> tuple[date 
     return start, parse_date(period_to, "TO") if period_to else None
 
 
+def _report_period(month: str, span: str, period_from: str | None) -> tuple[date | None, date | None]:
+    """The FROM and TO of ``report YYYY-MM``'s month, year-to-date or since-inception column."""
+    from trackrecord.errors import UserError
+    from trackrecord.reports.content import Period
+
+    if period_from is not None:
+        raise UserError("--month replaces FROM and TO: give one or the other")
+    return Period.parse(month, "--month").bounds(span)
+
+
 def stats(
     ctx: typer.Context,
     period_from: Optional[str] = typer.Argument(None, metavar="[FROM]", help="first session YYYY-MM-DD (the record before it is the base)"),
     period_to: Optional[str] = typer.Argument(None, metavar="[TO]", help="last session YYYY-MM-DD"),
     benchmark: Optional[str] = typer.Option(None, "--benchmark", help="SYMBOL, universe or none (default: performance.benchmark)"),
     account: Optional[str] = typer.Option(None, "--account", help="account id (default: the configured one, else the one with most snapshots)"),
+    month: Optional[str] = typer.Option(None, "--month", metavar="YYYY-MM", help="the period of a monthly report's column (instead of FROM TO)"),
+    span: str = typer.Option("month", "--span", help="with --month: month, ytd (year to the month's end) or inception"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Time-weighted performance, risk, benchmark-relative and trade statistics."""
     from trackrecord.engine.performance import performance_stats
 
-    start, end = _period(period_from, period_to)
+    start, end = _period(period_from, period_to) if month is None else _report_period(month, span, period_from)
     services = context.services(ctx)
     document = performance_stats(services, start, end, benchmark, account_id=account)
     if as_json:

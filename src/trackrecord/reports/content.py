@@ -56,6 +56,14 @@ class Period:
     def year_start(self) -> date:
         return date(self.first.year, 1, 1)
 
+    def bounds(self, span: str) -> tuple[date | None, date]:
+        """(FROM, TO) of ``stats`` for the report's columns: ``month``, ``ytd`` (the year to the
+        month's end) or ``inception`` (the whole record to the month's end; FROM None)."""
+        starts = {"month": self.first, "ytd": self.year_start, "inception": None}
+        if span not in starts:
+            raise UserError(f"--span {span!r}: expected month, ytd or inception")
+        return starts[span], self.last
+
 
 @dataclass(frozen=True, slots=True)
 class Figure:
@@ -197,12 +205,12 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
         raise UserError(f"account {account} has no snapshot up to {period.last}: its record starts {inputs.dates[0]}")
     frozen = record.frozen.benchmark_until(period.last)
     sessions = record.frozen.session_array()
-    month = performance_stats(record, period.first, period.last, None, account_id=account, frozen_benchmark=frozen,
+    month = performance_stats(record, *period.bounds("month"), None, account_id=account, frozen_benchmark=frozen,
                               frozen_sessions=sessions)
-    ytd = performance_stats(record, period.year_start, period.last, None, account_id=account,
-                            frozen_benchmark=frozen, frozen_sessions=sessions)
-    inception = performance_stats(record, None, period.last, None, account_id=account, include_series=True,
-                                  frozen_benchmark=frozen, frozen_sessions=sessions)
+    ytd = performance_stats(record, *period.bounds("ytd"), None, account_id=account, frozen_benchmark=frozen,
+                            frozen_sessions=sessions)
+    inception = performance_stats(record, *period.bounds("inception"), None, account_id=account,
+                                  include_series=True, frozen_benchmark=frozen, frozen_sessions=sessions)
     if _has_fills(record, account):
         trades = trades_document(record, period.first, period.last, account_id=account)
         slippage = slippage_document(record, account_id=account, timezone=record.frozen.timezone)
