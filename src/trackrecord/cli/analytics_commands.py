@@ -315,12 +315,16 @@ def _period(period_from: Optional[str], period_to: Optional[str]) -> tuple[date 
 
 def _report_period(month: str, span: str, period_from: str | None) -> tuple[date | None, date | None]:
     """The FROM and TO of ``report YYYY-MM``'s month, year-to-date or since-inception column."""
+    from trackrecord.analytics.errors import AnalyticsInputError
+    from trackrecord.analytics.periods import Period
     from trackrecord.errors import UserError
-    from trackrecord.reports.content import Period
 
     if period_from is not None:
         raise UserError("--month replaces FROM and TO: give one or the other")
-    return Period.parse(month, "--month").bounds(span)
+    try:
+        return Period.parse(month, "--month").bounds(span)
+    except AnalyticsInputError as exc:
+        raise UserError(str(exc)) from None
 
 
 def stats(

@@ -17,7 +17,7 @@ from trackrecord.market.calendar import open_calendar
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.market.store import load_prices
-from trackrecord.reports.content import Period
+from trackrecord.analytics.periods import Period
 from trackrecord.reports.inputs import FrozenInputs, aligned_benchmark, inputs_payload, settings_json
 from trackrecord.reports.record import report_head
 
@@ -59,10 +59,10 @@ class ReportVerdict:
 
 
 def make_monthly_report(services: "Services", period_text: str, account_id: str | None, out: Path | None) -> ReportMade:
-    from trackrecord.reports.monthly import build_monthly_content
+    from trackrecord.reports.monthly import build_monthly_content, parse_period
     from trackrecord.reports.pdf import monthly_pdf
 
-    period = Period.parse(period_text)
+    period = parse_period(period_text)
     if out is not None:
         _check_out(out)
     account = freeze_report_inputs(services, period, account_id)

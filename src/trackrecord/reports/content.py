@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from trackrecord.analytics.metrics import period_returns
+from trackrecord.analytics.periods import Period
 from trackrecord.analytics.returns import as_dates
 from trackrecord.analytics.trades import analyse_trades
 from trackrecord.engine.performance import (
@@ -33,36 +34,6 @@ from trackrecord.reports.record import RebuiltRecord
 ONE_YEAR_DAYS = 365
 UNDER_A_YEAR = "record under a year: not annualised"
 BACKTEST_LAG = timedelta(days=7)  # a snapshot recorded this long after its session was replayed, not lived
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """A calendar month ``YYYY-MM``: its first and last day."""
-
-    month: str
-    first: date
-    last: date
-
-    @classmethod
-    def parse(cls, text: str, what: str = "PERIOD") -> "Period":
-        try:
-            first = datetime.strptime(text.strip(), "%Y-%m").date()
-        except ValueError:
-            raise UserError(f"{what} {text!r}: expected a month YYYY-MM, e.g. 2026-01") from None
-        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        return cls(first.strftime("%Y-%m"), first, following - timedelta(days=1))
-
-    @property
-    def year_start(self) -> date:
-        return date(self.first.year, 1, 1)
-
-    def bounds(self, span: str) -> tuple[date | None, date]:
-        """(FROM, TO) of ``stats`` for the report's columns: ``month``, ``ytd`` (the year to the
-        month's end) or ``inception`` (the whole record to the month's end; FROM None)."""
-        starts = {"month": self.first, "ytd": self.year_start, "inception": None}
-        if span not in starts:
-            raise UserError(f"--span {span!r}: expected month, ytd or inception")
-        return starts[span], self.last
 
 
 @dataclass(frozen=True, slots=True)

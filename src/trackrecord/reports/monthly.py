@@ -17,15 +17,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from trackrecord.ledger.chain import StoredEvent
-from trackrecord.reports.content import MonthlyReport, Period, build_content
+from trackrecord.analytics.errors import AnalyticsInputError
+from trackrecord.analytics.periods import Period
+from trackrecord.errors import UserError
+from trackrecord.reports.content import MonthlyReport, build_content
 from trackrecord.reports.record import rebuild_record
+
+
+def parse_period(text: str, what: str = "PERIOD") -> Period:
+    """``Period.parse`` with the user's error (exit 2)."""
+    try:
+        return Period.parse(text, what)
+    except AnalyticsInputError as exc:
+        raise UserError(str(exc)) from None
 
 
 def build_monthly_content(events: Iterable[StoredEvent], account_id: str, period: str, head_seq: int) -> MonthlyReport:
     """The report's typed model (what ``build_monthly_report`` draws)."""
     record = rebuild_record(events, account_id, head_seq)
     try:
-        return build_content(record, Period.parse(period))
+        return build_content(record, parse_period(period))
     finally:
         record.close()
 
