@@ -120,6 +120,9 @@ def _print_report(outcome: "ReconcileOutcome") -> None:
     compared = [f"{names[k]} {result.matched.get(k, 0)}/{n} matched" for k, n in result.compared.items()]
     typer.echo("  " + ("; ".join(compared) if compared else "nothing to compare: the statement has no trades, "
                                                                 "cash transactions, NAV or positions"))
+    if result.fx_conversions:
+        typer.echo(f"  {result.fx_conversions} currency conversion(s) at the broker, not compared (the ledger records "
+                   "no FX trade)")
     if result.checks:
         typer.echo(f"  the statement's own totals hold: {', '.join(result.checks)}")
     for line in result.income_and_costs:

@@ -89,6 +89,11 @@ class FlexFill:
     order_ref: str
     trade_date: date | None
     booking: bool  # a BookTrade (assignment, exercise, expiry): no exec id
+    asset_category: str = "STK"  # CASH: a currency conversion (IB's AutoFX among them)
+
+    @property
+    def is_fx_conversion(self) -> bool:
+        return self.asset_category == "CASH"
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +373,7 @@ def _fills(statement: ET.Element, rows: _Rows) -> Iterable[FlexFill]:
             order_ref=(elem.get("orderReference") or "").strip(),
             trade_date=v.get("tradeDate") or (executed.date() if isinstance(executed, datetime) else executed),
             booking=(elem.get("transactionType") or "") == "BookTrade",
+            asset_category=(elem.get("assetCategory") or "STK").upper(),
         )
 
 

@@ -2,7 +2,8 @@
 
 What is compared, and the rule for each (tolerances are stated in every report):
 
-* **Fills**: IB's ``ibExecID`` is our ``exec_id``. A matched fill must agree on symbol (IB's
+* **Fills**: IB's ``ibExecID`` is our ``exec_id``. Currency trades (``assetCategory="CASH"``,
+  AutoFX among them) are counted, not compared: the ledger records no FX trade. A matched fill must agree on symbol (IB's
   symbol mapped through the universe's ``ib.symbol``), side, quantity (exactly), price (within
   ``price_relative``), commission and currency (within ``amount``), and ``orderRef`` when IB
   shows one. ``BookTrade`` rows (assignment, expiry) carry no exec id: they match a ledger fill
@@ -142,6 +143,7 @@ class Reconciliation:
     income_and_costs: tuple[IncomeLine, ...]
     checks: tuple[str, ...]  # the statement's internal checks that held
     broker_only_flows: tuple[FlexCash, ...] = field(default=())
+    fx_conversions: int = 0  # IB's currency trades: not compared, the ledger records no FX trade
 
     @property
     def ok(self) -> bool:
@@ -156,9 +158,10 @@ def reconcile(statement: FlexStatement, ledger: LedgerRecord, symbols: Mapping[s
     matched: dict[str, int] = {}
     compared: dict[str, int] = {}
     checks = _statement_totals(statement, tolerance, breaks)
+    trades = tuple(f for f in statement.fills if not f.is_fx_conversion)
     if "Trades" in statement.sections:
-        compared["fills"] = len(statement.fills)
-        matched["fills"] = _fills(statement, ledger, symbols, tolerance, breaks)
+        compared["fills"] = len(trades)
+        matched["fills"] = _fills(statement, trades, ledger, symbols, tolerance, breaks)
     broker_only: list[FlexCash] = []
     if "CashTransactions" in statement.sections:
         flows = statement.external_flows()
@@ -170,7 +173,8 @@ def reconcile(statement: FlexStatement, ledger: LedgerRecord, symbols: Mapping[s
     if "OpenPositions" in statement.sections:
         compared["positions"] = len(statement.positions)
         matched["positions"] = _positions(statement, ledger, symbols, breaks)
-    return Reconciliation(tuple(breaks), matched, compared, _income(statement), tuple(checks), tuple(broker_only))
+    return Reconciliation(tuple(breaks), matched, compared, _income(statement), tuple(checks), tuple(broker_only),
+                          len(statement.fills) - len(trades))
 
 
 def _close(a: Decimal, b: Decimal, tolerance: Decimal) -> bool:
@@ -225,13 +229,13 @@ def _statement_totals(statement: FlexStatement, tolerance: Tolerance, breaks: li
 # -- fills ----------------------------------------------------------------------------------
 
 
-def _fills(statement: FlexStatement, ledger: LedgerRecord, symbols: Mapping[str, str], tolerance: Tolerance,
-           breaks: list[Break]) -> int:
+def _fills(statement: FlexStatement, trades: Sequence[FlexFill], ledger: LedgerRecord, symbols: Mapping[str, str],
+           tolerance: Tolerance, breaks: list[Break]) -> int:
     ours = {fill.exec_id: fill for fill in ledger.fills}
     used: set[str] = set()
     matched = 0
     bookings: list[FlexFill] = []
-    for fill in statement.fills:
+    for fill in trades:
         if fill.exec_id is None:
             bookings.append(fill)
             continue

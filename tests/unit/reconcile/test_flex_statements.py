@@ -104,6 +104,9 @@ def test_trades_are_executions_and_book_trades_have_no_exec_id(shared_data: Path
     bookings = [f for f in statement.fills if f.booking]
     assert len(bookings) == 9 and all(f.exec_id is None for f in bookings)
     assert all(f.exec_id for f in statement.fills if not f.booking)
+    assert sum(f.is_fx_conversion for f in statement.fills) == 176
+    result = reconcile(statement, LedgerRecord(statement.account_id, "CHF", [], [], []), {})
+    assert result.fx_conversions == 176 and result.compared["fills"] == 671 - 176
     vt, _ = _read(shared_data, "vt")
     assert len(vt.fills) == 7, "AssetSummary and SymbolSummary rows in <Trades> are not fills"
 
