@@ -110,3 +110,27 @@ def test_a_refusal_for_a_condition_that_holds_stands_after_the_kill_switch_is_li
     refused(cli("--home", paper, "execute", "--as-of", JULY), 3)
     assert len(events(cli, paper)) == before + 2, "a refusal that is not retryable is not decided again"
     assert cli("--home", paper, "verify").code == 0
+
+
+def test_a_rebalance_blocked_by_stale_prices_trades_once_they_are_refreshed(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """Today's run (2026-09-01, before the close) with bars only up to 2026-08-27: the gates
+    block the signal, nothing is planned or sent; after `prices update` the same session plans
+    and sends its orders, once."""
+    from tests.integration.record_integrity import configure
+
+    root = tmp_path / "ws"
+    assert cli("init", root, "--prices", "synthetic").code == 0
+    configure(root, "paper")
+    with clock("2026-08-28T00:00:00Z"):
+        assert cli("--home", root, "prices", "update").code == 0
+        assert cli("--home", root, "cashflow", "add", "--date", DEPOSIT_DATE, "--amount", "100000").code == 0
+    with clock("2026-09-01T13:00:00Z"):
+        blocked = cli("--home", root, "execute")
+        assert blocked.code == 1 and "2026-08-28" in blocked.err and "Traceback" not in blocked.err, blocked
+        assert payloads(cli, root, "plan.created") == [] and _sent(cli, root) == Counter()
+        assert cli("--home", root, "prices", "update").code == 0
+        executed = as_json(cli("--home", root, "execute", "--json"))
+        assert executed["verdict"] == "approved" and len(executed["sent"]) == len(executed["orders"]) > 0
+        again = as_json(cli("--home", root, "execute", "--json"))
+    assert again["sent"] == [] and again["reused_plan"] is True
+    assert _sent(cli, root) == Counter({o["order_ref"]: 1 for o in executed["orders"]})
