@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from trackrecord.cli import context
-from trackrecord.domain.annotations import Annotation, AnnotationContent
+from trackrecord.domain.annotations import Annotation, AnnotationContent, PostTrade, PreTrade
 from trackrecord.engine.annotations import (
     add_pre_trade,
     commentary_path,
@@ -45,7 +45,6 @@ POST_OPTIONS = ("--outcome", "--matched/--not-matched", "--lesson")
 
 class AnnotateGroup(TyperGroup):
     """``annotate ID ...`` is ``annotate edit ID ...``: an annotation's id in the command's place."""
-
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = [EDIT, *args]
@@ -78,7 +77,6 @@ def annotate_new(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Record a pre-trade note: `annotate new --pre --symbol S --thesis TEXT`."""
-
     if not pre:
         raise UserError("annotate new: a new annotation is a pre-trade note: pass --pre (a post-trade note goes on "
                         "an existing one: annotate ID --post --outcome TEXT)")
@@ -111,7 +109,6 @@ def annotate_edit(
 ) -> None:
     """A new version of annotation ID: `annotate ID --post --outcome TEXT [--matched|--not-matched]
     [--lesson TEXT]`, or `annotate ID --pre --thesis TEXT ...`. It supersedes the latest."""
-
     number = _annotation_id(ident)
     if pre == post:
         raise UserError(f"annotate {ident}: pass exactly one of --pre (revise the pre-trade note) or --post "
@@ -140,7 +137,6 @@ def annotate_edit(
 
 
 def _annotation_id(text: str) -> int:
-
     if not text.strip().isdigit() or not text.strip().isascii() or len(text.strip()) > 18 or int(text) < 1:
         raise UserError(f"annotate {text!r}: expected new, list, monthly or an annotation's id (the number "
                         "`annotate list` shows)")
@@ -148,10 +144,9 @@ def _annotation_id(text: str) -> int:
 
 
 def _pre_edit(current: AnnotationContent, symbol: str | None, thesis: str | None, intended_entry: str | None,
-              size_rationale: str | None, exit_plan: str | None) -> Any:
+              size_rationale: str | None, exit_plan: str | None) -> PreTrade:
     pre = current.pre_trade
     if all(v is None for v in (symbol, thesis, intended_entry, size_rationale, exit_plan)):
-    
         raise UserError("--pre: say what changes (--symbol, --thesis, --intended-entry, --size-rationale, "
                         "--exit-plan)")
     return replace(
@@ -165,7 +160,7 @@ def _pre_edit(current: AnnotationContent, symbol: str | None, thesis: str | None
     )
 
 
-def _post_edit(current: AnnotationContent, outcome: str | None, matched: bool | None, lesson: str | None) -> Any:
+def _post_edit(current: AnnotationContent, outcome: str | None, matched: bool | None, lesson: str | None) -> PostTrade:
     before = current.post_trade
     if before is None:
         return post_trade_of(outcome, matched, lesson)
@@ -180,7 +175,6 @@ def annotate_list(
     as_json: bool = typer.Option(False, "--json", help="print JSON (every version of each)"),
 ) -> None:
     """List annotations, each at its latest version."""
-
     chosen = None if month is None else parse_month(month, "--month")
     services = context.services(ctx)
     with _reading(services) as conn:
@@ -219,7 +213,6 @@ def annotate_monthly(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Freeze the month's commentary into the ledger by its content (a changed file: a new version)."""
-
     chosen = parse_month(month, "annotate monthly")
     services = context.services(ctx)
     today = _today(services)
