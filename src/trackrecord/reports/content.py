@@ -207,7 +207,7 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
         trade_summary=trade_summary(trades), cashflows=cashflows_of(record, account, period),
         risk_events=risk_events_of(record, period), kill_switch=kill_switch_at(record, period),
         quality=quality_notes(inception, month, inputs.positions[last], inputs.dates[last]),
-        disclosures=disclosures(month, record.settings), month_stats=month, ytd_stats=ytd, inception_stats=inception,
+        disclosures=disclosures(month, inception, record.settings), month_stats=month, ytd_stats=ytd, inception_stats=inception,
         annotations=annotation_rows(record.events, period.first, account),
         commentary=month_commentary(record.events, period.first),
     )
@@ -484,7 +484,7 @@ def quality_notes(inception: dict[str, Any], month: dict[str, Any], positions_js
     return tuple(notes)
 
 
-def disclosures(month: dict[str, Any], settings: Any) -> tuple[str, ...]:
+def disclosures(month: dict[str, Any], inception: dict[str, Any], settings: Any) -> tuple[str, ...]:
     if month.get("simulated"):
         nature = ("SIMULATED: the figures come from a simulated broker (fills modelled from closing prices with "
                   "modelled costs), not from trades executed in a brokerage account. Simulated results have "
@@ -500,10 +500,12 @@ def disclosures(month: dict[str, Any], settings: Any) -> tuple[str, ...]:
         "Returns are time-weighted (daily valuation, external cash flows neutralised), in the account's base "
         f"currency, net of commissions and of every trading cost recorded; no management or performance fee is "
         "charged.",
-        "Periods shorter than a year are not annualised. Risk figures use 252 sessions a year and a risk-free rate "
-        f"of {settings.performance.risk_free_rate:.2%}.",
+        "Periods shorter than a year are not annualised. Risk figures are annualised with "
+        f"{inception.get('periods_per_year') or 252} periods a year ({inception.get('frequency', 'daily')} record) "
+        f"and a risk-free rate of {settings.performance.risk_free_rate:.2%}.",
         "Past performance does not guarantee future results. The value of investments can fall as well as rise.",
         "Figures are presented in the style of the GIPS standards; this report does not claim compliance with GIPS.",
         "Every figure is recomputed from the hash-chained, Ed25519-signed ledger named on the cover: "
-        "`trackrecord report verify` (or `trackrecord verify BUNDLE`) rebuilds this file byte for byte.",
+        "trackrecord report verify (or trackrecord verify BUNDLE.zip, with no workspace) rebuilds this file byte "
+        "for byte.",
     )

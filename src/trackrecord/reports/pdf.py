@@ -421,11 +421,11 @@ def annotations_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
 
 
 def quality_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
-    return [Paragraph("Data quality", st["h2"]), *(Paragraph(_escape(n), st["note"]) for n in report.quality)]
+    return [KeepTogether([Paragraph("Data quality", st["h2"]), *(Paragraph(_escape(n), st["note"]) for n in report.quality)])]
 
 
 def disclosures_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
-    return [Paragraph("Disclosures", st["h2"]), *(Paragraph(_escape(d), st["note"]) for d in report.disclosures)]
+    return [KeepTogether([Paragraph("Disclosures", st["h2"]), *(Paragraph(_escape(d), st["note"]) for d in report.disclosures)])]
 
 
 # -- helpers ---------------------------------------------------------------------------------------
