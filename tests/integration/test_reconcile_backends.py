@@ -4,6 +4,8 @@ PostgreSQL: its synthetic statement gives 0 breaks, a planted one is found."""
 from __future__ import annotations
 
 import json
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from tests.integration.flex_synthetic import ledger_events, statement_from_events
@@ -21,8 +23,7 @@ SNAPSHOTS = """date,nav,cash
 """
 
 
-def test_a_live_style_record_reconciles_on_each_backend(cli, workspace: Path, tmp_path: Path,
-                                                       database_url: str) -> None:
+def _record(cli, workspace: Path, tmp_path: Path, database_url: str) -> None:  # type: ignore[no-untyped-def]
     config = workspace / "trackrecord.yaml"
     text = config.read_text().replace("  url: null", f'  url: "{database_url}"')
     config.write_text(text.replace("  account_id: null", f'  account_id: "{ACCOUNT}"', 1))
@@ -31,6 +32,11 @@ def test_a_live_style_record_reconciles_on_each_backend(cli, workspace: Path, tm
     assert cli("--home", workspace, "cashflow", "add", "--date", "2025-03-03", "--amount", "20000").code == 0
     assert cli("--home", workspace, "import", "fills", tmp_path / "fills.csv", "--account", ACCOUNT).code == 0
     assert cli("--home", workspace, "import", "snapshots", tmp_path / "snapshots.csv", "--account", ACCOUNT).code == 0
+
+
+def test_a_live_style_record_reconciles_on_each_backend(cli, workspace: Path, tmp_path: Path,
+                                                       database_url: str) -> None:
+    _record(cli, workspace, tmp_path, database_url)
     statement = statement_from_events(ledger_events(cli, workspace))
     assert statement.account_id == ACCOUNT and len(statement.trades) == 3
     path = tmp_path / "flex.xml"
@@ -43,3 +49,23 @@ def test_a_live_style_record_reconciles_on_each_backend(cli, workspace: Path, tm
     planted = cli("--home", workspace, "reconcile", path, "--json")
     assert planted.code == 1
     assert [b["key"] for b in json.loads(planted.out)["breaks"]] == ["0000e0d5.6553f001.01.01 price"]
+
+
+def test_import_cashflows_books_the_deposit_the_ledger_lacks_once_on_each_backend(
+        cli, workspace: Path, tmp_path: Path, database_url: str) -> None:
+    _record(cli, workspace, tmp_path, database_url)
+    statement = statement_from_events(ledger_events(cli, workspace))
+    statement.add_flow(date(2025, 3, 4), Decimal("2500"), "31222684826")
+    path = tmp_path / "flex.xml"
+    path.write_bytes(statement.render())
+    first = cli("--home", workspace, "reconcile", path, "--json")
+    assert first.code == 1 and [b["kind"] for b in json.loads(first.out)["breaks"]] == ["missing_in_ledger"]
+    imported = cli("--home", workspace, "reconcile", path, "--import-cashflows", "--json")
+    document = json.loads(imported.out)
+    assert imported.code == 0, imported
+    assert [(f["date"], f["amount"]) for f in document["imported_cashflows"]] == [("2025-03-04", "2500")]
+    assert document["imported_cashflows"][0]["note"] == "IBKR Flex Deposits/Withdrawals transactionID 31222684826"
+    again = cli("--home", workspace, "reconcile", path, "--import-cashflows", "--json")
+    assert again.code == 0 and json.loads(again.out)["imported_cashflows"] == []
+    flows = json.loads(cli("--home", workspace, "cashflow", "list", "--account", ACCOUNT, "--json").out)
+    assert [f["amount"] for f in flows] == ["20000", "2500"]

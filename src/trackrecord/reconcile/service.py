@@ -168,7 +168,12 @@ def _import_flows(services: "Services", statement: FlexStatement, rows: tuple[Fl
             skipped.append(f"transaction {row.transaction_id} was imported before and voided since: not booked again")
             continue
         request = CashFlowRequest(row.day, row.amount, row.currency, flow_note(row), statement.account_id, again=True)
-        booked.append(record_cashflow(services.ledger, services.engine, services.settings, calendar, request, today))
+        try:
+            booked.append(record_cashflow(services.ledger, services.engine, services.settings, calendar, request,
+                                          today))
+        except UserError as exc:  # refused as `cashflow add` would refuse it: the break stays, with the reason
+            skipped.append(f"transaction {row.transaction_id or '?'} ({row.amount} {row.currency} on {row.day}) "
+                           f"not booked: {exc}")
     return tuple(booked), skipped
 
 
