@@ -26,7 +26,7 @@ def test_no_generated_api_request_is_a_server_error(app: Any) -> None:
     assert len(operations) >= 12, "every API document is in the schema"
     statuses: set[int] = set()
     for operation in operations:
-        @settings(max_examples=15, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
+        @settings(max_examples=8, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def check(case: Any) -> None:

@@ -19,6 +19,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
 PAGES = (("overview", "Overview"), ("performance", "Performance"), ("signals", "Signals"),
          ("orders", "Orders & trades"), ("reports", "Reports"), ("ledger", "Ledger"), ("annotations", "Annotations"))
+SHOWN_ANNOTATIONS = 200
 PERIODS = (("all", "Since inception"), ("ytd", "Year to date"), ("mtd", "Month to date"), ("1y", "1 year"),
            ("3y", "3 years"), ("5y", "5 years"))
 
@@ -188,7 +189,7 @@ class Renderer:
                 "verify": docs.verify() if verify else None}
 
     def _annotations(self) -> dict[str, Any]:
-        return self.documents.annotations()
+        return self.documents.annotations() | {"shown": SHOWN_ANNOTATIONS}
 
 
 def not_recorded_message(exc: NotRecorded) -> str:
