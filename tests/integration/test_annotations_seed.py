@@ -126,3 +126,17 @@ def test_a_misnamed_commentary_file_and_a_repeated_trade_id_are_refused(workspac
     result = cli("--home", workspace, "import", "seed", seed)
     assert result.code == 2 and "trade_id 'T1'" in result.err, result
     assert _count(cli, workspace) == before
+
+
+def test_an_annotation_naming_no_recorded_fill_is_imported_with_a_warning(workspace: Path, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    seed = _seed(tmp_path / "old", ANNOTATION, REVIEWED)
+    (seed / "executions").mkdir()
+    (seed / "executions/2026-01-05.csv").write_text(
+        "trade_id,timestamp,symbol,asset_class,side,quantity,intended_price,fill_price,slippage_bps,commission,"
+        "commission_currency\nT1,2026-01-05T16:35:00Z,SXLK,ETF,BUY,10,41.2,41.25,,3,GBP\n", encoding="utf-8")
+    result = cli("--home", workspace, "import", "seed", seed, "--json")
+    assert result.code == 0, result
+    document = json.loads(result.out)
+    assert document["added"]["annotations"] == 2
+    assert [w for w in document["warnings"] if "trade_id" in w] == [
+        "1 annotation(s) name a trade_id no recorded fill has (imported as written): T2"]

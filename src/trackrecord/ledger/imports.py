@@ -497,6 +497,7 @@ def record_import(ledger: "SqlLedger", parsed: ParsedImport, default_account: st
         items += new_commentary_items(conn, parsed.commentaries, tally)
         report.tally(tally.added, tally.already_recorded)
         report.warnings += unexplained_nav_moves(parsed.snapshots, _flows_in(conn, parsed.cashflows))
+        report.warnings += _annotations_without_fills(conn, parsed)
         for source in fresh_sources:
             items.append((kinds.IMPORT_RECORDED, {
                 "kind": source.kind, "source": str(source.path), "content_hash": source.content_hash,
@@ -562,6 +563,22 @@ def _recorded_refs(conn: "Connection") -> dict[int, str]:
         if ref:
             refs[seq] = ref
     return refs
+
+
+def _annotations_without_fills(conn: "Connection", parsed: ParsedImport) -> list[str]:
+    """A warning naming the imported annotations' trade ids that no fill has (they are imported)."""
+    if not parsed.annotations:
+        return []
+    from sqlalchemy import select
+
+    from trackrecord.ledger.schema import fills as fills_table
+
+    known = set(conn.execute(select(fills_table.c.exec_id)).scalars()) | {f["exec_id"] for f in parsed.fills}
+    strangers = sorted({a.trade_id for a in parsed.annotations if a.trade_id and a.trade_id not in known})
+    if not strangers:
+        return []
+    return [f"{len(strangers)} annotation(s) name a trade_id no recorded fill has (imported as written): "
+            f"{', '.join(strangers[:10])}{' ...' if len(strangers) > 10 else ''}"]
 
 
 def _new_fills(conn: "Connection", fills: list[dict[str, Any]], report: ImportReport) -> list[tuple[str, dict[str, Any]]]:
