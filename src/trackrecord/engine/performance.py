@@ -131,6 +131,7 @@ def performance_stats(
     include_series: bool = False,
     frozen_benchmark: tuple[tuple[Any, Any] | None, str | None] | None = None,
     frozen_sessions: Any | None = None,
+    inputs: PerformanceInputs | None = None,
 ) -> dict[str, Any]:
     """The ``stats`` document: ``StatsResult.to_dict()`` (metrics, benchmark, trades, period,
     nonfinite, monthly and yearly returns) plus ``account``, ``base_currency``,
@@ -142,14 +143,16 @@ def performance_stats(
     available; otherwise missing benchmark prices give ``"benchmark": null`` with the
     reason in ``nonfinite``. ``frozen_benchmark``: ``(closes, reason)`` recorded in the
     ledger, used instead of the stored prices (the monthly report, rebuilt from events);
-    ``frozen_sessions``: the calendar's sessions recorded with them, instead of the calendar's.
+    ``frozen_sessions``: the calendar's sessions recorded with them, instead of the calendar's;
+    ``inputs``: the account's record loaded already (several periods of one report).
     """
     from trackrecord.analytics.report import compute_stats
 
     settings = services.settings
     if period_from and period_to and period_from > period_to:
         raise UserError(f"FROM {period_from} is after TO {period_to}")
-    inputs = load_performance_inputs(services.engine, settings, account_id)
+    if inputs is None or inputs.account_id != (account_id or inputs.account_id):
+        inputs = load_performance_inputs(services.engine, settings, account_id)
     first, last = inputs.used_range(period_from, period_to)
     name = benchmark_name(benchmark, settings)
     if frozen_benchmark is not None:

@@ -176,12 +176,10 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
         raise UserError(f"account {account} has no snapshot up to {period.last}: its record starts {inputs.dates[0]}")
     frozen = record.frozen.benchmark_until(period.last)
     sessions = record.frozen.session_array()
-    month = performance_stats(record, *period.bounds("month"), None, account_id=account, frozen_benchmark=frozen,
-                              frozen_sessions=sessions)
-    ytd = performance_stats(record, *period.bounds("ytd"), None, account_id=account, frozen_benchmark=frozen,
-                            frozen_sessions=sessions)
-    inception = performance_stats(record, *period.bounds("inception"), None, account_id=account,
-                                  include_series=True, frozen_benchmark=frozen, frozen_sessions=sessions)
+    shared = {"account_id": account, "frozen_benchmark": frozen, "frozen_sessions": sessions, "inputs": inputs}
+    month = performance_stats(record, *period.bounds("month"), None, **shared)
+    ytd = performance_stats(record, *period.bounds("ytd"), None, **shared)
+    inception = performance_stats(record, *period.bounds("inception"), None, include_series=True, **shared)
     if _has_fills(record, account):
         trades = trades_document(record, period.first, period.last, account_id=account)
         slippage = slippage_document(record, account_id=account, timezone=record.frozen.timezone)
