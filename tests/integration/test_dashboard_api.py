@@ -54,6 +54,7 @@ def normalised(document: Any) -> Any:
     ("/api/v1/slippage", ("slippage",)),
     ("/api/v1/orders?limit=7", ("orders", "--limit", "7")),
     ("/api/v1/kill-switch", ("kill-switch", "status")),
+    ("/api/v1/verify", ("verify",)),
 ])
 def test_api_documents_are_the_cli_json_documents(client: Any, cli: Any, demo: Path, path: str,
                                                   args: tuple[str, ...]) -> None:
@@ -83,6 +84,16 @@ def test_api_summary_period_figures_equal_stats_from_the_period_start(client: An
     assert summary["metrics"]["sharpe"] == whole["metrics"]["sharpe"]
     assert summary["nav"] == pytest.approx(float(cli_json(cli, demo, "ledger", "log", "--kind", "snapshot.recorded")
                                                  [-1]["payload"]["nav"]))
+
+
+def test_the_cache_stays_bounded_whatever_the_queries(client: Any) -> None:
+    from trackrecord.dashboard.documents import MAX_CACHED
+
+    documents = client.app_documents
+    for day in range(1, 29):
+        for month in range(1, 13):
+            assert client.get(f"/api/v1/ledger/events?limit={day + month}&before={day * 100 + month}").status_code == 200
+    assert len(documents._cache.values) <= MAX_CACHED
 
 
 def test_documents_are_cached_until_the_ledger_head_moves(client: Any, cli: Any, demo: Path) -> None:

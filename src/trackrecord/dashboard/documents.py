@@ -47,6 +47,7 @@ ORDER_KINDS = (kinds.ORDER_SUBMITTED, kinds.ORDER_STATUS, kinds.ORDER_DENIED)
 SHOWN_SIGNALS = 120
 SHOWN_ORDERS = 500
 PAGE_LIMIT = 500
+MAX_CACHED = 512
 COMMITMENT_KINDS = (kinds.COMMITMENT_MADE,)
 REPORT_GENERATED = kinds.REPORT_GENERATED
 
@@ -103,6 +104,9 @@ class DashboardDocuments:
             with cache.lock:
                 if cache.head == seq:
                     cache.values[key] = value
+                    while len(cache.values) > MAX_CACHED:  # many distinct queries: the oldest go
+                        cache.values.pop(next(iter(cache.values)))
+                        cache.key_locks.pop(next(iter(cache.key_locks)), None)
             return value
 
     def peek(self, key: tuple[Any, ...]) -> Any:
@@ -252,7 +256,7 @@ class DashboardDocuments:
         try:
             session = self.calendar.next_rebalance_session(today) if not self.calendar.is_session(today) or \
                 self.calendar.rebalance_session(today) != today else today
-        except (ValueError, KeyError, IndexError):
+        except (ValueError, KeyError, IndexError, UserError):  # beyond the calendar's horizon
             return None
         sessions = len(self.calendar.sessions_between(today, session)) - (1 if self.calendar.is_session(today) else 0)
         return {"session": session.isoformat(), "today": today.isoformat(), "sessions_away": max(sessions, 0),
