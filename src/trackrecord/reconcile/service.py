@@ -12,6 +12,7 @@ the latest reconciliation of the same statement found exactly the same: a repeat
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -183,15 +184,26 @@ def statement_name(statement: FlexStatement, sha256: str) -> str:
 
 
 def keep_statement(root: Path, data: bytes, sha256: str, name: str) -> str:
-    """Write the statement under statements/ (once: the same bytes keep their file) with a
-    ``sha256sum``-style file beside it; return its path relative to the workspace."""
+    """Write the statement under statements/ with a ``sha256sum``-style file beside it; return
+    its path relative to the workspace. The same bytes keep their file; a file a killed run
+    left half-written is written again (each file appears whole or not at all: written
+    beside, synced, renamed)."""
     folder = root / STATEMENTS_DIR
     make_private_folder(folder)
-    path = folder / name
-    if not path.exists():
-        write_new_file(path, data)
-        write_new_file(folder / f"{name}.sha256", f"{sha256}  {name}\n".encode())
+    _write_whole(folder / name, data)
+    _write_whole(folder / f"{name}.sha256", f"{sha256}  {name}\n".encode())
     return f"{STATEMENTS_DIR}/{name}"
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    if path.is_file() and path.read_bytes() == data:
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)
+    write_new_file(partial, data)
+    with open(partial, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
 
 
 def _payload(statement: FlexStatement, sha256: str, saved_as: str, result: Reconciliation,
