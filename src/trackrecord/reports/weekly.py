@@ -167,15 +167,16 @@ def weekly_content(record: RebuiltRecord, week: Week, next_rebalance: date | Non
         positions=positions_at(inputs.positions[last], inputs.navs[last], trades),
         trades=trades_of(slippage, week.period), risk_events=risk_events_of(record, week.period),
         kill_switch=kill_switch_at(record, week.period), next_rebalance=next_rebalance,
-        disclosures=weekly_disclosures(stats["week"], record.settings), stats=stats,
+        disclosures=weekly_disclosures(stats["week"], stats["year_to_date"], record.settings), stats=stats,
     )
 
 
-def weekly_disclosures(week: dict[str, Any], settings: Any) -> tuple[str, ...]:
-    """The monthly report's disclosures, the rebuild line said of this report."""
-    kept = tuple(d for d in disclosures(week, settings) if "report verify" not in d)
+def weekly_disclosures(week: dict[str, Any], year: dict[str, Any], settings: Any) -> tuple[str, ...]:
+    """The monthly report's disclosures (the record's frequency read from the year to date), the
+    rebuild line said of this report."""
+    kept = tuple(d for d in disclosures(week, year, settings) if "report verify" not in d)
     return kept + ("Every figure is recomputed from the hash-chained, Ed25519-signed ledger up to the head named "
-                   "in the footer; the same ledger always gives this file byte for byte.",)
+                   "in the footer: trackrecord weekly-report --verify PDF rebuilds this file byte for byte.",)
 
 
 def weekly_rows(*docs: dict[str, Any]) -> tuple[WeeklyRow, ...]:
