@@ -234,3 +234,12 @@ def test_a_bad_or_empty_period_is_one_line_exit_2_and_writes_nothing(demo: Path,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err and ("PERIOD" in err or "snapshot" in err)
     assert _events(demo) == before
+
+
+def test_the_command_line_loads_no_pdf_library_until_a_report_is_made() -> None:
+    code = ("import sys; from trackrecord.cli.app import build_app; build_app(); "
+            "print([m for m in ('reportlab', 'matplotlib', 'trackrecord.reports.pdf') if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", code], env=os.environ | {"PYTHONPATH": str(REPO_SRC)},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
