@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,7 +139,25 @@ class DashboardDocuments:
                series: bool) -> dict[str, Any]:
         if not self.has_snapshots():
             raise NotRecorded("no snapshots recorded yet")
-        return performance_stats(self.services, period_from, period_to, benchmark, include_series=series)
+        inputs = self.inputs()
+        return performance_stats(self.services, period_from, period_to, benchmark, include_series=series,
+                                 inputs=inputs, frozen_sessions=self._record_sessions(inputs.dates[0], inputs.dates[-1]))
+
+    def _record_sessions(self, first: date, last: date) -> Any:
+        """``engine.performance.record_sessions``, sliced from the calendar this process has
+        open already (building another costs most of a second); None when it does not cover
+        the record, and ``stats`` opens its own."""
+        import numpy as np
+
+        low, high = np.datetime64(first - timedelta(days=14), "D"), np.datetime64(last + timedelta(days=14), "D")
+        sessions = self.calendar.sessions
+        if not sessions.size or sessions[0] > low or sessions[-1] < high:
+            return None
+        return sessions[(sessions >= low) & (sessions <= high)]
+
+    def inputs(self) -> Any:
+        """The account's record as ``stats`` loads it, once per head for every period."""
+        return self.cached(("inputs",), lambda: load_performance_inputs(self.services.engine, self.settings))
 
     def trades(self) -> dict[str, Any]:
         """``trades --json``."""
@@ -222,7 +240,7 @@ class DashboardDocuments:
             return document
         stats = self.stats()
         snapshot = self._latest(kinds.SNAPSHOT_RECORDED).data()
-        inputs = load_performance_inputs(self.services.engine, self.settings, stats["account"])
+        inputs = self.inputs()
         changes = period_changes(inputs.dates, inputs.navs, inputs.flows, self.settings.performance.flow_timing)
         metrics = stats["metrics"]
         document.update({
