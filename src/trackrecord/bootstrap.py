@@ -9,30 +9,39 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
-from trackrecord.errors import UserError
+from trackrecord.brokers.ibkr import IbkrBroker
+from trackrecord.brokers.sim import PriceTape, SimulatedBroker
+from trackrecord.config import PricesConfig
+from trackrecord.domain import Mode, is_simulated
+from trackrecord.engine.context import ExchangeClock, PlanningContext, RunContext
+from trackrecord.engine.planning import BrokerPortfolio, CashPortfolio, RecordedPortfolio, decision_price
+from trackrecord.engine.pricebook import PriceBook
+from trackrecord.errors import RuntimeFailure, UserError
+from trackrecord.ledger.db import create_db_engine, migrate
+from trackrecord.ledger.operations import checkpoint
+from trackrecord.ledger.store import SqlLedger, utc_now
+from trackrecord.market.calendar import open_calendar
+from trackrecord.market.service import calendar_for
+from trackrecord.market.store import any_synthetic, load_prices
+from trackrecord.ops.jobs import JobEnv
+from trackrecord.ops.notify import Notifier
 from trackrecord.services import Services
 from trackrecord.workspace import Workspace
+from trackrecord.workspace_init import lay_out_workspace, preset_settings, record_creation
 
 NOW_ENV = "TRACKRECORD_NOW"
 
 if TYPE_CHECKING:
     from trackrecord.brokers.base import Broker
-    from trackrecord.brokers.ibkr import IbkrBroker
-    from trackrecord.brokers.sim import PriceTape, SimulatedBroker
     from trackrecord.config import Settings
-    from trackrecord.domain import Mode
-    from trackrecord.engine.context import PlanningContext, RunContext, SessionClock
-    from trackrecord.engine.pricebook import PriceBook
+    from trackrecord.engine.context import SessionClock
     from trackrecord.ledger.store import Clock
     from trackrecord.market.base import PriceSeries
     from trackrecord.market.calendar import ExchangeCalendar
-    from trackrecord.ops.jobs import JobEnv
 
 
 def connect(workspace: Workspace, clock: "Clock | None" = None) -> Services:
     """Open the workspace's database (migrating it to the head revision) and ledger."""
-    from trackrecord.ledger.db import create_db_engine, migrate
-    from trackrecord.ledger.store import SqlLedger, utc_now
 
     engine = create_db_engine(workspace.database_url)
     try:
@@ -41,8 +50,6 @@ def connect(workspace: Workspace, clock: "Clock | None" = None) -> Services:
         from sqlalchemy.exc import OperationalError
 
         if isinstance(exc, OperationalError):
-            from trackrecord.errors import RuntimeFailure
-
             raise RuntimeFailure(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
         raise
     ledger = SqlLedger(engine, workspace.writer_lock_path, clock or utc_now)
@@ -51,7 +58,6 @@ def connect(workspace: Workspace, clock: "Clock | None" = None) -> Services:
 
 def create_workspace(directory: Path, settings: "Settings", now: datetime) -> Workspace:
     """``trackrecord init``: the layout and keys, the database, its first signed events."""
-    from trackrecord.workspace_init import lay_out_workspace, record_creation
 
     workspace, public_key = lay_out_workspace(directory, settings)
     services = connect(workspace, clock=lambda: now)
@@ -67,12 +73,6 @@ def demo_workspace(directory: Path, seed: int, calendar_start: date, now: dateti
     """A new SIMULATED paper workspace in ``directory`` on the synthetic market of ``seed``
     (``engine.demo.OpenDemoWorkspace``): the run context of a simulated broker trading on a
     tape the replay fills as it goes. A block that ends well is signed by one checkpoint."""
-    from trackrecord.brokers.sim import PriceTape
-    from trackrecord.config import PricesConfig
-    from trackrecord.domain import Mode
-    from trackrecord.ledger.operations import checkpoint
-    from trackrecord.market.calendar import open_calendar
-    from trackrecord.workspace_init import preset_settings
 
     settings = preset_settings(prices_source="synthetic").model_copy(update={
         "mode": Mode.PAPER, "prices": PricesConfig(source="synthetic", synthetic_seed=seed)})
@@ -118,8 +118,6 @@ def simulated_broker(services: Services, calendar: "ExchangeCalendar",
     every stored close, each known from its session's close time)."""
     from zoneinfo import ZoneInfo
 
-    from trackrecord.brokers.sim import SimulatedBroker
-
     settings = services.settings
     if tape is None:
         tape = stored_price_tape(services, calendar)
@@ -131,7 +129,6 @@ def simulated_broker(services: Services, calendar: "ExchangeCalendar",
 
 def stored_price_tape(services: Services, calendar: "ExchangeCalendar") -> "PriceTape":
     """Every stored close on a session of ``calendar``, each known from its close time."""
-    from trackrecord.market.store import load_prices
 
     symbols = [i.symbol for i in services.settings.universe.instruments]
     return price_tape(load_prices(services.engine, symbols), calendar)
@@ -140,9 +137,6 @@ def stored_price_tape(services: Services, calendar: "ExchangeCalendar") -> "Pric
 def price_tape(series: "Mapping[str, PriceSeries]", calendar: "ExchangeCalendar") -> "PriceTape":
     """A simulated market of these closes (raw, else adjusted), each known from its close time."""
     import numpy as np
-
-    from trackrecord.brokers.sim import PriceTape
-    from trackrecord.engine.planning import decision_price
 
     closes = {}
     for symbol, bars in series.items():
@@ -156,7 +150,6 @@ def price_tape(series: "Mapping[str, PriceSeries]", calendar: "ExchangeCalendar"
 
 def live_broker(settings: "Settings") -> "IbkrBroker":
     """IBKR through ib_async (imported only here, only for live mode)."""
-    from trackrecord.brokers.ibkr import IbkrBroker
 
     ib = settings.broker.ibkr
     return IbkrBroker(ib.host, ib.port, ib.client_id, settings.account.account_id, settings.account.base_currency,
@@ -168,9 +161,6 @@ def run_context(services: Services, mode: "Mode", calendar: "ExchangeCalendar | 
                 broker: "Broker | None" = None, session_clock: "SessionClock | None" = None) -> "RunContext":
     """The engine's context for a run with a broker: paper (simulated broker on the stored
     prices) or live (IBKR). ``broker`` and ``session_clock`` override, for tests and replays."""
-    from trackrecord.domain import Mode
-    from trackrecord.engine.context import ExchangeClock, RunContext
-    from trackrecord.engine.planning import BrokerPortfolio
 
     if mode is Mode.DRY_RUN and broker is None:
         raise UserError("mode is dry_run: there is no broker; set `mode: paper` or `mode: live` in trackrecord.yaml")
@@ -192,8 +182,6 @@ def planning_context(services: Services, mode: "Mode", calendar: "ExchangeCalend
                      cash: "Decimal | None" = None) -> "PlanningContext":
     """A context that plans without a broker: a dry run or a preview. The portfolio is an
     empty account holding ``cash``, else the latest recorded snapshot."""
-    from trackrecord.engine.context import PlanningContext
-    from trackrecord.engine.planning import CashPortfolio, RecordedPortfolio
 
     settings = services.settings
     calendar, book, _ = _market(services, calendar)
@@ -209,12 +197,6 @@ def preview_context(services: Services, calendar: "ExchangeCalendar | None" = No
                     cash: "Decimal | None" = None) -> "PlanningContext":
     """The context a preview plans in: the one ``execute`` would plan in, without sending.
     Paper: the simulated account itself (read, never moved); otherwise the latest snapshot."""
-    from trackrecord.domain import Mode
-    from trackrecord.engine.context import PlanningContext
-    from trackrecord.engine.planning import BrokerPortfolio
-
-    from trackrecord.domain import is_simulated
-    from trackrecord.market.store import any_synthetic
 
     settings = services.settings
     symbols = [i.symbol for i in settings.universe.instruments]
@@ -234,10 +216,6 @@ def preview_context(services: Services, calendar: "ExchangeCalendar | None" = No
 
 def _market(services: Services, calendar: "ExchangeCalendar | None") -> tuple["ExchangeCalendar", "PriceBook",
                                                                              "dict[str, PriceSeries]"]:
-    from trackrecord.engine.pricebook import PriceBook
-    from trackrecord.market.service import calendar_for
-    from trackrecord.market.store import load_prices
-
     symbols = [i.symbol for i in services.settings.universe.instruments]
     stored = load_prices(services.engine, symbols)
     return calendar or calendar_for(services.settings), PriceBook(stored, symbols), stored
@@ -248,8 +226,6 @@ def _configured_account(settings: "Settings") -> str:
 
 
 def _simulated(services: Services, mode: "Mode") -> bool:
-    from trackrecord.domain import is_simulated
-
     return is_simulated(mode, (services.settings.prices.source,))
 
 
@@ -275,10 +251,6 @@ def job_env(services: Services, calendar: "ExchangeCalendar | None" = None,
     """What the scheduler's jobs work with: the workspace's services and calendar, its
     notifier, and the broker (paper or live) each job opens for itself."""
     import time
-
-    from trackrecord.market.service import calendar_for
-    from trackrecord.ops.jobs import JobEnv
-    from trackrecord.ops.notify import Notifier
 
     notifier = Notifier(services.settings.notifications, os.environ, services.ledger, sleep or time.sleep)
     return JobEnv(services, calendar or calendar_for(services.settings), notifier,

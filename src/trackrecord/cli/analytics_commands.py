@@ -14,6 +14,7 @@ from typing import Any, Optional
 import typer
 
 from trackrecord.cli import context
+from trackrecord.ledger.parsing import parse_date
 
 Formatter = Callable[[Any], str]
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -307,8 +308,6 @@ def _percent_cell(fraction: float | None) -> str:
 
 
 def _period(period_from: Optional[str], period_to: Optional[str]) -> tuple[date | None, date | None]:
-    from trackrecord.ledger.parsing import parse_date
-
     start = parse_date(period_from, "FROM") if period_from else None
     return start, parse_date(period_to, "TO") if period_to else None
 

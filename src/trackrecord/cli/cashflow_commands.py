@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from trackrecord.cli import context
+from trackrecord.domain import Mode
 from trackrecord.ledger.parsing import parse_currency, parse_date, parse_decimal
 
 # The use cases below pull in SQLAlchemy and the calendar (numpy): imported where a command
@@ -135,8 +136,6 @@ def import_cashflows(ctx: typer.Context, file: Path = typer.Argument(..., help="
                      as_json: bool = typer.Option(False, "--json")) -> None:
     """Import deposits and withdrawals (two equal flows on one day need distinct refs)."""
     from trackrecord.ledger.imports import parse_cashflows_csv
-
-    from trackrecord.domain import Mode
 
     def parse(services: Any, default: str) -> Any:
         # A flow imported without --account is the default account's (the one `stats` shows);

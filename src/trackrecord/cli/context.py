@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from trackrecord.logs import configure_logging
+
 if TYPE_CHECKING:
     from trackrecord.bootstrap import Services
     from trackrecord.workspace import Workspace
@@ -30,7 +32,6 @@ def options(ctx: typer.Context) -> GlobalOptions:
 
 
 def workspace(ctx: typer.Context) -> "Workspace":
-    from trackrecord.logs import configure_logging
     from trackrecord.workspace import open_workspace
 
     opts = options(ctx)

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from trackrecord.cli import context
+from trackrecord.cli.analytics_commands import render_stats_table
 
 
 def demo(
@@ -22,7 +23,6 @@ def demo(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from trackrecord.bootstrap import connect, demo_workspace
-    from trackrecord.cli.analytics_commands import render_stats_table
     from trackrecord.engine.demo import run_demo
     from trackrecord.engine.performance import performance_stats
     from trackrecord.ledger.operations import verify_ledger

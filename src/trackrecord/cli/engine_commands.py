@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 import typer
 
+from trackrecord.brokers.base import BrokerError
 from trackrecord.cli import context
+from trackrecord.cli.analytics_commands import Column, print_fitted
+from trackrecord.domain import Mode
+from trackrecord.errors import RuntimeFailure, SafetyRefusal, TrackrecordError, UserError
+from trackrecord.ledger.canonical import normalise
+from trackrecord.ledger.parsing import parse_date
 
 if TYPE_CHECKING:
     from trackrecord.bootstrap import Services
@@ -23,8 +29,6 @@ def _broker_failures(advice: str) -> Iterator[None]:
     """A broker that is down, drops the connection or times out is a run-time failure
     (exit 1) with a clear message, never a traceback; a safety refusal raised by the
     broker adapter (e.g. the login does not manage the configured account) keeps exit 3."""
-    from trackrecord.brokers.base import BrokerError
-    from trackrecord.errors import RuntimeFailure, TrackrecordError
 
     try:
         yield
@@ -35,14 +39,11 @@ def _broker_failures(advice: str) -> Iterator[None]:
 
 
 def _session_option(text: str | None, option: str = "--as-of") -> date | None:
-    from trackrecord.ledger.parsing import parse_date
-
     return None if text is None else parse_date(text, option)
 
 
 def _confirm_live(document_of: Any) -> Any:
     """Show the plan and its risk decision, then ask for the typed word (before anything is sent)."""
-    from trackrecord.errors import SafetyRefusal
 
     def confirm(report: Any) -> None:
         typer.echo(_render_report({**report.document(), "simulated": False}), err=True)
@@ -66,11 +67,9 @@ def execute(
 ) -> None:
     """Run the rebalance of a session: signal, plan, risk, and (paper/live) the orders."""
     from trackrecord.bootstrap import planning_context, run_context, wall_clock
-    from trackrecord.domain import Mode
     from trackrecord.engine.execution import execute_session, execution_mode
     from trackrecord.engine.planning import parse_cash
     from trackrecord.engine.sessions import exchange_today
-    from trackrecord.errors import RuntimeFailure, UserError
     from trackrecord.market.service import calendar_for
 
     services = context.services(ctx)
@@ -157,7 +156,6 @@ def daily(
     """
     from trackrecord.bootstrap import wall_clock
     from trackrecord.engine.execution import check_daily, run_daily
-    from trackrecord.errors import RuntimeFailure, SafetyRefusal
     from trackrecord.market.service import build_price_source, calendar_for, update_prices
 
     services = context.services(ctx)
@@ -203,7 +201,6 @@ def pull(ctx: typer.Context, since_days: int = typer.Option(7, "--days", min=1, 
     """Record the broker's executions (idempotent: a repeated pull adds nothing)."""
     from trackrecord.bootstrap import wall_clock
     from trackrecord.engine.account import pull_executions
-    from trackrecord.errors import UserError
 
     if since_days > MAX_PULL_DAYS:
         raise UserError(f"--days {since_days}: expected at most {MAX_PULL_DAYS} (100 years)")
@@ -228,7 +225,6 @@ def snapshot(
     """Record the account's snapshot for the last completed session (paper: or --as-of SESSION)."""
     from trackrecord.bootstrap import wall_clock
     from trackrecord.engine.execution import take_snapshot
-    from trackrecord.ledger.canonical import normalise
 
     services = context.services(ctx)
     named = _session_option(as_of)
@@ -259,7 +255,6 @@ def orders(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
     if as_json:
         context.print_json([r.document() for r in rows])
         return
-    from trackrecord.cli.analytics_commands import Column, print_fitted
 
     columns = (Column("Order ref", 4, False), Column("Mode", 2, False), Column("Side", 8, False), Column("Qty", 7),
                Column("Symbol", 9, False), Column("Type", 1, False), Column("Intended", 3), Column("Filled at", 6),

@@ -13,11 +13,13 @@ import sys
 import typer
 
 from trackrecord.cli import context
+from trackrecord.cli.kill_switch_fast import change_document, render_change, render_status, status_document
+from trackrecord.errors import UserError
+from trackrecord.risk.killswitch import CONFIRMATION_WORD, KillSwitchRefusal, deactivation_state
 
 
 def kill_switch_status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Show the kill switch: ACTIVE, REDUCING (reduce-only) or HALTED, since when and why."""
-    from trackrecord.cli.kill_switch_fast import render_status, status_document
     from trackrecord.engine.kill_switch import read_status
 
     services = context.services(ctx)
@@ -33,7 +35,6 @@ def kill_switch_activate(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Stop trading now: HALTED refuses every new order; --reduce-only allows only shrinking ones."""
-    from trackrecord.cli.kill_switch_fast import change_document, render_change
     from trackrecord.engine.kill_switch import activate
 
     services = context.services(ctx)
@@ -49,9 +50,7 @@ def kill_switch_deactivate(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Resume trading (asks you to type DEACTIVATE unless --yes)."""
-    from trackrecord.cli.kill_switch_fast import change_document, render_change, render_status, status_document
     from trackrecord.engine.kill_switch import deactivate, read_status
-    from trackrecord.risk.killswitch import deactivation_state
 
     services = context.services(ctx)
     with services.engine.connect() as conn:
@@ -71,9 +70,6 @@ def kill_switch_deactivate(
 
 
 def _confirm(current: str, target: str) -> None:
-    from trackrecord.errors import UserError
-    from trackrecord.risk.killswitch import CONFIRMATION_WORD
-
     typer.echo(f"The kill switch is {current}. Deactivating moves it to {target}: the engine may send orders again.",
                err=True)
     sys.stderr.write(f"Type {CONFIRMATION_WORD} to confirm: ")
@@ -85,8 +81,6 @@ def _confirm(current: str, target: str) -> None:
 
 
 def _refusals_as_user_errors(action):  # type: ignore[no-untyped-def]
-    from trackrecord.errors import UserError
-    from trackrecord.risk.killswitch import KillSwitchRefusal
 
     try:
         return action()

@@ -9,6 +9,10 @@ from typing import Optional
 import typer
 
 from trackrecord.cli import context
+from trackrecord.errors import UserError
+from trackrecord.ledger.commitments import record_commitment
+from trackrecord.ledger.signing import SigningKeyError
+from trackrecord.ledger.verify import NOT_PROVABLE
 
 
 def ledger_log(
@@ -59,9 +63,6 @@ def ledger_commit(
     """Sign the head and print one line to send to an allocator or recruiter (records it too)."""
     from trackrecord.engine.cashflows import configured_account_id
     from trackrecord.engine.performance import record_account
-    from trackrecord.errors import UserError
-    from trackrecord.ledger.commitments import record_commitment
-    from trackrecord.ledger.signing import SigningKeyError
 
     services = context.services(ctx)
     chosen = record_account(services.engine, services.settings, account) or configured_account_id(services.settings)
@@ -89,12 +90,10 @@ def verify(
     if bundle is not None:
         verify_bundle_file(bundle, commitments, as_json)
         return
-    from trackrecord.errors import UserError
 
     if commitments:
         raise UserError("--commitment needs a bundle: trackrecord verify BUNDLE.zip --commitment LINE")
     from trackrecord.ledger.operations import verify_ledger
-    from trackrecord.ledger.verify import NOT_PROVABLE
 
     services = context.services(ctx)
     result = verify_ledger(services.ledger, services.workspace.public_key_path)
@@ -118,7 +117,6 @@ def verify(
 
 def verify_bundle_file(path: Path, commitments: list[str], as_json: bool) -> None:
     from trackrecord.engine.bundles import verify_bundle
-    from trackrecord.errors import UserError
 
     try:
         data = path.read_bytes()

@@ -10,6 +10,8 @@ import typer
 
 from trackrecord.cli import context
 from trackrecord.domain import Mode, is_simulated
+from trackrecord.errors import UserError
+from trackrecord.ledger.canonical import normalise
 
 if TYPE_CHECKING:
     from trackrecord.market.calendar import ExchangeCalendar
@@ -24,8 +26,6 @@ def _now() -> datetime:
 
 
 def _parse_as_of(text: Optional[str], calendar: "ExchangeCalendar", today: date) -> date:
-    from trackrecord.errors import UserError
-
     if text is None:
         return today
     try:
@@ -120,7 +120,6 @@ def prices_import(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Import <SYMBOL>.csv files (Yahoo, lower-case or adjusted-only layouts) for the universe and the benchmarks."""
-    from trackrecord.ledger.canonical import normalise
     from trackrecord.market.service import import_prices
 
     services = context.services(ctx)
@@ -155,7 +154,6 @@ def prices_show(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Show the latest stored bars of one instrument with their provenance."""
-    from trackrecord.errors import UserError
     from trackrecord.market.store import load_prices, price_sources
 
     services = context.services(ctx)

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from trackrecord.cli import context
+from trackrecord.errors import UserError
 
 
 def init(
@@ -24,7 +25,6 @@ def init(
     from datetime import datetime, timezone
 
     from trackrecord.bootstrap import create_workspace
-    from trackrecord.errors import UserError
     from trackrecord.workspace_init import preset_settings, with_key_file
 
     if prices_source not in ("yahoo", "csv", "synthetic"):

@@ -13,8 +13,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from trackrecord.analytics.flow_checks import UnreflectedFlow, unreflected_flows
-from trackrecord.domain import CashFlow, Mode
 from trackrecord.crash import crash_point
+from trackrecord.domain import CashFlow, Mode
+from trackrecord.engine.performance import load_performance_inputs
 from trackrecord.errors import UserError
 from trackrecord.ledger import cashflows as ledger_flows
 from trackrecord.ledger import queries
@@ -125,7 +126,6 @@ def flow_warnings(engine: "Engine", settings: "Settings", account_id: str,
                   flow_date: date | None = None) -> list[UnreflectedFlow]:
     """Flows of the account the NAV series does not show (those booked on ``flow_date``
     only, if given); none when the account has no snapshots."""
-    from trackrecord.engine.performance import load_performance_inputs
 
     try:
         inputs = load_performance_inputs(engine, settings, account_id)

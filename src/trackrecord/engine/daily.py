@@ -1,5 +1,4 @@
 """The daily pipeline of a session (DESIGN.md, "The daily pipeline"):
-
     prices.update → quality gates → pull(executions) → snapshot(account)
        └─ on the first session of the month, before the close:
           signal → plan → risk → submit → (close) → await fills → pull → snapshot
@@ -18,6 +17,8 @@ from trackrecord.engine.account import pull_executions, record_snapshot
 from trackrecord.engine.cashflows import configured_account_id
 from trackrecord.engine.rebalance import RebalanceReport, follow_orders, rebalance, session_start_utc
 from trackrecord.ledger import events as kinds
+from trackrecord.market.quality import check_session_bars, session_gates_document
+from trackrecord.market.service import record_prices
 
 if TYPE_CHECKING:
     from trackrecord.engine.context import PlanningContext, RunContext
@@ -52,8 +53,6 @@ def is_rebalance_session(ctx: "PlanningContext", session: date) -> bool:
 def record_bars(ctx: "PlanningContext", writer: "Writer", session: date, rows: Sequence["PriceRow"], now: datetime,
                 report: SessionReport) -> None:
     """prices.update, then the daily quality gates over the session's bars."""
-    from trackrecord.market.quality import check_session_bars, session_gates_document
-    from trackrecord.market.service import record_prices
 
     if rows:
         previous = ctx.book.latest()

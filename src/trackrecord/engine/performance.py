@@ -18,11 +18,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from trackrecord.analytics.benchmark import equal_weight_index
 from trackrecord.analytics.errors import AnalyticsInputError
 from trackrecord.analytics.flow_checks import unreflected_flows
 from trackrecord.analytics.provenance import origin_of, origin_shares
-from trackrecord.analytics.slippage import SlippageFill
-from trackrecord.analytics.trades import TradeFill
+from trackrecord.analytics.report import compute_stats
+from trackrecord.analytics.slippage import SlippageFill, slippage_report
+from trackrecord.analytics.trades import TradeFill, analyse_trades
 from trackrecord.domain import OrderType, is_paper_account
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
@@ -146,7 +148,6 @@ def performance_stats(
     ``frozen_sessions``: the calendar's sessions recorded with them, instead of the calendar's;
     ``inputs``: the account's record loaded already (several periods of one report).
     """
-    from trackrecord.analytics.report import compute_stats
 
     settings = services.settings
     if period_from and period_to and period_from > period_to:
@@ -196,7 +197,6 @@ def trades_document(
     open_positions) plus the labels. Open positions are marked at the account's last
     snapshot on or before ``period_to`` (unmarked without one). Amounts are in the
     instruments' currency. No fills recorded gives an empty report, not an error."""
-    from trackrecord.analytics.trades import analyse_trades
 
     if period_from and period_to and period_from > period_to:
         raise UserError(f"FROM {period_from} is after TO {period_to}")
@@ -234,7 +234,6 @@ def slippage_document(services: Services, *, account_id: str | None = None,
     price was recorded for them. A market-on-close fill is split into delay and execution
     at the stored raw close of its session (the fill's date at the exchange of
     ``universe.calendar``; ``timezone``, when given, is that exchange's zone)."""
-    from trackrecord.analytics.slippage import slippage_report
 
     with reading(services.engine) as conn:
         account = _choose_account(conn, services.settings, account_id, "fills")
@@ -298,8 +297,6 @@ def _equal_weight_closes(
     series: dict[str, tuple[Any, Any]], record_start: date
 ) -> tuple[tuple[Any, Any] | None, str | None]:
     import numpy as np
-
-    from trackrecord.analytics.benchmark import equal_weight_index
 
     all_dates = np.unique(np.concatenate([dates for dates, _ in series.values()]))
     complete_from = max(dates[0] for dates, _ in series.values())

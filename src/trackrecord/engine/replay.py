@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 import numpy as np
 
 from trackrecord.domain import CashFlow, Mode
+from trackrecord.engine.daily import close_of_day, is_rebalance_session, run_session
 from trackrecord.engine.planning import decision_price
 from trackrecord.engine.sessions import DECISION_BEFORE_CLOSE, SNAPSHOT_AFTER_CLOSE
+from trackrecord.errors import SafetyRefusal
 from trackrecord.ledger.cashflows import record_cashflow
 from trackrecord.market.base import PriceRow
+from trackrecord.market.service import record_prices
 
 if TYPE_CHECKING:
     from trackrecord.engine.context import RunContext
@@ -45,7 +48,6 @@ def bars_by_session(history: History) -> dict[date, list[PriceRow]]:
 
 def load_history(ctx: "RunContext", rows: Sequence[PriceRow], now: datetime) -> None:
     """The price history before the first replayed session, as one ``prices.updated``."""
-    from trackrecord.market.service import record_prices
 
     with ctx.ledger.writer() as writer:
         record_prices(writer, rows, ctx.price_source, ctx.simulated, now, ctx.symbols, {"purpose": "history"})
@@ -92,9 +94,6 @@ def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequ
     at its close, so no decision can see a later price. Ordinary sessions are recorded
     ``batch_sessions`` to a transaction; rebalance and deposit sessions commit each step."""
     import sys
-
-    from trackrecord.engine.daily import close_of_day, is_rebalance_session, run_session
-    from trackrecord.errors import SafetyRefusal
 
     assert ctx.mode is Mode.PAPER
     deposits = deposits or {}

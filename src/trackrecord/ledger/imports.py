@@ -28,7 +28,7 @@ from trackrecord.domain.annotations import AnnotationContent
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.annotations import CommentaryText
-from trackrecord.ledger.canonical import format_timestamp
+from trackrecord.ledger.canonical import format_decimal, format_timestamp, normalise
 from trackrecord.ledger.parsing import (
     checked_number,
     parse_currency,
@@ -38,6 +38,8 @@ from trackrecord.ledger.parsing import (
     parse_timestamp,
     read_utf8,
 )
+from trackrecord.ledger.projections import snapshot_content
+from trackrecord.ledger.schema import cashflows, events, imports
 from trackrecord.ledger.seed_annotations import (
     Tally,
     new_annotation_items,
@@ -478,7 +480,6 @@ def _dated(path: Path, extension: str) -> Any:
 def record_import(ledger: "SqlLedger", parsed: ParsedImport, default_account: str | None = None) -> ImportReport:
     """Write what is new, in one transaction, under the single-writer lock; ``default_account``
     is the account of flows recorded without one (for the repeat check)."""
-    from trackrecord.ledger.canonical import normalise
 
     report = ImportReport(warnings=list(parsed.warnings))
     report.count(report.duplicates, "fills", parsed.duplicate_fills)
@@ -510,8 +511,6 @@ def record_import(ledger: "SqlLedger", parsed: ParsedImport, default_account: st
 def _known_import_hashes(conn: "Connection") -> set[str]:
     from sqlalchemy import select
 
-    from trackrecord.ledger.schema import imports
-
     return set(conn.execute(select(imports.c.content_hash)).scalars())
 
 
@@ -520,9 +519,6 @@ def _new_cashflows(conn: "Connection", flows: list[dict[str, Any]], report: Impo
     """Flows not recorded yet, keyed by (account, session, amount, currency, note, ref); a flow
     without an account is the default account's (ledger/cashflows.py)."""
     from sqlalchemy import select
-
-    from trackrecord.ledger.canonical import format_decimal
-    from trackrecord.ledger.schema import cashflows
 
     refs = _recorded_refs(conn)
     existing = {(r.account_id or default_account, r.flow_date, r.amount, r.currency, r.note, refs.get(r.seq, ""))
@@ -544,8 +540,6 @@ def _new_cashflows(conn: "Connection", flows: list[dict[str, Any]], report: Impo
 def _flows_in(conn: "Connection", new: Sequence[dict[str, Any]]) -> list[tuple[date, Decimal]]:
     from sqlalchemy import select
 
-    from trackrecord.ledger.schema import cashflows
-
     recorded = [(date.fromisoformat(d), Decimal(a)) for d, a in conn.execute(select(cashflows.c.flow_date, cashflows.c.amount))]
     return recorded + [(f["flow_date"], f["amount"]) for f in new]
 
@@ -553,8 +547,6 @@ def _flows_in(conn: "Connection", new: Sequence[dict[str, Any]]) -> list[tuple[d
 def _recorded_refs(conn: "Connection") -> dict[int, str]:
     """The ``ref`` of every recorded cash flow that has one, by seq (the table keeps no ref)."""
     from sqlalchemy import select
-
-    from trackrecord.ledger.schema import events
 
     query = select(events.c.seq, events.c.payload).where(events.c.kind == kinds.CASHFLOW_RECORDED)
     refs = {}
@@ -602,7 +594,6 @@ def _new_snapshots(conn: "Connection", snapshots: list[dict[str, Any]], report: 
     """A snapshot identical to the recorded one is skipped; a different one supersedes it."""
     from sqlalchemy import select
 
-    from trackrecord.ledger.projections import snapshot_content
     from trackrecord.ledger.schema import snapshots as table
 
     recorded = {

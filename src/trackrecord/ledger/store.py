@@ -16,6 +16,9 @@ from trackrecord.crash import after_commit
 from trackrecord.errors import RuntimeFailure
 from trackrecord.ledger.append import append_events
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent
+from trackrecord.ledger.db import WRITE_OPTION
+from trackrecord.ledger.sql import fetch_one, param
+from trackrecord.ledger.writer_lock import WriterLock
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -90,7 +93,6 @@ class SqlLedger:
             finally:
                 _PROCESS_WRITERS.pop()
             return
-        from trackrecord.ledger.writer_lock import WriterLock
 
         lock = WriterLock(str(self._lock_path))
         if not lock.available:  # no fcntl (Windows): the portable lock
@@ -132,7 +134,6 @@ class SqlLedger:
 
     def _write_connection(self) -> "Connection":
         """One connection kept for writing (a run appends thousands of times)."""
-        from trackrecord.ledger.db import WRITE_OPTION
 
         if self._writer_conn is None or self._writer_conn.closed:
             self._writer_conn = self.engine.connect().execution_options(**{WRITE_OPTION: True})
@@ -156,7 +157,6 @@ class SqlLedger:
 
     def events(self, kind: str | None = None, after_seq: int = 0, batch: int = 20_000) -> Iterator[StoredEvent]:
         """Events in seq order, read in pages so memory stays flat."""
-        from trackrecord.ledger.sql import param
 
         last = after_seq
         with self.engine.connect() as conn:
@@ -193,7 +193,5 @@ def _lock_failure(exc: Exception) -> Exception:
 
 
 def _head(conn: "Connection") -> tuple[int, str]:
-    from trackrecord.ledger.sql import fetch_one
-
     row = fetch_one(conn, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", {})
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))

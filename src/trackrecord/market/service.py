@@ -10,13 +10,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from trackrecord.domain import Instrument
+from trackrecord.domain import IbContract, Instrument
 from trackrecord.errors import RuntimeFailure, UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.queries import recorded_import_hashes
 from trackrecord.market.base import PriceInputError, PriceRow, PriceSeries, PriceSource, PriceSourceError
 from trackrecord.market.calendar import DEFAULT_START, ExchangeCalendar, open_calendar
+from trackrecord.market.csv_source import CsvFolderSource, read_price_file
 from trackrecord.market.store import last_stored_dates, load_prices, replaced_bars, store_prices
+from trackrecord.market.synthetic import SyntheticSource
+from trackrecord.market.yahoo_source import YahooSource
 
 if TYPE_CHECKING:
     from trackrecord.config import Settings
@@ -44,9 +47,6 @@ def calendar_for(settings: "Settings") -> ExchangeCalendar:
 
 def build_price_source(settings: "Settings", workspace_root: Path, calendar: ExchangeCalendar) -> PriceSource:
     """The configured provider: yahoo, csv (``prices.csv_dir``, relative to the workspace) or synthetic."""
-    from trackrecord.market.csv_source import CsvFolderSource
-    from trackrecord.market.synthetic import SyntheticSource
-    from trackrecord.market.yahoo_source import YahooSource
 
     kind = settings.prices.source
     if kind == "synthetic":
@@ -199,7 +199,6 @@ def import_prices(ledger: "SqlLedger", settings: "Settings", folder: Path, now: 
     date, old -> new) unless ``replace``, which stores it and records a ``prices.corrected``
     event with the old and new values. Bad input writes nothing and raises UserError.
     """
-    from trackrecord.market.csv_source import CsvFolderSource, read_price_file
 
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
@@ -239,7 +238,6 @@ def import_prices(ledger: "SqlLedger", settings: "Settings", folder: Path, now: 
 def benchmark_instruments(settings: "Settings") -> list[Instrument]:
     """The configured benchmark symbols outside the universe, as instruments whose prices are
     stored but never ranked or traded (quotes taken as they come: only their returns count)."""
-    from trackrecord.domain import IbContract
 
     universe = {i.symbol for i in settings.universe.instruments}
     base = settings.account.base_currency

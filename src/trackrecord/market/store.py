@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 
 from trackrecord.ledger.canonical import format_timestamp
+from trackrecord.ledger.schema import prices
+from trackrecord.ledger.sql import execute_many, upsert_sql
 from trackrecord.market.base import PriceRow, PriceSeries
 
 if TYPE_CHECKING:
@@ -27,7 +29,6 @@ def store_prices(conn: "Connection", rows: Iterable[PriceRow], source: str, fetc
     ``fetched_at`` must be timezone-aware. Refuses a NaN or infinite adjusted close (a
     source must drop such bars; the quality gates then see the hole).
     """
-    from trackrecord.ledger.schema import prices
 
     stamp = format_timestamp(fetched_at)
     records = []
@@ -39,7 +40,6 @@ def store_prices(conn: "Connection", rows: Iterable[PriceRow], source: str, fetc
                         "adj_close": float(row.adj_close), "source": source, "fetched_at": stamp})
     if not records:
         return 0
-    from trackrecord.ledger.sql import execute_many, upsert_sql
 
     statement = upsert_sql(conn.dialect.name, prices.name, tuple(records[0]), ("symbol", "session_date"))
     for offset in range(0, len(records), 5000):
@@ -53,8 +53,6 @@ def replaced_bars(conn: "Connection", rows: Sequence[PriceRow]) -> list[dict[str
     ``prices.updated`` event, so ``verify`` can still hash a batch a later one overwrote
     in part (``trackrecord.ledger.stores_check``)."""
     from sqlalchemy import select
-
-    from trackrecord.ledger.schema import prices
 
     keys = {(r.symbol, r.session_date.isoformat()) for r in rows}
     if not keys:
@@ -77,8 +75,6 @@ def load_prices(
     ``session_date <= until`` when given, as numpy arrays (see PriceSeries)."""
     from sqlalchemy import select
 
-    from trackrecord.ledger.schema import prices
-
     query = select(prices.c.symbol, prices.c.session_date, prices.c.adj_close, prices.c.close).where(
         prices.c.symbol.in_(list(symbols))).order_by(prices.c.symbol, prices.c.session_date)
     if until is not None:
@@ -93,8 +89,6 @@ def last_stored_dates(conn_or_engine: "Connection | Engine", symbols: Sequence[s
     """The last stored session per symbol (symbols without bars are absent)."""
     from sqlalchemy import func, select
 
-    from trackrecord.ledger.schema import prices
-
     query = select(prices.c.symbol, func.max(prices.c.session_date)).where(
         prices.c.symbol.in_(list(symbols))).group_by(prices.c.symbol)
     return {symbol: date.fromisoformat(day) for symbol, day in _rows(conn_or_engine, query)}
@@ -104,16 +98,12 @@ def stored_symbols(conn_or_engine: "Connection | Engine") -> list[str]:
     """Every symbol with at least one stored bar, sorted."""
     from sqlalchemy import select
 
-    from trackrecord.ledger.schema import prices
-
     return [s for (s,) in _rows(conn_or_engine, select(prices.c.symbol).distinct().order_by(prices.c.symbol))]
 
 
 def price_sources(conn_or_engine: "Connection | Engine", symbol: str) -> list[tuple[str, str, int]]:
     """(source, last fetched at, bars) for one symbol: its provenance."""
     from sqlalchemy import func, select
-
-    from trackrecord.ledger.schema import prices
 
     query = select(prices.c.source, func.max(prices.c.fetched_at), func.count()).where(
         prices.c.symbol == symbol).group_by(prices.c.source)
@@ -123,8 +113,6 @@ def price_sources(conn_or_engine: "Connection | Engine", symbol: str) -> list[tu
 def any_synthetic(conn_or_engine: "Connection | Engine", symbols: Sequence[str]) -> bool:
     """Whether any stored bar of the symbols came from the synthetic market."""
     from sqlalchemy import select
-
-    from trackrecord.ledger.schema import prices
 
     query = select(prices.c.symbol).where(prices.c.symbol.in_(list(symbols)), prices.c.source == "synthetic").limit(1)
     return bool(_rows(conn_or_engine, query))
@@ -150,8 +138,6 @@ def adjusted_closes(conn: "Connection", symbols: list[str], end: date) -> dict[s
     """symbol -> (session dates as ``datetime64[D]``, adjusted closes), oldest first, up to
     ``end``; a symbol with no stored bar is left out."""
     from sqlalchemy import select
-
-    from trackrecord.ledger.schema import prices
 
     query = (select(prices.c.symbol, prices.c.session_date, prices.c.adj_close)
              .where(prices.c.symbol.in_(symbols), prices.c.session_date <= end.isoformat())

@@ -13,9 +13,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Sequence
 
 from trackrecord.crash import after_commit
+from trackrecord.errors import RuntimeFailure
 from trackrecord.ledger.canonical import format_timestamp
 from trackrecord.ledger.cashflows import RecordedCashFlow, booking_flows
 from trackrecord.ledger.db import WRITE_OPTION
+from trackrecord.ledger.schema import sim_cash, sim_executions, sim_orders
 from trackrecord.ledger.store import POSTGRES_WRITER_LOCK, this_process_writes
 
 if TYPE_CHECKING:
@@ -85,8 +87,6 @@ class SimBookStore:
 
     def load(self) -> BookRows:
         from sqlalchemy import func, select
-
-        from trackrecord.ledger.schema import sim_cash, sim_executions, sim_orders
 
         account = self.account_id
         with self.engine.connect() as conn:
@@ -211,8 +211,6 @@ class SimBookStore:
             try:
                 cursor.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                from trackrecord.errors import RuntimeFailure
-
                 raise RuntimeFailure(f"the simulated book's database stayed locked beyond the busy timeout ({exc}); "
                                      "try again when the other writer has finished") from None
             try:
