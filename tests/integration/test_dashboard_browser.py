@@ -137,9 +137,10 @@ def test_kill_switch_activation_in_the_browser_shows_in_kill_switch_status(page:
     page.click("#kill-switch-form >> xpath=.. >> summary")
     page.fill('#kill-switch-form input[name="reason"]', "checked from the browser")
     page.fill('#kill-switch-form input[name="confirm"]', "HALT")
-    page.click("#kill-switch-form button[type=submit]")
-    page.wait_for_selector("#notice")
+    with page.expect_navigation(timeout=90_000):
+        page.click("#kill-switch-form button[type=submit]")
     try:
+        assert page.locator("#notice").count() == 1, page.content()[-2000:]
         assert page.locator("#kill-switch-state").inner_text() == "HALTED"
         shot(page, "overview-halted")
         status = json.loads(cli("--home", demo, "kill-switch", "status", "--json").out)
