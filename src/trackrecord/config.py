@@ -385,6 +385,8 @@ class SchedulerConfig(_Strict):
     reports_minutes_after_close: int = Field(60, ge=1, le=720)
     flex_time: str = Field("08:00", description="exchange time of day of the flex job, the session after")
     late_rebalance: bool = False
+    live_orders: bool = Field(False, description="in mode: live, the rebalance job may send orders unattended "
+                              "(without it the job plans, records the plan and refuses to send)")
     heartbeat_seconds: int = Field(30, ge=1, le=3600)
 
     @field_validator("flex_time", mode="before")

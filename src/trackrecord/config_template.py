@@ -93,6 +93,7 @@ COMMENTS: dict[str, str] = {
     "scheduler.reports_minutes_after_close": "the monthly and weekly reports this long after the close",
     "scheduler.flex_time": "exchange time (HH:MM, quoted) of the flex job on the session after",
     "scheduler.late_rebalance": "a rebalance missed at its time is still sent before the cut-off of its own session",
+    "scheduler.live_orders": "mode: live only: the rebalance job sends orders unattended (false: plans, records, refuses)",
     "scheduler.heartbeat_seconds": "heartbeat and systemd watchdog interval",
     "logging": "the rotating log file in logs/",
     "logging.level": "DEBUG | INFO | WARNING | ERROR",

@@ -62,7 +62,7 @@ def test_a_healthy_paper_workspace_passes_and_writes_nothing(cli, paper: Path, h
     assert code == 0, checks
     assert {n: c["status"] for n, c in checks.items()} == {
         "configuration": "ok", "database": "ok", "keys": "ok", "ledger": "ok", "broker": "skip", "clock": "skip",
-        "calendar": "ok", "data": "ok", "scheduler": "ok", "notifications": "ok"}
+        "live orders": "skip", "calendar": "ok", "data": "ok", "scheduler": "ok", "notifications": "ok"}
     assert checks["notifications"]["detail"].startswith("none configured: nobody is told")
     assert f"pid {os.getpid()}" in checks["scheduler"]["detail"]
     assert (paper / "trackrecord.db").read_bytes() == before

@@ -192,6 +192,21 @@ def check_broker(found: Findings, open_broker: Callable[["Settings"], Any], now:
     return [broker_check, _ok("clock", f"within {skew.total_seconds():.1f} s of the broker's clock")]
 
 
+def check_live_orders(found: Findings) -> Check:
+    """Whether the scheduler's rebalance may send live orders unattended (a setting, not a fault)."""
+    from trackrecord.domain import Mode
+
+    if found.workspace is None:
+        return _skip("live orders", "needs a valid configuration")
+    settings = found.workspace.settings
+    if settings.mode is not Mode.LIVE:
+        return _skip("live orders", f"mode {settings.mode.value}: the scheduler sends no live orders")
+    if settings.scheduler.live_orders:
+        return _ok("live orders", "scheduler.live_orders: true: the rebalance job sends live orders unattended")
+    return _ok("live orders", "scheduler.live_orders: false: the rebalance job plans, records and refuses to send; "
+               "send by hand with `trackrecord execute --live`")
+
+
 def check_calendar(found: Findings, now: datetime) -> Check:
     from trackrecord.market.service import calendar_for
 
@@ -280,7 +295,7 @@ def run_checks(root: Path, now: datetime, open_broker: Callable[["Settings"], An
     found = Findings()
     try:
         checks = [check_configuration(root, found), check_database(found), check_keys(found), check_ledger(found)]
-        checks += check_broker(found, open_broker, now)
+        checks += check_broker(found, open_broker, now) + [check_live_orders(found)]
         checks += [check_calendar(found, now), check_freshness(found, now), check_heartbeat(found, now),
                    check_notifications(found, os.environ if environ is None else environ)]
     finally:

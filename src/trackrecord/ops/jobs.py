@@ -97,7 +97,7 @@ def rebalance_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated: boo
     ctx = env.planning(env.services, env.calendar, env.mode) if env.mode is Mode.DRY_RUN else \
         env.open_broker(env.services, env.calendar, env.mode)
     try:
-        outcome = execute_session(ctx, run.session, now, back_dated)
+        outcome = execute_session(ctx, run.session, now, back_dated, _live_orders_gate(env))
     except SafetyRefusal as exc:
         env.notifier.send(Notification("risk_denial", f"rebalance {run.session} refused", str(exc)))
         raise
@@ -115,6 +115,21 @@ def rebalance_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated: boo
                      f"{len(document['already_at_broker'])} already at the broker",
                      {"plan_id": document["plan_id"], "orders": len(lines),
                       "already_at_broker": len(document["already_at_broker"]), "sent": len(outcome.report.sent)})
+
+
+def _live_orders_gate(env: JobEnv) -> Callable[[Any], None] | None:
+    """Unattended, nobody types the CONFIRM that ``execute --live`` asks for: in ``mode: live``
+    the job sends only when ``scheduler.live_orders`` says so. Without it the plan and its risk
+    decision are recorded, then the send is refused (exit 3)."""
+    if env.mode is not Mode.LIVE or env.services.settings.scheduler.live_orders:
+        return None
+
+    def refuse(report: Any) -> None:
+        raise SafetyRefusal(f"live orders not sent: plan {report.plan_id} ({len(report.orders)} order(s)) is "
+                            "recorded, but scheduler.live_orders is false in trackrecord.yaml; send it by hand with "
+                            "`trackrecord execute --live` before the cut-off, or set scheduler.live_orders: true")
+
+    return refuse
 
 
 # -- close -------------------------------------------------------------------------------------
