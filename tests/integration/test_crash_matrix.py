@@ -91,8 +91,13 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                                  "--amount", "-100", "--note", "fee"], 1) == -9
     flows = base / "flows.csv"
     flows.write_text("date,amount,note\n2026-05-29,5000,bonus\n2026-06-01,-200,fee\n")
+    snapshots = base / "snapshots.csv"
+    snapshots.write_text("date,nav\n2026-01-05,1000\n2026-01-06,1010\n")
+    feed = base / "feed"  # a bar older than the stored history: new to the store
+    feed.mkdir()
+    (feed / "SXLK.csv").write_text("Date,Close,Adj Close\n2024-05-31,150.0,150.0\n")
     return {"empty": empty, "priced": priced, "funded": funded, "traded": traded, "halted": halted,
-            "unsigned": unsigned, "flows.csv": flows}
+            "unsigned": unsigned, "flows.csv": flows, "snapshots.csv": snapshots, "feed": feed}
 
 
 def _void_args(t: dict[str, Path]) -> list[str]:
@@ -108,6 +113,8 @@ COMMANDS: list[tuple[str, str, Callable[[dict[str, Path]], list[str]]]] = [
                                           "--note", "deposit"]),
     ("cashflow void", "funded", _void_args),
     ("import cashflows", "priced", lambda t: ["import", "cashflows", str(t["flows.csv"])]),
+    ("import snapshots", "priced", lambda t: ["import", "snapshots", str(t["snapshots.csv"]), "--account", "U1234"]),
+    ("prices import", "priced", lambda t: ["prices", "import", str(t["feed"])]),
     ("execute", "funded", lambda t: ["execute", "--as-of", REBALANCE]),
     ("daily", "traded", lambda t: ["daily", "--as-of", NEXT_SESSION]),
     ("snapshot", "traded", lambda t: ["snapshot", "--as-of", NEXT_SESSION]),
