@@ -65,7 +65,7 @@ def run_engine(history: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[float
     from trackrecord.domain import Mode
     from trackrecord.engine.replay import bars_by_session, load_history, replay
     from trackrecord.market.calendar import open_calendar
-    from trackrecord.workspace_init import create_workspace
+    from trackrecord.bootstrap import create_workspace
 
     settings = settings_for_benchmark()
     with tempfile.TemporaryDirectory() as folder:

@@ -16,9 +16,10 @@ from trackrecord.domain import Mode, is_simulated
 from trackrecord.engine.context import ExchangeClock, PlanningContext, RunContext
 from trackrecord.engine.planning import BrokerPortfolio, CashPortfolio, RecordedPortfolio, decision_price
 from trackrecord.engine.pricebook import PriceBook
-from trackrecord.errors import RuntimeFailure, UserError
-from trackrecord.ledger.db import create_db_engine, migrate
+from trackrecord.errors import RuntimeFailure, SafetyRefusal, UserError
+from trackrecord.ledger.db import create_db_engine, create_read_only_engine, migrate
 from trackrecord.ledger.operations import checkpoint
+from trackrecord.ledger.queries import backtest_of, reading
 from trackrecord.ledger.store import SqlLedger, utc_now
 from trackrecord.market.calendar import open_calendar
 from trackrecord.market.service import calendar_for
@@ -26,7 +27,7 @@ from trackrecord.market.store import any_synthetic, load_prices
 from trackrecord.ops.jobs import JobEnv
 from trackrecord.ops.notify import Notifier
 from trackrecord.services import Services
-from trackrecord.workspace import Workspace
+from trackrecord.workspace import DB_FILE, Workspace
 from trackrecord.workspace_init import lay_out_workspace, preset_settings, record_creation
 
 NOW_ENV = "TRACKRECORD_NOW"
@@ -34,16 +35,21 @@ NOW_ENV = "TRACKRECORD_NOW"
 if TYPE_CHECKING:
     from trackrecord.brokers.base import Broker
     from trackrecord.config import Settings
+    from trackrecord.engine.backtest import PriceHistory
     from trackrecord.engine.context import SessionClock
     from trackrecord.ledger.store import Clock
     from trackrecord.market.base import PriceSeries
     from trackrecord.market.calendar import ExchangeCalendar
 
 
-def connect(workspace: Workspace, clock: "Clock | None" = None) -> Services:
-    """Open the workspace's database (migrating it to the head revision) and ledger."""
-
-    engine = create_db_engine(workspace.database_url)
+def connect(workspace: Workspace, clock: "Clock | None" = None, durable: bool = True) -> Services:
+    """Open the workspace's database (migrating it to the head revision) and ledger.
+    ``durable=False`` (no sync on commit: a backtest's speed) is a ``SafetyRefusal`` for
+    any workspace whose ledger is not marked as a backtest: a live or paper record is
+    always written ``synchronous=FULL``."""
+    if not durable:
+        _require_backtest(workspace)
+    engine = create_db_engine(workspace.database_url, durable=durable)
     try:
         migrate(engine)
     except Exception as exc:  # a server that is down or refuses us is a run-time failure
@@ -56,13 +62,31 @@ def connect(workspace: Workspace, clock: "Clock | None" = None) -> Services:
     return Services(workspace, engine, ledger)
 
 
-def create_workspace(directory: Path, settings: "Settings", now: datetime) -> Workspace:
-    """``trackrecord init``: the layout and keys, the database, its first signed events."""
+def _require_backtest(workspace: Workspace) -> None:
+    marked = False
+    if workspace.database_url.startswith("sqlite") and (workspace.root / DB_FILE).is_file():
+        engine = create_read_only_engine(workspace.database_url)
+        try:
+            with reading(engine) as conn:
+                marked = backtest_of(conn) is not None
+        except Exception:  # no ledger yet (or not ours): not a backtest
+            marked = False
+        finally:
+            engine.dispose()
+    if not marked:
+        raise SafetyRefusal(f"{workspace.root} is not a backtest workspace: a live or paper ledger is always written "
+                            "durably (synchronous=FULL); only a backtest's throw-away database may skip the sync")
+
+
+def create_workspace(directory: Path, settings: "Settings", now: datetime,
+                     backtest: "Mapping[str, object] | None" = None) -> Workspace:
+    """``trackrecord init``: the layout and keys, the database, its first signed events.
+    ``backtest``: what a backtest replays, recorded in ``workspace.created`` (a BACKTEST record)."""
 
     workspace, public_key = lay_out_workspace(directory, settings)
     services = connect(workspace, clock=lambda: now)
     try:
-        record_creation(services.ledger, workspace, public_key)
+        record_creation(services.ledger, workspace, public_key, backtest)
     finally:
         services.close()
     return workspace
@@ -86,6 +110,51 @@ def demo_workspace(directory: Path, seed: int, calendar_start: date, now: dateti
         checkpoint(services.ledger, workspace.private_key_path)  # one signature for the whole replay
     finally:
         services.close()
+
+
+@contextmanager
+def backtest_workspace(directory: Path, settings: "Settings", backtest: "Mapping[str, object]",
+                       calendar: "ExchangeCalendar", now: datetime) -> Iterator[tuple[RunContext, Services]]:
+    """A new BACKTEST workspace in ``directory`` (``engine.backtest.OpenBacktestWorkspace``):
+    marked in its ``workspace.created``, its throw-away database written without a sync on
+    commit, a simulated broker trading on a tape the replay fills. Signed once when the block ends well."""
+    workspace = create_workspace(directory, settings, now, backtest)
+    services = connect(workspace, durable=False)
+    try:
+        broker, clock = simulated_broker(services, calendar, PriceTape())
+        yield run_context(services, Mode.PAPER, calendar, broker, clock), services
+        broker.close()
+        checkpoint(services.ledger, workspace.private_key_path)
+    finally:
+        services.close()
+
+
+def backtest_history(settings: "Settings", workspace_root: Path, calendar: "ExchangeCalendar", since: date,
+                     end: date, prices_dir: Path | None, provider: str | None) -> "PriceHistory":
+    """The bars a backtest replays: ``prices_dir`` (a folder of <SYMBOL>.csv), else
+    ``provider`` (yahoo, csv = the workspace's prices.csv_dir, synthetic), else the
+    workspace's configured source; every instrument from ``since`` to ``end``."""
+    from trackrecord.engine.backtest import PriceHistory
+    from trackrecord.market.base import PriceSourceError
+    from trackrecord.market.csv_source import CsvFolderSource
+    from trackrecord.market.service import build_price_source
+
+    if prices_dir is not None:
+        folder = prices_dir.expanduser().resolve()
+        if not folder.is_dir():
+            raise UserError(f"--prices-dir {folder}: not a folder of <SYMBOL>.csv files")
+        source, location = CsvFolderSource(folder), str(folder)
+    else:
+        chosen = settings.prices.model_copy(update={"source": provider}) if provider else settings.prices
+        source = build_price_source(settings.model_copy(update={"prices": chosen}), workspace_root, calendar)
+        location = str(getattr(source, "folder", "")) or (str(chosen.synthetic_seed) if chosen.source == "synthetic"
+                                                          else chosen.source)
+    try:
+        instruments = settings.universe.domain_instruments()
+        rows = source.fetch(instruments, {i.symbol: since for i in instruments}, end)
+    except PriceSourceError as exc:
+        raise UserError(str(exc)) from None
+    return PriceHistory(rows, source.name, location, bool(source.simulated))
 
 
 class SimulatedSession:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Mapping
 
 from trackrecord import __version__
 from trackrecord.config import (
@@ -85,12 +86,15 @@ def lay_out_workspace(directory: Path, settings: Settings) -> tuple[Workspace, s
     return workspace, public_key
 
 
-def record_creation(ledger: SqlLedger, workspace: Workspace, public_key: str) -> None:
-    """The workspace's first event and the checkpoint that signs it, in one transaction."""
+def record_creation(ledger: SqlLedger, workspace: Workspace, public_key: str,
+                    backtest: Mapping[str, Any] | None = None) -> None:
+    """The workspace's first event and the checkpoint that signs it, in one transaction.
+    ``backtest`` (what a backtest workspace replays) marks the record as a BACKTEST for good."""
     settings = workspace.settings
     with ledger.writer() as writer:
         writer.append(kinds.WORKSPACE_CREATED, {
             "version": __version__, "base_currency": settings.account.base_currency,
             "universe": settings.universe.name, "public_key": public_key,
+            **({"backtest": dict(backtest)} if backtest is not None else {}),
         })
         write_checkpoint(writer, workspace.private_key_path)

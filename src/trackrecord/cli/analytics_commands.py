@@ -162,6 +162,8 @@ def _title(document: dict[str, Any], what: str) -> str:
     labels = [f"{what}: account {document.get('account') or '-'}"]
     if document.get("simulated"):
         labels.append("SIMULATED")
+    if document.get("backtest"):
+        labels.append("BACKTEST")
     if document.get("paper") and not document.get("simulated"):
         labels.append("IB paper account")
     return " | ".join(labels)

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "trackrecord.cli.report_commands",
     "trackrecord.cli.annotate_commands",
     "trackrecord.cli.weekly_report_commands",
+    "trackrecord.cli.backtest_commands",
 )
 
 

@@ -32,6 +32,7 @@ from trackrecord.ledger.cashflows import list_cashflows
 from trackrecord.ledger.parsing import parse_timestamp
 from trackrecord.ledger.queries import (
     SnapshotRecord,
+    backtest_of,
     current_fills,
     has_paper_snapshot,
     intended_prices,
@@ -183,7 +184,8 @@ def performance_stats(
         "warnings": [flow.message() for flow in unreflected_flows(inputs.dates[first : last + 1],
                                                                    inputs.navs[first : last + 1], inputs.flows)],
     }
-    return _labelled(inputs, simulated) | {"benchmark_name": name} | provenance | document
+    return _labelled(inputs, simulated) | {"backtest": is_backtest(services.engine), "benchmark_name": name} | \
+        provenance | document
 
 
 def trades_document(
@@ -208,7 +210,8 @@ def trades_document(
     with _as_user_error():
         report = analyse_trades(fills, marks=marks, period_from=period_from, period_to=period_to)
     provenance = _shares(services.ledger, kinds.FILL_RECORDED, _seqs_in_period(fills, seqs, period_from, period_to))
-    return {"account": account, "simulated": simulated, "paper": is_paper, "provenance": provenance} | report.to_dict()
+    return {"account": account, "simulated": simulated, "paper": is_paper, "backtest": is_backtest(services.engine),
+            "provenance": provenance} | report.to_dict()
 
 
 def _seqs_in_period(fills: Sequence[TradeFill], seqs: Sequence[int], period_from: date | None,
@@ -242,7 +245,7 @@ def slippage_document(services: Services, *, account_id: str | None = None,
         usable = _with_session_closes(conn, services.settings, usable, timezone)
     with _as_user_error():
         report = slippage_report(usable)
-    labels = {"account": account, "simulated": simulated, "paper": is_paper}
+    labels = {"account": account, "simulated": simulated, "paper": is_paper, "backtest": is_backtest(services.engine)}
     return labels | report | {"without_intended_price": left_out}
 
 
@@ -306,6 +309,12 @@ def _equal_weight_closes(
     with _as_user_error():
         index = equal_weight_index(dates, series)
     return (dates, index), None
+
+
+def is_backtest(engine: "Engine") -> bool:
+    """True for a record ``trackrecord backtest`` made (marked in its ``workspace.created``)."""
+    with reading(engine) as conn:
+        return backtest_of(conn) is not None
 
 
 def _marks(positions: str | None) -> dict[str, float]:

@@ -12,17 +12,20 @@ if TYPE_CHECKING:
 
 HEAD_REVISION = "0003"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-WRITE_OPTION = "trackrecord_write"  # execution option of a connection whose transactions write
+WRITE_OPTION = "trackrecord_write"
+THROWAWAY_CACHE_KIB = 64 * 1024  # a throw-away database's page cache (SQLite's default: 2 MiB)  # execution option of a connection whose transactions write
 
 
 def create_db_engine(url: str, durable: bool = True) -> "Engine":
     """``durable`` (every live and paper ledger) makes SQLite sync the WAL on every commit
     (``synchronous=FULL``): a committed order intent survives a power cut, not only a
-    killed process. Only a throw-away database (a backtest's) may pass False."""
+    killed process. Only a throw-away database (a backtest's, rebuilt by rerunning it) may
+    pass False: no sync at all (``synchronous=OFF``) and a larger page cache
+    (``bootstrap.connect`` refuses it for any workspace not marked as a backtest)."""
     from sqlalchemy import create_engine, event
     from sqlalchemy.engine import make_url
 
-    synchronous = "FULL" if durable else "NORMAL"
+    synchronous = "FULL" if durable else "OFF"
     _create_private_sqlite_file(make_url(url).database if url.startswith("sqlite") else None)
 
     if url.startswith("sqlite"):
@@ -35,6 +38,9 @@ def create_db_engine(url: str, durable: bool = True) -> "Engine":
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute(f"PRAGMA synchronous={synchronous}")
+            if not durable:
+                cursor.execute(f"PRAGMA cache_size=-{THROWAWAY_CACHE_KIB}")
+                cursor.execute("PRAGMA temp_store=MEMORY")
             cursor.close()
 
         @event.listens_for(engine, "begin")

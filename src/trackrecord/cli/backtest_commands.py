@@ -1,0 +1,138 @@
+"""``trackrecord backtest``: the live engine over history into a BACKTEST workspace of its own."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from trackrecord.cli import context
+from trackrecord.errors import UserError
+
+PROVIDERS = ("yahoo", "csv", "synthetic")
+
+
+def _day(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"{option} {text!r}: expected a date YYYY-MM-DD") from None
+
+
+def _amount(option: str, text: str | None, positive: bool = False) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.strip().replace(",", "").replace("_", ""))
+    except InvalidOperation:
+        raise UserError(f"{option} {text!r}: expected a number") from None
+    if not value.is_finite() or value < 0 or (positive and value == 0):
+        raise UserError(f"{option} {text!r}: expected a {'positive' if positive else 'non-negative'} number")
+    return value
+
+
+def backtest(
+    ctx: typer.Context,
+    from_: str = typer.Option(..., "--from", help="first day (the replay starts on the first rebalance session on or after it)"),
+    to: str = typer.Option(..., "--to", help="last day (or the last bar of the history, if earlier)"),
+    prices_dir: Optional[Path] = typer.Option(None, "--prices-dir", help="folder of <SYMBOL>.csv daily prices"),
+    provider: Optional[str] = typer.Option(None, "--provider", help="yahoo | csv (prices.csv_dir) | synthetic; "
+                                                                    "default: the workspace's prices.source"),
+    cash: str = typer.Option("100000", "--cash", help="capital deposited on the first session (base currency)"),
+    commission_bps: Optional[str] = typer.Option(None, "--commission-bps",
+                                                 help="commission in bps of trade value, no minimum (default: broker.sim)"),
+    slippage_bps: Optional[str] = typer.Option(None, "--slippage-bps", help="slippage in bps (default: broker.sim)"),
+    no_costs: bool = typer.Option(False, "--no-costs", help="frictionless: no commission, no slippage"),
+    out: Optional[Path] = typer.Option(None, "--out", help="folder of the backtest workspace "
+                                                           "(default: backtests/FROM_TO in the workspace)"),
+    json_output: bool = typer.Option(False, "--json", help="print the result (and its stats document) as JSON"),
+) -> None:
+    """Replay the strategy over history through the live engine and the simulated broker,
+    into a separate SIMULATED / BACKTEST workspace (use it with --home OUT)."""
+    import time
+    from datetime import datetime, timezone
+
+    from trackrecord.bootstrap import backtest_history, backtest_workspace
+    from trackrecord.engine.backtest import BacktestCosts, DEFAULT_FOLDER, check_out_folder, history_start, run_backtest
+    from trackrecord.market.calendar import DEFAULT_START, open_calendar
+
+    start, end = _day("--from", from_), _day("--to", to)
+    capital = _amount("--cash", cash, positive=True)
+    commission, slippage = _amount("--commission-bps", commission_bps), _amount("--slippage-bps", slippage_bps)
+    if provider is not None and provider not in PROVIDERS:
+        raise UserError(f"--provider {provider!r}: expected one of {', '.join(PROVIDERS)}")
+    if provider is not None and prices_dir is not None:
+        raise UserError("--prices-dir and --provider: give one of them, not both")
+    if no_costs and (commission is not None or slippage is not None):
+        raise UserError("--no-costs with --commission-bps or --slippage-bps: give one or the other")
+    if start > end:
+        raise UserError(f"--from {start} is after --to {end}")
+    workspace = context.workspace(ctx)
+    settings = workspace.settings
+    costs = BacktestCosts.none() if no_costs else BacktestCosts.of(settings)
+    if commission is not None:
+        costs = BacktestCosts(commission / 10_000, Decimal(0), costs.slippage_bps)
+    if slippage is not None:
+        costs = BacktestCosts(costs.commission_rate, costs.commission_min, slippage)
+    folder = check_out_folder(out if out is not None else workspace.root / DEFAULT_FOLDER / f"{start}_{end}")
+    since = history_start(settings, start)
+    calendar = open_calendar(settings.universe.calendar, start=min(since, DEFAULT_START))
+    started = time.perf_counter()
+    history = backtest_history(settings, workspace.root, calendar, since, end, prices_dir, provider)
+    now = datetime.now(timezone.utc)
+    with _progress_bar() as progress:
+        result = run_backtest(settings, history, folder, costs, start, end, capital, now, backtest_workspace,
+                              calendar, progress)
+    if json_output:
+        context.print_json(result.document())
+        return
+    _print_summary(result, time.perf_counter() - started)
+
+
+class _progress_bar:
+    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        if not sys.stderr.isatty():
+            self._bar = None
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(TextColumn("backtest: replaying sessions"), BarColumn(), MofNCompleteColumn(),
+                             TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self._bar.__enter__()
+        task = self._bar.add_task("sessions", total=None)
+        bar = self._bar
+        return lambda done, total: bar.update(task, completed=done, total=total) if done % 21 == 0 or done == total \
+            else None
+
+    def __exit__(self, *exc_info) -> None:  # type: ignore[no-untyped-def]
+        if self._bar is not None:
+            self._bar.__exit__(*exc_info)
+
+
+def _print_summary(result, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    from trackrecord.cli.analytics_commands import render_stats_table
+
+    console = context.console()
+    replay, costs = result.replay, result.costs
+    console.print(f"[bold]BACKTEST | SIMULATED[/bold]: {replay.sessions} sessions {result.first_session} .. "
+                  f"{result.last_session} ({result.history_sessions} sessions of history before), "
+                  f"{replay.rebalances} rebalances, {replay.orders} orders")
+    console.print(f"costs: commission {costs.commission_rate * 10_000:f} bps (min {costs.commission_min}), "
+                  f"slippage {costs.slippage_bps} bps; capital {result.cash:,}; final NAV "
+                  f"{replay.final_nav:,.2f}" if replay.final_nav is not None else "no NAV recorded")
+    for refusal in replay.refusals:
+        console.print(f"refused by a safety rule: {refusal}")
+    render_stats_table(result.stats, console)
+    console.print(f"done in {seconds:.1f} s. The backtest workspace: trackrecord --home {result.root} stats | trades | "
+                  "slippage | verify")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("backtest")(backtest)

@@ -1,0 +1,223 @@
+"""``trackrecord backtest``: the live engine replayed over a price history on the simulated
+broker, into a workspace of its own (never the live record), labelled SIMULATED and BACKTEST.
+
+The convention (docs/engine.md, "Backtests"): on each session the engine decides before the
+close, from the closes known up to the previous session; orders are sized in whole shares
+from the previous close and fill at the session's close (market-on-close), with the
+simulator's commission and slippage. Nothing here is a second implementation of the
+strategy: ``engine.replay`` runs the daily pipeline session by session.
+
+The backtest's database is throw-away (rerunning the command rebuilds it), so it is written
+without a sync on commit (``bootstrap.connect(durable=False)``, refused for any other
+workspace); its ledger is still hash-chained, signed and verifiable.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Mapping, Sequence
+
+from trackrecord.config import (
+    AccountConfig,
+    BrokerConfig,
+    DatabaseConfig,
+    FlexConfig,
+    NotificationsConfig,
+    SchedulerConfig,
+    Settings,
+    SigningConfig,
+)
+from trackrecord.domain import Mode
+from trackrecord.engine.replay import ReplayResult, load_history, replay
+from trackrecord.errors import UserError
+from trackrecord.market.base import PriceRow
+from trackrecord.market.service import month_start_of
+from trackrecord.secure_files import make_private_folder
+
+if TYPE_CHECKING:
+    from trackrecord.engine.context import RunContext
+    from trackrecord.market.calendar import ExchangeCalendar
+    from trackrecord.services import Services
+
+MARKER = ".trackrecord-backtest"  # in every folder a backtest wrote: only such a folder is ever replaced
+DEFAULT_FOLDER = "backtests"  # under the workspace, when no --out is given
+
+# (folder, settings, backtest section of workspace.created, calendar, now) -> the run context
+# and services of a new throw-away backtest workspace there, signed when the block ends well.
+OpenBacktestWorkspace = Callable[[Path, Settings, Mapping[str, Any], "ExchangeCalendar", datetime],
+                                 ContextManager[tuple["RunContext", "Services"]]]
+
+
+@dataclass(frozen=True)
+class BacktestCosts:
+    """The simulated broker's frictions: commission ``commission_rate`` of the trade value
+    (at least ``commission_min`` an order, base currency) and ``slippage_bps`` against the
+    order from the closing price."""
+
+    commission_rate: Decimal
+    commission_min: Decimal
+    slippage_bps: Decimal
+
+    @classmethod
+    def none(cls) -> "BacktestCosts":
+        return cls(Decimal(0), Decimal(0), Decimal(0))
+
+    @classmethod
+    def of(cls, settings: Settings) -> "BacktestCosts":
+        sim = settings.broker.sim
+        return cls(sim.commission_rate, sim.commission_min, sim.slippage_bps)
+
+    def document(self) -> dict[str, str]:
+        return {"commission_bps": str(self.commission_rate * 10_000), "commission_min": str(self.commission_min),
+                "slippage_bps": str(self.slippage_bps)}
+
+
+@dataclass(frozen=True)
+class PriceHistory:
+    """The bars a backtest replays, and where they came from (``source``: csv, yahoo or
+    synthetic; ``location``: the folder, or the seed)."""
+
+    rows: Sequence[PriceRow]
+    source: str
+    location: str
+    simulated: bool = False
+
+
+@dataclass
+class BacktestResult:
+    root: Path
+    first_session: date
+    last_session: date
+    cash: Decimal
+    costs: BacktestCosts
+    replay: ReplayResult
+    history_sessions: int
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def document(self) -> dict[str, Any]:
+        """The ``backtest --json`` document; ``stats`` is what ``stats --json`` prints on the
+        backtest's workspace."""
+        return {
+            "workspace": str(self.root), "simulated": True, "backtest": True,
+            "from": self.first_session.isoformat(), "to": self.last_session.isoformat(),
+            "cash": str(self.cash), "costs": self.costs.document(),
+            "sessions": self.replay.sessions, "history_sessions": self.history_sessions,
+            "rebalances": self.replay.rebalances, "orders": self.replay.orders,
+            "final_nav": None if self.replay.final_nav is None else str(self.replay.final_nav),
+            "refusals": list(self.replay.refusals), "stats": self.stats,
+        }
+
+
+def backtest_settings(settings: Settings, costs: BacktestCosts, prices: PriceHistory) -> Settings:
+    """The workspace's strategy, universe, risk and performance settings on the simulated
+    broker at ``costs``: a paper account of its own in a SQLite file of its own (never the
+    live database, account, key, notifications or schedule)."""
+    sim = settings.broker.sim.model_copy(update={
+        "commission_rate": costs.commission_rate, "commission_min": costs.commission_min,
+        "slippage_bps": costs.slippage_bps})
+    price_update: dict[str, Any] = {"source": prices.source}
+    if prices.source == "csv":
+        price_update["csv_dir"] = prices.location
+    return settings.model_copy(update={
+        "mode": Mode.PAPER, "account": AccountConfig(base_currency=settings.account.base_currency),
+        "database": DatabaseConfig(), "signing": SigningConfig(),
+        "prices": settings.prices.model_copy(update=price_update), "broker": BrokerConfig(sim=sim),
+        "notifications": NotificationsConfig(), "scheduler": SchedulerConfig(), "flex": FlexConfig(),
+    })
+
+
+def history_start(settings: Settings, start: date) -> date:
+    """The first bar a backtest from ``start`` needs loaded (its lookback, with a month to spare)."""
+    return month_start_of(start, settings.strategy.lookback_months + 2)
+
+
+def check_out_folder(out_dir: Path) -> Path:
+    """The resolved folder, if a backtest may write there: new, empty, or one an earlier
+    backtest wrote (it holds the marker). Anything else is refused before anything is written."""
+    root = out_dir.expanduser().resolve()
+    if root.exists() and not root.is_dir():
+        raise UserError(f"--out {root}: exists and is not a folder; nothing was written")
+    if root.is_dir() and any(root.iterdir()) and not (root / MARKER).is_file():
+        raise UserError(f"--out {root}: the folder is not empty and is not a backtest's (no {MARKER}); "
+                        "a backtest never writes over another folder: choose a new one; nothing was written")
+    return root
+
+
+def replay_sessions(calendar: "ExchangeCalendar", history: Sequence[PriceRow], settings: Settings,
+                    start: date, end: date) -> tuple[list[date], list[date]]:
+    """(history sessions before the first replayed one, replayed sessions): the replay runs
+    from the first rebalance session on or after ``start`` to ``end`` or the last bar, and
+    needs every instrument priced ``lookback_months`` before its first session."""
+    if start > end:
+        raise UserError(f"--from {start} is after --to {end}")
+    first_bar: dict[str, date] = {}
+    last_bar: dict[str, date] = {}
+    for row in history:
+        first_bar[row.symbol] = min(first_bar.get(row.symbol, row.session_date), row.session_date)
+        last_bar[row.symbol] = max(last_bar.get(row.symbol, row.session_date), row.session_date)
+    symbols = [i.symbol for i in settings.universe.instruments]
+    missing = [s for s in symbols if s not in first_bar]
+    if missing:
+        raise UserError(f"no prices for {', '.join(missing)} in the backtest's price history; "
+                        "give --prices-dir with a <SYMBOL>.csv for each instrument")
+    first = calendar.next_rebalance_session(start)
+    needed = month_start_of(first, settings.strategy.lookback_months)
+    late = [f"{s} from {first_bar[s]}" for s in symbols if first_bar[s] >= needed]
+    if late:
+        raise UserError(f"--from {start}: the {settings.strategy.lookback_months}-month lookback of the first rebalance "
+                        f"({first}) needs prices before {needed}; the history has {', '.join(late)}")
+    last = min(end, max(last_bar.values()), calendar.last_session)
+    if first > last:
+        raise UserError(f"no rebalance session between --from {start} and --to {end} with prices "
+                        f"(the history ends on {max(last_bar.values())})")
+    history_days = sorted({row.session_date for row in history if row.session_date < first})
+    sessions = [d.astype(date) for d in calendar.sessions_between(first, last)]
+    return history_days, sessions
+
+
+def run_backtest(settings: Settings, history: PriceHistory, out_dir: Path, costs: BacktestCosts,
+                 start: date, end: date, cash: Decimal, now: datetime, open_workspace: OpenBacktestWorkspace,
+                 calendar: "ExchangeCalendar", progress: Callable[[int, int], None] | None = None) -> BacktestResult:
+    """Replay ``start`` .. ``end`` of ``history`` through the engine into ``out_dir`` with
+    ``cash`` deposited on the first session; the result carries the new workspace's stats.
+    Bad input (dates, folder, cash, a history too short for the lookback) is a ``UserError``
+    raised before anything is written."""
+    from trackrecord.engine.performance import performance_stats
+
+    if cash <= 0:
+        raise UserError(f"--cash {cash}: expected a positive amount")
+    root = check_out_folder(out_dir)
+    history_days, sessions = replay_sessions(calendar, history.rows, settings, start, end)
+    bars = _by_session(history.rows)
+    run_settings = backtest_settings(settings, costs, history)
+    section = {"from": sessions[0].isoformat(), "to": sessions[-1].isoformat(), "cash": str(cash),
+               "costs": costs.document(), "prices": {"source": history.source, "location": history.location}}
+    _clear(root)
+    with open_workspace(root, run_settings, section, calendar, now) as (ctx, services):
+        load_history(ctx, [row for day in history_days for row in bars[day]], now)
+        total = len(sessions)
+        result = replay(ctx, sessions, bars, {sessions[0]: (cash, "backtest capital")},
+                        (lambda done: progress(done, total)) if progress else None)
+        stats = performance_stats(services)
+    return BacktestResult(root, sessions[0], sessions[-1], cash, costs, result, len(history_days), stats)
+
+
+def _by_session(rows: Sequence[PriceRow]) -> dict[date, list[PriceRow]]:
+    out: dict[date, list[PriceRow]] = defaultdict(list)
+    for row in rows:
+        out[row.session_date].append(row)
+    return dict(out)
+
+
+def _clear(root: Path) -> None:
+    """An earlier backtest's folder is replaced; the marker goes in first, so a killed run
+    leaves a folder the next one may replace."""
+    if (root / MARKER).is_file():
+        shutil.rmtree(root)
+    make_private_folder(root)
+    (root / MARKER).write_text("written by `trackrecord backtest`: a rerun replaces this folder\n")

@@ -1,0 +1,135 @@
+"""`trackrecord backtest` as a trader types it: a separate BACKTEST workspace, never the live
+record; bad input refused in one line with nothing written; the throw-away database's
+durability trade refused for a live or paper workspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_backtest_agreement import open_wide
+
+WINDOW = ("--from", "2024-01-01", "--to", "2024-04-30")
+
+
+@pytest.fixture
+def home(tmp_path: Path, cli) -> Path:  # type: ignore[no-untyped-def]
+    root = tmp_path / "ws"
+    assert cli("init", root, "--base-currency", "USD", "--universe", "us-sectors", "--prices", "csv").code == 0
+    open_wide(root)
+    return root
+
+
+@pytest.fixture
+def prices(shared_data: Path) -> Path:
+    return shared_data / "prices"
+
+
+def events(cli, home: Path) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
+    result = cli("--home", home, "ledger", "log", "--json")
+    assert result.code == 0, result
+    return json.loads(result.out)
+
+
+def test_backtest_writes_its_own_workspace_and_leaves_the_live_record_alone(cli, home: Path, prices: Path) -> None:  # type: ignore[no-untyped-def]
+    before = events(cli, home)
+    result = cli("--home", home, "backtest", *WINDOW, "--prices-dir", prices)
+    assert result.code == 0, result
+    assert "BACKTEST | SIMULATED" in result.out
+    out = home / "backtests" / "2024-01-01_2024-04-30"
+    assert events(cli, home) == before
+    created = events(cli, out)[0]
+    assert created["kind"] == "workspace.created"
+    assert created["payload"]["backtest"]["from"] == "2024-01-02"
+    assert created["payload"]["backtest"]["costs"] == {"commission_bps": "5.0000", "commission_min": "3",
+                                                        "slippage_bps": "2"}  # the workspace's broker.sim
+    assert cli("--home", out, "verify").code == 0
+    stats = json.loads(cli("--home", out, "stats", "--json").out)
+    assert stats["backtest"] is True and stats["simulated"] is True
+
+
+def test_a_rerun_replaces_the_earlier_backtest_folder(cli, home: Path, prices: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "bt"
+    first = json.loads(cli("--home", home, "backtest", *WINDOW, "--prices-dir", prices, "--out", out, "--json").out)
+    again = cli("--home", home, "backtest", *WINDOW, "--prices-dir", prices, "--out", out, "--json",
+                "--no-costs", "--cash", "50000")
+    assert again.code == 0, again
+    second = json.loads(again.out)
+    assert second["costs"] == {"commission_bps": "0", "commission_min": "0", "slippage_bps": "0"}
+    assert first["stats"]["metrics"]["total_return"] != second["stats"]["metrics"]["total_return"]
+    assert json.loads(cli("--home", out, "stats", "--json").out) == second["stats"]
+
+
+def test_synthetic_provider_backtest_is_labelled_simulated(cli, home: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("--home", home, "backtest", "--from", "2019-01-01", "--to", "2019-06-30", "--provider", "synthetic",
+                 "--json")
+    assert result.code == 0, result
+    document = json.loads(result.out)
+    assert document["sessions"] > 100 and document["orders"] > 0
+    assert document["stats"]["simulated"] and document["stats"]["backtest"]
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (("--from", "2024-13-01", "--to", "2024-04-30"), "--from '2024-13-01': expected a date YYYY-MM-DD"),
+    (("--from", "2024-05-01", "--to", "2024-04-30"), "--from 2024-05-01 is after --to 2024-04-30"),
+    ((*WINDOW, "--provider", "bloomberg"), "--provider 'bloomberg': expected one of yahoo, csv, synthetic"),
+    ((*WINDOW, "--provider", "csv", "--prices-dir", "PRICES"), "give one of them, not both"),
+    ((*WINDOW, "--no-costs", "--commission-bps", "10"), "--no-costs with --commission-bps"),
+    ((*WINDOW, "--cash", "-5"), "--cash '-5': expected a positive number"),
+    ((*WINDOW, "--slippage-bps", "ten"), "--slippage-bps 'ten': expected a number"),
+    (("--from", "1999-06-01", "--to", "2000-06-30"), "12-month lookback of the first rebalance (1999-06-01) needs "
+                                                     "prices before 1998-06-01"),
+])
+def test_bad_input_is_one_line_exit_2_nothing_written(cli, home: Path, prices: Path, arguments, message) -> None:  # type: ignore[no-untyped-def]
+    before = events(cli, home)
+    argv = [str(prices) if a == "PRICES" else a for a in arguments]
+    if "--prices-dir" not in argv and "--provider" not in argv:
+        argv += ["--prices-dir", str(prices)]
+    result = cli("--home", home, "backtest", *argv)
+    assert result.code == 2, result
+    assert message in result.err and len(result.err.strip().splitlines()) == 1, result.err
+    assert "Traceback" not in result.err
+    assert events(cli, home) == before
+    assert not (home / "backtests").exists() or not any((home / "backtests").iterdir())
+
+
+def test_a_folder_that_is_not_a_backtests_is_refused_untouched(cli, home: Path, prices: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    for out in (precious, home):  # any folder, and the live workspace itself
+        listing = sorted(p.name for p in out.iterdir())
+        result = cli("--home", home, "backtest", *WINDOW, "--prices-dir", prices, "--out", out)
+        assert result.code == 2, result
+        assert "is not a backtest's" in result.err and len(result.err.strip().splitlines()) == 1
+        assert sorted(p.name for p in out.iterdir()) == listing
+    assert (precious / "notes.txt").read_text() == "mine"
+
+
+def test_a_missing_prices_folder_is_refused(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("--home", home, "backtest", *WINDOW, "--prices-dir", tmp_path / "nowhere")
+    assert result.code == 2 and "--prices-dir" in result.err and "not a folder" in result.err
+
+
+def test_skipping_the_sync_is_refused_for_a_paper_workspace(cli, home: Path, prices: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from trackrecord.bootstrap import connect
+    from trackrecord.errors import SafetyRefusal
+    from trackrecord.workspace import open_workspace
+
+    paper = open_workspace(home)
+    assert paper.settings.mode.value in ("dry_run", "paper")
+    with pytest.raises(SafetyRefusal, match="not a backtest workspace"):
+        connect(paper, durable=False)
+    out = tmp_path / "bt"
+    assert cli("--home", home, "backtest", *WINDOW, "--prices-dir", prices, "--out", out).code == 0
+    for root, durable, expected in ((home, True, 2), (out, False, 0)):  # FULL for the record, OFF for the backtest
+        services = connect(open_workspace(root), durable=durable)
+        try:
+            with services.engine.connect() as conn:
+                assert conn.execute(text("PRAGMA synchronous")).scalar() == expected
+        finally:
+            services.close()
