@@ -142,6 +142,8 @@ def test_a_record_under_a_year_is_not_annualised_and_a_longer_one_is(demo: Path)
     old = "\n".join(_text(Path(old_made["path"])))
     inception = _json(demo, "stats", "2024-01-01", "2026-09-30")
     assert _row(old, "Time-weighted return")[3] == _pct(inception["metrics"]["cagr"])
+    assert _row(old, "Benchmark return")[3] == _pct(inception["benchmark"]["cagr"])
+    assert _row(old, "Active return")[3] == _pct(inception["metrics"]["cagr"] - inception["benchmark"]["cagr"])
     assert _row(old, "Sharpe ratio")[3] == f"{inception['metrics']['sharpe']:.2f}"
     assert _row(old, "Volatility")[3] == f"{inception['metrics']['ann_volatility'] * 100:.2f}%"
     assert _row(old, "Money-weighted return")[3] == _pct(inception["metrics"]["mwr"])

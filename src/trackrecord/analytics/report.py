@@ -259,7 +259,15 @@ def _benchmark_section(d: rt.DateArray, r: rt.FloatArray, rf: float, closes: Any
     else:
         figures = {key: IRREGULAR for key in bm.BENCHMARK_KEYS}
     figures["total_return"] = float(aligned[-1] / aligned[0] - 1.0)
+    figures["cagr"] = _benchmark_cagr(d, figures["total_return"], detected)
     return _json_figures(figures, nonfinite, "benchmark.")
+
+
+def _benchmark_cagr(d: rt.DateArray, total: float, detected: RecordFrequency) -> mt.Figure:
+    """The benchmark's CAGR over the same span, annualised as the record's ``cagr`` is."""
+    if detected.frequency is Frequency.DAILY:
+        return mt.cagr_periods(total, detected.positions[-1] if detected.positions else 0)
+    return mt.cagr_calendar(total, mt.calendar_days(d, 0, d.size - 1))
 
 
 def _series(d: rt.DateArray, r: rt.FloatArray, index: rt.FloatArray, rf: float, detected: RecordFrequency) -> StatsSeries:

@@ -280,15 +280,18 @@ def figure_rows(month: dict[str, Any], ytd: dict[str, Any], inception: dict[str,
         return Figure.of(inception["metrics"], key, inception["nonfinite"])
 
     twr, bench = cumulative("total_return"), cumulative("total_return", "benchmark")
+    bench_cagr = Figure(None, UNDER_A_YEAR) if under_a_year else \
+        Figure.of(inception["benchmark"], "cagr", inception["nonfinite"], "benchmark.")
+    cagr = annual("cagr")
     active = tuple(Figure(None, b.reason or "no benchmark") if a.value is None or b.value is None
-                   else Figure(a.value - b.value) for a, b in zip(twr, bench))
+                   else Figure(a.value - b.value) for a, b in zip((*twr, cagr), (*bench, bench_cagr)))
     fees = tuple(Figure.of(d["trades"], "commissions", d["nonfinite"], "trades.") for d in docs)
     pnl = cumulative("pnl")
     dd = cumulative("max_drawdown")
     return (
-        FigureRow("Time-weighted return", "percent", (*twr, annual("cagr"))),
-        FigureRow("Benchmark return", "percent", (*bench, NONE)),
-        FigureRow("Active return", "percent", (*active, NONE)),
+        FigureRow("Time-weighted return", "percent", (*twr, cagr)),
+        FigureRow("Benchmark return", "percent", (*bench, bench_cagr)),
+        FigureRow("Active return", "percent", active),
         FigureRow("Max drawdown", "percent", (*dd, NONE)),
         FigureRow("Volatility", "plain_percent", (NONE, NONE, NONE, annual("ann_volatility"))),
         FigureRow("Sharpe ratio", "ratio", (NONE, NONE, NONE, annual("sharpe"))),
