@@ -37,6 +37,7 @@ def _ok(*args: object) -> str:
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import trackrecord.bootstrap as bootstrap
     import trackrecord.ledger.store as store
     from trackrecord.market.calendar import open_calendar
 
@@ -56,14 +57,14 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--note", "top-up")
     _ok("--home", root, "cashflow", "add", "--date", "2026-03-20", "--amount", "-2000", "--account", LIVE,
         "--note", "fees paid out")
-    original = store.utc_now
-    try:
-        store.utc_now = lambda: datetime(2026, 3, 12, 9, 0, tzinfo=timezone.utc)
-        _ok("--home", root, "kill-switch", "activate", "broker outage")
-        store.utc_now = lambda: datetime(2026, 3, 19, 9, 0, tzinfo=timezone.utc)
-        _ok("--home", root, "kill-switch", "deactivate", "--yes", "--reason", "broker back")
-    finally:
-        store.utc_now = original
+    # the ledger's clock (its one seam), set to moments inside the record for the two changes
+    with pytest.MonkeyPatch.context() as patch:
+        for moment, args in ((datetime(2026, 3, 12, 9, 0, tzinfo=timezone.utc), ("activate", "broker outage")),
+                             (datetime(2026, 3, 19, 9, 0, tzinfo=timezone.utc),
+                              ("deactivate", "--yes", "--reason", "broker back"))):
+            for module in (store, bootstrap):
+                patch.setattr(module, "utc_now", lambda moment=moment: moment, raising=False)
+            _ok("--home", root, "kill-switch", *args)
     return root
 
 
