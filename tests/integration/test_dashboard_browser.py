@@ -90,7 +90,7 @@ def test_every_page_loads_without_console_errors(page: Any, base_url: str) -> No
 
 
 def test_overview_and_performance_numbers_equal_stats_json(page: Any, base_url: str, cli: Any, demo: Path) -> None:
-    from trackrecord.cli.analytics_commands import _metric_rows
+    from trackrecord.cli.analytics_commands import metric_rows
 
     stats = stats_json(cli, demo)
     page.goto(base_url + "/")
@@ -102,7 +102,7 @@ def test_overview_and_performance_numbers_equal_stats_json(page: Any, base_url: 
         f"{metrics['pnl']:,.2f}"
     assert page.locator("canvas").count() >= 2, "the TWR and under-water charts are drawn"
     page.goto(base_url + "/performance")
-    for label, key, fmt in _metric_rows(stats["frequency"]):
+    for label, key, fmt in metric_rows(stats["frequency"]):
         cell = page.locator(f'#stats-table [data-metric="{key}"]').inner_text()
         expected = "n/a" if metrics.get(key) is None else fmt(metrics[key])
         assert cell.startswith(expected), (key, cell, expected)

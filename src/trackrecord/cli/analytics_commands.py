@@ -198,7 +198,7 @@ def provenance_line(shares: dict[str, float] | None, what: str) -> str:
     return f"Provenance of the {what}: {parts}"
 
 
-def _metric_rows(frequency: str) -> list[tuple[str, str, Formatter]]:
+def metric_rows(frequency: str) -> list[tuple[str, str, Formatter]]:
     """METRIC_ROWS labelled for the record's frequency (a week is not a day)."""
     one, many, unit = PERIOD_WORDS.get(frequency, ("period", "periods", "periods"))
     rows = []
@@ -226,7 +226,7 @@ def render_stats_table(document: dict[str, Any], console: Any) -> None:
     table = _table("Metric", "Value", title=_title(document, "Performance"),
                   caption=f"base {period['base_date']}, returns {period['start'] or '-'} to {period['end']}",
                   caption_justify="left")
-    for label, key, fmt in _metric_rows(frequency):
+    for label, key, fmt in metric_rows(frequency):
         table.add_row(label, _figure(document["metrics"], key, fmt, nonfinite, ""))
     _add_dates(table, document["metrics"], frequency)
     pnl = document["metrics"].get("pnl")

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
 from trackrecord import __version__
-from trackrecord.cli.analytics_commands import BENCHMARK_ROWS, MONTHS, TRADE_ROWS, frequency_line, _metric_rows
-from trackrecord.dashboard.documents import DashboardDocuments, NotRecorded
+from trackrecord.cli.analytics_commands import BENCHMARK_ROWS, MONTHS, TRADE_ROWS, frequency_line, metric_rows
+from trackrecord.dashboard.documents import DashboardDocuments
+from trackrecord.dashboard.security import ACTIVATION_WORD
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -112,15 +113,9 @@ def period_bounds(period: str | None, as_of: date | None) -> tuple[date | None, 
     if years is None:
         return None, None
     try:
-        return as_of.replace(year=as_of.year - years) + _one_day(), None
+        return as_of.replace(year=as_of.year - years) + timedelta(days=1), None
     except ValueError:  # 29 February
-        return as_of.replace(year=as_of.year - years, day=28) + _one_day(), None
-
-
-def _one_day() -> Any:
-    from datetime import timedelta
-
-    return timedelta(days=1)
+        return as_of.replace(year=as_of.year - years, day=28) + timedelta(days=1), None
 
 
 class Renderer:
@@ -149,7 +144,7 @@ class Renderer:
                   "benchmark": _rounded(series.get("benchmark")), "benchmark_name": series.get("benchmark_name"),
                   "drawdown": _rounded(series.get("drawdown"))}
         return {"summary": summary, "charts": json_block(charts), "csrf": csrf, "notice": notice,
-                "activation_word": "HALT"}
+                "activation_word": ACTIVATION_WORD}
 
     def _performance(self, period: str | None = None, period_from: date | None = None,
                      period_to: date | None = None) -> dict[str, Any]:
@@ -167,7 +162,7 @@ class Renderer:
         years = sorted({m[:4] for m in monthly}, reverse=True)
         return {"stats": stats, "periods": PERIODS, "period": period or ("custom" if period_from or period_to else "all"),
                 "period_from": period_from, "period_to": period_to,
-                "metric_rows": _metric_rows(stats.get("frequency", "daily")), "benchmark_rows": BENCHMARK_ROWS,
+                "metric_rows": metric_rows(stats.get("frequency", "daily")), "benchmark_rows": BENCHMARK_ROWS,
                 "trade_rows": TRADE_ROWS, "monthly": monthly, "yearly": yearly, "years": years,
                 "frequency_line": frequency_line(stats), "episodes": docs.drawdown_episodes(),
                 "charts": json_block({"dates": series["dates"], "rolling_sharpe": _rounded(series.get("rolling_sharpe"), 3),
@@ -190,7 +185,3 @@ class Renderer:
 
     def _annotations(self) -> dict[str, Any]:
         return self.documents.annotations() | {"shown": SHOWN_ANNOTATIONS}
-
-
-def not_recorded_message(exc: NotRecorded) -> str:
-    return str(exc)

@@ -18,7 +18,6 @@ import hmac
 import ipaddress
 import secrets
 import threading
-import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -113,7 +112,3 @@ def same_origin(origin: str | None, fetch_site: str | None, host: str | None) ->
     if origin and origin != "null" and host:
         return urlsplit(origin).netloc == host
     return False
-
-
-def wait(seconds: float) -> None:
-    time.sleep(seconds)
