@@ -12,7 +12,8 @@ with the model's close as the paper portfolio's price):
 portfolio                 what it holds                                                bucket
 ========================  ===========================================================  ==========
 ``model``                 the signal's weights from the close of every signal session
-``traded``                the signal in force, but only on sessions the account traded selection
+``traded``                the signal in force, on the sessions the account traded or    selection
+                          held on purpose (its approved plan had no order)
 ``buffered``              the same with the plan's cash buffer kept in cash             cash_drag
 ``planned``               the account's own whole-share holdings after its trades,      rounding
                           weighted at the decision prices (drift band, minimum order)
@@ -72,11 +73,15 @@ class Holdings:
 @dataclass(frozen=True, slots=True)
 class ModelSignal:
     """A recorded signal the account planned on: target weights (fractions of NAV, the rest is
-    cash) from the close of ``session``, and the plan's cash buffer (a fraction)."""
+    cash) from the close of ``session``, and the plan's cash buffer (a fraction).
+    ``held_on_purpose``: the account's approved plan had no order (every line within the drift
+    band or under the minimum order): it acted on the signal by holding, which is not a
+    missed trade."""
 
     session: date
     weights: Mapping[str, float]
     cash_buffer: float = 0.0
+    held_on_purpose: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +262,8 @@ def attribute(inputs: AttributionInputs) -> Attribution:
     months = tuple(_period(label, idx, per_session, money, snaps) for label, idx in groups)
     total = _period("total", list(range(len(snaps) - 1)), per_session, money, snaps)
     model_sessions = tuple(s.session for s in signals if base < s.session <= last)
-    traded = tuple(sorted({f.session for f in fills}))
+    traded = tuple(sorted({f.session for f in fills} | {s.session for s in signals
+                                                        if s.held_on_purpose and base < s.session <= last}))
     return Attribution(months, total, model_sessions, traded)
 
 
@@ -286,12 +292,14 @@ def _simulate(inputs: AttributionInputs, signals: Sequence[ModelSignal], fills: 
         if day in signal_on:
             books["model"].rebalance(signal_on[day].weights, day)
         todays = by_session.get(day)
-        if todays:
+        acted = day in signal_on and signal_on[day].held_on_purpose
+        if todays or acted:
             in_force = _in_force(signals, day)
             if in_force is not None:
                 books["traded"].rebalance(in_force.weights, day)
                 books["buffered"].rebalance({s: w * (1.0 - in_force.cash_buffer)
                                              for s, w in in_force.weights.items()}, day)
+        if todays:
             planned = _planned_weights(live_shares, live_cash, todays, day, closes)
             if planned is not None:
                 books["planned"].rebalance(planned, day)

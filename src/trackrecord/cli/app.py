@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "trackrecord.cli.cashflow_commands",
     "trackrecord.cli.market_commands",
     "trackrecord.cli.analytics_commands",
+    "trackrecord.cli.attribution_commands",
     "trackrecord.cli.execution_commands",
     "trackrecord.cli.engine_commands",
     "trackrecord.cli.demo_commands",

@@ -364,3 +364,51 @@ def recorded_import_hashes(conn: "Connection", content_hashes: list[str]) -> set
     if not content_hashes:
         return set()
     return set(conn.execute(select(imports.c.content_hash).where(imports.c.content_hash.in_(content_hashes))).scalars())
+
+
+# -- attribution (the model the account planned on) ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSignal:
+    """The signal an executed plan of the account was made from: its session, the signal's
+    target weights and the plan's cash buffer (exact text, as recorded); ``approved`` (None:
+    not decided) and how many orders the plan had."""
+
+    session_date: date
+    weights: dict[str, str]
+    cash_buffer: str
+    plan_id: str
+    approved: bool | None
+    orders: int
+
+
+def planned_signals(conn: "Connection", account_id: str) -> list[PlannedSignal]:
+    """One per session, oldest first: the account's ``plan.created`` that the engine acts on
+    (``execution``, not a preview) and the ``signal.computed`` it names by ``signal_seq``;
+    refused plans included (the model trades what the account was refused)."""
+    from trackrecord.ledger.schema import events, plans
+
+    query = select(events.c.payload).where(events.c.kind == kinds.PLAN_CREATED).order_by(events.c.seq)
+    approved = {(r.plan_id, r.mode): r.approved for r in conn.execute(select(plans.c.plan_id, plans.c.mode,
+                                                                              plans.c.approved))}
+    out: dict[date, PlannedSignal] = {}
+    for (text,) in conn.execute(query):
+        plan = json.loads(text)
+        if plan.get("account_id") != account_id or not plan.get("execution") or plan.get("preview"):
+            continue
+        session = date.fromisoformat(str(plan["session_date"]))
+        signal = _event_payload(conn, int(plan["signal_seq"])) if plan.get("signal_seq") is not None else None
+        if session in out or signal is None:
+            continue
+        decided = approved.get((plan["plan_id"], plan.get("mode")))
+        out[session] = PlannedSignal(session, {str(s): str(w) for s, w in signal.get("weights", {}).items()},
+                                     str(plan.get("params", {}).get("cash_buffer", "0")), str(plan["plan_id"]),
+                                     None if decided is None else bool(decided), len(plan.get("orders", [])))
+    return [out[d] for d in sorted(out)]
+
+
+def snapshot_cash(conn: "Connection", account_id: str) -> dict[date, str | None]:
+    """The cash each of the account's snapshots recorded (None where it recorded none)."""
+    query = select(snapshots.c.session_date, snapshots.c.cash).where(snapshots.c.account_id == account_id)
+    return {date.fromisoformat(day): cash for day, cash in conn.execute(query)}
