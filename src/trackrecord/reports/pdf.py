@@ -265,10 +265,15 @@ def growth_chart(report: MonthlyReport, height: float) -> Any:
 def performance_charts_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
     chart = report.chart
     water = charts.underwater_chart(chart.dates, chart.drawdown, WIDTH, 44 * mm)
-    rolling = charts.line_chart(
-        chart.dates, [charts.Series(chart.rolling_6m, charts.BENCHMARK, "6 months", 0.9),
-                      charts.Series(chart.rolling_12m, charts.STRATEGY, "12 months", 1.2)],
-        WIDTH, 46 * mm, "Rolling Sharpe ratio (annualised, from daily returns)", charts.ratio_label, zero_line=True)
+    if report.frequency == "daily":
+        rolling: Any = charts.line_chart(
+            chart.dates, [charts.Series(chart.rolling_6m, charts.BENCHMARK, "6 months", 0.9),
+                          charts.Series(chart.rolling_12m, charts.STRATEGY, "12 months", 1.2)],
+            WIDTH, 46 * mm, "Rolling Sharpe ratio (annualised, from daily returns)", charts.ratio_label,
+            zero_line=True)
+    else:
+        rolling = Paragraph(f"Rolling Sharpe ratios are drawn from daily returns; this record is {report.frequency}.",
+                            st["note"])
     return [CondPageBreak(95 * mm), KeepTogether([water, Spacer(1, 3 * mm), rolling]), CondPageBreak(150 * mm)]
 
 
