@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -54,6 +55,13 @@ def _detected(cli, root: Path, *needles: str) -> dict:  # type: ignore[no-untype
         assert needle in problems, (needle, problems)
         assert needle in text
     return document
+
+
+def _after_last_snapshot(db: sqlite3.Connection) -> str:
+    """The day after the demo's last snapshot: a new flow of the simulated account is dated
+    after every snapshot that was valued without it (an earlier one is refused on purpose)."""
+    (last,) = db.execute("SELECT MAX(session_date) FROM snapshots").fetchone()
+    return (date.fromisoformat(last) + timedelta(days=1)).isoformat()
 
 
 def _last_event(db: sqlite3.Connection, kind: str) -> tuple[int, dict]:
@@ -149,8 +157,8 @@ def test_deleted_simulated_cash_booking_names_the_flow_left_unbooked(demo: Path,
 
 def test_edited_booking_of_a_ledger_flow_names_the_flow(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
     """``cashflow add`` in paper mode: the next paper command books the flow under its key."""
-    assert cli("--home", demo, "cashflow", "add", "--date", "2026-01-05", "--amount", "-5000", "--note", "fees").code == 0
-    assert cli("--home", demo, "snapshot").code == 0
+    assert cli("--home", demo, "cashflow", "add", "--date", _after_last_snapshot(db), "--amount", "-5000", "--note", "fees").code == 0
+    assert cli("--home", demo, "pull").code == 0  # a paper command: the simulated account books the flow
     flow_seq = db.execute("SELECT seq FROM cashflows WHERE amount = '-5000'").fetchone()[0]
     assert _verify(cli, demo)[0] == 0
     db.execute("UPDATE sim_cash SET amount = '-50' WHERE flow_key = ?", (f"flow:{flow_seq}",))
@@ -197,7 +205,7 @@ def _truncate_tail(db: sqlite3.Connection, count: int) -> None:
 
 
 def test_truncated_tail_is_reported_as_outside_what_verify_can_prove(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
-    assert cli("--home", demo, "cashflow", "add", "--date", "2026-01-05", "--amount", "-50000", "--note", "withdrawal").code == 0
+    assert cli("--home", demo, "cashflow", "add", "--date", _after_last_snapshot(db), "--amount", "-50000", "--note", "withdrawal").code == 0
     _truncate_tail(db, 2)
     code, document, text = _verify(cli, demo)
     assert code == 0 and document["unsigned_events"] == 0  # a shorter ledger that is valid in itself
@@ -205,11 +213,84 @@ def test_truncated_tail_is_reported_as_outside_what_verify_can_prove(demo: Path,
 
 
 def test_history_rewritten_and_resigned_with_the_workspace_key_is_reported_as_unprovable(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
-    assert cli("--home", demo, "cashflow", "add", "--date", "2026-01-05", "--amount", "-50000", "--note", "withdrawal").code == 0
+    assert cli("--home", demo, "cashflow", "add", "--date", _after_last_snapshot(db), "--amount", "-50000", "--note", "withdrawal").code == 0
     before = _verify(cli, demo)[1]["head_hash"]
     _truncate_tail(db, 2)
     # ... and re-recorded differently, signed with the private key that sits in the workspace
-    assert cli("--home", demo, "cashflow", "add", "--date", "2026-01-05", "--amount", "-5", "--note", "withdrawal").code == 0
+    assert cli("--home", demo, "cashflow", "add", "--date", _after_last_snapshot(db), "--amount", "-5", "--note", "withdrawal").code == 0
     code, document, text = _verify(cli, demo)
     assert code == 0 and document["head_hash"] != before and document["unsigned_events"] == 0
     assert "re-signed with the workspace's own key" in document["not_provable"] and "re-signed" in text
+
+
+# -- the files the ledger vouches for: statements and report PDFs ------------------------------
+
+
+@pytest.fixture(scope="module")
+def files_template(demo_template: Path) -> Path:
+    """The demo with a monthly report, a weekly report and a reconciled Flex statement."""
+    import contextlib
+    import io
+
+    from tests.integration.flex_synthetic import statement_from_events
+
+    root = demo_template.parent / "with-files"
+    shutil.copytree(demo_template, root)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert run(["--home", str(root), "ledger", "log", "--json"]) == 0
+    statement = root.parent / "statement.xml"
+    statement.write_bytes(statement_from_events(json.loads(out.getvalue())).render())
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert run(["--home", str(root), "reconcile", str(statement), "--json"]) == 0
+        assert run(["--home", str(root), "report", "2026-06", "--json"]) == 0
+        assert run(["--home", str(root), "weekly-report", "--week", "2026-W23", "--json"]) == 0
+    return root
+
+
+@pytest.fixture
+def with_files(files_template: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "with-files"
+    shutil.copytree(files_template, copy)
+    return copy
+
+
+def _recorded(root: Path, kind: str, folder: str) -> tuple[int, Path]:
+    """(seq, file) of the latest ``kind`` event naming a file under ``folder``."""
+    with sqlite3.connect(root / "trackrecord.db") as conn:
+        rows = conn.execute("SELECT seq, payload FROM events WHERE kind = ? ORDER BY seq", (kind,)).fetchall()
+    for seq, payload in reversed(rows):
+        data = json.loads(payload)
+        name = data["statement"]["file"] if kind == "reconciliation.done" else data["path"]
+        if name.startswith(folder):
+            return seq, root / name
+    raise AssertionError(f"no {kind} of a file under {folder}")
+
+
+def test_untouched_statements_and_reports_match_their_recorded_sha256(with_files: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    code, document, text = _verify(cli, with_files)
+    assert code == 0 and document["ok"] and document["files_checked"] == 3 and document["warnings"] == []
+    assert "3 statement and report file(s) match their recorded sha256" in text
+
+
+@pytest.mark.parametrize("kind, folder", [("reconciliation.done", "statements/"),
+                                          ("report.generated", "reports/monthly/"),
+                                          ("report.generated", "reports/weekly/")])
+def test_edited_statement_or_report_pdf_is_named_with_its_event(with_files: Path, cli, kind: str,  # type: ignore[no-untyped-def]
+                                                                 folder: str) -> None:
+    seq, path = _recorded(with_files, kind, folder)
+    path.write_bytes(path.read_bytes().replace(b"2026", b"2025", 1))
+    document = _detected(cli, with_files, f"{path.relative_to(with_files).as_posix()}: edited",
+                         f"{kind} seq {seq} recorded")
+    assert document["first_bad_seq"] == seq and len(document["problems"]) == 1
+
+
+def test_missing_report_pdf_is_a_warning_not_a_break(with_files: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    seq, path = _recorded(with_files, "report.generated", "reports/monthly/")
+    path.unlink()
+    code, document, text = _verify(cli, with_files)
+    assert code == 0 and document["ok"] and document["files_checked"] == 3
+    [warning] = document["warnings"]
+    assert warning.startswith(f"{path.relative_to(with_files).as_posix()}: missing (recorded by report.generated "
+                              f"seq {seq})")
+    assert f"warning: {warning}" in text

@@ -96,20 +96,23 @@ def verify(
     from trackrecord.ledger.operations import verify_ledger
 
     services = context.services(ctx)
-    result = verify_ledger(services.ledger, services.workspace.public_key_path)
+    result = verify_ledger(services.ledger, services.workspace.public_key_path, services.workspace.root)
     if as_json:
         context.print_json(result.document())
     elif result.ok:
         typer.echo(f"ledger OK: {result.events} events, head seq {result.head_seq} {result.head_hash[:16]}, "
                    f"{result.checkpoints} signed checkpoints, {result.unsigned_events} events after the last signed "
                    f"checkpoint, {len(result.projections_checked)} projections match, "
-                   f"{', '.join(result.stores_checked)} agree with the events")
+                   f"{', '.join(result.stores_checked)} agree with the events, "
+                   f"{result.files_checked} statement and report file(s) match their recorded sha256")
     else:
         where = f"first bad seq {result.first_bad_seq}" if result.first_bad_seq is not None else "projections"
         typer.echo(f"ledger BROKEN ({where}):", err=True)
         for problem in result.problems:
             typer.echo(f"  {problem}", err=True)
     if not as_json:
+        for warning in result.warnings:
+            typer.echo(f"warning: {warning}", err=True)
         typer.echo(f"not provable here: {NOT_PROVABLE} (docs/ledger.md)", err=not result.ok)
     if not result.ok:
         raise typer.Exit(1)

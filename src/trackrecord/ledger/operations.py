@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.chain import StoredEvent
+from trackrecord.ledger.files_check import check_files
 from trackrecord.ledger.schema import PROJECTION_TABLES
 from trackrecord.ledger.signing import SigningKeyError, signed_checkpoint
 from trackrecord.ledger.sql import fetch_all, fetch_one, param
@@ -77,9 +78,10 @@ def trusted_keys(public_key: Path) -> set[str] | None:
     return {public_key.read_text(encoding="ascii").strip()} if public_key.is_file() else None
 
 
-def verify_ledger(ledger: "SqlLedger", public_key: Path) -> VerifyResult:
+def verify_ledger(ledger: "SqlLedger", public_key: Path, root: Path | None = None) -> VerifyResult:
     """Verify the chain, its signatures (against ``public_key``, which must exist), the
-    projections and the stores outside the chain (``trackrecord.ledger.stores_check``)."""
+    projections and the stores outside the chain (``trackrecord.ledger.stores_check``);
+    with the workspace ``root``, its statements and reports too (``files_check``)."""
     tables = stored_tables(ledger.engine)
     keys = _trusted_keys_or_none(public_key)
     evidence = StoreEvidence()
@@ -89,7 +91,17 @@ def verify_ledger(ledger: "SqlLedger", public_key: Path) -> VerifyResult:
                           "the workspace's key (restore it from a copy kept elsewhere)")
     if result.first_bad_seq is None:
         _check_stores(ledger.engine, evidence, result)
+    if root is not None and result.first_bad_seq is None:
+        _check_files(ledger, root, result)
     return result
+
+
+def _check_files(ledger: "SqlLedger", root: Path, result: VerifyResult) -> None:
+    findings = check_files(ledger.events(), root)
+    for seq, problem in findings.problems:
+        result.fail(seq, problem)
+    result.files_checked = findings.checked
+    result.warnings.extend(findings.warnings)
 
 
 def _trusted_keys_or_none(public_key: Path) -> set[str] | None:

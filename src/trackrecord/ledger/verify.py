@@ -35,6 +35,8 @@ class VerifyResult:
     projections_checked: list[str] = field(default_factory=list)
     unsigned_events: int = 0
     stores_checked: list[str] = field(default_factory=list)
+    files_checked: int = 0  # statements and reports against their recorded sha256 (a workspace's verify)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -50,7 +52,8 @@ class VerifyResult:
             "ok": self.ok, "events": self.events, "head_seq": self.head_seq, "head_hash": self.head_hash,
             "checkpoints": self.checkpoints, "first_bad_seq": self.first_bad_seq, "problems": self.problems,
             "projections_checked": self.projections_checked, "unsigned_events": self.unsigned_events,
-            "stores_checked": self.stores_checked, "not_provable": NOT_PROVABLE,
+            "stores_checked": self.stores_checked, "files_checked": self.files_checked, "warnings": self.warnings,
+            "not_provable": NOT_PROVABLE,
         }
 
 
