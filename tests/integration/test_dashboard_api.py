@@ -242,3 +242,61 @@ def test_a_page_with_bad_input_says_so_in_html(client: Any) -> None:
     response = client.get("/performance?from=2026-13-01")
     assert response.status_code == 400 and "2026-13-01" in response.text
     assert response.headers["content-type"].startswith("text/html")
+
+
+def test_healthz_takes_the_schedulers_last_close_job_and_warns_of_a_failed_one(cli: Any, workspace: Path,
+                                                                                tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    navs = tmp_path / "navs.csv"
+    navs.write_text(NAVS)
+    assert cli("--home", workspace, "import", "snapshots", navs).code == 0
+    with open_app(workspace) as app, TestClient(app, base_url="http://127.0.0.1") as http:
+        ledger = app.state.documents.services.ledger
+        base = {"job": "close", "scheduled_for": "2026-04-30T17:00:00Z", "trigger": "scheduler", "details": {}}
+        ok = ledger.append("job.finished", {**base, "session": "2026-04-30", "outcome": "succeeded", "message": "ok"})
+        health = http.get("/healthz").json()
+        assert health["last_daily_job"]["seq"] == ok.seq and health["last_daily_job"]["source"] == "scheduler"
+        ledger.append("job.finished", {**base, "session": "2026-05-01", "outcome": "failed", "message": "IB down"})
+        health = http.get("/healthz").json()
+        assert health["last_daily_job"]["seq"] == ok.seq and health["status"] == "stale"
+        assert any("close job of 2026-05-01 failed: IB down" in w for w in health["freshness"]["warnings"])
+
+
+@pytest.mark.slow
+def test_the_dashboard_command_serves_on_loopback_and_follows_the_ledger(cli: Any, demo: Path) -> None:
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.integration.dashboard_support import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "trackrecord", "--home", str(demo), "dashboard", "--port",
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read().decode()[-2000:]
+                time.sleep(0.2)
+        started = time.perf_counter()
+        with urllib.request.urlopen(url + "/", timeout=30) as response:
+            page = response.read().decode()
+            assert response.headers["X-Frame-Options"] == "DENY"
+        assert time.perf_counter() - started < 2.0, "the overview was built before the server listened"
+        assert 'id="kill-switch-state">ACTIVE' in page
+        assert cli("--home", demo, "kill-switch", "activate", "seen by the server").code == 0
+        time.sleep(6)  # the server rebuilds the overview for the new head within 5 s
+        with urllib.request.urlopen(url + "/", timeout=30) as response:
+            assert 'id="kill-switch-state">HALTED' in response.read().decode()
+    finally:
+        server.terminate()
+        server.wait(10)
+        assert cli("--home", demo, "kill-switch", "deactivate", "--yes").code == 0

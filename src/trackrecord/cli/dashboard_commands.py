@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -40,6 +41,7 @@ def dashboard(
 
     app = create_app(services, Guard(token), wall_clock)
     _warm(app)
+    threading.Thread(target=_keep_warm, args=(app,), name="dashboard-keep-warm", daemon=True).start()
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"dashboard on http://{shown}:{port}/ ({'token required' if token else 'loopback only, no token'}); "
                "Ctrl-C stops it", err=True)
@@ -54,6 +56,23 @@ def _warm(app: object) -> None:
     except Exception as exc:  # noqa: BLE001 - shown, and shown again by the page that needs it
         typer.echo(f"warning: the overview could not be prepared ({type(exc).__name__}: {exc}); "
                    "the page will say why", err=True)
+
+
+def _keep_warm(app: object, every: float = 5.0) -> None:
+    """When the ledger head moves (the scheduler's close, a CLI command), build the overview
+    for the new head before someone asks for it."""
+    import time
+
+    last = None
+    while True:
+        time.sleep(every)
+        try:
+            head = app.state.documents.head()[0]  # type: ignore[attr-defined]
+            if head != last:
+                app.state.warm()  # type: ignore[attr-defined]
+                last = head
+        except Exception:  # noqa: BLE001 - the next request reports it; keep watching
+            continue
 
 
 def register(app: typer.Typer) -> None:

@@ -288,8 +288,8 @@ class DashboardDocuments:
         with reading(self.services.engine) as conn:
             snapshot = latest_event(conn, kinds.SNAPSHOT_RECORDED)
             checkpoint = latest_event(conn, kinds.CHECKPOINT_SIGNED)
-            daily = _last_daily_job(latest_events(conn, (kinds.JOB_FINISHED,), 100),
-                                    latest_events(conn, (kinds.QUALITY_CHECKED,), 50))
+            jobs = latest_events(conn, (kinds.JOB_FINISHED,), 100)
+            daily = _last_daily_job(jobs, latest_events(conn, (kinds.QUALITY_CHECKED,), 50))
             fill = latest_event(conn, kinds.FILL_RECORDED)
             symbols = [i.symbol for i in self.settings.universe.instruments]
             prices = last_stored_dates(conn, symbols)
@@ -304,6 +304,7 @@ class DashboardDocuments:
             warnings.append("no snapshot recorded")
         elif snapshot_session < expected.isoformat():
             warnings.append(f"the last snapshot is of {snapshot_session}, before the last completed session {expected}")
+        warnings.extend(_failed_jobs_since(jobs, daily))
         return {"expected_session": expected.isoformat(), "today": today.isoformat(),
                 "last_prices": None if last_price is None else last_price.isoformat(),
                 "last_snapshot": snapshot_session, "last_snapshot_recorded_at": snapshot.recorded_at if snapshot else None,
@@ -513,6 +514,18 @@ def _last_daily_job(jobs: list[Any], quality_events: list[Any]) -> dict[str, Any
             return {"session": data.get("session"), "passed": bool(data.get("passed")), "outcome": None,
                     "seq": event.seq, "recorded_at": event.recorded_at, "source": "trackrecord daily"}
     return None
+
+
+def _failed_jobs_since(jobs: list[Any], success: dict[str, Any] | None) -> list[str]:
+    """Jobs that failed or were refused after the last successful daily job, newest first."""
+    since = success["seq"] if success else 0
+    out = []
+    for event in jobs:
+        data = event.data()
+        if event.seq > since and data.get("outcome") in ("failed", "refused"):
+            out.append(f"the {data.get('job')} job of {data.get('session')} {data.get('outcome')}: "
+                       f"{str(data.get('message', ''))[:200]}")
+    return out
 
 
 def _episodes(dates: list[str], drawdown: list[float], top: int) -> list[dict[str, Any]]:
