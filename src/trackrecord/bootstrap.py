@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
 from trackrecord.brokers.ibkr import IbkrBroker
-from trackrecord.brokers.sim import PriceTape, SimulatedBroker
+from trackrecord.brokers.sim import PriceTape, SimulatedBroker, SimulatedSession, price_tape
 from trackrecord.config import PricesConfig
 from trackrecord.domain import Mode, is_simulated
 from trackrecord.engine.context import ExchangeClock, PlanningContext, RunContext
-from trackrecord.engine.planning import BrokerPortfolio, CashPortfolio, RecordedPortfolio, decision_price
+from trackrecord.engine.planning import BrokerPortfolio, CashPortfolio, RecordedPortfolio
 from trackrecord.engine.pricebook import PriceBook
 from trackrecord.errors import RuntimeFailure, SafetyRefusal, UserError
 from trackrecord.ledger.db import create_db_engine, create_read_only_engine, migrate
@@ -157,30 +157,6 @@ def backtest_history(settings: "Settings", workspace_root: Path, calendar: "Exch
     return PriceHistory(rows, source.name, location, bool(source.simulated))
 
 
-class SimulatedSession:
-    """The simulated broker's market clock: the tape's closes drive its auction."""
-
-    def __init__(self, broker: "SimulatedBroker", tape: "PriceTape") -> None:
-        self.broker = broker
-        self.tape = tape
-
-    def start(self, moment: datetime) -> None:
-        if self.broker.now is None or moment > self.broker.now:
-            self.broker.advance_to(moment)
-
-    def record_close(self, symbol: str, session: date, closed_at: datetime, price: "Decimal") -> None:
-        self.tape.record_close(symbol, session, closed_at, price)
-
-    def close_session(self, session: date, closed_at: datetime) -> None:
-        """Run the session's auction once its closing prices are known; until then the
-        orders stay open (``trackrecord daily`` brings the prices and closes it)."""
-        if self.broker.now is not None and closed_at <= self.broker.now:
-            return
-        if any(self.tape.session_close(o.symbol, session) is None for o in self.broker.open_orders()):
-            return
-        self.broker.on_session_close(session, closed_at)
-
-
 def simulated_broker(services: Services, calendar: "ExchangeCalendar",
                      tape: "PriceTape | None" = None) -> tuple["SimulatedBroker", SimulatedSession]:
     """The paper account in the workspace's database, trading against ``tape`` (by default
@@ -201,20 +177,6 @@ def stored_price_tape(services: Services, calendar: "ExchangeCalendar") -> "Pric
 
     symbols = [i.symbol for i in services.settings.universe.instruments]
     return price_tape(load_prices(services.engine, symbols), calendar)
-
-
-def price_tape(series: "Mapping[str, PriceSeries]", calendar: "ExchangeCalendar") -> "PriceTape":
-    """A simulated market of these closes (raw, else adjusted), each known from its close time."""
-    import numpy as np
-
-    closes = {}
-    for symbol, bars in series.items():
-        prices = np.where(np.isfinite(bars.close), bars.close, bars.adj_close)
-        closes[symbol] = [
-            (day, decision_price(float(price))) for day, price in zip(bars.dates.astype("O"), prices)
-            if calendar.first_session <= day <= calendar.last_session and calendar.is_session(day)
-        ]
-    return PriceTape.from_daily_closes(closes, calendar.close_time)
 
 
 def live_broker(settings: "Settings") -> "IbkrBroker":

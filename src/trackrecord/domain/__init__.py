@@ -5,6 +5,7 @@ from trackrecord.domain.enums import Mode, OrderStatus, OrderType, Side, Trading
 from trackrecord.domain.instrument import IbContract, Instrument
 from trackrecord.domain.orders import BrokerOrder, Fill, OrderRequest
 from trackrecord.domain.portfolio import AccountSnapshot, CashFlow, Position, ReportedPosition
+from trackrecord.domain.prices import decision_price
 
 __all__ = [
     "AccountSnapshot",
@@ -21,6 +22,7 @@ __all__ = [
     "ReportedPosition",
     "Side",
     "TradingState",
+    "decision_price",
     "is_paper_account",
     "is_simulated",
 ]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Collection, Mapping, Protocol
 
 from trackrecord import __version__
 from trackrecord.domain import Mode, OrderRequest, OrderType, Side
+from trackrecord.domain.prices import decision_price
 from trackrecord.errors import RuntimeFailure, UserError
 from trackrecord.ledger.queries import latest_snapshot, reading
 from trackrecord.market.quality import QualityReport, check_quality
@@ -32,13 +33,7 @@ if TYPE_CHECKING:
     from trackrecord.market.calendar import ExchangeCalendar
 
 QUALITY_LOOKBACK_DAYS = 31
-PRICE_STEP = Decimal("0.0001")
 MAX_CASH = Decimal(10) ** 15
-
-
-def decision_price(close: float) -> Decimal:
-    """A stored close as an exact price: float noise beyond 1/10,000 of a unit dropped."""
-    return Decimal(repr(close)).quantize(PRICE_STEP)
 
 
 # -- the portfolio a plan starts from ---------------------------------------------------------
