@@ -1,7 +1,8 @@
 """Random sequences of what a trader types on a paper workspace never make the record say
 something the events do not (issue 8, "What must be shown"): sessions advance with the
 clock (daily, snapshot, the month's execute), deposits, withdrawals and voids, the kill
-switch on and off, price updates and stats. After each sequence `stats --json` equals the
+switch on and off, price updates, stats, and commands killed after one of their commits then
+typed again. After each sequence `stats --json` equals the
 figures rebuilt from the events alone (the projector into a fresh database), `verify`
 passes with 0 unsigned events, and no order was sent twice."""
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -61,6 +64,7 @@ steps = st.one_of(  # sessions and rebalances twice as likely as the rest
     st.tuples(st.just("kill"), st.sampled_from(["activate", "deactivate"])),
     st.tuples(st.just("stats")),
 )
+crashes = st.tuples(st.just("crash"), st.integers(1, 6), st.sampled_from(["execute", "daily", "deposit"]))
 
 
 class Trader:
@@ -103,8 +107,27 @@ class Trader:
                 self.run("cashflow", "void", live[step[1] % len(live)]["seq"], "--reason", f"step {index}")
         elif kind == "kill":
             self.run("kill-switch", *(["activate", f"step {index}"] if step[1] == "activate" else ["deactivate", "--yes"]))
+        elif kind == "crash":
+            self._crash_then_rerun(step[1], step[2], index)
         else:
             self.run("stats", "--json")
+
+    def _crash_then_rerun(self, commit: int, command: str, index: int) -> None:
+        """SIGKILL right after the command's N-th commit (a subprocess), then type it again."""
+        if command == "execute":
+            self._advance(self.calendar.next_rebalance_session(self.session + timedelta(days=1)))
+            args: tuple[object, ...] = ("execute", "--as-of", self.session)
+        elif command == "daily":
+            self._advance(self.calendar.next_sessions(self.session, 1, include_day=False)[-1])
+            args = ("daily",)
+        else:
+            args = ("cashflow", "add", "--date", self.session, "--amount", 10_000, "--note", f"crash {index}")
+        env = {**os.environ, "TRACKRECORD_NOW": _evening(self.session), "TRACKRECORD_CRASH_AFTER_COMMIT": str(commit)}
+        killed = subprocess.run([sys.executable, "-m", "trackrecord", "--home", str(self.root), *map(str, args)],
+                                capture_output=True, text=True, timeout=120, env=env)
+        self.typed.append((("killed after commit", str(commit), *map(str, args)), killed.returncode))
+        assert "Traceback" not in killed.stderr, (self.story(), killed.stderr)
+        self.run(*args)
 
     def _advance(self, session: date) -> None:
         self.session = min(session, LAST)
@@ -128,6 +151,14 @@ def _rebuilt_stats(root: Path, tmp: Path, account: str) -> dict[str, Any]:
         rebuilt.close()
 
 
+def _broker_orders(root: Path) -> list[tuple[str]]:
+    """The order refs the simulated broker received (its own book, read as a person would)."""
+    import sqlite3
+
+    with sqlite3.connect(root / "trackrecord.db") as db:
+        return db.execute("SELECT order_ref FROM sim_orders").fetchall()
+
+
 def _check_the_record(trader: Trader, tmp: Path) -> None:
     from trackrecord.engine.bundles import compare_figures
 
@@ -149,8 +180,10 @@ def _check_the_record(trader: Trader, tmp: Path) -> None:
     verify = trader.run("verify")
     assert verify.code == 0 and "0 events after the last signed checkpoint" in verify.out, (verify, trader.typed)
     log = json.loads(trader.run("ledger", "log", "--json").out)
-    submitted = Counter(e["payload"]["order_ref"] for e in log if e["kind"] == "order.submitted")
-    assert all(n == 1 for n in submitted.values()), (submitted, trader.typed)
+    intents = Counter(e["payload"]["order_ref"] for e in log if e["kind"] == "order.submitted"
+                      and e["payload"]["message"] != "found at the broker on rerun")
+    assert all(n == 1 for n in intents.values()), (intents, trader.story())
+    assert Counter(ref for ref, in _broker_orders(trader.root)) == Counter(set(intents)), trader.story()
     filled: Counter[str] = Counter()
     for event in log:
         if event["kind"] == "fill.recorded":
@@ -159,15 +192,28 @@ def _check_the_record(trader: Trader, tmp: Path) -> None:
     assert all(filled[ref] <= ordered.get(ref, Decimal(0)) for ref in filled), (filled, ordered, trader.typed)
 
 
-@settings(max_examples=int(os.environ.get("SEQ_EXAMPLES", "8")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
-          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # real commands: no shrinking
-@given(sequence=st.lists(steps, min_size=4, max_size=9))
-def test_property_any_sequence_keeps_stats_equal_to_the_events_and_the_chain_signed(  # type: ignore[no-untyped-def]
-        template: Path, calendar, tmp_path_factory, cli, sequence) -> None:
-    folder = tmp_path_factory.mktemp("sequence")
+def _run_sequence(template: Path, calendar, folder: Path, cli, sequence) -> None:  # type: ignore[no-untyped-def]
     trader = Trader(cli, copy_workspace(template, folder / "ws"), calendar)
     for index, step in enumerate(sequence):
         trader.step(step, index)
     _check_the_record(trader, folder)
-    if os.environ.get("SEQ_DEBUG"):
-        print("\nSEQ", trader.typed)
+
+
+@settings(max_examples=int(os.environ.get("SEQ_EXAMPLES", "7")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # real commands: no shrinking
+@given(sequence=st.lists(steps, min_size=4, max_size=9))
+def test_property_any_sequence_keeps_stats_equal_to_the_events_and_the_chain_signed(  # type: ignore[no-untyped-def]
+        template: Path, calendar, tmp_path_factory, cli, sequence) -> None:
+    _run_sequence(template, calendar, tmp_path_factory.mktemp("sequence"), cli, sequence)
+
+
+@pytest.mark.slow  # each kill is a subprocess
+@settings(max_examples=int(os.environ.get("SEQ_EXAMPLES", "3")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(sequence=st.lists(st.one_of(steps, crashes), min_size=4, max_size=8).filter(
+    lambda seq: any(step[0] == "crash" for step in seq)))
+def test_property_a_sequence_with_killed_commands_typed_again_keeps_the_record_true(  # type: ignore[no-untyped-def]
+        template: Path, calendar, tmp_path_factory, cli, sequence) -> None:
+    _run_sequence(template, calendar, tmp_path_factory.mktemp("crashes"), cli, sequence)

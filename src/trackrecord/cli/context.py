@@ -43,7 +43,8 @@ def workspace(ctx: typer.Context) -> "Workspace":
 
 def services(ctx: typer.Context) -> "Services":
     """The workspace's services for one command. When the command is over (successful or
-    not), one checkpoint signs the new head if the command appended anything."""
+    not), one checkpoint signs the new head if the command appended anything, or if it took
+    the writer and found the head unsigned."""
     from trackrecord.bootstrap import connect
     from trackrecord.ledger.operations import seal
 
@@ -51,8 +52,11 @@ def services(ctx: typer.Context) -> "Services":
     opened_at = opened.ledger.head()[0]
 
     def finish() -> None:
+        # A writing command also signs a head a killed command left unsigned, even when it
+        # then refused (the rerun of a killed `cashflow add` is refused as a repeat).
+        since = 0 if opened.ledger.took_the_writer else opened_at
         try:
-            seal(opened.ledger, opened.workspace.private_key_path, opened_at)
+            seal(opened.ledger, opened.workspace.private_key_path, since)
         finally:
             opened.close()
 

@@ -132,6 +132,12 @@ class SqlLedger:
                 raise _lock_failure(exc) from None
         after_commit()
 
+    @property
+    def took_the_writer(self) -> bool:
+        """Whether this ledger opened a write transaction (a writing command, even one that
+        then refused)."""
+        return self._writer_conn is not None
+
     def _write_connection(self) -> "Connection":
         """One connection kept for writing (a run appends thousands of times)."""
 
