@@ -2,7 +2,8 @@
 
 Unknown keys are errors (a typo such as ``max_postion_pct`` must never be silently
 ignored). Secrets never live in the YAML: they come from environment variables named in
-``SECRET_ENV`` and are masked wherever configuration is shown.
+``SECRET_ENV`` (or files their ``*_FILE`` variables name) and are masked wherever
+configuration is shown.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pydantic import (
 from trackrecord.domain import IbContract, Instrument, Mode, is_simulated
 from trackrecord.errors import UserError
 from trackrecord.ledger.parsing import CURRENCY_CODE, number_problem, read_utf8
+from trackrecord.secure_files import secret_from_env
 
 CONFIG_FILE = "trackrecord.yaml"
 
@@ -497,8 +499,8 @@ class Settings(_Strict):
 
 
 def secrets(environ: Mapping[str, str]) -> dict[str, str | None]:
-    """Secrets by name, read from the environment only."""
-    return {name: environ.get(var) for name, var in SECRET_ENV.items()}
+    """Secrets by name, from the environment: ``$VAR`` or the file ``$VAR_FILE`` names."""
+    return {name: secret_from_env(var, environ) for name, var in SECRET_ENV.items()}
 
 
 def _format_location(loc: tuple[Any, ...]) -> str:

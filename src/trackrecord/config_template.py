@@ -110,7 +110,7 @@ COMMENTS: dict[str, str] = {
 HEADER = """\
 # trackrecord workspace configuration. Every key is shown with its default.
 # Secrets never live here: set TRACKRECORD_SMTP_PASSWORD, TRACKRECORD_DASHBOARD_TOKEN and
-# TRACKRECORD_FLEX_TOKEN in the environment. Check this file with `trackrecord config check`.
+# TRACKRECORD_FLEX_TOKEN in the environment (or *_FILE). Check this file with `trackrecord config check`.
 """
 
 

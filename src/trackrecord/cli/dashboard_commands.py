@@ -22,6 +22,7 @@ def dashboard(
     kill-switch activation; or write it as a static site with --export DIR."""
     from trackrecord.bootstrap import wall_clock
     from trackrecord.dashboard.security import TOKEN_ENV, Guard, check_bind
+    from trackrecord.secure_files import secret_from_env
 
     if export is not None:
         from trackrecord.dashboard.export import export_site
@@ -32,7 +33,7 @@ def dashboard(
                    f"documents, {written.reports} report(s), ledger head seq {written.head_seq}; open "
                    f"{written.root / 'index.html'}")
         return
-    token = os.environ.get(TOKEN_ENV) or None
+    token = secret_from_env(TOKEN_ENV, os.environ)
     check_bind(host, token)
     services = context.services(ctx)
     import uvicorn

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from trackrecord.config import CONFIG_FILE, check_references, load_settings
-from trackrecord.errors import TrackrecordError
+from trackrecord.errors import TrackrecordError, UserError
+from trackrecord.secure_files import secret_from_env
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -276,9 +277,15 @@ def check_notifications(found: Findings, environ: Mapping[str, str]) -> Check:
     config = found.workspace.settings.notifications
     missing = [f"notifications.webhooks[{i}].url_env: ${hook.url_env} is not set"
                for i, hook in enumerate(config.webhooks) if hook.url_env and not environ.get(hook.url_env)]
-    if config.smtp_host and config.smtp_user and not environ.get(SECRET_ENV["smtp_password"]):
-        missing.insert(0, f"notifications.smtp_user is {config.smtp_user} but ${SECRET_ENV['smtp_password']} "
-                          "is not set")
+    if config.smtp_host and config.smtp_user:
+        try:
+            password = secret_from_env(SECRET_ENV["smtp_password"], environ)
+        except UserError as exc:
+            missing.insert(0, str(exc))
+        else:
+            if not password:
+                missing.insert(0, f"notifications.smtp_user is {config.smtp_user} but ${SECRET_ENV['smtp_password']} "
+                                  "is not set")
     if missing:
         return _fail("notifications", "; ".join(missing), "set it in the scheduler's environment file "
                      "(/etc/trackrecord/trackrecord.env, or a *_FILE secret in compose)")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Protocol, Sequence
 
 from trackrecord.config import SECRET_ENV
+from trackrecord.secure_files import secret_from_env
 from trackrecord.ledger import events as kinds
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class Notifier:
         self.channels: list[Channel] = []
         self.problems: list[str] = []
         if config.smtp_host:
-            self.channels.append(EmailChannel(config, environ.get(SECRET_ENV["smtp_password"])))
+            self.channels.append(EmailChannel(config, secret_from_env(SECRET_ENV["smtp_password"], environ)))
         for index, hook in enumerate(config.webhooks):
             url = _webhook_url(hook, environ)
             if url is None:

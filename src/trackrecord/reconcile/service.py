@@ -38,7 +38,7 @@ from trackrecord.reconcile.matching import (
     Tolerance,
     reconcile,
 )
-from trackrecord.secure_files import make_private_folder, write_new_file
+from trackrecord.secure_files import make_private_folder, secret_from_env, write_new_file
 
 if TYPE_CHECKING:
     from trackrecord.bootstrap import Services
@@ -235,10 +235,10 @@ def fetch_and_reconcile(services: "Services", environ: Mapping[str, str], today:
     if not config.query_id:
         raise UserError("flex.query_id is not set in trackrecord.yaml: give the id of your Activity Flex query "
                         "(Client Portal > Performance & Reports > Flex Queries)")
-    token = (environ.get(SECRET_ENV["flex_token"]) or "").strip()
+    token = (secret_from_env(SECRET_ENV["flex_token"], environ) or "").strip()
     if not token:
-        raise UserError(f"{SECRET_ENV['flex_token']} is not set: put the Flex Web Service token in the environment "
-                        "(Client Portal > Flex Queries > Flex Web Service Configuration)")
+        raise UserError(f"{SECRET_ENV['flex_token']} is not set: put the Flex Web Service token in the environment, "
+                        f"or in a file that {SECRET_ENV['flex_token']}_FILE names (Client Portal > Flex Queries > Flex Web Service Configuration)")
     from trackrecord import __version__
 
     service = FlexService.of(config.base_url, config.retry_seconds, config.max_attempts, config.timeout_seconds,
