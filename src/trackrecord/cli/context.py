@@ -13,7 +13,7 @@ import typer
 from trackrecord.logs import configure_logging
 
 if TYPE_CHECKING:
-    from trackrecord.bootstrap import Services
+    from trackrecord.services import Services
     from trackrecord.workspace import Workspace
 
 

@@ -19,7 +19,7 @@ from trackrecord.ledger.canonical import normalise
 from trackrecord.ledger.parsing import parse_date
 
 if TYPE_CHECKING:
-    from trackrecord.bootstrap import Services
+    from trackrecord.services import Services
 
 CONFIRM_WORD = "CONFIRM"
 
