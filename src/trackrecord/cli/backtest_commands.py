@@ -6,7 +6,7 @@ import sys
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -50,6 +50,10 @@ def backtest(
     out: Optional[Path] = typer.Option(None, "--out", help="folder of the backtest workspace "
                                                            "(default: backtests/FROM_TO in the workspace)"),
     json_output: bool = typer.Option(False, "--json", help="print the result (and its stats document) as JSON"),
+    grid: Optional[List[str]] = typer.Option(None, "--grid", metavar="KEY=VALUES",
+                                             help="robustness grid: every combination, e.g. --grid top_n=1..5 "
+                                                  "--grid lookback_months=6,9,12 (throw-away workspaces)"),
+    jobs: int = typer.Option(2, "--jobs", min=1, max=64, help="with --grid: trials run at once (processes)"),
 ) -> None:
     """Replay the strategy over history through the live engine and the simulated broker,
     into a separate SIMULATED / BACKTEST workspace (use it with --home OUT)."""
@@ -71,6 +75,13 @@ def backtest(
         raise UserError("--no-costs with --commission-bps or --slippage-bps: give one or the other")
     if start > end:
         raise UserError(f"--from {start} is after --to {end}")
+    axes = None
+    if grid:
+        from trackrecord.engine.grid import parse_grid
+
+        axes = parse_grid(grid)
+        if out is not None:
+            raise UserError("--out with --grid: a grid's workspaces are thrown away; give one or the other")
     workspace = context.workspace(ctx)
     settings = workspace.settings
     costs = BacktestCosts.none() if no_costs else BacktestCosts.of(settings)
@@ -80,10 +91,20 @@ def backtest(
         costs = BacktestCosts(costs.commission_rate, costs.commission_min, slippage)
     folder = check_out_folder(out if out is not None else workspace.root / DEFAULT_FOLDER / f"{start}_{end}")
     since = history_start(settings, start)
+    if axes is not None:
+        from trackrecord.engine.grid import earliest_history
+
+        since = earliest_history(settings, axes, start)  # every combination checked, the longest lookback loaded
     calendar = open_calendar(settings.universe.calendar, start=min(since, DEFAULT_START))
     started = time.perf_counter()
     history = backtest_history(settings, workspace.root, calendar, since, end, prices_dir, provider)
     now = datetime.now(timezone.utc)
+    if axes is not None:
+        from trackrecord.cli.grid_output import run_and_show_grid
+
+        run_and_show_grid(settings, history, costs, start, end, capital, now, backtest_workspace,
+                          min(since, DEFAULT_START), axes, jobs, json_output)
+        return
     with _progress_bar() as progress:
         result = run_backtest(settings, history, folder, costs, start, end, capital, now, backtest_workspace,
                               calendar, progress)
