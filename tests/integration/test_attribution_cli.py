@@ -36,19 +36,21 @@ def _json(result: CliResult) -> Any:
     return json.loads(result.out)
 
 
-@pytest.fixture(scope="module")
-def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Five monthly rebalances on synthetic prices; the kill switch refuses the second."""
+def _build(root: Path, rebalances: tuple[str, ...], database_url: str | None = None) -> Path:
+    """Monthly rebalances on synthetic prices from a funded base snapshot; the kill switch refuses
+    the one on REFUSED."""
     from trackrecord.cli.app import run
 
-    root = tmp_path_factory.mktemp("attribution") / "ws"
     assert run(["init", str(root), "--prices", "synthetic"]) == 0
     _configure(root)
+    if database_url is not None:
+        config = root / "trackrecord.yaml"
+        config.write_text(config.read_text().replace("  url: null", f'  url: "{database_url}"', 1))
     home = ["--home", str(root)]
     assert run([*home, "prices", "update"]) == 0
     assert run([*home, "cashflow", "add", "--date", "2025-07-01", "--amount", "100000"]) == 0
     assert run([*home, "snapshot", "--as-of", BASE]) == 0
-    for session in REBALANCES:
+    for session in rebalances:
         if session == REFUSED:
             assert run([*home, "kill-switch", "activate", "a refused rebalance, on purpose"]) == 0
             assert run([*home, "execute", "--as-of", session]) == 3
@@ -59,6 +61,12 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if session == "2025-11-03":  # its plan had no order: nothing snapshotted it
             assert run([*home, "snapshot", "--as-of", session]) == 0
     return root
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Five monthly rebalances on synthetic prices; the kill switch refuses the second."""
+    return _build(tmp_path_factory.mktemp("attribution") / "ws", REBALANCES)
 
 
 @pytest.fixture
@@ -144,3 +152,17 @@ def test_a_record_without_an_executed_plan_has_no_model(tmp_path: Path, cli) -> 
         assert cli("--home", root, "snapshot", "--as-of", day).code == 0
     refused = cli("--home", root, "attribution")
     assert refused.code == 2 and "no executed plan" in refused.err and refused.err.count("\n") == 1, refused
+
+
+@pytest.mark.slow
+def test_the_same_record_on_postgresql_has_the_same_attribution(record: Path, tmp_path: Path, cli,  # type: ignore[no-untyped-def]
+                                                                pg_url: str) -> None:
+    on_postgresql = _build(tmp_path / "ws", REBALANCES[:3], pg_url)
+    assert "postgresql" in (on_postgresql / "trackrecord.yaml").read_text()
+    short = _json(cli("--home", on_postgresql, "attribution", "--json"))
+    full = {m["period"]: m for m in _json(cli("--home", record, "attribution", "--json"))["months"]}
+    assert [m["period"] for m in short["months"]] == ["2025-08", "2025-09", "2025-10"]
+    assert short["untraded_model_sessions"] == [REFUSED]
+    for month in short["months"]:  # these months end before the sessions the short record lacks
+        assert month["buckets"] == pytest.approx(full[month["period"]]["buckets"], abs=1e-12)
+        assert month["gap"] == pytest.approx(sum(month["buckets"].values()), abs=1e-9)
