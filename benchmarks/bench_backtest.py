@@ -1,5 +1,6 @@
-"""25 years of the 9 US sector SPDRs through the real engine (simulated broker, full
-ledger), and the same strategy in bt, in one run: wall times and final equity of each.
+"""25 years of the 9 US sector SPDRs through `trackrecord backtest` (the live engine, the
+simulated broker, the full ledger) and the same rule in bt, in one run; then the synthetic
+market over 25, 50 and 100 years (the replay must stay linear in its length).
 
 Both sides trade the same rule so their equity can be compared: on the first session of
 a month, rank by 12-1 momentum on month-end adjusted closes, hold the top 3 at equal
@@ -7,17 +8,27 @@ weight (no hysteresis, no drift band, no costs), size whole shares from the prev
 close and trade at the session's close. The engine's safety limits are opened wide
 (turnover, order value, daily loss) so that they do not change the trades.
 
-Data: ../shared/data/prices (see its README). Target (issue 5): the engine, ledger
-included, under 1 second; figures for bt measured here: about 0.37 s.
+Printed: the whole process (`python -m trackrecord backtest ...` as a subprocess: start-up,
+imports, calendar, CSV reading, replay, stats), the same backtest in-process
+(``engine.backtest.run_backtest``), bt in-process, and their ratio; wall time and CPU time
+(user + system) each, since this machine is shared and wall time follows its load.
+Targets (issue 15): the whole process under 1 s, in-process within 2x of bt.
+
+Data: ../shared/data/prices (see its README).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import math
+import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -25,10 +36,32 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "prices"
+DATA = next((p / "shared" / "data" / "prices" for p in REPO.parents if (p / "shared" / "data" / "prices").is_dir()),
+            REPO.parent / "shared" / "data" / "prices")
 SYMBOLS = ("XLB", "XLE", "XLF", "XLI", "XLK", "XLP", "XLU", "XLV", "XLY")
 CAPITAL = Decimal(10_000_000)
 START, END = date(2001, 7, 1), date(2026, 7, 10)
+SYNTHETIC_END = date(2025, 12, 31)
+
+
+@dataclass(frozen=True)
+class Timing:
+    wall: float
+    cpu: float
+
+    def __str__(self) -> str:
+        return f"{self.wall:6.2f} s wall {self.cpu:6.2f} s CPU"
+
+
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(work):  # type: ignore[no-untyped-def]
+    wall, cpu = time.perf_counter(), _cpu()
+    value = work()
+    return Timing(time.perf_counter() - wall, _cpu() - cpu), value
 
 
 def read_closes() -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -43,55 +76,47 @@ def read_closes() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def settings_for_benchmark():  # type: ignore[no-untyped-def]
-    from trackrecord.config import BrokerConfig, RiskConfig, SimBrokerConfig, StrategyConfig
-    from trackrecord.domain import Mode
-    from trackrecord.workspace_init import preset_settings
+def make_workspace(folder: Path) -> Path:
+    """A us-sectors workspace with the benchmark's rule (the settings a user would edit)."""
+    import yaml
 
-    base = preset_settings("USD", "us-sectors", "csv")
-    return base.model_copy(update={
-        "mode": Mode.PAPER,
-        "strategy": StrategyConfig(top_n=3, exit_rank=3, drift_band=0, cash_buffer=0, min_order_value=Decimal(0)),
-        "risk": RiskConfig(max_turnover=10, max_order_value=Decimal(10**12), daily_loss_limit=0.99,
-                           max_orders_per_run=50),
-        "broker": BrokerConfig(sim=SimBrokerConfig(commission_rate=Decimal(0), commission_min=Decimal(0),
-                                                   slippage_bps=Decimal(0))),
-    })
-
-
-def run_engine(history: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[float, float, int]:
-    from trackrecord.bootstrap import connect, run_context, simulated_broker
-    from trackrecord.brokers.sim import PriceTape
-    from trackrecord.domain import Mode
-    from trackrecord.engine.replay import bars_by_session, load_history, replay
-    from trackrecord.market.calendar import open_calendar
-    from trackrecord.bootstrap import create_workspace
-
-    settings = settings_for_benchmark()
-    with tempfile.TemporaryDirectory() as folder:
-        now = datetime.now(timezone.utc)
-        workspace = create_workspace(Path(folder) / "ws", settings, now)
-        calendar = open_calendar("XNYS", start=date(1998, 1, 1), end=date(2026, 12, 31))
-        started = time.perf_counter()
-        services = connect(workspace)
-        first = calendar.next_rebalance_session(START)
-        sessions = [d.astype(date) for d in calendar.sessions_between(first, END)]
-        bars = bars_by_session(history)
-        tape = PriceTape()
-        broker, clock = simulated_broker(services, calendar, tape)
-        ctx = run_context(services, Mode.PAPER, calendar, broker, clock)
-        before = [row for day in sorted(bars) if day < first for row in bars[day]]
-        load_history(ctx, before, now)
-        result = replay(ctx, sessions, bars, {first: (CAPITAL, "initial deposit")})
-        broker.close()
-        services.close()
-        elapsed = time.perf_counter() - started
-        events = services.ledger.head()[0]
-    assert not result.refusals, result.refusals[:3]
-    return elapsed, float(result.final_nav or 0), events
+    root = folder / "ws"
+    subprocess.run([sys.executable, "-m", "trackrecord", "init", str(root), "--base-currency", "USD",
+                    "--universe", "us-sectors", "--prices", "csv"], check=True, capture_output=True, env=_env())
+    path = root / "trackrecord.yaml"
+    settings = yaml.safe_load(path.read_text())
+    settings["strategy"].update(top_n=3, exit_rank=3, drift_band=0, cash_buffer=0, min_order_value=0)
+    settings["risk"].update(max_turnover=10, max_order_value=10**12, daily_loss_limit=0.99, max_orders_per_run=50)
+    path.write_text(yaml.safe_dump(settings))
+    return root
 
 
-def run_bt(history: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
+def _env() -> dict[str, str]:
+    return os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, (str(REPO / "src"), os.environ.get("PYTHONPATH"))))}
+
+
+def backtest_process(home: Path, out: Path) -> dict:  # type: ignore[type-arg]
+    done = subprocess.run([sys.executable, "-m", "trackrecord", "--home", str(home), "backtest", "--from", str(START),
+                           "--to", str(END), "--prices-dir", str(DATA), "--no-costs", "--cash", str(CAPITAL),
+                           "--out", str(out), "--json"], check=True, capture_output=True, text=True, env=_env())
+    return json.loads(done.stdout)
+
+
+def backtest_in_process(home: Path, out: Path, start: date, end: date, provider: str | None = None):  # type: ignore[no-untyped-def]
+    from trackrecord.bootstrap import backtest_history, backtest_workspace
+    from trackrecord.engine.backtest import BacktestCosts, history_start, run_backtest
+    from trackrecord.market.calendar import DEFAULT_START, open_calendar
+    from trackrecord.workspace import open_workspace
+
+    settings = open_workspace(home).settings
+    since = history_start(settings, start)
+    calendar = open_calendar(settings.universe.calendar, start=min(since, DEFAULT_START))
+    history = backtest_history(settings, home, calendar, since, end, None if provider else DATA, provider)
+    return run_backtest(settings, history, out, BacktestCosts.none(), start, end, CAPITAL,
+                        datetime.now(timezone.utc), backtest_workspace, calendar)
+
+
+def run_bt(history: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[Timing, float]:
     import bt
     import pandas as pd
 
@@ -106,7 +131,7 @@ def run_bt(history: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[float, fl
             start, end = month - 13, month - 2
             if start not in month_ends.index:
                 return False
-            momentum = (month_ends.loc[end] / month_ends.loc[start] - 1).sort_values(ascending=False, kind="stable")
+            momentum = (month_ends.loc[end] / month_ends.loc[start] - 1)
             ranked = momentum.sort_index().sort_values(ascending=False, kind="stable")
             chosen = list(ranked.index[:3])
             universe = target.universe
@@ -123,27 +148,46 @@ def run_bt(history: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[float, fl
     data = frame.loc[frame.index >= frame.index[frame.index.get_loc(first) - 1]]
     strategy = bt.Strategy("momentum-12-1", [bt.algos.RunMonthly(run_on_first_date=False), MomentumFromPreviousClose(),
                                              bt.algos.Rebalance()])
-    started = time.perf_counter()
-    test = bt.Backtest(strategy, data, initial_capital=float(CAPITAL), commissions=lambda q, p: 0.0,
-                       integer_positions=True)
-    result = bt.run(test)
-    elapsed = time.perf_counter() - started
-    return elapsed, float(result.prices.iloc[-1, 0] / 100.0 * float(CAPITAL))
+
+    def work():  # type: ignore[no-untyped-def]
+        test = bt.Backtest(strategy, data, initial_capital=float(CAPITAL), commissions=lambda q, p: 0.0,
+                           integer_positions=True)
+        return bt.run(test)
+
+    timing, result = timed(work)
+    return timing, float(result.prices.iloc[-1, 0] / 100.0 * float(CAPITAL))
 
 
 def main() -> int:
     if not DATA.is_dir():
         print(f"no data at {DATA}: this benchmark needs ../shared/data/prices")
         return 1
-    history = read_closes()
-    engine_seconds, engine_equity, events = run_engine(history)
-    bt_seconds, bt_equity = run_bt(history)
-    difference_bps = (engine_equity / bt_equity - 1) * 1e4
-    print(f"25 years ({START} .. {END}), 9 US sector SPDRs, 12-1 momentum top 3, monthly")
-    print(f"trackrecord engine + simulated broker + ledger: {engine_seconds:6.2f} s  final equity {engine_equity:,.2f}"
-          f"  ({events:,} ledger events; target < 1 s)")
-    print(f"bt {__import__('bt').__version__}:                                {bt_seconds:6.2f} s  final equity {bt_equity:,.2f}")
-    print(f"final equity difference: {difference_bps:+.2f} bp")
+    sys.path.insert(0, str(REPO / "src"))
+    import bt
+
+    with tempfile.TemporaryDirectory() as folder:
+        home = make_workspace(Path(folder))
+        whole, document = timed(lambda: backtest_process(home, Path(folder) / "process"))
+        inside, result = timed(lambda: backtest_in_process(home, Path(folder) / "inside", START, END))
+        bt_timing, bt_equity = run_bt(read_closes())
+        engine_equity = float(result.replay.final_nav or 0)
+        print(f"25 years ({START} .. {END}), 9 US sector SPDRs, 12-1 momentum top 3, monthly, no costs")
+        print(f"trackrecord backtest, whole process:   {whole}  final equity {float(document['final_nav']):,.2f}"
+              "  (target < 1 s)")
+        print(f"trackrecord backtest, in-process:      {inside}  final equity {engine_equity:,.2f}"
+              f"  ({result.replay.sessions:,} sessions, {result.replay.orders:,} orders)")
+        print(f"bt {bt.__version__}, in-process:                {bt_timing}  final equity {bt_equity:,.2f}")
+        print(f"in-process / bt: {inside.wall / bt_timing.wall:.1f}x wall, {inside.cpu / bt_timing.cpu:.1f}x CPU"
+              f" (target < 2x); final equity difference {(engine_equity / bt_equity - 1) * 1e4:+.2f} bp")
+        print("synthetic market, in-process (linear in length):")
+        base = None
+        for years in (25, 50, 100):
+            start = date(SYNTHETIC_END.year - years + 1, 1, 1)
+            timing, run = timed(lambda: backtest_in_process(home, Path(folder) / f"synthetic{years}", start,
+                                                            SYNTHETIC_END, "synthetic"))
+            base = base or timing.cpu / years
+            print(f"  {years:3d} years: {timing}  {run.replay.sessions:,} sessions,"
+                  f" {timing.cpu / years / base:.2f}x the 25-year CPU per year")
     return 0
 
 

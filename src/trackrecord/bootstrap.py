@@ -146,6 +146,8 @@ def backtest_history(settings: "Settings", workspace_root: Path, calendar: "Exch
         source, location = CsvFolderSource(folder), str(folder)
     else:
         chosen = settings.prices.model_copy(update={"source": provider}) if provider else settings.prices
+        if chosen.source == "synthetic":  # the synthetic market is drawn over the backtest's own sessions
+            chosen = chosen.model_copy(update={"history_start": since.isoformat()})
         source = build_price_source(settings.model_copy(update={"prices": chosen}), workspace_root, calendar)
         location = str(getattr(source, "folder", "")) or (str(chosen.synthetic_seed) if chosen.source == "synthetic"
                                                           else chosen.source)

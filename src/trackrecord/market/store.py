@@ -16,7 +16,7 @@ import numpy as np
 
 from trackrecord.ledger.canonical import format_timestamp
 from trackrecord.ledger.schema import prices
-from trackrecord.ledger.sql import execute_many, upsert_sql
+from trackrecord.ledger.sql import execute_many, fetch_all, param, upsert_sql
 from trackrecord.market.base import PriceRow, PriceSeries
 
 if TYPE_CHECKING:
@@ -52,20 +52,21 @@ def replaced_bars(conn: "Connection", rows: Sequence[PriceRow]) -> list[dict[str
     fetched_at) and its prices as exact text (``repr``): the ``replaced`` list of the new
     ``prices.updated`` event, so ``verify`` can still hash a batch a later one overwrote
     in part (``trackrecord.ledger.stores_check``)."""
-    from sqlalchemy import select
-
     keys = {(r.symbol, r.session_date.isoformat()) for r in rows}
     if not keys:
         return []
     days = sorted(day for _, day in keys)
-    query = (select(prices.c.symbol, prices.c.session_date, prices.c.close, prices.c.adj_close, prices.c.source,
-                    prices.c.fetched_at)
-             .where(prices.c.symbol.in_(sorted({s for s, _ in keys})), prices.c.session_date >= days[0],
-                    prices.c.session_date <= days[-1])
-             .order_by(prices.c.symbol, prices.c.session_date))
+    symbols = sorted({s for s, _ in keys})
+    dialect = conn.dialect.name
+    params: dict[str, Any] = {f"s{i}": symbol for i, symbol in enumerate(symbols)} | {"first": days[0], "last": days[-1]}
+    sql = (f"SELECT symbol, session_date, close, adj_close, source, fetched_at FROM {prices.name} "
+           f"WHERE symbol IN ({', '.join(param(dialect, f's{i}') for i in range(len(symbols)))}) "
+           f"AND session_date >= {param(dialect, 'first')} AND session_date <= {param(dialect, 'last')} "
+           "ORDER BY symbol, session_date")
+    _, found = fetch_all(conn, sql, params)  # the driver's own cursor: one per replayed session, kept cheap
     return [{"symbol": symbol, "session_date": day, "close": None if close is None else repr(float(close)),
              "adj_close": repr(float(adj)), "source": source, "fetched_at": fetched_at}
-            for symbol, day, close, adj, source, fetched_at in conn.execute(query) if (symbol, day) in keys]
+            for symbol, day, close, adj, source, fetched_at in found if (symbol, day) in keys]
 
 
 def load_prices(
