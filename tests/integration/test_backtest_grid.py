@@ -84,3 +84,19 @@ def test_the_grid_ranks_the_live_parameters_and_deflates_their_sharpe_ratio(synt
     single = cli("--home", synthetic, "backtest", "--from", FROM, "--to", TO, "--provider", "synthetic", "--json")
     assert single.code == 0, single
     assert json.loads(single.out)["stats"]["metrics"]["cagr"] == pytest.approx(own["cagr"], abs=1e-12)
+
+
+@pytest.mark.slow
+def test_a_combination_the_engine_cannot_run_is_a_failed_trial_still_counted(synthetic: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # skip_months=0 needs the previous month complete, which the engine deciding before the first
+    # session's close cannot know: no signal on the first session
+    result = cli("--home", synthetic, "backtest", "--from", FROM, "--to", "2025-12-31", "--provider", "synthetic",
+                 "--grid", "skip_months=0,1", "--json")
+    assert result.code == 0, result
+    grid = json.loads(result.out)
+    failed = [t for t in grid["trials"] if t["failed"]]
+    assert [t["params"] for t in failed] == [{"skip_months": 0}] and "no rebalance" in failed[0]["failed"]
+    assert grid["deflated_sharpe"]["trials"] == 2 and grid["live"]["rank_sharpe"] == 1
+    shown = cli("--home", synthetic, "backtest", "--from", FROM, "--to", "2025-12-31", "--provider", "synthetic",
+                "--grid", "skip_months=0,1")
+    assert shown.code == 0 and "failed (counted as tried)" in shown.out and "deflated Sharpe ratio" in shown.out

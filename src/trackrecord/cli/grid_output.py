@@ -54,7 +54,8 @@ def render_grid(document: dict[str, Any], console: Any) -> None:
     trials = sorted(document["trials"], key=lambda t: -(t["sharpe"] if t["sharpe"] is not None else -1e9))
     rows = [[_param(t["params"][k]) for k in keys]
             + [_pct(t["cagr"]), _num(t["sharpe"]), _pct(t["max_drawdown"]), _num(t["turnover"]),
-               str(t["refusals"]), "live" if t["params"] == live else ""] for t in trials]
+               str(t["refusals"]), ("live" if t["params"] == live else "") + (" failed" if t["failed"] else "")]
+            for t in trials]
     print_fitted(console, f"Robustness grid | BACKTEST | SIMULATED: {document['from']} .. {document['to']}",
                  columns, rows)
     d, ranks = document["deflated_sharpe"], document["live"]
@@ -65,6 +66,10 @@ def render_grid(document: dict[str, Any], console: Any) -> None:
                   f"PSR (vs 0) {_pct(d['psr'])}; deflated Sharpe ratio {_pct(d['dsr'])}", markup=False)
     for name, reason in d["undefined"].items():
         console.print(f"{name}: {reason}", markup=False)
+    for t in document["trials"]:
+        if t["failed"]:
+            label = " ".join(f"{k}={_param(v)}" for k, v in t["params"].items())
+            console.print(f"trial {label} failed (counted as tried): {t['failed']}", markup=False)
 
 
 def _param(value: Any) -> str:

@@ -28,7 +28,7 @@ from trackrecord.analytics.deflated_sharpe import DeflatedSharpe, annual_turnove
 from trackrecord.analytics.metrics import Undefined
 from trackrecord.config import Settings, StrategyConfig
 from trackrecord.engine.backtest import BacktestCosts, OpenBacktestWorkspace, PriceHistory, history_start, run_backtest
-from trackrecord.errors import TrackrecordError, UserError
+from trackrecord.errors import RuntimeFailure, TrackrecordError, UserError
 
 if TYPE_CHECKING:
     from trackrecord.services import Services
@@ -139,6 +139,7 @@ class Trial:
     kurtosis: float | None  # excess
     final_nav: str | None
     refusals: int = 0  # sessions a safety rule refused (e.g. a weight above risk.max_position_weight)
+    failed: str | None = None  # why the engine could not run it (e.g. no signal on the first session)
 
     @property
     def sharpe_per_period(self) -> float | None:
@@ -148,7 +149,7 @@ class Trial:
         return {"params": dict(self.params), "cagr": self.cagr, "sharpe": self.sharpe,
                 "max_drawdown": self.max_drawdown, "turnover": self.turnover, "n_returns": self.n_returns,
                 "skew": self.skew, "kurtosis": self.kurtosis, "final_nav": self.final_nav,
-                "refusals": self.refusals}
+                "refusals": self.refusals, "failed": self.failed}
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,8 @@ def _trial(item: tuple[GridRun, Settings, Mapping[str, Value]]) -> Trial:
     try:
         result = run_backtest(settings, run.history, folder / "ws", run.costs, run.start, run.end, run.cash, run.now,
                               _measuring(run.open_workspace, measured), calendar)
+    except RuntimeFailure as exc:  # the engine could not run this combination: a trial that failed, still counted
+        return Trial(dict(params), None, None, None, None, 0, 252, None, None, None, failed=str(exc))
     except TrackrecordError as exc:
         raise type(exc)(f"grid trial {_label(params)}: {exc}") from None
     finally:
