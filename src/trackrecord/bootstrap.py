@@ -103,7 +103,8 @@ def demo_workspace(directory: Path, seed: int, calendar_start: date, now: dateti
     workspace = create_workspace(directory, settings, now)
     services = connect(workspace)
     try:
-        calendar = open_calendar(settings.universe.calendar, start=calendar_start)
+        market_start = date.fromisoformat(settings.prices.history_start)  # the synthetic market's first session
+        calendar = open_calendar(settings.universe.calendar, start=min(calendar_start, market_start))
         broker, clock = simulated_broker(services, calendar, PriceTape())
         yield run_context(services, Mode.PAPER, calendar, broker, clock)
         broker.close()

@@ -54,7 +54,7 @@ def run_demo(directory: Path, years: int, seed: int, today: date, now: datetime,
         end = ctx.calendar.previous_session(today)
         history, sessions = replay_window(ctx.calendar, end, years, ctx.settings.strategy.lookback_months)
         bars = bars_by_session(generate_synthetic_history(ctx.settings.universe.domain_instruments(),
-                                                          history + sessions, seed))
+                                                          _market_sessions(ctx, end), seed))
         load_history(ctx, [row for day in history for row in bars[day]], now)
         middle = sessions[len(sessions) // 2 + 7]
         deposits = {sessions[0]: (INITIAL_DEPOSIT, "initial deposit"), middle: (LATER_DEPOSIT, "second deposit")}
@@ -63,6 +63,14 @@ def run_demo(directory: Path, years: int, seed: int, today: date, now: datetime,
     if marker is not None:
         marker.unlink()
     return DemoResult(directory.expanduser().resolve(), result, len(history), replaced)
+
+
+def _market_sessions(ctx: RunContext, end: date) -> list[date]:
+    """The sessions of the workspace's own synthetic market (``prices.history_start`` to
+    ``end``): the demo trades on exactly the bars a later ``prices update`` in its folder
+    produces, so a record continued after the demo is one market, not two."""
+    start = date.fromisoformat(ctx.settings.prices.history_start)
+    return [d.astype(date) for d in ctx.calendar.sessions_between(start, end)]
 
 
 def _mark_unfinished(directory: Path) -> Path | None:

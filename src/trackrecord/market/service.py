@@ -75,7 +75,12 @@ def update_prices(ledger: "SqlLedger", settings: "Settings", source: PriceSource
 
     The overlapping bar is compared with the stored one: when the adjusted close moved (a
     new dividend or split adjusts the whole history), that symbol's full history is fetched
-    again, so the stored adjusted series never mixes two adjustment bases.
+    again, so the stored adjusted series never mixes two adjustment bases. A re-adjustment
+    moves adjusted closes only: a fetched bar whose *raw* close differs from the stored one
+    means the source disagrees with the recorded history (another feed, another synthetic
+    market, a vendor's correction), and silently rewriting it would revalue every past
+    snapshot's marks. That is refused (UserError naming the bars, nothing stored): a real
+    correction goes through ``prices import DIR --replace`` (``prices.corrected``).
     """
     instruments = [*settings.universe.domain_instruments(), *benchmark_instruments(settings)]
     symbols = [i.symbol for i in instruments]
@@ -88,6 +93,9 @@ def update_prices(ledger: "SqlLedger", settings: "Settings", source: PriceSource
     if refetch:
         rows = [r for r in rows if r.symbol not in refetch]
         rows += _fetch(source, [i for i in instruments if i.symbol in refetch], {s: history_start for s in refetch}, end)
+    conflicts = _raw_close_changes(ledger, rows)
+    if conflicts:
+        raise UserError(_update_refusal(source.name, conflicts))
     with ledger.writer() as writer:
         result = record_prices(writer, rows, source.name, source.simulated, now, symbols)
     return UpdateResult(source.name, source.simulated, result.rows, result.symbols, tuple(sorted(refetch)), result.seq,
@@ -154,6 +162,28 @@ def _readjusted(ledger: "SqlLedger", rows: Sequence[PriceRow], stored: Mapping[s
         if abs(adj / old - 1.0) > ADJUSTMENT_TOLERANCE:
             changed.add(symbol)
     return changed
+
+
+def _raw_close_changes(ledger: "SqlLedger", rows: Sequence[PriceRow]) -> list[BarChange]:
+    """Stored bars whose raw close the fetched ``rows`` would change (adjusted-only changes pass)."""
+    by_symbol: dict[str, list[PriceRow]] = {}
+    for row in rows:
+        by_symbol.setdefault(row.symbol, []).append(row)
+    stored = load_prices(ledger.engine, sorted(by_symbol))
+    changes: list[BarChange] = []
+    for symbol, fetched in sorted(by_symbol.items()):
+        _, changed = _against_stored(fetched, stored[symbol])
+        changes += [c for c in changed if c.old_close is not None and c.new_close is not None
+                    and abs(c.new_close / c.old_close - 1.0) > ADJUSTMENT_TOLERANCE]
+    return changes
+
+
+def _update_refusal(source: str, changes: Sequence[BarChange], shown: int = 3) -> str:
+    listed = "; ".join(c.describe() for c in changes[:shown])
+    more = f"; and {len(changes) - shown} more" if len(changes) > shown else ""
+    return (f"prices update from {source}: nothing stored: the source's raw closes disagree with {len(changes)} "
+            f"stored bar(s) ({listed}{more}), which is no dividend adjustment; if the source is right, correct the "
+            "history with `trackrecord prices import DIR --replace` (recorded as prices.corrected)")
 
 
 @dataclass(frozen=True)
