@@ -132,13 +132,33 @@ class ExchangeCalendar:
         return self.close_time(session).astimezone(ZoneInfo(self.timezone))
 
 
+_BUILT: dict[str, list[tuple[date, date | None, ExchangeCalendar]]] = {}
+
+
 @lru_cache(maxsize=32)
 def open_calendar(code: str = "XLON", start: date = DEFAULT_START, end: date | None = None) -> ExchangeCalendar:
     """Load the exchange_calendars calendar ``code`` (e.g. XLON, XNYS) as plain arrays.
 
-    ``end`` defaults to the library's horizon (about a year ahead). Kept per process for
-    the same arguments (building one from exchange_calendars costs a tenth of a second or more).
+    ``end`` defaults to the library's horizon (about a year ahead). Kept per process: the
+    same arguments, or a range inside one already built (sliced from it: building one from
+    exchange_calendars costs a tenth of a second or more, a second for a long range).
     """
+    for built_start, built_end, built in _BUILT.get(code, ()):
+        if built_start <= start and (built_end is None if end is None else end <= built.last_session):
+            return _sliced(built, start, end)
+    calendar = _build(code, start, end)
+    _BUILT.setdefault(code, []).append((start, end, calendar))
+    return calendar
+
+
+def _sliced(calendar: ExchangeCalendar, start: date, end: date | None) -> ExchangeCalendar:
+    first = int(np.searchsorted(calendar.sessions, np.datetime64(start, "D"), "left"))
+    last = calendar.sessions.size if end is None else int(
+        np.searchsorted(calendar.sessions, np.datetime64(end, "D"), "right"))
+    return ExchangeCalendar(calendar.code, calendar.timezone, calendar.sessions[first:last], calendar.closes[first:last])
+
+
+def _build(code: str, start: date, end: date | None) -> ExchangeCalendar:
     import exchange_calendars as xcals
     from exchange_calendars.errors import InvalidCalendarName
 
