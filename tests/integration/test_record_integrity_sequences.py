@@ -163,13 +163,10 @@ def _check_the_record(trader: Trader, tmp: Path) -> None:
     from trackrecord.engine.bundles import compare_figures
 
     stats = trader.run("stats", "--benchmark", "none", "--json")
-    if os.environ.get("SEQ_DEBUG"):
-        with open(os.environ["SEQ_DEBUG"], "a") as log:
-            log.write(trader.story() + "\n" + stats.err + "\n----\n")
     if stats.code == 0:
         shown = json.loads(stats.out)
         checked, difference = compare_figures(shown, _rebuilt_stats(trader.root, tmp, shown["account"]))
-        assert difference is None and checked > 20, (difference, trader.typed)
+        assert difference is None and checked > 20, (difference, trader.story())
     else:  # a record stats refuses is refused alike when rebuilt from its events
         assert stats.code == 2, (stats.err, trader.story())
         if "no snapshot" not in stats.err:
@@ -178,7 +175,7 @@ def _check_the_record(trader: Trader, tmp: Path) -> None:
                 _rebuilt_stats(trader.root, tmp, account)
             assert str(rebuilt.value) in stats.err, (stats.err, trader.story())
     verify = trader.run("verify")
-    assert verify.code == 0 and "0 events after the last signed checkpoint" in verify.out, (verify, trader.typed)
+    assert verify.code == 0 and "0 events after the last signed checkpoint" in verify.out, (verify, trader.story())
     log = json.loads(trader.run("ledger", "log", "--json").out)
     intents = Counter(e["payload"]["order_ref"] for e in log if e["kind"] == "order.submitted"
                       and e["payload"]["message"] != "found at the broker on rerun")
@@ -189,7 +186,7 @@ def _check_the_record(trader: Trader, tmp: Path) -> None:
         if event["kind"] == "fill.recorded":
             filled[event["payload"]["order_ref"]] += Decimal(event["payload"]["quantity"])
     ordered = {e["payload"]["order_ref"]: Decimal(e["payload"]["quantity"]) for e in log if e["kind"] == "order.submitted"}
-    assert all(filled[ref] <= ordered.get(ref, Decimal(0)) for ref in filled), (filled, ordered, trader.typed)
+    assert all(filled[ref] <= ordered.get(ref, Decimal(0)) for ref in filled), (filled, ordered, trader.story())
 
 
 def _run_sequence(template: Path, calendar, folder: Path, cli, sequence) -> None:  # type: ignore[no-untyped-def]
