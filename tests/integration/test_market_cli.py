@@ -161,3 +161,24 @@ def test_a_second_import_of_the_same_files_adds_nothing(tmp_path: Path, cli) -> 
 def test_missing_prices_block_the_signal_with_exit_1(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("--home", workspace, "signal", "--as-of", "2026-03-02")
     assert result.code == 1 and "gate missing failed for" in result.err
+
+
+def test_update_refetches_a_history_whose_last_adjusted_close_moved_at_the_source(  # type: ignore[no-untyped-def]
+        tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "files"
+    _write_pence_files(folder)
+    root = tmp_path / "w"
+    assert cli("init", root, "--prices", "csv").code == 0
+    config = root / "trackrecord.yaml"
+    config.write_text(config.read_text().replace('csv_dir: "prices"', f'csv_dir: "{folder}"')
+                      .replace('history_start: "2015-01-01"', 'history_start: "2024-06-03"'))
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-03-13T18:00:00Z")
+    assert _json(cli("--home", root, "prices", "update", "--json"))["refetched"] == []
+    path = folder / "SXLE.L.csv"
+    header, *lines = path.read_text().splitlines()
+    rows = [line.split(",") for line in lines]
+    for row in rows:  # a dividend: the source adjusts the whole history
+        row[5] = repr(float(row[5]) * 0.98)
+    path.write_text("\n".join([header, *(",".join(row) for row in rows)]) + "\n")
+    assert _json(cli("--home", root, "prices", "update", "--json"))["refetched"] == ["SXLE"]
+    assert _json(cli("--home", root, "prices", "update", "--json"))["refetched"] == []

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-pytestmark = pytest.mark.slow  # about 30 s of CPU: two years of sessions, some 4,000 commits
+pytestmark = pytest.mark.slow  # about 12 s of CPU: two years of sessions, some 4,000 commits
 
 from tests.integration.notify_servers import SmtpServer, WebhookServer
 
@@ -125,7 +125,7 @@ def test_two_years_of_sessions_with_faults(cli, memory_dir: Path, servers, monke
         if today == BROKER_DOWN:
             raise BrokerError("cannot connect to the broker: connection refused (IB Gateway down)")
         recent = {symbol: PriceSeries(symbol, bars.dates[-10:], bars.adj_close[-10:], bars.close[-10:])
-                  for symbol, bars in load_prices(s.engine, symbols).items()}
+                  for symbol, bars in load_prices(s.engine, symbols, since=today - timedelta(days=30)).items()}
         broker, session = simulated_broker(s, c, price_tape(recent, c))
         ctx = run_context(s, mode, c, broker=broker, session_clock=session)
         if today >= CRASH_FROM and not crashed and c.rebalance_session(today) == today and \

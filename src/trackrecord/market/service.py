@@ -155,7 +155,8 @@ def _readjusted(ledger: "SqlLedger", rows: Sequence[PriceRow], stored: Mapping[s
     overlap = {(r.symbol, r.session_date): r.adj_close for r in rows if stored.get(r.symbol) == r.session_date}
     if not overlap:
         return set()
-    series = load_prices(ledger.engine, sorted({s for s, _ in overlap}))
+    # each overlapping bar is its symbol's last stored one: only those are read
+    series = load_prices(ledger.engine, sorted({s for s, _ in overlap}), since=min(day for _, day in overlap))
     changed = set()
     for (symbol, day), adj in overlap.items():
         old = series[symbol].adj_close[-1] if series[symbol].dates.size else adj

@@ -70,16 +70,19 @@ def replaced_bars(conn: "Connection", rows: Sequence[PriceRow]) -> list[dict[str
 
 
 def load_prices(
-    conn_or_engine: "Connection | Engine", symbols: Sequence[str], until: date | None = None
+    conn_or_engine: "Connection | Engine", symbols: Sequence[str], until: date | None = None,
+    since: date | None = None,
 ) -> dict[str, PriceSeries]:
     """Stored bars per symbol (every symbol asked is a key; empty arrays when none),
-    ``session_date <= until`` when given, as numpy arrays (see PriceSeries)."""
+    ``since <= session_date <= until`` for the bounds given, as numpy arrays (see PriceSeries)."""
     from sqlalchemy import select
 
     query = select(prices.c.symbol, prices.c.session_date, prices.c.adj_close, prices.c.close).where(
         prices.c.symbol.in_(list(symbols))).order_by(prices.c.symbol, prices.c.session_date)
     if until is not None:
         query = query.where(prices.c.session_date <= until.isoformat())
+    if since is not None:
+        query = query.where(prices.c.session_date >= since.isoformat())
     grouped: dict[str, list[tuple[str, float, float | None]]] = defaultdict(list)
     for symbol, day, adj, close in _rows(conn_or_engine, query):
         grouped[symbol].append((day, adj, close))

@@ -43,6 +43,15 @@ def test_store_and_load_round_trip_with_provenance(engine) -> None:  # type: ign
     assert load_prices(engine, ["A"], until=date(2026, 1, 4))["A"].dates.size == 1
 
 
+def test_load_prices_since_reads_only_the_recent_bars(engine) -> None:  # type: ignore[no-untyped-def]
+    rows = [PriceRow("A", date(2026, 1, d), 1.0 + d, 1.0 + d) for d in (2, 5, 6, 7)]
+    with engine.begin() as conn:
+        store_prices(conn, rows, "csv", FETCHED)
+    recent = load_prices(engine, ["A", "B"], since=date(2026, 1, 6))
+    assert list(recent["A"].dates.astype(str)) == ["2026-01-06", "2026-01-07"] and recent["B"].dates.size == 0
+    assert list(load_prices(engine, ["A"], until=date(2026, 1, 6), since=date(2026, 1, 5))["A"].adj_close) == [6.0, 7.0]
+
+
 def test_a_later_fetch_replaces_the_bar(engine) -> None:  # type: ignore[no-untyped-def]
     with engine.begin() as conn:
         store_prices(conn, [PriceRow("A", date(2026, 1, 2), 1.0, 1.0)], "yahoo", FETCHED)
