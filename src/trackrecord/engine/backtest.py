@@ -33,6 +33,7 @@ from trackrecord.config import (
     SigningConfig,
 )
 from trackrecord.domain import Mode
+from trackrecord.engine.performance import performance_stats
 from trackrecord.engine.replay import ReplayResult, load_history, replay
 from trackrecord.errors import UserError
 from trackrecord.market.base import PriceRow
@@ -187,8 +188,6 @@ def run_backtest(settings: Settings, history: PriceHistory, out_dir: Path, costs
     ``cash`` deposited on the first session; the result carries the new workspace's stats.
     Bad input (dates, folder, cash, a history too short for the lookback) is a ``UserError``
     raised before anything is written."""
-    from trackrecord.engine.performance import performance_stats
-
     if cash <= 0:
         raise UserError(f"--cash {cash}: expected a positive amount")
     root = check_out_folder(out_dir)

@@ -140,9 +140,18 @@ def _daily_move(symbol: str, dates: np.ndarray, adj: np.ndarray, close: np.ndarr
                       f"(a pence/pound mix-up?)", day)
 
 
+def sessions_without_bar(expected: np.ndarray, dates: np.ndarray) -> np.ndarray:
+    """``~np.isin(expected, dates)`` for ascending ``dates`` (a PriceSeries'), by binary
+    search: the signal's gate asks it over the whole history every rebalance."""
+    if not dates.size:
+        return np.ones(expected.size, dtype=bool)
+    found = np.minimum(np.searchsorted(dates, expected), dates.size - 1)
+    return dates[found] != expected
+
+
 def _gap(symbol: str, dates: np.ndarray, sessions: np.ndarray, max_gap: int) -> GateResult:
     expected = sessions[(sessions >= dates[0]) & (sessions <= dates[-1])]  # after the last bar: the stale gate
-    missing = ~np.isin(expected, dates)
+    missing = sessions_without_bar(expected, dates)
     if not missing.any():
         return GateResult("gap", symbol, True, "no missing session")
     runs = np.diff(np.concatenate(([0], missing.astype(np.int8), [0])))
