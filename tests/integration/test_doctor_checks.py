@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.integration.notify_servers import free_port
+from tests.integration.ops_support import paper_workspace
 
 
 def _doctor(cli, root: Path) -> tuple[int, dict[str, dict]]:  # type: ignore[no-untyped-def]
@@ -33,11 +34,7 @@ def _edit(root: Path, **sections: dict) -> None:  # type: ignore[type-arg]
 
 @pytest.fixture
 def paper(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # type: ignore[no-untyped-def]
-    root = tmp_path / "ws"
-    assert cli("init", root, "--prices", "synthetic").code == 0
-    config = root / "trackrecord.yaml"
-    text = re.sub(r'^mode: "[a-z_]+"', 'mode: "paper"', config.read_text(), flags=re.MULTILINE)
-    config.write_text(text.replace('history_start: "2015-01-01"', 'history_start: "2024-06-01"'))
+    root = paper_workspace(cli, tmp_path / "ws")
     monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T18:00:00Z")
     assert cli("--home", root, "prices", "update").code == 0
     return root

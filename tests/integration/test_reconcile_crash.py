@@ -6,34 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.integration.test_crash_matrix import _killed_after_commit
 from trackrecord.cli.app import run
-from trackrecord.crash import CRASH_AFTER_COMMIT_ENV
 
 pytestmark = pytest.mark.slow  # every case kills a forked child
 
 STATEMENT = "opensteuerauszug_eTax_report_anonymised_2025.xml"  # 25 DETAIL deposits/withdrawals
-
-
-def _killed_after_commit(argv: list[str], commit: int) -> int:
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        code = 70
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
-            os.environ[CRASH_AFTER_COMMIT_ENV] = str(commit)
-            code = run(argv)
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
 
 @pytest.fixture(scope="module")

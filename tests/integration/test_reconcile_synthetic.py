@@ -16,7 +16,7 @@ from tests.integration.flex_synthetic import SyntheticStatement, ledger_events, 
 
 @pytest.fixture(scope="module")
 def replay_record(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A one-year SIMULATED demo record (25 fills, 2 deposits, ~270 snapshots), made once."""
+    """A one-year SIMULATED demo record (~25 fills, 2 deposits, ~270 snapshots; it ends today), made once."""
     from trackrecord.cli.app import run
 
     root = tmp_path_factory.mktemp("replay") / "demo"
@@ -52,7 +52,7 @@ def test_an_exported_replay_record_reconciles_with_no_break(cli, home: Path, sta
     document = json.loads(result.out)
     assert document["ok"] and document["breaks"] == []
     assert document["simulated"] is True
-    assert document["compared"]["fills"] == document["matched"]["fills"] == len(statement.trades) == 25
+    assert document["compared"]["fills"] == document["matched"]["fills"] == len(statement.trades) > 15
     assert document["matched"]["cashflows"] == 2, "SUMMARY + DETAIL rows count once"
     assert document["matched"]["navs"] == len(statement.navs) > 200
     assert document["matched"]["positions"] == 3, "SUMMARY and LOT rows count once"
@@ -77,7 +77,7 @@ def test_a_reconciliation_is_recorded_with_the_statement_and_its_hash(cli, home:
     payload = done[0]["payload"]
     assert payload["statement"]["sha256"] == document["statement"]["sha256"] and payload["ok"] is True
     assert payload["statement"]["from_date"] == statement.from_date.isoformat()
-    assert payload["break_count"] == 0 and payload["matched"]["fills"] == 25
+    assert payload["break_count"] == 0 and payload["matched"]["fills"] == len(statement.trades) > 15
     assert cli("--home", home, "verify").code == 0
 
 

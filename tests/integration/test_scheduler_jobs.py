@@ -4,23 +4,16 @@ end and outcome is in the ledger; a refusal writes nothing."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
 
-
-def _paper(cli, root: Path) -> Path:  # type: ignore[no-untyped-def]
-    assert cli("init", root, "--prices", "synthetic").code == 0
-    config = root / "trackrecord.yaml"
-    text = re.sub(r'^mode: "[a-z_]+"', 'mode: "paper"', config.read_text(), flags=re.MULTILINE)
-    config.write_text(text.replace('history_start: "2015-01-01"', 'history_start: "2024-06-01"'))
-    return root
+from tests.integration.ops_support import paper_workspace
 
 
 @pytest.fixture
 def paper(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # type: ignore[no-untyped-def]
-    root = _paper(cli, tmp_path / "ws")
+    root = paper_workspace(cli, tmp_path / "ws")
     monkeypatch.setenv("TRACKRECORD_NOW", "2026-05-29T18:00:00Z")
     assert cli("--home", root, "cashflow", "add", "--date", "2026-05-29", "--amount", "100000").code == 0
     return root
@@ -197,7 +190,7 @@ def test_a_kill_switch_change_from_the_command_line_is_notified_once(cli, paper:
 @pytest.mark.postgres
 def test_jobs_and_doctor_on_postgresql(cli, tmp_path: Path, pg_url: str,  # type: ignore[no-untyped-def]
                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    root = _paper(cli, tmp_path / "pg")
+    root = paper_workspace(cli, tmp_path / "pg")
     config = root / "trackrecord.yaml"
     config.write_text(config.read_text().replace("url: null", f'url: "{pg_url}"'))
     monkeypatch.setenv("TRACKRECORD_NOW", "2026-05-29T18:00:00Z")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import socket
 import sqlite3
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.ops_support import paper_workspace
+
 pytestmark = pytest.mark.slow  # subprocesses
 
 REBALANCE_SOON = "2026-06-01T14:29:57Z"  # three seconds before the 15:30 (BST) rebalance
@@ -25,12 +26,7 @@ REBALANCE_SOON = "2026-06-01T14:29:57Z"  # three seconds before the 15:30 (BST) 
 
 @pytest.fixture
 def paper(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # type: ignore[no-untyped-def]
-    root = tmp_path / "ws"
-    assert cli("init", root, "--prices", "synthetic").code == 0
-    config = root / "trackrecord.yaml"
-    text = re.sub(r'^mode: "[a-z_]+"', 'mode: "paper"', config.read_text(), flags=re.MULTILINE)
-    text = text.replace('history_start: "2015-01-01"', 'history_start: "2024-06-01"')
-    config.write_text(text.replace("heartbeat_seconds: 30", "heartbeat_seconds: 1"))
+    root = paper_workspace(cli, tmp_path / "ws", heartbeat_seconds=1)
     monkeypatch.setenv("TRACKRECORD_NOW", "2026-05-29T18:00:00Z")
     assert cli("--home", root, "prices", "update").code == 0
     assert cli("--home", root, "cashflow", "add", "--date", "2026-05-29", "--amount", "100000").code == 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -14,40 +13,20 @@ from trackrecord.domain import Side
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.parsing import parse_timestamp
 from trackrecord.ledger.schema import cashflows, events, fills, snapshots
+from trackrecord.reconcile.matching import LedgerFill, LedgerSnapshot  # the values the comparison takes
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedFill:
-    """A current fill (a corrected one counts as its correction); ``commission`` None while pending."""
-
-    exec_id: str
-    symbol: str
-    side: Side
-    quantity: Decimal
-    price: Decimal
-    currency: str
-    commission: Decimal | None
-    order_ref: str
-    executed_on: date  # UTC date of the execution
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedNav:
-    session_date: date
-    nav: Decimal
-    positions: dict[str, Decimal]
-
-
-def current_fills(conn: "Connection", account_id: str, since: date, until: date) -> list[RecordedFill]:
-    """The account's current fills executed on UTC dates ``since`` .. ``until``, oldest first."""
+def current_fills(conn: "Connection", account_id: str, since: date, until: date) -> list[LedgerFill]:
+    """The account's current fills (a corrected one counts as its correction; commission None
+    while pending) executed on UTC dates ``since`` .. ``until``, oldest first."""
     query = (select(fills).where(fills.c.account_id == account_id, fills.c.superseded_by.is_(None),
                                  fills.c.executed_at >= since.isoformat(),
                                  fills.c.executed_at < _next_day(until))
              .order_by(fills.c.executed_at, fills.c.seq))
-    return [RecordedFill(r.exec_id, r.symbol, Side(r.side), abs(Decimal(r.quantity)), Decimal(r.price), r.currency,
+    return [LedgerFill(r.exec_id, r.symbol, Side(r.side), abs(Decimal(r.quantity)), Decimal(r.price), r.currency,
                          None if r.commission is None else abs(Decimal(r.commission)), r.order_ref or "",
                          parse_timestamp(r.executed_at, f"fill {r.exec_id}").date())
             for r in conn.execute(query)]
@@ -57,14 +36,14 @@ def _next_day(day: date) -> str:
     return date.fromordinal(day.toordinal() + 1).isoformat()
 
 
-def snapshot_navs(conn: "Connection", account_id: str, since: date, until: date) -> list[RecordedNav]:
+def snapshot_navs(conn: "Connection", account_id: str, since: date, until: date) -> list[LedgerSnapshot]:
     """The account's snapshots of sessions ``since`` .. ``until`` (a later one of a session
     supersedes), oldest first, with their positions (symbol -> quantity, zero ones left out)."""
     query = (select(snapshots.c.session_date, snapshots.c.nav, snapshots.c.positions)
              .where(snapshots.c.account_id == account_id, snapshots.c.session_date >= since.isoformat(),
                     snapshots.c.session_date <= until.isoformat())
              .order_by(snapshots.c.session_date))
-    return [RecordedNav(date.fromisoformat(r.session_date), Decimal(r.nav), _positions(r.positions))
+    return [LedgerSnapshot(date.fromisoformat(r.session_date), Decimal(r.nav), _positions(r.positions))
             for r in conn.execute(query)]
 
 

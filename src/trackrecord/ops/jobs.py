@@ -243,12 +243,15 @@ def _has_command(env: JobEnv, name: str) -> bool:
     return env.commands is not None and env.commands.has(name)
 
 
+def _unavailable(what: str, command: str, details: dict[str, Any] | None = None) -> JobResult:
+    return JobResult(Outcome.SKIPPED, f"{what}: `trackrecord {command}` is not available to this run", details or {})
+
+
 def monthly_report_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated: bool = False) -> JobResult:
     first, last = report_period(env.calendar, run)
     period = f"{first:%Y-%m}"
     if not _has_command(env, "report"):
-        return JobResult(Outcome.SKIPPED, f"monthly report {period} not built: `trackrecord report` is not "
-                         "available to this run", {"period": period})
+        return _unavailable(f"monthly report {period} not built", "report", {"period": period})
     document = _run_command(env, ["report", period, "--json"])
     pdf = _report_path(env, document)
     env.notifier.send(Notification("monthly_report", f"monthly report {period}", f"The report of {period} is attached.",
@@ -261,8 +264,7 @@ def weekly_report_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated:
     first, _ = report_period(env.calendar, run)
     week = f"{first.isocalendar()[0]}-W{first.isocalendar()[1]:02d}"
     if not _has_command(env, "weekly-report"):
-        return JobResult(Outcome.SKIPPED, f"weekly report {week} not built: `trackrecord weekly-report` is not "
-                         "available to this run", {"week": week})
+        return _unavailable(f"weekly report {week} not built", "weekly-report", {"week": week})
     _run_command(env, ["weekly-report", "--week", week, "--json"])
     return JobResult(Outcome.SUCCEEDED, f"weekly report {week} built", {"week": week})
 
@@ -270,8 +272,7 @@ def weekly_report_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated:
 def flex_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated: bool = False) -> JobResult:
     """Fetch the configured Flex statement and reconcile it (``trackrecord flex fetch``)."""
     if not _has_command(env, "flex"):
-        return JobResult(Outcome.SKIPPED, "flex statement not fetched: `trackrecord flex fetch` is not available "
-                         "to this run")
+        return _unavailable("flex statement not fetched", "flex fetch")
     if env.services.settings.flex.query_id is None:
         return JobResult(Outcome.SKIPPED, "flex statement not fetched: flex.query_id is not set in trackrecord.yaml")
     document = _run_command(env, ["flex", "fetch", "--json"])

@@ -30,10 +30,8 @@ from trackrecord.ledger.reconciliation import current_fills, latest_reconciliati
 from trackrecord.reconcile.fetch import FetchedStatement, FlexService, fetch_statement
 from trackrecord.reconcile.flex import FlexCash, FlexStatement, parse_flex
 from trackrecord.reconcile.matching import (
-    LedgerFill,
     LedgerFlow,
     LedgerRecord,
-    LedgerSnapshot,
     Reconciliation,
     Tolerance,
     reconcile,
@@ -136,12 +134,9 @@ def _ledger_record(services: "Services", statement: FlexStatement, default_accou
     account = statement.account_id
     margin = timedelta(days=31)  # the NAV of the day before, the last snapshot before the positions' date
     with reading(services.engine) as conn:
-        fills = [LedgerFill(f.exec_id, f.symbol, f.side, f.quantity, f.price, f.currency, f.commission, f.order_ref,
-                            f.executed_on)
-                 for f in current_fills(conn, account, statement.from_date - timedelta(days=3),
-                                        statement.to_date + timedelta(days=3))]
-        navs = [LedgerSnapshot(n.session_date, n.nav, n.positions)
-                for n in snapshot_navs(conn, account, statement.from_date - margin, statement.to_date)]
+        fills = current_fills(conn, account, statement.from_date - timedelta(days=3),
+                              statement.to_date + timedelta(days=3))
+        navs = snapshot_navs(conn, account, statement.from_date - margin, statement.to_date)
         flows = [LedgerFlow(f.seq, f.flow.flow_date, f.flow.amount, f.flow.currency, f.flow.note)
                  for f in recorded_cashflows(conn, account, default_account) if not f.voided]
     return LedgerRecord(account, services.settings.account.base_currency, fills, flows, navs)
