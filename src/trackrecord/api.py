@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from trackrecord.bootstrap import Services
+from trackrecord.services import Services
 from trackrecord.errors import RuntimeFailure, UserError
 from trackrecord.ledger.db import HEAD_REVISION, create_read_only_engine, current_revision
 from trackrecord.ledger.store import SqlLedger

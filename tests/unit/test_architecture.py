@@ -64,6 +64,21 @@ def test_the_engine_imports_neither_the_composition_root_nor_the_command_line() 
     assert _offences(paths, ("trackrecord.bootstrap", "trackrecord.cli")) == []
 
 
+def test_nothing_below_the_command_line_imports_it() -> None:
+    """The reports, the dashboard, the scheduler and the notebook API share the CLI's words
+    through ``analytics.wording``, never by reaching up into ``cli``."""
+    below = [p for p in _sources() if not _relative(p).startswith("cli/") and _relative(p) != "__main__.py"]
+    assert _offences(below, ("trackrecord.cli",)) == []
+
+
+def test_the_layers_the_engine_serves_receive_their_wiring() -> None:
+    """Reports, reconciliation, the dashboard and the notebook API are handed open services
+    (``trackrecord.services``); only the command line (and the scheduler that runs its
+    jobs) builds them in ``bootstrap``."""
+    paths = [*_sources("reports"), *_sources("reconcile"), *_sources("dashboard"), SRC / "api.py"]
+    assert _offences(paths, ("trackrecord.bootstrap",)) == []
+
+
 def test_the_command_line_imports_no_sqlalchemy() -> None:
     assert _offences(_sources("cli"), ("sqlalchemy",)) == []
 

@@ -6,90 +6,26 @@ Rich table. ``render_stats_table`` is public so ``trackrecord demo`` can show th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Optional
 
 import typer
 
+from trackrecord.analytics.wording import (
+    BENCHMARK_ROWS,
+    Formatter,
+    MONTHS,
+    PERIOD_WORDS,
+    TRADE_ROWS,
+    frequency_line,
+    metric_rows,
+    provenance_line,
+    money as _money,
+)
 from trackrecord.cli import context
 from trackrecord.ledger.parsing import parse_date
-
-Formatter = Callable[[Any], str]
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def _percent(value: float) -> str:
-    return f"{value * 100:+.2f}%"
-
-
-def _plain_percent(value: float) -> str:
-    return f"{value * 100:.2f}%"
-
-
-def _ratio(value: float) -> str:
-    return f"{value:.2f}"
-
-
-def _count(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def _money(value: float) -> str:
-    return f"{round(value, 2) or 0.0:,.2f}"  # "or": no "-0.00" for a rounding-noise negative
-
-
-METRIC_ROWS: tuple[tuple[str, str, Formatter], ...] = (
-    ("Total return (time-weighted)", "total_return", _percent),
-    ("CAGR (252 sessions a year)", "cagr", _percent),
-    ("CAGR (calendar days)", "cagr_calendar", _percent),
-    ("Volatility (annualised)", "ann_volatility", _plain_percent),
-    ("Sharpe", "sharpe", _ratio),
-    ("Sortino", "sortino", _ratio),
-    ("Calmar", "calmar", _ratio),
-    ("Max drawdown", "max_drawdown", _percent),
-    ("Max drawdown length (sessions)", "max_drawdown_days", _count),
-    ("Max drawdown length (calendar days)", "max_drawdown_calendar_days", _count),
-    ("Longest under water (sessions)", "longest_underwater_days", _count),
-    ("Best day", "best_day", _percent),
-    ("Worst day", "worst_day", _percent),
-    ("Winning days", "win_rate_days", _plain_percent),
-    ("Profit factor (days)", "profit_factor_days", _ratio),
-    ("Skew", "skew", _ratio),
-    ("Excess kurtosis", "kurtosis", _ratio),
-    ("Probabilistic Sharpe (vs 0)", "psr", _plain_percent),
-    ("Minimum track record (sessions, 95%)", "min_track_record_days", _count),
-    ("Money-weighted return (annual)", "mwr", _percent),
-    ("Daily returns", "n_returns", _count),
-)
-BENCHMARK_ROWS: tuple[tuple[str, str, Formatter], ...] = (
-    ("Benchmark total return", "total_return", _percent),
-    ("Beta", "beta", _ratio),
-    ("Alpha (annualised)", "alpha", _percent),
-    ("Tracking error", "tracking_error", _plain_percent),
-    ("Information ratio", "information_ratio", _ratio),
-    ("Correlation", "correlation", _ratio),
-    ("Up capture", "up_capture", _ratio),
-    ("Down capture", "down_capture", _ratio),
-)
-TRADE_ROWS: tuple[tuple[str, str, Formatter], ...] = (
-    ("Round trips", "round_trips", _count),
-    ("Break-even round trips", "break_evens", _count),
-    ("Win rate (round trips)", "win_rate", _plain_percent),
-    ("Profit factor (round trips)", "profit_factor", _ratio),
-    ("Win rate (closing fills)", "win_rate_fills", _plain_percent),
-    ("Profit factor (closing fills)", "profit_factor_fills", _ratio),
-    ("Average win", "avg_win", _money),
-    ("Average loss", "avg_loss", _money),
-    ("Expectancy per round trip", "expectancy", _money),
-    ("Average holding (days)", "avg_holding_days", _ratio),
-    ("Realised P&L (net)", "realised_pnl", _money),
-    ("Commissions", "commissions", _money),
-    ("Commissions pending", "commissions_pending", _count),
-    ("Open positions", "open_positions", _count),
-    ("Unrealised P&L", "unrealised_pnl", _money),
-)
 
 
 def _price(value: float) -> str:
@@ -167,54 +103,6 @@ def _title(document: dict[str, Any], what: str) -> str:
     if document.get("paper") and not document.get("simulated"):
         labels.append("IB paper account")
     return " | ".join(labels)
-
-
-PERIOD_WORDS = {"daily": ("day", "days", "sessions"), "weekly": ("week", "weeks", "weeks"),
-                "monthly": ("month", "months", "months")}
-SHOWN_GAPS = 3
-
-
-def frequency_line(document: dict[str, Any]) -> str:
-    """One line: the record's frequency, how it is annualised and its gaps."""
-    frequency = document.get("frequency", "daily")
-    if frequency == "irregular":
-        line = "irregular (snapshots at uneven intervals): total return, calendar CAGR and drawdown only"
-    else:
-        line = f"{frequency}, annualised with {document.get('periods_per_year')} periods a year"
-    gaps = document.get("gaps") or []
-    if gaps:
-        missing = sum(g["sessions"] for g in gaps)
-        shown = ", ".join(g["from"] if g["from"] == g["to"] else f"{g['from']}..{g['to']}" for g in gaps[:SHOWN_GAPS])
-        more = f" and {len(gaps) - SHOWN_GAPS} more" if len(gaps) > SHOWN_GAPS else ""
-        line += f"; {missing} session(s) without a snapshot: {shown}{more}"
-    return line
-
-
-def provenance_line(shares: dict[str, float] | None, what: str) -> str:
-    """"Provenance of the snapshots: broker 0%, imported 100%, simulated 0%"."""
-    if not shares:
-        return f"Provenance of the {what}: none recorded"
-    parts = ", ".join(f"{origin} {share:.0%}" for origin, share in shares.items())
-    return f"Provenance of the {what}: {parts}"
-
-
-def metric_rows(frequency: str) -> list[tuple[str, str, Formatter]]:
-    """METRIC_ROWS labelled for the record's frequency (a week is not a day)."""
-    one, many, unit = PERIOD_WORDS.get(frequency, ("period", "periods", "periods"))
-    rows = []
-    for label, key, fmt in METRIC_ROWS:
-        if key == "cagr_calendar" and frequency != "daily":
-            continue  # ``cagr`` is already calendar-based
-        if key == "cagr" and frequency != "daily":
-            label = "CAGR (calendar days)"
-        elif key in ("best_day", "worst_day", "win_rate_days", "profit_factor_days"):
-            label = label.replace("days", many).replace("day", one)
-        elif key == "min_track_record_days":
-            label = f"Minimum track record ({unit}, 95%)"
-        elif key == "n_returns":
-            label = "Returns"
-        rows.append((label, key, fmt))
-    return rows
 
 
 def render_stats_table(document: dict[str, Any], console: Any) -> None:

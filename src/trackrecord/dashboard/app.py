@@ -28,7 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 if TYPE_CHECKING:
-    from trackrecord.bootstrap import Services
+    from trackrecord.services import Services
 
 API = "/api/v1"
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"

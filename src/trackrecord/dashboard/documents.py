@@ -40,7 +40,7 @@ from trackrecord.market.service import calendar_for, last_completed_session
 from trackrecord.market.store import last_stored_dates
 
 if TYPE_CHECKING:
-    from trackrecord.bootstrap import Services
+    from trackrecord.services import Services
 
 LABEL_LIVE, LABEL_PAPER, LABEL_SIMULATED = "LIVE", "IB PAPER", "SIMULATED"
 ORDER_KINDS = (kinds.ORDER_SUBMITTED, kinds.ORDER_STATUS, kinds.ORDER_DENIED)

@@ -20,7 +20,7 @@ from trackrecord.dashboard.pages import PAGES, STATIC, Links, Renderer
 from trackrecord.errors import UserError
 
 if TYPE_CHECKING:
-    from trackrecord.bootstrap import Services
+    from trackrecord.services import Services
 
 
 @dataclass(frozen=True, slots=True)

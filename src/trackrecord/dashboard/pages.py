@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from trackrecord import __version__
-from trackrecord.cli.analytics_commands import BENCHMARK_ROWS, MONTHS, TRADE_ROWS, frequency_line, metric_rows
+from trackrecord.analytics.wording import BENCHMARK_ROWS, MONTHS, TRADE_ROWS, frequency_line, metric_rows
 from trackrecord.dashboard.documents import DashboardDocuments
 from trackrecord.dashboard.security import ACTIVATION_WORD
 

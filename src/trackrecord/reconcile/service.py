@@ -39,7 +39,7 @@ from trackrecord.reconcile.matching import (
 from trackrecord.secure_files import make_private_folder, secret_from_env, write_new_file
 
 if TYPE_CHECKING:
-    from trackrecord.bootstrap import Services
+    from trackrecord.services import Services
 
 STATEMENTS_DIR = "statements"
 MAX_BREAKS_RECORDED = 1000  # a statement of another strategy's account could list thousands

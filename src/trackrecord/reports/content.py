@@ -470,7 +470,7 @@ def kill_switch_at(record: RebuiltRecord, period: Period) -> str:
 
 
 def quality_notes(inception: dict[str, Any], month: dict[str, Any], positions_json: str, day: date) -> tuple[str, ...]:
-    from trackrecord.cli.analytics_commands import frequency_line, provenance_line
+    from trackrecord.analytics.wording import frequency_line, provenance_line
 
     notes = [f"Record frequency: {frequency_line(inception)}.",
              provenance_line(inception.get("provenance"), "snapshots") + " (since inception).",

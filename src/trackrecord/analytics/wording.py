@@ -1,0 +1,132 @@
+"""The words and number formats a record is shown in: the rows of the ``stats`` table, the
+record's frequency and provenance in one line. Pure text over the ``stats --json``
+document, shared by the CLI's tables, the PDF reports and the dashboard so that each says
+the same thing the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Formatter = Callable[[Any], str]
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def percent(value: float) -> str:
+    return f"{value * 100:+.2f}%"
+
+
+def plain_percent(value: float) -> str:
+    return f"{value * 100:.2f}%"
+
+
+def ratio(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def count(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def money(value: float) -> str:
+    return f"{round(value, 2) or 0.0:,.2f}"  # "or": no "-0.00" for a rounding-noise negative
+
+
+METRIC_ROWS: tuple[tuple[str, str, Formatter], ...] = (
+    ("Total return (time-weighted)", "total_return", percent),
+    ("CAGR (252 sessions a year)", "cagr", percent),
+    ("CAGR (calendar days)", "cagr_calendar", percent),
+    ("Volatility (annualised)", "ann_volatility", plain_percent),
+    ("Sharpe", "sharpe", ratio),
+    ("Sortino", "sortino", ratio),
+    ("Calmar", "calmar", ratio),
+    ("Max drawdown", "max_drawdown", percent),
+    ("Max drawdown length (sessions)", "max_drawdown_days", count),
+    ("Max drawdown length (calendar days)", "max_drawdown_calendar_days", count),
+    ("Longest under water (sessions)", "longest_underwater_days", count),
+    ("Best day", "best_day", percent),
+    ("Worst day", "worst_day", percent),
+    ("Winning days", "win_rate_days", plain_percent),
+    ("Profit factor (days)", "profit_factor_days", ratio),
+    ("Skew", "skew", ratio),
+    ("Excess kurtosis", "kurtosis", ratio),
+    ("Probabilistic Sharpe (vs 0)", "psr", plain_percent),
+    ("Minimum track record (sessions, 95%)", "min_track_record_days", count),
+    ("Money-weighted return (annual)", "mwr", percent),
+    ("Daily returns", "n_returns", count),
+)
+BENCHMARK_ROWS: tuple[tuple[str, str, Formatter], ...] = (
+    ("Benchmark total return", "total_return", percent),
+    ("Beta", "beta", ratio),
+    ("Alpha (annualised)", "alpha", percent),
+    ("Tracking error", "tracking_error", plain_percent),
+    ("Information ratio", "information_ratio", ratio),
+    ("Correlation", "correlation", ratio),
+    ("Up capture", "up_capture", ratio),
+    ("Down capture", "down_capture", ratio),
+)
+TRADE_ROWS: tuple[tuple[str, str, Formatter], ...] = (
+    ("Round trips", "round_trips", count),
+    ("Break-even round trips", "break_evens", count),
+    ("Win rate (round trips)", "win_rate", plain_percent),
+    ("Profit factor (round trips)", "profit_factor", ratio),
+    ("Win rate (closing fills)", "win_rate_fills", plain_percent),
+    ("Profit factor (closing fills)", "profit_factor_fills", ratio),
+    ("Average win", "avg_win", money),
+    ("Average loss", "avg_loss", money),
+    ("Expectancy per round trip", "expectancy", money),
+    ("Average holding (days)", "avg_holding_days", ratio),
+    ("Realised P&L (net)", "realised_pnl", money),
+    ("Commissions", "commissions", money),
+    ("Commissions pending", "commissions_pending", count),
+    ("Open positions", "open_positions", count),
+    ("Unrealised P&L", "unrealised_pnl", money),
+)
+
+
+PERIOD_WORDS = {"daily": ("day", "days", "sessions"), "weekly": ("week", "weeks", "weeks"),
+                "monthly": ("month", "months", "months")}
+SHOWN_GAPS = 3
+
+
+def frequency_line(document: dict[str, Any]) -> str:
+    """One line: the record's frequency, how it is annualised and its gaps."""
+    frequency = document.get("frequency", "daily")
+    if frequency == "irregular":
+        line = "irregular (snapshots at uneven intervals): total return, calendar CAGR and drawdown only"
+    else:
+        line = f"{frequency}, annualised with {document.get('periods_per_year')} periods a year"
+    gaps = document.get("gaps") or []
+    if gaps:
+        missing = sum(g["sessions"] for g in gaps)
+        shown = ", ".join(g["from"] if g["from"] == g["to"] else f"{g['from']}..{g['to']}" for g in gaps[:SHOWN_GAPS])
+        more = f" and {len(gaps) - SHOWN_GAPS} more" if len(gaps) > SHOWN_GAPS else ""
+        line += f"; {missing} session(s) without a snapshot: {shown}{more}"
+    return line
+
+
+def provenance_line(shares: dict[str, float] | None, what: str) -> str:
+    """"Provenance of the snapshots: broker 0%, imported 100%, simulated 0%"."""
+    if not shares:
+        return f"Provenance of the {what}: none recorded"
+    parts = ", ".join(f"{origin} {share:.0%}" for origin, share in shares.items())
+    return f"Provenance of the {what}: {parts}"
+
+
+def metric_rows(frequency: str) -> list[tuple[str, str, Formatter]]:
+    """METRIC_ROWS labelled for the record's frequency (a week is not a day)."""
+    one, many, unit = PERIOD_WORDS.get(frequency, ("period", "periods", "periods"))
+    rows = []
+    for label, key, fmt in METRIC_ROWS:
+        if key == "cagr_calendar" and frequency != "daily":
+            continue  # ``cagr`` is already calendar-based
+        if key == "cagr" and frequency != "daily":
+            label = "CAGR (calendar days)"
+        elif key in ("best_day", "worst_day", "win_rate_days", "profit_factor_days"):
+            label = label.replace("days", many).replace("day", one)
+        elif key == "min_track_record_days":
+            label = f"Minimum track record ({unit}, 95%)"
+        elif key == "n_returns":
+            label = "Returns"
+        rows.append((label, key, fmt))
+    return rows
