@@ -150,8 +150,9 @@ def daily(
 ) -> None:
     """The scheduled daily job after the close: update prices, gate them, pull, snapshot.
 
-    A price source that fails does not stop the broker's side (executions and the
-    snapshot come from the broker): the job records what it can, then exits 1. On a
+    A price source that fails, or gives bars it cannot store (a missing or broken CSV
+    folder, closes that disagree with the stored history), does not stop the broker's side
+    (executions and the snapshot come from the broker): the job records what it can, then exits 1. On a
     rebalance session whose signal the price gates block, it says so and exits 3.
     """
     from trackrecord.bootstrap import wall_clock
@@ -172,7 +173,7 @@ def daily(
     price_failure = None
     try:
         update_prices(services.ledger, services.settings, source, calendar, now)
-    except RuntimeFailure as exc:
+    except (RuntimeFailure, UserError) as exc:
         price_failure = str(exc)
         typer.echo(f"warning: {price_failure}; going on with the broker's executions and snapshot", err=True)
     run = _broker_context(services, calendar)
