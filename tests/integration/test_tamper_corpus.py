@@ -26,11 +26,15 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _copy_of(template: Path, folder: Path) -> Path:
+    copy = folder / template.name
+    shutil.copytree(template, copy)
+    return copy
+
+
 @pytest.fixture
 def demo(demo_template: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "demo"
-    shutil.copytree(demo_template, copy)
-    return copy
+    return _copy_of(demo_template, tmp_path)
 
 
 @pytest.fixture
@@ -234,8 +238,7 @@ def files_template(demo_template: Path) -> Path:
 
     from tests.integration.flex_synthetic import statement_from_events
 
-    root = demo_template.parent / "with-files"
-    shutil.copytree(demo_template, root)
+    root = _copy_of(demo_template, demo_template.parent / "with-files")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert run(["--home", str(root), "ledger", "log", "--json"]) == 0
@@ -250,9 +253,7 @@ def files_template(demo_template: Path) -> Path:
 
 @pytest.fixture
 def with_files(files_template: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "with-files"
-    shutil.copytree(files_template, copy)
-    return copy
+    return _copy_of(files_template, tmp_path)
 
 
 def _recorded(root: Path, kind: str, folder: str) -> tuple[int, Path]:
