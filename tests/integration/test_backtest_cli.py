@@ -48,6 +48,9 @@ def test_backtest_writes_its_own_workspace_and_leaves_the_live_record_alone(cli,
     assert cli("--home", out, "verify").code == 0
     stats = json.loads(cli("--home", out, "stats", "--json").out)
     assert stats["backtest"] is True and stats["simulated"] is True
+    for command in ("stats", "trades", "slippage"):  # every table says what the record is
+        table = cli("--home", out, command)
+        assert table.code == 0 and "SIMULATED | BACKTEST" in table.out, table
 
 
 def test_a_rerun_replaces_the_earlier_backtest_folder(cli, home: Path, prices: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
