@@ -150,3 +150,15 @@ def test_entrypoint_reads_secret_files_and_refuses_a_missing_one(tmp_path: Path)
     refused = subprocess.run([shell, str(DEPLOY / "entrypoint.sh"), "scheduler"], capture_output=True, text=True,
                              env=env, timeout=30)
     assert refused.returncode == 2 and "TRACKRECORD_SMTP_PASSWORD_FILE" in refused.stderr
+
+
+def test_entrypoint_refuses_a_secret_set_both_ways_as_trackrecord_does(tmp_path: Path) -> None:
+    shell = shutil.which("sh")
+    require(shell is not None, "no /bin/sh")
+    secret = tmp_path / "flex_token"
+    secret.write_text("t0ken")
+    env = {"PATH": os.environ["PATH"], "TRACKRECORD_FLEX_TOKEN": "t0ken", "TRACKRECORD_FLEX_TOKEN_FILE": str(secret)}
+    refused = subprocess.run([shell, str(DEPLOY / "entrypoint.sh"), "scheduler"], capture_output=True, text=True,
+                             env=env, timeout=30)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr == "error: $TRACKRECORD_FLEX_TOKEN and $TRACKRECORD_FLEX_TOKEN_FILE are both set: set only one\n"
