@@ -79,6 +79,12 @@ def test_the_layers_the_engine_serves_receive_their_wiring() -> None:
     assert _offences(paths, ("trackrecord.bootstrap",)) == []
 
 
+def test_the_ledger_depends_on_nothing_that_shows_or_runs_the_record() -> None:
+    upper = ("trackrecord.engine", "trackrecord.reports", "trackrecord.reconcile", "trackrecord.dashboard",
+             "trackrecord.ops", "trackrecord.cli", "trackrecord.bootstrap", "trackrecord.api")
+    assert _offences(_sources("ledger"), upper) == []
+
+
 def test_the_command_line_imports_no_sqlalchemy() -> None:
     assert _offences(_sources("cli"), ("sqlalchemy",)) == []
 

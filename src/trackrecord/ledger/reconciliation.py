@@ -11,9 +11,9 @@ from sqlalchemy import select, union
 
 from trackrecord.domain import Side
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.account_records import LedgerFill, LedgerSnapshot
 from trackrecord.ledger.parsing import parse_timestamp
 from trackrecord.ledger.schema import cashflows, events, fills, snapshots
-from trackrecord.reconcile.matching import LedgerFill, LedgerSnapshot  # the values the comparison takes
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -35,6 +35,7 @@ from enum import Enum
 from typing import Iterable, Mapping, Sequence
 
 from trackrecord.domain import Side
+from trackrecord.ledger.account_records import LedgerFill, LedgerSnapshot
 from trackrecord.reconcile.flex import FlexCash, FlexFill, FlexStatement
 
 TRANSACTION_NOTE = re.compile(r"transactionID (\S+)")
@@ -77,19 +78,6 @@ class Tolerance:
 
 
 @dataclass(frozen=True, slots=True)
-class LedgerFill:
-    exec_id: str
-    symbol: str
-    side: Side
-    quantity: Decimal
-    price: Decimal
-    currency: str
-    commission: Decimal | None  # None: not reported yet
-    order_ref: str
-    executed_on: date
-
-
-@dataclass(frozen=True, slots=True)
 class LedgerFlow:
     seq: int
     day: date
@@ -101,13 +89,6 @@ class LedgerFlow:
     def transaction_id(self) -> str | None:
         found = TRANSACTION_NOTE.search(self.note)
         return found.group(1) if found else None
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerSnapshot:
-    session_date: date
-    nav: Decimal
-    positions: Mapping[str, Decimal]
 
 
 @dataclass(frozen=True)
