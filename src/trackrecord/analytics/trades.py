@@ -28,6 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from trackrecord.analytics.errors import AnalyticsInputError
@@ -206,13 +207,27 @@ class TradeBook:
 def match_fifo(fills: Iterable[TradeFill], marks: Mapping[str, Decimal | float] | None = None) -> TradeBook:
     """Match ``fills`` FIFO per symbol (see the module docstring), exactly. ``marks``:
     symbol -> current price, used for the unrealised P&L of open positions."""
+    used = tuple(fills)
+    # equal datetimes in different zones hash alike but print differently: keep them apart
+    zones = tuple(f.executed_at.utcoffset() for f in used)
+    return _match_fifo_once(used, zones, tuple(sorted((marks or {}).items())))
+
+
+@lru_cache(maxsize=8)
+def _match_fifo_once(fills: tuple[TradeFill, ...], zones: tuple[Any, ...],
+                     marks: tuple[tuple[str, Decimal | float], ...]) -> TradeBook:
+    """``match_fifo`` remembered for the same fills and marks: a report asks for the month,
+    the year and the record, which all match the same fills (the result is immutable)."""
+    return _match_fifo(fills, dict(marks))
+
+
+def _match_fifo(fills: tuple[TradeFill, ...], marks: Mapping[str, Decimal | float]) -> TradeBook:
     books: dict[str, _Book] = {}
     trips: list[RoundTrip] = []
     closes: list[ClosingFill] = []
     for fill in sorted(fills, key=lambda f: f.executed_at):
         book = books.setdefault(fill.symbol, _Book())
         _apply(book, fill, trips, closes)
-    marks = marks or {}
     opens = tuple(_open_position(s, b, marks.get(s)) for s, b in sorted(books.items()) if b.cycle is not None)
     return TradeBook(tuple(trips), tuple(closes), opens)
 

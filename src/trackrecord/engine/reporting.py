@@ -16,7 +16,7 @@ from trackrecord.engine.performance import benchmark_name, load_benchmark, load_
 from trackrecord.market.calendar import open_calendar
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
-from trackrecord.market.store import load_prices
+from trackrecord.market.store import raw_closes
 from trackrecord.analytics.periods import Period
 from trackrecord.reports.inputs import FrozenInputs, aligned_benchmark, inputs_payload, settings_json
 from trackrecord.reports.record import report_head
@@ -136,21 +136,19 @@ def _fill_closes(services: "Services", fills: Any, last: date) -> dict[tuple[str
     import math
 
     wanted: dict[str, set[str]] = {}
+    days = []
     for fill in fills:
         day = fill.executed_at.date()
         if day <= last:
+            days.append(day)
             wanted.setdefault(fill.symbol, set()).update(
                 (day + timedelta(days=k)).isoformat() for k in (-1, 0, 1))
     if not wanted:
         return {}
+    first, until = min(days) - timedelta(days=1), last + timedelta(days=1)
     with services.engine.connect() as conn:
-        series = load_prices(conn, sorted(wanted), until=last + timedelta(days=1))
-    out = {}
-    for symbol, bars in series.items():
-        for day, close in zip(bars.dates.astype(str).tolist(), bars.close.tolist()):
-            if day in wanted[symbol] and math.isfinite(close):
-                out[(symbol, day)] = float(close)
-    return out
+        found = raw_closes(conn, sorted(wanted), first, until)
+    return {(symbol, day): close for symbol, day, close in found if day in wanted[symbol] and math.isfinite(close)}
 
 
 def _record_generated(services: "Services", events: list[Any], period: Period, account: str, head_seq: int,

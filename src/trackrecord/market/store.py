@@ -154,3 +154,19 @@ def adjusted_closes(conn: "Connection", symbols: list[str], end: date) -> dict[s
     starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
     bounds = np.r_[starts, names.size]
     return {str(names[a]): (dates[a:b], closes[a:b]) for a, b in zip(bounds[:-1], bounds[1:])}
+
+
+def raw_closes(conn: "Connection", symbols: Sequence[str], first: date, last: date) -> list[tuple[str, str, float]]:
+    """(symbol, session date text, raw close) of the stored bars with a raw close between
+    ``first`` and ``last`` inclusive, by symbol and date: a lighter read than ``load_prices``
+    for a caller that wants a few closes (no adjusted closes, no arrays)."""
+    if not symbols:
+        return []
+    dialect = conn.dialect.name
+    params: dict[str, Any] = {f"s{i}": symbol for i, symbol in enumerate(symbols)}
+    params |= {"first": first.isoformat(), "last": last.isoformat()}
+    sql = (f"SELECT symbol, session_date, close FROM {prices.name} "
+           f"WHERE symbol IN ({', '.join(param(dialect, f's{i}') for i in range(len(symbols)))}) "
+           f"AND session_date >= {param(dialect, 'first')} AND session_date <= {param(dialect, 'last')} "
+           "AND close IS NOT NULL ORDER BY symbol, session_date")
+    return [(symbol, day, float(close)) for symbol, day, close in fetch_all(conn, sql, params)[1]]
