@@ -140,8 +140,16 @@ class DashboardDocuments:
         if not self.has_snapshots():
             raise NotRecorded("no snapshots recorded yet")
         inputs = self.inputs()
+        whole = period_from is None and period_to is None and benchmark is None
         return performance_stats(self.services, period_from, period_to, benchmark, include_series=series,
-                                 inputs=inputs, frozen_sessions=self._record_sessions(inputs.dates[0], inputs.dates[-1]))
+                                 inputs=inputs, frozen_sessions=self._record_sessions(inputs.dates[0], inputs.dates[-1]),
+                                 frozen_benchmark=self._benchmark(inputs.dates[0], inputs.dates[-1]) if whole else None)
+
+    def _benchmark(self, first: date, last: date) -> tuple[Any, str | None]:
+        """``load_benchmark`` of the configured benchmark, once per head for the stats and the chart."""
+        name = benchmark_name(None, self.settings)
+        return self.cached(("benchmark", name, first, last),
+                           lambda: load_benchmark(self.services.engine, self.settings, name, first, last))
 
     def _record_sessions(self, first: date, last: date) -> Any:
         """``engine.performance.record_sessions``, sliced from the calendar this process has
@@ -445,8 +453,7 @@ class DashboardDocuments:
         name = benchmark_name(None, self.settings)
         if name is None or not dates:
             return None
-        closes, _ = load_benchmark(self.services.engine, self.settings, name, date.fromisoformat(dates[0]),
-                                   date.fromisoformat(dates[-1]))
+        closes, _ = self._benchmark(date.fromisoformat(dates[0]), date.fromisoformat(dates[-1]))
         if closes is None:
             return None
         when, values = np.asarray(closes[0], dtype="datetime64[D]"), np.asarray(closes[1], dtype=np.float64)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from trackrecord.analytics.benchmark import equal_weight_index
 from trackrecord.analytics.errors import AnalyticsInputError
 from trackrecord.analytics.flow_checks import unreflected_flows
-from trackrecord.analytics.provenance import origin_of, origin_shares
+from trackrecord.analytics.provenance import Origin, origin_of, origin_shares
 from trackrecord.analytics.report import compute_stats
 from trackrecord.analytics.slippage import SlippageFill, slippage_report
 from trackrecord.analytics.trades import TradeFill, analyse_trades
@@ -72,6 +72,7 @@ class PerformanceInputs:
     fills_simulated: bool
     snapshot_seqs: tuple[int, ...] = ()
     fill_seqs: tuple[int, ...] = ()
+    fill_simulated: tuple[bool, ...] = ()
 
     def used_range(self, period_from: date | None, period_to: date | None) -> tuple[int, int]:
         """Indexes of the base snapshot and the last snapshot of the period: the base is
@@ -107,7 +108,7 @@ def load_performance_inputs(engine: "Engine", settings: "Settings", account_id: 
         base_currency = _base_currency(account, rows)
         flows = _flows_in_base(conn, account, _choose_account(conn, settings, None, "snapshots"), base_currency,
                                settings.prices.fx_rates)
-        fills, fills_simulated, fill_seqs = _trade_fills(conn, account)
+        fills, fill_simulated, fill_seqs = _trade_fills(conn, account)
     return PerformanceInputs(
         account_id=account,
         base_currency=base_currency,
@@ -118,9 +119,10 @@ def load_performance_inputs(engine: "Engine", settings: "Settings", account_id: 
         positions=tuple(r.positions for r in rows),
         flows=flows,
         fills=fills,
-        fills_simulated=fills_simulated,
+        fills_simulated=any(fill_simulated),
         snapshot_seqs=tuple(r.seq for r in rows),
         fill_seqs=fill_seqs,
+        fill_simulated=fill_simulated,
     )
 
 
@@ -177,10 +179,12 @@ def performance_stats(
     if reason is not None:
         document["nonfinite"]["benchmark"] = reason
     simulated = inputs.fills_simulated or any(inputs.simulated[first : last + 1])
-    fill_seqs = _seqs_in_period(inputs.fills, inputs.fill_seqs, period_from, period_to)
+    fill_seqs, fill_flags = _seqs_in_period(inputs.fills, inputs.fill_seqs, inputs.fill_simulated, period_from,
+                                            period_to)
     provenance = {
-        "provenance": _shares(services.ledger, kinds.SNAPSHOT_RECORDED, inputs.snapshot_seqs[first : last + 1]),
-        "provenance_fills": _shares(services.ledger, kinds.FILL_RECORDED, fill_seqs) if fill_seqs else None,
+        "provenance": _shares(services.ledger, kinds.SNAPSHOT_RECORDED, inputs.snapshot_seqs[first : last + 1],
+                              inputs.simulated[first : last + 1]),
+        "provenance_fills": _shares(services.ledger, kinds.FILL_RECORDED, fill_seqs, fill_flags) if fill_seqs else None,
         "warnings": [flow.message() for flow in unreflected_flows(inputs.dates[first : last + 1],
                                                                    inputs.navs[first : last + 1], inputs.flows)],
     }
@@ -204,28 +208,37 @@ def trades_document(
         raise UserError(f"FROM {period_from} is after TO {period_to}")
     with reading(services.engine) as conn:
         account = _choose_account(conn, services.settings, account_id, "fills")
-        fills, simulated, seqs = _trade_fills(conn, account) if account else ((), False, ())
+        fills, flags, seqs = _trade_fills(conn, account) if account else ((), (), ())
+        simulated = any(flags)
         marks = _marks_at(conn, account, period_to) if account else {}
         is_paper = _is_paper(conn, account)
     with _as_user_error():
         report = analyse_trades(fills, marks=marks, period_from=period_from, period_to=period_to)
-    provenance = _shares(services.ledger, kinds.FILL_RECORDED, _seqs_in_period(fills, seqs, period_from, period_to))
+    provenance = _shares(services.ledger, kinds.FILL_RECORDED, *_seqs_in_period(fills, seqs, flags, period_from, period_to))
     return {"account": account, "simulated": simulated, "paper": is_paper, "backtest": is_backtest(services.engine),
             "provenance": provenance} | report.to_dict()
 
 
-def _seqs_in_period(fills: Sequence[TradeFill], seqs: Sequence[int], period_from: date | None,
-                    period_to: date | None) -> tuple[int, ...]:
-    return tuple(seq for fill, seq in zip(fills, seqs)
-                 if (period_from is None or fill.executed_at.date() >= period_from)
-                 and (period_to is None or fill.executed_at.date() <= period_to))
+def _seqs_in_period(fills: Sequence[TradeFill], seqs: Sequence[int], simulated: Sequence[bool],
+                    period_from: date | None, period_to: date | None) -> tuple[tuple[int, ...], tuple[bool, ...]]:
+    """The seqs of the fills executed in the period, and their projection's ``simulated`` flags."""
+    flags = simulated or (False,) * len(seqs)  # unknown: every payload is read
+    kept = [(seq, flag) for fill, seq, flag in zip(fills, seqs, flags)
+            if (period_from is None or fill.executed_at.date() >= period_from)
+            and (period_to is None or fill.executed_at.date() <= period_to)]
+    return tuple(seq for seq, _ in kept), tuple(flag for _, flag in kept)
 
 
-def _shares(ledger: "SqlLedger", kind: str, seqs: Sequence[int]) -> dict[str, float]:
+def _shares(ledger: "SqlLedger", kind: str, seqs: Sequence[int], simulated: Sequence[bool]) -> dict[str, float]:
     """Shares of broker-sourced, imported and simulated payloads among the events ``seqs``
-    of ``kind`` (``analytics.provenance``)."""
-    wanted = set(seqs)
-    origins = [origin_of(event.data()) for event in ledger.events(kind=kind) if event.seq in wanted]
+    of ``kind`` (``analytics.provenance``). ``simulated``: the projection's flag of each seq,
+    which is ``origin_of``'s first test (``bool(payload["simulated"])``): only the payloads
+    of the others are read and parsed."""
+    known = {seq for seq, flag in zip(seqs, simulated, strict=True) if flag}
+    wanted = set(seqs) - known
+    origins = [Origin.SIMULATED] * len(known)
+    if wanted:
+        origins += [origin_of(event.data()) for event in ledger.events(kind=kind) if event.seq in wanted]
     return origin_shares(origins)
 
 
@@ -391,7 +404,7 @@ def _trade_fills(conn: "Connection", account: str) -> tuple[tuple[TradeFill, ...
         )
         for r in rows
     )
-    return out, any(r.simulated for r in rows), tuple(r.seq for r in rows)
+    return out, tuple(r.simulated for r in rows), tuple(r.seq for r in rows)
 
 
 def _slippage_fills(conn: "Connection", account: str) -> tuple[list[SlippageFill], int, bool]:
