@@ -109,9 +109,10 @@ def skewness(returns: FloatArray) -> Figure:
         return Undefined("needs at least 3 returns")
     d = returns - returns.mean()
     m2 = float(np.dot(d, d)) / n
-    if m2 == 0.0:
+    scale = m2**1.5
+    if scale == 0.0:  # also a variance so small (subnormal) that its power underflows
         return Undefined("zero variance")
-    g1 = float(np.dot(d * d, d)) / n / m2**1.5
+    g1 = float(np.dot(d * d, d)) / n / scale
     return g1 * math.sqrt(n * (n - 1)) / (n - 2)
 
 
@@ -124,7 +125,7 @@ def excess_kurtosis(returns: FloatArray) -> Figure:
     d = returns - returns.mean()
     d2 = d * d
     m2 = float(d2.sum()) / n
-    if m2 == 0.0:
+    if m2 * m2 == 0.0:  # also a variance so small (subnormal) that its square underflows
         return Undefined("zero variance")
     g2 = float(np.dot(d2, d2)) / n / (m2 * m2) - 3.0
     return ((n + 1) * g2 + 6.0) * (n - 1) / ((n - 2) * (n - 3))

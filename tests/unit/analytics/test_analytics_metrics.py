@@ -128,3 +128,10 @@ def test_kurtosis_and_skew_are_the_bias_corrected_pandas_estimators() -> None:
     r = np.random.default_rng(5).standard_t(4, 500) * 0.01
     assert mt.skewness(r) == pytest.approx(pd.Series(r).skew(), rel=1e-10)
     assert mt.excess_kurtosis(r) == pytest.approx(pd.Series(r).kurt(), rel=1e-10)
+
+
+def test_skew_and_kurtosis_of_a_subnormal_variance_are_undefined_not_a_division_by_zero() -> None:
+    # a variance of ~1e-310 is not 0, but its power 1.5 (and its square) underflow to 0.0
+    returns = np.array([0.0, 0.0, 3e-155, 0.0])
+    assert isinstance(mt.skewness(returns), mt.Undefined)
+    assert isinstance(mt.excess_kurtosis(returns), mt.Undefined)
