@@ -26,6 +26,9 @@ class Period:
             first = datetime.strptime(text.strip(), "%Y-%m").date()
         except ValueError:
             raise AnalyticsInputError(f"{what} {text!r}: expected a month YYYY-MM, e.g. 2026-01") from None
+        if (first.year, first.month) == (date.max.year, 12):
+            raise AnalyticsInputError(f"{what} {text!r}: expected a month before {date.max.year}-12 (its figures "
+                                      "read the day after the month's end)")
         following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         return cls(first.strftime("%Y-%m"), first, following - timedelta(days=1))
 

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from trackrecord.cli import context
+from trackrecord.user_files import refuse_special_file
 
 
 def export_bundle(
@@ -28,6 +29,7 @@ def export_bundle(
         raise UserError(f"{out} is a folder: give the path of the zip file to write")
     if not out.parent.resolve().is_dir():
         raise UserError(f"{out}: folder {out.parent} does not exist")
+    refuse_special_file(out, str(out), "the path of a zip file to write (a device or a pipe would be replaced)")
     services = context.services(ctx)
     bundle = build(services, account, with_statements=not no_statements)
     partial = out.with_name(out.name + ".partial")

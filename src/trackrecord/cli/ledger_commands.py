@@ -13,6 +13,7 @@ from trackrecord.errors import UserError
 from trackrecord.ledger.commitments import record_commitment
 from trackrecord.ledger.signing import SigningKeyError
 from trackrecord.ledger.verify import NOT_PROVABLE
+from trackrecord.user_files import refuse_special_file
 
 
 def ledger_log(
@@ -121,6 +122,7 @@ def verify(
 def verify_bundle_file(path: Path, commitments: list[str], as_json: bool) -> None:
     from trackrecord.engine.bundles import verify_bundle
 
+    refuse_special_file(path, str(path), "a bundle written by `trackrecord export bundle`")
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -12,6 +12,7 @@ import typer
 from trackrecord.cli import context
 from trackrecord.errors import UserError
 from trackrecord.ledger.parsing import parse_decimal
+from trackrecord.user_files import refuse_special_file
 
 if TYPE_CHECKING:
     from datetime import date
@@ -66,6 +67,7 @@ def flex_fetch(
 
 
 def _read(file: Path) -> bytes:
+    refuse_special_file(file, str(file), "an IBKR Flex statement (XML)")
     try:
         return file.read_bytes()
     except FileNotFoundError:

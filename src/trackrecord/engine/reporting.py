@@ -20,6 +20,7 @@ from trackrecord.market.store import raw_closes
 from trackrecord.analytics.periods import Period
 from trackrecord.reports.inputs import FrozenInputs, aligned_benchmark, inputs_payload, settings_json
 from trackrecord.reports.record import report_head
+from trackrecord.user_files import refuse_special_file
 
 if TYPE_CHECKING:
     from trackrecord.services import Services
@@ -86,6 +87,7 @@ def _check_out(out: Path) -> None:
         raise UserError(f"--out {out}: is a folder; give the PDF's file name")
     if not path.parent.is_dir():
         raise UserError(f"--out {out}: the folder {path.parent} does not exist")
+    refuse_special_file(path, f"--out {out}", "the PDF's file name (a device or a pipe would be replaced)")
 
 
 def default_path(services: "Services", period: Period, account: str, asked_for: bool) -> Path:
@@ -170,6 +172,7 @@ def verify_report(services: "Services", pdf_path: Path) -> ReportVerdict:
     compare bytes. ``UserError`` when the file is not a report of this workspace."""
     from trackrecord.reports.monthly import build_monthly_report
 
+    refuse_special_file(pdf_path, f"PDF {pdf_path}", "a monthly report PDF")
     try:
         data = pdf_path.read_bytes()
     except OSError as exc:

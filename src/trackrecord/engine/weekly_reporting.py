@@ -16,6 +16,7 @@ from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.reports.record import report_head
 from trackrecord.reports.weekly import Week
+from trackrecord.user_files import refuse_special_file
 
 if TYPE_CHECKING:
     from trackrecord.market.calendar import ExchangeCalendar
@@ -71,20 +72,28 @@ def chosen_week(calendar: "ExchangeCalendar", text: str | None, now: datetime) -
     return week
 
 
+def _check_out(path: Path) -> None:
+    """``--out`` refused before anything is recorded: a missing folder, a folder, a device or a pipe."""
+    if not path.parent.is_dir():
+        raise UserError(f"--out {path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise UserError(f"--out {path}: is a folder; give the PDF's file name")
+    refuse_special_file(path, f"--out {path}", "the PDF's file name (a device or a pipe would be replaced)")
+
+
 def make_weekly_report(services: "Services", calendar: "ExchangeCalendar", week: Week, account_id: str | None,
                        out: Path | None) -> WeeklyMade:
     from trackrecord.reports.weekly import build_weekly_content, weekly_pdf
 
+    path = (out if out is not None else services.workspace.root / "reports" / "weekly" / f"{week.label}.pdf")
+    path = path.expanduser().resolve()
+    _check_out(path)
     account = freeze_report_inputs(services, week.period, account_id)
     events = list(services.ledger.events())
     head_seq, head_hash = report_head(events)
     next_rebalance = calendar.next_rebalance_session(week.last + timedelta(days=1))
     content = build_weekly_content(events, account, week, head_seq, next_rebalance)
     pdf = weekly_pdf(content)
-    path = (out if out is not None else services.workspace.root / "reports" / "weekly" / f"{week.label}.pdf")
-    path = path.expanduser().resolve()
-    if not path.parent.is_dir():
-        raise UserError(f"--out {path}: the folder {path.parent} does not exist")
     temporary = path.with_name(f".{path.name}.partial")
     temporary.write_bytes(pdf)
     temporary.replace(path)
@@ -114,6 +123,7 @@ def verify_weekly_report(services: "Services", calendar: "ExchangeCalendar", pdf
     ``UserError`` when the file is no weekly report of this workspace's ledger."""
     from trackrecord.reports.weekly import IDENTITY, build_weekly_report
 
+    refuse_special_file(pdf_path, f"--verify {pdf_path}", "a weekly report PDF")
     try:
         data = pdf_path.read_bytes()
     except OSError as exc:

@@ -64,6 +64,8 @@ class Week:
             if match is None:
                 raise ValueError
             monday = date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+            if monday > date.max - timedelta(days=6) or monday < date.min + timedelta(days=7):
+                raise ValueError  # its Sunday or the week before it is no date Python can hold
         except ValueError:
             raise UserError(f"{where} {text!r}: expected an ISO week YYYY-Www such as 2026-W05 "
                             "(weeks 01 to 52, or 53 in a long year)") from None
