@@ -107,3 +107,12 @@ def test_an_endless_device_given_as_the_file_to_read_is_refused_without_reading_
     assert done.returncode == 2, (done.returncode, done.stderr[-800:])
     assert "Traceback" not in done.stderr and "not a regular file" in done.stderr, done.stderr[-800:]
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_returns_whose_variance_underflows_have_no_skew_or_kurtosis_instead_of_a_crash() -> None:
+    import numpy as np
+
+    from trackrecord.analytics.metrics import Undefined, excess_kurtosis, skewness
+
+    returns = np.array([0.0, 0.0, 1e-125, 0.0, 0.0])
+    assert isinstance(skewness(returns), Undefined) and isinstance(excess_kurtosis(returns), Undefined)
