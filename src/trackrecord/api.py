@@ -18,15 +18,29 @@ message the CLI prints.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from trackrecord.services import Services
+from trackrecord.engine.cashflows import configured_account_id
+from trackrecord.engine.performance import (
+    benchmark_name,
+    load_benchmark,
+    load_performance_inputs,
+    performance_stats,
+    slippage_document,
+    trades_document,
+)
 from trackrecord.errors import RuntimeFailure, UserError
+from trackrecord.ledger.cashflows import recorded_cashflows
 from trackrecord.ledger.db import HEAD_REVISION, create_read_only_engine, current_revision
+from trackrecord.ledger.operations import log_entries, verify_ledger
+from trackrecord.ledger.parsing import parse_date
+from trackrecord.ledger.queries import reading, recorded_accounts
 from trackrecord.ledger.store import SqlLedger
+from trackrecord.services import Services
 from trackrecord.workspace import Workspace, open_workspace
 
 if TYPE_CHECKING:
@@ -84,41 +98,28 @@ class TrackRecord:
     def stats(self, period_from: date | str | None = None, period_to: date | str | None = None, *,
               benchmark: str | None = None, account: str | None = None) -> dict[str, Any]:
         """``stats [FROM] [TO] --json``."""
-        from trackrecord.engine.performance import performance_stats
-
         return performance_stats(self.services, _day(period_from, "FROM"), _day(period_to, "TO"), benchmark,
                                  account_id=account)
 
     def trades(self, period_from: date | str | None = None, period_to: date | str | None = None, *,
                account: str | None = None) -> dict[str, Any]:
         """``trades [FROM] [TO] --json``."""
-        from trackrecord.engine.performance import trades_document
-
         return trades_document(self.services, _day(period_from, "FROM"), _day(period_to, "TO"), account_id=account)
 
     def slippage(self, *, account: str | None = None) -> dict[str, Any]:
         """``slippage --json``."""
-        from trackrecord.engine.performance import slippage_document
-
         return slippage_document(self.services, account_id=account)
 
     def verify(self) -> dict[str, Any]:
         """``verify --json``: the chain, signatures, projections and stores rechecked."""
-        from trackrecord.ledger.operations import verify_ledger
-
         return verify_ledger(self.services.ledger, self.services.workspace.public_key_path).document()
 
     def events(self, kind: str | None = None, after: int = 0) -> list[dict[str, Any]]:
         """``ledger log [--kind K] [--after N] --json``."""
-        from trackrecord.ledger.operations import log_entries
-
         return [event.document() for event in log_entries(self.services.ledger, kind, after)]
 
     def cashflows(self, account: str | None = None) -> list[dict[str, Any]]:
         """``cashflow list [--account A] --json`` (voided flows included, marked)."""
-        from trackrecord.engine.cashflows import configured_account_id
-        from trackrecord.ledger.cashflows import recorded_cashflows
-
         default = configured_account_id(self.services.settings)
         return [flow.document(default) for flow in recorded_cashflows(self.services.engine, account, default)]
 
@@ -126,8 +127,6 @@ class TrackRecord:
 
     def accounts(self) -> list[str]:
         """Accounts with snapshots or fills, sorted."""
-        from trackrecord.ledger.queries import recorded_accounts, reading
-
         with reading(self.services.engine) as conn:
             return recorded_accounts(conn)
 
@@ -168,7 +167,6 @@ class TrackRecord:
         import numpy as np
         import pandas as pd
 
-        from trackrecord.engine.performance import benchmark_name, load_benchmark
 
         inputs = self._inputs(account)
         settings = self.services.settings
@@ -204,8 +202,6 @@ class TrackRecord:
 
     def positions(self, account: str | None = None, on: date | str | None = None) -> "pd.DataFrame":
         """Positions of the last snapshot on or before ``on`` (the latest without), by symbol."""
-        import json
-
         import pandas as pd
 
         inputs = self._inputs(account)
@@ -223,18 +219,15 @@ class TrackRecord:
         return frame.set_index("symbol")
 
     def _inputs(self, account: str | None) -> Any:
-        from trackrecord.engine.performance import load_performance_inputs
 
         return load_performance_inputs(self.services.engine, self.services.settings, account)
 
     def _stats_with_series(self, account: str | None) -> dict[str, Any]:
-        from trackrecord.engine.performance import performance_stats
 
         return performance_stats(self.services, account_id=account, include_series=True)
 
 
 def _day(value: date | str | None, name: str) -> date | None:
-    from trackrecord.ledger.parsing import parse_date
 
     if value is None or isinstance(value, date):
         return value
