@@ -12,10 +12,11 @@ empty: what the caller froze into events is written there by the caller.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from trackrecord.ledger.chain import StoredEvent
-from trackrecord.ledger.projections import MemoryTables, operations
+from trackrecord.ledger.projections import MemoryTables, Op, operations
 from trackrecord.ledger.sql import execute_many, insert_sql
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def rebuild_as_of(events: Iterable[StoredEvent], head_seq: int | None = None,
     engine = create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
     metadata.create_all(engine)
     tables = MemoryTables()  # the projectors applied in memory (as ``verify`` does), then written at once
-    tables.apply(operations(kept))
+    tables.apply(op for event in kept for op in _operations_of(event))
     with engine.begin() as conn:
         rows = [{"seq": e.seq, "recorded_at": e.recorded_at, "kind": e.kind, "payload": e.payload,
                  "prev_hash": e.prev_hash, "hash": e.hash}
@@ -47,6 +48,14 @@ def rebuild_as_of(events: Iterable[StoredEvent], head_seq: int | None = None,
         for name, keyed in tables.rows.items():
             _insert(conn, name, list(keyed.values()))
     return engine, kept
+
+
+@lru_cache(maxsize=1 << 16)
+def _operations_of(event: StoredEvent) -> tuple[Op, ...]:
+    """The projectors' operations of one event, parsed once per process: ``verify BUNDLE``
+    rebuilds the ledger as of each report's head from the same events. ``MemoryTables``
+    copies the rows it stores, so the operations are never changed."""
+    return tuple(operations((event,)))
 
 
 def _insert(conn: "Connection", table: str, rows: list[dict[str, Any]]) -> None:
