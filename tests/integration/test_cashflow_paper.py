@@ -124,6 +124,11 @@ def test_a_voided_deposit_is_unbooked_at_the_paper_account(paper: Path) -> None:
     assert _snapshot_nav(paper) == 100000  # derived once: a third start books nothing
 
 
+# Commands per writer: a few in the suite; TRACKRECORD_STRESS_WRITERS=100 runs the hundreds the
+# reliability issue asks for (as measured for the closing note), with the same assertions.
+STRESS = int(os.environ.get("TRACKRECORD_STRESS_WRITERS", "0"))
+
+
 def _writer_loop(root: Path, name: str, count: int) -> list[subprocess.CompletedProcess[str]]:
     done = []
     for i in range(count):
@@ -157,9 +162,10 @@ def _assert_consistent(root: Path, results: list[subprocess.CompletedProcess[str
 
 @pytest.mark.slow
 def test_three_writers_at_once_lose_nothing_double_nothing_and_print_no_traceback(paper: Path) -> None:
-    results = _run_writers_at_once(paper, 8)  # with the PostgreSQL run below: 42 commands
-    assert len(results) == 24
-    assert sum(r.returncode == 0 for r in results) >= 22, [r.stderr for r in results if r.returncode]
+    per_writer = STRESS or 8  # with the PostgreSQL run below: 42 commands
+    results = _run_writers_at_once(paper, per_writer)
+    assert len(results) == 3 * per_writer
+    assert sum(r.returncode == 0 for r in results) >= len(results) - 2, [r.stderr for r in results if r.returncode]
     _assert_consistent(paper, results)
 
 
@@ -168,6 +174,6 @@ def test_three_writers_at_once_lose_nothing_double_nothing_and_print_no_tracebac
 def test_three_writers_at_once_on_postgresql(paper: Path, pg_url: str) -> None:
     _configure(paper, "paper", pg_url)
     assert _trackrecord(paper, "prices", "update").returncode == 0
-    results = _run_writers_at_once(paper, 6)
-    assert sum(r.returncode == 0 for r in results) >= 16, [r.stderr for r in results if r.returncode]
+    results = _run_writers_at_once(paper, STRESS or 6)
+    assert sum(r.returncode == 0 for r in results) >= len(results) - 2, [r.stderr for r in results if r.returncode]
     _assert_consistent(paper, results, pg_url)
