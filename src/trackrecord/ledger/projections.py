@@ -73,9 +73,12 @@ def _cashflow_voided(event: StoredEvent, data: dict[str, Any]) -> list[Op]:
     return [Update("cashflows", {"seq": int(data["seq"])}, {"voided_by": event.seq})]
 
 
+_POSITIONS_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # json.dumps makes one per call
+
+
 def positions_text(positions: Any) -> str:
     """How a snapshot's positions are kept in the ``snapshots`` table (canonical JSON data)."""
-    return json.dumps(positions or [], sort_keys=True, separators=(",", ":"))
+    return _POSITIONS_ENCODER.encode(positions or [])
 
 
 def snapshot_content(data: dict[str, Any]) -> tuple[Any, Any, str]:

@@ -309,11 +309,11 @@ class SnapshotRecord:
 
 def snapshot_history(conn: "Connection", account_id: str) -> list[SnapshotRecord]:
     """The account's snapshots, oldest first."""
-    columns = (snapshots.c.session_date, snapshots.c.nav, snapshots.c.base_currency, snapshots.c.is_paper,
-               snapshots.c.simulated, snapshots.c.positions, snapshots.c.seq)
-    query = select(*columns).where(snapshots.c.account_id == account_id).order_by(snapshots.c.session_date)
-    return [SnapshotRecord(date.fromisoformat(r.session_date), r.nav, r.base_currency, bool(r.is_paper),
-                           bool(r.simulated), r.positions, int(r.seq)) for r in conn.execute(query)]
+    sql = (f"SELECT session_date, nav, base_currency, is_paper, simulated, positions, seq FROM {snapshots.name} "
+           f"WHERE account_id = {param(conn.dialect.name, 'account')} ORDER BY session_date")
+    _, rows = fetch_all(conn, sql, {"account": account_id})  # the driver's cursor: a 25-year record has 6,000+ rows
+    return [SnapshotRecord(date.fromisoformat(day), nav, currency, bool(paper), bool(simulated), positions, int(seq))
+            for day, nav, currency, paper, simulated, positions, seq in rows]
 
 
 @dataclass(frozen=True, slots=True)
