@@ -23,6 +23,7 @@ from trackrecord.domain import Mode, is_paper_account
 from trackrecord.engine.kill_switch import read_status
 from trackrecord.engine.performance import (
     benchmark_name,
+    is_backtest,
     load_benchmark,
     load_performance_inputs,
     performance_stats,
@@ -224,6 +225,11 @@ class DashboardDocuments:
         return label_of(self.settings.simulated or self.settings.mode is not Mode.LIVE,
                         is_paper_account(configured))
 
+    def backtest(self) -> bool:
+        """True for a workspace ``trackrecord backtest`` made (marked in its ``workspace.created``):
+        its banner says BACKTEST, as ``stats`` and the reports do."""
+        return self.cached(("backtest",), lambda: is_backtest(self.services.engine))
+
     def today(self) -> date:
         """The exchange's date now."""
         return exchange_today(self.calendar, self.clock())
@@ -238,7 +244,8 @@ class DashboardDocuments:
         head_seq, head_hash = self.head()
         document: dict[str, Any] = {
             "ledger": {"head_seq": head_seq, "head_hash": head_hash},
-            "label": self.label(), "mode": self.settings.mode.value, "empty": not self.has_snapshots(),
+            "label": self.label(), "backtest": self.backtest(), "mode": self.settings.mode.value,
+            "empty": not self.has_snapshots(),
             "kill_switch": self.kill_switch(), "signal": self.latest_signal(),
             "next_rebalance": self._next_rebalance(today), "freshness": self.freshness(today),
             "account": None, "base_currency": self.settings.account.base_currency, "as_of": None, "nav": None,

@@ -129,7 +129,7 @@ class Renderer:
     def _base(self, page: str) -> dict[str, Any]:
         docs = self.documents
         head_seq, head_hash = docs.head()
-        return {"page": page, "links": self.links, "label": docs.label(), "head_seq": head_seq,
+        return {"page": page, "links": self.links, "label": docs.label(), "backtest": docs.backtest(), "head_seq": head_seq,
                 "head_hash": head_hash, "exported": self.links.exported, "mode": docs.settings.mode.value,
                 "account": docs.settings.account.account_id or docs.settings.broker.sim.account_id}
 
