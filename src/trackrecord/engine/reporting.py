@@ -138,18 +138,15 @@ def _fill_closes(services: "Services", fills: Any, last: date) -> dict[tuple[str
     import math
 
     wanted: dict[str, set[str]] = {}
-    days = []
     for fill in fills:
         day = fill.executed_at.date()
         if day <= last:
-            days.append(day)
             wanted.setdefault(fill.symbol, set()).update(
                 (day + timedelta(days=k)).isoformat() for k in (-1, 0, 1))
     if not wanted:
         return {}
-    first, until = min(days) - timedelta(days=1), last + timedelta(days=1)
     with services.engine.connect() as conn:
-        found = raw_closes(conn, sorted(wanted), first, until)
+        found = raw_closes(conn, sorted(wanted), set().union(*wanted.values()))
     return {(symbol, day): close for symbol, day, close in found if day in wanted[symbol] and math.isfinite(close)}
 
 

@@ -156,17 +156,20 @@ def adjusted_closes(conn: "Connection", symbols: list[str], end: date) -> dict[s
     return {str(names[a]): (dates[a:b], closes[a:b]) for a, b in zip(bounds[:-1], bounds[1:])}
 
 
-def raw_closes(conn: "Connection", symbols: Sequence[str], first: date, last: date) -> list[tuple[str, str, float]]:
-    """(symbol, session date text, raw close) of the stored bars with a raw close between
-    ``first`` and ``last`` inclusive, by symbol and date: a lighter read than ``load_prices``
-    for a caller that wants a few closes (no adjusted closes, no arrays)."""
-    if not symbols:
+def raw_closes(conn: "Connection", symbols: Sequence[str], days: Iterable[str]) -> list[tuple[str, str, float]]:
+    """(symbol, session date text, raw close) of the stored bars of ``symbols`` on ``days``
+    (ISO dates) that have a raw close: a lighter read than ``load_prices`` for a caller
+    that wants a few closes (no adjusted closes, no arrays, no other sessions)."""
+    wanted = sorted(set(days))
+    if not symbols or not wanted:
         return []
     dialect = conn.dialect.name
-    params: dict[str, Any] = {f"s{i}": symbol for i, symbol in enumerate(symbols)}
-    params |= {"first": first.isoformat(), "last": last.isoformat()}
-    sql = (f"SELECT symbol, session_date, close FROM {prices.name} "
-           f"WHERE symbol IN ({', '.join(param(dialect, f's{i}') for i in range(len(symbols)))}) "
-           f"AND session_date >= {param(dialect, 'first')} AND session_date <= {param(dialect, 'last')} "
-           "AND close IS NOT NULL ORDER BY symbol, session_date")
-    return [(symbol, day, float(close)) for symbol, day, close in fetch_all(conn, sql, params)[1]]
+    names = {f"s{i}": symbol for i, symbol in enumerate(symbols)}
+    out: list[tuple[str, str, float]] = []
+    for offset in range(0, len(wanted), 500):  # well inside every driver's limit on bound parameters
+        chunk = {f"d{i}": day for i, day in enumerate(wanted[offset:offset + 500])}
+        sql = (f"SELECT symbol, session_date, close FROM {prices.name} "
+               f"WHERE symbol IN ({', '.join(param(dialect, name) for name in names)}) "
+               f"AND session_date IN ({', '.join(param(dialect, name) for name in chunk)}) AND close IS NOT NULL")
+        out += [(symbol, day, float(close)) for symbol, day, close in fetch_all(conn, sql, names | chunk)[1]]
+    return out
