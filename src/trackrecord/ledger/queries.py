@@ -336,10 +336,14 @@ class FillRecord:
 
 def current_fills(conn: "Connection", account_id: str) -> list[FillRecord]:
     """The account's fills a correction has not superseded, in execution order."""
-    query = (select(fills).where(fills.c.account_id == account_id, fills.c.superseded_by.is_(None))
-             .order_by(fills.c.executed_at, fills.c.seq))
-    return [FillRecord(r.exec_id, int(r.seq), r.order_ref, r.symbol, r.side, r.quantity, r.price, r.executed_at,
-                       r.commission, r.intended_price, r.order_type, bool(r.simulated)) for r in conn.execute(query)]
+    sql = (f"SELECT exec_id, seq, order_ref, symbol, side, quantity, price, executed_at, commission, intended_price, "
+           f"order_type, simulated FROM {fills.name} WHERE account_id = {param(conn.dialect.name, 'account')} "
+           "AND superseded_by IS NULL ORDER BY executed_at, seq")
+    _, rows = fetch_all(conn, sql, {"account": account_id})  # the driver's cursor: read by every report and stats
+    return [FillRecord(exec_id, int(seq), order_ref, symbol, side, quantity, price, executed_at, commission, intended,
+                       order_type, bool(simulated))
+            for exec_id, seq, order_ref, symbol, side, quantity, price, executed_at, commission, intended, order_type,
+            simulated in rows]
 
 
 def has_paper_snapshot(conn: "Connection", account_id: str) -> bool:
