@@ -40,7 +40,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = os.environ.copy()
     os.environ["TRACKRECORD_NOW"] = "2026-11-02T12:00:00Z"
     try:
-        code, _ = _run("demo", root, "--years", "2", "--seed", "11")
+        code, _ = _run("demo", root, "--years", "2", "--seed", "3")
     finally:
         os.environ.clear()
         os.environ.update(env)
