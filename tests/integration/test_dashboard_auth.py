@@ -139,7 +139,7 @@ def test_kill_switch_activation_needs_csrf_same_origin_and_the_typed_word(http: 
     before = len(events(cli, demo))
     refused = [
         ({"reason": "x", "confirm": "HALT"}, same, 403),  # no CSRF token
-        ({"reason": "x", "confirm": "HALT", "csrf": csrf[:-1] + "0"}, same, 403),  # a wrong one
+        ({"reason": "x", "confirm": "HALT", "csrf": csrf[:-1] + ("1" if csrf.endswith("0") else "0")}, same, 403),  # a wrong one
         ({"reason": "x", "confirm": "HALT", "csrf": csrf}, {"sec-fetch-site": "cross-site"}, 403),
         ({"reason": "x", "confirm": "HALT", "csrf": csrf}, {"origin": "https://evil.example"}, 403),
         ({"reason": "x", "confirm": "HALT", "csrf": csrf}, {}, 403),  # no origin information at all
