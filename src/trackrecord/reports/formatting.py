@@ -1,30 +1,12 @@
-"""How a report prints a number: the same precision as the ``stats`` table."""
+"""How a report prints a number: the ``stats`` table's own formats (``analytics.wording``),
+plus the report's prices and basis points."""
 
 from __future__ import annotations
 
+from trackrecord.analytics.wording import count, money, percent, plain_percent, ratio
 from trackrecord.reports.content import UNDER_A_YEAR, Figure
 
 DASH = "\u2013"
-
-
-def percent(value: float) -> str:
-    return f"{value * 100:+.2f}%"
-
-
-def plain_percent(value: float) -> str:
-    return f"{value * 100:.2f}%"
-
-
-def ratio(value: float) -> str:
-    return f"{value:.2f}"
-
-
-def money(value: float) -> str:
-    return f"{round(value, 2) or 0.0:,.2f}"
-
-
-def count(value: float) -> str:
-    return f"{value:,.0f}"
 
 
 def price(value: float) -> str:
