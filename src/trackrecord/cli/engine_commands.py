@@ -185,7 +185,7 @@ def daily(
     report = outcome.report
     _emit({**report.document(), "price_update_failure": price_failure,
            "blocked_rebalance": outcome.blocked_rebalance}, as_json,
-          f"daily {report.session}: gates {'passed' if report.gates_passed else 'FAILED: ' + report.gate_message}, "
+          f"daily {report.session}: the session's price gates {'passed' if report.gates_passed else 'FAILED: ' + report.gate_message}, "
           f"{report.new_fills} new fill(s), snapshot {'written' if report.snapshot_written else 'unchanged'}"
           + (f", NAV {_money(report.nav)}" if report.nav else ""))
     if outcome.blocked_rebalance:

@@ -165,7 +165,7 @@ def close_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated: bool = 
     report.new_fills += settled
     label = " (SIMULATED)" if ctx.simulated else ""
     summary = (f"NAV {_money(report.nav)} {env.services.settings.account.base_currency}, {report.new_fills} new "
-               f"fill(s), gates {'passed' if report.gates_passed else 'FAILED: ' + report.gate_message}")
+               f"fill(s), the session's price gates {'passed' if report.gates_passed else 'FAILED: ' + report.gate_message}")
     if report.new_fills:
         env.notifier.send(Notification("fills", f"{report.new_fills} fill(s) on {report.session}{label}", summary))
     if halted:
