@@ -96,7 +96,12 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     feed = base / "feed"  # a bar older than the stored history: new to the store
     feed.mkdir()
     (feed / "SXLK.csv").write_text("Date,Close,Adj Close\n2024-05-31,150.0,150.0\n")
-    return {"empty": empty, "priced": priced, "funded": funded, "traded": traded, "halted": halted,
+    fills = base / "fills.csv"
+    fills.write_text("trade_id,timestamp,symbol,asset_class,side,quantity,intended_price,fill_price,slippage_bps,"
+                     "commission,commission_currency\n"
+                     "T1,2026-01-05T16:35:00Z,SXLK,ETF,BUY,100,10.00,10.02,20,3.00,GBP\n"
+                     "T2,2026-01-06T16:35:00Z,SXLK,ETF,SELL,40,10.50,10.49,10,3.00,GBP\n")
+    return {"fills.csv": fills, "empty": empty, "priced": priced, "funded": funded, "traded": traded, "halted": halted,
             "unsigned": unsigned, "flows.csv": flows, "snapshots.csv": snapshots, "feed": feed}
 
 
@@ -121,6 +126,8 @@ COMMANDS: list[tuple[str, str, Callable[[dict[str, Path]], list[str]]]] = [
     ("kill-switch activate", "funded", lambda t: ["kill-switch", "activate", "outage"]),
     ("kill-switch deactivate", "halted", lambda t: ["kill-switch", "deactivate", "--reason", "resume", "--yes"]),
     ("ledger checkpoint", "unsigned", lambda t: ["ledger", "checkpoint"]),
+    ("pull", "traded", lambda t: ["pull"]),
+    ("import fills", "priced", lambda t: ["import", "fills", str(t["fills.csv"]), "--account", "U1234"]),
 ]
 
 STATE_QUERIES = {
