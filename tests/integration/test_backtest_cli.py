@@ -72,6 +72,10 @@ def test_synthetic_provider_backtest_is_labelled_simulated(cli, home: Path) -> N
     document = json.loads(result.out)
     assert document["sessions"] > 100 and document["orders"] > 0
     assert document["stats"]["simulated"] and document["stats"]["backtest"]
+    out = Path(document["workspace"]) if "workspace" in document else home / "backtests" / "2019-01-01_2019-06-30"
+    report = cli("--home", out, "report", "2019-05", "--json")
+    assert report.code == 0, report
+    assert json.loads(report.out)["label"] == "SIMULATED BACKTEST", "the report says what stats says"
 
 
 @pytest.mark.parametrize("arguments, message", [

@@ -37,7 +37,7 @@ def test_a_25_year_record_reports_its_figures_on_a_log_scale_and_verifies(tmp_pa
     assert code == 0, out
     made = json.loads(out)
     pages = [page.extract_text() for page in pypdf.PdfReader(made["path"]).pages]
-    assert made["label"] == "SIMULATED BACKTEST" and all("SIMULATED BACKTEST" in p for p in pages)
+    assert made["label"] == "SIMULATED" and all("SIMULATED" in p for p in pages)
     text = "\n".join(pages)
     assert "Growth of 1 since inception, time-weighted (log scale)" in text and "benchmark (SPY)" in text
     code, out = _run("--home", root, "stats", "2001-01-01", "2026-06-30", "--json")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from trackrecord.analytics.metrics import period_returns
@@ -33,7 +33,6 @@ from trackrecord.reports.record import RebuiltRecord
 
 ONE_YEAR_DAYS = 365
 UNDER_A_YEAR = "record under a year: not annualised"
-BACKTEST_LAG = timedelta(days=7)  # a snapshot recorded this long after its session was replayed, not lived
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,21 +215,16 @@ def _has_fills(record: RebuiltRecord, account: str) -> bool:
 
 
 def record_label(record: RebuiltRecord, month: dict[str, Any], dates: Sequence[date], period: Period) -> str:
-    """LIVE, IB PAPER or SIMULATED (and BACKTEST when the snapshots were replayed after the fact)."""
+    """LIVE, IB PAPER or SIMULATED, and BACKTEST for a record ``trackrecord backtest`` made:
+    the same rule as ``stats`` (the mark in the chain's ``workspace.created``), never a guess."""
     if month.get("simulated"):
-        return "SIMULATED BACKTEST" if _replayed(record, period) else "SIMULATED"
+        return "SIMULATED BACKTEST" if _is_backtest(record) else "SIMULATED"
     return "IB PAPER" if month.get("paper") else "LIVE"
 
 
-def _replayed(record: RebuiltRecord, period: Period) -> bool:
-    for event in record.of_kind(kinds.SNAPSHOT_RECORDED):
-        data = event.data()
-        if data.get("account_id") != record.account_id or data["session_date"] > period.last.isoformat():
-            continue
-        recorded = datetime.fromisoformat(event.recorded_at.replace("Z", "+00:00")).date()
-        if recorded - date.fromisoformat(data["session_date"]) > BACKTEST_LAG:
-            return True
-    return False
+def _is_backtest(record: RebuiltRecord) -> bool:
+    created = record.of_kind(kinds.WORKSPACE_CREATED)
+    return bool(created) and isinstance(created[0].data().get("backtest"), dict)
 
 
 def key_fingerprint(public_key: str | None) -> str:
