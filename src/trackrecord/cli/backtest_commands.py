@@ -16,11 +16,17 @@ from trackrecord.errors import UserError
 PROVIDERS = ("yahoo", "csv", "synthetic")
 
 
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)  # beyond any exchange calendar we open
+
+
 def _day(option: str, text: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise UserError(f"{option} {text!r}: expected a date YYYY-MM-DD") from None
+    if not EARLIEST <= day <= LATEST:
+        raise UserError(f"{option} {day}: expected a date between {EARLIEST} and {LATEST}")
+    return day
 
 
 def _amount(option: str, text: str | None, positive: bool = False) -> Decimal | None:
