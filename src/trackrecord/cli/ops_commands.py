@@ -86,8 +86,9 @@ def run_job(
     """Run one job now, recorded like the scheduler's runs (start, end, outcome)."""
     from trackrecord.bootstrap import connect, job_env, wall_clock
     from trackrecord.domain import Mode
+    from trackrecord.engine.cashflows import configured_account_id
     from trackrecord.engine.execution import execution_mode
-    from trackrecord.engine.sessions import exchange_today
+    from trackrecord.engine.sessions import exchange_today, refuse_out_of_order
     from trackrecord.errors import RuntimeFailure, SafetyRefusal
     from trackrecord.ops.jobs import Outcome
     from trackrecord.ops.runner import Action, Runner
@@ -101,6 +102,9 @@ def run_job(
         env.commands = CliCommands()
         now = wall_clock()
         run = _run_for(env.calendar, JobTimes.of(services.settings.scheduler), job, as_of, now)
+        if as_of is not None and job in (Job.CLOSE, Job.REBALANCE):  # refused before any network call or event
+            refuse_out_of_order(services.engine, configured_account_id(services.settings), services.settings.mode,
+                                run.session, f"run-job {job.value} --as-of")
         if job is Job.REBALANCE and services.settings.mode is Mode.LIVE:
             execution_mode(Mode.LIVE, True, run.session, exchange_today(env.calendar, now))
         runner = Runner(env, JobTimes.of(services.settings.scheduler), wall_clock, now, trigger="run-job")

@@ -18,6 +18,8 @@ from trackrecord.ledger.cashflows import booking_flows
 from trackrecord.ledger.queries import latest_session, reading
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from trackrecord.engine.context import PlanningContext
     from trackrecord.market.calendar import ExchangeCalendar
 
@@ -47,17 +49,22 @@ def refuse_back_dated(ctx: "PlanningContext", session: date, command: str) -> No
     refused (exit 2): a record is written in session order. ``pull`` is not such a run.
     In paper mode, so is a session before a flow the simulated account has booked: it
     would be valued with money it did not have yet."""
-    with reading(ctx.ledger.engine) as conn:
-        latest = latest_session(conn, ctx.account_id)
-        later_flows = [] if ctx.mode is not Mode.PAPER else \
-            [f for f in booking_flows(conn, ctx.account_id) if not f.voided and f.flow.flow_date > session]
+    refuse_out_of_order(ctx.ledger.engine, ctx.account_id, ctx.mode, session, command)
+
+
+def refuse_out_of_order(engine: "Engine", account_id: str, mode: Mode, session: date, command: str) -> None:
+    """``refuse_back_dated`` for a caller without a run context (a job run by hand)."""
+    with reading(engine) as conn:
+        latest = latest_session(conn, account_id)
+        later_flows = [] if mode is not Mode.PAPER else \
+            [f for f in booking_flows(conn, account_id) if not f.voided and f.flow.flow_date > session]
     if latest is not None and session < latest:
-        raise UserError(f"{command} {session}: the account {ctx.account_id} already has a later recorded session, "
+        raise UserError(f"{command} {session}: the account {account_id} already has a later recorded session, "
                         f"{latest}; sessions are recorded in order only (`trackrecord pull` still records past "
                         "executions; `trackrecord rebalance --as-of` previews any date)")
     if later_flows:
         first = min(later_flows, key=lambda f: f.flow.flow_date)
-        raise UserError(f"{command} {session}: the simulated account {ctx.account_id} has booked the cash flow of "
+        raise UserError(f"{command} {session}: the simulated account {account_id} has booked the cash flow of "
                         f"{first.flow.amount} {first.flow.currency} dated {first.flow.flow_date} (seq {first.seq}), "
                         f"after this session; record sessions from {first.flow.flow_date} on, or void the flow "
                         "(`trackrecord cashflow void`)")
