@@ -19,6 +19,7 @@ message the CLI prints.
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -206,9 +207,8 @@ class TrackRecord:
 
         inputs = self._inputs(account)
         when = _day(on, "on")
-        index = len(inputs.dates) - 1 if when is None else max(i for i, d in enumerate(inputs.dates) if d <= when) \
-            if inputs.dates[0] <= when else None
-        if index is None:
+        index = len(inputs.dates) - 1 if when is None else bisect_right(inputs.dates, when) - 1
+        if index < 0:
             raise UserError(f"on={when}: the record of account {inputs.account_id} starts on {inputs.dates[0]}")
         rows = json.loads(inputs.positions[index] or "[]")
         frame = pd.DataFrame(rows, columns=["symbol", "quantity", "avg_cost", "market_price", "market_value",

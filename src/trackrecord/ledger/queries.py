@@ -44,7 +44,12 @@ def backtest_of(conn: "Connection") -> dict[str, Any] | None:
     marked once, at its creation, in the hash chain itself."""
     row = fetch_one(conn, f"SELECT payload FROM events WHERE kind = {param(conn.dialect.name, 'kind')} "
                           "ORDER BY seq LIMIT 1", {"kind": kinds.WORKSPACE_CREATED})
-    section = json.loads(row[0]).get("backtest") if row else None
+    return backtest_section(json.loads(row[0])) if row else None
+
+
+def backtest_section(created: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``backtest`` section of a ``workspace.created`` payload, None when it has none."""
+    section = created.get("backtest")
     return section if isinstance(section, dict) else None
 
 

@@ -28,6 +28,7 @@ from trackrecord.engine.performance import (
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.cashflows import list_cashflows
+from trackrecord.ledger.queries import backtest_section
 from trackrecord.reports.annotations import AnnotationRow, MonthCommentary, annotation_rows, month_commentary
 from trackrecord.reports.record import RebuiltRecord
 
@@ -224,7 +225,7 @@ def record_label(record: RebuiltRecord, month: dict[str, Any], dates: Sequence[d
 
 def _is_backtest(record: RebuiltRecord) -> bool:
     created = record.of_kind(kinds.WORKSPACE_CREATED)
-    return bool(created) and isinstance(created[0].data().get("backtest"), dict)
+    return bool(created) and backtest_section(created[0].data()) is not None
 
 
 def key_fingerprint(public_key: str | None) -> str:
