@@ -38,14 +38,27 @@ def init(
     typer.echo(f"  keys     {workspace.private_key_path} (private, mode 0600), {workspace.public_key_path} (public)")
 
 
-def config_check(ctx: typer.Context) -> None:
-    """Validate trackrecord.yaml and report the first problem (exit 2)."""
-    from trackrecord.config import check_references
+def config_check(ctx: typer.Context, as_json: bool = typer.Option(
+        False, "--json", help="print every error and warning as JSON (file, line, key, value, expected)")) -> None:
+    """Validate trackrecord.yaml: the first problem (exit 2), or with --json all of them."""
+    from trackrecord.config import CONFIG_FILE
+    from trackrecord.config_check import check_config_file
+    from trackrecord.workspace import locate
 
-    workspace = context.workspace(ctx)
-    check_references(workspace.settings, str(workspace.config_path))
-    typer.echo(f"{workspace.config_path}: OK (mode {workspace.settings.mode.value}, "
-               f"{len(workspace.settings.universe.instruments)} instruments)")
+    root = locate(context.options(ctx).home, os.environ, Path.cwd())
+    result = check_config_file(root / CONFIG_FILE)
+    if as_json:
+        context.print_json(result.document())
+        if not result.ok:
+            raise typer.Exit(2)
+        return
+    if not result.ok:
+        raise UserError(result.first_error_line())
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning.message}", err=True)
+    assert result.settings is not None
+    typer.echo(f"{root / CONFIG_FILE}: OK (mode {result.settings.mode.value}, "
+               f"{len(result.settings.universe.instruments)} instruments)")
 
 
 def config_show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
