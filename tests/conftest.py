@@ -95,3 +95,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'ledger.db'}"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The suite keeps its calendar cache (``market/calendar_cache.py``) in a folder of its
+    own, for in-process commands and the subprocesses they start alike."""
+    folder = tmp_path_factory.mktemp("trackrecord-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TRACKRECORD_CACHE_DIR", str(folder))
+        yield folder

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from trackrecord.errors import UserError
+from trackrecord.market import calendar_cache
 
 DEFAULT_START = date(1990, 1, 1)
 
@@ -141,14 +142,35 @@ def open_calendar(code: str = "XLON", start: date = DEFAULT_START, end: date | N
 
     ``end`` defaults to the library's horizon (about a year ahead). Kept per process: the
     same arguments, or a range inside one already built (sliced from it: building one from
-    exchange_calendars costs a tenth of a second or more, a second for a long range).
+    exchange_calendars costs a tenth of a second or more, a second for a long range). Kept
+    on disk too (``calendar_cache``): a later process loads the calendar to the horizon in
+    a millisecond, without importing exchange_calendars or pandas.
     """
     for built_start, built_end, built in _BUILT.get(code, ()):
         if built_start <= start and (built_end is None if end is None else end <= built.last_session):
             return _sliced(built, start, end)
-    calendar = _build(code, start, end)
+    wide = _to_horizon(code, start)
+    if end is None or end <= wide.last_session:
+        return _sliced(wide, start, end)
+    calendar = _build(code, start, end)  # beyond the library's horizon: rare, not kept on disk
     _BUILT.setdefault(code, []).append((start, end, calendar))
     return calendar
+
+
+def _to_horizon(code: str, start: date) -> ExchangeCalendar:
+    """The calendar from ``start`` (or 1990, if earlier) to the library's horizon: from the
+    disk cache when it holds one built from that early, else built and stored there."""
+    cached = calendar_cache.load(code)
+    if cached is not None and cached.start <= start:
+        built_from = cached.start
+        wide = ExchangeCalendar(code, cached.timezone, cached.sessions, cached.closes)
+    else:
+        built_from = min(start, DEFAULT_START)
+        wide = _build(code, built_from, None)
+        calendar_cache.store(calendar_cache.CachedCalendar(code, built_from, wide.timezone, wide.sessions,
+                                                           wide.closes))
+    _BUILT.setdefault(code, []).append((built_from, None, wide))
+    return wide
 
 
 def _sliced(calendar: ExchangeCalendar, start: date, end: date | None) -> ExchangeCalendar:
