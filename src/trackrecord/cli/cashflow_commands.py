@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 from zoneinfo import ZoneInfo
 
 import typer
@@ -12,6 +12,10 @@ import typer
 from trackrecord.cli import context
 from trackrecord.domain import Mode
 from trackrecord.ledger.parsing import parse_currency, parse_date, parse_decimal
+
+if TYPE_CHECKING:
+    from trackrecord.market.calendar import ExchangeCalendar
+    from trackrecord.services import Services
 
 # The use cases below pull in SQLAlchemy and the calendar (numpy): imported where a command
 # runs, so that `trackrecord --help` and every other command start fast.
@@ -39,7 +43,8 @@ def cashflow_add(
         account.strip() if account and account.strip() else None, again,
     )
     today = services.ledger.clock().astimezone(ZoneInfo(calendar.timezone)).date()
-    recorded = record_cashflow(services.ledger, services.engine, settings, calendar, request, today)
+    recorded = record_cashflow(services.ledger, services.engine, settings, calendar, request, today,
+                               lambda: _paper_cash(services, calendar))
     flow = recorded.flow
     kind = "deposit" if flow.amount > 0 else "withdrawal"
     typer.echo(f"recorded {kind} of {flow.amount} {flow.currency} on {flow.flow_date} for account "
@@ -50,6 +55,18 @@ def cashflow_add(
         typer.echo(f"the simulated paper account {recorded.simulated_account} books it from the ledger (SIMULATED)")
     for warning in recorded.warnings:
         typer.echo(f"warning: {warning.message()}", err=True)
+
+
+def _paper_cash(services: "Services", calendar: "ExchangeCalendar") -> Decimal:
+    """The simulated account's cash once it has booked every recorded flow (it needs no prices)."""
+    from trackrecord.bootstrap import simulated_broker
+    from trackrecord.brokers.sim import PriceTape
+
+    broker, _ = simulated_broker(services, calendar, PriceTape())
+    try:
+        return broker.cash
+    finally:
+        broker.close()
 
 
 def cashflow_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from trackrecord.analytics.flow_checks import UnreflectedFlow, unreflected_flows
 from trackrecord.crash import crash_point
@@ -64,13 +64,16 @@ class RecordedFlow:
 
 
 def record_cashflow(ledger: "SqlLedger", engine: "Engine", settings: "Settings", calendar: "ExchangeCalendar",
-                    request: CashFlowRequest, today: date) -> RecordedFlow:
+                    request: CashFlowRequest, today: date,
+                    paper_cash: Callable[[], Decimal] | None = None) -> RecordedFlow:
     """Record one deposit (> 0) or withdrawal (< 0) for an account.
 
-    Refused (``UserError``, nothing written): a zero amount, a date after ``today``, and a
+    Refused (``UserError``, nothing written): a zero amount, a date after ``today``, a
     repeat of a flow of the same account, session, amount, currency and note recorded today
-    unless ``request.again``. A date that is not a session of ``calendar`` is booked on the
-    next session (both dates are kept). Warns when the NAV series does not show the flow."""
+    unless ``request.again``, and a withdrawal from the simulated paper account larger than
+    its cash (``paper_cash``: the base-currency cash it will hold when it books the flow).
+    A date that is not a session of ``calendar`` is booked on the next session (both dates
+    are kept). Warns when the NAV series does not show the flow."""
     if request.amount == 0:
         raise UserError("--amount: a cash flow of zero records nothing; deposits are > 0, withdrawals < 0")
     if request.flow_date > today:
@@ -81,6 +84,8 @@ def record_cashflow(ledger: "SqlLedger", engine: "Engine", settings: "Settings",
     if not session:
         raise UserError(f"--date {request.flow_date}: no {calendar.code} session on or after it")
     flow = CashFlow(session[0], request.amount, request.currency, request.note, account)
+    if flow.amount < 0 and account == simulated_account(settings) and paper_cash is not None:
+        refuse_overdraft(flow, settings, paper_cash())
     with ledger.writer() as writer:
         if account == simulated_account(settings):
             refuse_rewriting_valuations(writer.conn, account, flow.flow_date, "record")
@@ -96,6 +101,23 @@ def record_cashflow(ledger: "SqlLedger", engine: "Engine", settings: "Settings",
 def simulated_account(settings: "Settings") -> str | None:
     """The paper account whose cash follows the ledger's flows, in paper mode."""
     return settings.broker.sim.account_id if settings.mode is Mode.PAPER else None
+
+
+def refuse_overdraft(flow: CashFlow, settings: "Settings", cash: Decimal) -> None:
+    """A withdrawal from the simulated account may take at most the cash it holds: its book
+    has no margin, and negative cash would be valued as a debt nobody incurred. ``cash`` is
+    in the base currency, after every fill and every recorded flow (the book takes a
+    back-dated flow at its own clock, so that is the cash it is taken from)."""
+    base = settings.account.base_currency
+    rate = Decimal(1) if flow.currency.upper() == base else settings.prices.fx_rates.get(flow.currency.upper())
+    if rate is None:
+        return  # the book refuses a currency it has no rate for, naming it
+    taken = -flow.amount * rate
+    if taken > cash:
+        in_base = "" if rate == 1 else f" ({taken:,.2f} {base})"
+        raise UserError(f"--amount {flow.amount}: a withdrawal of {-flow.amount:,.2f} {flow.currency}{in_base} from "
+                        f"the simulated account {flow.account_id} on {flow.flow_date} exceeds its cash available "
+                        f"then, {cash:,.2f} {base}; withdraw at most that (sell first to raise more)")
 
 
 def refuse_rewriting_valuations(conn: "Connection", account: str, flow_date: date, action: str) -> None:
