@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +17,7 @@ from trackrecord.config import PricesConfig
 from trackrecord.domain import Mode, is_simulated
 from trackrecord.engine.context import ExchangeClock, PlanningContext, RunContext
 from trackrecord.engine.planning import BrokerPortfolio, CashPortfolio, RecordedPortfolio
+from trackrecord.engine.replay import MonthLedger
 from trackrecord.engine.pricebook import PriceBook
 from trackrecord.errors import RuntimeFailure, SafetyRefusal, UserError
 from trackrecord.ledger.db import create_db_engine, create_read_only_engine, migrate
@@ -118,12 +121,18 @@ def backtest_workspace(directory: Path, settings: "Settings", backtest: "Mapping
                        calendar: "ExchangeCalendar", now: datetime) -> Iterator[tuple[RunContext, Services]]:
     """A new BACKTEST workspace in ``directory`` (``engine.backtest.OpenBacktestWorkspace``):
     marked in its ``workspace.created``, its throw-away database written without a sync on
-    commit, a simulated broker trading on a tape the replay fills. Signed once when the block ends well."""
+    commit and a month to a transaction (``engine.replay.MonthLedger``), a simulated broker
+    trading on a tape the replay fills. Signed once when the block ends well."""
     workspace = create_workspace(directory, settings, now, backtest)
     services = connect(workspace, durable=False)
     try:
+        months = MonthLedger(services.ledger)  # a month to a transaction, the broker's book inside it
         broker, clock = simulated_broker(services, calendar, PriceTape())
-        yield run_context(services, Mode.PAPER, calendar, broker, clock), services
+        broker.join_transaction(months.open_connection)
+        try:
+            yield replace(run_context(services, Mode.PAPER, calendar, broker, clock), ledger=months), services
+        finally:
+            months.commit(*sys.exc_info())
         broker.close()
         checkpoint(services.ledger, workspace.private_key_path)
     finally:

@@ -96,12 +96,16 @@ def _close_of_day(ctx: "RunContext", writer: "Writer", session: date, rows: Sequ
 
 
 def run_session(ctx: "RunContext", session: date, rows: Sequence["PriceRow"], decided_at: datetime,
-                closed_at: datetime, writer: "Writer | None" = None) -> SessionReport:
+                closed_at: datetime, writer: "Writer | None" = None,
+                rebalance_day: bool | None = None) -> SessionReport:
     """One session of the pipeline: rebalance before the close on the month's first
     session, then the close of day. ``rows`` are the session's own bars, known after
     its close. Used by paper runs, the demo and replays; ``writer`` lets a replay record
-    several ordinary sessions in one transaction (never a rebalance session)."""
-    if not is_rebalance_session(ctx, session):
+    several ordinary sessions in one transaction (never a rebalance session);
+    ``rebalance_day``, whether ``session`` is the month's first, when the caller knows."""
+    if rebalance_day is None:
+        rebalance_day = is_rebalance_session(ctx, session)
+    if not rebalance_day:
         ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
         return close_of_day(ctx, session, rows, closed_at, writer)
     if writer is not None:

@@ -4,10 +4,12 @@ second implementation of the strategy."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -15,13 +17,18 @@ from trackrecord.domain import CashFlow, Mode
 from trackrecord.engine.daily import close_of_day, is_rebalance_session, run_session
 from trackrecord.engine.planning import decision_price
 from trackrecord.engine.sessions import DECISION_BEFORE_CLOSE, SNAPSHOT_AFTER_CLOSE
-from trackrecord.errors import SafetyRefusal
+from trackrecord.errors import RuntimeFailure, SafetyRefusal
 from trackrecord.ledger.cashflows import record_cashflow
+from trackrecord.ledger.queries import backtest_of, reading
 from trackrecord.market.base import PriceRow
 from trackrecord.market.service import record_prices
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from trackrecord.engine.context import RunContext
+    from trackrecord.ledger.chain import StoredEvent
+    from trackrecord.ledger.store import Clock, SqlLedger, Writer
     from trackrecord.market.calendar import ExchangeCalendar
 
 History = Mapping[str, tuple[np.ndarray, np.ndarray]]
@@ -62,29 +69,127 @@ def deposit(ctx: "RunContext", amount: Decimal, session: date, note: str) -> Non
     ctx.broker.deposit(amount, booked_at, note)  # type: ignore[union-attr]
 
 
+class MonthLedger:
+    """A backtest's ledger (``bootstrap.backtest_workspace``): its writers are steps of one
+    open transaction that the replay commits once a month, rebalance included, with the
+    simulated broker's book written inside it (``SimulatedBroker.join_transaction``).
+
+    Rule: only for a ledger marked as a backtest in its ``workspace.created`` (the rule of
+    ``bootstrap.connect(durable=False)``), on SQLite; any other is a ``SafetyRefusal``. A
+    live or paper run commits each step, the intent before its order leaves.
+
+    A step cannot be undone alone: a step that fails after it wrote rolls the month back
+    and stops the replay (``RuntimeFailure``); a step that fails before writing anything
+    raises as it is (a refusal, recorded in an earlier step, lets the replay go on).
+    """
+
+    def __init__(self, ledger: "SqlLedger") -> None:
+        with reading(ledger.engine) as conn:
+            if conn.dialect.name != "sqlite" or backtest_of(conn) is None:
+                raise SafetyRefusal("one transaction a month is for a backtest's throw-away ledger only: this one is "
+                                    "not marked as a backtest; a live or paper run commits each step")
+        self.ledger = ledger
+        self._manager: "ContextManager[Writer] | None" = None
+        self._writer: "Writer | None" = None
+
+    @property
+    def engine(self) -> "Engine":
+        return self.ledger.engine
+
+    @property
+    def clock(self) -> "Clock":
+        return self.ledger.clock
+
+    def write_lock(self) -> "ContextManager[None]":
+        return self.ledger.write_lock()
+
+    def current(self) -> "Writer":
+        """The month's writer, its transaction begun on first use."""
+        if self._writer is None:
+            self._manager = self.ledger.writer()
+            self._writer = self._manager.__enter__()
+        return self._writer
+
+    def open_connection(self) -> Any:
+        """The DBAPI connection of the month's open transaction; None between months."""
+        return None if self._writer is None else self._writer.conn.connection.driver_connection
+
+    def commit(self, *exc_info: Any) -> None:
+        """End the month's transaction: commit, or with ``exc_info`` of a failure roll it back."""
+        if self._manager is not None:
+            manager, self._manager, self._writer = self._manager, None, None
+            manager.__exit__(*(exc_info or (None, None, None)))
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator["Writer"]:
+        writer = self.current()
+        driver = writer.conn.connection.driver_connection
+        changes = driver.total_changes
+        try:
+            yield writer
+        except BaseException as exc:
+            if driver.total_changes == changes:
+                raise
+            self.commit(*sys.exc_info())
+            raise RuntimeFailure(f"a step of the backtest failed after it wrote ({exc}); its month was rolled back "
+                                 "and the replay stopped: run the backtest again") from exc
+
+    def append(self, kind: str, payload: Mapping[str, Any]) -> "StoredEvent":
+        with self.writer() as writer:
+            return writer.append(kind, payload)
+
+    def append_many(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> "list[StoredEvent]":
+        with self.writer() as writer:
+            return writer.append_many(items)
+
+    def close(self) -> None:
+        self.commit()
+        self.ledger.close()
+
+
 class _Batch:
-    """One writer transaction shared by consecutive ordinary sessions of a replay."""
+    """One writer transaction shared by consecutive ordinary sessions of a replay; a
+    rebalance or deposit session commits each of its steps."""
 
     def __init__(self, ctx: "RunContext", size: int) -> None:
         self.ctx, self.size = ctx, size
-        self._manager = None
-        self.writer = None
+        self._manager: "ContextManager[Writer] | None" = None
+        self.writer: "Writer | None" = None
         self.sessions = 0
 
-    def get(self):  # type: ignore[no-untyped-def]
+    def writer_for(self, own_steps: bool, starts_month: bool) -> "Writer | None":
+        if own_steps or self.sessions >= self.size:
+            self.commit()
+        if own_steps:
+            return None
         if self.writer is None:
             self._manager = self.ctx.ledger.writer()
-            self.writer = self._manager.__enter__()  # type: ignore[union-attr]
+            self.writer = self._manager.__enter__()
         self.sessions += 1
         return self.writer
 
-    def commit(self, *exc_info) -> None:  # type: ignore[no-untyped-def]
+    def commit(self, *exc_info: Any) -> None:
         if self._manager is not None:
             manager, self._manager, self.writer, self.sessions = self._manager, None, None, 0
             manager.__exit__(*(exc_info or (None, None, None)))
 
-    def full(self) -> bool:
-        return self.sessions >= self.size
+
+class _Months:
+    """A backtest's sessions, a month (at most ``size`` sessions) to a transaction."""
+
+    def __init__(self, ledger: MonthLedger, size: int) -> None:
+        self.ledger, self.size = ledger, size
+        self.sessions = 0
+
+    def writer_for(self, own_steps: bool, starts_month: bool) -> "Writer | None":
+        if starts_month or self.sessions >= self.size:
+            self.commit()
+        self.sessions += 1
+        return None if own_steps else self.ledger.current()
+
+    def commit(self, *exc_info: Any) -> None:
+        self.sessions = 0
+        self.ledger.commit(*exc_info)
 
 
 def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequence[PriceRow]],
@@ -92,18 +197,18 @@ def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequ
            on_session: Callable[[int], None] | None = None, batch_sessions: int = 64) -> ReplayResult:
     """Run the daily pipeline over ``sessions``; each session's bars reach the tape only
     at its close, so no decision can see a later price. Ordinary sessions are recorded
-    ``batch_sessions`` to a transaction; rebalance and deposit sessions commit each step."""
-    import sys
-
+    ``batch_sessions`` to a transaction; rebalance and deposit sessions commit each step,
+    except on a backtest's ``MonthLedger``: there a month is one transaction."""
     assert ctx.mode is Mode.PAPER
     deposits = deposits or {}
-    batch = _Batch(ctx, batch_sessions)
+    transactions: _Batch | _Months = _Months(ctx.ledger, batch_sessions) if isinstance(ctx.ledger, MonthLedger) \
+        else _Batch(ctx, batch_sessions)
+    rebalance_days = _rebalance_sessions(ctx.calendar, sessions)
     result = ReplayResult(first_session=sessions[0] if sessions else None)
     try:
         for index, session in enumerate(sessions):
-            own_steps = is_rebalance_session(ctx, session) or session in deposits
-            if own_steps or batch.full():
-                batch.commit()
+            rebalance_day = session in rebalance_days
+            writer = transactions.writer_for(rebalance_day or session in deposits, rebalance_day)
             close = ctx.calendar.close_time(session)
             decided_at = close - DECISION_BEFORE_CLOSE
             if session in deposits:
@@ -114,9 +219,9 @@ def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequ
             for row in rows:
                 ctx.session_clock.record_close(row.symbol, session, close,
                                                decision_price(float(row.close or row.adj_close)))
-            writer = None if own_steps else batch.get()
             try:
-                report = run_session(ctx, session, rows, decided_at, close + SNAPSHOT_AFTER_CLOSE, writer)
+                report = run_session(ctx, session, rows, decided_at, close + SNAPSHOT_AFTER_CLOSE, writer,
+                                     rebalance_day)
             except SafetyRefusal as exc:  # the rule refused and recorded it; the replay goes on
                 result.refusals.append(f"{session}: {exc}")
                 report = close_of_day(ctx, session, rows, close + SNAPSHOT_AFTER_CLOSE)
@@ -130,10 +235,16 @@ def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequ
             if on_session is not None:
                 on_session(index + 1)
     except BaseException:
-        batch.commit(*sys.exc_info())
+        transactions.commit(*sys.exc_info())
         raise
-    batch.commit()
+    transactions.commit()
     return result
+
+
+def _rebalance_sessions(calendar: "ExchangeCalendar", sessions: Sequence[date]) -> set[date]:
+    """The rebalance sessions among ``sessions`` (one calendar question a month)."""
+    months = {(day.year, day.month): day for day in sessions}
+    return {calendar.rebalance_session(day) for day in months.values()}
 
 
 def replay_window(calendar: "ExchangeCalendar", end: date, years: int, lookback_months: int) -> tuple[list[date], list[date]]:

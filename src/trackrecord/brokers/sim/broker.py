@@ -35,6 +35,7 @@ from trackrecord.brokers.sim.costs import CommissionModel, SlippageModel
 from trackrecord.brokers.sim.market import SimMarket
 from trackrecord.brokers.sim.store import (
     DuplicateOrderRef,
+    OpenTransaction,
     SimBookStore,
     WriteLock,
     decimal_or_none,
@@ -259,6 +260,11 @@ class SimulatedBroker:
     def close(self) -> None:
         """Give back the database connection (the engine stays the caller's)."""
         self._store.close()
+
+    def join_transaction(self, open_transaction: OpenTransaction) -> None:
+        """Write the book inside the ledger writer's open transaction (``SimBookStore.join_transaction``):
+        a backtest's, whose database is thrown away rather than recovered."""
+        self._store.join_transaction(open_transaction)
 
     # -- cash ---------------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 WriteLock = Callable[[], ContextManager[None]]
+# The DBAPI connection of a writer transaction the book's writes join (None: none is open).
+OpenTransaction = Callable[[], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,9 @@ class SimBookStore:
     ``SqlLedger.write_lock``) and begins its transaction for writing: SQLite ``BEGIN
     IMMEDIATE``, PostgreSQL the ledger's advisory lock, so the book's writes and the
     ledger's never meet half-way ("database is locked").
+
+    A backtest's book may instead join the ledger writer's open transaction
+    (``join_transaction``): its rows then commit (or roll back) with the ledger's events.
     """
 
     def __init__(self, engine: "Engine", account_id: str, write_lock: WriteLock | None = None) -> None:
@@ -84,6 +89,13 @@ class SimBookStore:
         self._conn: Any = None
         self._write_lock = write_lock
         self._postgres = engine.dialect.name == "postgresql"
+        self._joined: OpenTransaction | None = None
+
+    def join_transaction(self, open_transaction: OpenTransaction) -> None:
+        """Write inside the transaction ``open_transaction()`` names whenever it names one
+        (the caller holds the single-writer lock and commits); else as before, each change
+        in a transaction of its own. Only for a throw-away database (a backtest's)."""
+        self._joined = open_transaction
 
     def load(self) -> BookRows:
         from sqlalchemy import func, select
@@ -187,6 +199,15 @@ class SimBookStore:
         return self._write_lock() if self._write_lock is not None else contextlib.nullcontext()
 
     def _write(self, batches: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
+        joined = self._joined() if self._joined is not None else None
+        if joined is not None:
+            cursor = joined.cursor()
+            try:
+                for sql, rows in batches:
+                    cursor.executemany(sql, rows)
+            finally:
+                cursor.close()
+            return
         held = this_process_writes()
         with self._locked():
             if self._sqlite:
