@@ -19,7 +19,7 @@ import csv
 import math
 from datetime import date
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 from trackrecord.domain import Instrument
 from trackrecord.errors import UserError
@@ -51,54 +51,86 @@ class CsvFolderSource:
 
     def fetch(self, instruments: Sequence[Instrument], start: Mapping[str, date], end: date) -> list[PriceRow]:
         rows: list[PriceRow] = []
+        days: dict[str, date] = {}
         for instrument in instruments:
             path = self.file_for(instrument)
             if path is None:
                 continue
             since = start.get(instrument.symbol, date.min)
-            rows += [r for r in read_price_file(path, instrument) if since <= r.session_date <= end]
+            rows += [r for r in read_price_file(path, instrument, days) if since <= r.session_date <= end]
         return rows
 
 
-def read_price_file(path: Path, instrument: Instrument) -> list[PriceRow]:
+def read_price_file(path: Path, instrument: Instrument, days: dict[str, date] | None = None) -> list[PriceRow]:
     """Every bar of one file, ascending, converted to the instrument's currency.
 
     Refused with the file and line: text that is not UTF-8, a header naming a column twice,
     a row with fewer fields than the header (a date alone), a price that is not a positive
-    finite number below 1e15, one date with two different bars.
+    finite number below 1e15, one date with two different bars. ``days`` remembers the
+    date cells already parsed (shared by the files of one folder: they repeat the dates).
     """
     try:
         text, _ = read_utf8(path, "a CSV of daily prices")
     except UserError as exc:
         raise PriceInputError(str(exc)) from None
-    reader = csv.reader(text.splitlines())
+    lines = text.splitlines()
+    reader = _plain_records(lines) if _is_plain(text, lines) else csv.reader(lines)
     try:
-        return _bars(path, reader, instrument)
+        return _bars(path, reader, instrument, {} if days is None else days)
     except csv.Error as exc:
         raise PriceInputError(f"{path}:{reader.line_num}: unreadable CSV: {exc}") from None
 
 
-def _bars(path: Path, reader: Any, instrument: Instrument) -> list[PriceRow]:
+def _is_plain(text: str, lines: list[str]) -> bool:
+    """No quoting, no NUL, no field over the csv module's limit: ``csv.reader`` would split
+    each line at its commas and nothing else."""
+    return '"' not in text and "\0" not in text and max(map(len, lines), default=0) < csv.field_size_limit()
+
+
+def _plain_records(lines: list[str]) -> Iterator[list[str]]:
+    """The records ``csv.reader`` gives for plain lines (see ``_is_plain``), faster."""
+    return iter([line.split(",") if line else [] for line in lines])
+
+
+def _bars(path: Path, reader: Any, instrument: Instrument, days: dict[str, date]) -> list[PriceRow]:
     header = [_column(name) for name in next(reader, [])]
     date_at, close_at, adj_at = _layout(path, header)
+    width, symbol, divisor = len(header), instrument.symbol, float(instrument.quote_divisor)
     bars: dict[date, PriceRow] = {}
     for line, record in enumerate(reader, start=2):
-        if not record or all(not cell.strip() for cell in record):
-            continue
-        if len(record) < len(header):
-            raise PriceInputError(f"{path}:{line}: expected {len(header)} fields ({','.join(header)}), "
-                                   f"found {len(record)}")
-        day = _date(path, line, record[date_at])
-        adj = _number(path, line, record, adj_at)
-        raw = _number(path, line, record, close_at) if close_at is not None else None
+        if len(record) < width or not record[date_at].strip():
+            if not record or all(not cell.strip() for cell in record):
+                continue
+            if len(record) < width:
+                raise PriceInputError(f"{path}:{line}: expected {width} fields ({','.join(header)}), "
+                                       f"found {len(record)}")
+        cell = record[date_at]
+        day = days.get(cell)
+        if day is None:
+            day = days[cell] = _date(path, line, cell)
+        adj = _price(path, line, record[adj_at])
         if adj is None:
+            if close_at is not None:
+                _price(path, line, record[close_at])  # still refused when unreadable
             continue
-        row = PriceRow(instrument.symbol, day, None if raw is None else to_currency(raw, instrument),
-                       to_currency(adj, instrument))
+        raw = adj if close_at == adj_at else (None if close_at is None else _price(path, line, record[close_at]))
+        row = PriceRow(symbol, day, None if raw is None else raw / divisor, adj / divisor)
         if day in bars and bars[day] != row:
             raise PriceInputError(f"{path}:{line}: {day} appears twice with different prices")
         bars[day] = row
     return [bars[d] for d in sorted(bars)]
+
+
+def _price(path: Path, line: int, text: str) -> float | None:
+    """A price cell: None when missing (empty, null, NaN...), else a positive finite float
+    below ``MAX_PRICE``, else refused naming the file and line."""
+    try:
+        value = float(text)  # the common case; float() ignores surrounding blanks like strip()
+    except ValueError:
+        return _number(path, line, text)
+    if 0 < value < MAX_PRICE:
+        return value
+    return _number(path, line, text)
 
 
 def _column(name: str) -> str:
@@ -130,8 +162,8 @@ def _date(path: Path, line: int, text: str) -> date:
         raise PriceInputError(f"{path}:{line}: date {_short(text)} is not YYYY-MM-DD") from None
 
 
-def _number(path: Path, line: int, record: list[str], index: int) -> float | None:
-    text = record[index].strip() if index < len(record) else ""
+def _number(path: Path, line: int, cell: str) -> float | None:
+    text = cell.strip()
     if text.lower() in MISSING:
         return None
     try:
