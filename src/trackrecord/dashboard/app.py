@@ -51,102 +51,136 @@ def _date(text: str | None, name: str) -> date | None:
     return None if not text else parse_date(text, name)
 
 
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=status)
+
+
 def create_app(services: "Services", guard: Guard, clock: Callable[[], Any]) -> FastAPI:
     """The dashboard of ``services``' workspace. ``guard`` holds the token (None: open on
     loopback only); ``clock`` gives now in UTC."""
     documents = DashboardDocuments(services, clock)
-    renderer = Renderer(documents, Links())
+    serve = _Serve(documents, Renderer(documents, Links()))
     app = FastAPI(title="trackrecord dashboard", version="1", docs_url=None, redoc_url=None,
                   openapi_url=f"{API}/openapi.json",
                   description="Read-only JSON documents of the workspace: the same documents as the CLI's --json.")
     app.state.documents = documents
-
-    def error(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"detail": message}, status_code=status)
-
     app.add_middleware(_GuardMiddleware, guard=guard)
+    _add_error_handlers(app)
+    _add_record_api(app, serve)
+    _add_orders_api(app, serve)
+    _add_ledger_api(app, serve)
+    _add_health(app, documents)
+    csrf = guard.csrf_token(guard.session_value() if guard.required else None)
+    app.state.warm = _add_overview(app, serve, csrf)
+    _add_pages(app, serve)
+    _add_login(app, guard)
+    _add_kill_switch(app, services, guard)
+    _add_static(app)
+    return app
 
+
+class _Serve:
+    """How routes answer from the documents' cache, keyed by the ledger's head."""
+
+    def __init__(self, documents: DashboardDocuments, renderer: Renderer) -> None:
+        self.documents, self.renderer = documents, renderer
+
+    async def cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """The cached value at the current head (one read of the head, on the event loop),
+        else built in a worker thread: a slow build never stalls the cached answers."""
+        hit = self.documents.peek(key)
+        return hit if hit is not None else await run_in_threadpool(self.documents.cached, key, build)
+
+    async def json(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Response:
+        body = self.documents.peek(("json", *key))
+        if body is None:
+            body = await run_in_threadpool(self.documents.cached_json, key, build)
+        return Response(content=body, media_type="application/json")
+
+    async def page(self, name: str, **options: Any) -> HTMLResponse:
+        key = ("page", name, *sorted(options.items()))
+        return HTMLResponse(await self.cached(key, lambda: self.renderer.render(name, **options)))
+
+
+def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(UserError)
     async def _user_error(request: Request, exc: UserError) -> Any:
         if request.url.path.startswith(API):
-            return error(400, str(exc))
+            return _error(400, str(exc))
         return HTMLResponse(_error_page(str(exc)), status_code=400)
 
     @app.exception_handler(NotRecorded)
     async def _not_recorded(request: Request, exc: NotRecorded) -> Any:
-        return error(404, str(exc))
+        return _error(404, str(exc))
 
-    async def cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-        """The cached value at the current head (one read of the head, on the event loop),
-        else built in a worker thread: a slow build never stalls the cached answers."""
-        hit = documents.peek(key)
-        return hit if hit is not None else await run_in_threadpool(documents.cached, key, build)
 
-    async def json_document(key: tuple[Any, ...], build: Callable[[], Any]) -> Response:
-        body = documents.peek(("json", *key))
-        if body is None:
-            body = await run_in_threadpool(documents.cached_json, key, build)
-        return Response(content=body, media_type="application/json")
-
-    async def page(name: str, **options: Any) -> HTMLResponse:
-        key = ("page", name, *sorted(options.items()))
-        return HTMLResponse(await cached(key, lambda: renderer.render(name, **options)))
-
-    # -- API ------------------------------------------------------------------------------------
+def _add_record_api(app: FastAPI, serve: _Serve) -> None:
+    """The record's figures: the overview, stats, chart series, trades and slippage."""
+    documents = serve.documents
 
     @app.get(f"{API}/summary", tags=["api"], summary="The overview: NAV, P&L by period, positions, signal, freshness")
     async def api_summary() -> Response:
         today = documents.today()
-        return await json_document(("summary", today), lambda: documents.summary())
+        return await serve.json(("summary", today), lambda: documents.summary())
 
     @app.get(f"{API}/stats", tags=["api"], summary="`trackrecord stats [FROM] [TO] [--benchmark B] --json`")
     async def api_stats(period_from: str | None = Query(None, alias="from", pattern=DATE_PATTERN),
                         period_to: str | None = Query(None, alias="to", pattern=DATE_PATTERN),
                         benchmark: str | None = Query(None, max_length=32)) -> Response:
         start, end = _date(period_from, "from"), _date(period_to, "to")
-        return await json_document(("stats", start, end, benchmark), lambda: documents.stats(start, end, benchmark))
+        return await serve.json(("stats", start, end, benchmark), lambda: documents.stats(start, end, benchmark))
 
     @app.get(f"{API}/series", tags=["api"], summary="TWR index, benchmark, drawdown and rolling Sharpe")
     async def api_series() -> Response:
-        return await json_document(("series",), documents.chart_series)
+        return await serve.json(("series",), documents.chart_series)
 
     @app.get(f"{API}/trades", tags=["api"], summary="`trackrecord trades --json`")
     async def api_trades() -> Response:
-        return await json_document(("trades",), documents.trades)
+        return await serve.json(("trades",), documents.trades)
 
     @app.get(f"{API}/slippage", tags=["api"], summary="`trackrecord slippage --json`")
     async def api_slippage() -> Response:
-        return await json_document(("slippage",), documents.slippage)
+        return await serve.json(("slippage",), documents.slippage)
+
+
+def _add_orders_api(app: FastAPI, serve: _Serve) -> None:
+    """What was decided and sent: orders, their history, signals and the kill switch."""
+    documents = serve.documents
 
     @app.get(f"{API}/orders", tags=["api"], summary="`trackrecord orders --limit N --json`")
     async def api_orders(limit: int = Query(50, ge=1, le=1000)) -> Response:
-        return await json_document(("orders", limit), lambda: documents.orders(limit))
+        return await serve.json(("orders", limit), lambda: documents.orders(limit))
 
     @app.get(f"{API}/orders/history", tags=["api"], summary="Every order with its status history")
     async def api_order_history() -> Response:
-        return await json_document(("order_history",), documents.order_history)
+        return await serve.json(("order_history",), documents.order_history)
 
     @app.get(f"{API}/signals", tags=["api"], summary="The recorded signals with their plan and risk decision")
     async def api_signals() -> Response:
-        return await json_document(("signals",), documents.signals)
+        return await serve.json(("signals",), documents.signals)
 
     @app.get(f"{API}/kill-switch", tags=["api"], summary="`trackrecord kill-switch status --json`")
     async def api_kill_switch() -> Response:
-        return await json_document(("kill_switch",), documents.kill_switch)
+        return await serve.json(("kill_switch",), documents.kill_switch)
+
+
+def _add_ledger_api(app: FastAPI, serve: _Serve) -> None:
+    """The ledger itself: head, events, verification, report files and annotations."""
+    documents = serve.documents
 
     @app.get(f"{API}/ledger", tags=["api"], summary="Head, events by kind, checkpoints and commitments")
     async def api_ledger() -> Response:
-        return await json_document(("ledger",), documents.ledger_overview)
+        return await serve.json(("ledger",), documents.ledger_overview)
 
     @app.get(f"{API}/ledger/events", tags=["api"], summary="A page of `trackrecord ledger log --json`, newest first")
     async def api_events(kind: str | None = Query(None, max_length=64),
                          before: int | None = Query(None, ge=1, le=2**62),
                          limit: int = Query(100, ge=1, le=500)) -> Response:
-        return await json_document(("events", kind, before, limit), lambda: documents.events(kind, before, limit))
+        return await serve.json(("events", kind, before, limit), lambda: documents.events(kind, before, limit))
 
     @app.get(f"{API}/verify", tags=["api"], summary="`trackrecord verify --json` of the current head")
     async def api_verify() -> Response:
-        return await json_document(("verify",), documents.verify)
+        return await serve.json(("verify",), documents.verify)
 
     @app.get(f"{API}/reports", tags=["api"], summary="The PDFs under reports/ with their sha256")
     def api_reports() -> Response:
@@ -154,16 +188,19 @@ def create_app(services: "Services", guard: Guard, clock: Callable[[], Any]) -> 
 
     @app.get(f"{API}/annotations", tags=["api"], summary="The recorded annotations")
     async def api_annotations() -> Response:
-        return await json_document(("annotations",), documents.annotations)
+        return await serve.json(("annotations",), documents.annotations)
 
+
+def _add_health(app: FastAPI, documents: DashboardDocuments) -> None:
     @app.get("/healthz", tags=["health"], summary="Database, ledger head, last daily job, data freshness")
     def healthz() -> Response:
         document = documents.health()
         return JSONResponse(document, status_code=503 if document["status"] == "down" else 200)
 
-    # -- pages ----------------------------------------------------------------------------------
 
-    csrf = guard.csrf_token(guard.session_value() if guard.required else None)
+def _add_overview(app: FastAPI, serve: _Serve, csrf: str) -> Callable[[], None]:
+    """The overview page (it carries the kill-switch form's CSRF token); returns ``warm``."""
+    documents, renderer = serve.documents, serve.renderer
 
     def warm() -> None:
         """Build the overview's documents and page now (``trackrecord dashboard`` calls it in
@@ -171,28 +208,33 @@ def create_app(services: "Services", guard: Guard, clock: Callable[[], Any]) -> 
         documents.cached(("page", "overview", ("csrf", csrf)), lambda: renderer.render("overview", csrf=csrf))
         documents.cached_json(("summary", documents.today()), documents.summary)
 
-    app.state.warm = warm
-
     @app.get("/", include_in_schema=False)
     async def overview(notice: str | None = Query(None, max_length=200)) -> HTMLResponse:
         if notice:  # not cached: it echoes what the activation said
             return HTMLResponse(await run_in_threadpool(renderer.render, "overview", csrf=csrf, notice=notice))
-        return await page("overview", csrf=csrf)
+        return await serve.page("overview", csrf=csrf)
+
+    return warm
+
+
+def _add_pages(app: FastAPI, serve: _Serve) -> None:
+    """Every page but the overview, and the report PDFs."""
+    documents, renderer = serve.documents, serve.renderer
 
     @app.get("/performance", include_in_schema=False)
     async def performance(period: str | None = Query(None, max_length=8),
                           period_from: str | None = Query(None, alias="from", max_length=10),
                           period_to: str | None = Query(None, alias="to", max_length=10)) -> HTMLResponse:
-        return await page("performance", period=period, period_from=_date(period_from, "from"),
-                          period_to=_date(period_to, "to"))
+        return await serve.page("performance", period=period, period_from=_date(period_from, "from"),
+                                period_to=_date(period_to, "to"))
 
     @app.get("/signals", include_in_schema=False)
     async def signals() -> HTMLResponse:
-        return await page("signals")
+        return await serve.page("signals")
 
     @app.get("/orders", include_in_schema=False)
     async def orders() -> HTMLResponse:
-        return await page("orders")
+        return await serve.page("orders")
 
     @app.get("/reports", include_in_schema=False)
     def reports() -> HTMLResponse:
@@ -205,14 +247,14 @@ def create_app(services: "Services", guard: Guard, clock: Callable[[], Any]) -> 
     @app.get("/ledger", include_in_schema=False)
     async def ledger(kind: str | None = Query(None, max_length=64), before: int | None = Query(None, ge=1, le=2**62),
                      verify: bool = False) -> HTMLResponse:
-        return await page("ledger", kind=kind or None, before=before, verify=verify)
+        return await serve.page("ledger", kind=kind or None, before=before, verify=verify)
 
     @app.get("/annotations", include_in_schema=False)
     async def annotations() -> HTMLResponse:
-        return await page("annotations")
+        return await serve.page("annotations")
 
-    # -- login and the one write ----------------------------------------------------------------
 
+def _add_login(app: FastAPI, guard: Guard) -> None:
     @app.get("/login", include_in_schema=False)
     def login_form(next: str = "/", failed: bool = False) -> HTMLResponse:
         return HTMLResponse(_login_page(_local(next), failed))
@@ -232,37 +274,50 @@ def create_app(services: "Services", guard: Guard, clock: Callable[[], Any]) -> 
                             secure=request.url.scheme == "https", path="/")
         return response
 
+
+def _add_kill_switch(app: FastAPI, services: "Services", guard: Guard) -> None:
+    """The dashboard's one write: activating the kill switch, sealed like a CLI command."""
+
     @app.post("/kill-switch/activate", include_in_schema=False)
     async def activate_kill_switch(request: Request) -> Any:
         form = await _form(request)
-        if not same_origin(request.headers.get("origin"), request.headers.get("sec-fetch-site"),
-                           request.headers.get("host")):
-            return error(403, "cross-site request refused: activate the kill switch from the dashboard's own page")
-        session = request.cookies.get(SESSION_COOKIE) if guard.required else None
-        if not guard.csrf_ok(form.get("csrf"), session):
-            return error(403, "missing or wrong CSRF token: reload the overview page and try again")
-        if form.get("confirm", "").strip() != ACTIVATION_WORD:
-            return error(400, f"type {ACTIVATION_WORD} to activate the kill switch: nothing was written")
-        reason = form.get("reason", "").strip()
-        if not reason:
-            return error(400, "give a reason (kept in the ledger): nothing was written")
+        refusal = _activation_refusal(request, form, guard)
+        if refusal is not None:
+            return refusal
         opened_at = services.ledger.head()[0]
         try:
-            status, previous = await asyncio.to_thread(activate, services.ledger, reason,
+            status, previous = await asyncio.to_thread(activate, services.ledger, form.get("reason", "").strip(),
                                                        form.get("reduce_only") == "on")
         except KillSwitchRefusal as exc:
-            return error(400, str(exc))
+            return _error(400, str(exc))
         finally:
             await asyncio.to_thread(seal, services.ledger, services.workspace.private_key_path, opened_at)
         notice = f"kill switch {status.state.value} (was {previous.value}), seq {status.seq}"
         return RedirectResponse(f"/?notice={quote(notice)}", status_code=303)
 
+
+def _activation_refusal(request: Request, form: dict[str, str], guard: Guard) -> JSONResponse | None:
+    """Why this activation request writes nothing (another site, no CSRF token, no confirmation
+    word, no reason), else None."""
+    if not same_origin(request.headers.get("origin"), request.headers.get("sec-fetch-site"),
+                       request.headers.get("host")):
+        return _error(403, "cross-site request refused: activate the kill switch from the dashboard's own page")
+    session = request.cookies.get(SESSION_COOKIE) if guard.required else None
+    if not guard.csrf_ok(form.get("csrf"), session):
+        return _error(403, "missing or wrong CSRF token: reload the overview page and try again")
+    if form.get("confirm", "").strip() != ACTIVATION_WORD:
+        return _error(400, f"type {ACTIVATION_WORD} to activate the kill switch: nothing was written")
+    if not form.get("reason", "").strip():
+        return _error(400, "give a reason (kept in the ledger): nothing was written")
+    return None
+
+
+def _add_static(app: FastAPI) -> None:
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Any:
         return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    return app
 
 
 class _GuardMiddleware:
