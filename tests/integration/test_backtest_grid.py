@@ -87,16 +87,49 @@ def test_the_grid_ranks_the_live_parameters_and_deflates_their_sharpe_ratio(synt
 
 
 @pytest.mark.slow
-def test_a_combination_the_engine_cannot_run_is_a_failed_trial_still_counted(synthetic: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    # skip_months=0 needs the previous month complete, which the engine deciding before the first
-    # session's close cannot know: no signal on the first session
+def test_a_grid_over_skip_months_0_and_1_ranks_every_trial(synthetic: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # skip_months=0 failed every trial before: on a month's first session the engine did not count the
+    # month that closed the day before as complete
     result = cli("--home", synthetic, "backtest", "--from", FROM, "--to", "2025-12-31", "--provider", "synthetic",
                  "--grid", "skip_months=0,1", "--json")
     assert result.code == 0, result
     grid = json.loads(result.out)
+    assert [t["params"] for t in grid["trials"]] == [{"skip_months": 0}, {"skip_months": 1}]
+    assert [t["failed"] for t in grid["trials"]] == [None, None]
+    assert all(isinstance(t["sharpe"], float) and t["turnover"] > 0 for t in grid["trials"])
+    assert grid["trials"][0]["final_nav"] != grid["trials"][1]["final_nav"]
+    assert grid["deflated_sharpe"]["trials"] == 2 and grid["live"]["of"] == 2
+    assert grid["live"]["rank_sharpe"] in (1, 2)
+
+
+def _prices_with_a_jump(source: Path, folder: Path, symbol: str, day: str) -> Path:
+    """The real closes from 2021 to April 2024, with one day of ``symbol`` multiplied by 1.6."""
+    folder.mkdir()
+    for path in source.glob("XL*.csv"):
+        lines = path.read_text().splitlines()
+        kept = [lines[0]] + [line for line in lines[1:] if "2021-01-01" <= line[:10] <= "2024-04-30"]
+        if path.stem == symbol:
+            kept = [",".join([line[:10]] + [str(float(v) * 1.6) for v in line.split(",")[1:5]]
+                             + [line.split(",")[5]]) if line.startswith(day) else line for line in kept]
+        (folder / path.name).write_text("\n".join(kept) + "\n")
+    return folder
+
+
+@pytest.mark.slow
+def test_a_combination_the_engine_cannot_run_is_a_failed_trial_still_counted(cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                            shared_data: Path) -> None:
+    # a 60% one-day jump in September 2022: the 18-month lookback's quality gate sees it and blocks the
+    # signal (the engine cannot run that trial); the live 12-month lookback's window starts after it
+    prices = _prices_with_a_jump(shared_data / "prices", tmp_path / "prices", "XLK", "2022-09-15")
+    home = tmp_path / "ws"
+    assert cli("init", home, "--base-currency", "USD", "--universe", "us-sectors", "--prices", "csv").code == 0
+    window = ("--from", "2024-01-01", "--to", "2024-02-29", "--prices-dir", prices)
+    result = cli("--home", home, "backtest", *window, "--grid", "lookback_months=12,18", "--json")
+    assert result.code == 0, result
+    grid = json.loads(result.out)
     failed = [t for t in grid["trials"] if t["failed"]]
-    assert [t["params"] for t in failed] == [{"skip_months": 0}] and "no rebalance" in failed[0]["failed"]
+    assert [t["params"] for t in failed] == [{"lookback_months": 18}]
+    assert "no rebalance" in failed[0]["failed"] and "daily_move" in failed[0]["failed"]
     assert grid["deflated_sharpe"]["trials"] == 2 and grid["live"]["rank_sharpe"] == 1
-    shown = cli("--home", synthetic, "backtest", "--from", FROM, "--to", "2025-12-31", "--provider", "synthetic",
-                "--grid", "skip_months=0,1")
+    shown = cli("--home", home, "backtest", *window, "--grid", "lookback_months=12,18")
     assert shown.code == 0 and "failed (counted as tried)" in shown.out and "deflated Sharpe ratio" in shown.out

@@ -21,7 +21,14 @@ from trackrecord.errors import RuntimeFailure, UserError
 from trackrecord.ledger.queries import latest_snapshot, reading
 from trackrecord.market.quality import QualityReport, check_quality
 from trackrecord.market.service import month_start_of
-from trackrecord.strategy.momentum import Signal, SignalError, SignalParams, prepare_month_ends, signal_for_month
+from trackrecord.strategy.momentum import (
+    Signal,
+    SignalError,
+    SignalParams,
+    formation_months,
+    month_number,
+    signal_for_month,
+)
 from trackrecord.strategy.planner import CommissionModel, Plan, PlanError, PlanParams, PricePoint, plan_rebalance
 
 if TYPE_CHECKING:
@@ -276,26 +283,28 @@ class Planner:
 
     def gate(self, session: date, params: SignalParams) -> QualityReport:
         """The quality gates over the signal's window, up to the session before ``session``."""
-        previous = self.calendar.previous_session(session)
-        window_start = month_start_of(session, 1 + params.lookback_months)
+        return self._gate(self.calendar.previous_session(session), month_start_of(session, 1 + params.lookback_months))
+
+    def _gate(self, previous: date, window_start: date) -> QualityReport:
         series = self.book.series(until=previous, start=window_start - timedelta(days=QUALITY_LOOKBACK_DAYS))
         prices = self.settings.prices
         return check_quality(series, self.calendar.sessions_between(window_start, previous), window_start, previous,
                              prices.max_daily_move, prices.max_gap_sessions)
 
     def signal(self, session: date, held: Collection[str], top_n: int | None = None) -> SignalOutcome | NoPlan:
-        """The signal of ``session``'s month, gated first."""
+        """The signal of ``session``'s month, gated first. It is decided before ``session``'s
+        close: the last close known is the previous session's, which ends the previous
+        month when ``session`` is the month's first (so skip_months 0 can use that month)."""
         params = signal_params(self.settings.strategy, top_n)
-        quality = self.gate(session, params)
+        previous = self.calendar.previous_session(session)
+        quality = self._gate(previous, month_start_of(session, 1 + params.lookback_months))
         if not quality.passed:
             return NoPlan(f"price quality gates failed, signal blocked: {quality.message()}. "
                           "Fix the data (prices update / prices import) and run again", quality)
-        window_start = month_start_of(session, 1 + params.lookback_months)
-        series = self.book.series(until=self.calendar.previous_session(session),
-                                  start=window_start - timedelta(days=QUALITY_LOOKBACK_DAYS))
+        first, last = formation_months(month_number(session), params)
         try:
-            signal = signal_for_month(prepare_month_ends({s: v.history for s, v in series.items()}), session,
-                                      params, set(held))
+            signal = signal_for_month(self.book.month_ends(first, last, previous), session, params, set(held),
+                                      closed_session=previous)
         except SignalError as exc:
             return NoPlan(str(exc), quality)
         sectors = {i.symbol: i.sector for i in self.settings.universe.instruments}

@@ -7,6 +7,12 @@ on adjusted closes (rebalance 2026-03-02: close of 2026-01-30 over close of 2025
 The result depends only on the month, never on the day it is computed, and reads no
 price after the formation end (Jegadeesh & Titman 1993; Moskowitz & Grinblatt 1999).
 
+A month counts once it is over: the data holds a later bar, or (``closed_session``) its
+last bar is the close of the session just before the decision. The engine decides on the
+first session of month M before its close, so month M-1 ended with yesterday's close and a
+``skip_months`` 0 signal uses the month ends M-1-L .. M-1 (12-0 on 2026-03-02: close of
+2026-02-27 over close of 2025-02-28).
+
 Use :func:`prepare_month_ends` once per history and :func:`signal_for_month` per month;
 :func:`compute_signal` does both for a single month.
 """
@@ -158,9 +164,14 @@ def formation_months(month: int, params: SignalParams) -> tuple[int, int]:
 
 
 def signal_for_month(
-    table: MonthEndTable, month: date | str | np.datetime64, params: SignalParams, held: Collection[str] = ()
+    table: MonthEndTable, month: date | str | np.datetime64, params: SignalParams, held: Collection[str] = (),
+    closed_session: date | None = None,
 ) -> Signal:
     """Rank, select and weigh for the rebalance of the month containing ``month``.
+
+    ``closed_session`` is the last session whose close is known when deciding: the session
+    before the decision session, which lies in ``month``. A month-end bar dated on it is
+    final although the data has no later bar yet (its month ended with that close).
 
     Ranking: momentum descending, ties by symbol. Selection: the top ``top_n`` at
     ``1/top_n`` each; a held symbol stays while its rank is within ``exit_rank``; a symbol
@@ -176,7 +187,10 @@ def signal_for_month(
     end_closes = table.closes[j] if inside else start_closes
     usable = np.isfinite(start_closes) & np.isfinite(end_closes) & (start_closes > 0)
     if inside:
-        usable &= table.complete[j]
+        final = table.complete[j]
+        if closed_session is not None:
+            final = final | (table.dates[j] == np.datetime64(closed_session, "D"))
+        usable &= final
     window = f"{_month_label(start)} .. {_month_label(end)}"
     if not usable.any():
         raise SignalError(f"no symbol has complete prices for the formation window {window} "
@@ -191,10 +205,10 @@ def signal_for_month(
 
 def compute_signal(
     histories: Mapping[str, History], month: date | str | np.datetime64, params: SignalParams,
-    held: Collection[str] = (),
+    held: Collection[str] = (), closed_session: date | None = None,
 ) -> Signal:
     """:func:`signal_for_month` over histories indexed on the fly."""
-    return signal_for_month(prepare_month_ends(histories), month, params, held)
+    return signal_for_month(prepare_month_ends(histories), month, params, held, closed_session)
 
 
 def _select(

@@ -137,3 +137,26 @@ def test_params_are_validated() -> None:
         SignalParams(lookback_months=3, skip_months=3)
     with pytest.raises(ValueError):
         SignalParams(top_n=4, exit_rank=3)
+
+
+def test_skip_zero_on_a_months_first_session_uses_the_month_that_closed_yesterday() -> None:
+    # decided on 2026-03-02 (Monday) before its close: February ended with the close of Friday 2026-02-27
+    days = _business_days("2024-06-03", "2026-02-27")
+    closes = np.linspace(10, 20, days.size)
+    params = SignalParams(lookback_months=12, skip_months=0, top_n=1, exit_rank=1)
+    signal = compute_signal({"AAA": (days, closes)}, date(2026, 3, 2), params, closed_session=date(2026, 2, 27))
+    assert (signal.formation_start, signal.formation_end) == (date(2025, 2, 28), date(2026, 2, 27))
+    ranked = signal.ranks[0]
+    assert ranked.momentum == closes[-1] / closes[days == np.datetime64("2025-02-28")][0] - 1
+    with pytest.raises(SignalError, match="2025-02 .. 2026-02"):  # without knowing which close was the last one
+        compute_signal({"AAA": (days, closes)}, date(2026, 3, 2), params)
+    stale = days < np.datetime64("2026-02-27")  # the data misses the month's last close: February is not over in it
+    with pytest.raises(SignalError):
+        compute_signal({"AAA": (days[stale], closes[stale])}, date(2026, 3, 2), params, closed_session=date(2026, 2, 27))
+
+
+def test_the_closed_session_changes_nothing_for_skip_one() -> None:
+    histories = {s: (d[d <= np.datetime64("2026-02-27")], c[d <= np.datetime64("2026-02-27")])
+                 for s, (d, c) in _universe(A=0.002, B=0.001, C=0.0015).items()}
+    assert compute_signal(histories, "2026-03-02", SignalParams(), closed_session=date(2026, 2, 27)) \
+        == compute_signal(histories, "2026-03-02", SignalParams())
