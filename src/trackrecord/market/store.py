@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from functools import lru_cache
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from trackrecord.ledger.canonical import format_timestamp
 from trackrecord.ledger.schema import prices
-from trackrecord.ledger.sql import execute_many, fetch_all, param, upsert_sql
+from trackrecord.ledger.sql import execute_many, fetch_all, param
 from trackrecord.market.base import PriceRow, PriceSeries
 
 if TYPE_CHECKING:
@@ -31,20 +32,72 @@ def store_prices(conn: "Connection", rows: Iterable[PriceRow], source: str, fetc
     """
 
     stamp = format_timestamp(fetched_at)
+    isfinite = math.isfinite
     records = []
+    last: dict[str, str] = {}
+    days: dict[date, str] = {}  # a session's bars share their date: formatted once
     for row in rows:
-        if not math.isfinite(row.adj_close):
-            raise ValueError(f"{row.symbol} {row.session_date}: adjusted close {row.adj_close!r} cannot be stored")
-        close = None if row.close is None or not math.isfinite(row.close) else float(row.close)
-        records.append({"symbol": row.symbol, "session_date": row.session_date.isoformat(), "close": close,
-                        "adj_close": float(row.adj_close), "source": source, "fetched_at": stamp})
+        adj = row.adj_close
+        if not isfinite(adj):
+            raise ValueError(f"{row.symbol} {row.session_date}: adjusted close {adj!r} cannot be stored")
+        close = row.close
+        day = days.get(row.session_date)
+        if day is None:
+            day = days[row.session_date] = row.session_date.isoformat()
+        records.append((row.symbol, day, None if close is None or not isfinite(close) else float(close), float(adj),
+                        source, stamp))
+        if day > last.get(row.symbol, ""):
+            last[row.symbol] = day
     if not records:
         return 0
 
-    statement = upsert_sql(conn.dialect.name, prices.name, tuple(records[0]), ("symbol", "session_date"))
+    statement = _upsert_bars_sql(conn.dialect.name)
     for offset in range(0, len(records), 5000):
-        execute_many(conn, statement, records[offset:offset + 5000])
+        execute_many(conn, statement, records[offset:offset + 5000])  # type: ignore[arg-type]
+    _stored_through(conn, last)
     return len(records)
+
+
+@lru_cache(maxsize=4)
+def _upsert_bars_sql(dialect: str) -> str:
+    """The bars' upsert with positional parameters (a tuple a bar: cheaper than a dict)."""
+    marker = "%s" if dialect == "postgresql" else "?"
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _PRICE_COLUMNS[2:])
+    return (f"INSERT INTO {prices.name} ({', '.join(_PRICE_COLUMNS)}) VALUES ({', '.join([marker] * len(_PRICE_COLUMNS))}) "
+            f"ON CONFLICT (symbol, session_date) DO UPDATE SET {updates}")
+
+
+_PRICE_COLUMNS = ("symbol", "session_date", "close", "adj_close", "source", "fetched_at")
+_LAST_STORED = "trackrecord.prices.last_stored"  # Connection.info: (transaction, symbol -> last stored day)
+
+
+def _known_last_stored(conn: "Connection", symbols: Iterable[str]) -> dict[str, str]:
+    """Each symbol's last stored session (ISO text, "" when none) as the open transaction
+    knows it: read once per transaction and symbol, then kept by ``store_prices``. Sound
+    because every bar is written under the single-writer lock the transaction holds."""
+    transaction = conn.get_transaction()
+    held = conn.info.get(_LAST_STORED)
+    if held is None or held[0] is not transaction:
+        held = (transaction, {})
+        conn.info[_LAST_STORED] = held
+    known: dict[str, str] = held[1]
+    missing = [s for s in symbols if s not in known]
+    if missing:
+        sql = f"SELECT MAX(session_date) FROM {prices.name} WHERE symbol = {param(conn.dialect.name, 'symbol')}"
+        for symbol in missing:
+            known[symbol] = fetch_all(conn, sql, {"symbol": symbol})[1][0][0] or ""
+    return known
+
+
+def _stored_through(conn: "Connection", last: dict[str, str]) -> None:
+    """Keep the open transaction's last stored sessions (only of symbols it has read)."""
+    held = conn.info.get(_LAST_STORED)
+    if held is None or held[0] is not conn.get_transaction():
+        return
+    known = held[1]
+    for symbol, day in last.items():
+        if symbol in known and day > known[symbol]:
+            known[symbol] = day
 
 
 def replaced_bars(conn: "Connection", rows: Sequence[PriceRow]) -> list[dict[str, Any]]:
@@ -55,8 +108,11 @@ def replaced_bars(conn: "Connection", rows: Sequence[PriceRow]) -> list[dict[str
     keys = {(r.symbol, r.session_date.isoformat()) for r in rows}
     if not keys:
         return []
-    days = sorted(day for _, day in keys)
     symbols = sorted({s for s, _ in keys})
+    last = _known_last_stored(conn, symbols)
+    if all(day > last[symbol] for symbol, day in keys):  # every bar after the last stored one: none to replace
+        return []
+    days = sorted(day for _, day in keys)
     dialect = conn.dialect.name
     params: dict[str, Any] = {f"s{i}": symbol for i, symbol in enumerate(symbols)} | {"first": days[0], "last": days[-1]}
     sql = (f"SELECT symbol, session_date, close, adj_close, source, fetched_at FROM {prices.name} "
