@@ -119,9 +119,18 @@ class SessionCloses:
 
     def _at(self, symbol: str, session: date, index: int) -> float:
         if index < 0:
-            raise AnalyticsInputError(f"no stored close of {symbol} on or before {session}: "
-                                      "run `trackrecord prices update` (or import its prices)")
+            raise MissingClose(symbol, session)
         return self._values[symbol][index]
+
+
+class MissingClose(AnalyticsInputError):
+    """No raw close of ``symbol`` on or before ``session``: the caller knows what the store
+    holds, and so what would fix it."""
+
+    def __init__(self, symbol: str, session: date) -> None:
+        super().__init__(f"no raw close of {symbol} on or before {session}")
+        self.symbol = symbol
+        self.session = session
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +274,19 @@ def attribute(inputs: AttributionInputs) -> Attribution:
     traded = tuple(sorted({f.session for f in fills} | {s.session for s in signals
                                                         if s.held_on_purpose and base < s.session <= last}))
     return Attribution(months, total, model_sessions, traded)
+
+
+def combine(label: str, periods: Sequence[PeriodAttribution]) -> PeriodAttribution:
+    """Consecutive periods (months of one ``Attribution``) as one: each ladder portfolio's
+    returns compounded, the buckets their neighbours' differences again (so they still sum
+    to the gap), the money summed. ``AnalyticsInputError`` when ``periods`` is empty."""
+    if not periods:
+        raise AnalyticsInputError(f"{label}: no period to combine")
+    returns = {name: math.prod(1.0 + p.returns[name] for p in periods) - 1.0 for name in LADDER}
+    steps = [returns[a] - returns[b] for a, b in zip(LADDER, LADDER[1:])]
+    total = Money(*(math.fsum(getattr(p.money, f) for p in periods)
+                    for f in ("execution", "commissions", "income", "delay")))
+    return PeriodAttribution(label, periods[0].start, periods[-1].end, returns, Buckets(*steps), total)
 
 
 def _simulate(inputs: AttributionInputs, signals: Sequence[ModelSignal], fills: Sequence[ExecutedFill],

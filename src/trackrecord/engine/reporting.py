@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trackrecord.engine.annotations import freeze_month_commentary
-from trackrecord.engine.performance import benchmark_name, load_benchmark, load_performance_inputs
+from trackrecord.engine.attribution import model_closes
+from trackrecord.engine.performance import PerformanceInputs, benchmark_name, load_benchmark, load_performance_inputs
 from trackrecord.market.calendar import open_calendar
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
@@ -66,7 +67,7 @@ def make_monthly_report(services: "Services", period_text: str, account_id: str 
     period = parse_period(period_text)
     if out is not None:
         _check_out(out)
-    account = freeze_report_inputs(services, period, account_id)
+    account = freeze_report_inputs(services, period, account_id, with_model=True)
     freeze_month_commentary(services.ledger, services.workspace.root, period.first)
     events = list(services.ledger.events())
     head_seq, head_hash = report_head(events)
@@ -99,8 +100,11 @@ def default_path(services: "Services", period: Period, account: str, asked_for: 
     return folder / f"{period.month}.pdf"
 
 
-def freeze_report_inputs(services: "Services", period: Period, account_id: str | None) -> str:
-    """Append ``report.inputs_recorded`` with what changed since the account's last one; the account."""
+def freeze_report_inputs(services: "Services", period: Period, account_id: str | None, *,
+                         with_model: bool = False) -> str:
+    """Append ``report.inputs_recorded`` with what changed since the account's last one; the account.
+    ``with_model``: also the closes of the model-vs-account attribution (the monthly report's),
+    when the record has a model by the period's end."""
     settings = services.settings
     inputs = load_performance_inputs(services.engine, settings, account_id)
     dates = [d for d in inputs.dates if d <= period.last]
@@ -116,12 +120,24 @@ def freeze_report_inputs(services: "Services", period: Period, account_id: str |
         frozen.sessions[-1] >= inputs.dates[-1].isoformat()
     calendar = None if covered else open_calendar(settings.universe.calendar, start=start,
                                                   end=max(inputs.dates[-1], inputs.dates[0]) + timedelta(days=14))
+    timezone = frozen.timezone if calendar is None else calendar.timezone
+    model = _model_inputs(services, inputs, period.last, timezone) if with_model else None
     payload = inputs_payload(inputs.account_id, frozen, settings_json(settings), name, reason, aligned,
-                             _fill_closes(services, inputs.fills, period.last), calendar)
+                             _fill_closes(services, inputs.fills, period.last), calendar, model)
     if payload is not None:
         with services.ledger.writer() as writer:
             writer.append(kinds.REPORT_INPUTS_RECORDED, payload)
     return inputs.account_id
+
+
+def _model_inputs(services: "Services", inputs: PerformanceInputs, last: date,
+                  timezone: str | None) -> tuple[dict[tuple[str, str], float], str | None] | None:
+    found = model_closes(services, inputs.account_id, last, timezone, inputs)
+    if found is None:
+        return None
+    closes = {(symbol, day.isoformat()): close for symbol, by_date in found.closes.items()
+              for day, close in by_date.items()}
+    return closes, found.unavailable
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

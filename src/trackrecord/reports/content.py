@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from trackrecord.analytics.attribution import Attribution, PeriodAttribution, combine
 from trackrecord.analytics.metrics import period_returns
 from trackrecord.analytics.periods import Period
 from trackrecord.analytics.returns import as_dates
 from trackrecord.analytics.trades import analyse_trades
+from trackrecord.engine.attribution import attribute_record, has_model
 from trackrecord.engine.performance import (
+    PerformanceInputs,
     load_performance_inputs,
     performance_stats,
     slippage_document,
@@ -165,6 +168,7 @@ class MonthlyReport:
     inception_stats: dict[str, Any]
     annotations: tuple[AnnotationRow, ...] = ()
     commentary: MonthCommentary | None = None
+    attribution: "AttributionTable | None" = None
 
 
 def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
@@ -208,7 +212,100 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
         disclosures=disclosures(month, inception, record.settings), month_stats=month, ytd_stats=ytd, inception_stats=inception,
         annotations=annotation_rows(record.events, period.first, account),
         commentary=month_commentary(record.events, period.first),
+        attribution=attribution_table(record, period, record_label(record, month, inputs.dates, period), inputs),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AttributionRow:
+    """One line of the model-vs-account table: fractions for the month, the year to date and
+    since inception (None: no snapshot of the record in that column), shown as a percentage
+    (``"percent"``) or in basis points (``"bps"``), and what it measures in plain words."""
+
+    key: str
+    label: str
+    unit: str
+    cells: tuple[float | None, float | None, float | None]
+    meaning: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttributionTable:
+    """The record against its own model (``trackrecord attribution``), or why it cannot be
+    shown (``unavailable``, the command's own words; then ``rows`` is empty)."""
+
+    rows: tuple[AttributionRow, ...]
+    nature: str
+    untraded: tuple[str, ...]
+    base_currency: str
+    unavailable: str | None = None
+
+
+ACCOUNT_WORDS = {"LIVE": "Live", "IB PAPER": "Paper", "SIMULATED": "Simulated", "SIMULATED BACKTEST": "Backtest"}
+NATURES = {
+    "LIVE": "The account is a live Interactive Brokers account, with real money at risk; the model is the same "
+            "signals priced at the stored session closes.",
+    "IB PAPER": "The account is an Interactive Brokers paper account (IB's simulated fills, no real money at risk): "
+                "the gap measures the frictions of paper trading.",
+    "SIMULATED": "The account is simulated (fills and costs modelled by the simulated broker, no real money at risk): "
+                 "the gap measures the modelled frictions, not those of a live account.",
+    "SIMULATED BACKTEST": "This is a backtest: the account itself is simulated, so the gap is the backtest's own "
+                          "modelled frictions (commissions, slippage, whole shares, the cash buffer), not the "
+                          "shortfall of a live account.",
+}
+BUCKET_WORDS = (
+    ("selection", "Selection", "Refused, missed or late rebalances: the account held what the model did not"),
+    ("cash_drag", "Cash drag", "The cash buffer the plan keeps out of the market"),
+    ("rounding", "Rounding", "Whole shares; small trades left out (drift band, minimum order)"),
+    ("delay", "Delay", "The price move from the decision (the previous close) to the close"),
+    ("execution", "Execution", "Fill prices against the session's close: slippage"),
+    ("costs", "Costs", "Commissions, fees and taxes"),
+    ("income", "Income", "Dividends and interest received (negative: a gain)"),
+    ("residual", "Residual", "What no row explains (broker marks against stored closes): near zero"),
+)
+
+
+def attribution_table(record: RebuiltRecord, period: Period, label: str,
+                      inputs: PerformanceInputs | None = None) -> AttributionTable | None:
+    """The month's, the year's and the record's attribution since inception, from the closes
+    frozen in the chain; None when the inputs froze none (a record with no model by the
+    month's end, or inputs recorded before reports showed it): then the report has no table."""
+    frozen = record.frozen
+    if not frozen.model_frozen:
+        return None
+    with record.engine.connect() as conn:
+        if not has_model(conn, record.account_id, period.last):
+            return None
+    nature = NATURES.get(label, NATURES["LIVE"])
+    if frozen.model_unavailable:
+        return AttributionTable((), nature, (), "", frozen.model_unavailable)
+    try:
+        done = attribute_record(record, None, period.last, account_id=record.account_id,  # type: ignore[arg-type]
+                                closes=frozen.model_close_series(), timezone=frozen.timezone, record=inputs)
+    except UserError as exc:
+        return AttributionTable((), nature, (), "", str(exc))
+    columns = _attribution_columns(done.result, period)
+    word = ACCOUNT_WORDS.get(label, "Account")
+
+    def cells(value: Any) -> tuple[float | None, float | None, float | None]:
+        return tuple(None if c is None else value(c) for c in columns)  # type: ignore[return-value]
+
+    rows = [AttributionRow("model", "Model TWR", "percent", cells(lambda c: c.returns["model"]),
+                           "The same signals traded at each close, in fractional shares, at no cost"),
+            AttributionRow("account", f"{word} TWR", "percent", cells(lambda c: c.returns["live"]),
+                           "The account's time-weighted return, as in Key figures"),
+            AttributionRow("gap", "Gap", "bps", cells(lambda c: c.gap),
+                           "Model minus account: how far the account fell short; the rows below add up to it")]
+    rows += [AttributionRow(key, name, "bps", cells(lambda c, key=key: getattr(c.buckets, key)), words)
+             for key, name, words in BUCKET_WORDS]
+    untraded = tuple(d.isoformat() for d in done.result.untraded_sessions if d <= period.last)
+    return AttributionTable(tuple(rows), nature, untraded, done.base_currency)
+
+
+def _attribution_columns(result: Attribution, period: Period) -> tuple[PeriodAttribution | None, ...]:
+    month = next((m for m in result.months if m.label == period.month), None)
+    year = [m for m in result.months if m.label[:4] == period.month[:4] and m.label <= period.month]
+    return month, combine("ytd", year) if year else None, result.total
 
 
 def _has_fills(record: RebuiltRecord, account: str) -> bool:

@@ -17,6 +17,11 @@ def bps(value: float | None) -> str:
     return DASH if value is None else f"{round(value, 1) or 0.0:+.1f}"
 
 
+def basis_points(fraction: float) -> str:
+    """A fraction in basis points, one decimal, thousands separated (``attribution``'s rounding)."""
+    return f"{round(fraction * 1e4, 1) or 0.0:+,.1f}"
+
+
 FORMATS = {"percent": percent, "plain_percent": plain_percent, "ratio": ratio, "money": money, "count": count}
 
 

@@ -15,6 +15,14 @@ such event of the account:
   benchmark), for the dates not recorded yet; ``replaces`` when an earlier value changed
   (a correction) or the benchmark changed, and the values are then all of them;
 * ``closes``: ``[[symbol, date, close], ...]`` raw closes of market-on-close fills' sessions;
+* ``model`` (monthly reports of a record with a model, i.e. executed plans with signals):
+  ``{"closes": [[symbol, date, close], ...], "unavailable": text or null}``: the raw closes
+  the model-vs-account attribution reads (every symbol the account or its model held, from
+  the last close before the record's first snapshot to the month's end: the attribution
+  since inception, whose months give the month's and the year's rows), new or corrected ones
+  only; ``unavailable``: why the store cannot price the model (the words ``attribution``
+  says), shown in the report instead of the table. Inputs recorded without this key (older
+  reports) draw no table;
 * ``sessions``: ``{"calendar", "timezone", "replaces", "dates"}``: the exchange calendar's
   sessions around the record (what its frequency and gaps are read from), new ones only
   unless one recorded before is no longer a session; so a newer calendar library cannot
@@ -49,12 +57,17 @@ class FrozenInputs:
     sessions: tuple[str, ...] = ()
     timezone: str | None = None
     seen: bool = False
+    model_closes: dict[tuple[str, str], float] = field(default_factory=dict)
+    model_frozen: bool = False
+    model_unavailable: str | None = None
 
     @classmethod
     def from_events(cls, events: Iterable[StoredEvent], account_id: str) -> "FrozenInputs":
         settings_json, name, reason, values, closes, seen = None, None, None, {}, {}, False
         sessions: set[str] = set()
         timezone = None
+        model_closes: dict[tuple[str, str], float] = {}
+        model_frozen, unavailable = False, None
         for event in events:
             if event.kind != kinds.REPORT_INPUTS_RECORDED:
                 continue
@@ -74,7 +87,19 @@ class FrozenInputs:
             if calendar is not None:
                 sessions = set(calendar["dates"]) | (set() if calendar.get("replaces") else sessions)
                 timezone = calendar.get("timezone")
-        return cls(settings_json, name, reason, values, closes, tuple(sorted(sessions)), timezone, seen)
+            model = data.get("model")
+            if model is not None:
+                model_frozen, unavailable = True, model.get("unavailable")
+                model_closes.update({(symbol, day): float(value) for symbol, day, value in model.get("closes", [])})
+        return cls(settings_json, name, reason, values, closes, tuple(sorted(sessions)), timezone, seen,
+                   model_closes, model_frozen, unavailable)
+
+    def model_close_series(self) -> dict[str, dict[date, float]]:
+        """The frozen model closes as ``symbol -> {date: close}`` (what ``attribute_record`` takes)."""
+        out: dict[str, dict[date, float]] = {}
+        for (symbol, day), value in self.model_closes.items():
+            out.setdefault(symbol, {})[date.fromisoformat(day)] = value
+        return out
 
     def session_array(self) -> Any:
         import numpy as np
@@ -106,8 +131,11 @@ def settings_from_json(text: str) -> Any:
 
 def inputs_payload(account_id: str, frozen: FrozenInputs, settings_text: str, benchmark_name: str | None,
                    reason: str | None, aligned: Mapping[str, float | None],
-                   closes: Mapping[tuple[str, str], float], calendar: Any) -> dict[str, Any] | None:
-    """The ``report.inputs_recorded`` payload of what differs from ``frozen``; None when nothing does."""
+                   closes: Mapping[tuple[str, str], float], calendar: Any,
+                   model: tuple[Mapping[tuple[str, str], float], str | None] | None = None) -> dict[str, Any] | None:
+    """The ``report.inputs_recorded`` payload of what differs from ``frozen``; None when nothing
+    does. ``model``: (the attribution's closes, why it is unavailable or None), None for a report
+    without the attribution (a record with no model, a weekly report)."""
     payload: dict[str, Any] = {"account_id": account_id}
     if settings_text != frozen.settings_json:
         payload["settings_json"] = settings_text
@@ -120,7 +148,19 @@ def inputs_payload(account_id: str, frozen: FrozenInputs, settings_text: str, be
     sessions = _sessions_delta(frozen, calendar)
     if sessions is not None:
         payload["sessions"] = sessions
+    if model is not None:
+        delta = _model_delta(frozen, *model)
+        if delta is not None:
+            payload["model"] = delta
     return payload if len(payload) > 1 else None
+
+
+def _model_delta(frozen: FrozenInputs, closes: Mapping[tuple[str, str], float],
+                 unavailable: str | None) -> dict[str, Any] | None:
+    new = sorted((s, d, _exact(v)) for (s, d), v in closes.items() if frozen.model_closes.get((s, d)) != v)
+    if frozen.model_frozen and not new and unavailable == frozen.model_unavailable:
+        return None
+    return {"closes": [list(row) for row in new], "unavailable": unavailable}
 
 
 def _sessions_delta(frozen: FrozenInputs, calendar: Any) -> dict[str, Any] | None:

@@ -172,7 +172,8 @@ def monthly_pdf(report: MonthlyReport) -> bytes:
     st = styles()
     flowables: list[Any] = []
     for section in (cover_section, key_figures_section, performance_charts_section, returns_section,
-                    portfolio_section, trading_section, risk_section, annotations_section, quality_section,
+                    portfolio_section, trading_section, attribution_section, risk_section, annotations_section,
+                    quality_section,
                     disclosures_section):
         flowables.extend(section(report, st))
     identity = (f"trackrecord-report:v1:{report.account}:{period.month}:{report.head_seq}:{report.head_hash}:"
@@ -379,6 +380,50 @@ def trading_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
     out.append(Paragraph("Cash flows of the month", st["h3"]))
     out.extend(_dated(report.cashflows, "No deposit or withdrawal in this month.", st, report.base_currency))
     return out
+
+
+def attribution_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
+    """The record against its own model (``trackrecord attribution``): nothing for a record
+    without one."""
+    table = report.attribution
+    if table is None:
+        return []
+    title = Paragraph("Model vs account: where the return went", st["h2"])
+    if table.unavailable is not None:
+        return [KeepTogether([title, Paragraph(_escape(f"Not shown: {table.unavailable}."), st["note"])])]
+    meaning = st["cell"].clone("meaning", fontSize=6.8, leading=8.4, textColor=MUTED)
+    rows: list[list[Any]] = [["", "Month", "Year\nto date", "Since\ninception", "What it measures"]]
+    for row in table.rows:
+        shown = fmt.percent if row.unit == "percent" else fmt.basis_points
+        label = row.label + (" (bp)" if row.key == "gap" else "")
+        rows.append([label, *(fmt.DASH if c is None else shown(c) for c in row.cells),
+                     Paragraph(_escape(row.meaning), meaning)])
+    widths = [25 * mm, 16 * mm, 16 * mm, 17 * mm]
+    grid = _data_table(rows, widths + [WIDTH - sum(widths)], size=7.2)
+    gap_row = next(i for i, r in enumerate(table.rows, start=1) if r.key == "gap")
+    grid.setStyle(TableStyle([("FONT", (0, 1), (-2, gap_row), FONT_BOLD, 7.2),
+                              ("LINEBELOW", (0, gap_row), (-1, gap_row), 0.6, NAVY),
+                              ("LEFTPADDING", (0, gap_row + 1), (0, -1), 10),
+                              ("LEFTPADDING", (-1, 0), (-1, -1), 8),
+                              ("ALIGN", (-1, 0), (-1, -1), "LEFT")]))
+    untraded = (f"Model rebalances the account did not trade on their session (refused, missed or late): "
+                f"{', '.join(table.untraded)}." if table.untraded else
+                "The account traded every model rebalance on its session.")
+    notes = [
+        "The model holds the recorded signals' target weights from the close of each rebalance session, in "
+        "fractional shares, at no cost, with the account's deposits and withdrawals on the same dates. The gap "
+        "between its time-weighted return and the account's is split into the rows under the gap, which sum to it "
+        "exactly (implementation shortfall, Perold 1988). Buckets in basis points (1 bp = 0.01%); positive = a cost, "
+        "the account fell short of the model by that much. A month's figures also carry the second-order effect of "
+        "earlier months' costs (the account without them would have held that money), so a small one can have "
+        "either sign.",
+        table.nature,
+        untraded,
+        f"No FX row: every holding is in the base currency ({table.base_currency}). Reproduce with "
+        "trackrecord attribution FROM TO.",
+    ]
+    note = st["small"].clone("attribution_note", spaceAfter=1.5)
+    return [KeepTogether([title, grid, Spacer(1, 2 * mm), *(Paragraph(_escape(n), note) for n in notes)])]
 
 
 def risk_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:

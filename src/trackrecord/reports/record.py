@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
     from trackrecord.config import Settings
 
-TABLE_EVENT_KINDS = frozenset({kinds.CASHFLOW_RECORDED, kinds.CASHFLOW_VOIDED})  # what named queries join
+TABLE_EVENT_KINDS = frozenset({kinds.CASHFLOW_RECORDED, kinds.CASHFLOW_VOIDED,  # what named queries join
+                               kinds.PLAN_CREATED, kinds.SIGNAL_COMPUTED})  # (the attribution's model)
 FROZEN_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)  # the rebuilt price store's fetched_at: never shown
 
 
