@@ -36,7 +36,10 @@ from trackrecord.workspace_init import lay_out_workspace, preset_settings, recor
 NOW_ENV = "TRACKRECORD_NOW"
 
 if TYPE_CHECKING:
+    from typing import Sequence
+
     from trackrecord.brokers.base import Broker
+    from trackrecord.brokers.ibkr.marks import Closes
     from trackrecord.config import Settings
     from trackrecord.engine.backtest import PriceHistory
     from trackrecord.engine.context import SessionClock
@@ -191,13 +194,36 @@ def stored_price_tape(services: Services, calendar: "ExchangeCalendar") -> "Pric
     return price_tape(load_prices(services.engine, symbols), calendar)
 
 
-def live_broker(settings: "Settings") -> "IbkrBroker":
-    """IBKR through ib_async (imported only here, only for live mode)."""
+def live_broker(settings: "Settings", stored: "Mapping[str, PriceSeries] | None" = None) -> "IbkrBroker":
+    """IBKR through ib_async (imported only here, only for live mode); ``stored`` closes
+    date the marks IB sends undated (brokers/ibkr/marks.py)."""
 
     ib = settings.broker.ibkr
     return IbkrBroker(ib.host, ib.port, ib.client_id, settings.account.account_id, settings.account.base_currency,
                       ib.connect_timeout, ib.request_timeout, ib.max_connect_attempts, ib.read_only,
-                      instruments=settings.universe.domain_instruments())
+                      instruments=settings.universe.domain_instruments(),
+                      recent_closes=None if stored is None else _recent_closes(stored))
+
+
+def _recent_closes(stored: "Mapping[str, PriceSeries]") -> "Callable[[Sequence[str], date], Closes]":
+    """symbol -> its last stored raw closes on or before a day, oldest first."""
+    import numpy as np
+
+    from trackrecord.brokers.ibkr.marks import LOOKBACK_SESSIONS
+
+    def closes(symbols: "Sequence[str]", day: date) -> "Closes":
+        found: dict[str, list[tuple[date, float]]] = {}
+        for symbol in symbols:
+            series = stored.get(symbol)
+            if series is None:
+                continue
+            end = int(np.searchsorted(series.dates, np.datetime64(day, "D"), side="right"))
+            start = max(0, end - LOOKBACK_SESSIONS)
+            found[symbol] = [(d.astype(date), float(c)) for d, c in
+                             zip(series.dates[start:end], series.close[start:end]) if np.isfinite(c)]
+        return found
+
+    return closes
 
 
 def run_context(services: Services, mode: "Mode", calendar: "ExchangeCalendar | None" = None,
@@ -212,7 +238,7 @@ def run_context(services: Services, mode: "Mode", calendar: "ExchangeCalendar | 
     if broker is None and mode is Mode.PAPER:
         broker, session_clock = simulated_broker(services, calendar, price_tape(stored, calendar))
     elif broker is None:
-        broker = live_broker(settings)
+        broker = live_broker(settings, stored)
     assert broker is not None
     return RunContext(settings=settings, ledger=services.ledger, calendar=calendar, mode=mode, book=book,
                       portfolio=BrokerPortfolio(broker),

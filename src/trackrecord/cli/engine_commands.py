@@ -239,6 +239,10 @@ def snapshot(
     for mark in payload.get("stale_marks", []):
         typer.echo(f"warning: {mark['symbol']} is valued at the broker's mark of {mark['price_date']}, older than "
                    f"the session {session}", err=True)
+    undated = [p["symbol"] for p in payload["positions"] if not p.get("price_date")]
+    if undated and services.settings.mode is Mode.LIVE:
+        typer.echo(f"note: IB sends its marks undated: {', '.join(undated)} valued at IB's marks as sent; only a mark "
+                   "equal to an earlier stored close while the session's close moved is dated (docs/ibkr.md)", err=True)
     label = "SIMULATED " if run.simulated else ("paper " if payload["is_paper"] else "")
     _emit(document, as_json, f"{label}snapshot {payload['account_id']} {session}: NAV {_money(payload['nav'])} "
           f"{payload['base_currency']}, cash {_money(payload['cash'])}, {len(payload['positions'])} position(s)"

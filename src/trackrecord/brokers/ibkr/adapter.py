@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from trackrecord.brokers.base import BrokerError, OrderRejected
 from trackrecord.brokers.ibkr import mapping
 from trackrecord.brokers.ibkr.connection import ConnectionSettings, IbConnection
+from trackrecord.brokers.ibkr.marks import Closes, date_stale_marks
 from trackrecord.domain import (
     AccountSnapshot,
     BrokerOrder,
@@ -77,6 +78,7 @@ class IbkrBroker:
         exchange_zone: str = "Europe/London",
         backoff_seconds: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        recent_closes: Callable[[Sequence[str], date], Closes] | None = None,
     ) -> None:
         self._settings = ConnectionSettings(
             host=host, port=port, client_id=client_id, connect_timeout=connect_timeout,
@@ -95,6 +97,7 @@ class IbkrBroker:
         self._refs_generation = 0
         self._link_lost: str | None = None  # TWS's message while it has no link to IB (error 1100)
         self._resubscribe = False  # after 1101 (data lost): account updates are asked for again
+        self._recent_closes = recent_closes  # our stored closes: the only way to date IB's marks (marks.py)
 
     # ------------------------------------------------------------ Broker port
 
@@ -149,6 +152,9 @@ class IbkrBroker:
         positions = tuple(
             mapping.to_position(item, *self._identify(item.contract)) for item in ib.portfolio(self.account_id)
         )
+        if positions and self._recent_closes is not None:
+            day = as_of.astimezone(self._zone).date()
+            positions = date_stale_marks(positions, self._recent_closes([p.symbol for p in positions], day))
         return AccountSnapshot(
             account_id=self.account_id, is_paper=self.is_paper, taken_at=as_of,
             session_date=as_of.astimezone(self._zone).date(), base_currency=base,
