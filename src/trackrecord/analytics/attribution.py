@@ -104,13 +104,18 @@ class SessionCloses:
     def __init__(self, closes: Mapping[str, Mapping[date, float]]) -> None:
         self._dates: dict[str, list[date]] = {}
         self._values: dict[str, list[float]] = {}
+        self._exact: dict[tuple[str, date], float] = {}  # most asks are for a session with its own close
         for symbol, by_date in closes.items():
             days = sorted(d for d, v in by_date.items() if v is not None and math.isfinite(v) and v > 0)
             self._dates[symbol] = days
             self._values[symbol] = [float(by_date[d]) for d in days]
+            self._exact.update(((symbol, d), v) for d, v in zip(days, self._values[symbol]))
 
     def on(self, symbol: str, session: date) -> float:
         """The close of ``session`` (or the last one before it)."""
+        exact = self._exact.get((symbol, session))
+        if exact is not None:
+            return exact
         return self._at(symbol, session, bisect_right(self._dates.get(symbol, []), session) - 1)
 
     def before(self, symbol: str, session: date) -> float:

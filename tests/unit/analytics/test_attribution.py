@@ -221,3 +221,35 @@ def test_one_snapshot_is_not_a_record() -> None:
     toy.snapshots = toy.snapshots[:1]
     with pytest.raises(AnalyticsInputError, match="at least 2 snapshots"):
         attribute(toy.inputs())
+
+
+def test_months_combined_are_the_whole_record_and_their_buckets_still_sum_to_the_gap() -> None:
+    from trackrecord.analytics.attribution import combine
+
+    toy = toy_account(Frictions(cash_buffer=0.02, commission=3.0, slippage_bps=4.0, whole_shares=True,
+                                refused=frozenset({1}), deposit_on=30))
+    result = attribute(toy.inputs())
+    whole = combine("ytd", result.months)
+    assert (whole.start, whole.end) == (result.total.start, result.total.end)
+    for name, value in result.total.returns.items():
+        assert whole.returns[name] == pytest.approx(value, abs=1e-13), name
+    assert whole.buckets.total() == pytest.approx(whole.gap, abs=1e-12)
+    assert whole.money.commissions == pytest.approx(result.total.money.commissions, abs=1e-9)
+    two = combine("two", result.months[1:])
+    assert two.gap == pytest.approx(math.prod(1 + m.returns["model"] for m in result.months[1:])
+                                    - math.prod(1 + m.returns["live"] for m in result.months[1:]), abs=1e-13)
+    with pytest.raises(AnalyticsInputError, match="no period"):
+        combine("none", ())
+
+
+def test_a_missing_close_names_the_symbol_and_the_session() -> None:
+    from trackrecord.analytics.attribution import MissingClose
+
+    toy = toy_account(Frictions())
+    first = toy.signals[0]
+    lacking = sorted(first.weights)[0]
+    toy.closes[lacking] = {d: v for d, v in toy.closes[lacking].items() if d > first.session}
+    with pytest.raises(MissingClose) as raised:
+        attribute(toy.inputs())
+    assert raised.value.symbol == lacking and raised.value.session == first.session
+    assert str(raised.value) == f"no raw close of {lacking} on or before {first.session}"
