@@ -48,6 +48,9 @@ def test_a_skip_0_backtest_ranks_on_the_month_that_closed_the_day_before_each_re
     assert {(r["start_date"], r["end_date"]) for r in first["ranks"]} == {("2022-12-30", "2023-12-29")}
     assert len(first["ranks"]) == 9 and first["excluded"] == []
     assert [s["formation_end"] for s in signals[1:]] == ["2024-01-31", "2024-02-29"]
+    log = json.loads(cli("--home", out, "ledger", "log", "--json").out)
+    rule = next(e["payload"]["systematic"]["rule"] for e in log if e["kind"] == "annotation.added")
+    assert rule.startswith("12-0 momentum") and "up to the last month end" in rule and "latest 0" not in rule
     assert cli("--home", out, "verify").code == 0
 
 

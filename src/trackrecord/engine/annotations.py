@@ -157,8 +157,9 @@ def freeze_month_commentary(ledger: "SqlLedger", workspace_root: Path, month: da
 def strategy_rule(planned: "SessionPlan") -> str:
     p = planned.signal.signal.params
     floor = "" if p.min_momentum is None else f", momentum above {p.min_momentum:+.1%}"
+    skip = f"skipping the latest {p.skip_months}" if p.skip_months else "up to the last month end"
     return (f"{p.lookback_months}-{p.skip_months} momentum: each month, hold the top {p.top_n} by the return over "
-            f"the last {p.lookback_months} months skipping the latest {p.skip_months}{floor}; a holding is kept "
+            f"the last {p.lookback_months} months {skip}{floor}; a holding is kept "
             f"while it ranks in the top {p.exit_rank}")
 
 

@@ -25,10 +25,6 @@ def day_number(day: date) -> int:
     return day.toordinal() - EPOCH_ORDINAL
 
 
-def _month_of(day: date) -> int:
-    return (day.year - 1970) * 12 + day.month - 1
-
-
 class _Column:
     """A growable (dates, adjusted, raw) history of one symbol, with the index of the last
     bar of every month that has one (``months[k]`` ends at bar ``ends[k]``)."""
@@ -55,7 +51,7 @@ class _Column:
         self.raw = np.empty(capacity, dtype=np.float64)
 
     def append(self, day: date, adj: float, raw: float) -> None:
-        number = day_number(day)
+        number = day.toordinal() - EPOCH_ORDINAL
         size = self.size
         if size and number <= self.last_day:
             if number == self.last_day:  # a re-fetched bar replaces the last one
@@ -66,7 +62,7 @@ class _Column:
             self._allocate(size * 2)
             self.days[:size], self.adj[:size], self.raw[:size] = days[:size], adjs[:size], raws[:size]
         self.days[size], self.adj[size], self.raw[size] = number, adj, raw
-        month = _month_of(day)
+        month = (day.year - 1970) * 12 + day.month - 1
         if self.months and self.months[-1] == month:
             self.ends[-1] = size
         else:
