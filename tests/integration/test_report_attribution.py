@@ -213,3 +213,22 @@ def test_attribution_on_adjusted_only_prices_names_the_missing_closes_and_the_fi
     page = next(p for p in _pages(Path(made["path"])) if TITLE in p)
     assert "Not shown: no raw close for XL" in page.replace("\n", " ") and "Model TWR" not in page
     assert cli("--home", out, "report", "verify", made["path"]).code == 0
+
+
+@pytest.mark.slow
+def test_a_record_on_postgresql_reports_the_table_sqlite_reports(copied: Path, tmp_path: Path, cli,  # type: ignore[no-untyped-def]
+                                                                  pg_url: str) -> None:
+    on_postgresql = _build(tmp_path / "pg", REBALANCES[:3], pg_url)
+    assert "postgresql" in (on_postgresql / "trackrecord.yaml").read_text()
+    month = "2025-09"  # ends before the sessions the short record lacks
+    made = _json(cli("--home", on_postgresql, "report", month, "--json"))
+    page = next(p for p in _pages(Path(made["path"])) if TITLE in p)
+    document = _json(cli("--home", on_postgresql, "attribution", FIRST, "2025-09-30", "--json"))
+    assert _row(page, "Gap (bp)")[0] == _bps(document["months"][-1]["gap"])
+    assert _row(page, "Selection")[2] == _bps(document["total"]["buckets"]["selection"])
+    sqlite_made = _json(cli("--home", copied, "report", month, "--json"))
+    sqlite_page = next(p for p in _pages(Path(sqlite_made["path"])) if TITLE in p)
+    for label in ("Model TWR", "Simulated TWR", "Gap (bp)", *LABELS.values()):
+        assert _row(page, label) == _row(sqlite_page, label), label
+    verified = cli("--home", on_postgresql, "report", "verify", made["path"])
+    assert verified.code == 0 and "identical" in verified.out, verified
