@@ -83,7 +83,9 @@ def record_snapshot(writer: "Writer", broker: Broker, as_of: datetime, session_d
     and in paper mode when a position is valued at a price older than the session. Live,
     the broker's valuation is recorded as it is, its old marks listed in ``stale_marks``.
     """
-    snapshot = replace(broker.snapshot(as_of), session_date=session_date)
+    snapshot = broker.snapshot(as_of)
+    if snapshot.session_date != session_date:
+        snapshot = replace(snapshot, session_date=session_date)
     if not snapshot.positions and not snapshot.net_liquidation and \
             not queries.has_cashflows(writer.conn, snapshot.account_id, default_account):
         raise UserError(f"no snapshot of {snapshot.account_id} for {session_date}: the account has never been "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Iterable, Protocol
 
 from trackrecord.domain import Mode
 from trackrecord.engine.planning import BrokerPortfolio, Planner, PortfolioSource
@@ -32,7 +32,7 @@ class SessionClock(Protocol):
 
     def close_session(self, session: date, closed_at: datetime) -> None: ...
 
-    def record_close(self, symbol: str, session: date, closed_at: datetime, price: Decimal) -> None: ...
+    def record_closes(self, session: date, closed_at: datetime, closes: Iterable[tuple[str, Decimal]]) -> None: ...
 
 
 class ExchangeClock:
@@ -44,7 +44,7 @@ class ExchangeClock:
     def close_session(self, session: date, closed_at: datetime) -> None:
         return None
 
-    def record_close(self, symbol: str, session: date, closed_at: datetime, price: Decimal) -> None:
+    def record_closes(self, session: date, closed_at: datetime, closes: Iterable[tuple[str, Decimal]]) -> None:
         return None
 
 

@@ -54,18 +54,19 @@ def record_bars(ctx: "PlanningContext", writer: "Writer", session: date, rows: S
                 report: SessionReport) -> None:
     """prices.update, then the daily quality gates over the session's bars."""
 
+    symbols = ctx.symbols
     if rows:
         previous = ctx.book.latest()
-        record_prices(writer, rows, ctx.price_source, ctx.simulated, now, ctx.symbols)
+        record_prices(writer, rows, ctx.price_source, ctx.simulated, now, symbols)
         ctx.book.extend(rows)
         report.prices = len(rows)
         bars = {row.symbol: (row.close, row.adj_close) for row in rows if row.session_date == session}
     else:  # the bars were stored before (`trackrecord daily` updates prices first)
-        previous = {s: ctx.book.last_bar(s, before=session) for s in ctx.symbols}
+        previous = {s: ctx.book.last_bar(s, before=session) for s in symbols}
         bars = ctx.book.bars_on(session)
-    quality = check_session_bars(previous, bars, ctx.symbols, session, ctx.calendar.previous_session(session),
+    quality = check_session_bars(previous, bars, symbols, session, ctx.calendar.previous_session(session),
                                  ctx.settings.prices.max_daily_move)
-    writer.append(kinds.QUALITY_CHECKED, {**session_gates_document(quality, ctx.symbols), "purpose": "daily",
+    writer.append(kinds.QUALITY_CHECKED, {**session_gates_document(quality, symbols), "purpose": "daily",
                                           "calendar": ctx.calendar.code})
     report.gates_passed = quality.passed
     if not quality.passed:

@@ -216,9 +216,8 @@ def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequ
                 deposit(ctx, deposits[session][0], session, deposits[session][1])
             ctx.session_clock.start(decided_at)
             rows = bars.get(session, ())
-            for row in rows:
-                ctx.session_clock.record_close(row.symbol, session, close,
-                                               decision_price(float(row.close or row.adj_close)))
+            ctx.session_clock.record_closes(session, close, [(row.symbol, decision_price(float(row.close or row.adj_close)))
+                                                             for row in rows])
             try:
                 report = run_session(ctx, session, rows, decided_at, close + SNAPSHOT_AFTER_CLOSE, writer,
                                      rebalance_day)

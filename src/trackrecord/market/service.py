@@ -130,15 +130,23 @@ def _symbols_summary(summary: Mapping[str, tuple[int, date | None, date | None]]
 def summarise(rows: Iterable[PriceRow], symbols: Sequence[str]) -> dict[str, tuple[int, date | None, date | None]]:
     out: dict[str, tuple[int, date | None, date | None]] = {s: (0, None, None) for s in symbols}
     for row in rows:
+        day = row.session_date
         n, first, last = out.get(row.symbol, (0, None, None))
-        out[row.symbol] = (n + 1, min(first or row.session_date, row.session_date),
-                           max(last or row.session_date, row.session_date))
+        out[row.symbol] = (n + 1, day if first is None or day < first else first,
+                           day if last is None or day > last else last)
     return out
 
 
 def rows_sha256(rows: Iterable[PriceRow]) -> str:
     """SHA-256 of ``SYMBOL,YYYY-MM-DD,repr(close),repr(adj_close)\\n`` lines, sorted."""
-    lines = sorted(f"{r.symbol},{r.session_date.isoformat()},{r.close!r},{float(r.adj_close)!r}\n" for r in rows)
+    days: dict[date, str] = {}  # a session's bars share their date: formatted once
+    lines = []
+    for r in rows:
+        day = days.get(r.session_date)
+        if day is None:
+            day = days[r.session_date] = r.session_date.isoformat()
+        lines.append(f"{r.symbol},{day},{r.close!r},{float(r.adj_close)!r}\n")
+    lines.sort()
     return hashlib.sha256("".join(lines).encode("ascii")).hexdigest()
 
 

@@ -105,13 +105,18 @@ def replaced_bars(conn: "Connection", rows: Sequence[PriceRow]) -> list[dict[str
     fetched_at) and its prices as exact text (``repr``): the ``replaced`` list of the new
     ``prices.updated`` event, so ``verify`` can still hash a batch a later one overwrote
     in part (``trackrecord.ledger.stores_check``)."""
+    earliest: dict[str, date] = {}
+    for row in rows:
+        day = earliest.get(row.symbol)
+        if day is None or row.session_date < day:
+            earliest[row.symbol] = row.session_date
+    if not earliest:
+        return []
+    last = _known_last_stored(conn, earliest)
+    if all(day.isoformat() > last[symbol] for symbol, day in earliest.items()):
+        return []  # every bar after its symbol's last stored one: none to replace
     keys = {(r.symbol, r.session_date.isoformat()) for r in rows}
-    if not keys:
-        return []
-    symbols = sorted({s for s, _ in keys})
-    last = _known_last_stored(conn, symbols)
-    if all(day > last[symbol] for symbol, day in keys):  # every bar after the last stored one: none to replace
-        return []
+    symbols = sorted(earliest)
     days = sorted(day for _, day in keys)
     dialect = conn.dialect.name
     params: dict[str, Any] = {f"s{i}": symbol for i, symbol in enumerate(symbols)} | {"first": days[0], "last": days[-1]}

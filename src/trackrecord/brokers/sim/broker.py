@@ -199,15 +199,21 @@ class SimulatedBroker:
         undated), converted to base currency."""
         positions: list[Position] = []
         nav = self._cash
+        dates: dict[datetime, date] = {}  # the positions' marks are mostly one close: its date found once
         for symbol in sorted(self._holdings):
             holding = self._holdings[symbol]
             if holding.quantity == 0:
                 continue
             mark = self._market.last_mark(symbol, as_of)
-            price = mark[1] if mark else self._last_fill_price.get(symbol) or holding.average_cost
-            price_date = mark[0].astimezone(self._tz).date() if mark else None
+            average_cost = holding.average_cost
+            if mark:
+                price, price_date = mark[1], dates.get(mark[0])
+                if price_date is None:
+                    price_date = dates[mark[0]] = mark[0].astimezone(self._tz).date()
+            else:
+                price, price_date = self._last_fill_price.get(symbol) or average_cost, None
             value = self._to_base(holding.quantity * price, holding.currency)
-            positions.append(Position(symbol, holding.quantity, holding.average_cost, price, value, holding.currency,
+            positions.append(Position(symbol, holding.quantity, average_cost, price, value, holding.currency,
                                       price_date=price_date))
             nav += value
         return AccountSnapshot(self._account_id, True, as_of, as_of.astimezone(self._tz).date(), self.base_currency,

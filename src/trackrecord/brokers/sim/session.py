@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -27,8 +27,11 @@ class SimulatedSession:
         if self.broker.now is None or moment > self.broker.now:
             self.broker.advance_to(moment)
 
-    def record_close(self, symbol: str, session: date, closed_at: datetime, price: Decimal) -> None:
-        self.tape.record_close(symbol, session, closed_at, price)
+    def record_closes(self, session: date, closed_at: datetime, closes: Iterable[tuple[str, Decimal]]) -> None:
+        """The session's (symbol, closing price) pairs, each a price from ``closed_at`` on."""
+        record_close = self.tape.record_close
+        for symbol, price in closes:
+            record_close(symbol, session, closed_at, price)
 
     def close_session(self, session: date, closed_at: datetime) -> None:
         """Run the session's auction once its closing prices are known; until then the
