@@ -79,3 +79,19 @@ def test_a_paper_withdrawal_after_buying_may_take_only_the_cash_left(paper: Path
 def test_a_dry_run_withdrawal_is_not_checked_against_the_paper_book(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
     # dry run records the trader's real account's flows: the simulated book is not their cash
     assert cli("--home", workspace, "cashflow", "add", "--date", "2026-05-29", "--amount", "-5000").code == 0
+
+
+def test_voiding_a_paper_deposit_already_spent_is_refused_naming_the_cash(paper: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("--home", paper, "cashflow", "add", "--date", "2026-05-29", "--amount", "100000").code == 0
+    assert cli("--home", paper, "cashflow", "add", "--date", "2026-05-29", "--amount", "500").code == 0
+    flows = json.loads(cli("--home", paper, "cashflow", "list", "--json").out)
+    big, small = (next(f for f in flows if f["amount"] == amount) for amount in ("100000", "500"))
+    unspent = cli("--home", paper, "cashflow", "void", str(small["seq"]), "--reason", "typed twice")
+    assert unspent.code == 0, unspent  # the cash is all there: it may be taken back
+    assert cli("--home", paper, "execute", "--as-of", REBALANCE).code == 0
+    cash = Decimal(str(json.loads(cli("--home", paper, "snapshot", "--as-of", REBALANCE, "--json").out)["cash"]))
+    before = _events(cli, paper)
+    refused = cli("--home", paper, "cashflow", "void", str(big["seq"]), "--reason", "typed wrong")
+    _refused(refused, f"cashflow void {big['seq']}", "100,000.00 GBP", f"{cash:,.2f} GBP")
+    assert _events(cli, paper) == before
+    assert cli("--home", paper, "verify").code == 0

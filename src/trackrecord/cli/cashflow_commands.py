@@ -102,8 +102,11 @@ def cashflow_void(ctx: typer.Context, seq: int = typer.Argument(..., help="the f
     """Void a recorded flow: a correction event; the flow stays in the record and counts in no figure."""
     from trackrecord.engine.cashflows import simulated_account, void_cashflow
 
+    from trackrecord.market.service import calendar_for
+
     services = context.services(ctx)
-    voided = void_cashflow(services.ledger, seq, reason, simulated_account(services.settings))
+    voided = void_cashflow(services.ledger, seq, reason, simulated_account(services.settings),
+                           lambda: _paper_cash(services, calendar_for(services.settings)), services.settings)
     flow = voided.flow
     typer.echo(f"voided the flow at seq {seq} ({flow.amount} {flow.currency} on {flow.flow_date}): {reason.strip()}")
 

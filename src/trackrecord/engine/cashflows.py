@@ -103,21 +103,28 @@ def simulated_account(settings: "Settings") -> str | None:
     return settings.broker.sim.account_id if settings.mode is Mode.PAPER else None
 
 
-def refuse_overdraft(flow: CashFlow, settings: "Settings", cash: Decimal) -> None:
-    """A withdrawal from the simulated account may take at most the cash it holds: its book
-    has no margin, and negative cash would be valued as a debt nobody incurred. ``cash`` is
-    in the base currency, after every fill and every recorded flow (the book takes a
-    back-dated flow at its own clock, so that is the cash it is taken from)."""
+def refuse_overdraft(flow: CashFlow, settings: "Settings", cash: Decimal, voided_seq: int | None = None) -> None:
+    """A flow that takes money from the simulated account (a withdrawal, or the void of a
+    deposit: ``voided_seq``) may take at most the cash it holds: its book has no margin, and
+    negative cash would be valued as a debt nobody incurred. ``cash`` is in the base
+    currency, after every fill and every recorded flow (the book takes a back-dated flow at
+    its own clock, so that is the cash it is taken from)."""
     base = settings.account.base_currency
     rate = Decimal(1) if flow.currency.upper() == base else settings.prices.fx_rates.get(flow.currency.upper())
     if rate is None:
         return  # the book refuses a currency it has no rate for, naming it
-    taken = -flow.amount * rate
-    if taken > cash:
-        in_base = "" if rate == 1 else f" ({taken:,.2f} {base})"
-        raise UserError(f"--amount {flow.amount}: a withdrawal of {-flow.amount:,.2f} {flow.currency}{in_base} from "
-                        f"the simulated account {flow.account_id} on {flow.flow_date} exceeds its cash available "
-                        f"then, {cash:,.2f} {base}; withdraw at most that (sell first to raise more)")
+    taken = abs(flow.amount) * rate
+    if taken <= cash:
+        return
+    in_base = "" if rate == 1 else f" ({taken:,.2f} {base})"
+    amount = f"{abs(flow.amount):,.2f} {flow.currency}{in_base}"
+    if voided_seq is None:
+        raise UserError(f"--amount {flow.amount}: a withdrawal of {amount} from the simulated account "
+                        f"{flow.account_id} on {flow.flow_date} exceeds its cash available then, {cash:,.2f} {base}; "
+                        "withdraw at most that (sell first to raise more)")
+    raise UserError(f"cashflow void {voided_seq}: voiding the deposit of {amount} on {flow.flow_date} would take it "
+                    f"back from the simulated account {flow.account_id}, which holds {cash:,.2f} {base} of cash; "
+                    "sell first, or record a correcting withdrawal of at most that")
 
 
 def refuse_rewriting_valuations(conn: "Connection", account: str, flow_date: date, action: str) -> None:
@@ -157,14 +164,21 @@ def flow_warnings(engine: "Engine", settings: "Settings", account_id: str,
     return [f for f in found if flow_date is None or f.flow_date == flow_date]
 
 
-def void_cashflow(ledger: "SqlLedger", seq: int, reason: str,
-                  paper_account: str | None = None) -> ledger_flows.RecordedCashFlow:
+def void_cashflow(ledger: "SqlLedger", seq: int, reason: str, paper_account: str | None = None,
+                  paper_cash: Callable[[], Decimal] | None = None,
+                  settings: "Settings | None" = None) -> ledger_flows.RecordedCashFlow:
     """Append a ``cashflow.voided`` event for the flow at ``seq``: it stays in the chain and
     counts in no figure; a simulated account (``paper_account``) un-books it when it next
     starts. Refused (``UserError``): an empty reason, an unknown seq, a flow voided already,
-    a paper flow already in the value of more than the latest snapshot."""
+    a paper flow already in the value of more than the latest snapshot, and (given
+    ``paper_cash`` and ``settings``) a paper deposit larger than the account's cash."""
     if not reason.strip():
         raise UserError("--reason: say why the flow is voided (it stays in the record with the reason)")
+    if paper_account is not None and paper_cash is not None and settings is not None:
+        with queries.reading(ledger.engine) as conn:
+            found = ledger_flows.recorded_cashflow(conn, seq)
+        if found is not None and not found.voided and found.account_id == paper_account and found.flow.amount > 0:
+            refuse_overdraft(found.flow, settings, paper_cash(), voided_seq=seq)
     with ledger.writer() as writer:
         flow = ledger_flows.recorded_cashflow(writer.conn, seq)
         if flow is None:
