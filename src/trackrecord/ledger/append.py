@@ -10,19 +10,22 @@ the transaction and the single-writer lock.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
 from trackrecord.ledger import events as kinds
-from trackrecord.ledger.canonical import canonical_json_and_data, format_timestamp
-from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, iter_chain
-from trackrecord.ledger.projections import apply_ops, operations_of
+from trackrecord.ledger.canonical import canonical_json, format_timestamp
+from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, event_hash
+from trackrecord.ledger.projections import PROJECTORS, Op, apply_on_cursor
 from trackrecord.ledger.signing import signed_checkpoint
-from trackrecord.ledger.sql import execute_rows, insert_sql
+from trackrecord.ledger.sql import positional_insert_sql
 
 EVENT_COLUMNS = ("seq", "recorded_at", "kind", "payload", "prev_hash", "hash")
 HEAD_SQL = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
+_loads = json.loads
+_EVENT_INSERTS = {dialect: positional_insert_sql(dialect, "events", EVENT_COLUMNS) for dialect in ("sqlite", "postgresql")}
 
 
 class DbApiConnection(Protocol):
@@ -44,19 +47,38 @@ def append_events(
     dbapi: DbApiConnection, dialect: str, head: tuple[int, str],
     items: Sequence[tuple[str, Mapping[str, Any]]], recorded_at: datetime,
 ) -> list[StoredEvent]:
-    """Append ``(kind, payload)`` items after ``head``, all stamped ``recorded_at``."""
+    """Append ``(kind, payload)`` items after ``head``, all stamped ``recorded_at``.
+    A payload without a canonical form raises ``CanonicalError`` before anything is written."""
     if not items:
         return []
     stamp = format_timestamp(recorded_at)
-    encoded = [(kind, *canonical_json_and_data(payload)) for kind, payload in items]
     seq, prev_hash = head
-    new = list(iter_chain(prev_hash, seq + 1, [(stamp, kind, text) for kind, text, _ in encoded]))
-    execute_rows(dbapi, insert_sql(dialect, "events", EVENT_COLUMNS), [
-        {"seq": e.seq, "recorded_at": e.recorded_at, "kind": e.kind, "payload": e.payload,
-         "prev_hash": e.prev_hash, "hash": e.hash}
-        for e in new
-    ])
-    apply_ops(dbapi, dialect, operations_of(zip(new, [data for _, _, data in encoded])))
+    new: list[StoredEvent] = []
+    rows: list[tuple[int, str, str, str, str, str]] = []
+    ops: list[Op] = []
+    for kind, payload in items:
+        text = canonical_json(payload)
+        seq += 1
+        digest = event_hash(prev_hash, seq, stamp, kind, text)
+        row = (seq, stamp, kind, text, prev_hash, digest)
+        event = StoredEvent(*row)
+        new.append(event)
+        rows.append(row)
+        projector = PROJECTORS.get(kind)
+        if projector is not None:  # its payload as json.loads of the canonical text gives it
+            ops.extend(projector(event, _loads(text)))
+        prev_hash = digest
+    cursor = dbapi.cursor()
+    try:
+        sql = _EVENT_INSERTS.get(dialect) or positional_insert_sql(dialect, "events", EVENT_COLUMNS)
+        if len(rows) == 1:
+            cursor.execute(sql, rows[0])
+        else:
+            cursor.executemany(sql, rows)
+        if ops:
+            apply_on_cursor(cursor, dialect, ops)
+    finally:
+        cursor.close()
     return new
 
 

@@ -48,8 +48,10 @@ def create_db_engine(url: str, durable: bool = True) -> "Engine":
             # pysqlite's own transaction handling is off (isolation_level=None): begin here.
             # A writer's transaction takes the write lock at once (a deferred one that reads
             # first fails with "database is locked" when another writer went in between).
+            # Straight on the DBAPI connection: the statement needs none of SQLAlchemy's
+            # execution machinery, and a replay begins thousands of transactions.
             write = conn.get_execution_options().get(WRITE_OPTION)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

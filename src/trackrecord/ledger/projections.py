@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.chain import StoredEvent
-from trackrecord.ledger.sql import execute_rows, insert_sql, update_sql, upsert_sql
+from trackrecord.ledger.sql import insert_sql, update_sql, upsert_sql
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -206,30 +206,43 @@ def apply_sql(conn: "Connection", ops: Iterable[Op]) -> None:
 
 
 def apply_ops(dbapi: Any, dialect: str, ops: Iterable[Op]) -> None:
-    """Write operations in order on a DBAPI connection; consecutive plain inserts into one
-    table are batched."""
-    pending: list[Row] = []
-    pending_table = ""
+    """Write operations in order on a DBAPI connection; consecutive operations with the
+    same statement (inserts, upserts or updates of one table and the same columns) go in
+    one ``executemany``."""
+    cursor = dbapi.cursor()
+    try:
+        apply_on_cursor(cursor, dialect, ops)
+    finally:
+        cursor.close()
 
-    def flush() -> None:
-        if pending:
-            execute_rows(dbapi, insert_sql(dialect, pending_table, tuple(pending[0])), pending)
-            pending.clear()
 
+def apply_on_cursor(cursor: Any, dialect: str, ops: Iterable[Op]) -> None:
+    """``apply_ops`` on an open DBAPI cursor (the ledger's append reuses its own)."""
+    sql = ""
+    rows: list[Row] = []
     for op in ops:
-        if isinstance(op, Insert):
-            if pending and (op.table != pending_table or tuple(op.row) != tuple(pending[0])):
-                flush()
-            pending.append(op.row)
-            pending_table = op.table
-            continue
-        flush()
-        if isinstance(op, Upsert):
-            execute_rows(dbapi, upsert_sql(dialect, op.table, tuple(op.row), PRIMARY_KEYS[op.table]), [op.row])
+        kind = type(op)
+        if kind is Insert:
+            statement, row = insert_sql(dialect, op.table, tuple(op.row)), op.row
+        elif kind is Upsert:
+            statement, row = upsert_sql(dialect, op.table, tuple(op.row), PRIMARY_KEYS[op.table]), op.row
         else:
-            sql = update_sql(dialect, op.table, tuple(op.values), tuple(op.key))
-            execute_rows(dbapi, sql, [{**op.values, **op.key}])
-    flush()
+            statement = update_sql(dialect, op.table, tuple(op.values), tuple(op.key))  # type: ignore[union-attr]
+            row = {**op.values, **op.key}  # type: ignore[union-attr]
+        if rows and statement != sql:
+            _execute(cursor, sql, rows)
+            rows = []
+        sql = statement
+        rows.append(row)
+    if rows:
+        _execute(cursor, sql, rows)
+
+
+def _execute(cursor: Any, sql: str, rows: list[Row]) -> None:
+    if len(rows) == 1:
+        cursor.execute(sql, rows[0])
+    else:
+        cursor.executemany(sql, rows)
 
 
 class DuplicateRow(ValueError):

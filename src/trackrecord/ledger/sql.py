@@ -25,6 +25,14 @@ def insert_sql(dialect: str, table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
 
 
+@lru_cache(maxsize=64)
+def positional_insert_sql(dialect: str, table: str, columns: tuple[str, ...]) -> str:
+    """``insert_sql`` with positional parameters (``?`` for sqlite3, ``%s`` for psycopg), for
+    rows given as tuples in ``columns`` order."""
+    marks = ", ".join(["%s" if dialect == "postgresql" else "?"] * len(columns))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
 @lru_cache(maxsize=256)
 def upsert_sql(dialect: str, table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)

@@ -10,14 +10,14 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Mapping, Protocol, Sequence
 
 from trackrecord.crash import after_commit
 from trackrecord.errors import RuntimeFailure
-from trackrecord.ledger.append import append_events
+from trackrecord.ledger.append import append_events, read_head
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent
 from trackrecord.ledger.db import WRITE_OPTION
-from trackrecord.ledger.sql import fetch_one, param
+from trackrecord.ledger.sql import param
 from trackrecord.ledger.writer_lock import WriterLock
 
 if TYPE_CHECKING:
@@ -54,18 +54,28 @@ class Writer:
     prev_hash: str
     clock: Clock
     written: list[StoredEvent] = field(default_factory=list)
+    dbapi: Any = field(default=None, repr=False)  # the connection's DBAPI connection (sqlite3 or psycopg)
+
+    def __post_init__(self) -> None:
+        if self.dbapi is None:
+            self.dbapi = self.conn.connection.driver_connection
+        self._dialect = self.conn.dialect.name
 
     def append(self, kind: str, payload: Mapping[str, Any], recorded_at: datetime | None = None) -> StoredEvent:
-        return self.append_many([(kind, payload)], recorded_at)[0]
+        event = append_events(self.dbapi, self._dialect, (self.seq, self.prev_hash), ((kind, payload),),
+                              recorded_at or self.clock())[0]
+        self.seq, self.prev_hash = event.seq, event.hash
+        self.written.append(event)
+        return event
 
     def append_many(
         self, items: Sequence[tuple[str, Mapping[str, Any]]], recorded_at: datetime | None = None
     ) -> list[StoredEvent]:
-        new = append_events(self.conn.connection.driver_connection, self.conn.dialect.name,
-                            (self.seq, self.prev_hash), items, recorded_at or self.clock())
+        new = append_events(self.dbapi, self._dialect, (self.seq, self.prev_hash), items, recorded_at or self.clock())
         if not new:
             return []
-        self.seq, self.prev_hash = new[-1].seq, new[-1].hash
+        last = new[-1]
+        self.seq, self.prev_hash = last.seq, last.hash
         self.written.extend(new)
         return new
 
@@ -77,60 +87,36 @@ class SqlLedger:
         self.engine = engine
         self.clock = clock
         self._lock_path = lock_path
+        self._lock = WriterLock(str(lock_path)) if lock_path is not None else None  # one, resolved once
         self._writer_conn: "Connection | None" = None
 
-    @contextlib.contextmanager
-    def write_lock(self) -> Iterator[None]:
+    def write_lock(self) -> ContextManager[None]:
         """The single-writer lock, for a store that writes its own tables in the ledger's
         database (the simulated broker's book). SQLite: the file lock, re-entrant in this
         process. PostgreSQL: nothing here; such a store takes ``POSTGRES_WRITER_LOCK`` in its
         own transaction, unless this process holds it already (``this_process_writes``).
         Waits are bounded: ``RuntimeFailure`` (one line, exit 1) when it cannot."""
-        if self._lock_path is None:
-            _PROCESS_WRITERS.append(None)
-            try:
-                yield
-            finally:
-                _PROCESS_WRITERS.pop()
-            return
-
-        lock = WriterLock(str(self._lock_path))
-        if not lock.available:  # no fcntl (Windows): the portable lock
-            from filelock import FileLock, Timeout
-
-            try:
-                with FileLock(str(self._lock_path), timeout=120):
-                    yield
-            except Timeout:
-                raise RuntimeFailure(f"the ledger writer lock {self._lock_path} is held by another process") from None
-            return
-        try:
-            lock.__enter__()
-        except TimeoutError as exc:
-            raise RuntimeFailure(str(exc)) from None
-        try:
-            yield
-        finally:
-            lock.__exit__(None, None, None)
+        if self._lock is None:
+            return _ProcessWriter()
+        if not self._lock.available:  # no fcntl (Windows): the portable lock
+            return self._portable_lock()
+        return _FileLock(self._lock)
 
     @contextlib.contextmanager
-    def writer(self) -> Iterator[Writer]:
-        """One transaction holding the single-writer lock; commits on success. On SQLite
-        the transaction begins IMMEDIATE (the database's write lock at once)."""
-        from sqlalchemy import text
-        from sqlalchemy.exc import OperationalError
+    def _portable_lock(self) -> Iterator[None]:
+        from filelock import FileLock, Timeout
 
-        conn = self._write_connection()
-        with self.write_lock():
-            try:
-                with conn.begin():
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_WRITER_LOCK})
-                    seq, prev = _head(conn)
-                    yield Writer(conn, seq, prev, self.clock)
-            except OperationalError as exc:
-                raise _lock_failure(exc) from None
-        after_commit()
+        try:
+            with FileLock(str(self._lock_path), timeout=120):
+                yield
+        except Timeout:
+            raise RuntimeFailure(f"the ledger writer lock {self._lock_path} is held by another process") from None
+
+    def writer(self) -> ContextManager[Writer]:
+        """One transaction holding the single-writer lock; commits on success. On SQLite
+        the transaction begins IMMEDIATE (the database's write lock at once); the head is
+        read inside the lock and the transaction."""
+        return _WriteTransaction(self)
 
     @property
     def took_the_writer(self) -> bool:
@@ -183,10 +169,104 @@ class SqlLedger:
                 last = rows[-1][0]
 
 
+class _ProcessWriter:
+    """PostgreSQL's part of ``write_lock``: count this process's open writers."""
+
+    def __enter__(self) -> None:
+        _PROCESS_WRITERS.append(None)
+
+    def __exit__(self, *exc: object) -> None:
+        _PROCESS_WRITERS.pop()
+
+
+class _FileLock:
+    """SQLite's part of ``write_lock``: the ledger's ``flock``, bounded waits as one line."""
+
+    def __init__(self, lock: WriterLock) -> None:
+        self.lock = lock
+
+    def __enter__(self) -> None:
+        try:
+            self.lock.__enter__()
+        except TimeoutError as exc:
+            raise RuntimeFailure(str(exc)) from None
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.__exit__()
+
+
+class _WriteTransaction:
+    """``SqlLedger.writer()``: lock, begin, read the head; on exit commit (or roll back)
+    and release. A class rather than a generator: a replay opens thousands."""
+
+    def __init__(self, ledger: SqlLedger) -> None:
+        self.ledger = ledger
+        self.lock: ContextManager[None] | None = None
+        self.transaction: Any = None
+
+    def __enter__(self) -> Writer:
+        ledger = self.ledger
+        conn = ledger._write_connection()
+        lock = ledger.write_lock()
+        lock.__enter__()
+        try:
+            transaction = conn.begin()
+            try:
+                dbapi = conn.connection.driver_connection
+                if conn.dialect.name == "postgresql":
+                    _execute(dbapi, "SELECT pg_advisory_xact_lock(%s)", (POSTGRES_WRITER_LOCK,))
+                seq, prev = read_head(dbapi)
+            except BaseException:
+                transaction.rollback()
+                raise
+        except BaseException as exc:
+            lock.__exit__(None, None, None)
+            _raise_lock_failure(exc)
+            raise
+        self.lock, self.transaction = lock, transaction
+        return Writer(conn, seq, prev, ledger.clock, dbapi=dbapi)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, trace: Any) -> None:
+        transaction, lock = self.transaction, self.lock
+        self.transaction = self.lock = None
+        try:
+            try:
+                if kind is None:
+                    transaction.commit()
+                else:
+                    transaction.rollback()
+            finally:
+                lock.__exit__(None, None, None)  # type: ignore[union-attr]
+        except BaseException as failure:
+            _raise_lock_failure(failure)
+            raise
+        if kind is None:
+            after_commit()
+        else:
+            _raise_lock_failure(exc)  # type: ignore[arg-type]
+
+
+def _execute(dbapi: Any, sql: str, params: tuple[Any, ...]) -> None:
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(sql, params)
+    finally:
+        cursor.close()
+
+
 def this_process_writes() -> bool:
     """True inside a ledger writer of this process (PostgreSQL): a store that shares the
     database must not wait for the advisory lock its own process holds."""
     return bool(_PROCESS_WRITERS)
+
+
+def _raise_lock_failure(exc: BaseException) -> None:
+    """SQLite's "database is locked" after the busy timeout: one line, exit 1 (any other
+    error goes on as it is)."""
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(exc, OperationalError):
+        raise _lock_failure(exc) from None
 
 
 def _lock_failure(exc: Exception) -> Exception:
@@ -199,5 +279,4 @@ def _lock_failure(exc: Exception) -> Exception:
 
 
 def _head(conn: "Connection") -> tuple[int, str]:
-    row = fetch_one(conn, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", {})
-    return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+    return read_head(conn.connection.driver_connection)

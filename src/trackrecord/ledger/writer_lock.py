@@ -10,65 +10,73 @@ from __future__ import annotations
 import os
 import time
 
+try:
+    import fcntl
+except ImportError:  # Windows: the callers take ``filelock`` instead
+    fcntl = None  # type: ignore[assignment]
+
 LOCK_TIMEOUT_SECONDS = 120.0
 
 
-_HELD: dict[str, tuple[int, int]] = {}  # path -> (fd, depth): the locks this process holds
+_HELD: dict[str, tuple[int, int]] = {}  # real path -> (fd, depth): the locks this process holds
 
 
 class WriterLock:
     """``flock`` on the lock file, as ``filelock.FileLock`` takes it on Unix (the file is
     left in place on release, so both lock the same inode).
 
-    Re-entrant within a process: a second ``WriterLock`` on the same path while the first
-    is held only counts (``flock`` on a second descriptor would wait for ourselves). Waits
-    at most ``LOCK_TIMEOUT_SECONDS``, then raises ``TimeoutError`` naming the file."""
+    Re-entrant within a process: a second ``WriterLock`` on the same path (or the same one
+    entered again) while the lock is held only counts (``flock`` on a second descriptor
+    would wait for ourselves). Waits at most ``LOCK_TIMEOUT_SECONDS``, then raises
+    ``TimeoutError`` naming the file. One instance may be entered again and again (a
+    ledger keeps one: its real path is resolved once)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.fd: int | None = None
-        try:
-            import fcntl  # noqa: F401
-        except ImportError:
-            self.available = False
-        else:
-            self.available = True
+        self.available = fcntl is not None
+        self._key = os.path.realpath(path)
+        self._depth = 0  # how deep this instance is entered
 
     def __enter__(self) -> "WriterLock":
-        import fcntl
+        key = self._key
+        held = _HELD.get(key)
+        if held is not None:
+            _HELD[key] = (held[0], held[1] + 1)
+        else:
+            _HELD[key] = (self._acquire(), 1)
+        self._depth += 1
+        return self
 
-        key = os.path.realpath(self.path)
-        if key in _HELD:
-            fd, depth = _HELD[key]
-            _HELD[key] = (fd, depth + 1)
-            self.fd = fd
-            return self
+    def _acquire(self) -> int:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # umask can only narrow it
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            pass
         deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
         while True:
+            time.sleep(0.02)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return fd
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     os.close(fd)
                     raise TimeoutError(f"the ledger writer lock {self.path} is held by another process "
                                        f"(waited {LOCK_TIMEOUT_SECONDS:g} s); try again when it has finished") from None
-                time.sleep(0.02)
-        _HELD[key] = (fd, 1)
-        self.fd = fd
-        return self
 
     def __exit__(self, *exc: object) -> None:
-        import fcntl
-
-        if self.fd is None:
+        if self._depth == 0:
             return
-        key = os.path.realpath(self.path)
-        fd, depth = _HELD.pop(key, (self.fd, 1))
+        self._depth -= 1
+        key = self._key
+        held = _HELD.pop(key, None)
+        if held is None:
+            return
+        fd, depth = held
         if depth > 1:
             _HELD[key] = (fd, depth - 1)
         else:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
-        self.fd = None
