@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
-from trackrecord.brokers.ibkr import IbkrBroker
 from trackrecord.brokers.sim import PriceTape, SimulatedBroker, SimulatedSession, price_tape
 from trackrecord.config import PricesConfig
 from trackrecord.domain import Mode, is_simulated
@@ -27,8 +26,6 @@ from trackrecord.ledger.store import SqlLedger, utc_now
 from trackrecord.market.calendar import open_calendar
 from trackrecord.market.service import calendar_for
 from trackrecord.market.store import any_synthetic, load_prices
-from trackrecord.ops.jobs import JobEnv
-from trackrecord.ops.notify import Notifier
 from trackrecord.services import Services
 from trackrecord.workspace import DB_FILE, Workspace
 from trackrecord.workspace_init import lay_out_workspace, preset_settings, record_creation
@@ -39,6 +36,7 @@ if TYPE_CHECKING:
     from typing import Sequence
 
     from trackrecord.brokers.base import Broker
+    from trackrecord.brokers.ibkr import IbkrBroker
     from trackrecord.brokers.ibkr.marks import Closes
     from trackrecord.config import Settings
     from trackrecord.engine.backtest import PriceHistory
@@ -46,6 +44,7 @@ if TYPE_CHECKING:
     from trackrecord.ledger.store import Clock
     from trackrecord.market.base import PriceSeries
     from trackrecord.market.calendar import ExchangeCalendar
+    from trackrecord.ops.jobs import JobEnv
 
 
 def connect(workspace: Workspace, clock: "Clock | None" = None, durable: bool = True) -> Services:
@@ -197,6 +196,7 @@ def stored_price_tape(services: Services, calendar: "ExchangeCalendar") -> "Pric
 def live_broker(settings: "Settings", stored: "Mapping[str, PriceSeries] | None" = None) -> "IbkrBroker":
     """IBKR through ib_async (imported only here, only for live mode); ``stored`` closes
     date the marks IB sends undated (brokers/ibkr/marks.py)."""
+    from trackrecord.brokers.ibkr import IbkrBroker
 
     ib = settings.broker.ibkr
     return IbkrBroker(ib.host, ib.port, ib.client_id, settings.account.account_id, settings.account.base_currency,
@@ -320,6 +320,9 @@ def job_env(services: Services, calendar: "ExchangeCalendar | None" = None,
     """What the scheduler's jobs work with: the workspace's services and calendar, its
     notifier, and the broker (paper or live) each job opens for itself."""
     import time
+
+    from trackrecord.ops.jobs import JobEnv
+    from trackrecord.ops.notify import Notifier
 
     notifier = Notifier(services.settings.notifications, os.environ, services.ledger, sleep or time.sleep)
     return JobEnv(services, calendar or calendar_for(services.settings), notifier,

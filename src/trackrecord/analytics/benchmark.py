@@ -69,7 +69,9 @@ def equal_weight_index(dates: DateArray, instruments: Mapping[str, tuple[DateArr
         raise AnalyticsInputError(f"no close on or before {dates[0]} for {', '.join(names)}")
     months = dates.astype("datetime64[M]")
     resets = np.concatenate(([0], np.flatnonzero(months[1:] != months[:-1]) + 1))
-    segment = np.cumsum(np.isin(np.arange(dates.size), resets)) - 1
+    is_reset = np.zeros(dates.size, dtype=bool)
+    is_reset[resets] = True
+    segment = np.cumsum(is_reset) - 1
     relative = prices / prices[:, resets[segment]]
     growth_in_segment = relative.mean(axis=0)
     growth_to_next_reset = (prices[:, resets[1:]] / prices[:, resets[:-1]]).mean(axis=0)

@@ -168,9 +168,22 @@ def _npv(rate: float, years: FloatArray, cash: FloatArray) -> float:
     return float(np.sum(cash * np.exp(-years * math.log1p(rate))))
 
 
+def _npv_at_lower_end(rate: float, years: FloatArray, cash: FloatArray) -> float:
+    """``_npv(rate)`` where only its sign is used and it may overflow: near rate = -1 a
+    flow ``d`` years out is multiplied by ``(1 + rate)^-d``, 1e9 a year at the bracket's
+    lower end, past the largest float (1.8e308) after about 34 years. Then the sign is
+    taken from the terms scaled by the largest factor (``inf - inf`` had no sign at all)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = _npv(rate, years, cash)
+    if math.isfinite(value):
+        return value
+    exponents = -years * math.log1p(rate)
+    return float(np.sign(np.sum(cash * np.exp(exponents - exponents.max()))))
+
+
 def _xirr(years: FloatArray, cash: FloatArray) -> float | None:
     lo, hi = -0.999999999, 1.0
-    f_lo = _npv(lo, years, cash)
+    f_lo = _npv_at_lower_end(lo, years, cash)
     while _npv(hi, years, cash) * f_lo > 0.0:
         hi *= 10.0
         if hi > 1e9:

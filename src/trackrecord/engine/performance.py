@@ -314,7 +314,8 @@ def _equal_weight_closes(
 ) -> tuple[tuple[Any, Any] | None, str | None]:
     import numpy as np
 
-    all_dates = np.unique(np.concatenate([dates for dates, _ in series.values()]))
+    all_dates = np.sort(np.concatenate([dates for dates, _ in series.values()]))
+    all_dates = all_dates[np.r_[True, all_dates[1:] != all_dates[:-1]]]  # np.unique, without importing numpy.ma
     complete_from = max(dates[0] for dates, _ in series.values())
     usable = all_dates[np.searchsorted(all_dates, complete_from):]
     start = max(int(np.searchsorted(usable, np.datetime64(record_start, "D"), "right")) - 1, 0)

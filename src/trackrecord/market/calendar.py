@@ -125,7 +125,8 @@ class ExchangeCalendar:
         """Weekdays in ``start..end`` without a session."""
         weekdays = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D") + 1)
         weekdays = weekdays[np.is_busday(weekdays)]
-        return [d.astype(date) for d in weekdays[~np.isin(weekdays, self.sessions)]]
+        at = np.minimum(np.searchsorted(self.sessions, weekdays), self.sessions.size - 1)
+        return [d.astype(date) for d in weekdays[self.sessions[at] != weekdays]]
 
     def local_close(self, session: date) -> datetime:
         from zoneinfo import ZoneInfo

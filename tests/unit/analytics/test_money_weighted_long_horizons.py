@@ -1,0 +1,120 @@
+"""The money-weighted return (XIRR) over 50 and 100 years: the solver's lower bracket
+(rate -0.999999999, a discount factor of 1e9 a year) overflowed past ~34 years, printing
+"overflow encountered in exp" and, when flows of both signs overflowed, ``inf - inf`` gave
+no sign and the solver returned the false root -100 %. Below the overflow the figures are
+those of the solver before the fix, kept here as the reference."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trackrecord.analytics.returns import DAYS_PER_YEAR, money_weighted_return
+
+
+def _old_xirr(years: np.ndarray, cash: np.ndarray) -> float | None:
+    def npv(rate: float) -> float:
+        return float(np.sum(cash * np.exp(-years * math.log1p(rate))))
+
+    lo, hi = -0.999999999, 1.0
+    f_lo = npv(lo)
+    while npv(hi) * f_lo > 0.0:
+        hi *= 10.0
+        if hi > 1e9:
+            return None
+    rate = 0.0 if lo < 0.0 < hi else (lo + hi) / 2.0
+    for _ in range(200):
+        f = npv(rate)
+        if f == 0.0:
+            return rate
+        if f * f_lo > 0.0:
+            lo, f_lo = rate, f
+        else:
+            hi = rate
+        slope = float(np.sum(-years * cash * np.exp(-(years + 1.0) * math.log1p(rate))))
+        step = rate - f / slope if slope != 0.0 else lo - 1.0
+        new = step if lo < step < hi else (lo + hi) / 2.0
+        if abs(new - rate) <= 1e-14 * max(1.0, abs(rate)):
+            return new
+        rate = new
+    return rate
+
+
+def _old_money_weighted(dates: np.ndarray, navs: np.ndarray, flows: np.ndarray) -> float | None:
+    years = (dates - dates[0]).astype(np.float64) / DAYS_PER_YEAR
+    cash = -flows.astype(np.float64, copy=True)
+    cash[0] = -navs[0]
+    cash[-1] += navs[-1]
+    keep = cash != 0.0
+    years, cash = years[keep], cash[keep]
+    if years.size < 2 or years[-1] <= 0.0 or not (cash.max() > 0.0 > cash.min()):
+        return None
+    with np.errstate(all="ignore"):
+        return _old_xirr(years, cash)
+
+
+def _record(span_years: float, step_days: int, drift: float, flows_at: list[tuple[float, float]]):  # type: ignore[no-untyped-def]
+    dates = np.arange(np.datetime64("1926-01-04"), np.datetime64("1926-01-04") + int(span_years * 365.25), step_days)
+    navs = 1e5 * np.exp(drift * np.arange(dates.size) / dates.size * span_years)
+    flows = np.zeros(dates.size)
+    for where, amount in flows_at:
+        i = min(max(int(where * (dates.size - 1)), 1), dates.size - 1)
+        flows[i] += amount
+        navs[i:] += amount
+    return dates, np.maximum(navs, 1.0), flows
+
+
+def _relative_npv(dates: np.ndarray, navs: np.ndarray, flows: np.ndarray, rate: float) -> float:
+    years = (dates - dates[0]).astype(np.float64) / DAYS_PER_YEAR
+    cash = -flows.copy()
+    cash[0] = -navs[0]
+    cash[-1] += navs[-1]
+    terms = cash * np.exp(-years * math.log1p(rate))
+    return float(terms.sum() / np.abs(terms).sum())
+
+
+@pytest.mark.parametrize("span", [50, 100])
+def test_a_century_of_record_gives_its_growth_rate_without_an_overflow_warning(span: int) -> None:
+    dates, navs, flows = _record(span, 1, 0.05, [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mwr = money_weighted_return(dates, navs, flows)
+    years = float((dates[-1] - dates[0]).astype(np.float64)) / DAYS_PER_YEAR
+    assert mwr == pytest.approx((navs[-1] / navs[0]) ** (1 / years) - 1, rel=1e-12)
+    assert mwr == _old_money_weighted(dates, navs, flows)
+
+
+def test_deposits_and_withdrawals_over_a_century_give_the_root_not_minus_100_percent() -> None:
+    dates, navs, flows = _record(100, 7, 0.04, [(0.5, 5e4), (0.8, -3e4)])
+    assert _old_money_weighted(dates, navs, flows) == pytest.approx(-1.0)  # the false root of inf - inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mwr = money_weighted_return(dates, navs, flows)
+    assert mwr is not None and -0.5 < mwr < 0.5
+    assert abs(_relative_npv(dates, navs, flows, mwr)) < 1e-9
+
+
+FLOWS = st.lists(st.tuples(st.floats(0.01, 0.99), st.floats(-5e4, 5e4)), max_size=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(span=st.sampled_from([1, 5, 25, 33, 40, 60, 100]), step=st.integers(1, 30), drift=st.floats(-0.5, 1.5),
+       flows_at=FLOWS)
+def test_the_figure_is_the_old_one_unless_the_old_one_was_the_false_root(span: int, step: int, drift: float,
+                                                                        flows_at: list[tuple[float, float]]) -> None:
+    dates, navs, flows = _record(span, step, drift, flows_at)
+    if dates.size < 3:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        new = money_weighted_return(dates, navs, flows)
+    old = _old_money_weighted(dates, navs, flows)
+    if span <= 33 or old is None or old > -0.99:
+        assert new == old
+    else:
+        assert new is not None and abs(_relative_npv(dates, navs, flows, new)) < 1e-9
