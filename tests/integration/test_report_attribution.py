@@ -94,6 +94,7 @@ def test_the_report_shows_the_figures_attribution_prints_and_verifies(copied: Pa
         assert _row(page, label) == [_bps(c["buckets"][key]) for c in columns], key
     assert abs(months[MONTH]["buckets"]["selection"]) > 1e-5, "the refused rebalance shows in the month"
     assert f"did not trade on their session (refused, missed or late): {REFUSED}" in page
+    assert f"trackrecord attribution {FIRST} {LAST}" in page, "the command behind the columns"
     assert "The account is simulated" in page and "Live TWR" not in page and "BACKTEST" not in page
     inputs = [e for e in _events(cli, copied) if e["kind"] == "report.inputs_recorded"]
     frozen = inputs[-1]["payload"]["model"]

@@ -239,6 +239,7 @@ class AttributionTable:
     untraded: tuple[str, ...]
     base_currency: str
     unavailable: str | None = None
+    command: str = ""  # what prints the since-inception column
 
 
 ACCOUNT_WORDS = {"LIVE": "Live", "IB PAPER": "Paper", "SIMULATED": "Simulated", "SIMULATED BACKTEST": "Backtest"}
@@ -291,15 +292,16 @@ def attribution_table(record: RebuiltRecord, period: Period, label: str,
         return tuple(None if c is None else value(c) for c in columns)  # type: ignore[return-value]
 
     rows = [AttributionRow("model", "Model TWR", "percent", cells(lambda c: c.returns["model"]),
-                           "The same signals traded at each close, in fractional shares, at no cost"),
+                           "The account's own signals traded at each close, in fractional shares, at no cost"),
             AttributionRow("account", f"{word} TWR", "percent", cells(lambda c: c.returns["live"]),
                            "The account's time-weighted return, as in Key figures"),
             AttributionRow("gap", "Gap", "bps", cells(lambda c: c.gap),
-                           "Model minus account: how far the account fell short; the rows below add up to it")]
+                           "Model minus account: how far the account fell short (negative: it did better)")]
     rows += [AttributionRow(key, name, "bps", cells(lambda c, key=key: getattr(c.buckets, key)), words)
              for key, name, words in BUCKET_WORDS]
     untraded = tuple(d.isoformat() for d in done.result.untraded_sessions if d <= period.last)
-    return AttributionTable(tuple(rows), nature, untraded, done.base_currency)
+    command = f"trackrecord attribution {done.result.total.start.isoformat()} {period.last.isoformat()}"
+    return AttributionTable(tuple(rows), nature, untraded, done.base_currency, command=command)
 
 
 def _attribution_columns(result: Attribution, period: Period) -> tuple[PeriodAttribution | None, ...]:

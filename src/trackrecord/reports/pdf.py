@@ -419,11 +419,12 @@ def attribution_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
         "either sign.",
         table.nature,
         untraded,
-        f"No FX row: every holding is in the base currency ({table.base_currency}). Reproduce with "
-        "trackrecord attribution FROM TO.",
+        f"No FX row: every holding is in the base currency ({table.base_currency}).",
     ]
     note = st["small"].clone("attribution_note", spaceAfter=1.5)
-    return [KeepTogether([title, grid, Spacer(1, 2 * mm), *(Paragraph(_escape(n), note) for n in notes)])]
+    command = Paragraph(f"Month by month: <font face='Courier'>{_escape(table.command)}</font> (--json for "
+                        "every figure).", note)
+    return [KeepTogether([title, grid, Spacer(1, 2 * mm), *(Paragraph(_escape(n), note) for n in notes), command])]
 
 
 def risk_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
