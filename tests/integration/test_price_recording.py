@@ -83,3 +83,29 @@ def test_within_one_transaction_a_bar_stored_earlier_is_replaced_and_listed(data
     finally:
         ledger.close()
         engine.dispose()
+
+
+def test_adjusted_closes_read_back_each_symbols_bars_up_to_the_end_date(database_url: str, tmp_path: Path) -> None:
+    import numpy as np
+
+    from trackrecord.ledger.db import create_db_engine, migrate
+    from trackrecord.market.base import PriceRow
+    from trackrecord.market.store import adjusted_closes, load_prices, store_prices
+
+    engine = create_db_engine(database_url)
+    migrate(engine)
+    rows = [PriceRow(s, date(2026, 1, d), None if d == 5 else 10.0 + d, 9.5 + d + i / 7)
+            for i, s in enumerate(("XLK", "XLF")) for d in (2, 5, 6, 7)]
+    try:
+        with engine.begin() as conn:
+            store_prices(conn, rows, "csv", NOW)
+        with engine.connect() as conn:
+            found = adjusted_closes(conn, ["XLK", "XLF", "XLK", "NONE"], date(2026, 1, 6))
+            stored = load_prices(conn, ["XLF", "XLK"], until=date(2026, 1, 6))
+        assert list(found) == ["XLF", "XLK"], "sorted, each once, a symbol without bars left out"
+        for symbol, (days, closes) in found.items():
+            assert days.dtype == np.dtype("datetime64[D]") and closes.dtype == np.float64
+            assert np.array_equal(days, stored[symbol].dates) and np.array_equal(closes, stored[symbol].adj_close)
+            assert days.size == 3
+    finally:
+        engine.dispose()

@@ -201,20 +201,18 @@ def _series(symbol: str, rows: list[tuple[str, float, float | None]]) -> PriceSe
 
 def adjusted_closes(conn: "Connection", symbols: list[str], end: date) -> dict[str, tuple[Any, Any]]:
     """symbol -> (session dates as ``datetime64[D]``, adjusted closes), oldest first, up to
-    ``end``; a symbol with no stored bar is left out."""
-    from sqlalchemy import select
-
-    query = (select(prices.c.symbol, prices.c.session_date, prices.c.adj_close)
-             .where(prices.c.symbol.in_(symbols), prices.c.session_date <= end.isoformat())
-             .order_by(prices.c.symbol, prices.c.session_date))
-    rows = conn.execute(query).all()
-    if not rows:
-        return {}
-    names, dates, closes = (np.asarray(column) for column in zip(*rows))
-    dates, closes = dates.astype("datetime64[D]"), closes.astype(np.float64)
-    starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
-    bounds = np.r_[starts, names.size]
-    return {str(names[a]): (dates[a:b], closes[a:b]) for a, b in zip(bounds[:-1], bounds[1:])}
+    ``end``; a symbol with no stored bar is left out. One driver-level read a symbol (the
+    primary key's order; a 25-year universe is ~60,000 bars)."""
+    dialect = conn.dialect.name
+    sql = (f"SELECT session_date, adj_close FROM {prices.name} WHERE symbol = {param(dialect, 'symbol')} "
+           f"AND session_date <= {param(dialect, 'end')} ORDER BY session_date")
+    out: dict[str, tuple[Any, Any]] = {}
+    for symbol in sorted(set(symbols)):
+        rows = fetch_all(conn, sql, {"symbol": symbol, "end": end.isoformat()})[1]
+        if rows:
+            days, closes = zip(*rows)
+            out[symbol] = (np.array(days, dtype="datetime64[D]"), np.array(closes, dtype=np.float64))
+    return out
 
 
 def raw_closes(conn: "Connection", symbols: Sequence[str], days: Iterable[str]) -> list[tuple[str, str, float]]:
