@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 
 def _edit(root: Path, *pairs: tuple[str, str]) -> Path:
     config = root / "trackrecord.yaml"
@@ -96,3 +98,17 @@ def test_config_check_warns_about_valid_settings_that_quietly_do_less(workspace:
     assert by_key["notifications.webhooks[0].url"]["value"] == "***"
     text = cli("--home", workspace, "config", "check")
     assert text.code == 0 and text.err.count("warning: ") == 3 and "hooks.slack.com" not in text.out + text.err
+
+
+CORPUS = sorted((Path(__file__).resolve().parents[1] / "fuzz" / "corpus" / "yaml").iterdir())
+
+
+@pytest.mark.parametrize("sample", CORPUS, ids=[p.name for p in CORPUS])
+def test_config_check_json_answers_every_corpus_file_with_one_document(workspace: Path, cli,
+                                                                       sample: Path) -> None:  # type: ignore[no-untyped-def]
+    (workspace / "trackrecord.yaml").write_bytes(sample.read_bytes())
+    result = cli("--home", workspace, "config", "check", "--json")
+    assert "Traceback" not in result.out + result.err and result.err == ""
+    document = json.loads(result.out)
+    assert result.code == (0 if document["ok"] else 2) and document["ok"] == sample.name.startswith("ok-")
+    assert all(e["file"] == str(workspace / "trackrecord.yaml") and e["expected"] for e in document["errors"])
