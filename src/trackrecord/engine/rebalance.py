@@ -401,7 +401,8 @@ def _qualify(ctx: RunContext, orders: list[OrderRequest]) -> None:
     leaves: a line the broker cannot resolve stops the run before anything is sent."""
     traded = {o.symbol for o in orders}
     try:
-        ctx.broker.qualify([i for i in ctx.settings.universe.domain_instruments() if i.symbol in traded])
+        universe = ctx.settings.universe
+        ctx.broker.qualify([i.to_domain(universe.calendar) for i in universe.instruments if i.symbol in traded])
     except BrokerError as exc:
         raise RuntimeFailure(f"the broker cannot resolve the instruments to trade: {exc}; "
                              "no order was sent in this run") from None

@@ -216,8 +216,9 @@ def _select(
     held: frozenset[str], excluded: tuple[tuple[str, str], ...],
 ) -> Signal:
     symbols = [table.symbols[c] for c in order]
-    starts, ends = table.closes[i, order], table.closes[j, order]
-    moms = ends / starts - 1.0
+    start_closes, end_closes = table.closes[i, order], table.closes[j, order]
+    moms = (end_closes / start_closes - 1.0).tolist()
+    starts, ends = start_closes.tolist(), end_closes.tolist()
     floor = params.min_momentum
     passes = [floor is None or m >= floor for m in moms]
     kept = [k for k, s in enumerate(symbols) if s in held and k < params.exit_rank and passes[k]]
@@ -228,10 +229,10 @@ def _select(
         if passes[k]:
             chosen.add(k)
     weight = 1.0 / params.top_n
-    start_dates = table.dates[i, order].astype(date)
-    end_dates = table.dates[j, order].astype(date)
+    start_dates = table.dates[i, order].astype(date).tolist()
+    end_dates = table.dates[j, order].astype(date).tolist()
     ranks = tuple(
-        RankedSymbol(k + 1, s, float(moms[k]), start_dates[k], float(starts[k]), end_dates[k], float(ends[k]),
+        RankedSymbol(k + 1, s, moms[k], start_dates[k], starts[k], end_dates[k], ends[k],
                      s in held, weight if k in chosen else 0.0, _reason(k, s, chosen, held, passes, params))
         for k, s in enumerate(symbols)
     )
