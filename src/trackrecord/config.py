@@ -503,7 +503,8 @@ def secrets(environ: Mapping[str, str]) -> dict[str, str | None]:
     return {name: secret_from_env(var, environ) for name, var in SECRET_ENV.items()}
 
 
-def _format_location(loc: tuple[Any, ...]) -> str:
+def format_location(loc: tuple[Any, ...]) -> str:
+    """A pydantic error location as the dotted key a trader reads: ``universe.instruments[0].currency``."""
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
@@ -513,8 +514,10 @@ def _format_location(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
-def _explain(error: Mapping[str, Any]) -> str:
-    key = _format_location(tuple(error.get("loc", ())))
+def explain_error(error: Mapping[str, Any]) -> str:
+    """One pydantic error as the line every command prints (without the file); a database
+    URL's value is never echoed (it may hold a password)."""
+    key = format_location(tuple(error.get("loc", ())))
     if error.get("type") == "extra_forbidden":
         return f"unknown key '{key}'"
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
@@ -539,7 +542,7 @@ def parse_settings(data: Any, source: str) -> Settings:
         first = exc.errors()[0]
         more = len(exc.errors()) - 1
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise UserError(f"{source}: {_explain(first)}{suffix}") from None
+        raise UserError(f"{source}: {explain_error(first)}{suffix}") from None
 
 
 def load_settings(path: Path) -> Settings:
@@ -551,7 +554,7 @@ def load_settings(path: Path) -> Settings:
 def parse_yaml(text: str, source: str) -> Any:
     """YAML with every mapping's keys unique (PyYAML lets a repeated key silently win)."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
@@ -561,7 +564,7 @@ def parse_yaml(text: str, source: str) -> Any:
         raise UserError(f"{source}: malformed YAML: nested too deeply") from None
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader refusing a key repeated in one mapping (a second ``mode:`` must not win)."""
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:

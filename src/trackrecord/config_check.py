@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from trackrecord.config import Settings, _explain, _format_location, _UniqueKeyLoader, check_references
+from trackrecord.config import Settings, UniqueKeyLoader, check_references, explain_error, format_location
 from trackrecord.domain import Mode
 from trackrecord.errors import UserError
 from trackrecord.ledger.parsing import read_utf8
@@ -86,8 +86,8 @@ def check_config_file(path: Path) -> ConfigCheck:
     except UserError as exc:
         return _refused(source, _file_problem(source, str(exc)))
     try:
-        root = yaml.compose(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506
+        root = yaml.compose(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506
     except yaml.YAMLError as exc:
         return _refused(source, _yaml_problem(source, exc))
     except RecursionError:
@@ -132,7 +132,7 @@ def _yaml_problem(source: str, exc: yaml.YAMLError) -> ConfigProblem:
 def _validation_problem(source: str, error: Any, data: dict[str, Any],
                         lines: dict[str, int]) -> ConfigProblem:
     location = tuple(item for item in error.get("loc", ()) if item != "[key]")
-    key = _format_location(location) or None
+    key = format_location(location) or None
     named = _LEADING_KEY.match(str(error.get("msg", "")).removeprefix("Value error, "))
     if named and (key is None or named.group(1).startswith(f"{key}.")):
         key = named.group(1)
@@ -141,7 +141,7 @@ def _validation_problem(source: str, error: Any, data: dict[str, Any],
     else:
         expected = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     return ConfigProblem(source, _line_of(lines, key), key, _shown_value(key, _value_at(data, key)), expected,
-                         f"{source}: {_explain(error)}")
+                         f"{source}: {explain_error(error)}")
 
 
 def _keyed(source: str, lines: dict[str, int], key: str, value: Any, message: str) -> ConfigProblem:
