@@ -588,11 +588,17 @@ def check_references(settings: Settings, source: str) -> None:
     """What the model alone cannot see (``config check``): names that must exist in a library.
 
     Raises UserError naming the key; loading exchange_calendars costs half a second, so
-    commands that open the calendar anyway find an unknown code there.
+    commands that open the calendar anyway find an unknown code there, and a code whose
+    calendar is in the cache (``market.calendar_cache``: only a known code is built) is
+    not looked up again.
     """
-    import exchange_calendars
+    from trackrecord.market import calendar_cache
 
     code = settings.universe.calendar
+    if calendar_cache.holds(code):
+        return
+    import exchange_calendars
+
     if code not in exchange_calendars.get_calendar_names(include_aliases=True):
         raise UserError(f"{source}: key 'universe.calendar': {code!r} is not an exchange_calendars code "
                         "(e.g. XLON, XNYS, XETR)")

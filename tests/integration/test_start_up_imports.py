@@ -47,6 +47,7 @@ def test_a_backtest_and_its_stats_load_nothing_they_do_not_use(cli, tmp_path: Pa
     assert "exchange_calendars" in _loaded("--home", home, "calendar", "--json", cache=cache)  # builds it once
     assert _loaded(*backtest, cache=cache) == []
     assert _loaded("--home", out, "stats", "--json", cache=cache) == []
+    assert _loaded("--home", home, "config", "check", cache=cache) == []  # the cached code is a known one
     assert _loaded("--help", cache=cache) == []
 
 

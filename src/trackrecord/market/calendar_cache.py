@@ -53,23 +53,45 @@ def load(code: str) -> CachedCalendar | None:
     """The stored calendar of ``code`` built today (UTC) by the installed exchange_calendars,
     or None (no such file, another key, or a file that fails its checksum)."""
     key = _key(code)
-    path = _path(code, key)
-    if key is None or path is None:
+    found = _read(code, key)
+    if found is None or key is None:
+        return None
+    header, body = found
+    if {k: header[k] for k in key} != key:
         return None
     try:
-        raw = path.read_bytes()
-        head, _, body = raw.partition(b"\n")
-        header = json.loads(head)
         count = header["sessions"]
-        stored_key = {k: header[k] for k in key}
-        if header.get("format") != FORMAT or stored_key != key or not isinstance(count, int) or len(body) != 16 * count:
-            return None
-        if header["sha256"] != _digest(_signed_part(header), body):
-            return None
         days = np.frombuffer(body, dtype="<i8", count=count)
         seconds = np.frombuffer(body, dtype="<i8", offset=8 * count)
         return CachedCalendar(code, date.fromisoformat(header["start"]), str(header["timezone"]),
                               days.astype("datetime64[D]"), seconds.astype("datetime64[s]"))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def holds(code: str) -> bool:
+    """True when a sound file of ``code`` from the installed exchange_calendars is stored
+    (of any day): only a code the library knows was ever built, so it is a valid code."""
+    key = _key(code)
+    found = _read(code, key)
+    return found is not None and key is not None and found[0].get("code") == code and \
+        found[0].get("exchange_calendars") == key["exchange_calendars"]
+
+
+def _read(code: str, key: dict[str, str] | None) -> tuple[dict, bytes] | None:  # type: ignore[type-arg]
+    """(header, body) of the file of ``code``, if it is whole and unaltered."""
+    path = _path(code, key)
+    if path is None:
+        return None
+    try:
+        head, _, body = path.read_bytes().partition(b"\n")
+        header = json.loads(head)
+        count = header["sessions"]
+        if header.get("format") != FORMAT or not isinstance(count, int) or len(body) != 16 * count:
+            return None
+        if header["sha256"] != _digest(_signed_part(header), body):
+            return None
+        return header, body
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 

@@ -154,3 +154,18 @@ def test_a_second_process_does_not_import_exchange_calendars(workspace: Path, tm
     assert first == "IMPORTED True True"
     assert second == "IMPORTED False False"
     assert json.loads(second_out) == json.loads(first_out)
+
+
+def test_a_cached_calendar_vouches_for_its_code_and_an_unknown_code_is_still_refused(cache: Path) -> None:
+    from trackrecord.config import Settings, UniverseConfig, check_references
+    from trackrecord.errors import UserError
+
+    assert not calendar_cache.holds("XNYS")
+    calendar.open_calendar("XNYS")
+    assert calendar_cache.holds("XNYS") and not calendar_cache.holds("XLON")
+    check_references(Settings(universe=UniverseConfig(calendar="XNYS")), "trackrecord.yaml")
+    with pytest.raises(UserError, match="'XXXX' is not an exchange_calendars code"):
+        check_references(Settings(universe=UniverseConfig(calendar="XXXX")), "trackrecord.yaml")
+    path = _cache_file(cache, "XNYS")
+    path.write_bytes(path.read_bytes()[:-1])
+    assert not calendar_cache.holds("XNYS")
