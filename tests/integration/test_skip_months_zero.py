@@ -65,3 +65,20 @@ def test_skip_0_and_skip_1_rank_differently_on_the_same_prices(cli, tmp_path: Pa
                    shared_data / "prices", "--out", out, "--json").code == 0
         ends[skip] = _signals(cli, out)[0]["formation_end"]
     assert ends == {0: "2023-12-29", 1: "2023-11-30"}
+
+
+@pytest.mark.slow
+def test_the_skip_0_signal_of_a_month_is_the_same_on_every_day_of_it(cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                     shared_data: Path) -> None:
+    home = _workspace(cli, tmp_path / "ws", skip_months=0)
+    assert cli("--home", home, "prices", "import", shared_data / "prices").code == 0
+    shown = []
+    for day in ("2024-03-01", "2024-03-20"):
+        result = cli("--home", home, "signal", "--as-of", day, "--json")
+        assert result.code == 0, result
+        shown.append(json.loads(result.out))
+    first, later = shown
+    assert (first["rebalance_date"], first["formation_start"], first["formation_end"]) == \
+        ("2024-03-01", "2023-02-28", "2024-02-29")
+    assert [(r["symbol"], r["momentum"]) for r in later["ranks"]] == [(r["symbol"], r["momentum"]) for r in first["ranks"]]
+    assert later["inputs_sha256"] == first["inputs_sha256"]
