@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
 from trackrecord.ledger import events as kinds
-from trackrecord.ledger.canonical import canonical_json, format_timestamp
+from trackrecord.ledger.canonical import canonical_json, format_moment
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, event_hash
 from trackrecord.ledger.projections import PROJECTORS, Op, apply_on_cursor
 from trackrecord.ledger.signing import signed_checkpoint
@@ -51,7 +51,7 @@ def append_events(
     A payload without a canonical form raises ``CanonicalError`` before anything is written."""
     if not items:
         return []
-    stamp = format_timestamp(recorded_at)
+    stamp = format_moment(recorded_at)
     seq, prev_hash = head
     new: list[StoredEvent] = []
     rows: list[tuple[int, str, str, str, str, str]] = []

@@ -26,6 +26,8 @@ _UTC_TEXTS_MAX = 8192
 
 
 def format_timestamp(moment: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` in UTC; a naive datetime is refused. The texts of
+    UTC moments are cached: payloads name the same moments again and again."""
     if type(moment) is datetime and moment.tzinfo is timezone.utc:
         text = _UTC_TEXTS.get(moment)
         if text is None:
@@ -36,6 +38,14 @@ def format_timestamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise CanonicalError(f"naive datetime {moment.isoformat()} has no canonical form: give it a timezone")
     return _utc_text(moment.astimezone(timezone.utc))
+
+
+def format_moment(moment: datetime) -> str:
+    """``format_timestamp`` without its cache, for moments that do not repeat (the
+    ``recorded_at`` of each append: caching them would only push out the payloads' moments)."""
+    if type(moment) is datetime and moment.tzinfo is timezone.utc:
+        return _utc_text(moment)
+    return format_timestamp(moment)
 
 
 def _utc_text(utc: datetime) -> str:
@@ -195,6 +205,8 @@ def _dict_text(value: dict) -> str:
             append(prefix + _list_text(item))
         elif kind is int:
             append(prefix + int.__repr__(item))
+        elif kind is datetime:
+            append(prefix + '"' + format_timestamp(item) + '"')
         else:
             append(prefix + _text(item))
     return "{" + ",".join(parts) + "}"

@@ -99,9 +99,18 @@ def current_revision(engine: "Engine") -> str | None:
 
 
 def migrate(engine: "Engine") -> None:
-    """Bring the schema to the head revision (a no-op when it is there already)."""
-    if current_revision(engine) == HEAD_REVISION:
+    """Bring the schema to the head revision (a no-op when it is there already). A new,
+    empty SQLite database gets the head schema at once (``head_schema``), without alembic."""
+    revision = current_revision(engine)
+    if revision == HEAD_REVISION:
         return
+    if revision is None and engine.dialect.name == "sqlite" and _create_head_schema(engine):
+        return
+    alembic_upgrade(engine)
+
+
+def alembic_upgrade(engine: "Engine") -> None:
+    """The migrations themselves, to the head revision."""
     from alembic import command
     from alembic.config import Config
 
@@ -110,3 +119,29 @@ def migrate(engine: "Engine") -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def _create_head_schema(engine: "Engine") -> bool:
+    """The head schema's statements and its ``alembic_version`` row in one IMMEDIATE
+    transaction, on a database with no table at all (False otherwise: the migrations run)."""
+    from trackrecord.ledger import head_schema
+
+    if head_schema.REVISION != HEAD_REVISION:
+        return False
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+        dbapi = conn.connection.driver_connection
+        if dbapi.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            return False  # another process created it first, or it holds something else: alembic decides
+        for statement in head_schema.STATEMENTS:
+            dbapi.execute(statement)
+        dbapi.execute("INSERT INTO alembic_version (version_num) VALUES (?)", (HEAD_REVISION,))
+    return True
+
+
+def sqlite_schema(engine: "Engine") -> list[tuple[str, str, str, str | None]]:
+    """``sqlite_master`` (type, name, table, sql) in creation order: what ``head_schema``
+    must reproduce."""
+    with engine.connect() as conn:
+        rows = conn.connection.driver_connection.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid").fetchall()
+    return [tuple(row) for row in rows]
