@@ -95,3 +95,34 @@ def test_voiding_a_paper_deposit_already_spent_is_refused_naming_the_cash(paper:
     _refused(refused, f"cashflow void {big['seq']}", "100,000.00 GBP", f"{cash:,.2f} GBP")
     assert _events(cli, paper) == before
     assert cli("--home", paper, "verify").code == 0
+
+
+def test_an_imported_paper_withdrawal_above_the_cash_is_refused_naming_the_line(paper: Path, cli,  # type: ignore[no-untyped-def]
+                                                                                 tmp_path: Path) -> None:
+    assert cli("--home", paper, "cashflow", "add", "--date", "2026-05-29", "--amount", "1000").code == 0
+    too_much = tmp_path / "too_much.csv"
+    too_much.write_text("date,amount,note\n2026-05-29,500,top up\n2026-05-29,-2000,rent\n2026-05-29,5000,late\n")
+    before = _events(cli, paper)
+    flows_before = cli("--home", paper, "cashflow", "list", "--json").out
+    # the file's earlier deposit counts, its later one does not: 1,000 + 500 are there when the 2,000 goes
+    _refused(cli("--home", paper, "import", "cashflows", too_much),
+             f"{too_much}:3", "2,000.00 GBP", "1,500.00 GBP", "SIM0001", "2026-05-29")
+    assert _events(cli, paper) == before
+    assert cli("--home", paper, "cashflow", "list", "--json").out == flows_before  # not even the 500
+
+    all_of_it = tmp_path / "all_of_it.csv"
+    all_of_it.write_text("date,amount,note\n2026-05-29,500,top up\n2026-05-29,-1500,rent\n")
+    assert cli("--home", paper, "import", "cashflows", all_of_it).code == 0
+    again = cli("--home", paper, "import", "cashflows", all_of_it, "--json")  # recorded flows are not taken twice
+    assert again.code == 0, again
+    assert json.loads(again.out)["added"] == {}
+    snapshot = cli("--home", paper, "snapshot", "--json")
+    assert Decimal(str(json.loads(snapshot.out)["cash"])) == 0
+    assert cli("--home", paper, "verify").code == 0
+
+
+def test_an_imported_withdrawal_for_another_account_is_not_checked_against_the_paper_book(  # type: ignore[no-untyped-def]
+        paper: Path, cli, tmp_path: Path) -> None:
+    flows = tmp_path / "flows.csv"
+    flows.write_text("date,amount\n2026-05-29,-5000\n")
+    assert cli("--home", paper, "import", "cashflows", flows, "--account", "U1234").code == 0

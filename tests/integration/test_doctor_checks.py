@@ -217,3 +217,16 @@ def test_notifications_check_a_secret_the_channels_need_is_not_set(cli, paper: P
     code, checks = _doctor(cli, paper)
     assert checks["notifications"] == {"check": "notifications", "status": "ok", "fix": None,
                                        "detail": "e-mail to me@example.test, slack webhook"}
+
+
+def test_configuration_fix_points_to_the_json_check_listing_every_problem(cli, paper: Path) -> None:  # type: ignore[no-untyped-def]
+    _edit(paper, risk={"max_postion_weight": 0.3, "max_gross_exposur": 1})
+    text = cli("--home", paper, "doctor")
+    assert text.code == 1 and "Traceback" not in text.err
+    fix = next(line.strip() for line in text.out.splitlines() if line.strip().startswith("fix: edit"))
+    assert fix == (f"fix: edit {paper / 'trackrecord.yaml'} (`trackrecord config check --json` lists every problem, "
+                   "each with its line, key and what was expected)")
+    listed = cli("--home", paper, "config", "check", "--json")  # and it does list both
+    assert listed.code == 2
+    keys = {e["key"] for e in json.loads(listed.out)["errors"]}
+    assert {"risk.max_postion_weight", "risk.max_gross_exposur"} <= keys

@@ -120,15 +120,21 @@ def _report(report, as_json: bool) -> None:  # type: ignore[no-untyped-def]
         typer.echo(f"warning: {warning}")
 
 
-def _import(ctx: typer.Context, parse: Callable[[Any, str], Any], as_json: bool) -> None:
-    """Parse with ``parse(services, default account)`` (every row validated first), then record."""
+def _import(ctx: typer.Context, parse: Callable[[Any, str], Any], as_json: bool,
+            record: Callable[[Any, Any, str], Any] | None = None) -> None:
+    """Parse with ``parse(services, default account)`` (every row validated first), then record
+    (with ``record(services, parsed, default account)`` if given)."""
     from trackrecord.engine.cashflows import configured_account_id
     from trackrecord.ledger.imports import outside_universe, record_import
 
     services = context.services(ctx)
-    parsed = parse(services, configured_account_id(services.settings))
+    default = configured_account_id(services.settings)
+    parsed = parse(services, default)
     parsed.warnings += outside_universe(parsed, [i.symbol for i in services.settings.universe.instruments])
-    _report(record_import(services.ledger, parsed, configured_account_id(services.settings)), as_json)
+    if record is None:
+        _report(record_import(services.ledger, parsed, default), as_json)
+    else:
+        _report(record(services, parsed, default), as_json)
 
 
 def _flow_booking(services: Any) -> Any:
@@ -163,7 +169,15 @@ def import_cashflows(ctx: typer.Context, file: Path = typer.Argument(..., help="
         owner = account or (default if services.settings.mode is Mode.PAPER else None)
         return parse_cashflows_csv(file, services.settings.account.base_currency, owner, _flow_booking(services))
 
-    _import(ctx, parse, as_json)
+    def record(services: Any, parsed: Any, default: str) -> Any:
+        # in paper mode a withdrawal may take at most the simulated account's cash, as in `cashflow add`
+        from trackrecord.engine.cashflows import record_imported_cashflows
+        from trackrecord.market.service import calendar_for
+
+        return record_imported_cashflows(services.ledger, parsed, services.settings, default,
+                                         lambda: _paper_cash(services, calendar_for(services.settings)))
+
+    _import(ctx, parse, as_json, record)
 
 
 def import_fills(ctx: typer.Context, file: Path = typer.Argument(..., help="executions CSV"),

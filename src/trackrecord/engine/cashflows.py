@@ -1,4 +1,4 @@
-"""Record and void cash flows: the ``cashflow add`` and ``cashflow void`` use cases.
+"""Record and void cash flows: the ``cashflow add``, ``cashflow void`` and ``import cashflows`` use cases.
 
 A flow is one ledger event and nothing else: in paper mode the simulated account books it
 itself the next time it starts (``SimulatedBroker``, ``follow_ledger``), so a kill after the
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from trackrecord.analytics.flow_checks import UnreflectedFlow, unreflected_flows
 from trackrecord.crash import crash_point
@@ -18,7 +18,9 @@ from trackrecord.domain import CashFlow, Mode
 from trackrecord.engine.performance import load_performance_inputs
 from trackrecord.errors import UserError
 from trackrecord.ledger import cashflows as ledger_flows
+from trackrecord.ledger import imports
 from trackrecord.ledger import queries
+from trackrecord.ledger.imports import ImportReport, ParsedImport
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -103,28 +105,74 @@ def simulated_account(settings: "Settings") -> str | None:
     return settings.broker.sim.account_id if settings.mode is Mode.PAPER else None
 
 
-def refuse_overdraft(flow: CashFlow, settings: "Settings", cash: Decimal, voided_seq: int | None = None) -> None:
+def refuse_overdraft(flow: CashFlow, settings: "Settings", cash: Decimal, voided_seq: int | None = None,
+                     where: str | None = None) -> None:
     """A flow that takes money from the simulated account (a withdrawal, or the void of a
     deposit: ``voided_seq``) may take at most the cash it holds: its book has no margin, and
     negative cash would be valued as a debt nobody incurred. ``cash`` is in the base
     currency, after every fill and every recorded flow (the book takes a back-dated flow at
-    its own clock, so that is the cash it is taken from)."""
+    its own clock, so that is the cash it is taken from). ``where`` names the withdrawal's
+    source in the refusal (default ``--amount``; an import's ``file:line``)."""
     base = settings.account.base_currency
-    rate = Decimal(1) if flow.currency.upper() == base else settings.prices.fx_rates.get(flow.currency.upper())
-    if rate is None:
+    taken = _in_base(flow, settings)
+    if taken is None:
         return  # the book refuses a currency it has no rate for, naming it
-    taken = abs(flow.amount) * rate
+    taken = abs(taken)
     if taken <= cash:
         return
-    in_base = "" if rate == 1 else f" ({taken:,.2f} {base})"
+    in_base = "" if flow.currency.upper() == base else f" ({taken:,.2f} {base})"
     amount = f"{abs(flow.amount):,.2f} {flow.currency}{in_base}"
     if voided_seq is None:
-        raise UserError(f"--amount {flow.amount}: a withdrawal of {amount} from the simulated account "
+        source = f"--amount {flow.amount}" if where is None else f"{where}: column 'amount'"
+        raise UserError(f"{source}: a withdrawal of {amount} from the simulated account "
                         f"{flow.account_id} on {flow.flow_date} exceeds its cash available then, {cash:,.2f} {base}; "
                         "withdraw at most that (sell first to raise more)")
     raise UserError(f"cashflow void {voided_seq}: voiding the deposit of {amount} on {flow.flow_date} would take it "
                     f"back from the simulated account {flow.account_id}, which holds {cash:,.2f} {base} of cash; "
                     "sell first, or record a correcting withdrawal of at most that")
+
+
+def _in_base(flow: CashFlow, settings: "Settings") -> Decimal | None:
+    """The flow's signed amount in the base currency; None for a currency without a rate."""
+    currency = flow.currency.upper()
+    rate = Decimal(1) if currency == settings.account.base_currency else settings.prices.fx_rates.get(currency)
+    return None if rate is None else flow.amount * rate
+
+
+def refuse_imported_overdraft(flows: Sequence[tuple[str, CashFlow]], settings: "Settings", cash: Decimal) -> None:
+    """The simulated account books an imported file's new flows (``(file:line, flow)``, in
+    the file's order) one after the other: each withdrawal may take at most ``cash`` plus
+    the file's flows before it (``refuse_overdraft``, naming the line)."""
+    for where, flow in flows:
+        if flow.amount < 0:
+            refuse_overdraft(flow, settings, cash, where=where)
+        cash += _in_base(flow, settings) or Decimal(0)
+
+
+def record_imported_cashflows(ledger: "SqlLedger", parsed: ParsedImport, settings: "Settings",
+                              default_account: str | None,
+                              paper_cash: Callable[[], Decimal] | None = None) -> ImportReport:
+    """Record an imported file of flows (``ledger/imports.py``: idempotent, in one transaction).
+
+    In paper mode (given ``paper_cash``: the simulated account's cash once it has booked every
+    recorded flow), a new withdrawal of the simulated account that would take more than its
+    cash then is refused as ``cashflow add`` refuses it (``UserError`` naming the file and
+    line): nothing of the file is written."""
+    account = simulated_account(settings)
+    if account is not None and paper_cash is not None:
+        with queries.reading(ledger.engine) as conn:
+            fresh = {id(f) for f in imports.unrecorded_cashflows(conn, parsed.cashflows, default_account)}
+        ours = [(where, _cash_flow(payload, default_account))
+                for where, payload in zip(parsed.cashflow_lines, parsed.cashflows) if id(payload) in fresh]
+        ours = [(where, flow) for where, flow in ours if flow.account_id == account]
+        if any(flow.amount < 0 for _, flow in ours):
+            refuse_imported_overdraft(ours, settings, paper_cash())
+    return imports.record_import(ledger, parsed, default_account)
+
+
+def _cash_flow(payload: dict[str, Any], default_account: str | None) -> CashFlow:
+    return CashFlow(payload["flow_date"], payload["amount"], payload["currency"], payload["note"],
+                    payload.get("account_id") or default_account)
 
 
 def refuse_rewriting_valuations(conn: "Connection", account: str, flow_date: date, action: str) -> None:

@@ -77,6 +77,7 @@ class ParsedImport:
 
     sources: list[ImportSource] = field(default_factory=list)
     cashflows: list[dict[str, Any]] = field(default_factory=list)
+    cashflow_lines: list[str] = field(default_factory=list)  # each flow's ``file:line``, in step with cashflows
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     fills: list[dict[str, Any]] = field(default_factory=list)
     duplicate_fills: int = 0
@@ -210,6 +211,7 @@ def parse_cashflows_csv(path: Path, base_currency: str, account_id: str | None =
         if account_id is not None:
             payload["account_id"] = account_id
         parsed.cashflows.append(payload)
+        parsed.cashflow_lines.append(where)
     parsed.sources.append(ImportSource("cashflows", path, digest, len(parsed.cashflows)))
     return parsed
 
@@ -520,6 +522,23 @@ def _new_cashflows(conn: "Connection", flows: list[dict[str, Any]], report: Impo
     without an account is the default account's (ledger/cashflows.py)."""
     from sqlalchemy import select
 
+    fresh = {id(flow) for flow in unrecorded_cashflows(conn, flows, default_account)}
+    out = []
+    for flow in flows:
+        if id(flow) not in fresh:
+            report.count(report.already_recorded, "cashflows")
+            continue
+        out.append((kinds.CASHFLOW_RECORDED, flow))
+        report.added["cashflows"] = report.added.get("cashflows", 0) + 1
+    return out
+
+
+def unrecorded_cashflows(conn: "Connection", flows: Sequence[dict[str, Any]],
+                         default_account: str | None) -> list[dict[str, Any]]:
+    """The parsed ``flows`` an import would record, in their order: those whose (account,
+    session, amount, currency, note, ref) no recorded flow has, nor an earlier one of ``flows``."""
+    from sqlalchemy import select
+
     refs = _recorded_refs(conn)
     existing = {(r.account_id or default_account, r.flow_date, r.amount, r.currency, r.note, refs.get(r.seq, ""))
                 for r in conn.execute(select(cashflows.c.seq, cashflows.c.account_id, cashflows.c.flow_date,
@@ -528,12 +547,9 @@ def _new_cashflows(conn: "Connection", flows: list[dict[str, Any]], report: Impo
     for flow in flows:
         key = (flow.get("account_id") or default_account, flow["flow_date"].isoformat(),
                format_decimal(flow["amount"]), flow["currency"], flow["note"], flow.get("ref", ""))
-        if key in existing:
-            report.count(report.already_recorded, "cashflows")
-            continue
-        existing.add(key)
-        out.append((kinds.CASHFLOW_RECORDED, flow))
-        report.added["cashflows"] = report.added.get("cashflows", 0) + 1
+        if key not in existing:
+            existing.add(key)
+            out.append(flow)
     return out
 
 

@@ -75,7 +75,8 @@ def check_configuration(root: Path, found: Findings) -> Check:
         settings = load_settings(path)
         check_references(settings, str(path))
     except TrackrecordError as exc:
-        return _fail("configuration", str(exc), f"edit {path} (`trackrecord config check` shows the first problem)")
+        return _fail("configuration", str(exc), (f"edit {path} (`trackrecord config check --json` lists every problem, "
+                     "each with its line, key and what was expected)"))
     found.workspace = Workspace(root, settings)
     return _ok("configuration", f"{path}: valid, mode {settings.mode.value}")
 
