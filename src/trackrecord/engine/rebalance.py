@@ -123,6 +123,11 @@ class RebalanceReport:
         }
 
 
+def _label(ctx: PlanningContext) -> str:
+    """The mode as a log line names it: a simulated market says so (a backtest is no paper account)."""
+    return f"{ctx.mode.value}, SIMULATED" if ctx.simulated else ctx.mode.value
+
+
 def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
@@ -237,7 +242,7 @@ def rebalance(ctx: PlanningContext, session: date, decided_at: datetime,
     crash_point("after_risk")
     report.verdict = "approved" if decision.approved else "denied"
     report.denials = decision.denials
-    log.info("plan %s (%s): %d order(s), risk %s%s", report.plan_id, ctx.mode.value, len(report.orders),
+    log.info("plan %s (%s): %d order(s), risk %s%s", report.plan_id, _label(ctx), len(report.orders),
              report.verdict, " (recorded plan reused)" if report.reused_plan else "")
     if not decision.approved:
         raise SafetyRefusal(f"risk refused the plan {report.plan_id}: " + "; ".join(decision.denials[:3]))
@@ -375,7 +380,7 @@ def _submit(ctx: RunContext, report: RebalanceReport, positions: Mapping[str, De
                 log.warning("kill switch refused %s: %s", order.order_ref, verdict.message)
                 raise SafetyRefusal(verdict.message + f"; {len(report.denied)} order(s) not sent (recorded in the ledger)")
             log.info("sending %s %s %s %s (%s)", order.order_ref, order.side.value, order.quantity, order.symbol,
-                     ctx.mode.value)
+                     _label(ctx))
             crash_point(f"before_place:{index}")
             try:
                 placed = ctx.broker.place_order(order)
