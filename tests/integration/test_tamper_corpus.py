@@ -161,14 +161,14 @@ def test_deleted_simulated_cash_booking_names_the_flow_left_unbooked(demo: Path,
 
 def test_edited_booking_of_a_ledger_flow_names_the_flow(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
     """``cashflow add`` in paper mode: the next paper command books the flow under its key."""
-    assert cli("--home", demo, "cashflow", "add", "--date", _after_last_snapshot(db), "--amount", "-5000", "--note", "fees").code == 0
+    assert cli("--home", demo, "cashflow", "add", "--date", _after_last_snapshot(db), "--amount", "5000", "--note", "top-up").code == 0
     assert cli("--home", demo, "pull").code == 0  # a paper command: the simulated account books the flow
-    flow_seq = db.execute("SELECT seq FROM cashflows WHERE amount = '-5000'").fetchone()[0]
+    flow_seq = db.execute("SELECT seq FROM cashflows WHERE amount = '5000'").fetchone()[0]
     assert _verify(cli, demo)[0] == 0
-    db.execute("UPDATE sim_cash SET amount = '-50' WHERE flow_key = ?", (f"flow:{flow_seq}",))
-    _detected(cli, demo, f"(flow:{flow_seq}, -50): books -50, but cashflow.recorded seq {flow_seq} says -5000 GBP")
-    db.execute("UPDATE sim_cash SET amount = '-5000', flow_key = 'flow:1' WHERE flow_key = ?", (f"flow:{flow_seq}",))
-    _detected(cli, demo, "(flow:1, -5000): no cashflow.recorded event has this seq")
+    db.execute("UPDATE sim_cash SET amount = '50' WHERE flow_key = ?", (f"flow:{flow_seq}",))
+    _detected(cli, demo, f"(flow:{flow_seq}, 50): books 50, but cashflow.recorded seq {flow_seq} says 5000 GBP")
+    db.execute("UPDATE sim_cash SET amount = '5000', flow_key = 'flow:1' WHERE flow_key = ?", (f"flow:{flow_seq}",))
+    _detected(cli, demo, "(flow:1, 5000): no cashflow.recorded event has this seq")
 
 
 def test_edited_bar_of_a_batch_a_later_import_overwrote_in_part_is_named(demo: Path, db: sqlite3.Connection, cli,  # type: ignore[no-untyped-def]
@@ -209,7 +209,7 @@ def _truncate_tail(db: sqlite3.Connection, count: int) -> None:
 
 
 def test_truncated_tail_is_reported_as_outside_what_verify_can_prove(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
-    assert cli("--home", demo, "cashflow", "add", "--date", _after_last_snapshot(db), "--amount", "-50000", "--note", "withdrawal").code == 0
+    assert cli("--home", demo, "cashflow", "add", "--date", _after_last_snapshot(db), "--amount", "50000", "--note", "top-up").code == 0
     _truncate_tail(db, 2)
     code, document, text = _verify(cli, demo)
     assert code == 0 and document["unsigned_events"] == 0  # a shorter ledger that is valid in itself
@@ -217,11 +217,11 @@ def test_truncated_tail_is_reported_as_outside_what_verify_can_prove(demo: Path,
 
 
 def test_history_rewritten_and_resigned_with_the_workspace_key_is_reported_as_unprovable(demo: Path, db: sqlite3.Connection, cli) -> None:  # type: ignore[no-untyped-def]
-    assert cli("--home", demo, "cashflow", "add", "--date", _after_last_snapshot(db), "--amount", "-50000", "--note", "withdrawal").code == 0
+    assert cli("--home", demo, "cashflow", "add", "--date", _after_last_snapshot(db), "--amount", "50000", "--note", "top-up").code == 0
     before = _verify(cli, demo)[1]["head_hash"]
     _truncate_tail(db, 2)
     # ... and re-recorded differently, signed with the private key that sits in the workspace
-    assert cli("--home", demo, "cashflow", "add", "--date", _after_last_snapshot(db), "--amount", "-5", "--note", "withdrawal").code == 0
+    assert cli("--home", demo, "cashflow", "add", "--date", _after_last_snapshot(db), "--amount", "5", "--note", "top-up").code == 0
     code, document, text = _verify(cli, demo)
     assert code == 0 and document["head_hash"] != before and document["unsigned_events"] == 0
     assert "re-signed with the workspace's own key" in document["not_provable"] and "re-signed" in text
