@@ -232,7 +232,7 @@ class _WriteTransaction:
         try:
             try:
                 if kind is None:
-                    transaction.commit()
+                    _commit(transaction)
                 else:
                     transaction.rollback()
             finally:
@@ -244,6 +244,17 @@ class _WriteTransaction:
             after_commit()
         else:
             _raise_lock_failure(exc)  # type: ignore[arg-type]
+
+
+def _commit(transaction: Any) -> None:
+    """Commit; a commit that fails is rolled back (as ``with conn.begin()`` does), so the
+    kept connection can begin again."""
+    try:
+        transaction.commit()
+    except BaseException:
+        if transaction.is_active:
+            transaction.rollback()
+        raise
 
 
 def _execute(dbapi: Any, sql: str, params: tuple[Any, ...]) -> None:
