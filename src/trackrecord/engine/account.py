@@ -46,6 +46,10 @@ def pull_executions(writer: "Writer", broker: Broker, since: datetime, simulated
     executions = broker.executions_since(since)
     if not executions:
         return result
+    complete = _complete_in_transaction(writer)
+    if all(fill.exec_id in complete for fill in executions):  # the day after a rebalance, in a backtest's month
+        result.repeated = len(executions)
+        return result
     recorded = queries.recorded_commissions(writer.conn, None if len(executions) > 50 else
                                             min(f.executed_at for f in executions))
     intended = queries.intended_prices(writer.conn, {f.order_ref for f in executions if f.order_ref})
@@ -68,7 +72,25 @@ def pull_executions(writer: "Writer", broker: Broker, since: datetime, simulated
         if fill.commission is None:
             result.pending_commissions += 1
     writer.append_many(items)
+    complete.update(fill.exec_id for fill in executions if recorded.get(fill.exec_id) is not None)
     return result
+
+
+_COMPLETE_FILLS = "trackrecord.fills.complete"  # Connection.info: (transaction, exec ids)
+
+
+def _complete_in_transaction(writer: "Writer") -> set[str]:
+    """Exec ids this transaction has seen recorded with their commission: a pull that finds
+    only those adds nothing, known without a query (the ledger is append-only and the
+    transaction holds the single-writer lock)."""
+    conn = writer.conn
+    transaction = conn.get_transaction()
+    if transaction is None:
+        return set()
+    held = conn.info.get(_COMPLETE_FILLS)
+    if held is None or held[0] is not transaction:
+        held = conn.info[_COMPLETE_FILLS] = (transaction, set())
+    return held[1]
 
 
 class StaleSnapshot(UserError):

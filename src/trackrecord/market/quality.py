@@ -90,8 +90,9 @@ def check_quality(
     sessions = np.asarray(sessions, dtype="datetime64[D]")
     sessions = sessions[(sessions >= start) & (sessions <= end)]
     results: list[GateResult] = []
-    for symbol in sorted(series):
-        results += _symbol_gates(series[symbol], sessions, start, end, max_daily_move, max_gap_sessions)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero or NaN price is the bad_price gate's
+        for symbol in sorted(series):
+            results += _symbol_gates(series[symbol], sessions, start, end, max_daily_move, max_gap_sessions)
     return QualityReport(window_start, expected_last_session, max_daily_move, max_gap_sessions, tuple(results))
 
 
@@ -127,8 +128,7 @@ def _daily_move(symbol: str, dates: np.ndarray, adj: np.ndarray, close: np.ndarr
                 limit: float) -> GateResult:
     worst_at, worst = -1, 0.0
     for values in (adj[begin:], close[begin:]):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            moves = np.abs(values[1:] / values[:-1] - 1.0)
+        moves = np.abs(values[1:] / values[:-1] - 1.0)
         moves = np.where(np.isfinite(moves), moves, 0.0)
         if moves.size and moves.max() > worst:
             worst_at, worst = int(np.argmax(moves)) + 1 + begin, float(moves.max())

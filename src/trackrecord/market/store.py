@@ -77,7 +77,9 @@ def _known_last_stored(conn: "Connection", symbols: Iterable[str]) -> dict[str, 
     because every bar is written under the single-writer lock the transaction holds."""
     transaction = conn.get_transaction()
     held = conn.info.get(_LAST_STORED)
-    if held is None or held[0] is not transaction:
+    if transaction is None:  # no transaction to scope what is known to: read every time
+        held = (None, {})
+    elif held is None or held[0] is not transaction:
         held = (transaction, {})
         conn.info[_LAST_STORED] = held
     known: dict[str, str] = held[1]
@@ -92,7 +94,7 @@ def _known_last_stored(conn: "Connection", symbols: Iterable[str]) -> dict[str, 
 def _stored_through(conn: "Connection", last: dict[str, str]) -> None:
     """Keep the open transaction's last stored sessions (only of symbols it has read)."""
     held = conn.info.get(_LAST_STORED)
-    if held is None or held[0] is not conn.get_transaction():
+    if held is None or held[0] is None or held[0] is not conn.get_transaction():
         return
     known = held[1]
     for symbol, day in last.items():
