@@ -193,15 +193,17 @@ def stored_price_tape(services: Services, calendar: "ExchangeCalendar") -> "Pric
     return price_tape(load_prices(services.engine, symbols), calendar)
 
 
-def live_broker(settings: "Settings", stored: "Mapping[str, PriceSeries] | None" = None) -> "IbkrBroker":
-    """IBKR through ib_async (imported only here, only for live mode); ``stored`` closes
-    date the marks IB sends undated (brokers/ibkr/marks.py)."""
+def live_broker(settings: "Settings", exchange_zone: str,
+                stored: "Mapping[str, PriceSeries] | None" = None) -> "IbkrBroker":
+    """IBKR through ib_async (imported only here, only for live mode); ``exchange_zone`` (the
+    universe calendar's time zone) dates its snapshots, ``stored`` closes date the marks IB
+    sends undated (brokers/ibkr/marks.py)."""
     from trackrecord.brokers.ibkr import IbkrBroker
 
     ib = settings.broker.ibkr
     return IbkrBroker(ib.host, ib.port, ib.client_id, settings.account.account_id, settings.account.base_currency,
                       ib.connect_timeout, ib.request_timeout, ib.max_connect_attempts, ib.read_only,
-                      instruments=settings.universe.domain_instruments(),
+                      instruments=settings.universe.domain_instruments(), exchange_zone=exchange_zone,
                       recent_closes=None if stored is None else _recent_closes(stored))
 
 
@@ -238,7 +240,7 @@ def run_context(services: Services, mode: "Mode", calendar: "ExchangeCalendar | 
     if broker is None and mode is Mode.PAPER:
         broker, session_clock = simulated_broker(services, calendar, price_tape(stored, calendar))
     elif broker is None:
-        broker = live_broker(settings, stored)
+        broker = live_broker(settings, calendar.timezone, stored)
     assert broker is not None
     return RunContext(settings=settings, ledger=services.ledger, calendar=calendar, mode=mode, book=book,
                       portfolio=BrokerPortfolio(broker),
