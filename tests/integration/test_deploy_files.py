@@ -52,6 +52,9 @@ def test_systemd_unit_is_a_hardened_notify_service_with_a_watchdog() -> None:
     assert unit["EnvironmentFile"][0].startswith("/etc/"), "secrets live outside the repository"
     assert unit["ExecStart"][0].endswith("trackrecord scheduler") and unit["User"] == ["trackrecord"]
     assert not any(SECRET_WORDS.search(v) for v in unit.get("Environment", [])), "no secret inline"
+    # ProtectHome hides ~/.cache: the calendar cache goes where systemd lets the service write
+    assert unit["CacheDirectory"] == ["trackrecord"]
+    assert "TRACKRECORD_CACHE_DIR=/var/cache/trackrecord" in unit["Environment"]
 
 
 def _port_problems(service: str, ports: list[Any]) -> Iterator[str]:
