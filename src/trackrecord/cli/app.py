@@ -70,8 +70,13 @@ def run(argv: list[str] | None = None) -> int:
     Typer's standalone mode handles usage errors (exit 2); our own errors carry their
     exit code (2 bad input, 3 safety refusal, 1 run-time failure).
     """
+    from trackrecord.cli.arguments import undecodable_argument
     from trackrecord.errors import TrackrecordError
 
+    problem = undecodable_argument(sys.argv[1:] if argv is None else argv)
+    if problem is not None:
+        sys.stderr.write(f"error: {problem}\n")
+        return 2
     app = build_app()
     try:
         app(args=argv, prog_name="trackrecord")
