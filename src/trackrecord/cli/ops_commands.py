@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 from datetime import datetime
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -204,7 +204,12 @@ def doctor(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
         from trackrecord.errors import UserError
 
         raise UserError(f"doctor: no folder {root} (from --home, ${HOME_ENV} or the current folder)")
-    checks = run_checks(root, wall_clock(), live_broker)
+    def open_broker(settings: Any) -> Any:  # dated by the universe's exchange, as every live run is
+        from trackrecord.market.service import calendar_for
+
+        return live_broker(settings, calendar_for(settings).timezone)
+
+    checks = run_checks(root, wall_clock(), open_broker)
     failed = [c for c in checks if c.status is Status.FAIL]
     if as_json:
         context.print_json({"workspace": str(root), "ok": not failed, "checks": [c.document() for c in checks]})
