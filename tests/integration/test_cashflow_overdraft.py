@@ -126,3 +126,21 @@ def test_an_imported_withdrawal_for_another_account_is_not_checked_against_the_p
     flows = tmp_path / "flows.csv"
     flows.write_text("date,amount\n2026-05-29,-5000\n")
     assert cli("--home", paper, "import", "cashflows", flows, "--account", "U1234").code == 0
+
+
+def test_an_imported_paper_flow_dated_before_recorded_snapshots_is_refused_as_cashflow_add_refuses_it(  # type: ignore[no-untyped-def]
+        paper: Path, cli, tmp_path: Path) -> None:
+    """The simulated cash follows the flows: a back-dated one would revalue snapshots already
+    recorded, which an append-only record cannot do. `cashflow add` refused it; the import did not."""
+    assert cli("--home", paper, "cashflow", "add", "--date", "2026-05-28", "--amount", "1000").code == 0
+    for session in ("2026-05-28", "2026-05-29", "2026-06-01"):
+        assert cli("--home", paper, "snapshot", "--as-of", session).code == 0
+    late = tmp_path / "late.csv"
+    late.write_text("date,amount,note\n2026-06-01,200,fine\n2026-05-28,300,back-dated\n")
+    before = _events(cli, paper)
+    _refused(cli("--home", paper, "import", "cashflows", late), f"{late}:3", "2026-05-28", "cannot be revalued")
+    _refused(cli("--home", paper, "cashflow", "add", "--date", "2026-05-28", "--amount", "300"), "cannot be revalued")
+    assert _events(cli, paper) == before
+    late.write_text("date,amount,note\n2026-06-01,200,fine\n")
+    assert cli("--home", paper, "import", "cashflows", late).code == 0
+    assert cli("--home", paper, "verify").code == 0

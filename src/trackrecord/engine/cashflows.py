@@ -159,13 +159,18 @@ def record_imported_cashflows(ledger: "SqlLedger", parsed: ParsedImport, setting
     cash then is refused as ``cashflow add`` refuses it (``UserError`` naming the file and
     line): nothing of the file is written."""
     account = simulated_account(settings)
-    if account is not None and paper_cash is not None:
+    if account is not None:
         with queries.reading(ledger.engine) as conn:
             fresh = {id(f) for f in imports.unrecorded_cashflows(conn, parsed.cashflows, default_account)}
-        ours = [(where, _cash_flow(payload, default_account))
-                for where, payload in zip(parsed.cashflow_lines, parsed.cashflows) if id(payload) in fresh]
-        ours = [(where, flow) for where, flow in ours if flow.account_id == account]
-        if any(flow.amount < 0 for _, flow in ours):
+            ours = [(where, _cash_flow(payload, default_account))
+                    for where, payload in zip(parsed.cashflow_lines, parsed.cashflows) if id(payload) in fresh]
+            ours = [(where, flow) for where, flow in ours if flow.account_id == account]
+            for where, flow in ours:  # as `cashflow add` refuses a back-dated paper flow
+                try:
+                    refuse_rewriting_valuations(conn, account, flow.flow_date, "record")
+                except UserError as exc:
+                    raise UserError(f"{where}: {exc}") from None
+        if paper_cash is not None and any(flow.amount < 0 for _, flow in ours):
             refuse_imported_overdraft(ours, settings, paper_cash())
     return imports.record_import(ledger, parsed, default_account)
 
