@@ -26,13 +26,14 @@ if TYPE_CHECKING:
 
 class SessionClock(Protocol):
     """Moves a simulated market through time and a session's close (the simulated broker's
-    auction), and learns the closes a replay reveals."""
+    auction), and learns the closes a replay reveals (stored closes, floats: priced as
+    ``domain.prices.decision_price`` does)."""
 
     def start(self, moment: datetime) -> None: ...
 
     def close_session(self, session: date, closed_at: datetime) -> None: ...
 
-    def record_closes(self, session: date, closed_at: datetime, closes: Iterable[tuple[str, Decimal]]) -> None: ...
+    def record_closes(self, session: date, closed_at: datetime, closes: Iterable[tuple[str, float]]) -> None: ...
 
 
 class ExchangeClock:
@@ -44,7 +45,7 @@ class ExchangeClock:
     def close_session(self, session: date, closed_at: datetime) -> None:
         return None
 
-    def record_closes(self, session: date, closed_at: datetime, closes: Iterable[tuple[str, Decimal]]) -> None:
+    def record_closes(self, session: date, closed_at: datetime, closes: Iterable[tuple[str, float]]) -> None:
         return None
 
 

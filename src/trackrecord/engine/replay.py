@@ -15,7 +15,6 @@ import numpy as np
 
 from trackrecord.domain import CashFlow, Mode
 from trackrecord.engine.daily import close_of_day, is_rebalance_session, run_session
-from trackrecord.engine.planning import decision_price
 from trackrecord.engine.sessions import DECISION_BEFORE_CLOSE, SNAPSHOT_AFTER_CLOSE
 from trackrecord.errors import RuntimeFailure, SafetyRefusal
 from trackrecord.ledger.cashflows import record_cashflow
@@ -216,8 +215,7 @@ def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequ
                 deposit(ctx, deposits[session][0], session, deposits[session][1])
             ctx.session_clock.start(decided_at)
             rows = bars.get(session, ())
-            ctx.session_clock.record_closes(session, close, [(row.symbol, decision_price(float(row.close or row.adj_close)))
-                                                             for row in rows])
+            ctx.session_clock.record_closes(session, close, [(row.symbol, row.close or row.adj_close) for row in rows])
             try:
                 report = run_session(ctx, session, rows, decided_at, close + SNAPSHOT_AFTER_CLOSE, writer,
                                      rebalance_day)

@@ -248,3 +248,21 @@ def test_a_decade_of_daily_sessions_is_cheap(tmp_path: Path) -> None:
         broker.on_session_close(d, close_at(d))
     assert time.perf_counter() - started < 1.0
     assert len(broker.executions_since(close_at(days[0]))) == n
+
+
+def test_a_stored_close_on_the_tape_is_priced_as_decision_price_prices_it_when_asked() -> None:
+    from trackrecord.domain.prices import decision_price
+
+    closes = [("SXLK", 101.37000000000002), ("SXLF", 41.229999999999997), ("SXLE", 7.00005), ("SXLU", 7)]
+    stored, exact = PriceTape(), PriceTape()
+    stored.record_stored_closes(DAY, CLOSE, closes)
+    for symbol, price in closes:
+        exact.record_close(symbol, DAY, CLOSE, decision_price(price))
+    for tape in (stored, stored, exact):  # asked twice: the priced value is kept
+        for symbol, price in closes:
+            assert tape.session_close(symbol, DAY) == decision_price(price)
+            assert type(tape.session_close(symbol, DAY)) is Decimal
+            assert tape.last_price(symbol, CLOSE) == decision_price(price)
+            assert tape.last_mark(symbol, CLOSE + timedelta(minutes=30)) == (CLOSE, decision_price(price))
+            assert tape.last_price(symbol, CLOSE - timedelta(seconds=1)) is None
+    assert stored.session_close("SXLK", date(2024, 3, 5)) is None and stored.session_close("NONE", DAY) is None

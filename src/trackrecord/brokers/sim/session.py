@@ -4,14 +4,12 @@ stored closes it trades on."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Iterable, Mapping
 
 import numpy as np
 
 from trackrecord.brokers.sim.broker import SimulatedBroker
 from trackrecord.brokers.sim.market import PriceTape
-from trackrecord.domain.prices import decision_price
 from trackrecord.market.base import PriceSeries
 from trackrecord.market.calendar import ExchangeCalendar
 
@@ -27,11 +25,9 @@ class SimulatedSession:
         if self.broker.now is None or moment > self.broker.now:
             self.broker.advance_to(moment)
 
-    def record_closes(self, session: date, closed_at: datetime, closes: Iterable[tuple[str, Decimal]]) -> None:
-        """The session's (symbol, closing price) pairs, each a price from ``closed_at`` on."""
-        record_close = self.tape.record_close
-        for symbol, price in closes:
-            record_close(symbol, session, closed_at, price)
+    def record_closes(self, session: date, closed_at: datetime, closes: Iterable[tuple[str, float]]) -> None:
+        """The session's stored closes (symbol, float), each a price from ``closed_at`` on."""
+        self.tape.record_stored_closes(session, closed_at, closes)
 
     def close_session(self, session: date, closed_at: datetime) -> None:
         """Run the session's auction once its closing prices are known; until then the
@@ -44,12 +40,13 @@ class SimulatedSession:
 
 
 def price_tape(series: Mapping[str, PriceSeries], calendar: ExchangeCalendar) -> PriceTape:
-    """A simulated market of these closes (raw, else adjusted), each known from its close time."""
+    """A simulated market of these closes (raw, else adjusted), each known from its close time
+    and priced (``decision_price``) when first asked for."""
     closes = {}
     for symbol, bars in series.items():
         prices = np.where(np.isfinite(bars.close), bars.close, bars.adj_close)
         closes[symbol] = [
-            (day, decision_price(float(price))) for day, price in zip(bars.dates.astype("O"), prices)
+            (day, price) for day, price in zip(bars.dates.astype("O"), prices.tolist())
             if calendar.first_session <= day <= calendar.last_session and calendar.is_session(day)
         ]
     return PriceTape.from_daily_closes(closes, calendar.close_time)
