@@ -230,6 +230,9 @@ def void_cashflow(ledger: "SqlLedger", seq: int, reason: str, paper_account: str
     if paper_account is not None and paper_cash is not None and settings is not None:
         with queries.reading(ledger.engine) as conn:
             found = ledger_flows.recorded_cashflow(conn, seq)
+            if found is not None and not found.voided and found.account_id == paper_account:
+                # what no later flow can mend is said first: the void would revalue recorded snapshots
+                refuse_rewriting_valuations(conn, paper_account, found.flow.flow_date, "void")
         if found is not None and not found.voided and found.account_id == paper_account and found.flow.amount > 0:
             refuse_overdraft(found.flow, settings, paper_cash(), voided_seq=seq)
     with ledger.writer() as writer:
