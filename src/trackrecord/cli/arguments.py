@@ -12,6 +12,9 @@ def undecodable_argument(argv: Sequence[str]) -> str | None:
         try:
             argument.encode("utf-8")
         except UnicodeEncodeError:
-            shown = argument.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            try:  # the bytes the shell gave, as \xNN
+                shown = argument.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            except UnicodeEncodeError:  # a lone surrogate of another origin, as \udNNN
+                shown = argument.encode("utf-8", "backslashreplace").decode("utf-8")
             return f"argument {position} ('{shown}') is not valid UTF-8 text; nothing was written"
     return None
