@@ -8,13 +8,8 @@ import sys
 
 
 def main() -> None:
-    from trackrecord.cli.arguments import undecodable_argument
     from trackrecord.cli.kill_switch_fast import run_fast
 
-    problem = undecodable_argument(sys.argv[1:])
-    if problem is not None:
-        sys.stderr.write(f"error: {problem}\n")
-        sys.exit(2)
     code = run_fast(sys.argv[1:])
     if code is None:
         from trackrecord.cli.app import run
