@@ -14,7 +14,6 @@ import typer
 
 from trackrecord.cli import context
 from trackrecord.errors import UserError
-from trackrecord.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -130,18 +129,15 @@ def _logging_into_its_own_folder(ctx: typer.Context, workspace, open_workspace):
     """``open_workspace`` with the replay's log lines (a plan and an order line each month)
     in the backtest workspace's own log: in the live workspace's they would rotate its
     operating history away, 1,400 lines for 25 years."""
-    opts, settings = context.options(ctx), workspace.settings.logging
 
     @contextlib.contextmanager
     def opened(directory: Path, *args):  # type: ignore[no-untyped-def]
         with open_workspace(directory, *args) as inside:
-            configure_logging(directory / "logs", settings.level, opts.verbose, opts.quiet, settings.max_bytes,
-                              settings.backups)
+            context.log_into(ctx, directory / "logs", workspace)
             try:
                 yield inside
             finally:
-                configure_logging(workspace.log_dir, settings.level, opts.verbose, opts.quiet, settings.max_bytes,
-                                  settings.backups)
+                context.log_into(ctx, workspace.log_dir, workspace)
     return opened
 
 

@@ -36,9 +36,15 @@ def workspace(ctx: typer.Context) -> "Workspace":
 
     opts = options(ctx)
     ws = open_workspace(opts.home)
-    configure_logging(ws.log_dir, ws.settings.logging.level, opts.verbose, opts.quiet,
-                      ws.settings.logging.max_bytes, ws.settings.logging.backups)
+    log_into(ctx, ws.log_dir, ws)
     return ws
+
+
+def log_into(ctx: typer.Context, log_dir: Path, ws: "Workspace") -> None:
+    """The command's log lines into ``log_dir``, at ``ws``'s logging settings and the
+    command line's verbosity."""
+    opts, settings = options(ctx), ws.settings.logging
+    configure_logging(log_dir, settings.level, opts.verbose, opts.quiet, settings.max_bytes, settings.backups)
 
 
 def services(ctx: typer.Context) -> "Services":
