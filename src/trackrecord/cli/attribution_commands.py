@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 import typer
 
+from trackrecord.analytics.wording import percent
 from trackrecord.cli import context
 from trackrecord.cli.analytics_commands import Column, _period, _title, print_fitted
 
@@ -34,16 +35,12 @@ def attribution(
         render_attribution_table(document, context.console())
 
 
-def _pct(value: float) -> str:
-    return f"{value * 100:+.2f}%"
-
-
 def _bps(value: float) -> str:
     return f"{round(value * 1e4, 1) or 0.0:+.1f}"
 
 
 def _row(label: str, period: dict[str, Any]) -> list[str]:
-    return [label, _pct(period["model_return"]), _pct(period["live_return"]), _bps(period["gap"]),
+    return [label, percent(period["model_return"]), percent(period["live_return"]), _bps(period["gap"]),
             *(_bps(period["buckets"][key]) for key, _ in BUCKETS)]
 
 

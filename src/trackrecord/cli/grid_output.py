@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from trackrecord.analytics.wording import percent
 from trackrecord.cli import context
 from trackrecord.cli.analytics_commands import Column, print_fitted
 
@@ -37,7 +38,7 @@ def _progress() -> Any:
 
 
 def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:+.2f}%"
+    return "n/a" if value is None else percent(value)
 
 
 def _num(value: float | None, digits: int = 2) -> str:

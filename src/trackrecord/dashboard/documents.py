@@ -106,8 +106,9 @@ class DashboardDocuments:
                 if cache.head == seq:
                     cache.values[key] = value
                     while len(cache.values) > MAX_CACHED:  # many distinct queries: the oldest go
-                        cache.values.pop(next(iter(cache.values)))
-                        cache.key_locks.pop(next(iter(cache.key_locks)), None)
+                        evicted = next(iter(cache.values))
+                        del cache.values[evicted]
+                        cache.key_locks.pop(evicted, None)  # its own lock, not one a build may be holding
             return value
 
     def peek(self, key: tuple[Any, ...]) -> Any:

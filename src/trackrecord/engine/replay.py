@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from trackrecord.engine.context import RunContext
-    from trackrecord.ledger.chain import StoredEvent
-    from trackrecord.ledger.store import Clock, SqlLedger, Writer
+    from trackrecord.ledger.store import SqlLedger, Writer
     from trackrecord.market.calendar import ExchangeCalendar
 
 History = Mapping[str, tuple[np.ndarray, np.ndarray]]
@@ -95,13 +94,6 @@ class MonthLedger:
     def engine(self) -> "Engine":
         return self.ledger.engine
 
-    @property
-    def clock(self) -> "Clock":
-        return self.ledger.clock
-
-    def write_lock(self) -> "ContextManager[None]":
-        return self.ledger.write_lock()
-
     def current(self) -> "Writer":
         """The month's writer, its transaction begun on first use."""
         if self._writer is None:
@@ -132,18 +124,6 @@ class MonthLedger:
             self.commit(*sys.exc_info())
             raise RuntimeFailure(f"a step of the backtest failed after it wrote ({exc}); its month was rolled back "
                                  "and the replay stopped: run the backtest again") from exc
-
-    def append(self, kind: str, payload: Mapping[str, Any]) -> "StoredEvent":
-        with self.writer() as writer:
-            return writer.append(kind, payload)
-
-    def append_many(self, items: Sequence[tuple[str, Mapping[str, Any]]]) -> "list[StoredEvent]":
-        with self.writer() as writer:
-            return writer.append_many(items)
-
-    def close(self) -> None:
-        self.commit()
-        self.ledger.close()
 
 
 class _Batch:

@@ -191,15 +191,6 @@ def operations(events: Iterable[StoredEvent]) -> Iterable[Op]:
             yield from projector(event, json.loads(event.payload))
 
 
-def operations_of(events: Iterable[tuple[StoredEvent, dict[str, Any]]]) -> Iterable[Op]:
-    """``operations`` for events whose payload is at hand already as ``json.loads`` of
-    their canonical text would give it (the store, as it appends)."""
-    for event, data in events:
-        projector = PROJECTORS.get(event.kind)
-        if projector is not None:
-            yield from projector(event, data)
-
-
 def apply_sql(conn: "Connection", ops: Iterable[Op]) -> None:
     """``apply_ops`` on a SQLAlchemy connection, inside its transaction."""
     apply_ops(conn.connection.driver_connection, conn.dialect.name, ops)

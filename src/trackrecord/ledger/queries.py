@@ -405,8 +405,10 @@ def planned_signals(conn: "Connection", account_id: str) -> list[PlannedSignal]:
         if plan.get("account_id") != account_id or not plan.get("execution") or plan.get("preview"):
             continue
         session = date.fromisoformat(str(plan["session_date"]))
+        if session in out:  # a later plan of a session the engine acted on already: its signal is not read
+            continue
         signal = _event_payload(conn, int(plan["signal_seq"])) if plan.get("signal_seq") is not None else None
-        if session in out or signal is None:
+        if signal is None:
             continue
         decided = approved.get((plan["plan_id"], plan.get("mode")))
         out[session] = PlannedSignal(session, {str(s): str(w) for s, w in signal.get("weights", {}).items()},

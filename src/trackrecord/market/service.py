@@ -178,7 +178,10 @@ def _raw_close_changes(ledger: "SqlLedger", rows: Sequence[PriceRow]) -> list[Ba
     by_symbol: dict[str, list[PriceRow]] = {}
     for row in rows:
         by_symbol.setdefault(row.symbol, []).append(row)
-    stored = load_prices(ledger.engine, sorted(by_symbol))
+    if not rows:
+        return []
+    # only the fetched days can change: the stored bars from the first of them
+    stored = load_prices(ledger.engine, sorted(by_symbol), since=min(row.session_date for row in rows))
     changes: list[BarChange] = []
     for symbol, fetched in sorted(by_symbol.items()):
         _, changed = _against_stored(fetched, stored[symbol])

@@ -85,9 +85,8 @@ def _known_last_stored(conn: "Connection", symbols: Iterable[str]) -> dict[str, 
     known: dict[str, str] = held[1]
     missing = [s for s in symbols if s not in known]
     if missing:
-        sql = f"SELECT MAX(session_date) FROM {prices.name} WHERE symbol = {param(conn.dialect.name, 'symbol')}"
-        for symbol in missing:
-            known[symbol] = fetch_all(conn, sql, {"symbol": symbol})[1][0][0] or ""
+        found = last_stored_dates(conn, sorted(set(missing)))
+        known.update({s: found[s].isoformat() if s in found else "" for s in missing})
     return known
 
 
