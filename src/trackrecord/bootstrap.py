@@ -16,7 +16,6 @@ from trackrecord.config import PricesConfig
 from trackrecord.domain import Mode, is_simulated
 from trackrecord.engine.context import ExchangeClock, PlanningContext, RunContext
 from trackrecord.engine.planning import BrokerPortfolio, CashPortfolio, RecordedPortfolio
-from trackrecord.engine.replay import MonthLedger
 from trackrecord.engine.pricebook import PriceBook
 from trackrecord.errors import RuntimeFailure, SafetyRefusal, UserError
 from trackrecord.ledger.db import create_db_engine, create_read_only_engine, migrate
@@ -125,6 +124,8 @@ def backtest_workspace(directory: Path, settings: "Settings", backtest: "Mapping
     marked in its ``workspace.created``, its throw-away database written without a sync on
     commit and a month to a transaction (``engine.replay.MonthLedger``), a simulated broker
     trading on a tape the replay fills. Signed once when the block ends well."""
+    from trackrecord.engine.replay import MonthLedger  # the replay and the daily pipeline: only a backtest's
+
     workspace = create_workspace(directory, settings, now, backtest)
     services = connect(workspace, durable=False)
     try:
