@@ -212,10 +212,11 @@ def trades_document(
         simulated = any(flags)
         marks = _marks_at(conn, account, period_to) if account else {}
         is_paper = _is_paper(conn, account)
+        backtest = backtest_of(conn) is not None
     with _as_user_error():
         report = analyse_trades(fills, marks=marks, period_from=period_from, period_to=period_to)
     provenance = _shares(services.ledger, kinds.FILL_RECORDED, *_seqs_in_period(fills, seqs, flags, period_from, period_to))
-    return {"account": account, "simulated": simulated, "paper": is_paper, "backtest": is_backtest(services.engine),
+    return {"account": account, "simulated": simulated, "paper": is_paper, "backtest": backtest,
             "provenance": provenance} | report.to_dict()
 
 
@@ -256,9 +257,10 @@ def slippage_document(services: Services, *, account_id: str | None = None,
         usable, left_out, simulated = _slippage_fills(conn, account) if account else ([], 0, False)
         is_paper = _is_paper(conn, account)
         usable = _with_session_closes(conn, services.settings, usable, timezone)
+        backtest = backtest_of(conn) is not None
     with _as_user_error():
         report = slippage_report(usable)
-    labels = {"account": account, "simulated": simulated, "paper": is_paper, "backtest": is_backtest(services.engine)}
+    labels = {"account": account, "simulated": simulated, "paper": is_paper, "backtest": backtest}
     return labels | report | {"without_intended_price": left_out}
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from trackrecord.ledger.canonical import format_timestamp
 from trackrecord.ledger.schema import prices
-from trackrecord.ledger.sql import execute_many, fetch_all, param
+from trackrecord.ledger.sql import execute_many, fetch_all, param, positional_insert_sql
 from trackrecord.market.base import PriceRow, PriceSeries
 
 if TYPE_CHECKING:
@@ -61,9 +61,8 @@ def store_prices(conn: "Connection", rows: Iterable[PriceRow], source: str, fetc
 @lru_cache(maxsize=4)
 def _upsert_bars_sql(dialect: str) -> str:
     """The bars' upsert with positional parameters (a tuple a bar: cheaper than a dict)."""
-    marker = "%s" if dialect == "postgresql" else "?"
     updates = ", ".join(f"{c} = excluded.{c}" for c in _PRICE_COLUMNS[2:])
-    return (f"INSERT INTO {prices.name} ({', '.join(_PRICE_COLUMNS)}) VALUES ({', '.join([marker] * len(_PRICE_COLUMNS))}) "
+    return (f"{positional_insert_sql(dialect, prices.name, _PRICE_COLUMNS)} "
             f"ON CONFLICT (symbol, session_date) DO UPDATE SET {updates}")
 
 
