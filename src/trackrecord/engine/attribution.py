@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -35,6 +35,7 @@ from trackrecord.errors import UserError
 from trackrecord.ledger.parsing import parse_timestamp
 from trackrecord.ledger.queries import (
     FillRecord,
+    PlannedSignal,
     current_fills,
     intended_prices,
     planned_signals,
@@ -133,10 +134,11 @@ def model_closes(services: Services, account_id: str, until: date, timezone: str
         record = load_performance_inputs(services.engine, settings, account_id)
     last = bisect_right(record.dates, until) - 1
     with reading(services.engine) as conn:
-        if not has_model(conn, record.account_id, until):
+        signals = planned_signals(conn, record.account_id)
+        if not _planned_by(signals, until):
             return None
         try:
-            side = _ledger_side(conn, settings, record, 0, max(last, 0), timezone)
+            side = _ledger_side(conn, settings, record, 0, max(last, 0), timezone, signals)
         except UserError as exc:  # a holding in another currency: no table, the reason shown
             return ModelCloses({}, str(exc))
         series = load_prices(conn, side.symbols, until=until)
@@ -156,7 +158,11 @@ def model_closes(services: Services, account_id: str, until: date, timezone: str
 
 def has_model(conn: "Connection", account_id: str, until: date) -> bool:
     """Whether the account planned on a recorded signal on or before ``until``."""
-    return any(p.session_date <= until for p in planned_signals(conn, account_id))
+    return _planned_by(planned_signals(conn, account_id), until)
+
+
+def _planned_by(signals: Sequence[PlannedSignal], until: date) -> bool:
+    return any(p.session_date <= until for p in signals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,9 +174,11 @@ class _LedgerSide:
 
 
 def _ledger_side(conn: "Connection", settings: "Settings", record: PerformanceInputs, first: int, last: int,
-                 timezone: str | None) -> _LedgerSide:
+                 timezone: str | None, signals: Sequence[PlannedSignal] | None = None) -> _LedgerSide:
+    """``signals``: the account's ``planned_signals`` when the caller has read them already."""
     account = record.account_id
-    signals = planned_signals(conn, account)
+    if signals is None:
+        signals = planned_signals(conn, account)
     if not signals:
         raise UserError(f"account {account} has no executed plan: its record has no model to compare with "
                         "(the model is the engine's own signals: `trackrecord execute` or `trackrecord daily`)")
