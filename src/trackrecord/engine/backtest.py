@@ -14,6 +14,7 @@ workspace); its ledger is still hash-chained, signed and verifiable.
 
 from __future__ import annotations
 
+import math
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from trackrecord.config import (
     SigningConfig,
 )
 from trackrecord.domain import Mode
-from trackrecord.engine.performance import performance_stats
+from trackrecord.engine.performance import load_performance_inputs, performance_stats
 from trackrecord.engine.replay import ReplayResult, load_history, replay
 from trackrecord.errors import UserError
 from trackrecord.market.base import PriceRow
@@ -99,6 +100,8 @@ class BacktestResult:
     replay: ReplayResult
     history_sessions: int
     stats: dict[str, Any] = field(default_factory=dict)
+    traded: float = 0.0  # the value of every fill, base currency (a grid's turnover)
+    mean_nav: float = 0.0
 
     def document(self) -> dict[str, Any]:
         """The ``backtest --json`` document; ``stats`` is what ``stats --json`` prints on the
@@ -202,8 +205,11 @@ def run_backtest(settings: Settings, history: PriceHistory, out_dir: Path, costs
         total = len(sessions)
         result = replay(ctx, sessions, bars, {sessions[0]: (cash, "backtest capital")},
                         (lambda done: progress(done, total)) if progress else None)
-        stats = performance_stats(services)
-    return BacktestResult(root, sessions[0], sessions[-1], cash, costs, result, len(history_days), stats)
+        record = load_performance_inputs(services.engine, services.settings)
+        stats = performance_stats(services, inputs=record)
+    return BacktestResult(root, sessions[0], sessions[-1], cash, costs, result, len(history_days), stats,
+                          math.fsum(float(abs(f.quantity) * f.price) for f in record.fills),
+                          math.fsum(record.navs) / len(record.navs))
 
 
 def _by_session(rows: Sequence[PriceRow]) -> dict[date, list[PriceRow]]:

@@ -15,12 +15,11 @@ import math
 import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from pydantic import ValidationError
 
@@ -29,9 +28,6 @@ from trackrecord.analytics.metrics import Undefined
 from trackrecord.config import Settings, StrategyConfig
 from trackrecord.engine.backtest import BacktestCosts, OpenBacktestWorkspace, PriceHistory, history_start, run_backtest
 from trackrecord.errors import RuntimeFailure, TrackrecordError, UserError
-
-if TYPE_CHECKING:
-    from trackrecord.services import Services
 
 INTEGER_KEYS = ("lookback_months", "skip_months", "top_n", "exit_rank")
 FRACTION_KEYS = ("drift_band", "cash_buffer", "min_momentum")
@@ -249,10 +245,9 @@ def _trial(item: tuple[GridRun, Settings, Mapping[str, Value]]) -> Trial:
     run, settings, params = item
     calendar = open_calendar(settings.universe.calendar, start=run.calendar_start)
     folder = Path(tempfile.mkdtemp(prefix="trial-", dir=run.scratch))
-    measured: list[tuple[float, float]] = []
     try:
         result = run_backtest(settings, run.history, folder / "ws", run.costs, run.start, run.end, run.cash, run.now,
-                              _measuring(run.open_workspace, measured), calendar)
+                              run.open_workspace, calendar)
     except RuntimeFailure as exc:  # the engine could not run this combination: a trial that failed, still counted
         return Trial(dict(params), None, None, None, None, 0, 252, None, None, None, failed=str(exc))
     except TrackrecordError as exc:
@@ -261,9 +256,8 @@ def _trial(item: tuple[GridRun, Settings, Mapping[str, Value]]) -> Trial:
         shutil.rmtree(folder, ignore_errors=True)
     metrics = result.stats.get("metrics", {})
     periods = int(result.stats.get("periods_per_year") or 252)
-    traded, mean_nav = measured[0] if measured else (0.0, 0.0)
     n_returns = int(metrics.get("n_returns") or 0)
-    turnover = annual_turnover(traded, mean_nav, n_returns, periods)
+    turnover = annual_turnover(result.traded, result.mean_nav, n_returns, periods)
     return Trial(dict(params), _number_or_none(metrics.get("cagr")), _number_or_none(metrics.get("sharpe")),
                  _number_or_none(metrics.get("max_drawdown")),
                  None if isinstance(turnover, Undefined) else turnover, n_returns, periods,
@@ -274,24 +268,3 @@ def _trial(item: tuple[GridRun, Settings, Mapping[str, Value]]) -> Trial:
 
 def _number_or_none(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
-def _measuring(open_workspace: OpenBacktestWorkspace, sink: list[tuple[float, float]]) -> OpenBacktestWorkspace:
-    """``open_workspace`` that, as the backtest ends well, reads its traded value and mean NAV."""
-
-    @contextmanager
-    def opened(root: Path, settings: Settings, section: Mapping[str, Any], calendar: Any,
-               now: datetime) -> Iterator[tuple[Any, "Services"]]:
-        with open_workspace(root, settings, section, calendar, now) as (ctx, services):
-            yield ctx, services
-            sink.append(_traded_and_mean_nav(services))
-
-    return opened
-
-
-def _traded_and_mean_nav(services: "Services") -> tuple[float, float]:
-    from trackrecord.engine.performance import load_performance_inputs
-
-    record = load_performance_inputs(services.engine, services.settings)
-    traded = math.fsum(float(abs(f.quantity) * f.price) for f in record.fills)
-    return traded, math.fsum(record.navs) / len(record.navs)
