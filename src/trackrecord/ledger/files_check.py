@@ -14,7 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.chain import StoredEvent
@@ -37,14 +37,20 @@ class FileFindings:
     warnings: tuple[str, ...]
 
 
-def recorded_files(events: Iterable[StoredEvent]) -> list[RecordedFile]:
-    """The latest recorded hash of each statement and report file, by path."""
-    latest: dict[str, RecordedFile] = {}
-    for event in events:
+class RecordedFiles:
+    """The latest recorded hash of each statement and report file, by path, from the events
+    ``see`` is shown in seq order (a witness of the one pass ``verify`` makes over the chain)."""
+
+    def __init__(self) -> None:
+        self._latest: dict[str, RecordedFile] = {}
+
+    def see(self, event: StoredEvent) -> None:
         found = _named_file(event)
         if found is not None and found.path.startswith(CHECKED_FOLDERS) and ".." not in Path(found.path).parts:
-            latest[found.path] = found
-    return [latest[path] for path in sorted(latest)]
+            self._latest[found.path] = found
+
+    def files(self) -> list[RecordedFile]:
+        return [self._latest[path] for path in sorted(self._latest)]
 
 
 def _named_file(event: StoredEvent) -> RecordedFile | None:
@@ -63,10 +69,9 @@ def _file_of(data: dict[str, Any], key: str, event: StoredEvent) -> RecordedFile
     return RecordedFile(path, digest, event.seq, event.kind)
 
 
-def check_files(events: Iterable[StoredEvent], root: Path) -> FileFindings:
+def check_files(files: list[RecordedFile], root: Path) -> FileFindings:
     problems: list[tuple[int, str]] = []
     warnings: list[str] = []
-    files = recorded_files(events)
     for recorded in files:
         try:
             content = (root / recorded.path).read_bytes()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.chain import StoredEvent
-from trackrecord.ledger.files_check import check_files
+from trackrecord.ledger.files_check import RecordedFiles, check_files
 from trackrecord.ledger.schema import PROJECTION_TABLES
 from trackrecord.ledger.signing import SigningKeyError, signed_checkpoint
 from trackrecord.ledger.sql import fetch_all, fetch_one, param
@@ -84,20 +84,25 @@ def verify_ledger(ledger: "SqlLedger", public_key: Path, root: Path | None = Non
     with the workspace ``root``, its statements and reports too (``files_check``)."""
     tables = stored_tables(ledger.engine)
     keys = _trusted_keys_or_none(public_key)
-    evidence = StoreEvidence()
-    result = verify_events(ledger.events(), tables, keys, evidence.see)
+    evidence, files = StoreEvidence(), RecordedFiles()
+
+    def witness(event: StoredEvent) -> None:  # one pass over the chain serves every check
+        evidence.see(event)
+        files.see(event)
+
+    result = verify_events(ledger.events(), tables, keys, witness)
     if keys is None:
         result.fail(None, f"{public_key} is missing or unreadable: checkpoint signatures were NOT checked against "
                           "the workspace's key (restore it from a copy kept elsewhere)")
     if result.first_bad_seq is None:
         _check_stores(ledger.engine, evidence, result)
     if root is not None and result.first_bad_seq is None:
-        _check_files(ledger, root, result)
+        _check_files(files, root, result)
     return result
 
 
-def _check_files(ledger: "SqlLedger", root: Path, result: VerifyResult) -> None:
-    findings = check_files(ledger.events(), root)
+def _check_files(files: RecordedFiles, root: Path, result: VerifyResult) -> None:
+    findings = check_files(files.files(), root)
     for seq, problem in findings.problems:
         result.fail(seq, problem)
     result.files_checked = findings.checked
