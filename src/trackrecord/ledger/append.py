@@ -20,7 +20,7 @@ from trackrecord.ledger.canonical import canonical_json, format_moment
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, event_hash
 from trackrecord.ledger.projections import PROJECTORS, Op, apply_on_cursor
 from trackrecord.ledger.signing import signed_checkpoint
-from trackrecord.ledger.sql import positional_insert_sql
+from trackrecord.ledger.sql import execute_on_cursor, positional_insert_sql
 
 EVENT_COLUMNS = ("seq", "recorded_at", "kind", "payload", "prev_hash", "hash")
 HEAD_SQL = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
@@ -71,10 +71,7 @@ def append_events(
     cursor = dbapi.cursor()
     try:
         sql = _EVENT_INSERTS.get(dialect) or positional_insert_sql(dialect, "events", EVENT_COLUMNS)
-        if len(rows) == 1:
-            cursor.execute(sql, rows[0])
-        else:
-            cursor.executemany(sql, rows)
+        execute_on_cursor(cursor, sql, rows)
         if ops:
             apply_on_cursor(cursor, dialect, ops)
     finally:

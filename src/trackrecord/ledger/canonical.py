@@ -143,11 +143,6 @@ def reference_canonical_json(value: Any) -> str:
 def canonical_json(value: Any) -> str:
     """The canonical text of a payload, built in one walk (no normalised copy first): the
     common exact types are written here, anything else goes through the reference."""
-    kind = type(value)
-    if kind is dict:
-        return _dict_text(value)
-    if kind is list or kind is tuple:
-        return _list_text(value)
     return _text(value)
 
 

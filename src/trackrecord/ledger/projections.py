@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.chain import StoredEvent
-from trackrecord.ledger.sql import insert_sql, update_sql, upsert_sql
+from trackrecord.ledger.sql import execute_on_cursor, insert_sql, update_sql, upsert_sql
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -221,19 +221,12 @@ def apply_on_cursor(cursor: Any, dialect: str, ops: Iterable[Op]) -> None:
             statement = update_sql(dialect, op.table, tuple(op.values), tuple(op.key))  # type: ignore[union-attr]
             row = {**op.values, **op.key}  # type: ignore[union-attr]
         if rows and statement != sql:
-            _execute(cursor, sql, rows)
+            execute_on_cursor(cursor, sql, rows)
             rows = []
         sql = statement
         rows.append(row)
     if rows:
-        _execute(cursor, sql, rows)
-
-
-def _execute(cursor: Any, sql: str, rows: list[Row]) -> None:
-    if len(rows) == 1:
-        cursor.execute(sql, rows[0])
-    else:
-        cursor.executemany(sql, rows)
+        execute_on_cursor(cursor, sql, rows)
 
 
 class DuplicateRow(ValueError):

@@ -57,18 +57,24 @@ def execute_many(conn: "Connection", sql: str, rows: Sequence[dict[str, Any]]) -
     execute_rows(conn.connection.driver_connection, sql, rows)
 
 
-def execute_rows(dbapi: Any, sql: str, rows: Sequence[dict[str, Any]]) -> None:
+def execute_rows(dbapi: Any, sql: str, rows: Sequence[Any]) -> None:
     """``execute_many`` on a DBAPI connection (sqlite3, psycopg): the stdlib-only writers' form."""
     if not rows:
         return
     cursor = dbapi.cursor()
     try:
-        if len(rows) == 1:
-            cursor.execute(sql, rows[0])
-        else:
-            cursor.executemany(sql, list(rows))
+        execute_on_cursor(cursor, sql, rows)
     finally:
         cursor.close()
+
+
+def execute_on_cursor(cursor: Any, sql: str, rows: Sequence[Any]) -> None:
+    """``sql`` for each of ``rows`` (dicts or tuples) on an open DBAPI cursor: one execute
+    for one row (executemany's set-up costs more than the row)."""
+    if len(rows) == 1:
+        cursor.execute(sql, rows[0])
+    else:
+        cursor.executemany(sql, list(rows))
 
 
 def fetch_all(conn: "Connection", sql: str, params: dict[str, Any] | None = None) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -17,7 +17,7 @@ from trackrecord.errors import RuntimeFailure
 from trackrecord.ledger.append import append_events, read_head
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent
 from trackrecord.ledger.db import WRITE_OPTION
-from trackrecord.ledger.sql import param
+from trackrecord.ledger.sql import execute_rows, param
 from trackrecord.ledger.writer_lock import WriterLock
 
 if TYPE_CHECKING:
@@ -214,7 +214,7 @@ class _WriteTransaction:
             try:
                 dbapi = conn.connection.driver_connection
                 if conn.dialect.name == "postgresql":
-                    _execute(dbapi, "SELECT pg_advisory_xact_lock(%s)", (POSTGRES_WRITER_LOCK,))
+                    execute_rows(dbapi, "SELECT pg_advisory_xact_lock(%s)", [(POSTGRES_WRITER_LOCK,)])
                 seq, prev = read_head(dbapi)
             except BaseException:
                 transaction.rollback()
@@ -255,14 +255,6 @@ def _commit(transaction: Any) -> None:
         if transaction.is_active:
             transaction.rollback()
         raise
-
-
-def _execute(dbapi: Any, sql: str, params: tuple[Any, ...]) -> None:
-    cursor = dbapi.cursor()
-    try:
-        cursor.execute(sql, params)
-    finally:
-        cursor.close()
 
 
 def this_process_writes() -> bool:
