@@ -535,14 +535,28 @@ def parse_settings(data: Any, source: str) -> Settings:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise UserError(f"{source}: expected a mapping of keys at the top level, got {type(data).__name__}")
+        raise UserError(top_level_message(source, data))
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        more = len(exc.errors()) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        raise UserError(f"{source}: {explain_error(first)}{suffix}") from None
+        raise UserError(f"{source}: {explain_error(exc.errors()[0])}{more_problems(len(exc.errors()) - 1)}") from None
+
+
+def top_level_message(source: str, data: Any) -> str:
+    return f"{source}: expected a mapping of keys at the top level, got {type(data).__name__}"
+
+
+def more_problems(more: int) -> str:
+    """The suffix of a first problem's line when ``more`` follow it."""
+    return f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+
+
+def yaml_error(source: str, exc: yaml.YAMLError) -> tuple[int | None, str, str]:
+    """(line, problem, the one-line message) of a YAML syntax error."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
+    problem = str(getattr(exc, "problem", None) or getattr(exc, "reason", None) or "not valid YAML")
+    return (None if mark is None else mark.line + 1), problem, f"{source}:{where} malformed YAML: {problem}"
 
 
 def load_settings(path: Path) -> Settings:
@@ -556,10 +570,7 @@ def parse_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or "not valid YAML"
-        raise UserError(f"{source}:{where} malformed YAML: {problem}") from None
+        raise UserError(yaml_error(source, exc)[2]) from None
     except RecursionError:
         raise UserError(f"{source}: malformed YAML: nested too deeply") from None
 

@@ -20,7 +20,16 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from trackrecord.config import Settings, UniqueKeyLoader, check_references, explain_error, format_location
+from trackrecord.config import (
+    Settings,
+    UniqueKeyLoader,
+    check_references,
+    explain_error,
+    format_location,
+    more_problems,
+    top_level_message,
+    yaml_error,
+)
 from trackrecord.domain import Mode
 from trackrecord.errors import UserError
 from trackrecord.ledger.parsing import read_utf8
@@ -63,9 +72,7 @@ class ConfigCheck:
 
     def first_error_line(self) -> str:
         """The one line every other command prints for this file (with how many more)."""
-        more = len(self.errors) - 1
-        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-        return f"{self.errors[0].message}{suffix}"
+        return f"{self.errors[0].message}{more_problems(len(self.errors) - 1)}"
 
     def document(self) -> dict[str, Any]:
         settings = self.settings
@@ -86,8 +93,7 @@ def check_config_file(path: Path) -> ConfigCheck:
     except UserError as exc:
         return _refused(source, _file_problem(source, str(exc)))
     try:
-        root = yaml.compose(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506
+        root, data = _parsed(text)
     except yaml.YAMLError as exc:
         return _refused(source, _yaml_problem(source, exc))
     except RecursionError:
@@ -96,8 +102,7 @@ def check_config_file(path: Path) -> ConfigCheck:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        return _refused(source, _file_problem(
-            source, f"{source}: expected a mapping of keys at the top level, got {type(data).__name__}"))
+        return _refused(source, _file_problem(source, top_level_message(source, data)))
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -121,12 +126,19 @@ def _file_problem(source: str, message: str) -> ConfigProblem:
     return ConfigProblem(source, int(where.group(1)) if where else None, None, None, expected, message)
 
 
+def _parsed(text: str) -> tuple[Any, Any]:
+    """(the node tree, for the keys' lines; the data) from one parse, as ``yaml.load`` builds it."""
+    loader = UniqueKeyLoader(text)
+    try:
+        root = loader.get_single_node()
+        return root, None if root is None else loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
 def _yaml_problem(source: str, exc: yaml.YAMLError) -> ConfigProblem:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or "not valid YAML"
-    where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
-    return ConfigProblem(source, mark.line + 1 if mark is not None else None, None, None, str(problem),
-                         f"{source}:{where} malformed YAML: {problem}")
+    line, problem, message = yaml_error(source, exc)
+    return ConfigProblem(source, line, None, None, problem, message)
 
 
 def _validation_problem(source: str, error: Any, data: dict[str, Any],
