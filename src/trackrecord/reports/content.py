@@ -194,8 +194,9 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
     under_a_year = (period.last - base).days < ONE_YEAR_DAYS or date.fromisoformat(inception["period"]["end"]) < base
     last = max(i for i, d in enumerate(inputs.dates) if d <= period.last)
     seq, head_hash = record.head
+    label = record_label(record, month)
     return MonthlyReport(
-        account=account, period=period, label=record_label(record, month, inputs.dates, period),
+        account=account, period=period, label=label,
         base_currency=inputs.base_currency, inception=base, head_seq=seq, head_hash=head_hash,
         genesis_hash=record.events[0].hash,
         key_fingerprint=key_fingerprint(record.public_key()), strategy=strategy_text(record.settings),
@@ -212,7 +213,7 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
         disclosures=disclosures(month, inception, record.settings), month_stats=month, ytd_stats=ytd, inception_stats=inception,
         annotations=annotation_rows(record.events, period.first, account),
         commentary=month_commentary(record.events, period.first),
-        attribution=attribution_table(record, period, record_label(record, month, inputs.dates, period), inputs),
+        attribution=attribution_table(record, period, label, inputs),
     )
 
 
@@ -314,7 +315,7 @@ def _has_fills(record: RebuiltRecord, account: str) -> bool:
     return any(e.data().get("account_id") == account for e in record.of_kind(kinds.FILL_RECORDED))
 
 
-def record_label(record: RebuiltRecord, month: dict[str, Any], dates: Sequence[date], period: Period) -> str:
+def record_label(record: RebuiltRecord, month: dict[str, Any]) -> str:
     """LIVE, IB PAPER or SIMULATED, and BACKTEST for a record ``trackrecord backtest`` made:
     the same rule as ``stats`` (the mark in the chain's ``workspace.created``), never a guess."""
     if month.get("simulated"):

@@ -160,7 +160,7 @@ def weekly_content(record: RebuiltRecord, week: Week, next_rebalance: date | Non
         slippage = slippage_document(record, account_id=account, timezone=record.frozen.timezone)
     seq, head_hash = record.head
     return WeeklyReport(
-        account=account, week=week, label=record_label(record, stats["week"], inputs.dates, week.period),
+        account=account, week=week, label=record_label(record, stats["week"]),
         base_currency=inputs.base_currency, head_seq=seq, head_hash=head_hash, genesis_hash=record.events[0].hash,
         key_fingerprint=key_fingerprint(record.public_key()),
         benchmark_label=benchmark_label(stats["week"].get("benchmark_name")),
