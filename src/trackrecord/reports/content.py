@@ -10,7 +10,6 @@ more (a shorter period is never annualised).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
