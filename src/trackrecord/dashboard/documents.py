@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -144,7 +144,7 @@ class DashboardDocuments:
         inputs = self.inputs()
         whole = period_from is None and period_to is None and benchmark is None
         return performance_stats(self.services, period_from, period_to, benchmark, include_series=series,
-                                 inputs=inputs, frozen_sessions=self._record_sessions(inputs.dates[0], inputs.dates[-1]),
+                                 inputs=inputs,
                                  frozen_benchmark=self._benchmark(inputs.dates[0], inputs.dates[-1]) if whole else None)
 
     def _benchmark(self, first: date, last: date) -> tuple[Any, str | None]:
@@ -152,18 +152,6 @@ class DashboardDocuments:
         name = benchmark_name(None, self.settings)
         return self.cached(("benchmark", name, first, last),
                            lambda: load_benchmark(self.services.engine, self.settings, name, first, last))
-
-    def _record_sessions(self, first: date, last: date) -> Any:
-        """``engine.performance.record_sessions``, sliced from the calendar this process has
-        open already (building another costs most of a second); None when it does not cover
-        the record, and ``stats`` opens its own."""
-        import numpy as np
-
-        low, high = np.datetime64(first - timedelta(days=14), "D"), np.datetime64(last + timedelta(days=14), "D")
-        sessions = self.calendar.sessions
-        if not sessions.size or sessions[0] > low or sessions[-1] < high:
-            return None
-        return sessions[(sessions >= low) & (sessions <= high)]
 
     def inputs(self) -> Any:
         """The account's record as ``stats`` loads it, once per head for every period."""
