@@ -20,6 +20,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -124,10 +125,6 @@ def store(calendar: CachedCalendar) -> None:
 
 
 def _key(code: str) -> dict[str, str] | None:
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-    except ImportError:  # pragma: no cover - the standard library always has it
-        return None
     try:
         library = version("exchange_calendars")
     except PackageNotFoundError:
