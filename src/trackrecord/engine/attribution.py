@@ -11,10 +11,9 @@ import math
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -43,7 +42,6 @@ from trackrecord.ledger.queries import (
     snapshot_cash,
 )
 from trackrecord.market.base import PriceSeries
-from trackrecord.market.calendar import open_calendar
 from trackrecord.market.store import load_prices
 from trackrecord.services import Services
 
@@ -236,10 +234,7 @@ def _fills(conn: "Connection", settings: "Settings", rows: list[FillRecord],
     if not rows:
         return ()
     moments = [parse_timestamp(r.executed_at, f"fill {r.exec_id}") for r in rows]
-    if timezone is None:
-        timezone = open_calendar(settings.universe.calendar, start=min(moments).date() - timedelta(days=7),
-                                 end=max(moments).date() + timedelta(days=7)).timezone
-    zone = ZoneInfo(timezone)
+    zone = exchange_zone(settings, timezone, min(moments).date(), max(moments).date())
     orders = intended_prices(conn, {r.order_ref for r in rows if r.order_ref})
     out = []
     for row, moment in zip(rows, moments):

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
     from trackrecord.config import Settings
     from trackrecord.ledger.store import SqlLedger
+    from zoneinfo import ZoneInfo
 
 UNIVERSE = "universe"
 NO_BENCHMARK = "none"
@@ -428,20 +429,27 @@ def _slippage_fills(conn: "Connection", account: str) -> tuple[list[SlippageFill
     return usable, len(rows) - len(usable), any(r.simulated for r in rows)
 
 
+def exchange_zone(settings: "Settings", timezone: str | None, first: date, last: date) -> "ZoneInfo":
+    """``timezone``, else the zone of ``universe.calendar`` (opened over ``first`` .. ``last``):
+    where a fill's moment is dated to its exchange session."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(timezone or open_calendar(settings.universe.calendar, start=first - timedelta(days=7),
+                                              end=last + timedelta(days=7)).timezone)
+
+
 def _with_session_closes(conn: "Connection", settings: "Settings", fills: list[SlippageFill],
                          timezone: str | None = None) -> list[SlippageFill]:
     """Market-on-close fills with the raw close of their session as the reference price
     (left without one when that close is not stored)."""
     import math
     from dataclasses import replace
-    from zoneinfo import ZoneInfo
 
     moc = [f for f in fills if f.order_type == OrderType.MARKET_ON_CLOSE.value]
     if not moc:
         return fills
     first, last = min(f.executed_at for f in moc).date(), max(f.executed_at for f in moc).date()
-    zone = ZoneInfo(timezone or open_calendar(settings.universe.calendar, start=first - timedelta(days=7),
-                                              end=last + timedelta(days=7)).timezone)
+    zone = exchange_zone(settings, timezone, first, last)
     series = load_prices(conn, sorted({f.symbol for f in moc}), until=last + timedelta(days=1))
     closes = {s: dict(zip(b.dates.astype("O"), b.close.tolist())) for s, b in series.items()}
     out = []
