@@ -189,18 +189,35 @@ def _xirr(years: FloatArray, cash: FloatArray) -> float | None:
         if hi > 1e9:
             return None
     rate = 0.0 if lo < 0.0 < hi else (lo + hi) / 2.0
-    for _ in range(200):
-        f = _npv(rate, years, cash)
+    for _ in range(200):  # Newton inside the bracket, a bisection where its step leaves it
+        with np.errstate(over="ignore", invalid="ignore"):
+            f = _npv(rate, years, cash)
+            slope = float(np.sum(-years * cash * np.exp(-(years + 1.0) * math.log1p(rate))))
+        overflowed = not (math.isfinite(f) and math.isfinite(slope))
+        if not math.isfinite(f):  # near -1 over decades: only its sign, and a bisection
+            f = _npv_at_lower_end(rate, years, cash)
         if f == 0.0:
             return rate
         if f * f_lo > 0.0:
             lo, f_lo = rate, f
         else:
             hi = rate
-        slope = float(np.sum(-years * cash * np.exp(-(years + 1.0) * math.log1p(rate))))
-        step = rate - f / slope if slope != 0.0 else lo - 1.0
+        step = rate - f / slope if slope != 0.0 and not overflowed else lo - 1.0
         new = step if lo < step < hi else (lo + hi) / 2.0
         if abs(new - rate) <= 1e-14 * max(1.0, abs(rate)):
             return new
         rate = new
-    return rate
+    # Newton from near -1 over a long record creeps (each step grows 1 + rate by about 1/years):
+    # the bracket is still sound, so halve it to the root
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if hi - lo <= 1e-15 * max(1.0, abs(mid)):
+            return mid
+        f = _npv_at_lower_end(mid, years, cash)
+        if f == 0.0:
+            return mid
+        if f * f_lo > 0.0:
+            lo, f_lo = mid, f
+        else:
+            hi = mid
+    return (lo + hi) / 2.0
