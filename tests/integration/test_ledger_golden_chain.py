@@ -184,14 +184,16 @@ def test_one_writer_many_appends_give_the_same_chain_as_one_batch_each(tmp_path:
 # --- through the command line: a one-year backtest on the real prices -------------------
 
 BACKTEST_EVENTS = 907
-BACKTEST_PAYLOADS = "f7e8532ab05448cdf1ceb28a9ba49f6228313dbd14d5c64249c811c70a1966b2"  # sha256 of the "kind payload" lines, key- and clock-dependent values masked
-BACKTEST_RECHAINED_HEAD = "7fa9cf70f376a9d1b592e7a77846427bc3557c483f9aad3869d47a47ce1320cf"  # the chain of those lines with one fixed recorded_at
+BACKTEST_PAYLOADS = "26b2f70b7bb1bf55cd14c440eb7db5557e5c1712c047b6113a25bf7108e86ce0"  # sha256 of the "kind payload" lines, key- and clock-dependent values masked
+BACKTEST_RECHAINED_HEAD = "d67bcd075e499cfe887d6c238d388675e51b271d730ef473cb825a295147f9c3"  # the chain of those lines with one fixed recorded_at
 _KEY_OR_CLOCK = re.compile(r'"(public_key|signature|head_hash)":"[^"]*"')
 _HISTORY_FETCHED_AT = re.compile(r'"fetched_at":"[^"]*"(?=.*"purpose":"history")')
+_CHECKOUT_PATH = re.compile(r'"location":"[^"]*"')  # the prices folder as typed: where the checkout sits, not what was written
 
 
 def _masked(kind: str, payload: str) -> str:
-    return _HISTORY_FETCHED_AT.sub('"fetched_at":"?"', _KEY_OR_CLOCK.sub(r'"\1":"?"', payload))
+    payload = _CHECKOUT_PATH.sub('"location":"?"', _KEY_OR_CLOCK.sub(r'"\1":"?"', payload))
+    return _HISTORY_FETCHED_AT.sub('"fetched_at":"?"', payload)
 
 
 def test_payload_bytes_of_a_backtest_written_through_the_cli_are_pinned(cli, tmp_path: Path,  # type: ignore[no-untyped-def]
