@@ -152,11 +152,15 @@ def load_prices(
 
 def last_stored_dates(conn_or_engine: "Connection | Engine", symbols: Sequence[str]) -> dict[str, date]:
     """The last stored session per symbol (symbols without bars are absent)."""
-    from sqlalchemy import func, select
+    from sqlalchemy.engine import Engine
 
-    query = select(prices.c.symbol, func.max(prices.c.session_date)).where(
-        prices.c.symbol.in_(list(symbols))).group_by(prices.c.symbol)
-    return {symbol: date.fromisoformat(day) for symbol, day in _rows(conn_or_engine, query)}
+    if isinstance(conn_or_engine, Engine):
+        with conn_or_engine.connect() as conn:
+            return last_stored_dates(conn, symbols)
+    # a MAX a symbol is one seek down the primary key; a GROUP BY over them scans every bar
+    sql = f"SELECT MAX(session_date) FROM {prices.name} WHERE symbol = {param(conn_or_engine.dialect.name, 'symbol')}"
+    found = {symbol: fetch_all(conn_or_engine, sql, {"symbol": symbol})[1][0][0] for symbol in dict.fromkeys(symbols)}
+    return {symbol: date.fromisoformat(day) for symbol, day in found.items() if day}
 
 
 def stored_symbols(conn_or_engine: "Connection | Engine") -> list[str]:
