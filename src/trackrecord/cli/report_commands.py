@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from trackrecord.cli import context
+
+if TYPE_CHECKING:
+    from trackrecord.engine.reporting import ReportVerdict
 
 
 def report(
@@ -40,18 +43,25 @@ def report(
 def _verify(ctx: typer.Context, pdf: Path, as_json: bool) -> None:
     from trackrecord.engine.reporting import verify_report
 
-    verdict = verify_report(context.services(ctx), pdf)
+    show_verdict(pdf, verify_report(context.services(ctx), pdf), as_json, report="report", period_key="period",
+                 pages="pages")
+
+
+def show_verdict(pdf: Path, verdict: "ReportVerdict", as_json: bool, *, report: str, period_key: str,
+                 pages: str) -> None:
+    """Print ``verify``'s verdict on ``pdf`` (``report`` names its kind in the sentence,
+    ``period_key`` its period in the JSON); exit 1 when the bytes differ."""
     if as_json:
-        context.print_json({"path": str(pdf), "equal": verdict.equal, "period": verdict.period,
+        context.print_json({"path": str(pdf), "equal": verdict.equal, period_key: verdict.period,
                             "account": verdict.account, "ledger_seq": verdict.ledger_seq,
                             "first_differing_page": verdict.first_differing_page, "problem": verdict.problem or None})
     elif verdict.equal:
-        typer.echo(f"{pdf}: identical to the report {verdict.period} of account {verdict.account} rebuilt from "
-                   f"ledger seq {verdict.ledger_seq} ({verdict.pages} pages)")
+        typer.echo(f"{pdf}: identical to the {report} {verdict.period} of account {verdict.account} rebuilt from "
+                   f"ledger seq {verdict.ledger_seq} ({verdict.pages} {pages})")
     else:
         where = verdict.problem or (f"first differing page {verdict.first_differing_page}"
                                     if verdict.first_differing_page else "the pages could not be compared one by one")
-        typer.echo(f"{pdf}: DIFFERS from the report {verdict.period} of account {verdict.account} rebuilt from "
+        typer.echo(f"{pdf}: DIFFERS from the {report} {verdict.period} of account {verdict.account} rebuilt from "
                    f"ledger seq {verdict.ledger_seq}: {where}")
     if not verdict.equal:
         raise typer.Exit(1)

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from trackrecord.cli import context
+from trackrecord.cli.report_commands import show_verdict
 
 
 def weekly_report(
@@ -45,20 +46,7 @@ def _verify(services: object, calendar: object, pdf: Path, as_json: bool) -> Non
     from trackrecord.engine.weekly_reporting import verify_weekly_report
 
     verdict = verify_weekly_report(services, calendar, pdf)  # type: ignore[arg-type]
-    if as_json:
-        context.print_json({"path": str(pdf), "equal": verdict.equal, "week": verdict.period,
-                            "account": verdict.account, "ledger_seq": verdict.ledger_seq,
-                            "first_differing_page": verdict.first_differing_page, "problem": verdict.problem or None})
-    elif verdict.equal:
-        typer.echo(f"{pdf}: identical to the weekly report {verdict.period} of account {verdict.account} rebuilt "
-                   f"from ledger seq {verdict.ledger_seq} ({verdict.pages} page(s))")
-    else:
-        where = verdict.problem or (f"first differing page {verdict.first_differing_page}"
-                                    if verdict.first_differing_page else "the pages could not be compared one by one")
-        typer.echo(f"{pdf}: DIFFERS from the weekly report {verdict.period} of account {verdict.account} rebuilt "
-                   f"from ledger seq {verdict.ledger_seq}: {where}")
-    if not verdict.equal:
-        raise typer.Exit(1)
+    show_verdict(pdf, verdict, as_json, report="weekly report", period_key="week", pages="page(s)")
 
 
 def register(app: typer.Typer) -> None:

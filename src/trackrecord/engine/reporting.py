@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,7 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from trackrecord.engine.annotations import freeze_month_commentary
 from trackrecord.engine.attribution import model_closes
-from trackrecord.engine.performance import PerformanceInputs, benchmark_name, load_benchmark, load_performance_inputs
+from trackrecord.engine.performance import (
+    PerformanceInputs,
+    benchmark_name,
+    load_benchmark,
+    load_performance_inputs,
+    record_account,
+)
 from trackrecord.market.calendar import open_calendar
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
@@ -65,39 +72,49 @@ def make_monthly_report(services: "Services", period_text: str, account_id: str 
     from trackrecord.reports.pdf import monthly_pdf
 
     period = parse_period(period_text)
-    if out is not None:
-        _check_out(out)
+    path = _destination(services, period, account_id, out)
     account = freeze_report_inputs(services, period, account_id, with_model=True)
     freeze_month_commentary(services.ledger, services.workspace.root, period.first)
     events = list(services.ledger.events())
     head_seq, head_hash = report_head(events)
     content = build_monthly_content(events, account, period.month, head_seq)
     pdf = monthly_pdf(content)
-    path = out if out is not None else default_path(services, period, account, account_id is not None)
-    path = path.expanduser().resolve()
-    _write_atomically(path, pdf)
+    write_atomically(path, pdf)
     digest = hashlib.sha256(pdf).hexdigest()
-    recorded = _record_generated(services, events, period, account, head_seq, head_hash, digest, path)
+    recorded = record_generated(services, events, digest, path, {
+        "kind": "monthly", "period": period.month, "account_id": account, "head_seq": head_seq,
+        "head_hash": head_hash, "sha256": digest})
     return ReportMade(path, digest, count_pages(pdf), period.month, account, content.label, head_seq, head_hash,
                       recorded)
 
 
-def _check_out(out: Path) -> None:
-    path = out.expanduser().resolve()
-    if path.is_dir():
-        raise UserError(f"--out {out}: is a folder; give the PDF's file name")
+def _destination(services: "Services", period: Period, account_id: str | None, out: Path | None) -> Path:
+    if out is not None:
+        path = out.expanduser().resolve()
+        check_destination(path, out)
+        return path
+    path = default_path(services, period, account_id)
+    check_destination(path, path)
+    return path
+
+
+def check_destination(path: Path, shown: object) -> None:
+    """The report's resolved ``path`` (``--out`` as ``shown``) refused before anything is
+    recorded: a missing folder, a folder, a device or a pipe."""
     if not path.parent.is_dir():
-        raise UserError(f"--out {out}: the folder {path.parent} does not exist")
-    refuse_special_file(path, f"--out {out}", "the PDF's file name (a device or a pipe would be replaced)")
+        raise UserError(f"--out {shown}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise UserError(f"--out {shown}: is a folder; give the PDF's file name")
+    refuse_special_file(path, f"--out {shown}", "the PDF's file name (a device or a pipe would be replaced)")
 
 
-def default_path(services: "Services", period: Period, account: str, asked_for: bool) -> Path:
+def default_path(services: "Services", period: Period, account_id: str | None) -> Path:
     """``reports/monthly/YYYY-MM.pdf`` for the workspace's default account (the one ``stats``
     shows without ``--account``), ``YYYY-MM-ACCOUNT.pdf`` for another."""
     folder = services.workspace.root / "reports" / "monthly"
-    if asked_for and load_performance_inputs(services.engine, services.settings, None).account_id != account:
-        return folder / f"{period.month}-{account}.pdf"
-    return folder / f"{period.month}.pdf"
+    if account_id is not None and record_account(services.engine, services.settings) != account_id:
+        return (folder / f"{period.month}-{account_id}.pdf").expanduser().resolve()
+    return (folder / f"{period.month}.pdf").expanduser().resolve()
 
 
 def freeze_report_inputs(services: "Services", period: Period, account_id: str | None, *,
@@ -140,12 +157,10 @@ def _model_inputs(services: "Services", inputs: PerformanceInputs, last: date,
     return closes, found.unavailable
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    import os
-
+def write_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.partial")
     temporary.write_bytes(data)
-    os.replace(temporary, path)
+    temporary.replace(path)
 
 
 def _fill_closes(services: "Services", fills: Any, last: date) -> dict[tuple[str, str], float]:
@@ -166,18 +181,27 @@ def _fill_closes(services: "Services", fills: Any, last: date) -> dict[tuple[str
     return {(symbol, day): close for symbol, day, close in found if day in wanted[symbol] and math.isfinite(close)}
 
 
-def _record_generated(services: "Services", events: list[Any], period: Period, account: str, head_seq: int,
-                      head_hash: str, digest: str, path: Path) -> int | None:
-    for event in events:
-        if event.kind == kinds.REPORT_GENERATED and event.data().get("sha256") == digest:
-            return None  # made before from the same head: recorded already
+def record_generated(services: "Services", events: list[Any], digest: str, path: Path,
+                     payload: dict[str, Any]) -> int | None:
+    """Append ``report.generated`` (``payload`` and the PDF's path, relative to the workspace
+    when inside it); its seq, or None when a report of these bytes is recorded already."""
+    if any(e.kind == kinds.REPORT_GENERATED and e.data().get("sha256") == digest for e in events):
+        return None  # made before from the same head: recorded already
     root = services.workspace.root.resolve()
     shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
     with services.ledger.writer() as writer:
-        return writer.append(kinds.REPORT_GENERATED, {
-            "kind": "monthly", "period": period.month, "account_id": account, "head_seq": head_seq,
-            "head_hash": head_hash, "sha256": digest, "path": shown,
-        }).seq
+        return writer.append(kinds.REPORT_GENERATED, {**payload, "path": shown}).seq
+
+
+@dataclass(frozen=True, slots=True)
+class ReportIdentity:
+    """What a report's PDF metadata says it was built from."""
+
+    account: str
+    period: str
+    head_seq: int
+    head_hash: str
+    genesis: str
 
 
 def verify_report(services: "Services", pdf_path: Path) -> ReportVerdict:
@@ -185,29 +209,40 @@ def verify_report(services: "Services", pdf_path: Path) -> ReportVerdict:
     compare bytes. ``UserError`` when the file is not a report of this workspace."""
     from trackrecord.reports.monthly import build_monthly_report
 
-    refuse_special_file(pdf_path, f"PDF {pdf_path}", "a monthly report PDF")
+    return rebuild_and_compare(
+        services, pdf_path, KEYWORDS, f"PDF {pdf_path}", "monthly",
+        lambda events, identity: build_monthly_report(events, identity.account, identity.period, identity.head_seq))
+
+
+def rebuild_and_compare(services: "Services", pdf_path: Path, pattern: re.Pattern[bytes], label: str, kind: str,
+                        rebuild: Callable[[list[Any], ReportIdentity], bytes]) -> ReportVerdict:
+    """Read the ``kind`` report at ``pdf_path`` (``label`` names it in refusals), find its
+    identity with ``pattern`` (account, period, head seq, head hash, genesis hash), and compare
+    its bytes with ``rebuild`` of this ledger's events. ``UserError`` when the file is no such
+    report of this workspace's ledger; a verdict that says so when the ledger was rewritten."""
+    refuse_special_file(pdf_path, label, f"a {kind} report PDF")
     try:
         data = pdf_path.read_bytes()
     except OSError as exc:
-        raise UserError(f"PDF {pdf_path}: cannot read it ({exc.strerror or exc})") from None
-    match = KEYWORDS.search(data) if data.startswith(b"%PDF-") else None
+        raise UserError(f"{label}: cannot read it ({exc.strerror or exc})") from None
+    match = pattern.search(data) if data.startswith(b"%PDF-") else None
     if match is None:
-        raise UserError(f"PDF {pdf_path}: not a trackrecord monthly report (no report identity in its metadata)")
-    account, month, seq, head_hash, genesis = (m.decode() for m in match.groups())
-    seq_number = int(seq)
+        raise UserError(f"{label}: not a trackrecord {kind} report (no report identity in its metadata)")
+    account, period, seq, head_hash, genesis = (m.decode() for m in match.groups())
+    identity = ReportIdentity(account, period, int(seq), head_hash, genesis)
     events = list(services.ledger.events())
     if not events or events[0].hash != genesis:
-        raise UserError(f"PDF {pdf_path}: a report of another ledger (its first event's hash is {genesis[:16]}): "
+        raise UserError(f"{label}: a report of another ledger (its first event's hash is {genesis[:16]}): "
                         "not a report of this workspace")
-    at_seq = next((e for e in events if e.seq == seq_number), None)
+    at_seq = next((e for e in events if e.seq == identity.head_seq), None)
     if at_seq is None or at_seq.hash != head_hash:
         found = "no such seq" if at_seq is None else f"hash {at_seq.hash[:16]}"
-        return ReportVerdict(False, month, account, seq_number, None, 0,
+        return ReportVerdict(False, period, account, identity.head_seq, None, 0,
                              f"built from seq {seq} hash {head_hash[:16]}, but this ledger has {found} there: "
                              "the ledger was rewritten or cut since")
-    rebuilt = build_monthly_report(events, account, month, seq_number)
-    return ReportVerdict(rebuilt == data, month, account, seq_number, None if rebuilt == data else
-                         first_differing_page(data, rebuilt), count_pages(rebuilt))
+    rebuilt = rebuild(events, identity)
+    return ReportVerdict(rebuilt == data, period, account, identity.head_seq,
+                         None if rebuilt == data else first_differing_page(data, rebuilt), count_pages(rebuilt))
 
 
 def count_pages(pdf: bytes) -> int:

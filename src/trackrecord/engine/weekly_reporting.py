@@ -11,12 +11,20 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackrecord.engine.reporting import ReportVerdict, count_pages, first_differing_page, freeze_report_inputs
+from trackrecord.engine.reporting import (
+    ReportIdentity,
+    ReportVerdict,
+    check_destination,
+    count_pages,
+    freeze_report_inputs,
+    rebuild_and_compare,
+    record_generated,
+    write_atomically,
+)
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.reports.record import report_head
 from trackrecord.reports.weekly import Week
-from trackrecord.user_files import refuse_special_file
 
 if TYPE_CHECKING:
     from trackrecord.market.calendar import ExchangeCalendar
@@ -72,49 +80,26 @@ def chosen_week(calendar: "ExchangeCalendar", text: str | None, now: datetime) -
     return week
 
 
-def _check_out(path: Path) -> None:
-    """``--out`` refused before anything is recorded: a missing folder, a folder, a device or a pipe."""
-    if not path.parent.is_dir():
-        raise UserError(f"--out {path}: the folder {path.parent} does not exist")
-    if path.is_dir():
-        raise UserError(f"--out {path}: is a folder; give the PDF's file name")
-    refuse_special_file(path, f"--out {path}", "the PDF's file name (a device or a pipe would be replaced)")
-
-
 def make_weekly_report(services: "Services", calendar: "ExchangeCalendar", week: Week, account_id: str | None,
                        out: Path | None) -> WeeklyMade:
     from trackrecord.reports.weekly import build_weekly_content, weekly_pdf
 
     path = (out if out is not None else services.workspace.root / "reports" / "weekly" / f"{week.label}.pdf")
     path = path.expanduser().resolve()
-    _check_out(path)
+    check_destination(path, path)
     account = freeze_report_inputs(services, week.period, account_id)
     events = list(services.ledger.events())
     head_seq, head_hash = report_head(events)
     next_rebalance = calendar.next_rebalance_session(week.last + timedelta(days=1))
     content = build_weekly_content(events, account, week, head_seq, next_rebalance)
     pdf = weekly_pdf(content)
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_bytes(pdf)
-    temporary.replace(path)
+    write_atomically(path, pdf)
     digest = hashlib.sha256(pdf).hexdigest()
-    recorded = _record_generated(services, events, week, account, (head_seq, head_hash), digest, path,
-                                 next_rebalance)
+    recorded = record_generated(services, events, digest, path, {
+        "kind": "weekly", "period": week.label, "account_id": account, "head_seq": head_seq,
+        "head_hash": head_hash, "sha256": digest, "next_rebalance": next_rebalance})
     return WeeklyMade(path, digest, count_pages(pdf), week, account, content.label, head_seq, head_hash,
                       next_rebalance, content.figures_document(), recorded)
-
-
-def _record_generated(services: "Services", events: list[Any], week: Week, account: str, head: tuple[int, str],
-                      digest: str, path: Path, next_rebalance: date | None) -> int | None:
-    if any(e.kind == kinds.REPORT_GENERATED and e.data().get("sha256") == digest for e in events):
-        return None  # made before from the same head: recorded already
-    root = services.workspace.root.resolve()
-    shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-    with services.ledger.writer() as writer:
-        return writer.append(kinds.REPORT_GENERATED, {
-            "kind": "weekly", "period": week.label, "account_id": account, "head_seq": head[0],
-            "head_hash": head[1], "sha256": digest, "path": shown, "next_rebalance": next_rebalance,
-        }).seq
 
 
 def verify_weekly_report(services: "Services", calendar: "ExchangeCalendar", pdf_path: Path) -> ReportVerdict:
@@ -123,30 +108,13 @@ def verify_weekly_report(services: "Services", calendar: "ExchangeCalendar", pdf
     ``UserError`` when the file is no weekly report of this workspace's ledger."""
     from trackrecord.reports.weekly import IDENTITY, build_weekly_report
 
-    refuse_special_file(pdf_path, f"--verify {pdf_path}", "a weekly report PDF")
-    try:
-        data = pdf_path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"--verify {pdf_path}: cannot read it ({exc.strerror or exc})") from None
-    match = IDENTITY.search(data) if data.startswith(b"%PDF-") else None
-    if match is None:
-        raise UserError(f"--verify {pdf_path}: not a trackrecord weekly report (no report identity in its metadata)")
-    account, label, seq, head_hash, genesis = (m.decode() for m in match.groups())
-    head_seq, week = int(seq), Week.parse(label)
-    events = list(services.ledger.events())
-    if not events or events[0].hash != genesis:
-        raise UserError(f"--verify {pdf_path}: a report of another ledger (its first event's hash is "
-                        f"{genesis[:16]}): not a report of this workspace")
-    at_seq = next((e for e in events if e.seq == head_seq), None)
-    if at_seq is None or at_seq.hash != head_hash:
-        found = "no such seq" if at_seq is None else f"hash {at_seq.hash[:16]}"
-        return ReportVerdict(False, label, account, head_seq, None, 0,
-                             f"built from seq {seq} hash {head_hash[:16]}, but this ledger has {found} there: "
-                             "the ledger was rewritten or cut since")
-    rebuilt = build_weekly_report(events, account, week, head_seq, _recorded_next_rebalance(events, week, head_seq)
-                                  or calendar.next_rebalance_session(week.last + timedelta(days=1)))
-    return ReportVerdict(rebuilt == data, label, account, head_seq,
-                         None if rebuilt == data else first_differing_page(data, rebuilt), count_pages(rebuilt))
+    def rebuild(events: list[Any], identity: ReportIdentity) -> bytes:
+        week = Week.parse(identity.period)
+        next_rebalance = _recorded_next_rebalance(events, week, identity.head_seq) \
+            or calendar.next_rebalance_session(week.last + timedelta(days=1))
+        return build_weekly_report(events, identity.account, week, identity.head_seq, next_rebalance)
+
+    return rebuild_and_compare(services, pdf_path, IDENTITY, f"--verify {pdf_path}", "weekly", rebuild)
 
 
 def _recorded_next_rebalance(events: list[Any], week: Week, head_seq: int) -> date | None:
