@@ -183,9 +183,10 @@ def test_one_writer_many_appends_give_the_same_chain_as_one_batch_each(tmp_path:
 
 # --- through the command line: a one-year backtest on the real prices -------------------
 
-BACKTEST_EVENTS = 907
-BACKTEST_PAYLOADS = "26b2f70b7bb1bf55cd14c440eb7db5557e5c1712c047b6113a25bf7108e86ce0"  # sha256 of the "kind payload" lines, key- and clock-dependent values masked
-BACKTEST_RECHAINED_HEAD = "d67bcd075e499cfe887d6c238d388675e51b271d730ef473cb825a295147f9c3"  # the chain of those lines with one fixed recorded_at
+# A backtest records its bars and daily gates once a month (engine.daily.HeldSessions): 425 events, 907 before.
+BACKTEST_EVENTS = 425
+BACKTEST_PAYLOADS = "681b3079f6fca00b0a1f376eac94813ff5ff935faccc5a88e15c228aff5e0813"  # sha256 of the "kind payload" lines, key- and clock-dependent values masked
+BACKTEST_RECHAINED_HEAD = "4185c60ac39ad782469b2997130f97ef8cf975c8ca2d5df3da28c4aec1e02b96"  # the chain of those lines with one fixed recorded_at
 _KEY_OR_CLOCK = re.compile(r'"(public_key|signature|head_hash)":"[^"]*"')
 _HISTORY_FETCHED_AT = re.compile(r'"fetched_at":"[^"]*"(?=.*"purpose":"history")')
 _CHECKOUT_PATH = re.compile(r'"location":"[^"]*"')  # the prices folder as typed: where the checkout sits, not what was written

@@ -204,7 +204,7 @@ def run_backtest(settings: Settings, history: PriceHistory, out_dir: Path, costs
         load_history(ctx, [row for day in history_days for row in bars[day]], now)
         total = len(sessions)
         result = replay(ctx, sessions, bars, {sessions[0]: (cash, "backtest capital")},
-                        (lambda done: progress(done, total)) if progress else None)
+                        (lambda done: progress(done, total)) if progress else None, by_month=True)
         record = load_performance_inputs(services.engine, services.settings)
         stats = performance_stats(services, inputs=record)
     return BacktestResult(root, sessions[0], sessions[-1], cash, costs, result, len(history_days), stats,

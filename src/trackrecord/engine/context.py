@@ -19,6 +19,7 @@ from trackrecord.engine.planning import BrokerPortfolio, Planner, PortfolioSourc
 if TYPE_CHECKING:
     from trackrecord.brokers.base import Broker
     from trackrecord.config import Settings
+    from trackrecord.engine.daily import HeldSessions
     from trackrecord.engine.pricebook import PriceBook
     from trackrecord.ledger.store import SqlLedger
     from trackrecord.market.calendar import ExchangeCalendar
@@ -60,6 +61,7 @@ class PlanningContext:
     planning_account: str
     simulated: bool = True
     price_source: str = "store"
+    held: "HeldSessions | None" = None  # a backtest's replay: its sessions' bars and gates recorded a month at a time
 
     @property
     def symbols(self) -> list[str]:

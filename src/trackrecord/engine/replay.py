@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Mapping, Sequence
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Mappi
 import numpy as np
 
 from trackrecord.domain import CashFlow, Mode
-from trackrecord.engine.daily import close_of_day, is_rebalance_session, run_session
+from trackrecord.engine.daily import HeldSessions, close_of_day, run_session
 from trackrecord.engine.sessions import DECISION_BEFORE_CLOSE, SNAPSHOT_AFTER_CLOSE
 from trackrecord.errors import RuntimeFailure, SafetyRefusal
 from trackrecord.ledger.cashflows import record_cashflow
@@ -173,13 +173,19 @@ class _Months:
 
 def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequence[PriceRow]],
            deposits: Mapping[date, tuple[Decimal, str]] | None = None,
-           on_session: Callable[[int], None] | None = None, batch_sessions: int = 64) -> ReplayResult:
-    """Run the daily pipeline over ``sessions``; each session's bars reach the tape only
-    at its close, so no decision can see a later price. Ordinary sessions are recorded
-    ``batch_sessions`` to a transaction; rebalance and deposit sessions commit each step,
-    except on a backtest's ``MonthLedger``: there a month is one transaction."""
+           on_session: Callable[[int], None] | None = None, batch_sessions: int = 64,
+           by_month: bool = False) -> ReplayResult:
+    """Run the daily pipeline over ``sessions``; each session's bars reach the tape and the
+    price book only at its close, so no decision can see a later price. Ordinary sessions
+    are recorded ``batch_sessions`` to a transaction; rebalance and deposit sessions commit
+    each step, except on a backtest's ``MonthLedger``: there a month is one transaction.
+    ``by_month`` (a backtest's): the sessions' bars and daily gates are recorded once a
+    month, at its last session's close, before the next month's decision (``HeldSessions``)."""
     assert ctx.mode is Mode.PAPER
     deposits = deposits or {}
+    held = HeldSessions(ctx.price_source, ctx.simulated, ctx.symbols, ctx.calendar.code) if by_month else None
+    ctx = replace(ctx, held=held)
+    month_ends = _last_sessions_of_months(sessions) if held is not None else set()
     transactions: _Batch | _Months = _Months(ctx.ledger, batch_sessions) if isinstance(ctx.ledger, MonthLedger) \
         else _Batch(ctx, batch_sessions)
     rebalance_days = _rebalance_sessions(ctx.calendar, sessions)
@@ -207,6 +213,8 @@ def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequ
                 result.orders += len(report.rebalance.sent)
             if report.nav is not None:
                 result.final_nav = Decimal(report.nav)
+            if session in month_ends:
+                _record_held(ctx, held, writer)  # type: ignore[arg-type]
             result.sessions += 1
             result.last_session = session
             if on_session is not None:
@@ -218,10 +226,21 @@ def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequ
     return result
 
 
+def _record_held(ctx: "RunContext", held: HeldSessions, writer: "Writer | None") -> None:
+    if writer is not None:
+        held.record(writer)
+        return
+    with ctx.ledger.writer() as own:
+        held.record(own)
+
+
+def _last_sessions_of_months(sessions: Sequence[date]) -> set[date]:
+    return set({(day.year, day.month): day for day in sessions}.values())
+
+
 def _rebalance_sessions(calendar: "ExchangeCalendar", sessions: Sequence[date]) -> set[date]:
     """The rebalance sessions among ``sessions`` (one calendar question a month)."""
-    months = {(day.year, day.month): day for day in sessions}
-    return {calendar.rebalance_session(day) for day in months.values()}
+    return {calendar.rebalance_session(day) for day in _last_sessions_of_months(sessions)}
 
 
 def replay_window(calendar: "ExchangeCalendar", end: date, years: int, lookback_months: int) -> tuple[list[date], list[date]]:
