@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.test_backtest_transactions import backtest, home  # noqa: F401  (the fixture)
-from trackrecord.engine.daily import HeldSessions
+from trackrecord.engine.held_sessions import HeldSessions
 from trackrecord.ledger.db import create_db_engine, migrate
 from trackrecord.ledger.store import SqlLedger
 from trackrecord.market.base import PriceRow

@@ -19,7 +19,7 @@ from trackrecord.engine.planning import BrokerPortfolio, Planner, PortfolioSourc
 if TYPE_CHECKING:
     from trackrecord.brokers.base import Broker
     from trackrecord.config import Settings
-    from trackrecord.engine.daily import HeldSessions
+    from trackrecord.engine.held_sessions import HeldSessions
     from trackrecord.engine.pricebook import PriceBook
     from trackrecord.ledger.store import SqlLedger
     from trackrecord.market.calendar import ExchangeCalendar

@@ -17,7 +17,7 @@ from trackrecord.engine.account import pull_executions, record_snapshot
 from trackrecord.engine.cashflows import configured_account_id
 from trackrecord.engine.rebalance import RebalanceReport, follow_orders, rebalance, session_start_utc
 from trackrecord.ledger import events as kinds
-from trackrecord.market.quality import QualityReport, check_session_bars, session_gates_document
+from trackrecord.market.quality import check_session_bars, session_gates_document
 from trackrecord.market.service import record_prices
 
 if TYPE_CHECKING:
@@ -44,40 +44,6 @@ class SessionReport:
                 "gate_message": self.gate_message, "new_fills": self.new_fills,
                 "snapshot_written": self.snapshot_written, "nav": self.nav,
                 "rebalance": self.rebalance.document() if self.rebalance else None, "warnings": self.warnings}
-
-
-class HeldSessions:
-    """What a replay's sessions reveal at their closes, held and recorded when the replay
-    says (a backtest: once a month, at its last close): the bars in one ``prices.updated``
-    (``purpose: replay``, stamped at the last close held) and the daily gates in one
-    ``quality.checked`` (``purpose: daily`` from ``first`` to ``session``, its failures
-    each dated). Each bar still enters the price book at its own session's close."""
-
-    def __init__(self, source: str, simulated: bool, symbols: Sequence[str], calendar: str) -> None:
-        self.source, self.simulated, self.symbols, self.calendar = source, simulated, list(symbols), calendar
-        self._rows: list["PriceRow"] = []
-        self._gates: list[QualityReport] = []
-        self._last_close: datetime | None = None
-
-    def hold(self, rows: Sequence["PriceRow"], now: datetime) -> None:
-        self._rows.extend(rows)
-        self._last_close = now
-
-    def hold_gates(self, quality: QualityReport) -> None:
-        self._gates.append(quality)
-
-    def record(self, writer: "Writer") -> None:
-        """Record what is held (nothing when nothing is) and hold nothing."""
-        if self._rows and self._last_close is not None:
-            record_prices(writer, self._rows, self.source, self.simulated, self._last_close, self.symbols,
-                          {"purpose": "replay"})
-        if self._gates:
-            first, last = self._gates[0], self._gates[-1]
-            writer.append(kinds.QUALITY_CHECKED, {
-                **session_gates_document(last, self.symbols), "purpose": "daily", "calendar": self.calendar,
-                "first": first.expected_last_session, "passed": all(q.passed for q in self._gates),
-                "failures": [failure.document() for q in self._gates for failure in q.failures]})
-        self._rows, self._gates, self._last_close = [], [], None
 
 
 def is_rebalance_session(ctx: "PlanningContext", session: date) -> bool:

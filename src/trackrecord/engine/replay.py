@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Mappi
 import numpy as np
 
 from trackrecord.domain import CashFlow, Mode
-from trackrecord.engine.daily import HeldSessions, close_of_day, run_session
+from trackrecord.engine.daily import close_of_day, run_session
+from trackrecord.engine.held_sessions import HeldSessions
 from trackrecord.engine.sessions import DECISION_BEFORE_CLOSE, SNAPSHOT_AFTER_CLOSE
 from trackrecord.errors import RuntimeFailure, SafetyRefusal
 from trackrecord.ledger.cashflows import record_cashflow
