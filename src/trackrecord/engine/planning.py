@@ -281,11 +281,9 @@ class Planner:
     book: "PriceBook"
     simulated: bool
 
-    def gate(self, session: date, params: SignalParams) -> QualityReport:
-        """The quality gates over the signal's window, up to the session before ``session``."""
-        return self._gate(self.calendar.previous_session(session), month_start_of(session, 1 + params.lookback_months))
-
     def _gate(self, previous: date, window_start: date) -> QualityReport:
+        """The quality gates over the signal's window, ``window_start`` .. ``previous`` (the
+        session before the one planned)."""
         series = self.book.series(until=previous, start=window_start - timedelta(days=QUALITY_LOOKBACK_DAYS))
         prices = self.settings.prices
         return check_quality(series, self.calendar.sessions_between(window_start, previous), window_start, previous,

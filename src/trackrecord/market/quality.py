@@ -83,75 +83,164 @@ def check_quality(
 ) -> QualityReport:
     """Run every gate for every symbol of ``series`` over ``window_start .. expected_last_session``.
 
-    ``sessions`` are the exchange's sessions in that window (datetime64[D]); bars after
-    ``expected_last_session`` are not looked at.
+    ``sessions`` are the exchange's sessions in that window (datetime64[D], ascending); bars
+    after ``expected_last_session`` are not looked at. The one-day moves start from the last
+    bar before the window when ``series`` has it.
+
+    All symbols are gated at once (:class:`_Window`, a few numpy calls whatever their
+    number): a replay gates the signal every month.
     """
     start, end = np.datetime64(window_start, "D"), np.datetime64(expected_last_session, "D")
     sessions = np.asarray(sessions, dtype="datetime64[D]")
-    sessions = sessions[(sessions >= start) & (sessions <= end)]
+    sessions = sessions[sessions.searchsorted(start, "left"):sessions.searchsorted(end, "right")]
+    symbols = sorted(series)
     results: list[GateResult] = []
-    with np.errstate(divide="ignore", invalid="ignore"):  # a zero or NaN price is the bad_price gate's
-        for symbol in sorted(series):
-            results += _symbol_gates(series[symbol], sessions, start, end, max_daily_move, max_gap_sessions)
+    if symbols:
+        with np.errstate(divide="ignore", invalid="ignore"):  # a zero or NaN price is the bad_price gate's
+            results = _Window.of([series[s] for s in symbols], start, end).gates(sessions, max_daily_move,
+                                                                                 max_gap_sessions)
     return QualityReport(window_start, expected_last_session, max_daily_move, max_gap_sessions, tuple(results))
 
 
-def _symbol_gates(item: PriceSeries, sessions: np.ndarray, start: np.datetime64, end: np.datetime64,
-                  max_move: float, max_gap: int) -> list[GateResult]:
-    symbol = item.symbol
-    upto = int(np.searchsorted(item.dates, end, side="right"))
-    first = int(np.searchsorted(item.dates, start, side="left"))
-    if upto <= first:
-        return [GateResult("missing", symbol, False, f"no bar between {start} and {end}")]
-    dates, adj, close = item.dates[:upto], item.adj_close[:upto], item.close[:upto]
-    last = dates[-1].astype(date)
-    return [
-        GateResult("missing", symbol, True, f"{upto - first} bars in the window"),
-        GateResult("stale", symbol, True, f"last bar {last}") if dates[-1] >= end else
-        GateResult("stale", symbol, False, f"last bar {last} is older than the expected session {end}", last),
-        _bad_price(symbol, dates[first:], adj[first:], close[first:]),
-        _daily_move(symbol, dates, adj, close, max(first - 1, 0), max_move),
-        _gap(symbol, dates[first:], sessions, max_gap),
-    ]
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_ROW = 1 << 40  # a symbol's stretch of the flat key space (row × _ROW + day number): days never cross it
 
 
-def _bad_price(symbol: str, dates: np.ndarray, adj: np.ndarray, close: np.ndarray) -> GateResult:
-    bad = ~np.isfinite(adj) | (adj <= 0) | (np.isfinite(close) & (close <= 0)) | np.isinf(close)
-    if not bad.any():
-        return GateResult("bad_price", symbol, True, "all prices positive and finite")
-    at = int(np.argmax(bad))
-    value = adj[at] if not np.isfinite(adj[at]) or adj[at] <= 0 else close[at]
-    return GateResult("bad_price", symbol, False, f"price {value!r} is not a positive number", dates[at].astype(date))
+def _day(number: int) -> date:
+    return date.fromordinal(_EPOCH_ORDINAL + number)
 
 
-def _daily_move(symbol: str, dates: np.ndarray, adj: np.ndarray, close: np.ndarray, begin: int,
-                limit: float) -> GateResult:
-    worst_at, worst = -1, 0.0
-    for values in (adj[begin:], close[begin:]):
-        moves = np.abs(values[1:] / values[:-1] - 1.0)
-        moves = np.where(np.isfinite(moves), moves, 0.0)
-        if moves.size and moves.max() > worst:
-            worst_at, worst = int(np.argmax(moves)) + 1 + begin, float(moves.max())
-    if worst <= limit:
-        return GateResult("daily_move", symbol, True, f"largest one-day move {worst:.1%} within {limit:.0%}")
-    day = dates[worst_at].astype(date)
-    return GateResult("daily_move", symbol, False,
-                      f"one-day move of {worst:.1%} exceeds prices.max_daily_move {limit:.0%} "
-                      f"(a pence/pound mix-up?)", day)
+@dataclass(frozen=True)
+class _Window:
+    """Every symbol's bars in flat arrays (``keys``: row × ``_ROW`` + day number, so one
+    binary search serves all rows; ``prices``: every adjusted close, then every raw one),
+    row ``k``'s bars ``lo[k] .. upto[k]``: the bar before the window when there is one (the
+    first one-day move starts there), then the window's from ``first[k]``."""
+
+    symbols: tuple[str, ...]
+    start: np.datetime64
+    end: np.datetime64
+    days: np.ndarray
+    prices: np.ndarray
+    first: np.ndarray
+    upto: np.ndarray
+    lo: np.ndarray
+
+    @classmethod
+    def of(cls, items: list[PriceSeries], start: np.datetime64, end: np.datetime64) -> "_Window":
+        sizes = np.array([item.dates.size for item in items], dtype=np.int64)
+        days = np.concatenate([item.dates for item in items]).astype("datetime64[D]", copy=False).view(np.int64)
+        prices = np.concatenate([*(item.adj_close for item in items), *(item.close for item in items)])
+        rows = np.arange(sizes.size, dtype=np.int64) * _ROW
+        keys = days + np.repeat(rows, sizes)
+        first = keys.searchsorted(rows + start.astype(np.int64), "left")
+        upto = keys.searchsorted(rows + end.astype(np.int64), "right")
+        return cls(tuple(item.symbol for item in items), start, end, days, prices.astype(np.float64, copy=False),
+                   first, upto, np.maximum(first - 1, np.cumsum(sizes) - sizes))
+
+    def gates(self, sessions: np.ndarray, max_move: float, max_gap: int) -> list[GateResult]:
+        first, upto, lo, total = self.first, self.upto, self.lo, self.days.size
+        present = upto > first
+        if not present.any():
+            return [self._missing(symbol) for symbol in self.symbols]
+        columns = np.arange(int((upto - lo)[present].max()))
+        valid = columns < np.where(present, upto - lo, 0)[:, None]
+        in_window = valid & (columns >= (first - lo)[:, None])
+        cells = np.minimum(lo[:, None] + columns, total - 1)
+        grid = self.prices[cells + np.array([0, total])[:, None, None]]  # [adjusted, raw] × row × column
+        bad_any, bad_at = self._bad_prices(grid, in_window)
+        worst, worst_at = self._worst_moves(grid, valid)
+        last_days = self.days[np.maximum(upto - 1, 0)]
+        numbers = sessions.view(np.int64)
+        expected_from = numbers.searchsorted(self.days[np.minimum(first, total - 1)], "left")
+        expected_to = numbers.searchsorted(last_days, "right")
+        no_gap = self._on_every_session(numbers, self.days[cells], in_window, columns - (first - lo)[:, None],
+                                        expected_from, expected_to - expected_from == upto - first)
+        rows = zip(self.symbols, first.tolist(), upto.tolist(), lo.tolist(), last_days.tolist(), bad_any, bad_at,
+                   *worst, *worst_at, no_gap.tolist(), expected_from.tolist(), expected_to.tolist())
+        end = int(self.end.astype(np.int64))
+        results: list[GateResult] = []
+        for symbol, a, b, low, last, any_bad, bad, by_adj, by_raw, adj_at, raw_at, on_every, frm, to in rows:
+            if a >= b:
+                results.append(self._missing(symbol))
+                continue
+            move, move_at = (by_raw, raw_at) if by_raw > by_adj else (by_adj, adj_at)
+            results += [
+                GateResult("missing", symbol, True, f"{b - a} bars in the window"),
+                self._stale(symbol, last, end),
+                self._bad_price(symbol, low + bad) if any_bad else
+                GateResult("bad_price", symbol, True, "all prices positive and finite"),
+                self._daily_move(symbol, move, low + move_at + 1, max_move),
+                GateResult("gap", symbol, True, "no missing session") if on_every else
+                _gap(symbol, self.days[a:b], numbers[frm:to], sessions[frm:to], max_gap),
+            ]
+        return results
+
+    @staticmethod
+    def _bad_prices(grid: np.ndarray, in_window: np.ndarray) -> tuple[list[bool], list[int]]:
+        """Per row: a NaN, infinite, zero or negative price in the window (a raw close may be
+        NaN: the source had none), and the column of the first."""
+        adj, raw = grid
+        bad = (~(adj > 0) | (adj == np.inf) | (raw <= 0) | (raw == np.inf)) & in_window
+        return bad.any(axis=1).tolist(), bad.argmax(axis=1).tolist()
+
+    @staticmethod
+    def _worst_moves(grid: np.ndarray, valid: np.ndarray) -> tuple[list[list[float]], list[list[int]]]:
+        """[adjusted, raw] × row: the largest one-day move (0.0 when none is finite) and the
+        column of the bar it starts from."""
+        if grid.shape[-1] < 2:
+            return [[0.0] * valid.shape[0]] * 2, [[0] * valid.shape[0]] * 2
+        moves = np.abs(grid[..., 1:] / grid[..., :-1] - 1.0)
+        moves = np.where(valid[:, 1:] & np.isfinite(moves), moves, 0.0)
+        return moves.max(axis=-1).tolist(), moves.argmax(axis=-1).tolist()
+
+    @staticmethod
+    def _on_every_session(numbers: np.ndarray, days: np.ndarray, in_window: np.ndarray, window_column: np.ndarray,
+                          expected_from: np.ndarray, as_many: np.ndarray) -> np.ndarray:
+        """Per row: its window's bars are exactly the sessions from its first bar to its last
+        (no gap: the common case; any other row is searched session by session)."""
+        if not numbers.size:
+            return np.ones(expected_from.size, dtype=bool)
+        session_cells = np.clip(expected_from[:, None] + window_column, 0, numbers.size - 1)
+        return ((numbers[session_cells] == days) | ~in_window).all(axis=1) & as_many
+
+    def _missing(self, symbol: str) -> GateResult:
+        return GateResult("missing", symbol, False, f"no bar between {self.start} and {self.end}")
+
+    def _stale(self, symbol: str, last_day: int, end: int) -> GateResult:
+        last = _day(last_day)
+        if last_day >= end:
+            return GateResult("stale", symbol, True, f"last bar {last}")
+        return GateResult("stale", symbol, False, f"last bar {last} is older than the expected session {self.end}",
+                          last)
+
+    def _bad_price(self, symbol: str, at: int) -> GateResult:
+        adj = self.prices[at]
+        value = adj if not np.isfinite(adj) or adj <= 0 else self.prices[self.days.size + at]
+        return GateResult("bad_price", symbol, False, f"price {value!r} is not a positive number",
+                          _day(int(self.days[at])))
+
+    def _daily_move(self, symbol: str, worst: float, at: int, limit: float) -> GateResult:
+        if worst <= limit:
+            return GateResult("daily_move", symbol, True, f"largest one-day move {worst:.1%} within {limit:.0%}")
+        return GateResult("daily_move", symbol, False,
+                          f"one-day move of {worst:.1%} exceeds prices.max_daily_move {limit:.0%} "
+                          f"(a pence/pound mix-up?)", _day(int(self.days[at])))
 
 
 def sessions_without_bar(expected: np.ndarray, dates: np.ndarray) -> np.ndarray:
-    """``~np.isin(expected, dates)`` for ascending ``dates`` (a PriceSeries'), by binary
-    search: the signal's gate asks it over the whole history every rebalance."""
+    """``~np.isin(expected, dates)`` for ascending ``dates`` (a PriceSeries', or the gate's
+    flat keys of every symbol), by binary search."""
     if not dates.size:
         return np.ones(expected.size, dtype=bool)
     found = np.minimum(np.searchsorted(dates, expected), dates.size - 1)
     return dates[found] != expected
 
 
-def _gap(symbol: str, dates: np.ndarray, sessions: np.ndarray, max_gap: int) -> GateResult:
-    expected = sessions[(sessions >= dates[0]) & (sessions <= dates[-1])]  # after the last bar: the stale gate
-    missing = sessions_without_bar(expected, dates)
+def _gap(symbol: str, days: np.ndarray, expected_days: np.ndarray, expected: np.ndarray, max_gap: int) -> GateResult:
+    """The gap gate of one symbol: ``days`` its bars in the window, ``expected`` (and their day
+    numbers) the sessions from its first bar in the window to its last."""
+    missing = sessions_without_bar(expected_days, days)
     if not missing.any():
         return GateResult("gap", symbol, True, "no missing session")
     runs = np.diff(np.concatenate(([0], missing.astype(np.int8), [0])))
