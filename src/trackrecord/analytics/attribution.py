@@ -172,6 +172,10 @@ class Money:
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
 
+    @classmethod
+    def summed(cls, parts: Sequence["Money"]) -> "Money":
+        return cls(*(math.fsum(getattr(m, f.name) for m in parts) for f in fields(cls)))
+
 
 @dataclass(frozen=True, slots=True)
 class PeriodAttribution:
@@ -288,10 +292,7 @@ def combine(label: str, periods: Sequence[PeriodAttribution]) -> PeriodAttributi
     if not periods:
         raise AnalyticsInputError(f"{label}: no period to combine")
     returns = {name: math.prod(1.0 + p.returns[name] for p in periods) - 1.0 for name in LADDER}
-    steps = [returns[a] - returns[b] for a, b in zip(LADDER, LADDER[1:])]
-    total = Money(*(math.fsum(getattr(p.money, f) for p in periods)
-                    for f in ("execution", "commissions", "income", "delay")))
-    return PeriodAttribution(label, periods[0].start, periods[-1].end, returns, Buckets(*steps), total)
+    return _laddered(label, periods[0].start, periods[-1].end, returns, [p.money for p in periods])
 
 
 def _simulate(inputs: AttributionInputs, signals: Sequence[ModelSignal], fills: Sequence[ExecutedFill],
@@ -455,8 +456,13 @@ def _period(label: str, indexes: Sequence[int], per_session: Mapping[str, np.nda
             snaps: Sequence[Holdings]) -> PeriodAttribution:
     """Return ``i`` of ``per_session`` is the one of snapshot ``i + 1`` on the base ``snaps[i]``."""
     returns = {name: float(np.prod(1.0 + per_session[name][list(indexes)]) - 1.0) for name in LADDER}
+    return _laddered(label, snaps[indexes[0]].session, snaps[indexes[-1] + 1].session, returns,
+                     [money[i] for i in indexes])
+
+
+def _laddered(label: str, start: date, end: date, returns: dict[str, float],
+              money: Sequence[Money]) -> PeriodAttribution:
+    """Each bucket is the difference of its two neighbours' returns on the ladder, so the
+    buckets sum to ``returns["model"] - returns["live"]``."""
     steps = [returns[a] - returns[b] for a, b in zip(LADDER, LADDER[1:])]
-    parts = [money[i] for i in indexes]
-    total = Money(*(math.fsum(getattr(m, f) for m in parts) for f in ("execution", "commissions", "income", "delay")))
-    return PeriodAttribution(label, snaps[indexes[0]].session, snaps[indexes[-1] + 1].session, returns,
-                             Buckets(*steps), total)
+    return PeriodAttribution(label, start, end, returns, Buckets(*steps), Money.summed(money))

@@ -253,3 +253,25 @@ def test_a_missing_close_names_the_symbol_and_the_session() -> None:
         attribute(toy.inputs())
     assert raised.value.symbol == lacking and raised.value.session == first.session
     assert str(raised.value) == f"no raw close of {lacking} on or before {first.session}"
+
+
+def test_every_period_names_each_bucket_after_its_ladder_step_and_sums_every_money_field() -> None:
+    """Months, the whole record and a combined period are built by one ladder: a bucket put
+    on the wrong step or a money field left out would still let the buckets sum to the gap."""
+    from dataclasses import fields
+
+    from trackrecord.analytics.attribution import LADDER, Buckets, Money, combine
+
+    toy = toy_account(Frictions(cash_buffer=0.02, commission=3.0, slippage_bps=4.0, whole_shares=True,
+                                refused=frozenset({1}), deposit_on=30))
+    result = attribute(toy.inputs())
+    steps = [f.name for f in fields(Buckets)]
+    assert steps == ["selection", "cash_drag", "rounding", "delay", "execution", "costs", "income", "residual"]
+    for period in (*result.months, result.total, combine("ytd", result.months)):
+        for name, (upper, lower) in zip(steps, zip(LADDER, LADDER[1:])):
+            assert getattr(period.buckets, name) == period.returns[upper] - period.returns[lower], (period.label, name)
+    whole = combine("ytd", result.months)
+    for field in fields(Money):
+        assert getattr(whole.money, field.name) == math.fsum(getattr(m.money, field.name) for m in result.months)
+        assert getattr(result.total.money, field.name) == pytest.approx(getattr(whole.money, field.name), abs=1e-9)
+    assert result.total.money.commissions > 0 and result.total.money.execution > 0
