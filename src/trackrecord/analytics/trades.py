@@ -28,7 +28,6 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from fractions import Fraction
-from functools import lru_cache
 from typing import Any
 
 from trackrecord.analytics.errors import AnalyticsInputError
@@ -207,18 +206,34 @@ class TradeBook:
 def match_fifo(fills: Iterable[TradeFill], marks: Mapping[str, Decimal | float] | None = None) -> TradeBook:
     """Match ``fills`` FIFO per symbol (see the module docstring), exactly. ``marks``:
     symbol -> current price, used for the unrealised P&L of open positions."""
-    used = tuple(fills)
-    # equal datetimes in different zones hash alike but print differently: keep them apart
-    zones = tuple(f.executed_at.utcoffset() for f in used)
-    return _match_fifo_once(used, zones, tuple(sorted((marks or {}).items())))
+    return _match_fifo(tuple(fills), marks or {})
 
 
-@lru_cache(maxsize=8)
-def _match_fifo_once(fills: tuple[TradeFill, ...], zones: tuple[Any, ...],
-                     marks: tuple[tuple[str, Decimal | float], ...]) -> TradeBook:
-    """``match_fifo`` remembered for the same fills and marks: a report asks for the month,
-    the year and the record, which all match the same fills (the result is immutable)."""
-    return _match_fifo(fills, dict(marks))
+class TradeMatcher:
+    """One loaded record's fills, matched FIFO once for each set of fills used and marks:
+    the periods of one report (month, year, record, the trades table) end on the same day
+    and share one match. The memo belongs to the instance: make one per loaded record (one
+    report, one ``stats`` run, one dashboard head), so it never answers for a record that has
+    grown since. ``matches`` counts the matchings done."""
+
+    def __init__(self, fills: Iterable[Any]) -> None:
+        self.fills = tuple(f if isinstance(f, TradeFill) else trade_fill_from(f) for f in fills)
+        self._days = tuple(f.executed_at.date() for f in self.fills)
+        self._books: dict[tuple[tuple[bool, ...], tuple[tuple[str, Decimal | float], ...]], TradeBook] = {}
+        self.matches = 0
+
+    def used(self, period_to: date | None) -> tuple[TradeFill, ...]:
+        """The fills executed up to ``period_to`` (in the timestamp's own zone), all when None."""
+        return self.fills if period_to is None else tuple(f for f, d in zip(self.fills, self._days) if d <= period_to)
+
+    def book(self, period_to: date | None, marks: Mapping[str, Decimal | float] | None) -> TradeBook:
+        """``match_fifo`` of the fills up to ``period_to``, remembered (the result is immutable)."""
+        key = (tuple(period_to is None or d <= period_to for d in self._days), tuple(sorted((marks or {}).items())))
+        found = self._books.get(key)
+        if found is None:
+            found = self._books[key] = match_fifo(self.used(period_to), marks)
+            self.matches += 1
+        return found
 
 
 def _match_fifo(fills: tuple[TradeFill, ...], marks: Mapping[str, Decimal | float]) -> TradeBook:
@@ -420,31 +435,31 @@ def _open_row(p: OpenPosition) -> dict[str, Any]:
 
 
 def analyse_trades(
-    fills: Iterable[Any],
+    fills: Iterable[Any] | TradeMatcher,
     *,
     marks: Mapping[str, Decimal | float] | None = None,
     period_from: date | None = None,
     period_to: date | None = None,
 ) -> TradeReport:
     """FIFO trade analysis of ``fills`` (``TradeFill`` or objects ``trade_fill_from``
-    accepts) over ``[period_from, period_to]`` (inclusive, compared with
-    ``executed_at.date()`` in the timestamp's own zone).
+    accepts, or a ``TradeMatcher`` of them that remembers its matchings) over
+    ``[period_from, period_to]`` (inclusive, compared with ``executed_at.date()`` in the
+    timestamp's own zone).
 
     Fills after ``period_to`` are ignored; fills before ``period_from`` still open lots,
     so a round trip opened before the period and closed in it counts. ``commissions``
     and ``commissions_pending`` cover the fills executed in the period;
     ``realised_pnl`` is the sum of the closing fills' net P&L in the period.
     """
-    converted = [f if isinstance(f, TradeFill) else trade_fill_from(f) for f in fills]
-    used = [f for f in converted if period_to is None or f.executed_at.date() <= period_to]
-    book = match_fifo(used, marks)
+    matcher = fills if isinstance(fills, TradeMatcher) else TradeMatcher(fills)
+    book = matcher.book(period_to, marks)
 
     def in_period(moment: datetime) -> bool:
         return period_from is None or moment.date() >= period_from
 
     trips = tuple(t for t in book.round_trips if in_period(t.closed_at))
     closes = tuple(c for c in book.closing_fills if in_period(c.executed_at))
-    in_fills = [f for f in used if in_period(f.executed_at)]
+    in_fills = [f for f in matcher.used(period_to) if in_period(f.executed_at)]
     return TradeReport(
         summary=summarise(trips, closes),
         round_trips=trips,

@@ -158,8 +158,8 @@ class DashboardDocuments:
         return self.cached(("inputs",), lambda: load_performance_inputs(self.services.engine, self.settings))
 
     def trades(self) -> dict[str, Any]:
-        """``trades --json``."""
-        return self.cached(("trades",), lambda: trades_document(self.services))
+        """``trades --json``, on the fills the stats matched at this head when they are loaded."""
+        return self.cached(("trades",), lambda: trades_document(self.services, inputs=self.peek(("inputs",))))
 
     def slippage(self) -> dict[str, Any]:
         """``slippage --json``."""

@@ -13,7 +13,7 @@ import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from trackrecord.analytics.flow_checks import unreflected_flows
 from trackrecord.analytics.provenance import Origin, origin_of, origin_shares
 from trackrecord.analytics.report import compute_stats
 from trackrecord.analytics.slippage import SlippageFill, slippage_report
-from trackrecord.analytics.trades import TradeFill, analyse_trades
+from trackrecord.analytics.trades import TradeFill, TradeMatcher, analyse_trades
 from trackrecord.domain import OrderType, is_paper_account
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
@@ -74,6 +74,11 @@ class PerformanceInputs:
     snapshot_seqs: tuple[int, ...] = ()
     fill_seqs: tuple[int, ...] = ()
     fill_simulated: tuple[bool, ...] = ()
+    trades: TradeMatcher = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # the periods of one report match these fills once, and never a later record's
+        object.__setattr__(self, "trades", TradeMatcher(self.fills))
 
     def used_range(self, period_from: date | None, period_to: date | None) -> tuple[int, int]:
         """Indexes of the base snapshot and the last snapshot of the period: the base is
@@ -173,7 +178,7 @@ def performance_stats(
     with _as_user_error():
         result = compute_stats(
             inputs.dates, inputs.navs, inputs.flows, flow_weight=settings.performance.flow_timing,
-            risk_free=settings.performance.risk_free_rate, benchmark_closes=closes, fills=inputs.fills,
+            risk_free=settings.performance.risk_free_rate, benchmark_closes=closes, fills=inputs.trades,
             marks=inputs.marks(last), period_from=period_from, period_to=period_to, sessions=sessions,
         )
     document = result.to_dict(include_series=include_series)
@@ -199,23 +204,30 @@ def trades_document(
     period_to: date | None = None,
     *,
     account_id: str | None = None,
+    inputs: PerformanceInputs | None = None,
 ) -> dict[str, Any]:
     """The ``trades`` document: ``TradeReport.to_dict()`` (summary, nonfinite, round_trips,
     open_positions) plus the labels. Open positions are marked at the account's last
     snapshot on or before ``period_to`` (unmarked without one). Amounts are in the
-    instruments' currency. No fills recorded gives an empty report, not an error."""
+    instruments' currency. No fills recorded gives an empty report, not an error.
+    ``inputs``: the account's record loaded already (its fills are matched once for a whole
+    report); used when it is the account's whose trades these are."""
 
     if period_from and period_to and period_from > period_to:
         raise UserError(f"FROM {period_from} is after TO {period_to}")
     with reading(services.engine) as conn:
         account = _choose_account(conn, services.settings, account_id, "fills")
-        fills, flags, seqs = _trade_fills(conn, account) if account else ((), (), ())
+        if inputs is not None and account is not None and inputs.account_id == account:
+            fills, flags, seqs, matcher = inputs.fills, inputs.fill_simulated, inputs.fill_seqs, inputs.trades
+        else:
+            fills, flags, seqs = _trade_fills(conn, account) if account else ((), (), ())
+            matcher = TradeMatcher(fills)
         simulated = any(flags)
         marks = _marks_at(conn, account, period_to) if account else {}
         is_paper = _is_paper(conn, account)
         backtest = backtest_of(conn) is not None
     with _as_user_error():
-        report = analyse_trades(fills, marks=marks, period_from=period_from, period_to=period_to)
+        report = analyse_trades(matcher, marks=marks, period_from=period_from, period_to=period_to)
     provenance = _shares(services.ledger, kinds.FILL_RECORDED, *_seqs_in_period(fills, seqs, flags, period_from, period_to))
     return {"account": account, "simulated": simulated, "paper": is_paper, "backtest": backtest,
             "provenance": provenance} | report.to_dict()

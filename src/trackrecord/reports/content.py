@@ -184,7 +184,7 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
     ytd = performance_stats(record, *period.bounds("ytd"), None, **shared)
     inception = performance_stats(record, *period.bounds("inception"), None, include_series=True, **shared)
     if _has_fills(record, account):
-        trades = trades_document(record, period.first, period.last, account_id=account)
+        trades = trades_document(record, period.first, period.last, account_id=account, inputs=inputs)
         slippage = slippage_document(record, account_id=account, timezone=record.frozen.timezone)
     else:  # what `trades` and `slippage` show for an account without fills
         trades = analyse_trades((), marks={}, period_from=period.first, period_to=period.last).to_dict()

@@ -152,11 +152,11 @@ def weekly_content(record: RebuiltRecord, week: Week, next_rebalance: date | Non
     ranges = {"week": week.first, "month_to_date": valued_on.replace(day=1), "year_to_date": date(valued_on.year, 1, 1)}
     frozen, sessions = record.frozen.benchmark_until(valued_on), record.frozen.session_array()
     stats = {name: performance_stats(record, start, valued_on, None, account_id=account, frozen_benchmark=frozen,
-                                     frozen_sessions=sessions) for name, start in ranges.items()}
+                                     frozen_sessions=sessions, inputs=inputs) for name, start in ranges.items()}
     trades: dict[str, Any] = {}
     slippage: dict[str, Any] = {"fills": []}
     if any(e.data().get("account_id") == account for e in record.of_kind(kinds.FILL_RECORDED)):
-        trades = trades_document(record, week.first, week.last, account_id=account)
+        trades = trades_document(record, week.first, week.last, account_id=account, inputs=inputs)
         slippage = slippage_document(record, account_id=account, timezone=record.frozen.timezone)
     seq, head_hash = record.head
     return WeeklyReport(
