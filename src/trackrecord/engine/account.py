@@ -139,6 +139,10 @@ def stale_marks(snapshot: AccountSnapshot, session_date: date,
 
 
 def _same_as_recorded(writer: "Writer", payload: dict[str, Any]) -> bool:
+    """Whether the session's recorded snapshot has the same content (nav, cash, positions);
+    no query when the writer knows the account has no snapshot that late (a replay's next session)."""
+    if not writer.may_hold_snapshot(payload["account_id"], payload["session_date"]):
+        return False
     row = queries.recorded_snapshot_content(writer.conn, payload["account_id"], payload["session_date"])
     return row is not None and row == snapshot_content(normalise(payload))
 

@@ -10,13 +10,12 @@ the transaction and the single-writer lock.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
 from trackrecord.ledger import events as kinds
-from trackrecord.ledger.canonical import canonical_json, format_moment
+from trackrecord.ledger.canonical import canonical_json, canonical_json_and_data, format_moment
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, event_hash
 from trackrecord.ledger.projections import PROJECTORS, Op, apply_on_cursor
 from trackrecord.ledger.signing import signed_checkpoint
@@ -24,7 +23,6 @@ from trackrecord.ledger.sql import execute_on_cursor, positional_insert_sql
 
 EVENT_COLUMNS = ("seq", "recorded_at", "kind", "payload", "prev_hash", "hash")
 HEAD_SQL = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
-_loads = json.loads
 _EVENT_INSERTS = {dialect: positional_insert_sql(dialect, "events", EVENT_COLUMNS) for dialect in ("sqlite", "postgresql")}
 
 
@@ -57,16 +55,19 @@ def append_events(
     rows: list[tuple[int, str, str, str, str, str]] = []
     ops: list[Op] = []
     for kind, payload in items:
-        text = canonical_json(payload)
+        projector = PROJECTORS.get(kind)
+        if projector is None:
+            text = canonical_json(payload)
+        else:  # the projector reads the payload as json.loads of its canonical text gives it
+            text, data = canonical_json_and_data(payload)
         seq += 1
         digest = event_hash(prev_hash, seq, stamp, kind, text)
         row = (seq, stamp, kind, text, prev_hash, digest)
         event = StoredEvent(*row)
         new.append(event)
         rows.append(row)
-        projector = PROJECTORS.get(kind)
-        if projector is not None:  # its payload as json.loads of the canonical text gives it
-            ops.extend(projector(event, _loads(text)))
+        if projector is not None:
+            ops.extend(projector(event, data))
         prev_hash = digest
     cursor = dbapi.cursor()
     try:

@@ -147,9 +147,17 @@ def canonical_json(value: Any) -> str:
 
 
 def canonical_json_and_data(value: Any) -> tuple[str, Any]:
-    """The canonical text and the JSON-native value it encodes (what ``json.loads`` of
-    the text gives back), for callers that need both."""
-    text = canonical_json(value)
+    """The canonical text and the JSON-native value it encodes, equal to ``json.loads`` of
+    the text (the ledger's append feeds it to the projectors), built in the same walk
+    rather than parsed back: strings, integers and booleans as they are, decimals, dates
+    and timestamps as their texts, containers as lists and key-sorted dicts; anything
+    else is parsed back from its own text. A property test holds it to ``json.loads``."""
+    kind = type(value)
+    if kind is dict:
+        return _dict_pair(value)
+    if kind is list or kind is tuple:
+        return _list_pair(value)
+    text = _text(value)
     return text, _loads(text)
 
 
@@ -159,52 +167,55 @@ def canonical_json_and_data(value: Any) -> tuple[str, Any]:
 # rest take the reference's path, refusals included.
 
 
-_KEY_TEXTS: dict[str, str] = {}  # key -> its quoted text and the colon: payloads share a few hundred keys
+_SHAPES: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}  # a dict's keys in its order -> sorted
 
 
-def _key_text(key: Any) -> str:
-    if type(key) is not str:
-        raise CanonicalError(f"payload key {key!r} is not a string")
-    text = _KEY_TEXTS.get(key)
-    if text is None:
-        if len(_KEY_TEXTS) >= _UTC_TEXTS_MAX:
-            _KEY_TEXTS.clear()
-        text = _KEY_TEXTS[key] = _quote(key) + ":"
-    return text
+def _shape(value: dict) -> tuple[tuple[str, str], ...]:
+    """(key, text before its value) in canonical order: the first key's text opens the
+    object (``{"key":``), the others' follow a comma (``,"key":``). Payloads are built by a
+    few dozen functions, so a few hundred key sequences come back again and again."""
+    keys = tuple(value)
+    for key in keys:
+        if type(key) is not str:
+            raise CanonicalError(f"payload key {key!r} is not a string")
+    if len(_SHAPES) >= _UTC_TEXTS_MAX:
+        _SHAPES.clear()
+    order = _SHAPES[keys] = tuple((key, ("," if index else "{") + _quote(key) + ":")
+                                  for index, key in enumerate(sorted(keys)))
+    return order
 
 
 def _dict_text(value: dict) -> str:
     if not value:
         return "{}"
-    parts = []
+    parts: list[str] = []
     append = parts.append
-    for key in sorted(value):
-        prefix = _KEY_TEXTS.get(key) if type(key) is str else None
-        if prefix is None:
-            prefix = _key_text(key)
+    for key, prefix in _SHAPES.get(tuple(value)) or _shape(value):
+        append(prefix)
         item = value[key]
         kind = type(item)
         if kind is str:
-            append(prefix + _quote(item))
+            append(_quote(item))
         elif kind is Decimal:
-            append(prefix + '"' + format_decimal(item) + '"')
+            append(f'"{format_decimal(item)}"')
         elif kind is date:
-            append(prefix + (_DATE_TEXTS.get(item) or _date_text(item)))
+            append(_DATE_TEXTS.get(item) or _date_text(item))
         elif kind is bool:
-            append(prefix + ("true" if item else "false"))
+            append("true" if item else "false")
         elif item is None:
-            append(prefix + "null")
+            append("null")
         elif kind is dict:
-            append(prefix + _dict_text(item))
+            append(_dict_text(item))
         elif kind is list or kind is tuple:
-            append(prefix + _list_text(item))
+            append(_list_text(item))
         elif kind is int:
-            append(prefix + int.__repr__(item))
+            append(int.__repr__(item))
         elif kind is datetime:
-            append(prefix + '"' + format_timestamp(item) + '"')
+            append(f'"{format_timestamp(item)}"')
         else:
-            append(prefix + _text(item))
-    return "{" + ",".join(parts) + "}"
+            append(_text(item))
+    append("}")
+    return "".join(parts)
 
 
 def _list_text(value: list | tuple) -> str:
@@ -223,6 +234,73 @@ def _list_text(value: list | tuple) -> str:
         else:
             append(_text(item))
     return "[" + ",".join(parts) + "]"
+
+
+def _dict_pair(value: dict) -> tuple[str, dict]:
+    """``_dict_text`` and the value ``json.loads`` gives back for it (keys in canonical order)."""
+    if not value:
+        return "{}", {}
+    parts: list[str] = []
+    append = parts.append
+    data: dict[str, Any] = {}
+    for key, prefix in _SHAPES.get(tuple(value)) or _shape(value):
+        append(prefix)
+        item = value[key]
+        kind = type(item)
+        if kind is str:
+            append(_quote(item))
+            data[key] = item
+        elif kind is Decimal:
+            text = format_decimal(item)
+            append(f'"{text}"')
+            data[key] = text
+        elif kind is date:
+            quoted = _DATE_TEXTS.get(item) or _date_text(item)
+            append(quoted)
+            data[key] = quoted[1:-1]
+        elif kind is bool or item is None:
+            append("null" if item is None else "true" if item else "false")
+            data[key] = item
+        elif kind is dict:
+            text, data[key] = _dict_pair(item)
+            append(text)
+        elif kind is list or kind is tuple:
+            text, data[key] = _list_pair(item)
+            append(text)
+        elif kind is int:
+            append(int.__repr__(item))
+            data[key] = item
+        elif kind is datetime:
+            text = format_timestamp(item)
+            append(f'"{text}"')
+            data[key] = text
+        else:
+            text = _text(item)
+            append(text)
+            data[key] = _loads(text)
+    append("}")
+    return "".join(parts), data
+
+
+def _list_pair(value: list | tuple) -> tuple[str, list]:
+    if not value:
+        return "[]", []
+    parts: list[str] = []
+    data: list[Any] = []
+    for item in value:
+        kind = type(item)
+        if kind is dict:
+            text, native = _dict_pair(item)
+        elif kind is str:
+            text, native = _quote(item), item
+        elif kind is list or kind is tuple:
+            text, native = _list_pair(item)
+        else:
+            text = _text(item)
+            native = _loads(text)
+        parts.append(text)
+        data.append(native)
+    return "[" + ",".join(parts) + "]", data
 
 
 _DATE_TEXTS: dict[date, str] = {}  # exact dates -> their quoted text (a payload names the same sessions again)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Mapping, Protocol, Sequence
 
 from trackrecord.crash import after_commit
 from trackrecord.errors import RuntimeFailure
+from trackrecord.ledger import events as kinds
 from trackrecord.ledger.append import append_events, read_head
+from trackrecord.ledger.canonical import normalise
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent
 from trackrecord.ledger.db import WRITE_OPTION
 from trackrecord.ledger.sql import execute_rows, param
@@ -27,6 +29,7 @@ POSTGRES_WRITER_LOCK = 7_700_077
 _PROCESS_WRITERS: list[None] = []  # depth of ledger writers open in this process (PostgreSQL)
 EVENT_COLUMNS = ("seq", "recorded_at", "kind", "payload", "prev_hash", "hash")
 Clock = Callable[[], datetime]
+_UNREAD = object()
 
 
 def utc_now() -> datetime:
@@ -55,6 +58,8 @@ class Writer:
     clock: Clock
     written: list[StoredEvent] = field(default_factory=list)
     dbapi: Any = field(default=None, repr=False)  # the connection's DBAPI connection (sqlite3 or psycopg)
+    # account -> its latest snapshot's session (text), read once in this transaction, then followed
+    _latest_snapshots: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.dbapi is None:
@@ -66,6 +71,8 @@ class Writer:
                               recorded_at or self.clock())[0]
         self.seq, self.prev_hash = event.seq, event.hash
         self.written.append(event)
+        if kind == kinds.SNAPSHOT_RECORDED and self._latest_snapshots:
+            self._follow_snapshot(payload)
         return event
 
     def append_many(
@@ -77,7 +84,38 @@ class Writer:
         last = new[-1]
         self.seq, self.prev_hash = last.seq, last.hash
         self.written.extend(new)
+        if self._latest_snapshots:
+            for kind, payload in items:
+                if kind == kinds.SNAPSHOT_RECORDED:
+                    self._follow_snapshot(payload)
         return new
+
+    def may_hold_snapshot(self, account_id: str, session_date: date) -> bool:
+        """Whether the ``snapshots`` table may hold a row for (account, session). False only
+        when it provably does not: the account's latest session, read once in this
+        transaction (which holds the single-writer lock: no other writer adds one) and
+        followed through every snapshot this writer appends, is before ``session_date``."""
+        latest = self._latest_snapshots.get(account_id, _UNREAD)
+        if latest is _UNREAD:
+            latest = self._latest_snapshots[account_id] = self._read_latest_snapshot(account_id)
+        return latest is not None and latest >= session_date.isoformat()
+
+    def _read_latest_snapshot(self, account_id: str) -> str | None:
+        cursor = self.dbapi.cursor()
+        try:
+            cursor.execute(f"SELECT MAX(session_date) FROM snapshots WHERE account_id = {param(self._dialect, 'account')}",
+                           {"account": account_id})
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def _follow_snapshot(self, payload: Mapping[str, Any]) -> None:
+        """A snapshot appended: the latest session of its account (as its projection stores them)."""
+        account_id, session = normalise(payload.get("account_id")), normalise(payload.get("session_date"))
+        latest = self._latest_snapshots.get(account_id, _UNREAD)
+        if latest is not _UNREAD and (latest is None or str(session) > latest):
+            self._latest_snapshots[account_id] = str(session)
 
 
 class SqlLedger:

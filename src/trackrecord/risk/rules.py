@@ -22,7 +22,6 @@ from trackrecord.domain import OrderRequest, OrderType, Side, TradingState
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
-HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,11 +150,8 @@ class PlanDecision:
 _SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥"}
 
 
-CENT = Decimal("0.01")
-
-
 def format_money(amount: Decimal, currency: str) -> str:
-    rounded = amount.quantize(ONE) if amount == amount.to_integral_value() else amount.quantize(CENT)
+    rounded = amount.quantize(ONE) if amount == amount.to_integral_value() else amount.quantize(Decimal("0.01"))
     text = f"{abs(rounded):,}"
     sign = "-" if rounded < 0 else ""
     symbol = _SYMBOLS.get(currency.upper())
@@ -163,7 +159,7 @@ def format_money(amount: Decimal, currency: str) -> str:
 
 
 def format_percent(fraction: Decimal) -> str:
-    return f"{(fraction * HUNDRED).quantize(CENT).normalize():f}%"
+    return f"{(fraction * 100).quantize(Decimal('0.01')).normalize():f}%"
 
 
 def _decimal(value: Any) -> Decimal:

@@ -92,8 +92,10 @@ class _Holding:
     quantity: Decimal
     cost: Decimal  # quantity × average price paid, in the instrument's currency
     currency: str
+    _average: Decimal | None = None  # cost / quantity, once per change (a replay values it every session)
 
     def apply(self, signed_quantity: Decimal, price: Decimal) -> None:
+        self._average = None
         after = self.quantity + signed_quantity
         if self.quantity == 0 or (self.quantity > 0) == (signed_quantity > 0):
             self.cost += signed_quantity * price
@@ -105,7 +107,10 @@ class _Holding:
 
     @property
     def average_cost(self) -> Decimal:
-        return self.cost / self.quantity if self.quantity else ZERO
+        average = self._average
+        if average is None:
+            average = self._average = self.cost / self.quantity if self.quantity else ZERO
+        return average
 
 
 class SimulatedBroker:
@@ -137,6 +142,8 @@ class SimulatedBroker:
         self._orders: dict[str, _Order] = {}
         self._open: dict[int, _Order] = {}
         self._holdings: dict[str, _Holding] = {}
+        self._held: list[tuple[str, _Holding]] | None = []  # the non-zero holdings by symbol; None: to sort again
+        self._session_dates: dict[datetime, date] = {}  # moment -> its exchange session (a replay asks of a few)
         self._fills: list[Fill] = []
         self._fill_times: list[datetime] = []
         self._last_fill_price: dict[str, Decimal] = {}
@@ -199,25 +206,34 @@ class SimulatedBroker:
         undated), converted to base currency."""
         positions: list[Position] = []
         nav = self._cash
-        dates: dict[datetime, date] = {}  # the positions' marks are mostly one close: its date found once
-        for symbol in sorted(self._holdings):
-            holding = self._holdings[symbol]
-            if holding.quantity == 0:
-                continue
-            mark = self._market.last_mark(symbol, as_of)
+        last_mark, base = self._market.last_mark, self.base_currency
+        held = self._held
+        if held is None:
+            held = self._held = sorted((s, h) for s, h in self._holdings.items() if h.quantity != 0)
+        for symbol, holding in held:
+            mark = last_mark(symbol, as_of)
             average_cost = holding.average_cost
             if mark:
-                price, price_date = mark[1], dates.get(mark[0])
-                if price_date is None:
-                    price_date = dates[mark[0]] = mark[0].astimezone(self._tz).date()
+                price, price_date = mark[1], self._session_date(mark[0])
             else:
                 price, price_date = self._last_fill_price.get(symbol) or average_cost, None
-            value = self._to_base(holding.quantity * price, holding.currency)
+            value = holding.quantity * price
+            if holding.currency != base:
+                value *= self._fx[holding.currency]
             positions.append(Position(symbol, holding.quantity, average_cost, price, value, holding.currency,
                                       price_date=price_date))
             nav += value
-        return AccountSnapshot(self._account_id, True, as_of, as_of.astimezone(self._tz).date(), self.base_currency,
+        return AccountSnapshot(self._account_id, True, as_of, self._session_date(as_of), base,
                                nav, self._cash, tuple(positions))
+
+    def _session_date(self, moment: datetime) -> date:
+        """The exchange date of ``moment``."""
+        day = self._session_dates.get(moment)
+        if day is None:
+            if len(self._session_dates) >= 4096:
+                self._session_dates.clear()
+            day = self._session_dates[moment] = moment.astimezone(self._tz).date()
+        return day
 
     def executions_since(self, since: datetime) -> list[Fill]:
         """Fills executed at or after ``since``, oldest first, each with its commission."""
@@ -416,6 +432,7 @@ class SimulatedBroker:
         if holding is None:
             holding = self._holdings[fill.symbol] = _Holding(ZERO, ZERO, fill.currency)
         holding.apply(signed, fill.price)
+        self._held = None
         self._cash -= self._to_base(signed * fill.price, fill.currency) + (fill.commission or ZERO)
         self._last_fill_price[fill.symbol] = fill.price
         self._fills.append(fill)

@@ -65,11 +65,11 @@ class PriceTape:
     def record_close(self, symbol: str, session_date: date, at: datetime, price: Decimal | float) -> None:
         """The session's close, also a price from ``at`` on (a float: a stored close, priced
         by ``decision_price`` when first asked for)."""
-        self._closes.setdefault(symbol, {})[session_date] = price
-        self.record(symbol, at, price)
+        self.record_stored_closes(session_date, at, ((symbol, price),))
 
-    def record_stored_closes(self, session_date: date, at: datetime, closes: Iterable[tuple[str, float]]) -> None:
-        """A session's stored closes (symbol, float), each a price from ``at`` on."""
+    def record_stored_closes(self, session_date: date, at: datetime,
+                             closes: Iterable[tuple[str, Decimal | float]]) -> None:
+        """A session's closes (symbol, price), each a price from ``at`` on."""
         for symbol, price in closes:
             self._closes.setdefault(symbol, {})[session_date] = price
             times = self._times.get(symbol)
@@ -95,8 +95,15 @@ class PriceTape:
 
     def last_mark(self, symbol: str, at: datetime) -> tuple[datetime, Decimal] | None:
         times = self._times.get(symbol)
-        index = bisect_right(times, at) - 1 if times else -1
-        return (times[index], self._price(symbol, index)) if times and index >= 0 else None  # type: ignore[index]
+        if not times:
+            return None
+        if at >= times[-1]:  # a replay values the account after the latest close: no search
+            index = len(times) - 1
+        else:
+            index = bisect_right(times, at) - 1
+            if index < 0:
+                return None
+        return times[index], self._price(symbol, index)
 
     def _price(self, symbol: str, index: int) -> Decimal:
         prices = self._prices[symbol]
