@@ -166,30 +166,53 @@ def strategy_rule(planned: "SessionPlan") -> str:
 def systematic_notes(planned: "SessionPlan", mode: "Mode", plan_seq: int) -> list[tuple[str, dict[str, Any]]]:
     """One ``annotation.added`` (author: engine) per planned order: the rule, the rank and
     momentum, the target weight and the decision price, so each trade carries its reason."""
-    return [(kinds.ANNOTATION_ADDED, content_payload(systematic_note(planned, order, mode, plan_seq)))
+    context = _NoteContext.of(planned)
+    return [(kinds.ANNOTATION_ADDED, content_payload(context.note(order, mode, plan_seq)))
             for order in planned.plan.orders]
 
 
-def systematic_note(planned: "SessionPlan", order: "PlannedOrder", mode: "Mode", plan_seq: int) -> AnnotationContent:
-    plan, outcome = planned.plan, planned.signal
-    signal = outcome.signal
-    ranked = next((r for r in signal.ranks if r.symbol == order.symbol), None)
-    line = next((x for x in plan.lines if x.symbol == order.symbol), None)
-    excluded = dict(signal.excluded).get(order.symbol, "not ranked")
-    reason = SystematicReason(
-        plan_id=plan.plan_id, plan_seq=plan_seq, signal_seq=outcome.seq, mode=mode.value, account_id=plan.account_id,
-        session_date=plan.session_date, side=order.side.value, quantity=order.quantity, action=_action(line),
-        rule=strategy_rule(planned), reason=ranked.reason if ranked else excluded,
-        rank=ranked.rank if ranked else None, ranked=len(signal.ranks),
-        momentum=Decimal(repr(ranked.momentum)) if ranked else None,
-        target_weight=line.target_weight if line else Decimal(0), weight_before=line.weight if line else Decimal(0),
-        decision_price=order.intended_price, currency=order.currency, order_type=plan.params.order_type.value,
-        formation_start=signal.formation_start, formation_end=signal.formation_end,
-        inputs_sha256=signal.inputs_sha256,
-    )
-    pre = PreTrade(order.symbol, _thesis(reason, signal.params.top_n, signal.params.exit_rank), order.intended_price,
-                   _size_rationale(reason, plan.nav, plan.params.cash_buffer), _exit_plan(reason, signal.params))
-    return AnnotationContent(Author.ENGINE, plan.session_date, pre, order_ref=order.order_ref, systematic=reason)
+@dataclass(frozen=True)
+class _NoteContext:
+    """What every note of one plan shares: the rule's text and each symbol's rank, line and
+    exclusion, looked up once a plan rather than once an order."""
+
+    planned: "SessionPlan"
+    rule: str
+    ranked: dict[str, Any]
+    lines: dict[str, Any]
+    excluded: dict[str, str]
+
+    @classmethod
+    def of(cls, planned: "SessionPlan") -> "_NoteContext":
+        signal = planned.signal.signal
+        ranked: dict[str, Any] = {}
+        for r in signal.ranks:
+            ranked.setdefault(r.symbol, r)
+        lines: dict[str, Any] = {}
+        for x in planned.plan.lines:
+            lines.setdefault(x.symbol, x)
+        return cls(planned, strategy_rule(planned), ranked, lines, dict(signal.excluded))
+
+    def note(self, order: "PlannedOrder", mode: "Mode", plan_seq: int) -> AnnotationContent:
+        plan, outcome = self.planned.plan, self.planned.signal
+        signal = outcome.signal
+        ranked, line = self.ranked.get(order.symbol), self.lines.get(order.symbol)
+        reason = SystematicReason(
+            plan_id=plan.plan_id, plan_seq=plan_seq, signal_seq=outcome.seq, mode=mode.value,
+            account_id=plan.account_id, session_date=plan.session_date, side=order.side.value,
+            quantity=order.quantity, action=_action(line), rule=self.rule,
+            reason=ranked.reason if ranked else self.excluded.get(order.symbol, "not ranked"),
+            rank=ranked.rank if ranked else None, ranked=len(signal.ranks),
+            momentum=Decimal(repr(ranked.momentum)) if ranked else None,
+            target_weight=line.target_weight if line else Decimal(0), weight_before=line.weight if line else Decimal(0),
+            decision_price=order.intended_price, currency=order.currency, order_type=plan.params.order_type.value,
+            formation_start=signal.formation_start, formation_end=signal.formation_end,
+            inputs_sha256=signal.inputs_sha256,
+        )
+        pre = PreTrade(order.symbol, _thesis(reason, signal.params.top_n, signal.params.exit_rank),
+                       order.intended_price, _size_rationale(reason, plan.nav, plan.params.cash_buffer),
+                       _exit_plan(reason, signal.params))
+        return AnnotationContent(Author.ENGINE, plan.session_date, pre, order_ref=order.order_ref, systematic=reason)
 
 
 def _action(line: Any) -> str:

@@ -141,17 +141,18 @@ def risk_context(ctx: PlanningContext, conn: "Connection", plan: RecordedPlan, d
     previous_session = ctx.calendar.previous_session(session)
     last_closes: dict[str, Decimal] = {}
     ages: dict[str, int] = {}
+    sessions_since: dict[date, int] = {}  # the orders' last closes mostly share a date: one calendar question
     for order in plan.orders:
         found = ctx.book.last_close(order.symbol, previous_session)
         if found is not None:
             last_closes[order.symbol] = decision_price(found[1])
-            ages[order.symbol] = int(ctx.calendar.sessions_between(found[0], session).size) - 1
+            ages[order.symbol] = _sessions_since(ctx, found[0], session, sessions_since)
     is_session = ctx.calendar.is_session(session)
     cutoff = ctx.calendar.close_time(session) - timedelta(minutes=ctx.settings.risk.moc_cutoff_minutes) \
         if is_session else None
     previous = queries.nav_and_flows_before(conn, plan.account_id, session, configured_account_id(ctx.settings))
     gap = None if previous.session_date is None else \
-        int(ctx.calendar.sessions_between(previous.session_date, session).size) - 1
+        _sessions_since(ctx, previous.session_date, session, sessions_since)
     return RiskContext(
         session_date=session, decided_at=decided_at, is_session=is_session,
         trading_state=read_status(conn).state, nav=plan.nav, cash=plan.cash,
@@ -161,6 +162,13 @@ def risk_context(ctx: PlanningContext, conn: "Connection", plan: RecordedPlan, d
         previous_session=previous.session_date, sessions_since_previous=gap,
         connected_account=ctx.connected_account, configured_account=ctx.settings.account.account_id,
     )
+
+
+def _sessions_since(ctx: PlanningContext, day: date, session: date, known: dict[date, int]) -> int:
+    """Sessions after ``day`` up to ``session`` (0: ``day`` is the session), kept in ``known``."""
+    if day not in known:
+        known[day] = int(ctx.calendar.sessions_between(day, session).size) - 1
+    return known[day]
 
 
 def decide(ctx: PlanningContext, conn: "Connection", plan: RecordedPlan, decided_at: datetime) -> PlanDecision:
@@ -349,6 +357,7 @@ def _submit(ctx: RunContext, report: RebalanceReport, positions: Mapping[str, De
     with queries.reading(ctx.ledger.engine) as conn:
         recorded = queries.order_statuses(conn, report.plan_id)
     answered: list[tuple[str, dict[str, Any]]] = []
+    label = _label(ctx)
 
     def record(*items: tuple[str, dict[str, Any]]) -> None:
         with ctx.ledger.writer() as writer:
@@ -380,7 +389,7 @@ def _submit(ctx: RunContext, report: RebalanceReport, positions: Mapping[str, De
                 log.warning("kill switch refused %s: %s", order.order_ref, verdict.message)
                 raise SafetyRefusal(verdict.message + f"; {len(report.denied)} order(s) not sent (recorded in the ledger)")
             log.info("sending %s %s %s %s (%s)", order.order_ref, order.side.value, order.quantity, order.symbol,
-                     _label(ctx))
+                     label)
             crash_point(f"before_place:{index}")
             try:
                 placed = ctx.broker.place_order(order)

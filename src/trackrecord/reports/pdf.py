@@ -35,7 +35,7 @@ from reportlab.platypus import (
 from trackrecord.reports import charts
 from trackrecord.reports import formatting as fmt
 from trackrecord.reports.annotations import commentary_blocks
-from trackrecord.reports.content import Dated, MonthlyReport
+from trackrecord.reports.content import Dated, MonthlyReport, PositionRow
 from trackrecord.reports.style import (
     BAND,
     FONT,
@@ -331,16 +331,21 @@ def _shade(value: float) -> Color:
     return Color(1 - (1 - base.red) * strength, 1 - (1 - base.green) * strength, 1 - (1 - base.blue) * strength)
 
 
+def position_rows(positions: Sequence[PositionRow]) -> list[list[str]]:
+    """The positions table of the monthly and the weekly report, its header first."""
+    rows = [["Symbol", "Quantity", "Price", "Price date", "Value", "Weight", "Unrealised P&L"]]
+    rows += [[p.symbol, f"{p.quantity:,.0f}", fmt.DASH if p.price is None else fmt.price(p.price), p.price_date,
+              fmt.DASH if p.value is None else fmt.money(p.value),
+              fmt.DASH if p.weight is None else fmt.plain_percent(p.weight),
+              fmt.DASH if p.unrealised is None else fmt.money(p.unrealised)] for p in positions]
+    return rows
+
+
 def portfolio_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
     out: list[Any] = [Paragraph(f"Positions at month end ({report.period.last.isoformat()})", st["h2"])]
     if report.positions:
-        rows = [["Symbol", "Quantity", "Price", "Price date", "Value", "Weight", "Unrealised P&L"]]
-        rows += [[p.symbol, f"{p.quantity:,.0f}", fmt.DASH if p.price is None else fmt.price(p.price), p.price_date,
-                  fmt.DASH if p.value is None else fmt.money(p.value),
-                  fmt.DASH if p.weight is None else fmt.plain_percent(p.weight),
-                  fmt.DASH if p.unrealised is None else fmt.money(p.unrealised)] for p in report.positions]
-        out.append(_data_table(rows, [24 * mm, 22 * mm, 24 * mm, 24 * mm, 32 * mm, 20 * mm, WIDTH - 146 * mm],
-                               left=(3,)))
+        out.append(_data_table(position_rows(report.positions),
+                               [24 * mm, 22 * mm, 24 * mm, 24 * mm, 32 * mm, 20 * mm, WIDTH - 146 * mm], left=(3,)))
     else:
         out.append(Paragraph("No position held at month end.", st["body"]))
     cash = "not recorded" if report.cash is None else f"{fmt.money(report.cash)} {report.base_currency}"

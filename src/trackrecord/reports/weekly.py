@@ -202,7 +202,7 @@ def weekly_pdf(report: WeeklyReport) -> bytes:
     from reportlab.platypus import Paragraph, Spacer
 
     from trackrecord.reports import formatting as fmt
-    from trackrecord.reports.pdf import WIDTH, Header, _data_table, _dated, _escape, render_pdf
+    from trackrecord.reports.pdf import WIDTH, Header, _data_table, _dated, _escape, position_rows, render_pdf
     from trackrecord.reports.style import label_colour, register_fonts, styles
 
     register_fonts()
@@ -228,12 +228,8 @@ def weekly_pdf(report: WeeklyReport) -> bytes:
                          f"({report.valued_on}); month and year to date are that day's.", st["small"]))
     out.append(Paragraph(f"Positions at {report.valued_on}", st["h2"]))
     if report.positions:
-        prows = [["Symbol", "Quantity", "Price", "Price date", "Value", "Weight", "Unrealised P&L"]]
-        prows += [[p.symbol, f"{p.quantity:,.0f}", fmt.DASH if p.price is None else fmt.price(p.price), p.price_date,
-                   fmt.DASH if p.value is None else fmt.money(p.value),
-                   fmt.DASH if p.weight is None else fmt.plain_percent(p.weight),
-                   fmt.DASH if p.unrealised is None else fmt.money(p.unrealised)] for p in report.positions]
-        out.append(_data_table(prows, [24 * mm, 22 * mm, 24 * mm, 24 * mm, 30 * mm, 20 * mm, WIDTH - 144 * mm]))
+        out.append(_data_table(position_rows(report.positions),
+                               [24 * mm, 22 * mm, 24 * mm, 24 * mm, 30 * mm, 20 * mm, WIDTH - 144 * mm]))
     else:
         out.append(Paragraph("No position: the account is in cash.", st["body"]))
     out.append(Paragraph(f"NAV {fmt.money(report.nav)} {report.base_currency}.", st["small"]))

@@ -22,6 +22,7 @@ from trackrecord.domain import OrderRequest, OrderType, Side, TradingState
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +151,11 @@ class PlanDecision:
 _SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥"}
 
 
+CENT = Decimal("0.01")
+
+
 def format_money(amount: Decimal, currency: str) -> str:
-    rounded = amount.quantize(ONE) if amount == amount.to_integral_value() else amount.quantize(Decimal("0.01"))
+    rounded = amount.quantize(ONE) if amount == amount.to_integral_value() else amount.quantize(CENT)
     text = f"{abs(rounded):,}"
     sign = "-" if rounded < 0 else ""
     symbol = _SYMBOLS.get(currency.upper())
@@ -159,7 +163,7 @@ def format_money(amount: Decimal, currency: str) -> str:
 
 
 def format_percent(fraction: Decimal) -> str:
-    return f"{(fraction * 100).quantize(Decimal('0.01')).normalize():f}%"
+    return f"{(fraction * HUNDRED).quantize(CENT).normalize():f}%"
 
 
 def _decimal(value: Any) -> Decimal:
