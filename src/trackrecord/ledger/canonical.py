@@ -170,18 +170,22 @@ def canonical_json_and_data(value: Any) -> tuple[str, Any]:
 _SHAPES: dict[tuple[Any, ...], tuple[tuple[str, str], ...]] = {}  # a dict's keys in its order -> sorted
 
 
-def _shape(value: dict) -> tuple[tuple[str, str], ...]:
+def _key_order(value: dict) -> tuple[tuple[str, str], ...]:
     """(key, text before its value) in canonical order: the first key's text opens the
     object (``{"key":``), the others' follow a comma (``,"key":``). Payloads are built by a
-    few dozen functions, so a few hundred key sequences come back again and again."""
+    few dozen functions, so a few hundred key sequences come back again and again; every
+    key is checked each time (a str subclass, a str Enum, equals its text: a known key
+    sequence must not let it through)."""
     keys = tuple(value)
     for key in keys:
         if type(key) is not str:
             raise CanonicalError(f"payload key {key!r} is not a string")
-    if len(_SHAPES) >= _UTC_TEXTS_MAX:
-        _SHAPES.clear()
-    order = _SHAPES[keys] = tuple((key, ("," if index else "{") + _quote(key) + ":")
-                                  for index, key in enumerate(sorted(keys)))
+    order = _SHAPES.get(keys)
+    if order is None:
+        if len(_SHAPES) >= _UTC_TEXTS_MAX:
+            _SHAPES.clear()
+        order = _SHAPES[keys] = tuple((key, ("," if index else "{") + _quote(key) + ":")
+                                      for index, key in enumerate(sorted(keys)))
     return order
 
 
@@ -190,7 +194,7 @@ def _dict_text(value: dict) -> str:
         return "{}"
     parts: list[str] = []
     append = parts.append
-    for key, prefix in _SHAPES.get(tuple(value)) or _shape(value):
+    for key, prefix in _key_order(value):
         append(prefix)
         item = value[key]
         kind = type(item)
@@ -243,7 +247,7 @@ def _dict_pair(value: dict) -> tuple[str, dict]:
     parts: list[str] = []
     append = parts.append
     data: dict[str, Any] = {}
-    for key, prefix in _SHAPES.get(tuple(value)) or _shape(value):
+    for key, prefix in _key_order(value):
         append(prefix)
         item = value[key]
         kind = type(item)

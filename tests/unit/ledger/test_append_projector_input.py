@@ -13,7 +13,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.ledger.test_canonical_fast_path import keys, payloads
+from tests.unit.ledger.test_canonical_fast_path import Tag, keys, payloads
+from trackrecord.domain.enums import Mode, Side
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.canonical import CanonicalError, canonical_json, canonical_json_and_data
 from trackrecord.ledger.chain import StoredEvent
@@ -100,7 +101,9 @@ def test_a_dict_is_written_in_key_order_whatever_order_its_keys_were_given_in() 
 
 def test_a_key_order_seen_before_does_not_let_a_key_without_a_canonical_form_through() -> None:
     assert canonical_json({"1": "x"}) == '{"1":"x"}'
-    for bad in ({1: "x"}, {"1": "x", 2: "y"}, {None: 1}):
+    for known in ({"BUY": 1, "k": 2}, {"PAPER": 1}, {"t": 1}):  # the same key sequences as plain strings, first
+        assert canonical_json(known) == json.dumps(known, sort_keys=True, separators=(",", ":"))
+    for bad in ({1: "x"}, {"1": "x", 2: "y"}, {None: 1}, {Side.BUY: 1, "k": 2}, {Mode.PAPER: 1}, {Tag("t"): 1}):
         for encode in (canonical_json, canonical_json_and_data):
             try:
                 encode(bad)

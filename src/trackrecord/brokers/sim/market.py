@@ -71,7 +71,10 @@ class PriceTape:
                              closes: Iterable[tuple[str, Decimal | float]]) -> None:
         """A session's closes (symbol, price), each a price from ``at`` on."""
         for symbol, price in closes:
-            self._closes.setdefault(symbol, {})[session_date] = price
+            by_session = self._closes.get(symbol)
+            if by_session is None:
+                by_session = self._closes[symbol] = {}
+            by_session[session_date] = price
             times = self._times.get(symbol)
             if times and at >= times[-1]:  # the common case: sessions arrive in order
                 times.append(at)
