@@ -195,6 +195,27 @@ def test_kill_switch_activated_between_two_orders_stops_the_rest(paper: Path) ->
     assert _trackrecord(paper, "verify").returncode == 0
 
 
+def test_orders_the_kill_switch_denied_mid_plan_go_out_once_after_it_is_lifted(paper: Path) -> None:
+    """Stopped between two orders; `execute` again while HALTED sends nothing and records no
+    second denial; lifted, the same session's `execute` sends the denied orders, each once,
+    and finds the first one at the broker."""
+    test_kill_switch_activated_between_two_orders_stops_the_rest(paper)
+    events_before = len(json.loads(_trackrecord(paper, "ledger", "log", "--json").stdout))
+    halted = _trackrecord(paper, "execute", "--as-of", REBALANCE, "--json")
+    assert halted.returncode == 3 and len(_sim_orders(paper)) == 1, halted.stderr
+    after = json.loads(_trackrecord(paper, "ledger", "log", "--json").stdout)
+    assert [e["kind"] for e in after[events_before:]] == ["checkpoint.signed"], "refused again, nothing more written"
+    assert _trackrecord(paper, "kill-switch", "deactivate", "--yes", "--reason", "checked").returncode == 0
+    rerun = _trackrecord(paper, "execute", "--as-of", REBALANCE, "--json")
+    assert rerun.returncode == 0, rerun.stderr
+    document = json.loads(rerun.stdout)
+    denied = sorted({str(d["order_ref"]) for d in _events(paper, "order.denied")})
+    assert (document["reused_plan"], sorted(document["sent"]), document["denied"]) == (True, denied, [])
+    assert [(ref, qty) for ref, qty, _ in _sim_orders(paper)] == _planned(paper)
+    assert sorted(f["order_ref"] for f in _events(paper, "fill.recorded")) == [ref for ref, _ in _planned(paper)]
+    assert _trackrecord(paper, "verify").returncode == 0
+
+
 def test_paper_orders_sent_before_the_close_wait_for_the_closing_prices(paper: Path) -> None:
     """A run during the session leaves MOC orders open; the auction happens only once the
     session's closing prices are known (as `trackrecord daily` brings them)."""

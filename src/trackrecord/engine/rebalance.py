@@ -382,7 +382,7 @@ def _submit(ctx: RunContext, report: RebalanceReport, positions: Mapping[str, De
                     intent = [(kinds.ORDER_SUBMITTED,
                                order_payload(order, ctx.mode.value, OrderStatus.PENDING_SUBMIT.value))]
                 else:
-                    intent = _denials(ctx, report, report.orders[index - 1:], verdict.message)
+                    intent = _denials(ctx, writer.conn, report, report.orders[index - 1:], verdict.message)
                 writer.append_many([*answered, *intent])
             answered.clear()
             if not verdict.passed:
@@ -427,9 +427,14 @@ def _submission_found(ctx: RunContext, order: OrderRequest, at_broker: BrokerOrd
     return kinds.ORDER_SUBMITTED, order_payload(order, ctx.mode.value, status, at_broker, "found at the broker on rerun")
 
 
-def _denials(ctx: RunContext, report: RebalanceReport, orders: list[OrderRequest],
+def _denials(ctx: RunContext, conn: "Connection", report: RebalanceReport, orders: list[OrderRequest],
              message: str) -> list[tuple[str, dict[str, Any]]]:
+    """The kill switch's ``order.denied`` of ``orders``; none when each was denied already
+    since the switch last changed (a rerun while it holds writes nothing more)."""
     report.denied.extend(o.order_ref for o in orders)
+    change = queries.last_kill_switch_change(conn)
+    if {o.order_ref for o in orders} <= queries.denied_since(conn, report.plan_id, int(change[0]) if change else 0):
+        return []
     return [(kinds.ORDER_DENIED, {"order_ref": o.order_ref, "plan_id": o.plan_id, "mode": ctx.mode.value,
                                   "rule": "kill_switch", "message": message}) for o in orders]
 

@@ -98,6 +98,14 @@ def last_kill_switch_change(conn: "Connection") -> Any:
     return fetch_one(conn, sql, {"kind": kinds.KILL_SWITCH_CHANGED})
 
 
+def denied_since(conn: "Connection", plan_id: str, after_seq: int) -> set[str]:
+    """Order refs of the plan's ``order.denied`` events recorded after ``after_seq``."""
+    sql = (f"SELECT payload FROM events WHERE kind = {param(conn.dialect.name, 'kind')} "
+           f"AND seq > {param(conn.dialect.name, 'after')}")
+    denied = (json.loads(text) for (text,) in fetch_all(conn, sql, {"kind": kinds.ORDER_DENIED, "after": after_seq})[1])
+    return {str(data["order_ref"]) for data in denied if data.get("plan_id") == plan_id}
+
+
 # -- orders -------------------------------------------------------------------------------------
 
 
