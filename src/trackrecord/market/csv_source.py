@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import csv
 import math
+from bisect import bisect_left, bisect_right
 from datetime import date
+from collections import deque
+from itertools import islice, repeat
+from operator import lt
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from trackrecord.domain import Instrument
 from trackrecord.errors import UserError
@@ -56,8 +60,7 @@ class CsvFolderSource:
             path = self.file_for(instrument)
             if path is None:
                 continue
-            since = start.get(instrument.symbol, date.min)
-            rows += [r for r in read_price_file(path, instrument, days) if since <= r.session_date <= end]
+            rows += _read(path, instrument, days, start.get(instrument.symbol, date.min), end)
         return rows
 
 
@@ -69,16 +72,27 @@ def read_price_file(path: Path, instrument: Instrument, days: dict[str, date] | 
     finite number below 1e15, one date with two different bars. ``days`` remembers the
     date cells already parsed (shared by the files of one folder: they repeat the dates).
     """
+    return _read(path, instrument, {} if days is None else days, date.min, date.max)
+
+
+def _read(path: Path, instrument: Instrument, days: dict[str, date], since: date, end: date) -> list[PriceRow]:
+    """The bars of ``read_price_file`` dated ``since`` .. ``end`` (every line is still checked)."""
     try:
         text, _ = read_utf8(path, "a CSV of daily prices")
     except UserError as exc:
         raise PriceInputError(str(exc)) from None
     lines = text.splitlines()
-    reader = _plain_records(lines) if _is_plain(text, lines) else csv.reader(lines)
+    plain = _is_plain(text, lines)
+    if plain:
+        rows = _usual_bars(path, lines, instrument, days, since, end)
+        if rows is not None:
+            return rows
+    reader = _plain_records(lines) if plain else csv.reader(lines)
     try:
-        return _bars(path, reader, instrument, {} if days is None else days)
+        bars = _bars(path, reader, instrument, days)
     except csv.Error as exc:
         raise PriceInputError(f"{path}:{reader.line_num}: unreadable CSV: {exc}") from None
+    return [r for r in bars if since <= r.session_date <= end]
 
 
 def _is_plain(text: str, lines: list[str]) -> bool:
@@ -90,6 +104,72 @@ def _is_plain(text: str, lines: list[str]) -> bool:
 def _plain_records(lines: list[str]) -> Iterator[list[str]]:
     """The records ``csv.reader`` gives for plain lines (see ``_is_plain``), faster."""
     return iter([line.split(",") if line else [] for line in lines])
+
+
+def _usual_bars(path: Path, lines: list[str], instrument: Instrument, days: dict[str, date], since: date,
+                end: date) -> list[PriceRow] | None:
+    """The bars of a plain file in the usual shape, read column by column: each line has
+    the header's fields exactly, every price is a positive finite number below 1e15 and
+    the dates ascend strictly. None for any other file, which ``_bars`` reads line by line
+    (it skips the rows without a price, orders the dates and names the line it refuses)."""
+    if len(lines) < 2 or not lines[0]:
+        return None
+    header = [_column(name) for name in lines[0].split(",")]
+    date_at, close_at, adj_at = _layout(path, header)
+    width, body = len(header), lines[1:]
+    if set(map(str.count, body, repeat(","))) != {width - 1}:
+        return None
+    cells = ",".join(body).split(",")
+    adjs = _usual_prices(cells[adj_at::width])
+    closes = adjs if close_at == adj_at or close_at is None else _usual_prices(cells[close_at::width])
+    sessions = _usual_dates(path, cells[date_at::width], days)
+    if adjs is None or closes is None or sessions is None:
+        return None
+    first, last = bisect_left(sessions, since), bisect_right(sessions, end)
+    divisor = float(instrument.quote_divisor)
+    adjs = _in_currency(adjs[first:last], divisor)
+    raw = repeat(None) if close_at is None else adjs if closes is adjs else _in_currency(closes[first:last], divisor)
+    return _price_rows(instrument.symbol, sessions[first:last], raw, adjs)
+
+
+def _usual_prices(cells: list[str]) -> list[float] | None:
+    """``_price`` of each cell when every one is a positive finite number below 1e15, else None."""
+    try:
+        values = list(map(float, cells))
+    except ValueError:
+        return None
+    if not math.isfinite(sum(values)) or min(values) <= 0 or max(values) >= MAX_PRICE:  # a NaN makes the sum NaN
+        return None
+    return values
+
+
+def _usual_dates(path: Path, cells: list[str], days: dict[str, date]) -> list[date] | None:
+    """The dates of ``cells`` when every one is readable and they ascend strictly, else None."""
+    for cell in set(cells).difference(days):
+        try:
+            days[cell] = _date(path, 0, cell)
+        except PriceInputError:
+            return None
+    sessions = list(map(days.__getitem__, cells))
+    return sessions if all(map(lt, sessions, islice(sessions, 1, None))) else None
+
+
+_PRICE_ROW_SLOTS = tuple(getattr(PriceRow, name).__set__ for name in PriceRow.__slots__)
+
+
+def _price_rows(symbol: str, sessions: list[date], closes: Iterable[float | None],
+                adjs: list[float]) -> list[PriceRow]:
+    # PriceRow(symbol, day, close, adj) for each day, filled one slot at a time over the whole
+    # column: a frozen dataclass's __init__ calls object.__setattr__ per field, which is most of
+    # the cost of a file. PriceRow has no __post_init__ to skip (tests/unit/market pin this).
+    rows = list(map(object.__new__, repeat(PriceRow, len(sessions))))
+    for fill, column in zip(_PRICE_ROW_SLOTS, (repeat(symbol), sessions, closes, adjs), strict=True):
+        deque(map(fill, rows, column), maxlen=0)
+    return rows
+
+
+def _in_currency(quotes: list[float], divisor: float) -> list[float]:
+    return quotes if divisor == 1.0 else [quote / divisor for quote in quotes]
 
 
 def _bars(path: Path, reader: Any, instrument: Instrument, days: dict[str, date]) -> list[PriceRow]:
