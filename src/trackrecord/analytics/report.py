@@ -21,7 +21,7 @@ from trackrecord.analytics import returns as rt
 from trackrecord.analytics.errors import AnalyticsInputError
 from trackrecord.analytics.frequency import Frequency, RecordFrequency, detect_frequency
 from trackrecord.analytics.significance import min_track_record_length, probabilistic_sharpe_ratio
-from trackrecord.analytics.trades import analyse_trades
+from trackrecord.analytics.trades import TradeMatcher, analyse_trades
 
 ROLLING_WINDOWS = (126, 252)
 JsonDict = dict[str, Any]
@@ -94,7 +94,7 @@ def compute_stats(
     flow_weight: rt.FlowWeight | float = "start",
     risk_free: float = 0.0,
     benchmark_closes: tuple[Sequence[rt.DateLike] | rt.DateArray, Sequence[float] | rt.FloatArray] | None = None,
-    fills: Iterable[Any] | None = None,
+    fills: Iterable[Any] | TradeMatcher | None = None,
     marks: Mapping[str, float] | None = None,
     period_from: date | None = None,
     period_to: date | None = None,
@@ -106,7 +106,7 @@ def compute_stats(
     currency). ``flows_by_date``: external flows (deposit > 0), booked on the next snapshot
     on or after their date. ``risk_free``: annual rate (0.04 = 4 %). ``benchmark_closes``:
     ``(close_dates, closes)``, aligned as the last close on or before each snapshot date.
-    ``fills``: ``TradeFill`` or ``domain.Fill``-like objects; ``marks``: symbol -> price for
+    ``fills``: ``TradeFill`` or ``domain.Fill``-like objects, or a ``TradeMatcher`` of them; ``marks``: symbol -> price for
     open positions. The snapshot before ``period_from`` is the base (so sub-periods
     chain-link); without one the first snapshot in the period is the base.
     ``sessions``: the exchange calendar's sessions covering the record, from which the

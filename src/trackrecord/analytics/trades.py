@@ -28,6 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from fractions import Fraction
+from itertools import compress
 from typing import Any
 
 from trackrecord.analytics.errors import AnalyticsInputError
@@ -220,20 +221,26 @@ class TradeMatcher:
         self.fills = tuple(f if isinstance(f, TradeFill) else trade_fill_from(f) for f in fills)
         self._days = tuple(f.executed_at.date() for f in self.fills)
         self._books: dict[tuple[tuple[bool, ...], tuple[tuple[str, Decimal | float], ...]], TradeBook] = {}
-        self.matches = 0
+
+    @property
+    def matches(self) -> int:
+        return len(self._books)
 
     def used(self, period_to: date | None) -> tuple[TradeFill, ...]:
         """The fills executed up to ``period_to`` (in the timestamp's own zone), all when None."""
-        return self.fills if period_to is None else tuple(f for f, d in zip(self.fills, self._days) if d <= period_to)
+        return self.fills if period_to is None else tuple(compress(self.fills, self._mask(period_to)))
 
     def book(self, period_to: date | None, marks: Mapping[str, Decimal | float] | None) -> TradeBook:
         """``match_fifo`` of the fills up to ``period_to``, remembered (the result is immutable)."""
-        key = (tuple(period_to is None or d <= period_to for d in self._days), tuple(sorted((marks or {}).items())))
+        mask = self._mask(period_to)
+        key = (mask, tuple(sorted((marks or {}).items())))
         found = self._books.get(key)
         if found is None:
-            found = self._books[key] = match_fifo(self.used(period_to), marks)
-            self.matches += 1
+            found = self._books[key] = match_fifo(compress(self.fills, mask), marks)
         return found
+
+    def _mask(self, period_to: date | None) -> tuple[bool, ...]:
+        return tuple(period_to is None or d <= period_to for d in self._days)
 
 
 def _match_fifo(fills: tuple[TradeFill, ...], marks: Mapping[str, Decimal | float]) -> TradeBook:

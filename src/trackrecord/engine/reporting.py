@@ -81,7 +81,7 @@ def make_monthly_report(services: "Services", period_text: str, account_id: str 
     pdf = monthly_pdf(content)
     write_atomically(path, pdf)
     digest = hashlib.sha256(pdf).hexdigest()
-    recorded = record_generated(services, events, digest, path, {
+    recorded = record_generated(services, events, path, {
         "kind": "monthly", "period": period.month, "account_id": account, "head_seq": head_seq,
         "head_hash": head_hash, "sha256": digest})
     return ReportMade(path, digest, count_pages(pdf), period.month, account, content.label, head_seq, head_hash,
@@ -89,12 +89,8 @@ def make_monthly_report(services: "Services", period_text: str, account_id: str 
 
 
 def _destination(services: "Services", period: Period, account_id: str | None, out: Path | None) -> Path:
-    if out is not None:
-        path = out.expanduser().resolve()
-        check_destination(path, out)
-        return path
-    path = default_path(services, period, account_id)
-    check_destination(path, path)
+    path = (out if out is not None else default_path(services, period, account_id)).expanduser().resolve()
+    check_destination(path, out if out is not None else path)
     return path
 
 
@@ -113,8 +109,8 @@ def default_path(services: "Services", period: Period, account_id: str | None) -
     shows without ``--account``), ``YYYY-MM-ACCOUNT.pdf`` for another."""
     folder = services.workspace.root / "reports" / "monthly"
     if account_id is not None and record_account(services.engine, services.settings) != account_id:
-        return (folder / f"{period.month}-{account_id}.pdf").expanduser().resolve()
-    return (folder / f"{period.month}.pdf").expanduser().resolve()
+        return folder / f"{period.month}-{account_id}.pdf"
+    return folder / f"{period.month}.pdf"
 
 
 def freeze_report_inputs(services: "Services", period: Period, account_id: str | None, *,
@@ -181,10 +177,11 @@ def _fill_closes(services: "Services", fills: Any, last: date) -> dict[tuple[str
     return {(symbol, day): close for symbol, day, close in found if day in wanted[symbol] and math.isfinite(close)}
 
 
-def record_generated(services: "Services", events: list[Any], digest: str, path: Path,
-                     payload: dict[str, Any]) -> int | None:
+def record_generated(services: "Services", events: list[Any], path: Path, payload: dict[str, Any]) -> int | None:
     """Append ``report.generated`` (``payload`` and the PDF's path, relative to the workspace
-    when inside it); its seq, or None when a report of these bytes is recorded already."""
+    when inside it); its seq, or None when a report of these bytes (``payload["sha256"]``)
+    is recorded already."""
+    digest = payload["sha256"]
     if any(e.kind == kinds.REPORT_GENERATED and e.data().get("sha256") == digest for e in events):
         return None  # made before from the same head: recorded already
     root = services.workspace.root.resolve()

@@ -95,7 +95,7 @@ def make_weekly_report(services: "Services", calendar: "ExchangeCalendar", week:
     pdf = weekly_pdf(content)
     write_atomically(path, pdf)
     digest = hashlib.sha256(pdf).hexdigest()
-    recorded = record_generated(services, events, digest, path, {
+    recorded = record_generated(services, events, path, {
         "kind": "weekly", "period": week.label, "account_id": account, "head_seq": head_seq,
         "head_hash": head_hash, "sha256": digest, "next_rebalance": next_rebalance})
     return WeeklyMade(path, digest, count_pages(pdf), week, account, content.label, head_seq, head_hash,
