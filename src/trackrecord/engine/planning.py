@@ -146,7 +146,7 @@ class SignalOutcome:
             "rebalance_date": self.rebalance_date, "month": s.month.strftime("%Y-%m"),
             "formation_start": s.formation_start, "formation_end": s.formation_end,
             "params": s.params.document(), "code_version": __version__, "inputs_sha256": s.inputs_sha256,
-            "price_points": 2 * len(s.ranks),  # a start and an end close per ranked symbol
+            "price_points": s.price_point_count(),
             "ranks": [{"rank": r.rank, "symbol": r.symbol, "momentum": repr(r.momentum), "held": r.held,
                        "start_date": r.start_date, "start_close": repr(r.start_close), "end_date": r.end_date,
                        "end_close": repr(r.end_close), "target_weight": repr(r.target_weight), "reason": r.reason}

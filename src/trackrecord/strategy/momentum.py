@@ -98,6 +98,10 @@ class Signal:
     def cash_weight(self) -> float:
         return max(0.0, 1.0 - sum(self.target_weights.values()))
 
+    def price_point_count(self) -> int:
+        """``len(price_points())``: a start and an end close per ranked symbol."""
+        return 2 * len(self.ranks)
+
     def price_points(self) -> list[tuple[str, date, float]]:
         points = [(r.symbol, r.start_date, r.start_close) for r in self.ranks]
         points += [(r.symbol, r.end_date, r.end_close) for r in self.ranks]

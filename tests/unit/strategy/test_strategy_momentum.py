@@ -115,7 +115,7 @@ def test_the_signal_depends_only_on_the_month_and_not_on_later_prices() -> None:
 def test_inputs_sha256_is_the_hash_of_the_price_points_used() -> None:
     signal = compute_signal(_universe(B=0.001, A=0.002), "2026-03-01", SignalParams(top_n=1, exit_rank=1))
     lines = sorted(f"{s},{d.isoformat()},{v!r}\n" for s, d, v in signal.price_points())
-    assert len(lines) == 4
+    assert len(lines) == 4 == signal.price_point_count()
     assert signal.inputs_sha256 == hashlib.sha256("".join(lines).encode()).hexdigest()
 
 

@@ -92,10 +92,8 @@ class _Holding:
     quantity: Decimal
     cost: Decimal  # quantity × average price paid, in the instrument's currency
     currency: str
-    _average: Decimal | None = None  # cost / quantity, once per change (a replay values it every session)
 
     def apply(self, signed_quantity: Decimal, price: Decimal) -> None:
-        self._average = None
         after = self.quantity + signed_quantity
         if self.quantity == 0 or (self.quantity > 0) == (signed_quantity > 0):
             self.cost += signed_quantity * price
@@ -107,10 +105,7 @@ class _Holding:
 
     @property
     def average_cost(self) -> Decimal:
-        average = self._average
-        if average is None:
-            average = self._average = self.cost / self.quantity if self.quantity else ZERO
-        return average
+        return self.cost / self.quantity if self.quantity else ZERO
 
 
 class SimulatedBroker:
@@ -217,9 +212,7 @@ class SimulatedBroker:
                 price, price_date = mark[1], self._session_date(mark[0])
             else:
                 price, price_date = self._last_fill_price.get(symbol) or average_cost, None
-            value = holding.quantity * price
-            if holding.currency != base:
-                value *= self._fx[holding.currency]
+            value = self._to_base(holding.quantity * price, holding.currency)
             positions.append(Position(symbol, holding.quantity, average_cost, price, value, holding.currency,
                                       price_date=price_date))
             nav += value
