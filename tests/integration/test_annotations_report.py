@@ -7,11 +7,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.integration.demo_support import copy_demo, make_demo
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -36,22 +36,12 @@ def _json(root: Path, *args: object) -> object:
 
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("annotated-report") / "demo"
-    saved = os.environ.get("TRACKRECORD_NOW")
-    os.environ["TRACKRECORD_NOW"] = NOW
-    try:
-        assert _run("demo", root, "--years", "1", "--seed", "11")[0] == 0
-    finally:
-        os.environ.pop("TRACKRECORD_NOW") if saved is None else os.environ.__setitem__("TRACKRECORD_NOW", saved)
-    return root
+    return make_demo(tmp_path_factory, "annotated-report", NOW, 11)
 
 
 @pytest.fixture
 def demo(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "demo"
-    shutil.copytree(demo_template, root)
-    monkeypatch.setenv("TRACKRECORD_NOW", NOW)
-    return root
+    return copy_demo(demo_template, tmp_path, monkeypatch, NOW)
 
 
 def _text(path: Path) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.demo_support import copy_demo, make_demo
 from trackrecord.cli.app import run
 
 NOW = "2026-11-02T12:00:00Z"
@@ -19,22 +20,12 @@ MONTH, WEEK = "2026-07", "2026-W27"
 
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("in-step") / "demo"
-    saved = os.environ.get("TRACKRECORD_NOW")
-    os.environ["TRACKRECORD_NOW"] = NOW
-    try:
-        assert run(["demo", str(root), "--years", "1", "--seed", "3"]) == 0
-    finally:
-        os.environ.pop("TRACKRECORD_NOW") if saved is None else os.environ.__setitem__("TRACKRECORD_NOW", saved)
-    return root
+    return make_demo(tmp_path_factory, "in-step", NOW, 3)
 
 
 @pytest.fixture
 def demo(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "demo"
-    shutil.copytree(demo_template, root)
-    monkeypatch.setenv("TRACKRECORD_NOW", NOW)
-    return root
+    return copy_demo(demo_template, tmp_path, monkeypatch, NOW)
 
 
 def _events(cli, root: Path) -> int:  # type: ignore[no-untyped-def]

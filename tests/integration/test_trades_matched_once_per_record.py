@@ -5,14 +5,13 @@ that has grown afresh: a new fill is in its very next trades and stats documents
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.integration.demo_support import make_demo
 from trackrecord.analytics import trades
-from trackrecord.cli.app import run
 
 NOW = "2026-11-02T12:00:00Z"
 HEADER = "trade_id,timestamp,symbol,asset_class,side,quantity,intended_price,fill_price,slippage_bps,commission,commission_currency\n"
@@ -21,14 +20,7 @@ NAVS = "date,nav\n2026-01-05,100000\n2026-01-06,100500\n2026-01-07,100200\n2026-
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("matched-once") / "demo"
-    saved = os.environ.get("TRACKRECORD_NOW")
-    os.environ["TRACKRECORD_NOW"] = NOW
-    try:
-        assert run(["demo", str(root), "--years", "1", "--seed", "3"]) == 0
-    finally:
-        os.environ.pop("TRACKRECORD_NOW") if saved is None else os.environ.__setitem__("TRACKRECORD_NOW", saved)
-    return root
+    return make_demo(tmp_path_factory, "matched-once", NOW, 3)
 
 
 @pytest.fixture

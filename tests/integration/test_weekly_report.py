@@ -9,12 +9,13 @@ import contextlib
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.integration.demo_support import copy_demo, make_demo
 
 pypdf = pytest.importorskip("pypdf")
 
@@ -39,22 +40,12 @@ def _json(root: Path, *args: object) -> dict:  # type: ignore[type-arg]
 
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("weekly") / "demo"
-    saved = os.environ.get("TRACKRECORD_NOW")
-    os.environ["TRACKRECORD_NOW"] = NOW
-    try:
-        assert _run("demo", root, "--years", "1", "--seed", "3")[0] == 0
-    finally:
-        os.environ.pop("TRACKRECORD_NOW") if saved is None else os.environ.__setitem__("TRACKRECORD_NOW", saved)
-    return root
+    return make_demo(tmp_path_factory, "weekly", NOW, 3)
 
 
 @pytest.fixture
 def demo(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "demo"
-    shutil.copytree(demo_template, root)
-    monkeypatch.setenv("TRACKRECORD_NOW", NOW)
-    return root
+    return copy_demo(demo_template, tmp_path, monkeypatch, NOW)
 
 
 def _pages(path: Path) -> list[str]:
