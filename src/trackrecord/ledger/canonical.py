@@ -190,58 +190,17 @@ def _key_order(value: dict) -> tuple[tuple[str, str], ...]:
 
 
 def _dict_text(value: dict) -> str:
-    if not value:
-        return "{}"
-    parts: list[str] = []
-    append = parts.append
-    for key, prefix in _key_order(value):
-        append(prefix)
-        item = value[key]
-        kind = type(item)
-        if kind is str:
-            append(_quote(item))
-        elif kind is Decimal:
-            append(f'"{format_decimal(item)}"')
-        elif kind is date:
-            append(_DATE_TEXTS.get(item) or _date_text(item))
-        elif kind is bool:
-            append("true" if item else "false")
-        elif item is None:
-            append("null")
-        elif kind is dict:
-            append(_dict_text(item))
-        elif kind is list or kind is tuple:
-            append(_list_text(item))
-        elif kind is int:
-            append(int.__repr__(item))
-        elif kind is datetime:
-            append(f'"{format_timestamp(item)}"')
-        else:
-            append(_text(item))
-    append("}")
-    return "".join(parts)
+    return _dict_pair(value)[0]
 
 
 def _list_text(value: list | tuple) -> str:
-    if not value:
-        return "[]"
-    parts = []
-    append = parts.append
-    for item in value:
-        kind = type(item)
-        if kind is str:
-            append(_quote(item))
-        elif kind is dict:
-            append(_dict_text(item))
-        elif kind is Decimal:
-            append('"' + format_decimal(item) + '"')
-        else:
-            append(_text(item))
-    return "[" + ",".join(parts) + "]"
+    return _list_pair(value)[0]
 
 
 def _dict_pair(value: dict) -> tuple[str, dict]:
-    """``_dict_text`` and the value ``json.loads`` gives back for it (keys in canonical order)."""
+    """A dict's canonical text and the value ``json.loads`` gives back for it (keys in
+    canonical order): one walk serves the text alone (``canonical_json``) and the append,
+    which feeds the value to the projectors (the value costs ~15 % more than the text)."""
     if not value:
         return "{}", {}
     parts: list[str] = []
