@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
     from trackrecord.config import Settings
     from trackrecord.ledger.store import SqlLedger
+    from trackrecord.market.base import PriceSeries
     from zoneinfo import ZoneInfo
 
 UNIVERSE = "universe"
@@ -143,6 +144,7 @@ def performance_stats(
     frozen_benchmark: tuple[tuple[Any, Any] | None, str | None] | None = None,
     frozen_sessions: Any | None = None,
     inputs: PerformanceInputs | None = None,
+    held_bars: Mapping[str, "PriceSeries"] | None = None,
 ) -> dict[str, Any]:
     """The ``stats`` document: ``StatsResult.to_dict()`` (metrics, benchmark, trades, period,
     nonfinite, monthly and yearly returns) plus ``account``, ``base_currency``,
@@ -155,7 +157,8 @@ def performance_stats(
     reason in ``nonfinite``. ``frozen_benchmark``: ``(closes, reason)`` recorded in the
     ledger, used instead of the stored prices (the monthly report, rebuilt from events);
     ``frozen_sessions``: the calendar's sessions recorded with them, instead of the calendar's;
-    ``inputs``: the account's record loaded already (several periods of one report).
+    ``inputs``: the account's record loaded already (several periods of one report);
+    ``held_bars``: the stored bars held in memory already (see ``load_benchmark``).
     """
 
     settings = services.settings
@@ -170,7 +173,8 @@ def performance_stats(
     else:
         if benchmark is not None and name not in (None, UNIVERSE):
             _require_stored_prices(services.engine, name)
-        closes, reason = load_benchmark(services.engine, settings, name, inputs.dates[0], inputs.dates[last])
+        closes, reason = load_benchmark(services.engine, settings, name, inputs.dates[0], inputs.dates[last],
+                                        held_bars)
     if frozen_sessions is not None:
         sessions = frozen_sessions
     else:
@@ -302,7 +306,8 @@ def _require_stored_prices(engine: "Engine", symbol: str) -> None:
 
 
 def load_benchmark(
-    engine: "Engine", settings: "Settings", name: str | None, record_start: date, end: date
+    engine: "Engine", settings: "Settings", name: str | None, record_start: date, end: date,
+    held_bars: Mapping[str, "PriceSeries"] | None = None,
 ) -> tuple[tuple[Any, Any] | None, str | None]:
     """Benchmark closes ``(dates, values)`` (numpy arrays) up to ``end``, or ``(None, reason)``.
 
@@ -310,18 +315,40 @@ def load_benchmark(
     price dates, starting on the last such date on or before ``record_start`` (so every
     sub-period of the record sees the same index), or on the first date every instrument
     has a close if that is later.
+
+    ``held_bars``: every stored bar of some symbols, as the store holds them (a backtest's
+    price book, which receives each bar as it is stored, in date order): the benchmark's
+    closes are taken from there when it holds each of its symbols, without reading the
+    stored bars back (57,000 on the 25-year backtest: ~50 ms); else they are read.
     """
     if name is None:
         return None, None
     symbols = [i.symbol for i in settings.universe.instruments] if name == UNIVERSE else [name]
-    with reading(engine) as conn:
-        series = adjusted_closes(conn, symbols, end)
+    if held_bars is not None and all(s in held_bars for s in symbols):
+        series = _closes_up_to(held_bars, symbols, end)
+    else:
+        with reading(engine) as conn:
+            series = adjusted_closes(conn, symbols, end)
     missing = [s for s in symbols if s not in series]
     if missing:
         return None, f"no stored prices on or before {end} for {', '.join(missing)}"
     if name != UNIVERSE:
         return series[name], None
     return _equal_weight_closes(series, record_start)
+
+
+def _closes_up_to(bars: Mapping[str, "PriceSeries"], symbols: Sequence[str], end: date) -> dict[str, tuple[Any, Any]]:
+    """``adjusted_closes`` from bars in memory: symbol -> (dates, adjusted closes) up to
+    ``end``, copies, in symbol order; a symbol with no bar by then is left out."""
+    import numpy as np
+
+    out: dict[str, tuple[Any, Any]] = {}
+    for symbol in sorted(set(symbols)):
+        held = bars[symbol]
+        count = int(np.searchsorted(held.dates, np.datetime64(end, "D"), "right"))
+        if count:
+            out[symbol] = (held.dates[:count].astype("datetime64[D]"), held.adj_close[:count].astype(np.float64))
+    return out
 
 
 def _equal_weight_closes(
