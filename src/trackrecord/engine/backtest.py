@@ -206,7 +206,7 @@ def run_backtest(settings: Settings, history: PriceHistory, out_dir: Path, costs
         result = replay(ctx, sessions, bars, {sessions[0]: (cash, "backtest capital")},
                         (lambda done: progress(done, total)) if progress else None, by_month=True)
         record = load_performance_inputs(services.engine, services.settings)
-        stats = performance_stats(services, inputs=record)
+        stats = performance_stats(services, inputs=record, held_bars=ctx.book.series())  # the replay's own bars
     return BacktestResult(root, sessions[0], sessions[-1], cash, costs, result, len(history_days), stats,
                           math.fsum(float(abs(f.quantity) * f.price) for f in record.fills),
                           math.fsum(record.navs) / len(record.navs))
