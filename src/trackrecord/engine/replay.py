@@ -186,7 +186,7 @@ def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequ
     deposits = deposits or {}
     held = HeldSessions(ctx.price_source, ctx.simulated, ctx.symbols, ctx.calendar.code) if by_month else None
     ctx = replace(ctx, held=held)
-    month_ends = _last_sessions_of_months(sessions) if held is not None else set()
+    month_ends = _last_sessions_of_months(sessions)
     transactions: _Batch | _Months = _Months(ctx.ledger, batch_sessions) if isinstance(ctx.ledger, MonthLedger) \
         else _Batch(ctx, batch_sessions)
     rebalance_days = _rebalance_sessions(ctx.calendar, sessions)
@@ -214,8 +214,8 @@ def replay(ctx: "RunContext", sessions: Sequence[date], bars: Mapping[date, Sequ
                 result.orders += len(report.rebalance.sent)
             if report.nav is not None:
                 result.final_nav = Decimal(report.nav)
-            if session in month_ends:
-                _record_held(ctx, held, writer)  # type: ignore[arg-type]
+            if held is not None and session in month_ends:
+                _record_held(ctx, held, writer)
             result.sessions += 1
             result.last_session = session
             if on_session is not None:

@@ -19,7 +19,7 @@ from trackrecord.ledger.append import append_events, read_head
 from trackrecord.ledger.canonical import normalise
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent
 from trackrecord.ledger.db import WRITE_OPTION
-from trackrecord.ledger.sql import execute_rows, param
+from trackrecord.ledger.sql import execute_rows, fetch_one, param
 from trackrecord.ledger.writer_lock import WriterLock
 
 if TYPE_CHECKING:
@@ -101,13 +101,9 @@ class Writer:
         return latest is not None and latest >= session_date.isoformat()
 
     def _read_latest_snapshot(self, account_id: str) -> str | None:
-        cursor = self.dbapi.cursor()
-        try:
-            cursor.execute(f"SELECT MAX(session_date) FROM snapshots WHERE account_id = {param(self._dialect, 'account')}",
-                           {"account": account_id})
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+        # queries.latest_session's statement (queries imports what imports this module)
+        row = fetch_one(self.conn, f"SELECT MAX(session_date) FROM snapshots WHERE account_id = "
+                        f"{param(self._dialect, 'account')}", {"account": account_id})
         return None if row is None or row[0] is None else str(row[0])
 
     def _follow_snapshot(self, payload: Mapping[str, Any]) -> None:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import csv
 import math
 from bisect import bisect_left, bisect_right
-from datetime import date
 from collections import deque
+from datetime import date
 from itertools import islice, repeat
 from operator import lt
 from pathlib import Path

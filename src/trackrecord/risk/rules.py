@@ -23,6 +23,7 @@ from trackrecord.domain import OrderRequest, OrderType, Side, TradingState
 ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +151,6 @@ class PlanDecision:
 
 _SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥"}
 
-
-CENT = Decimal("0.01")
 
 
 def format_money(amount: Decimal, currency: str) -> str:

@@ -138,7 +138,6 @@ class SimulatedBroker:
         self._open: dict[int, _Order] = {}
         self._holdings: dict[str, _Holding] = {}
         self._held: list[tuple[str, _Holding]] | None = []  # the non-zero holdings by symbol; None: to sort again
-        self._session_dates: dict[datetime, date] = {}  # moment -> its exchange session (a replay asks of a few)
         self._fills: list[Fill] = []
         self._fill_times: list[datetime] = []
         self._last_fill_price: dict[str, Decimal] = {}
@@ -202,6 +201,7 @@ class SimulatedBroker:
         positions: list[Position] = []
         nav = self._cash
         last_mark, base = self._market.last_mark, self.base_currency
+        dates: dict[datetime, date] = {}  # the positions' marks are mostly one close: its date found once
         held = self._held
         if held is None:
             held = self._held = sorted((s, h) for s, h in self._holdings.items() if h.quantity != 0)
@@ -209,24 +209,17 @@ class SimulatedBroker:
             mark = last_mark(symbol, as_of)
             average_cost = holding.average_cost
             if mark:
-                price, price_date = mark[1], self._session_date(mark[0])
+                price, price_date = mark[1], dates.get(mark[0])
+                if price_date is None:
+                    price_date = dates[mark[0]] = mark[0].astimezone(self._tz).date()
             else:
                 price, price_date = self._last_fill_price.get(symbol) or average_cost, None
             value = self._to_base(holding.quantity * price, holding.currency)
             positions.append(Position(symbol, holding.quantity, average_cost, price, value, holding.currency,
                                       price_date=price_date))
             nav += value
-        return AccountSnapshot(self._account_id, True, as_of, self._session_date(as_of), base,
+        return AccountSnapshot(self._account_id, True, as_of, as_of.astimezone(self._tz).date(), base,
                                nav, self._cash, tuple(positions))
-
-    def _session_date(self, moment: datetime) -> date:
-        """The exchange date of ``moment``."""
-        day = self._session_dates.get(moment)
-        if day is None:
-            if len(self._session_dates) >= 4096:
-                self._session_dates.clear()
-            day = self._session_dates[moment] = moment.astimezone(self._tz).date()
-        return day
 
     def executions_since(self, since: datetime) -> list[Fill]:
         """Fills executed at or after ``since``, oldest first, each with its commission."""
