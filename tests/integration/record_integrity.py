@@ -15,6 +15,7 @@ from typing import Any, Iterator
 from tests.conftest import CliResult
 
 PRICES_UNTIL_NOW = "2026-08-22T00:00:00Z"  # `prices update` then stores bars up to 2026-08-21
+IN_AUGUST = PRICES_UNTIL_NOW  # the clock of most sequences: the day after the last stored bar
 DEPOSIT_DATE = "2025-07-01"
 
 
@@ -46,6 +47,16 @@ def make_unfunded_paper(root: Path) -> Path:
     configure(root, "paper")
     with clock(PRICES_UNTIL_NOW):
         assert run(["--home", str(root), "prices", "update"]) == 0
+    return root
+
+
+def make_funded_paper(root: Path) -> Path:
+    """``make_unfunded_paper`` with 100,000 deposited on ``DEPOSIT_DATE`` and nothing invested."""
+    from trackrecord.cli.app import run
+
+    make_unfunded_paper(root)
+    with clock(IN_AUGUST):
+        assert run(["--home", str(root), "cashflow", "add", "--date", DEPOSIT_DATE, "--amount", "100000"]) == 0
     return root
 
 

@@ -11,17 +11,16 @@ from typing import Any
 import pytest
 
 from tests.integration.record_integrity import (
-    DEPOSIT_DATE,
+    IN_AUGUST,
     as_json,
     clock,
     copy_workspace,
     events,
-    make_unfunded_paper,
+    make_funded_paper,
     payloads,
     refused,
 )
 
-IN_AUGUST = "2026-08-22T00:00:00Z"
 FALL = 0.12
 
 
@@ -30,9 +29,8 @@ def june_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Paper, £100,000 invested at the June rebalance (snapshot of 2026-06-01)."""
     from trackrecord.cli.app import run
 
-    root = make_unfunded_paper(tmp_path_factory.mktemp("loss") / "ws")
+    root = make_funded_paper(tmp_path_factory.mktemp("loss") / "ws")
     with clock(IN_AUGUST):
-        assert run(["--home", str(root), "cashflow", "add", "--date", DEPOSIT_DATE, "--amount", "100000"]) == 0
         assert run(["--home", str(root), "execute", "--as-of", "2026-06-01"]) == 0
     return root
 

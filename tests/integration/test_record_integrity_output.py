@@ -12,28 +12,22 @@ from typing import Any
 import pytest
 
 from tests.integration.record_integrity import (
-    DEPOSIT_DATE,
+    IN_AUGUST,
     as_json,
     clock,
     copy_workspace,
     events,
-    make_unfunded_paper,
+    make_funded_paper,
     payloads,
     refused,
 )
 
-IN_AUGUST = "2026-08-22T00:00:00Z"
 SEPTEMBER_EVENING = "2026-09-01T19:00:00Z"  # after the close of 2026-09-01, September's rebalance session (XLON)
 
 
 @pytest.fixture(scope="module")
 def funded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from trackrecord.cli.app import run
-
-    root = make_unfunded_paper(tmp_path_factory.mktemp("output") / "ws")
-    with clock(IN_AUGUST):
-        assert run(["--home", str(root), "cashflow", "add", "--date", DEPOSIT_DATE, "--amount", "100000"]) == 0
-    return root
+    return make_funded_paper(tmp_path_factory.mktemp("output") / "ws")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 
 from tests.integration.record_integrity import (
     DEPOSIT_DATE,
+    IN_AUGUST,
     as_json,
     clock,
     copy_workspace,
@@ -21,7 +22,6 @@ from tests.integration.record_integrity import (
 )
 
 AFTER_THE_BARS = "2026-12-01T12:00:00Z"  # months after the last stored bar (2026-08-21)
-IN_AUGUST = "2026-08-22T00:00:00Z"
 
 
 @pytest.fixture(scope="module")
