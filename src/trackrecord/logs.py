@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -14,12 +15,38 @@ LOGGER = "trackrecord"
 
 class PrivateRotatingFileHandler(RotatingFileHandler):
     """A rotating log whose every file (the first and each after a rollover) is 0600:
-    logs name accounts, amounts and orders."""
+    logs name accounts, amounts and orders.
+
+    Each record is formatted once (the standard handler formats it twice: once to measure
+    it, once to write it) and the file is checked to be a regular one when it is opened,
+    not with two ``stat`` calls a record (never roll over anything else: bpo-45401). A
+    backtest logs ~1,400 lines."""
+
+    _regular = True
 
     def _open(self):  # type: ignore[no-untyped-def]
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
         os.fchmod(fd, FILE_MODE)
+        self._regular = stat.S_ISREG(os.fstat(fd).st_mode)
         return os.fdopen(fd, self.mode if "a" in self.mode else "a", encoding=self.encoding, errors=self.errors)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + self.terminator
+            if self.stream is None:
+                self.stream = self._open()
+            if self.maxBytes > 0 and self._regular:
+                self.stream.seek(0, 2)  # another process may have written since
+                if self.stream.tell() + len(line) >= self.maxBytes:
+                    self.doRollover()
+                    if self.stream is None:
+                        self.stream = self._open()
+            self.stream.write(line)
+            self.stream.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
 
 
 class _ConsoleHandler(logging.Handler):

@@ -58,3 +58,24 @@ def test_a_console_warning_is_still_shown_through_rich(tmp_path: Path, capsys: p
     logger.warning("the gateway is slow to answer")
     err = capsys.readouterr().err
     assert "WARNING" in err and "the gateway is slow to answer" in err and "not shown" not in err
+
+
+def test_settings_load_without_pydantic_reading_every_installed_package(workspace: Path) -> None:
+    """pydantic's plugin loader imports importlib.metadata and scans every distribution's entry
+    points when the first model is built; trackrecord uses no pydantic plugin."""
+    probe = ("import sys, pathlib\nfrom trackrecord.config import load_settings\n"
+             "settings = load_settings(pathlib.Path(sys.argv[1]))\nassert settings.account.base_currency\n"
+             "print(sorted(m for m in ('importlib.metadata', 'email', 'zipfile') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe, str(workspace / "trackrecord.yaml")], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
+def test_pydantic_plugins_named_in_the_environment_are_left_to_pydantic(workspace: Path) -> None:
+    probe = ("import sys\nimport trackrecord.config\n"
+             "print(hasattr(sys.modules['pydantic.plugin._loader'], '__file__'), 'importlib.metadata' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYDANTIC_DISABLE_PLUGINS": "some_plugin"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["True", "True"]

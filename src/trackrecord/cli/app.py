@@ -6,9 +6,13 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import typer
+from trackrecord.vendor_startup import skip_pydantic_plugin_scan
 
-from trackrecord.cli.context import GlobalOptions
+skip_pydantic_plugin_scan()  # typer builds pydantic adapters for the options
+
+import typer  # noqa: E402
+
+from trackrecord.cli.context import GlobalOptions  # noqa: E402
 
 COMMAND_MODULES = (
     "trackrecord.cli.workspace_commands",
