@@ -57,9 +57,9 @@ def connect(workspace: Workspace, clock: "Clock | None" = None, durable: bool = 
     try:
         migrate(engine)
     except Exception as exc:  # a server that is down or refuses us is a run-time failure
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DatabaseError
 
-        if isinstance(exc, OperationalError):
+        if isinstance(exc, DatabaseError):  # OperationalError, or "file is not a database" (a file put in its place)
             raise RuntimeFailure(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
         raise
     ledger = SqlLedger(engine, workspace.writer_lock_path, clock or utc_now)

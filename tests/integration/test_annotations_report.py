@@ -92,14 +92,18 @@ def test_a_changed_commentary_is_a_new_version_in_the_next_report(demo: Path) ->
     assert "Addendum" not in _text(Path(first["path"])), "a report keeps the commentary of its own head"  # type: ignore[index]
 
 
-def test_the_traders_note_shows_in_its_month_and_a_quiet_month_says_so(demo: Path) -> None:
+def test_the_traders_note_shows_in_its_month_and_a_quiet_month_says_so(demo: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     code, _, err = _run("--home", demo, "annotate", "new", "--pre", "--symbol", "SXLK", "--thesis",
                         "Tech <growth> may re-enter next month", "--intended-entry", "250", "--exit-plan", "rule exit")
+    assert code == 0, err
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-02T18:00:00Z")  # the day's close job: November's first snapshot
+    code, _, err = _run("--home", demo, "daily")
     assert code == 0, err
     november = _text(Path(_json(demo, "report", "2026-11")["path"]))  # type: ignore[index]
     assert "Tech <growth> may re-enter next month. Intended entry 250. Exit: rule exit." in november
     assert "No monthly commentary is recorded for this month." in november
-    quiet = _text(Path(_json(demo, "report", "2026-09")["path"]))  # type: ignore[index]
+    quiet = _text(Path(_json(demo, "report", "2026-08")["path"]))  # type: ignore[index]
     assert "No trade annotation is recorded for this month." in quiet
     assert "Tech <growth>" not in quiet
 

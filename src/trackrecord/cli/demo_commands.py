@@ -18,11 +18,10 @@ def demo(
 ) -> None:
     """Create a SIMULATED workspace, replay N years of the daily pipeline, show stats, verify."""
     import time
-    from datetime import datetime, timezone
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from trackrecord.bootstrap import connect, demo_workspace
+    from trackrecord.bootstrap import connect, demo_workspace, wall_clock
     from trackrecord.engine.demo import run_demo
     from trackrecord.engine.performance import performance_stats
     from trackrecord.ledger.operations import verify_ledger
@@ -30,7 +29,7 @@ def demo(
 
     console = context.console()
     started = time.perf_counter()
-    now = datetime.now(timezone.utc)
+    now = wall_clock()  # TRACKRECORD_NOW fixes it, as for every command
     console.print(f"[bold]SIMULATED demo[/bold]: synthetic market (seed {seed}), simulated broker, SQLite in {directory}")
     with Progress(TextColumn("replaying sessions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:

@@ -13,7 +13,7 @@ from trackrecord.user_files import refuse_special_file
 
 def export_bundle(
     ctx: typer.Context,
-    out: Path = typer.Argument(..., help="the zip file to write (replaced if it exists)"),
+    out: Path = typer.Argument(..., help="the zip file to write (an earlier bundle there is replaced; any other file is refused)"),
     account: Optional[str] = typer.Option(None, "--account", help="the account whose figures and reports go in"),
     no_statements: bool = typer.Option(False, "--no-statements",
                                        help="leave the reconciled broker statements out (they name the account holder)"),
@@ -30,6 +30,7 @@ def export_bundle(
     if not out.parent.resolve().is_dir():
         raise UserError(f"{out}: folder {out.parent} does not exist")
     refuse_special_file(out, str(out), "the path of a zip file to write (a device or a pipe would be replaced)")
+    _refuse_replacing_other_file(out)
     services = context.services(ctx)
     bundle = build(services, account, with_statements=not no_statements)
     partial = out.with_name(out.name + ".partial")
@@ -54,6 +55,27 @@ def export_bundle(
                f"reports, {len(manifest['statements'])} statements, account {manifest['account']}")
     typer.echo(f"key fingerprint {manifest['key_fingerprint']}: send it separately; the recipient runs "
                f"`trackrecord verify {out.name}`")
+
+
+def _refuse_replacing_other_file(out: Path) -> None:
+    """An existing OUT is replaced only when it is an earlier bundle: ``export bundle
+    trackrecord.db`` or ``export bundle reports/monthly/2026-11.pdf`` used to destroy the
+    ledger or a report (``SafetyRefusal``, exit 3, nothing written)."""
+    import zipfile
+
+    from trackrecord.errors import SafetyRefusal
+    from trackrecord.ledger.bundle import MANIFEST_FILE
+
+    if not out.is_file():
+        return
+    try:
+        with zipfile.ZipFile(out) as archive:
+            if MANIFEST_FILE in archive.namelist():
+                return
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        pass
+    raise SafetyRefusal(f"{out} exists and is not a bundle: not replaced (an export replaces only an earlier "
+                        "bundle); give a new path, or move that file away first")
 
 
 def register(app: typer.Typer) -> None:

@@ -121,7 +121,8 @@ def read_bundle(data: bytes, source: str) -> BundleResult:
         raise UserError(f"{source}: not a zip file, or a truncated one ({exc}); expected a bundle written by "
                         "`trackrecord export bundle`") from None
     with archive:
-        names = [info.filename for info in archive.infolist()]
+        # A folder entry carries no content: `unzip` then `zip -r` of an unchanged bundle adds them.
+        names = [info.filename for info in archive.infolist() if not (info.is_dir() and info.file_size == 0)]
         if MANIFEST_FILE not in names and EVENTS_FILE not in names:
             raise UserError(f"{source}: a zip file but not a trackrecord bundle (no {MANIFEST_FILE}, no {EVENTS_FILE})")
         for name in names:
