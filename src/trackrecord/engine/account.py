@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from trackrecord.brokers.base import Broker
 from trackrecord.domain import AccountSnapshot, Mode
-from trackrecord.engine.recording import fill_payload, snapshot_payload
+from trackrecord.engine.recording import canonical_snapshot, fill_payload, snapshot_payload
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger import queries
-from trackrecord.ledger.canonical import normalise
+from trackrecord.ledger.canonical import Canonical, normalise
 from trackrecord.ledger.projections import snapshot_content
 
 if TYPE_CHECKING:
@@ -123,9 +123,10 @@ def record_snapshot(writer: "Writer", broker: Broker, as_of: datetime, session_d
         payload["stale_marks"] = [{"symbol": s, "price_date": d} for s, d in stale]
         log.warning("snapshot of %s for %s: the broker's marks are older than the session for %s",
                     snapshot.account_id, session_date, ", ".join(f"{s} ({d})" for s, d in stale))
-    if _same_as_recorded(writer, payload):
+    canonical = canonical_snapshot(payload)
+    if _same_as_recorded(writer, payload, canonical):
         return False, payload
-    writer.append(kinds.SNAPSHOT_RECORDED, payload)
+    writer.append(kinds.SNAPSHOT_RECORDED, canonical or payload)
     return True, payload
 
 
@@ -138,11 +139,11 @@ def stale_marks(snapshot: AccountSnapshot, session_date: date,
             if (p.price_date is None and undated_is_stale) or (p.price_date is not None and p.price_date < session_date)]
 
 
-def _same_as_recorded(writer: "Writer", payload: dict[str, Any]) -> bool:
+def _same_as_recorded(writer: "Writer", payload: dict[str, Any], canonical: Canonical | None) -> bool:
     """Whether the session's recorded snapshot has the same content (nav, cash, positions);
     no query when the writer knows the account has no snapshot that late (a replay's next session)."""
     if not writer.may_hold_snapshot(payload["account_id"], payload["session_date"]):
         return False
     row = queries.recorded_snapshot_content(writer.conn, payload["account_id"], payload["session_date"])
-    return row is not None and row == snapshot_content(normalise(payload))
+    return row is not None and row == snapshot_content(normalise(payload) if canonical is None else canonical.data)
 

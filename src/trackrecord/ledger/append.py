@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
 from trackrecord.ledger import events as kinds
-from trackrecord.ledger.canonical import canonical_json, canonical_json_and_data, format_moment
+from trackrecord.ledger.canonical import Canonical, canonical_json, canonical_json_and_data, format_moment
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, event_hash
 from trackrecord.ledger.projections import PROJECTORS, Op, apply_on_cursor
 from trackrecord.ledger.signing import signed_checkpoint
@@ -43,9 +43,10 @@ def read_head(dbapi: DbApiConnection) -> tuple[int, str]:
 
 def append_events(
     dbapi: DbApiConnection, dialect: str, head: tuple[int, str],
-    items: Sequence[tuple[str, Mapping[str, Any]]], recorded_at: datetime,
+    items: Sequence[tuple[str, Mapping[str, Any] | Canonical]], recorded_at: datetime,
 ) -> list[StoredEvent]:
-    """Append ``(kind, payload)`` items after ``head``, all stamped ``recorded_at``.
+    """Append ``(kind, payload)`` items after ``head``, all stamped ``recorded_at``; a
+    ``Canonical`` payload is taken as its builder made it (text and data).
     A payload without a canonical form raises ``CanonicalError`` before anything is written."""
     if not items:
         return []
@@ -56,7 +57,9 @@ def append_events(
     ops: list[Op] = []
     for kind, payload in items:
         projector = PROJECTORS.get(kind)
-        if projector is None:
+        if type(payload) is Canonical:
+            text, data = payload.text, payload.data
+        elif projector is None:
             text = canonical_json(payload)
         else:  # the projector reads the payload as json.loads of its canonical text gives it
             text, data = canonical_json_and_data(payload)

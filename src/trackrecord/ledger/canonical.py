@@ -7,6 +7,7 @@ strings), timestamps ISO 8601 UTC with ``Z``. Two equal payloads always give equ
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
@@ -157,6 +158,8 @@ def canonical_json_and_data(value: Any) -> tuple[str, Any]:
         return _dict_pair(value)
     if kind is list or kind is tuple:
         return _list_pair(value)
+    if kind is Canonical:
+        return value.text, value.data
     text = _text(value)
     return text, _loads(text)
 
@@ -276,6 +279,40 @@ def _date_text(day: date) -> str:
     return text
 
 
+def quote(text: str) -> str:
+    """A string as the canonical text writes it (quoted, ``ensure_ascii=False``)."""
+    return _quote(text)
+
+
+def quoted_date(day: date) -> str:
+    """An exact ``date`` as the canonical text writes it, quoted (``"YYYY-MM-DD"``)."""
+    return _DATE_TEXTS.get(day) or _date_text(day)
+
+
+class CanonicalList(list):
+    """A JSON-native list that carries its own canonical text (``Canonical.data`` of a
+    builder of one payload shape): a projector that keeps the list as JSON text
+    (``projections.positions_text``) takes the text instead of encoding the list again."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, items: list, text: str) -> None:
+        super().__init__(items)
+        self.text = text
+
+
+@dataclass(frozen=True, slots=True)
+class Canonical:
+    """A payload given in canonical form already: its ``text`` (the bytes hashed) and
+    ``data``, equal to ``json.loads(text)``. Made by a builder of one payload shape
+    (``engine.recording.canonical_snapshot``) whose text a property test holds equal,
+    byte for byte, to ``canonical_json`` of the generic payload; the append takes both as
+    they are, so the promise is the builder's."""
+
+    text: str
+    data: dict[str, Any]
+
+
 def _text(value: Any) -> str:
     kind = type(value)
     if kind is str:
@@ -298,4 +335,6 @@ def _text(value: Any) -> str:
         return _DATE_TEXTS.get(value) or _date_text(value)
     if isinstance(value, Enum):
         return _text(value.value)
+    if kind is Canonical:
+        return value.text
     return reference_canonical_json(value)

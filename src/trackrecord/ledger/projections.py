@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.canonical import CanonicalList
 from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.sql import execute_on_cursor, insert_sql, update_sql, upsert_sql
 
@@ -77,7 +78,11 @@ _POSITIONS_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # 
 
 
 def positions_text(positions: Any) -> str:
-    """How a snapshot's positions are kept in the ``snapshots`` table (canonical JSON data)."""
+    """How a snapshot's positions are kept in the ``snapshots`` table (canonical JSON data).
+    A ``CanonicalList``'s own text is that text when it is ASCII (the table's text escapes
+    what is not: ``ensure_ascii``)."""
+    if type(positions) is CanonicalList and positions.text.isascii():
+        return positions.text
     return _POSITIONS_ENCODER.encode(positions or [])
 
 

@@ -16,7 +16,7 @@ from trackrecord.crash import after_commit
 from trackrecord.errors import RuntimeFailure
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.append import append_events, read_head
-from trackrecord.ledger.canonical import normalise
+from trackrecord.ledger.canonical import Canonical, normalise
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent
 from trackrecord.ledger.db import WRITE_OPTION
 from trackrecord.ledger.sql import execute_rows, fetch_one, param
@@ -66,7 +66,8 @@ class Writer:
             self.dbapi = self.conn.connection.driver_connection
         self._dialect = self.conn.dialect.name
 
-    def append(self, kind: str, payload: Mapping[str, Any], recorded_at: datetime | None = None) -> StoredEvent:
+    def append(self, kind: str, payload: Mapping[str, Any] | Canonical,
+               recorded_at: datetime | None = None) -> StoredEvent:
         event = append_events(self.dbapi, self._dialect, (self.seq, self.prev_hash), ((kind, payload),),
                               recorded_at or self.clock())[0]
         self.seq, self.prev_hash = event.seq, event.hash
@@ -76,7 +77,7 @@ class Writer:
         return event
 
     def append_many(
-        self, items: Sequence[tuple[str, Mapping[str, Any]]], recorded_at: datetime | None = None
+        self, items: Sequence[tuple[str, Mapping[str, Any] | Canonical]], recorded_at: datetime | None = None
     ) -> list[StoredEvent]:
         new = append_events(self.dbapi, self._dialect, (self.seq, self.prev_hash), items, recorded_at or self.clock())
         if not new:
@@ -106,9 +107,12 @@ class Writer:
                         f"{param(self._dialect, 'account')}", {"account": account_id})
         return None if row is None or row[0] is None else str(row[0])
 
-    def _follow_snapshot(self, payload: Mapping[str, Any]) -> None:
+    def _follow_snapshot(self, payload: Mapping[str, Any] | Canonical) -> None:
         """A snapshot appended: the latest session of its account (as its projection stores them)."""
-        account_id, session = normalise(payload.get("account_id")), normalise(payload.get("session_date"))
+        if type(payload) is Canonical:
+            account_id, session = payload.data.get("account_id"), payload.data.get("session_date")
+        else:
+            account_id, session = normalise(payload.get("account_id")), normalise(payload.get("session_date"))
         latest = self._latest_snapshots.get(account_id, _UNREAD)
         if latest is not _UNREAD and (latest is None or str(session) > latest):
             self._latest_snapshots[account_id] = str(session)
