@@ -66,18 +66,23 @@ def connect(workspace: Workspace, clock: "Clock | None" = None, durable: bool = 
     return Services(workspace, engine, ledger)
 
 
+def is_backtest_workspace(workspace: Workspace) -> bool:
+    """Whether the workspace's ledger is marked as a backtest's in its ``workspace.created``
+    (read only; a backtest's database is always a SQLite file of its own)."""
+    if not (workspace.database_url.startswith("sqlite") and (workspace.root / DB_FILE).is_file()):
+        return False
+    engine = create_read_only_engine(workspace.database_url)
+    try:
+        with reading(engine) as conn:
+            return backtest_of(conn) is not None
+    except Exception:  # no ledger yet (or not ours): not a backtest
+        return False
+    finally:
+        engine.dispose()
+
+
 def _require_backtest(workspace: Workspace) -> None:
-    marked = False
-    if workspace.database_url.startswith("sqlite") and (workspace.root / DB_FILE).is_file():
-        engine = create_read_only_engine(workspace.database_url)
-        try:
-            with reading(engine) as conn:
-                marked = backtest_of(conn) is not None
-        except Exception:  # no ledger yet (or not ours): not a backtest
-            marked = False
-        finally:
-            engine.dispose()
-    if not marked:
+    if not is_backtest_workspace(workspace):
         raise SafetyRefusal(f"{workspace.root} is not a backtest workspace: a live or paper ledger is always written "
                             "durably (synchronous=FULL); only a backtest's throw-away database may skip the sync")
 

@@ -33,7 +33,11 @@ def _day(option: str, text: str) -> date:
     return day
 
 
-def _amount(option: str, text: str | None, positive: bool = False) -> Decimal | None:
+MAX_CASH = Decimal(10) ** 12  # share counts and cash stay within the ledger's decimal precision
+MAX_BPS = Decimal(1000)  # 10 % of a trade's value: beyond it a "cost" is a typo (and 10,000 bps prices a sale at 0)
+
+
+def _amount(option: str, text: str | None, positive: bool = False, at_most: Decimal | None = None) -> Decimal | None:
     if text is None:
         return None
     try:
@@ -42,7 +46,9 @@ def _amount(option: str, text: str | None, positive: bool = False) -> Decimal | 
         raise UserError(f"{option} {text!r}: expected a number") from None
     if not value.is_finite() or value < 0 or (positive and value == 0):
         raise UserError(f"{option} {text!r}: expected a {'positive' if positive else 'non-negative'} number")
-    return value
+    if at_most is not None and value > at_most:
+        raise UserError(f"{option} {text!r}: expected at most {at_most:,}")
+    return Decimal(format(value, "f"))  # 1e6 is recorded and shown as 1000000, not 1E+6
 
 
 def backtest(
@@ -75,8 +81,9 @@ def backtest(
     from trackrecord.market.calendar import DEFAULT_START, open_calendar
 
     start, end = _day("--from", from_), _day("--to", to)
-    capital = _amount("--cash", cash, positive=True)
-    commission, slippage = _amount("--commission-bps", commission_bps), _amount("--slippage-bps", slippage_bps)
+    capital = _amount("--cash", cash, positive=True, at_most=MAX_CASH)
+    commission = _amount("--commission-bps", commission_bps, at_most=MAX_BPS)
+    slippage = _amount("--slippage-bps", slippage_bps, at_most=MAX_BPS)
     if provider is not None and provider not in PROVIDERS:
         raise UserError(f"--provider {provider!r}: expected one of {', '.join(PROVIDERS)}")
     if provider is not None and prices_dir is not None:

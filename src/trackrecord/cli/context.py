@@ -31,13 +31,44 @@ def options(ctx: typer.Context) -> GlobalOptions:
     return root.obj
 
 
+# Commands that would add records of their own (a broker's, an import's, a person's) to the
+# ledger: refused on a BACKTEST workspace, whose record is the replay's alone.
+REFUSED_ON_A_BACKTEST = frozenset({
+    "execute", "daily", "pull", "snapshot", "cashflow add", "cashflow void", "import snapshots",
+    "import cashflows", "import fills", "import seed", "prices update", "prices import", "kill-switch activate",
+    "kill-switch deactivate", "annotate new", "annotate edit", "annotate monthly", "reconcile", "flex fetch",
+    "scheduler", "run-job",
+})
+
+
 def workspace(ctx: typer.Context) -> "Workspace":
     from trackrecord.workspace import open_workspace
 
     opts = options(ctx)
     ws = open_workspace(opts.home)
+    _refuse_on_a_backtest(ctx, ws)
     log_into(ctx, ws.log_dir, ws)
     return ws
+
+
+def command_name(ctx: typer.Context) -> str:
+    """The command as typed after the global options, e.g. ``cashflow add``."""
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def _refuse_on_a_backtest(ctx: typer.Context, ws: "Workspace") -> None:
+    from trackrecord.bootstrap import is_backtest_workspace
+    from trackrecord.errors import SafetyRefusal
+
+    command = command_name(ctx)
+    if command in REFUSED_ON_A_BACKTEST and is_backtest_workspace(ws):
+        raise SafetyRefusal(f"{ws.root} is a BACKTEST workspace (SIMULATED, written by `trackrecord backtest`): "
+                            f"`{command}` would mix records that are not the replay's into it; nothing was written. "
+                            "Run it on the live workspace, or rerun `trackrecord backtest` to change the backtest")
 
 
 def log_into(ctx: typer.Context, log_dir: Path, ws: "Workspace") -> None:

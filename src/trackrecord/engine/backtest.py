@@ -140,6 +140,18 @@ def history_start(settings: Settings, start: date) -> date:
     return month_start_of(start, settings.strategy.lookback_months + 2)
 
 
+def check_capital(settings: Settings, cash: Decimal) -> None:
+    """``UserError`` when the first rebalance's orders (``cash`` less the buffer, over
+    ``top_n``) exceed ``risk.max_order_value``: risk would refuse every rebalance and the
+    backtest would be a cash account's, not the strategy's."""
+    strategy, limit = settings.strategy, settings.risk.max_order_value
+    per_order = cash * (1 - Decimal(str(strategy.cash_buffer))) / strategy.top_n
+    if per_order > limit:
+        raise UserError(f"--cash {cash:,}: the first rebalance's orders (about {per_order:,.0f} each, top_n "
+                        f"{strategy.top_n}) exceed risk.max_order_value {limit:,}, so risk would refuse every "
+                        "rebalance; lower --cash or raise risk.max_order_value in trackrecord.yaml")
+
+
 def check_out_folder(out_dir: Path) -> Path:
     """The resolved folder, if a backtest may write there: new, empty, or one an earlier
     backtest wrote (it holds the marker). Anything else is refused before anything is written."""
@@ -193,6 +205,7 @@ def run_backtest(settings: Settings, history: PriceHistory, out_dir: Path, costs
     raised before anything is written."""
     if cash <= 0:
         raise UserError(f"--cash {cash}: expected a positive amount")
+    check_capital(settings, cash)
     root = check_out_folder(out_dir)
     history_days, sessions = replay_sessions(calendar, history.rows, settings, start, end)
     bars = _by_session(history.rows)

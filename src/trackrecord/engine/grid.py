@@ -26,7 +26,14 @@ from pydantic import ValidationError
 from trackrecord.analytics.deflated_sharpe import DeflatedSharpe, annual_turnover, deflated_sharpe
 from trackrecord.analytics.metrics import Undefined
 from trackrecord.config import Settings, StrategyConfig
-from trackrecord.engine.backtest import BacktestCosts, OpenBacktestWorkspace, PriceHistory, history_start, run_backtest
+from trackrecord.engine.backtest import (
+    BacktestCosts,
+    OpenBacktestWorkspace,
+    PriceHistory,
+    check_capital,
+    history_start,
+    run_backtest,
+)
 from trackrecord.errors import RuntimeFailure, TrackrecordError, UserError
 
 INTEGER_KEYS = ("lookback_months", "skip_months", "top_n", "exit_rank")
@@ -207,6 +214,8 @@ def run_grid(run: GridRun, axes: Sequence[GridAxis], jobs: int,
     if live_added:
         combos.append(live_params)
     runs = [(run, strategy_for(run.settings, c), c) for c in combos]
+    for _, settings, _ in runs:
+        check_capital(settings, run.cash)  # before any trial runs
     trials: list[Trial] = []
     if jobs <= 1 or len(runs) == 1:
         for item in runs:

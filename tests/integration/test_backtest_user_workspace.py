@@ -1,0 +1,124 @@
+"""A demanding user's sequences on `trackrecord backtest` and on the BACKTEST workspace it
+writes: the workspace refuses records that are not the replay's (exit 3, nothing written),
+and the command refuses nonsense options in one line (exit 2) instead of a traceback or a
+backtest of a cash account."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SYMBOLS = ("XLB", "XLE", "XLF", "XLI", "XLK", "XLP", "XLU", "XLV", "XLY")
+WINDOW = ("--from", "2019-03-01", "--to", "2019-06-30")
+
+
+def write_market(folder: Path, first: date = date(2018, 1, 1), last: date = date(2019, 6, 30),
+                 seed: int = 7) -> Path:
+    """A random-walk <SYMBOL>.csv (date,adj_close) for each us-sectors instrument, one bar a
+    XNYS session from ``first`` to ``last``."""
+    from trackrecord.market.calendar import open_calendar
+
+    folder.mkdir(parents=True, exist_ok=True)
+    sessions = [d.astype(date) for d in open_calendar("XNYS", start=first).sessions_between(first, last)]
+    rng = np.random.default_rng(seed)
+    for index, symbol in enumerate(SYMBOLS):
+        drift = 0.0002 * (index - 4)
+        closes = 50.0 * np.exp(np.cumsum(rng.normal(drift, 0.01, len(sessions))))
+        lines = ["date,adj_close"] + [f"{day},{close:.4f}" for day, close in zip(sessions, closes)]
+        (folder / f"{symbol}.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_market(tmp_path_factory.mktemp("market") / "prices")
+
+
+@pytest.fixture
+def home(tmp_path: Path, cli) -> Path:  # type: ignore[no-untyped-def]
+    root = tmp_path / "ws"
+    assert cli("init", root, "--base-currency", "USD", "--universe", "us-sectors", "--prices", "csv").code == 0
+    return root
+
+
+def events(cli, home: Path) -> int:  # type: ignore[no-untyped-def]
+    result = cli("--home", home, "ledger", "log", "--json")
+    assert result.code == 0, result
+    return len(json.loads(result.out))
+
+
+@pytest.fixture(scope="module")
+def backtest(tmp_path_factory: pytest.TempPathFactory, market: Path) -> Path:
+    """A workspace and a backtest of it (module-wide: the refusal tests only read it)."""
+    from trackrecord.cli.app import run
+
+    root = tmp_path_factory.mktemp("bt")
+    home, out = root / "ws", root / "out"
+    assert run(["init", str(home), "--base-currency", "USD", "--universe", "us-sectors", "--prices", "csv"]) == 0
+    assert run(["--home", str(home), "backtest", *WINDOW, "--prices-dir", str(market), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("name, arguments", [
+    ("cashflow add", ("--date", "2019-07-01", "--amount", "5000")),
+    ("execute", ()),
+    ("daily", ()),
+    ("snapshot", ()),
+    ("pull", ()),
+    ("prices update", ()),
+    ("prices import", ("PRICES",)),
+    ("import fills", ("fills.csv",)),
+    ("kill-switch activate", ("testing",)),
+    ("annotate monthly", ("2019-05",)),
+])
+def test_a_backtest_workspace_refuses_records_that_are_not_the_replays(backtest: Path, market: Path, cli,  # type: ignore[no-untyped-def]
+                                                                       name: str, arguments: tuple[str, ...]) -> None:
+    before = events(cli, backtest)
+    argv = [*name.split(), *(str(market) if a == "PRICES" else a for a in arguments)]
+    refused = cli("--home", backtest, *argv)
+    assert refused.code == 3, refused
+    assert "is a BACKTEST workspace" in refused.err and f"`{name}` would mix records" in refused.err, refused.err
+    assert len(refused.err.strip().splitlines()) == 1 and "Traceback" not in refused.err
+    assert events(cli, backtest) == before, "nothing written"
+
+
+def test_a_backtest_workspace_still_answers_every_reading_command(backtest: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    for command in (("stats",), ("trades",), ("slippage",), ("verify",), ("orders",), ("cashflow", "list"),
+                    ("kill-switch", "status"), ("prices", "show", "XLK")):
+        result = cli("--home", backtest, *command)
+        assert result.code == 0, (command, result)
+
+
+def test_the_live_workspace_still_takes_a_cash_flow_after_a_backtest(backtest: Path, home: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("--home", home, "cashflow", "add", "--date", "2025-01-02", "--amount", "5").code == 0
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--cash", "1e30", "--cash '1e30': expected at most 1,000,000,000,000"),
+    ("--commission-bps", "20000", "--commission-bps '20000': expected at most 1,000"),
+    ("--slippage-bps", "10000", "--slippage-bps '10000': expected at most 1,000"),
+    ("--cash", "10000000", "exceed risk.max_order_value 250,000, so risk would refuse every rebalance"),
+])
+def test_nonsense_amounts_are_refused_in_one_line_before_anything_is_written(home: Path, market: Path, cli,  # type: ignore[no-untyped-def]
+                                                                             tmp_path: Path, option: str, value: str,
+                                                                             message: str) -> None:
+    before = events(cli, home)
+    refused = cli("--home", home, "backtest", *WINDOW, "--prices-dir", market, "--out", tmp_path / "out",
+                  option, value)
+    assert refused.code == 2, refused
+    assert message in refused.err and len(refused.err.strip().splitlines()) == 1, refused.err
+    assert events(cli, home) == before and not (tmp_path / "out").exists()
+
+
+def test_cash_given_with_an_exponent_is_recorded_and_shown_in_full(home: Path, market: Path, cli,  # type: ignore[no-untyped-def]
+                                                                   tmp_path: Path) -> None:
+    result = cli("--home", home, "backtest", *WINDOW, "--prices-dir", market, "--out", tmp_path / "out",
+                 "--cash", "2e5", "--json")
+    assert result.code == 0, result
+    assert json.loads(result.out)["cash"] == "200000"
+    created = json.loads(cli("--home", tmp_path / "out", "ledger", "log", "--json").out)[0]
+    assert created["payload"]["backtest"]["cash"] == "200000"
