@@ -168,6 +168,10 @@ class MonthlyReport:
     annotations: tuple[AnnotationRow, ...] = ()
     commentary: MonthCommentary | None = None
     attribution: "AttributionTable | None" = None
+    valued_on: date | None = None  # the month's last snapshot
+    # The month has sessions after that snapshot (a month still open, or a record with a gap):
+    # the positions and NAV are of that snapshot, not of month end.
+    ends_early: bool = False
 
 
 def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
@@ -212,8 +216,15 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
         disclosures=disclosures(month, inception, record.settings), month_stats=month, ytd_stats=ytd, inception_stats=inception,
         annotations=annotation_rows(record.events, period.first, account),
         commentary=month_commentary(record.events, period.first),
-        attribution=attribution_table(record, period, label, inputs),
+        attribution=attribution_table(record, period, label, inputs), valued_on=inputs.dates[last],
+        ends_early=_sessions_after(record, inputs.dates[last], period.last),
     )
+
+
+def _sessions_after(record: RebuiltRecord, valued_on: date, month_end: date) -> bool:
+    """Whether the exchange had sessions after ``valued_on`` up to ``month_end`` (the frozen
+    calendar covers the record and two weeks beyond its last snapshot)."""
+    return any(valued_on.isoformat() < day <= month_end.isoformat() for day in record.frozen.sessions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -560,6 +571,8 @@ def kill_switch_at(record: RebuiltRecord, period: Period) -> str:
         data = event.data()
         if _event_day(event, data) <= period.last.isoformat():
             state = f"{data['state']} since {_event_day(event, data)}" + (f" ({data['reason']})" if data.get("reason") else "")
+        elif state == "ACTIVE (never changed)":  # changed only after the month (e.g. a back-dated paper run)
+            state = f"ACTIVE (first changed on {_event_day(event, data)}, after this month)"
     return state
 
 

@@ -189,7 +189,8 @@ def cover_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
     label_style = st["label"].clone("cover_label", textColor=label_colour(report.label))
     facts = [
         ("Account", report.account), ("Base currency", report.base_currency),
-        ("Period", f"{period.first.isoformat()} to {period.last.isoformat()}"),
+        ("Period", f"{period.first.isoformat()} to {period.last.isoformat()}"
+                   + (f" (the month's last snapshot: {report.valued_on})" if report.ends_early else "")),
         ("Inception (base date)", report.inception.isoformat()), ("Benchmark", report.benchmark_label),
         ("Record frequency", report.frequency),
         ("Ledger head", f"seq {report.head_seq}"), ("Head hash", report.head_hash),
@@ -342,12 +343,15 @@ def position_rows(positions: Sequence[PositionRow]) -> list[list[str]]:
 
 
 def portfolio_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
-    out: list[Any] = [Paragraph(f"Positions at month end ({report.period.last.isoformat()})", st["h2"])]
+    heading = (f"Positions at the month's last snapshot ({report.valued_on})" if report.ends_early
+               else f"Positions at month end ({report.period.last.isoformat()})")
+    out: list[Any] = [Paragraph(heading, st["h2"])]
     if report.positions:
         out.append(_data_table(position_rows(report.positions),
                                [24 * mm, 22 * mm, 24 * mm, 24 * mm, 32 * mm, 20 * mm, WIDTH - 146 * mm], left=(3,)))
     else:
-        out.append(Paragraph("No position held at month end.", st["body"]))
+        out.append(Paragraph("No position held at the month's last snapshot." if report.ends_early
+                             else "No position held at month end.", st["body"]))
     cash = "not recorded" if report.cash is None else f"{fmt.money(report.cash)} {report.base_currency}"
     out.append(Paragraph(f"NAV {fmt.money(report.nav)} {report.base_currency}; cash {cash}.", st["note"]))
     out.append(Paragraph("The month's signal", st["h2"]))

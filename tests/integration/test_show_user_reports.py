@@ -1,0 +1,56 @@
+"""`report YYYY-MM` and `weekly-report` as a trader types them on a record that goes on:
+a month still open is labelled with the day it reaches, never as if it had ended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.demo_support import copy_demo, make_demo
+
+pypdf = pytest.importorskip("pypdf")
+
+NOW = "2026-11-02T12:00:00Z"  # Monday before the close: the demo's last session is Friday 2026-10-30
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_demo(tmp_path_factory, "show-reports", NOW, 5)
+
+
+@pytest.fixture
+def demo(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return copy_demo(demo_template, tmp_path, monkeypatch, NOW)
+
+
+def _text(path: Path) -> str:
+    return " ".join(" ".join(page.extract_text() for page in pypdf.PdfReader(str(path)).pages).split())
+
+
+def test_a_report_of_the_month_still_open_names_the_day_it_reaches(cli, demo: Path,  # type: ignore[no-untyped-def]
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-04T18:00:00Z")
+    assert cli("--home", demo, "daily").code == 0
+    assert cli("--home", demo, "report", "2026-11").code == 0
+    text = _text(demo / "reports" / "monthly" / "2026-11.pdf")
+    assert "Period 2026-11-01 to 2026-11-30 (the month's last snapshot: 2026-11-04)" in text
+    assert "Positions at the month's last snapshot (2026-11-04)" in text
+    assert "Positions at month end (2026-11-30)" not in text
+
+
+def test_a_report_of_a_complete_month_keeps_its_month_end(cli, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("--home", demo, "report", "2026-10").code == 0
+    text = _text(demo / "reports" / "monthly" / "2026-10.pdf")
+    assert "Period 2026-10-01 to 2026-10-31 Inception" in text
+    assert "Positions at month end (2026-10-31)" in text and "last snapshot:" not in text
+
+
+def test_a_kill_switch_changed_after_the_month_is_not_never_changed(cli, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    """The switch is flipped today (2026-11-02); October's report must not say it never changed."""
+    assert cli("--home", demo, "kill-switch", "activate", "broker outage").code == 0
+    assert cli("--home", demo, "kill-switch", "deactivate", "--yes").code == 0
+    assert cli("--home", demo, "report", "2026-10").code == 0
+    text = _text(demo / "reports" / "monthly" / "2026-10.pdf")
+    assert "never changed" not in text
+    assert "Kill switch at month end: ACTIVE (first changed on" in text
