@@ -108,7 +108,7 @@ def test_a_month_without_the_kill_switch_or_flows_says_so(imported: Path) -> Non
     text = "\n".join(pages)
     assert "No deposit or withdrawal in this month." in text
     assert "No order denied, no plan refused and no kill-switch change in this month." in text
-    assert "Kill switch at month end: ACTIVE (never changed)" in text
+    assert "Kill switch at month end: ACTIVE (first changed on 2026-03-12, after this month)" in text
 
 
 def test_an_ib_paper_account_is_labelled_paper_and_nothing_is_annualised(imported: Path) -> None:
