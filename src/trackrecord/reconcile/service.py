@@ -25,7 +25,7 @@ from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.canonical import canonical_json_and_data
 from trackrecord.ledger.cashflows import recorded_cashflows
-from trackrecord.ledger.queries import reading
+from trackrecord.ledger.queries import current_fills as all_current_fills, reading, snapshot_history
 from trackrecord.ledger.reconciliation import current_fills, latest_reconciliation, ledger_accounts, snapshot_navs
 from trackrecord.reconcile.fetch import FetchedStatement, FlexService, fetch_statement
 from trackrecord.reconcile.flex import FlexCash, FlexStatement, parse_flex
@@ -109,7 +109,8 @@ def reconcile_statement(services: "Services", request: ReconcileRequest, today: 
         result = reconcile(statement, _ledger_record(services, statement, default_account), symbols, request.tolerance)
     sha256 = hashlib.sha256(request.data).hexdigest()
     saved_as = keep_statement(services.workspace.root, request.data, sha256, statement_name(statement, sha256))
-    payload = _payload(statement, sha256, saved_as, result, request, imported, settings.simulated)
+    simulated = _record_simulated(services, statement.account_id, settings.simulated)
+    payload = _payload(statement, sha256, saved_as, result, request, imported, simulated)
     with services.ledger.writer() as writer:
         earlier = latest_reconciliation(writer.conn, sha256)
         if earlier is not None and earlier[1] == canonical_json_and_data(payload)[1]:
@@ -117,7 +118,18 @@ def reconcile_statement(services: "Services", request: ReconcileRequest, today: 
         else:
             seq, recorded = writer.append(kinds.RECONCILIATION_DONE, payload).seq, True
     return ReconcileOutcome(statement, sha256, saved_as, result, seq, imported, tuple(warnings),
-                            settings.simulated, request.tolerance, recorded)
+                            simulated, request.tolerance, recorded)
+
+
+def _record_simulated(services: "Services", account: str, workspace_simulated: bool) -> bool:
+    """The rule ``stats`` and the reports label a record with: simulated when any of the
+    account's snapshots or fills is (an imported live record in a dry-run workspace is not);
+    the workspace's mode only for an account the ledger holds nothing of yet."""
+    with reading(services.engine) as conn:
+        snapshots, fills = snapshot_history(conn, account), all_current_fills(conn, account)
+    if not snapshots and not fills:
+        return workspace_simulated
+    return any(r.simulated for r in snapshots) or any(f.simulated for f in fills)
 
 
 def _refuse_unknown_account(services: "Services", statement: FlexStatement, source: str, default: str) -> None:
