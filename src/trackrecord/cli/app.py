@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Optional
@@ -33,6 +34,13 @@ COMMAND_MODULES = (
     "trackrecord.cli.weekly_report_commands",
     "trackrecord.cli.backtest_commands",
 )
+
+# The cyclic collector's generations: the young one collected every 50,000 allocations, not
+# CPython's 700. A command allocates hundreds of thousands of objects that live to its end (the
+# imported modules, a backtest's bars and events); at 700 the collector ran ~340 times in the
+# 25-year backtest, 2 of them over the whole heap, ~150-190 ms of it; at 50,000, 15 times, none
+# over the whole heap, ~60-90 ms. Peak memory the same (146 MB). Cyclic garbage waits longer.
+COLLECTOR_THRESHOLDS = (50_000, 10, 10)
 
 
 def _version(shown: bool) -> None:
@@ -77,6 +85,7 @@ def run(argv: list[str] | None = None) -> int:
     from trackrecord.cli.arguments import undecodable_argument
     from trackrecord.errors import TrackrecordError
 
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
     problem = undecodable_argument(sys.argv[1:] if argv is None else argv)
     if problem is not None:
         sys.stderr.write(f"error: {problem}\n")

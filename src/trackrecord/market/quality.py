@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from typing import Any, Mapping
 
@@ -110,6 +111,12 @@ def _day(number: int) -> date:
     return date.fromordinal(_EPOCH_ORDINAL + number)
 
 
+@lru_cache(maxsize=4096)
+def _passed(gate: str, symbol: str, detail: str) -> GateResult:
+    """A passing result whose detail names no date: the same (frozen) value month after month."""
+    return GateResult(gate, symbol, True, detail)
+
+
 @dataclass(frozen=True)
 class _Window:
     """Every symbol's bars in flat arrays (``keys``: row × ``_ROW`` + day number, so one
@@ -166,12 +173,12 @@ class _Window:
                 continue
             move, move_at = (by_raw, raw_at) if by_raw > by_adj else (by_adj, adj_at)
             results += [
-                GateResult("missing", symbol, True, f"{b - a} bars in the window"),
+                _passed("missing", symbol, f"{b - a} bars in the window"),
                 self._stale(symbol, last, end),
                 self._bad_price(symbol, low + bad) if any_bad else
-                GateResult("bad_price", symbol, True, "all prices positive and finite"),
+                _passed("bad_price", symbol, "all prices positive and finite"),
                 self._daily_move(symbol, move, low + move_at + 1, max_move),
-                GateResult("gap", symbol, True, "no missing session") if on_every else
+                _passed("gap", symbol, "no missing session") if on_every else
                 _gap(symbol, self.days[a:b], numbers[frm:to], sessions[frm:to], max_gap),
             ]
         return results
@@ -190,9 +197,12 @@ class _Window:
         column of the bar it starts from."""
         if grid.shape[-1] < 2:
             return [[0.0] * valid.shape[0]] * 2, [[0] * valid.shape[0]] * 2
-        moves = np.abs(grid[..., 1:] / grid[..., :-1] - 1.0)
-        moves = np.where(valid[:, 1:] & np.isfinite(moves), moves, 0.0)
-        return moves.max(axis=-1).tolist(), moves.argmax(axis=-1).tolist()
+        moves = grid[..., 1:] / grid[..., :-1]
+        moves -= 1.0
+        np.abs(moves, out=moves)
+        np.copyto(moves, 0.0, where=~((moves < np.inf) & valid[:, 1:]))  # NaN and inf fail ``< inf``
+        at = moves.argmax(axis=-1)
+        return np.take_along_axis(moves, at[..., None], -1)[..., 0].tolist(), at.tolist()
 
     @staticmethod
     def _on_every_session(numbers: np.ndarray, days: np.ndarray, in_window: np.ndarray, window_column: np.ndarray,
