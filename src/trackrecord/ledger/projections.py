@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.canonical import CanonicalList
 from trackrecord.ledger.chain import StoredEvent
-from trackrecord.ledger.sql import execute_on_cursor, insert_sql, update_sql, upsert_sql
+from trackrecord.ledger.sql import execute_on_cursor, positional_insert_sql, positional_upsert_sql, update_sql
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -215,13 +215,14 @@ def apply_ops(dbapi: Any, dialect: str, ops: Iterable[Op]) -> None:
 def apply_on_cursor(cursor: Any, dialect: str, ops: Iterable[Op]) -> None:
     """``apply_ops`` on an open DBAPI cursor (the ledger's append reuses its own)."""
     sql = ""
-    rows: list[Row] = []
-    for op in ops:
+    rows: list[Row | tuple[Any, ...]] = []
+    for op in ops:  # inserts and upserts bind by position (cheaper than by name), updates by name
         kind = type(op)
         if kind is Insert:
-            statement, row = insert_sql(dialect, op.table, tuple(op.row)), op.row
+            statement, row = positional_insert_sql(dialect, op.table, tuple(op.row)), tuple(op.row.values())
         elif kind is Upsert:
-            statement, row = upsert_sql(dialect, op.table, tuple(op.row), PRIMARY_KEYS[op.table]), op.row
+            statement = positional_upsert_sql(dialect, op.table, tuple(op.row), PRIMARY_KEYS[op.table])
+            row = tuple(op.row.values())
         else:
             statement = update_sql(dialect, op.table, tuple(op.values), tuple(op.key))  # type: ignore[union-attr]
             row = {**op.values, **op.key}  # type: ignore[union-attr]

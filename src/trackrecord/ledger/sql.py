@@ -40,6 +40,13 @@ def upsert_sql(dialect: str, table: str, columns: tuple[str, ...], keys: tuple[s
 
 
 @lru_cache(maxsize=256)
+def positional_upsert_sql(dialect: str, table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    """``upsert_sql`` with positional parameters, for rows given as tuples in ``columns`` order."""
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
+    return f"{positional_insert_sql(dialect, table, columns)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+
+
+@lru_cache(maxsize=256)
 def update_sql(dialect: str, table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
     sets = ", ".join(f"{c} = {param(dialect, c)}" for c in columns)
     where = " AND ".join(f"{k} = {param(dialect, k)}" for k in keys)
