@@ -140,6 +140,8 @@ def commentary_blocks(text: str) -> tuple[Block, ...]:
 
 
 def _inline(text: str) -> str:
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    from trackrecord.reports.style import drawable  # reportlab: loaded only when a PDF is drawn
+
+    escaped = drawable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return ITALIC.sub(r"<i>\1</i>", BOLD.sub(r"<b>\1</b>", escaped))
 

@@ -10,7 +10,7 @@ clock, environment, locale or working directory read.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from typing import Any
@@ -44,6 +44,7 @@ from trackrecord.reports.style import (
     MUTED,
     NAVY,
     RULE,
+    drawable,
     label_colour,
     register_fonts,
     styles,
@@ -454,12 +455,13 @@ def annotations_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
                  for a in report.annotations]
         widths = [17 * mm, 14 * mm, 13 * mm, 0.0, 46 * mm, 14 * mm]
         widths[3] = WIDTH - sum(widths)
-        table = _data_table(rows, widths, size=7)
+        table = _data_table(rows, widths, size=7, split_in_row=True)  # a note may hold 4,000 characters
         table.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "LEFT"), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         out.append(table)
         out.append(Paragraph("Each annotation at its latest version (an edit is a new version; the earlier ones stay "
                              "in the ledger). The engine's notes are written with the plan, before any order is sent; "
-                             "the trader's as typed.", st["small"]))
+                             "the trader's as typed." + _code_point_note(
+                                 t for a in report.annotations for t in (a.before, a.after)), st["small"]))
     else:
         out.append(Paragraph("No trade annotation is recorded for this month.", st["body"]))
     out.append(Paragraph("Monthly commentary", st["h2"]))
@@ -476,7 +478,7 @@ def annotations_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
         else:
             out.append(Paragraph(block.markup, st["body"].clone("commentary", spaceAfter=4)))
     out.append(Paragraph(f"Frozen in the ledger at seq {commentary.seq} (version {commentary.version}, "
-                         f"sha256 {commentary.sha256[:16]}\u2026).", st["small"]))
+                         f"sha256 {commentary.sha256[:16]}\u2026)." + _code_point_note([commentary.text]), st["small"]))
     return out
 
 
@@ -507,9 +509,11 @@ def _dated(items: Sequence[Dated], empty: str, st: dict[str, Any], currency: str
 
 
 def _data_table(rows: Sequence[Sequence[Any]], widths: Sequence[float], size: float = 7.5,
-                left: Sequence[int] = ()) -> Table:
-    """A table of numbers (right-aligned) with its text columns ``left`` (and the first) left-aligned."""
-    table = Table([list(r) for r in rows], colWidths=list(widths), repeatRows=1, hAlign="LEFT")
+                left: Sequence[int] = (), split_in_row: bool = False) -> Table:
+    """A table of numbers (right-aligned) with its text columns ``left`` (and the first) left-aligned.
+    ``split_in_row``: a row taller than a page (a long note) goes on over the next page."""
+    table = Table([list(r) for r in rows], colWidths=list(widths), repeatRows=1, hAlign="LEFT",
+                  splitInRow=1 if split_in_row else 0)
     style = _number_table_style(len(rows), size)
     for column in left:
         style.add("ALIGN", (column, 0), (column, -1), "LEFT")
@@ -527,5 +531,12 @@ def _number_table_style(count: int, size: float = 7.8) -> TableStyle:
     return TableStyle(style)
 
 
+def _code_point_note(texts: Iterable[str]) -> str:
+    if all(drawable(t) == t for t in texts if t):
+        return ""
+    return (" Characters the report's font cannot draw are shown by their code point, e.g. [U+2192] for an "
+            "arrow; the ledger holds the text as typed.")
+
+
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return drawable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -6,6 +6,8 @@ Vera licence), embedded as subsets in every PDF so the file shows the same anywh
 
 from __future__ import annotations
 
+import functools
+
 from reportlab.lib.colors import HexColor
 from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.styles import ParagraphStyle
@@ -39,6 +41,25 @@ def register_fonts() -> None:
     pdfmetrics.registerFont(TTFont(FONT + "-BoldItalic", "VeraBI.ttf"))
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT_ITALIC,
                                   boldItalic=FONT + "-BoldItalic")
+
+
+def drawable(text: str) -> str:
+    """``text`` with each character the embedded font has no glyph for (arrows, Greek, CJK,
+    Hebrew, emoji...) written as ``[U+2191]``: the report shows that a character is there and
+    which one, instead of an empty box. Tabs and line breaks stay (they are white space)."""
+    if text.isascii():
+        return text
+    covered = _covered_code_points()
+    return "".join(ch if ch in "\t\n\r" or ord(ch) in covered else f"[U+{ord(ch):04X}]" for ch in text)
+
+
+@functools.lru_cache(maxsize=1)
+def _covered_code_points() -> frozenset[int]:
+    from reportlab.pdfbase import pdfmetrics
+
+    register_fonts()
+    faces = [pdfmetrics.getFont(name).face.charToGlyph for name in (FONT, FONT_BOLD, FONT_ITALIC)]
+    return frozenset(set(faces[0]).intersection(*faces[1:]))
 
 
 def styles() -> dict[str, ParagraphStyle]:
