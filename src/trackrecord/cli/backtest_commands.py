@@ -123,9 +123,13 @@ def backtest(
                           min(since, DEFAULT_START), axes, jobs, json_output)
         return
     log.info("backtest %s .. %s (SIMULATED) into %s: its log is there", start, end, folder)
-    with _progress_bar() as progress:
-        result = run_backtest(settings, history, folder, costs, start, end, capital, now,
-                              _logging_into_its_own_folder(ctx, workspace, backtest_workspace), calendar, progress)
+    try:
+        with _progress_bar() as progress:
+            result = run_backtest(settings, history, folder, costs, start, end, capital, now,
+                                  _logging_into_its_own_folder(ctx, workspace, backtest_workspace), calendar, progress)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"backtest interrupted: nothing was kept, {folder} is as it was before the run\n")
+        raise typer.Exit(130) from None
     if json_output:
         context.print_json(result.document())
         return

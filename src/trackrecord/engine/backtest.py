@@ -15,6 +15,7 @@ workspace); its ledger is still hash-chained, signed and verifiable.
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -212,14 +213,19 @@ def run_backtest(settings: Settings, history: PriceHistory, out_dir: Path, costs
     run_settings = backtest_settings(settings, costs, history)
     section = {"from": sessions[0].isoformat(), "to": sessions[-1].isoformat(), "cash": str(cash),
                "costs": costs.document(), "prices": {"source": history.source, "location": history.location}}
-    _clear(root)
-    with open_workspace(root, run_settings, section, calendar, now) as (ctx, services):
-        load_history(ctx, [row for day in history_days for row in bars[day]], now)
-        total = len(sessions)
-        result = replay(ctx, sessions, bars, {sessions[0]: (cash, "backtest capital")},
-                        (lambda done: progress(done, total)) if progress else None, by_month=True)
-        record = load_performance_inputs(services.engine, services.settings)
-        stats = performance_stats(services, inputs=record, held_bars=ctx.book.series())  # the replay's own bars
+    building = _building_folder(root)
+    try:
+        with open_workspace(building, run_settings, section, calendar, now) as (ctx, services):
+            load_history(ctx, [row for day in history_days for row in bars[day]], now)
+            total = len(sessions)
+            result = replay(ctx, sessions, bars, {sessions[0]: (cash, "backtest capital")},
+                            (lambda done: progress(done, total)) if progress else None, by_month=True)
+            record = load_performance_inputs(services.engine, services.settings)
+            stats = performance_stats(services, inputs=record, held_bars=ctx.book.series())  # the replay's own bars
+        _put_in_place(building, root)
+    except BaseException:  # a failure or Ctrl-C keeps nothing: --out is as it was (an earlier backtest stays whole)
+        shutil.rmtree(building, ignore_errors=True)
+        raise
     return BacktestResult(root, sessions[0], sessions[-1], cash, costs, result, len(history_days), stats,
                           math.fsum(float(abs(f.quantity) * f.price) for f in record.fills),
                           math.fsum(record.navs) / len(record.navs))
@@ -232,10 +238,30 @@ def _by_session(rows: Sequence[PriceRow]) -> dict[date, list[PriceRow]]:
     return dict(out)
 
 
-def _clear(root: Path) -> None:
-    """An earlier backtest's folder is replaced; the marker goes in first, so a killed run
-    leaves a folder the next one may replace."""
-    if (root / MARKER).is_file():
-        shutil.rmtree(root)
-    make_private_folder(root)
-    (root / MARKER).write_text("written by `trackrecord backtest`: a rerun replaces this folder\n")
+def _building_folder(root: Path) -> Path:
+    """A new folder beside ``root`` that the backtest is written into, marked as a backtest's
+    from the start (a killed run leaves a folder the marker names as throw-away)."""
+    folder = root.parent / f".{root.name}.building-{os.getpid()}"
+    try:
+        if (folder / MARKER).is_file():
+            shutil.rmtree(folder)
+        make_private_folder(folder)
+        (folder / MARKER).write_text("written by `trackrecord backtest`: a rerun replaces this folder\n")
+    except OSError as exc:
+        raise UserError(f"--out {root}: cannot write there ({exc.strerror or exc}); nothing was written") from None
+    return folder
+
+
+def _put_in_place(building: Path, root: Path) -> None:
+    """The finished backtest becomes ``root``; an earlier backtest there is replaced only now."""
+    if root.is_dir():
+        old = root.parent / f".{root.name}.replaced-{os.getpid()}"
+        root.rename(old)
+        try:
+            building.rename(root)
+        except BaseException:
+            old.rename(root)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        building.rename(root)

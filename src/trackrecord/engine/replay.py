@@ -123,6 +123,8 @@ class MonthLedger:
             if driver.total_changes == changes:
                 raise
             self.commit(*sys.exc_info())
+            if not isinstance(exc, Exception):  # Ctrl-C (KeyboardInterrupt) stays what it is: the run was stopped
+                raise
             raise RuntimeFailure(f"a step of the backtest failed after it wrote ({exc}); its month was rolled back "
                                  "and the replay stopped: run the backtest again") from exc
 

@@ -1,0 +1,83 @@
+"""Ctrl-C in the middle of `trackrecord backtest`, and a run that fails: nothing is kept, the
+--out folder is as it was (an earlier, complete backtest stays whole and verifiable), and the
+rerun works. A half-written backtest would otherwise verify and report its truncated CAGR as
+the strategy's."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.integration.test_backtest_user_workspace import WINDOW, events, write_market
+
+
+@pytest.fixture
+def home(tmp_path: Path, cli) -> Path:  # type: ignore[no-untyped-def]
+    root = tmp_path / "ws"
+    assert cli("init", root, "--base-currency", "USD", "--universe", "us-sectors", "--prices", "csv").code == 0
+    return root
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_the_middle_keeps_the_earlier_backtest_whole_and_the_rerun_works(cli, home: Path,  # type: ignore[no-untyped-def]
+                                                                                   tmp_path: Path) -> None:
+    market = write_market(tmp_path / "prices", first=date(1998, 1, 1), last=date(2019, 6, 30))
+    out = tmp_path / "out"
+    assert cli("--home", home, "backtest", *WINDOW, "--prices-dir", market, "--out", out).code == 0
+    earlier = json.loads(cli("--home", out, "stats", "--json").out)
+    earlier_events = events(cli, out)
+
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "src"))
+    process = subprocess.Popen([sys.executable, "-m", "trackrecord", "--home", str(home), "backtest", "--from",
+                                "1999-06-01", "--to", "2019-06-30", "--prices-dir", str(market), "--out", str(out)],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".out.building-") and (p / "trackrecord.db").exists() for p in tmp_path.iterdir()):
+        assert process.poll() is None and time.monotonic() < deadline, "the backtest never started writing"
+        time.sleep(0.02)
+    time.sleep(0.3)  # into the replay
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+
+    assert process.returncode == 130, err
+    assert "backtest interrupted: nothing was kept" in err and "Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "prices", "ws"], "no half-written folder left"
+    assert cli("--home", out, "verify").code == 0
+    assert events(cli, out) == earlier_events
+    assert json.loads(cli("--home", out, "stats", "--json").out) == earlier, "the earlier backtest, whole"
+
+    again = cli("--home", home, "backtest", *WINDOW, "--prices-dir", market, "--out", out, "--no-costs", "--json")
+    assert again.code == 0, again
+    assert json.loads(cli("--home", out, "stats", "--json").out) == json.loads(again.out)["stats"]
+
+
+def test_a_run_that_fails_keeps_the_earlier_backtest(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    market = write_market(tmp_path / "prices")
+    out = tmp_path / "out"
+    assert cli("--home", home, "backtest", *WINDOW, "--prices-dir", market, "--out", out).code == 0
+    earlier = events(cli, out)
+    xlk = market / "XLK.csv"
+    xlk.write_text("".join(f"{line.split(',')[0]},{float(line.split(',')[1]) * 100}\n"
+                           if line.startswith("2019-05-15") else line for line in xlk.read_text().splitlines(True)))
+    failed = cli("--home", home, "backtest", *WINDOW, "--prices-dir", market, "--out", out)  # a gate fails in June
+    assert failed.code != 0 and "Traceback" not in failed.err, failed
+    assert events(cli, out) == earlier and cli("--home", out, "verify").code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "prices", "ws"]
+
+
+def test_an_out_folder_beneath_a_file_is_refused_in_one_line(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    market = write_market(tmp_path / "prices")
+    (tmp_path / "notes.txt").write_text("mine")
+    refused = cli("--home", home, "backtest", *WINDOW, "--prices-dir", market, "--out", tmp_path / "notes.txt" / "bt")
+    assert refused.code == 2, refused
+    assert "cannot write there" in refused.err and len(refused.err.strip().splitlines()) == 1, refused.err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
