@@ -167,12 +167,23 @@ def risk_context(ctx: PlanningContext, conn: "Connection", plan: RecordedPlan, d
 def _sessions_since(ctx: PlanningContext, day: date, session: date, known: dict[date, int]) -> int:
     """Sessions after ``day`` up to ``session`` (0: ``day`` is the session), kept in ``known``."""
     if day not in known:
-        known[day] = int(ctx.calendar.sessions_between(day, session).size) - 1
+        known[day] = ctx.calendar.count_sessions(day, session) - 1
     return known[day]
 
 
 def decide(ctx: PlanningContext, conn: "Connection", plan: RecordedPlan, decided_at: datetime) -> PlanDecision:
-    return check_plan(plan.orders, risk_context(ctx, conn, plan, decided_at), RiskLimits.from_config(ctx.settings.risk))
+    return check_plan(plan.orders, risk_context(ctx, conn, plan, decided_at), _limits(ctx.settings.risk))
+
+
+_LAST_LIMITS: list[tuple[Any, RiskLimits]] = []
+
+
+def _limits(risk: Any) -> RiskLimits:
+    """``RiskLimits.from_config(risk)``, kept for the (frozen) config last asked about: a replay
+    decides 300 plans with one config."""
+    if not _LAST_LIMITS or _LAST_LIMITS[0][0] is not risk:
+        _LAST_LIMITS[:] = [(risk, RiskLimits.from_config(risk))]
+    return _LAST_LIMITS[0][1]
 
 
 def _record_decision(ctx: PlanningContext, writer: "Writer", plan: RecordedPlan, decided_at: datetime,

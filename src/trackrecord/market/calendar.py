@@ -71,6 +71,15 @@ class ExchangeCalendar:
         hi = np.searchsorted(self.sessions, np.datetime64(end, "D"), side="right")
         return self.sessions[lo:hi]
 
+    def count_sessions(self, start: date, end: date) -> int:
+        """``sessions_between(start, end).size`` without the array when both days are sessions
+        (the risk rules count the sessions since a price's date a few times an order)."""
+        index = self._index
+        first, last = index.get(start), index.get(end)
+        if first is not None and last is not None:
+            return max(last - first + 1, 0)
+        return int(self.sessions_between(start, end).size)
+
     def previous_session(self, day: date) -> date:
         """The last session strictly before ``day``."""
         known = self._index.get(day)

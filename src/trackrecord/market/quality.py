@@ -283,13 +283,15 @@ def check_session_bars(
     ``bars`` maps a symbol to the session's (raw close or None, adjusted close).
     """
     results: list[GateResult] = []
+    inf = math.inf
     for symbol in symbols:
         bar = bars.get(symbol)
         if bar is None:
             results.append(GateResult("missing", symbol, False, f"no bar for {session}", session))
             continue
         raw, adj = bar
-        if not (math.isfinite(adj) and adj > 0) or (raw is not None and not (math.isfinite(raw) and raw > 0)):
+        # ``0 < x < inf``: finite and positive (NaN fails both), without two calls a bar
+        if not 0 < adj < inf or (raw is not None and not 0 < raw < inf):
             results.append(GateResult("bad_price", symbol, False, f"price {adj!r} / {raw!r} is not a positive number",
                                       session))
             continue
