@@ -79,6 +79,8 @@ def cashflow_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
 
     services = context.services(ctx)
     default = configured_account_id(services.settings)
+    if account is not None:
+        _refuse_unknown_account(services, account, default)
     flows = recorded_cashflows(services.engine, account, default)
     if as_json:
         context.print_json([f.document(default) for f in flows])
@@ -91,10 +93,24 @@ def cashflow_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
         table.add_row(str(f.seq), f.flow.flow_date.isoformat(), f.account_id or default, f"{f.flow.amount:,.2f}",
                       f.flow.currency, f.flow.note, status)
     context.console().print(table)
-    counted = [f.flow.amount for f in flows if not f.voided]
+    counted = [f.flow for f in flows if not f.voided]
     voided = len(flows) - len(counted)
-    typer.echo(f"{len(counted)} cash flow(s), net {sum(counted, start=Decimal(0)):,.2f}"
-               + (f"; {voided} voided" if voided else ""))
+    nets: dict[str, Decimal] = {}
+    for flow in counted:  # one net per currency: 100 CHF and 100 USD are not 200 of anything
+        nets[flow.currency] = nets.get(flow.currency, Decimal(0)) + flow.amount
+    net = ", ".join(f"{amount:,.2f} {currency}" for currency, amount in sorted(nets.items())) or "0.00"
+    typer.echo(f"{len(counted)} cash flow(s), net {net}" + (f"; {voided} voided" if voided else ""))
+
+
+def _refuse_unknown_account(services: "Services", account: str, default: str) -> None:
+    from trackrecord.errors import UserError
+    from trackrecord.ledger.queries import reading
+    from trackrecord.ledger.reconciliation import ledger_accounts
+
+    with reading(services.engine) as conn:
+        known = ledger_accounts(conn) | {default}
+    if account not in known:
+        raise UserError(f"--account {account}: the ledger holds nothing of it; accounts: {', '.join(sorted(known))}")
 
 
 def cashflow_void(ctx: typer.Context, seq: int = typer.Argument(..., help="the flow's seq, as `cashflow list` shows it"),

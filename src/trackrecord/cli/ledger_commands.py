@@ -16,6 +16,13 @@ from trackrecord.ledger.verify import NOT_PROVABLE
 from trackrecord.user_files import refuse_special_file
 
 
+def known_kinds() -> frozenset[str]:
+    """Every event kind the ledger writes (``ledger/events.py``)."""
+    from trackrecord.ledger import events
+
+    return frozenset(v for k, v in vars(events).items() if k.isupper() and isinstance(v, str) and "." in v)
+
+
 def ledger_log(
     ctx: typer.Context,
     kind: Optional[str] = typer.Option(None, "--kind", help="only events of this kind"),
@@ -30,7 +37,11 @@ def ledger_log(
 
     services = context.services(ctx)
     entries = log_entries(services.ledger, kind, after)
-    rows = list(deque(entries, maxlen=limit) if limit else entries)
+    rows = list(deque(entries, maxlen=limit) if limit is not None else entries)
+    if kind is not None and not rows and kind not in known_kinds():
+        from trackrecord.errors import UserError
+
+        raise UserError(f"--kind {kind!r}: not an event kind; expected one of {', '.join(sorted(known_kinds()))}")
     if as_json:
         context.print_json([e.document() for e in rows])
         return
