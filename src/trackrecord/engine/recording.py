@@ -88,15 +88,11 @@ def _canonical_positions(positions: list[Any]) -> tuple[str, list[dict[str, Any]
         if not (type(symbol) is str and type(currency) is str and type(quantity) is Decimal
                 and type(avg_cost) is Decimal and type(price) is Decimal and type(value) is Decimal):
             return None
-        try:
-            held = _HOLDING_TEXTS.get((symbol, currency, quantity, avg_cost))
-        except TypeError:  # a signalling NaN has no hash: format_decimal refuses it below
-            held = None
-        if held is None:
-            held = _holding_texts(symbol, currency, quantity, avg_cost)
-        opening, tail, cost_text, quantity_text = held
-        price_text, value_text = format_decimal(price), format_decimal(value)
-        head = f'{opening}"market_price":"{price_text}","market_value":"{value_text}",'
+        cost_text, price_text, value_text, quantity_text = format_decimal(avg_cost), format_decimal(price), \
+            format_decimal(value), format_decimal(quantity)
+        head = f'{{"avg_cost":"{cost_text}","currency":{quote(currency)},"market_price":"{price_text}",' \
+               f'"market_value":"{value_text}",'
+        tail = f'"quantity":"{quantity_text}","symbol":{quote(symbol)}}}'
         if price_date is None:
             texts.append(head + tail)
             rows.append({"avg_cost": cost_text, "currency": currency, "market_price": price_text,
@@ -108,24 +104,6 @@ def _canonical_positions(positions: list[Any]) -> tuple[str, list[dict[str, Any]
                          "market_value": value_text, "price_date": day[1:-1], "quantity": quantity_text,
                          "symbol": symbol})
     return "[" + ",".join(texts) + "]", rows
-
-
-# (symbol, currency, quantity, average cost) -> the texts of a position they fix: a holding
-# is the same from one trade to the next, only its mark changes. Equal decimals have one
-# canonical text (format_decimal drops the exponent and trailing zeros), so equal values share.
-_HOLDING_TEXTS: dict[tuple[str, str, Decimal, Decimal], tuple[str, str, str, str]] = {}
-_HOLDING_TEXTS_MAX = 4096
-
-
-def _holding_texts(symbol: str, currency: str, quantity: Decimal, avg_cost: Decimal) -> tuple[str, str, str, str]:
-    """(text up to the market price, text from the quantity on, avg cost text, quantity text)."""
-    cost_text, quantity_text = format_decimal(avg_cost), format_decimal(quantity)
-    texts = (f'{{"avg_cost":"{cost_text}","currency":{quote(currency)},',
-             f'"quantity":"{quantity_text}","symbol":{quote(symbol)}}}', cost_text, quantity_text)
-    if len(_HOLDING_TEXTS) >= _HOLDING_TEXTS_MAX:
-        _HOLDING_TEXTS.clear()
-    _HOLDING_TEXTS[(symbol, currency, quantity, avg_cost)] = texts
-    return texts
 
 
 def _reported(position: Position) -> dict[str, Any]:

@@ -25,7 +25,6 @@ from trackrecord.ledger.canonical import (
     CanonicalList,
     canonical_json,
     canonical_json_and_data,
-    format_decimal,
 )
 from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.projections import PROJECTORS, positions_text
@@ -140,29 +139,3 @@ def test_a_value_not_of_its_exact_type_is_left_to_the_generic_walk() -> None:
         assert canonical_snapshot({**payload, key: value}) is None
     assert canonical_snapshot({**payload, "stale_marks": []}) is None
 
-
-@given(decimals, st.integers(0, 6))
-@settings(max_examples=300)
-def test_equal_decimals_have_one_canonical_text(value: Decimal, zeros: int) -> None:
-    """What lets the builder share a holding's texts between equal quantities and costs."""
-    sign, digits, exponent = value.as_tuple()
-    longer = Decimal((sign, digits + (0,) * zeros, exponent - zeros)) if isinstance(exponent, int) else value
-    assert longer == value and format_decimal(longer) == format_decimal(value)
-    shortest = value.normalize()
-    if shortest == value:  # normalize rounds a value of more than 28 digits
-        assert format_decimal(shortest) == format_decimal(value)
-
-
-def test_a_holding_held_over_sessions_keeps_its_texts_while_its_marks_move() -> None:
-    day = date(2026, 7, 10)
-    texts = []
-    for n, (quantity, cost) in enumerate([("10", "33.10"), ("10", "33.1"), ("10.0", "33.100"), ("11", "33.1")]):
-        held = (Position("XLF", Decimal(quantity), Decimal(cost), Decimal("32.9") + n, Decimal("329") + n, "USD",
-                         price_date=day + timedelta(days=n)),)
-        snapshot = AccountSnapshot("SIM0001", True, datetime(2026, 7, 10, 20, 30, tzinfo=timezone.utc) + timedelta(days=n),
-                                   day + timedelta(days=n), "USD", Decimal(1000), Decimal(0), held)
-        payload = snapshot_payload(snapshot, True, "paper")
-        assert _same_as_the_generic_walk(payload)
-        texts.append(canonical_snapshot(payload).text)  # type: ignore[union-attr]
-    assert '"avg_cost":"33.1","currency":"USD","market_price":"35.9","market_value":"332"' in texts[3]
-    assert '"quantity":"11","symbol":"XLF"' in texts[3] and '"quantity":"10","symbol":"XLF"' in texts[2]
