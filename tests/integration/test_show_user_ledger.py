@@ -47,3 +47,20 @@ def test_the_net_of_flows_in_two_currencies_is_one_per_currency(cli, workspace: 
     out = cli("--home", workspace, "cashflow", "list").out
     assert "3 cash flow(s), net 750.00 GBP, 500.00 USD" in out
     assert "1,250.00" not in out
+
+
+def test_a_snapshot_or_a_fill_dated_in_the_future_is_refused_and_nothing_written(  # type: ignore[no-untyped-def]
+        cli, workspace: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T18:00:00Z")
+    before = _events(cli, workspace)
+    (tmp_path / "navs.csv").write_text("date,nav\n2026-05-29,100000\n2027-06-01,100500\n")
+    result = cli("--home", workspace, "import", "snapshots", tmp_path / "navs.csv")
+    assert result.code == 2, result
+    assert "navs.csv: the snapshot of 2027-06-01 is in the future (today is 2026-06-01)" in result.err
+    (tmp_path / "fills.csv").write_text("trade_id,timestamp,symbol,side,quantity,fill_price,commission,"
+                                        "commission_currency\nX1,2026-06-02T10:00:00Z,SXLK,BUY,3,100,-3,GBP\n")
+    result = cli("--home", workspace, "import", "fills", tmp_path / "fills.csv")
+    assert result.code == 2 and "fill X1 executed on 2026-06-02 is in the future" in result.err, result
+    assert result.err.count("\n") == 1 and _events(cli, workspace) == before
+    (tmp_path / "navs.csv").write_text("date,nav\n2026-05-29,100000\n2026-06-01,100500\n")
+    assert cli("--home", workspace, "import", "snapshots", tmp_path / "navs.csv").code == 0

@@ -54,3 +54,9 @@ def test_a_kill_switch_changed_after_the_month_is_not_never_changed(cli, demo: P
     text = _text(demo / "reports" / "monthly" / "2026-10.pdf")
     assert "never changed" not in text
     assert "Kill switch at month end: ACTIVE (first changed on" in text
+
+
+def test_a_weekly_report_before_the_record_names_the_week_option(cli, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("--home", demo, "weekly-report", "--week", "2024-W01")
+    assert result.code == 2, result
+    assert result.err.startswith("error: --week 2024-W01: account SIM0001 has no snapshot") and "PERIOD" not in result.err

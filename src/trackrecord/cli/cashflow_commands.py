@@ -146,11 +146,37 @@ def _import(ctx: typer.Context, parse: Callable[[Any, str], Any], as_json: bool,
     services = context.services(ctx)
     default = configured_account_id(services.settings)
     parsed = parse(services, default)
+    _refuse_future_records(parsed, _exchange_today(services))
     parsed.warnings += outside_universe(parsed, [i.symbol for i in services.settings.universe.instruments])
     if record is None:
         _report(record_import(services.ledger, parsed, default), as_json)
     else:
         _report(record(services, parsed, default), as_json)
+
+
+def _exchange_today(services: Any) -> Any:
+    from trackrecord.bootstrap import wall_clock
+    from trackrecord.market.service import calendar_for
+
+    return wall_clock().astimezone(ZoneInfo(calendar_for(services.settings).timezone)).date()
+
+
+def _refuse_future_records(parsed: Any, today: Any) -> None:
+    """A snapshot or a fill dated after today is not a record of anything yet (`cashflow add`
+    and the flows' import refuse the same): exit 2 before anything is written."""
+    from trackrecord.errors import UserError
+
+    for snapshot in parsed.snapshots:
+        day = str(snapshot["session_date"])[:10]
+        if day > today.isoformat():
+            source = str(snapshot.get("source") or "snapshots").removeprefix("import:")
+            raise UserError(f"{source}: the snapshot of {day} is in the future (today is {today}); a snapshot "
+                            "records a session that has closed")
+    for fill in parsed.fills:
+        day = str(fill["executed_at"])[:10]
+        if day > today.isoformat():
+            raise UserError(f"{str(fill.get('source', '')).removeprefix('import:') or 'fills'}: fill "
+                            f"{fill['exec_id']} executed on {day} is in the future (today is {today})")
 
 
 def _flow_booking(services: Any) -> Any:

@@ -114,7 +114,7 @@ def default_path(services: "Services", period: Period, account_id: str | None) -
 
 
 def freeze_report_inputs(services: "Services", period: Period, account_id: str | None, *,
-                         with_model: bool = False) -> str:
+                         with_model: bool = False, what: str = "PERIOD") -> str:
     """Append ``report.inputs_recorded`` with what changed since the account's last one; the account.
     ``with_model``: also the closes of the model-vs-account attribution (the monthly report's),
     when the record has a model by the period's end."""
@@ -122,7 +122,7 @@ def freeze_report_inputs(services: "Services", period: Period, account_id: str |
     inputs = load_performance_inputs(services.engine, settings, account_id)
     dates = [d for d in inputs.dates if d <= period.last]
     if not dates:
-        raise UserError(f"PERIOD {period.month}: account {inputs.account_id} has no snapshot up to {period.last}; "
+        raise UserError(f"{what} {period.month}: account {inputs.account_id} has no snapshot up to {period.last}; "
                         f"its record starts {inputs.dates[0]}")
     name = benchmark_name(None, settings)
     closes, reason = load_benchmark(services.engine, settings, name, dates[0], dates[-1])

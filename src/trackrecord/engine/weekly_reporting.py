@@ -87,7 +87,7 @@ def make_weekly_report(services: "Services", calendar: "ExchangeCalendar", week:
     path = (out if out is not None else services.workspace.root / "reports" / "weekly" / f"{week.label}.pdf")
     path = path.expanduser().resolve()
     check_destination(path, path)
-    account = freeze_report_inputs(services, week.period, account_id)
+    account = freeze_report_inputs(services, week.period, account_id, what="--week")
     events = list(services.ledger.events())
     head_seq, head_hash = report_head(events)
     next_rebalance = calendar.next_rebalance_session(week.last + timedelta(days=1))
