@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from trackrecord.vendor_startup import skip_pydantic_plugin_scan
 
@@ -35,6 +35,37 @@ COMMAND_MODULES = (
     "trackrecord.cli.backtest_commands",
 )
 
+# Each top-level command and group, by the module that registers it (checked against the
+# modules' own registrations by tests/unit/test_cli_command_modules.py). A run whose command
+# is named here builds a command line of that module alone: importing the 17 modules and
+# converting their ~100 commands to click costs each command ~50-60 ms it does not use.
+# Anything else (--help, --version, a command not named here) builds the whole command line.
+COMMAND_OF = {
+    "init": "trackrecord.cli.workspace_commands", "config": "trackrecord.cli.workspace_commands",
+    "verify": "trackrecord.cli.ledger_commands", "ledger": "trackrecord.cli.ledger_commands",
+    "cashflow": "trackrecord.cli.cashflow_commands", "import": "trackrecord.cli.cashflow_commands",
+    "calendar": "trackrecord.cli.market_commands", "signal": "trackrecord.cli.market_commands",
+    "rebalance": "trackrecord.cli.market_commands", "prices": "trackrecord.cli.market_commands",
+    "stats": "trackrecord.cli.analytics_commands", "trades": "trackrecord.cli.analytics_commands",
+    "slippage": "trackrecord.cli.analytics_commands",
+    "attribution": "trackrecord.cli.attribution_commands",
+    "kill-switch": "trackrecord.cli.execution_commands",
+    "execute": "trackrecord.cli.engine_commands", "daily": "trackrecord.cli.engine_commands",
+    "pull": "trackrecord.cli.engine_commands", "snapshot": "trackrecord.cli.engine_commands",
+    "orders": "trackrecord.cli.engine_commands",
+    "demo": "trackrecord.cli.demo_commands",
+    "export": "trackrecord.cli.export_commands",
+    "doctor": "trackrecord.cli.ops_commands", "scheduler": "trackrecord.cli.ops_commands",
+    "run-job": "trackrecord.cli.ops_commands", "jobs": "trackrecord.cli.ops_commands",
+    "dashboard": "trackrecord.cli.dashboard_commands",
+    "reconcile": "trackrecord.cli.reconcile_commands", "flex": "trackrecord.cli.reconcile_commands",
+    "report": "trackrecord.cli.report_commands",
+    "annotate": "trackrecord.cli.annotate_commands",
+    "weekly-report": "trackrecord.cli.weekly_report_commands",
+    "backtest": "trackrecord.cli.backtest_commands",
+}
+GLOBAL_FLAGS = frozenset({"-v", "--verbose", "-q", "--quiet"})
+
 # The cyclic collector's generations: the young one collected every 50,000 allocations, not
 # CPython's 700. A command allocates hundreds of thousands of objects that live to its end (the
 # imported modules, a backtest's bars and events); at 700 the collector ran ~340 times in the
@@ -63,7 +94,7 @@ def _root(
     ctx.obj = GlobalOptions(home=home, verbose=verbose, quiet=quiet)
 
 
-def build_app() -> typer.Typer:
+def build_app(modules: Sequence[str] = COMMAND_MODULES) -> typer.Typer:
     import importlib
 
     app = typer.Typer(
@@ -71,9 +102,22 @@ def build_app() -> typer.Typer:
         rich_markup_mode=None,
     )
     app.callback()(_root)
-    for module_name in COMMAND_MODULES:
+    for module_name in modules:
         importlib.import_module(module_name).register(app)
     return app
+
+
+def command_modules(args: Sequence[str]) -> tuple[str, ...]:
+    """The command modules a run of ``args`` needs: the one registering the command named
+    after the global options, else every one."""
+    rest = iter(args)
+    for token in rest:
+        if token == "--home":
+            next(rest, None)
+        elif not (token.startswith("--home=") or token in GLOBAL_FLAGS):
+            module = COMMAND_OF.get(token)
+            return COMMAND_MODULES if module is None or module not in COMMAND_MODULES else (module,)
+    return COMMAND_MODULES
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -86,11 +130,12 @@ def run(argv: list[str] | None = None) -> int:
     from trackrecord.errors import TrackrecordError
 
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
-    problem = undecodable_argument(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    problem = undecodable_argument(args)
     if problem is not None:
         sys.stderr.write(f"error: {problem}\n")
         return 2
-    app = build_app()
+    app = build_app(command_modules(args))
     try:
         app(args=argv, prog_name="trackrecord")
     except SystemExit as exc:
