@@ -186,6 +186,8 @@ def _print_summary(result, seconds: float) -> None:  # type: ignore[no-untyped-d
     console.print(f"costs: commission {costs.commission_rate * 10_000:f} bps (min {costs.commission_min}), "
                   f"slippage {costs.slippage_bps} bps; capital {result.cash:,}; final NAV "
                   f"{replay.final_nav:,.2f}" if replay.final_nav is not None else "no NAV recorded")
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False)
     for refusal in replay.refusals:
         console.print(f"refused by a safety rule: {refusal}")
     render_stats_table(result.stats, console)

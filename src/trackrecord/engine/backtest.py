@@ -24,6 +24,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Mapping, Sequence
 
+import numpy as np
+
 from trackrecord.config import (
     AccountConfig,
     BrokerConfig,
@@ -48,7 +50,8 @@ if TYPE_CHECKING:
     from trackrecord.services import Services
 
 MARKER = ".trackrecord-backtest"  # in every folder a backtest wrote: only such a folder is ever replaced
-DEFAULT_FOLDER = "backtests"  # under the workspace, when no --out is given
+DEFAULT_FOLDER = "backtests"
+_EPOCH = date(1970, 1, 1).toordinal()  # under the workspace, when no --out is given
 
 # (folder, settings, backtest section of workspace.created, calendar, now) -> the run context
 # and services of a new throw-away backtest workspace there, signed when the block ends well.
@@ -103,6 +106,7 @@ class BacktestResult:
     stats: dict[str, Any] = field(default_factory=dict)
     traded: float = 0.0  # the value of every fill, base currency (a grid's turnover)
     mean_nav: float = 0.0
+    notes: tuple[str, ...] = ()  # what the user should know about the run (e.g. where the history stopped it)
 
     def document(self) -> dict[str, Any]:
         """The ``backtest --json`` document; ``stats`` is what ``stats --json`` prints on the
@@ -114,7 +118,7 @@ class BacktestResult:
             "sessions": self.replay.sessions, "history_sessions": self.history_sessions,
             "rebalances": self.replay.rebalances, "orders": self.replay.orders,
             "final_nav": None if self.replay.final_nav is None else str(self.replay.final_nav),
-            "refusals": list(self.replay.refusals), "stats": self.stats,
+            "refusals": list(self.replay.refusals), "notes": list(self.notes), "stats": self.stats,
         }
 
 
@@ -165,50 +169,111 @@ def check_out_folder(out_dir: Path) -> Path:
     return root
 
 
-def replay_sessions(calendar: "ExchangeCalendar", history: Sequence[PriceRow], settings: Settings,
-                    start: date, end: date) -> tuple[list[date], list[date]]:
-    """(history sessions before the first replayed one, replayed sessions): the replay runs
-    from the first rebalance session on or after ``start`` to ``end`` or the last bar, and
-    needs every instrument priced ``lookback_months`` before its first session."""
+def replay_sessions(calendar: "ExchangeCalendar", history: PriceHistory, settings: Settings,
+                    start: date, end: date, refuse_jumps: bool = True) -> tuple[list[date], list[date], tuple[str, ...]]:
+    """(history sessions before the first replayed one, replayed sessions, notes for the
+    user): the replay runs from the first rebalance session on or after ``start`` to ``end``
+    or the last session every instrument has a bar for, and needs every instrument priced
+    ``lookback_months`` before its first session and on every session in between (a gap, or
+    a bar on a day the exchange was closed, is a ``UserError`` naming the file and the day;
+    so is a one-day move the quality gate would stop the replay on, with ``refuse_jumps``)."""
     if start > end:
         raise UserError(f"--from {start} is after --to {end}")
-    first_bar: dict[str, date] = {}
-    last_bar: dict[str, date] = {}
-    for row in history:
-        first_bar[row.symbol] = min(first_bar.get(row.symbol, row.session_date), row.session_date)
-        last_bar[row.symbol] = max(last_bar.get(row.symbol, row.session_date), row.session_date)
     symbols = [i.symbol for i in settings.universe.instruments]
-    missing = [s for s in symbols if s not in first_bar]
+    ordinals: dict[str, list[int]] = {symbol: [] for symbol in symbols}
+    closes: dict[str, list[float]] = {symbol: [] for symbol in symbols}
+    for row in history.rows:
+        if row.symbol in ordinals:
+            ordinals[row.symbol].append(row.session_date.toordinal())
+            closes[row.symbol].append(row.adj_close)
+    missing = [s for s in symbols if not ordinals[s]]
     if missing:
-        raise UserError(f"no prices for {', '.join(missing)} in the backtest's price history; "
-                        "give --prices-dir with a <SYMBOL>.csv for each instrument")
+        raise UserError(f"no prices for {', '.join(missing)} from the lookback before --from {start} to --to {end} "
+                        f"({_where(history, missing[0])}); give --prices-dir with a <SYMBOL>.csv for each "
+                        "instrument covering those dates")
+    days = {s: (np.array(o, dtype=np.int64) - _EPOCH).astype("datetime64[D]") for s, o in ordinals.items()}
+    first_bar = {s: d.min().astype(date) for s, d in days.items()}
+    last_bar = {s: d.max().astype(date) for s, d in days.items()}
+    if start > max(last_bar.values()):
+        raise UserError(f"--from {start}: the price history ends on {max(last_bar.values())} "
+                        f"({_where(history, symbols[0])}); choose dates it covers")
     first = calendar.next_rebalance_session(start)
     needed = month_start_of(first, settings.strategy.lookback_months)
     late = [f"{s} from {first_bar[s]}" for s in symbols if first_bar[s] >= needed]
     if late:
         raise UserError(f"--from {start}: the {settings.strategy.lookback_months}-month lookback of the first rebalance "
                         f"({first}) needs prices before {needed}; the history has {', '.join(late)}")
-    last = min(end, max(last_bar.values()), calendar.last_session)
+    ends_first = min(symbols, key=lambda s: last_bar[s])
+    last = min(end, last_bar[ends_first], calendar.last_session)
     if first > last:
         raise UserError(f"no rebalance session between --from {start} and --to {end} with prices "
-                        f"(the history ends on {max(last_bar.values())})")
-    history_days = sorted({row.session_date for row in history if row.session_date < first})
+                        f"(the history ends on {last_bar[ends_first]}, {_where(history, ends_first)})")
+    notes = []
+    if last < min(end, max(last_bar.values()), calendar.last_session):
+        notes.append(f"the backtest stops on {last}, the last bar of {_where(history, ends_first)}; "
+                     f"other instruments have bars to {max(last_bar.values())}")
+    _refuse_gaps(calendar, history, days, closes, max(needed, max(first_bar.values())), last,
+                 settings.prices.max_daily_move if refuse_jumps else math.inf)
+    history_days = sorted({row.session_date for row in history.rows if row.session_date < first})
     sessions = [d.astype(date) for d in calendar.sessions_between(first, last)]
-    return history_days, sessions
+    return history_days, sessions, tuple(notes)
+
+
+def _refuse_gaps(calendar: "ExchangeCalendar", history: PriceHistory, days: Mapping[str, np.ndarray],
+                 closes: Mapping[str, list[float]], since: date, last: date, max_daily_move: float) -> None:
+    """``UserError`` for the first instrument without a bar on a session from ``since`` to
+    ``last``, with one on a day the exchange was closed (the engine would mark and trade it
+    at a stale or invented close), or with a one-day move beyond ``prices.max_daily_move``
+    (the quality gate would stop the replay in its middle)."""
+    expected = calendar.sessions_between(since, last)
+    low, high = np.datetime64(since, "D"), np.datetime64(last, "D")
+    for symbol, dates in days.items():
+        held, first = np.unique(dates, return_index=True)
+        inside = (held >= low) & (held <= high)
+        adjusted = np.asarray(closes[symbol], dtype=np.float64)[first][inside]
+        held = held[inside]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            moves = np.abs(adjusted[1:] / adjusted[:-1] - 1.0)
+        jumps = np.flatnonzero(moves > max_daily_move)
+        if jumps.size:
+            at = jumps[0] + 1
+            raise UserError(f"{_where(history, symbol)}: the close of {held[at]} ({adjusted[at]:g}) is "
+                            f"{moves[jumps[0]]:.0%} from the one before ({adjusted[at - 1]:g}), beyond "
+                            f"prices.max_daily_move {max_daily_move:.0%}: the price quality gate would stop the "
+                            "replay; correct the file (a split or a units mix-up?); nothing was written")
+        absent = np.setdiff1d(expected, held, assume_unique=True)
+        if absent.size:
+            shown = ", ".join(str(d) for d in absent[:3]) + (f" and {absent.size - 3} more" if absent.size > 3 else "")
+            raise UserError(f"{_where(history, symbol)}: no bar for {absent.size} {calendar.code} session(s) the "
+                            f"backtest needs ({shown}); it needs a close on every session from {since} to {last}: "
+                            "fill the gap in the prices, or choose --from/--to around it; nothing was written")
+        closed = np.setdiff1d(held, expected, assume_unique=True)
+        if closed.size:
+            raise UserError(f"{_where(history, symbol)}: a bar on {closed[0]}, a day {calendar.code} was closed "
+                            f"({closed.size} such day(s)); remove it: a backtest prices sessions only; "
+                            "nothing was written")
+
+
+def _where(history: PriceHistory, symbol: str) -> str:
+    if history.source == "csv" and history.location:
+        return str(Path(history.location) / f"{symbol}.csv")
+    return f"{symbol} from the {history.source} source"
 
 
 def run_backtest(settings: Settings, history: PriceHistory, out_dir: Path, costs: BacktestCosts,
                  start: date, end: date, cash: Decimal, now: datetime, open_workspace: OpenBacktestWorkspace,
-                 calendar: "ExchangeCalendar", progress: Callable[[int, int], None] | None = None) -> BacktestResult:
+                 calendar: "ExchangeCalendar", progress: Callable[[int, int], None] | None = None,
+                 refuse_jumps: bool = True) -> BacktestResult:
     """Replay ``start`` .. ``end`` of ``history`` through the engine into ``out_dir`` with
     ``cash`` deposited on the first session; the result carries the new workspace's stats.
-    Bad input (dates, folder, cash, a history too short for the lookback) is a ``UserError``
-    raised before anything is written."""
+    Bad input (dates, folder, cash, a history too short for the lookback, with a gap, or with
+    a jump when ``refuse_jumps``) is a ``UserError`` raised before anything is written; a
+    failure or Ctrl-C during the run keeps nothing (``out_dir`` is as it was)."""
     if cash <= 0:
         raise UserError(f"--cash {cash}: expected a positive amount")
     check_capital(settings, cash)
     root = check_out_folder(out_dir)
-    history_days, sessions = replay_sessions(calendar, history.rows, settings, start, end)
+    history_days, sessions, notes = replay_sessions(calendar, history, settings, start, end, refuse_jumps)
     bars = _by_session(history.rows)
     run_settings = backtest_settings(settings, costs, history)
     section = {"from": sessions[0].isoformat(), "to": sessions[-1].isoformat(), "cash": str(cash),
@@ -228,7 +293,7 @@ def run_backtest(settings: Settings, history: PriceHistory, out_dir: Path, costs
         raise
     return BacktestResult(root, sessions[0], sessions[-1], cash, costs, result, len(history_days), stats,
                           math.fsum(float(abs(f.quantity) * f.price) for f in record.fills),
-                          math.fsum(record.navs) / len(record.navs))
+                          math.fsum(record.navs) / len(record.navs), notes)
 
 
 def _by_session(rows: Sequence[PriceRow]) -> dict[date, list[PriceRow]]:

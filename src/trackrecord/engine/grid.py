@@ -256,7 +256,7 @@ def _trial(item: tuple[GridRun, Settings, Mapping[str, Value]]) -> Trial:
     folder = Path(tempfile.mkdtemp(prefix="trial-", dir=run.scratch))
     try:
         result = run_backtest(settings, run.history, folder / "ws", run.costs, run.start, run.end, run.cash, run.now,
-                              run.open_workspace, calendar)
+                              run.open_workspace, calendar, refuse_jumps=False)  # a gate that stops it: a failed trial
     except RuntimeFailure as exc:  # the engine could not run this combination: a trial that failed, still counted
         return Trial(dict(params), None, None, None, None, 0, 252, None, None, None, failed=str(exc))
     except TrackrecordError as exc:
