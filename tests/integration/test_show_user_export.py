@@ -114,3 +114,28 @@ def test_demo_replays_up_to_the_clock_the_other_commands_read(demo: Path) -> Non
         rows = conn.execute("SELECT payload FROM events WHERE kind = 'snapshot.recorded'").fetchall()
     days = [json.loads(payload)["positions"][0]["price_date"] for (payload,) in rows if json.loads(payload)["positions"]]
     assert max(days) == "2026-10-30"
+
+
+def test_one_edited_event_is_named_without_false_lines_after_it(cli, demo: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A changed deposit at seq N cuts the chain there: the manifest, the checkpoints file and the
+    reports after N are not "different from the bundle", they are past the break."""
+    assert cli("--home", demo, "report", "2026-10").code == 0
+    out, edited = tmp_path / "record.zip", tmp_path / "edited.zip"
+    assert cli("--home", demo, "export", "bundle", out).code == 0
+    with zipfile.ZipFile(out) as source, zipfile.ZipFile(edited, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "events.jsonl":
+                lines = data.split(b"\n")
+                index = next(i for i, line in enumerate(lines) if b'"cashflow.recorded"' in line)
+                lines[index] = lines[index].replace(b'"amount":"', b'"amount":"1', 1)
+                data = b"\n".join(lines)
+            target.writestr(info, data)
+    result = cli("verify", edited, "--json")
+    assert result.code == 1
+    document = json.loads(result.out)
+    problems = document["problems"]
+    assert str(document["first_break"]["file"]) == "events.jsonl" and document["first_break"]["seq"] > 0
+    assert not any("differs from the bundle's" in p or "is not the one event" in p or p.startswith("checkpoints.jsonl")
+                   for p in problems), problems
+    assert any("not checked: event seq" in p and "past the chain's first break" in p for p in problems)

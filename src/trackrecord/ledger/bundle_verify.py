@@ -404,17 +404,19 @@ def _stored_hashes(text: str, result: BundleResult) -> dict[int, str]:
 
 def _check_side_files(result: BundleResult) -> None:
     checkpoints = [e for e in result.events if e.kind == kinds.CHECKPOINT_SIGNED]
-    if result.files.get(CHECKPOINTS_FILE) is not None and result.files[CHECKPOINTS_FILE] != checkpoints_text(checkpoints):
+    if result.chain_intact and result.files.get(CHECKPOINTS_FILE) is not None and \
+            result.files[CHECKPOINTS_FILE] != checkpoints_text(checkpoints):
         result.fail(CHECKPOINTS_FILE, None, "differs from the checkpoint.signed events of events.jsonl")
     recorded = "".join(line + "\n" for line in _recorded_commitments(result)).encode("utf-8")
-    if result.files.get(COMMITMENTS_FILE) is not None and result.files[COMMITMENTS_FILE] != recorded:
+    if result.chain_intact and result.files.get(COMMITMENTS_FILE) is not None and \
+            result.files[COMMITMENTS_FILE] != recorded:
         result.fail(COMMITMENTS_FILE, None, "differs from the commitment.made events of events.jsonl")
 
 
 def _check_manifest_against_chain(result: BundleResult) -> None:
     manifest = result.manifest
-    if not manifest or not result.events:
-        return
+    if not manifest or not result.events or not result.chain_intact:
+        return  # a broken chain is named at its first bad seq: its intact prefix is not "the bundle's"
     head = result.events[-1]
     checks = (
         ("head_seq", head.seq), ("head_hash", head.hash), ("events", len(result.events)),
@@ -439,7 +441,9 @@ def _check_attachments(result: BundleResult) -> None:
             digest = hashlib.sha256(content).hexdigest()
             for seq in entry.get("seqs", []):
                 event = by_seq.get(seq)
-                if event is None or digest not in event.payload:
+                if event is None and not result.chain_intact:
+                    result.fail(name, seq, f"not checked: event seq {seq} is past the chain's first break")
+                elif event is None or digest not in event.payload:
                     result.fail(name, seq, f"its sha256 {digest[:16]} is not the one event seq {seq} recorded")
                 elif section == "reports" and event.kind != REPORT_KIND:
                     result.fail(name, seq, f"event seq {seq} is a {event.kind}, not a {REPORT_KIND}")
