@@ -60,3 +60,9 @@ def test_a_weekly_report_before_the_record_names_the_week_option(cli, demo: Path
     result = cli("--home", demo, "weekly-report", "--week", "2024-W01")
     assert result.code == 2, result
     assert result.err.startswith("error: --week 2024-W01: account SIM0001 has no snapshot") and "PERIOD" not in result.err
+
+
+def test_trades_over_a_range_without_fills_says_so_instead_of_zero_percent_of_each(cli, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    out = cli("--home", demo, "trades", "2030-01-01").out
+    assert "Provenance of the fills: none in the period" in out
+    assert "broker 0%, imported 0%, simulated 0%" not in out

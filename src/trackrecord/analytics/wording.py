@@ -109,6 +109,8 @@ def provenance_line(shares: dict[str, float] | None, what: str) -> str:
     """"Provenance of the snapshots: broker 0%, imported 100%, simulated 0%"."""
     if not shares:
         return f"Provenance of the {what}: none recorded"
+    if not any(shares.values()):  # all-zero shares: nothing in the period, not "0% of each origin"
+        return f"Provenance of the {what}: none in the period"
     parts = ", ".join(f"{origin} {share:.0%}" for origin, share in shares.items())
     return f"Provenance of the {what}: {parts}"
 
