@@ -92,10 +92,8 @@ class _Holding:
     quantity: Decimal
     cost: Decimal  # quantity × average price paid, in the instrument's currency
     currency: str
-    _average: Decimal | None = None  # cost / quantity, found once per change (every snapshot values it)
 
     def apply(self, signed_quantity: Decimal, price: Decimal) -> None:
-        self._average = None
         after = self.quantity + signed_quantity
         if self.quantity == 0 or (self.quantity > 0) == (signed_quantity > 0):
             self.cost += signed_quantity * price
@@ -107,10 +105,7 @@ class _Holding:
 
     @property
     def average_cost(self) -> Decimal:
-        average = self._average
-        if average is None:
-            average = self._average = self.cost / self.quantity if self.quantity else ZERO
-        return average
+        return self.cost / self.quantity if self.quantity else ZERO
 
 
 class SimulatedBroker:
