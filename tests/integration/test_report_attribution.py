@@ -193,8 +193,37 @@ def _near(pixel: tuple[int, int, int], colour: tuple[int, int, int]) -> bool:
     return all(abs(a - b) < 40 for a, b in zip(pixel, colour))
 
 
-def test_attribution_on_adjusted_only_prices_names_the_missing_closes_and_the_fix(tmp_path: Path, cli,  # type: ignore[no-untyped-def]
-                                                                                 shared_data: Path) -> None:
+def test_attribution_on_adjusted_only_prices_names_the_missing_closes_and_the_fix(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_backtest_user_workspace import write_market
+
+    root = tmp_path / "ws"
+    assert cli("init", root, "--base-currency", "USD", "--universe", "us-sectors", "--prices", "csv").code == 0
+    market = write_market(tmp_path / "prices")  # date,adj_close: adjusted closes only
+    config = root / "trackrecord.yaml"
+    config.write_text(config.read_text().replace('mode: "dry_run"', 'mode: "paper"', 1)
+                      .replace('csv_dir: "prices"', f'csv_dir: "{market}"', 1))
+    home = ("--home", root)
+    for command in (("prices", "update"), ("cashflow", "add", "--date", "2019-03-01", "--amount", "100000"),
+                    ("snapshot", "--as-of", "2019-03-29"), ("execute", "--as-of", "2019-04-01"),
+                    ("snapshot", "--as-of", "2019-04-02"), ("snapshot", "--as-of", "2019-04-03")):
+        assert cli(*home, *command).code == 0, command
+    before = len(_events(cli, root))
+    refused = cli(*home, "attribution")
+    assert refused.code == 2 and refused.err.startswith("error: ") and refused.err.count("\n") == 1, refused
+    assert "no raw close for XL" in refused.err and " .. 2019-04-03 (" in refused.err
+    assert "adjusted closes only" in refused.err and "close column" in refused.err and "yahoo" in refused.err
+    assert "run `trackrecord prices update`" not in refused.err, "an update from the same source cannot help"
+    assert len(_events(cli, root)) == before
+    made = _json(cli(*home, "report", "2019-04", "--json"))  # the report says why there is no table
+    page = next(p for p in _pages(Path(made["path"])) if TITLE in p)
+    assert "Not shown: no raw close for XL" in page.replace("\n", " ") and "Model TWR" not in page
+    assert cli(*home, "report", "verify", made["path"]).code == 0
+
+
+def test_a_backtest_on_adjusted_only_prices_reports_its_table_at_the_closes_it_traded(tmp_path: Path, cli,  # type: ignore[no-untyped-def]
+                                                                                       shared_data: Path) -> None:
+    # Behaviour changed on purpose (usebt): a backtest fills at its history's closes, adjusted
+    # ones when that is all it has; they are its model's closes too, so its attribution is shown.
     from tests.integration.test_backtest_agreement import open_wide
 
     root = tmp_path / "ws"
@@ -203,16 +232,10 @@ def test_attribution_on_adjusted_only_prices_names_the_missing_closes_and_the_fi
     out = tmp_path / "bt"
     assert cli("--home", root, "backtest", "--from", "2024-01-01", "--to", "2024-03-31", "--prices-dir",
                shared_data / "prices", "--out", out).code == 0
-    before = len(_events(cli, out))
-    refused = cli("--home", out, "attribution")
-    assert refused.code == 2 and refused.err.startswith("error: ") and refused.err.count("\n") == 1, refused
-    assert "no raw close for XL" in refused.err and " .. 2024-03-28 (" in refused.err
-    assert "adjusted closes only" in refused.err and "close column" in refused.err and "yahoo" in refused.err
-    assert "run `trackrecord prices update`" not in refused.err, "an update from the same source cannot help"
-    assert len(_events(cli, out)) == before
-    made = _json(cli("--home", out, "report", "2024-02", "--json"))  # the report says why there is no table
+    assert cli("--home", out, "attribution").code == 0
+    made = _json(cli("--home", out, "report", "2024-02", "--json"))
     page = next(p for p in _pages(Path(made["path"])) if TITLE in p)
-    assert "Not shown: no raw close for XL" in page.replace("\n", " ") and "Model TWR" not in page
+    assert "Model TWR" in page and "Not shown" not in page.replace("\n", " ")
     assert cli("--home", out, "report", "verify", made["path"]).code == 0
 
 

@@ -35,6 +35,7 @@ from trackrecord.ledger.parsing import parse_timestamp
 from trackrecord.ledger.queries import (
     FillRecord,
     PlannedSignal,
+    backtest_of,
     current_fills,
     intended_prices,
     planned_signals,
@@ -60,6 +61,7 @@ class RecordAttribution:
     simulated: bool
     paper: bool
     result: Attribution
+    backtest: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,7 @@ def attribution_document(services: Services, period_from: date | None = None, pe
     not in the base currency, or the price store lacks the raw closes the model is priced at."""
     done = attribute_record(services, period_from, period_to, account_id=account_id)
     return {"account": done.account_id, "base_currency": done.base_currency, "simulated": done.simulated,
-            "paper": done.paper, "flow_timing": services.settings.performance.flow_timing} | done.result.to_dict()
+            "paper": done.paper, "backtest": done.backtest, "flow_timing": services.settings.performance.flow_timing} | done.result.to_dict()
 
 
 def attribute_record(services: Services, period_from: date | None = None, period_to: date | None = None, *,
@@ -103,10 +105,14 @@ def attribute_record(services: Services, period_from: date | None = None, period
                         "attribution needs a base and at least one later session")
     with reading(services.engine) as conn:
         side = _ledger_side(conn, settings, record, first, last, timezone)
+        backtest = backtest_of(conn) is not None
         if closes is None:
             series = load_prices(conn, side.symbols, until=record.dates[last])
-            _refuse_adjusted_only(series, record.dates[first], record.dates[last])
-            closes = _raw_closes(series)
+            if backtest:
+                closes = _traded_closes(series)
+            else:
+                _refuse_adjusted_only(series, record.dates[first], record.dates[last])
+                closes = _raw_closes(series)
     inputs = AttributionInputs(side.snapshots, side.signals, side.fills, record.flows, SessionCloses(closes),
                                flow_weight_value(settings.performance.flow_timing))
     try:
@@ -118,7 +124,7 @@ def attribute_record(services: Services, period_from: date | None = None, period
     except AnalyticsInputError as exc:
         raise UserError(str(exc)) from None
     simulated = any(record.simulated[first : last + 1]) or record.fills_simulated
-    return RecordAttribution(record.account_id, record.base_currency, simulated, record.is_paper, result)
+    return RecordAttribution(record.account_id, record.base_currency, simulated, record.is_paper, result, backtest)
 
 
 def model_closes(services: Services, account_id: str, until: date, timezone: str | None = None,
@@ -140,14 +146,16 @@ def model_closes(services: Services, account_id: str, until: date, timezone: str
         except UserError as exc:  # a holding in another currency: no table, the reason shown
             return ModelCloses({}, str(exc))
         series = load_prices(conn, side.symbols, until=until)
+        backtest = backtest_of(conn) is not None
     unavailable = None
     try:
-        _refuse_adjusted_only(series, record.dates[0], record.dates[max(last, 0)])
+        if not backtest:
+            _refuse_adjusted_only(series, record.dates[0], record.dates[max(last, 0)])
     except UserError as exc:
         unavailable = str(exc)
     start = record.dates[0]
     kept = {}
-    for symbol, by_date in _raw_closes(series).items():
+    for symbol, by_date in (_traded_closes(series) if backtest else _raw_closes(series)).items():
         days = sorted(by_date)
         before = [d for d in days if d < start][-1:]
         kept[symbol] = {d: by_date[d] for d in days if d >= start or d in before}
@@ -193,6 +201,14 @@ def _ledger_side(conn: "Connection", settings: "Settings", record: PerformanceIn
 def _raw_closes(series: Mapping[str, PriceSeries]) -> dict[str, dict[date, float]]:
     return {s: {d: float(c) for d, c in zip(b.dates.astype("O").tolist(), b.close.tolist())
                 if c is not None and math.isfinite(c)} for s, b in series.items()}
+
+
+def _traded_closes(series: Mapping[str, PriceSeries]) -> dict[str, dict[date, float]]:
+    """A backtest's closes as its simulated broker filled at them: the raw close where the
+    history has one, else the adjusted close (an adjusted-only history is traded adjusted)."""
+    return {s: {d: float(c) for d, c in zip(b.dates.astype("O").tolist(),
+                                            np.where(np.isfinite(b.close), b.close, b.adj_close).tolist())
+                if math.isfinite(c)} for s, b in series.items()}
 
 
 def _refuse_adjusted_only(series: Mapping[str, PriceSeries], start: date, end: date) -> None:
