@@ -139,3 +139,16 @@ def test_one_edited_event_is_named_without_false_lines_after_it(cli, demo: Path,
     assert not any("differs from the bundle's" in p or "is not the one event" in p or p.startswith("checkpoints.jsonl")
                    for p in problems), problems
     assert any("not checked: event seq" in p and "past the chain's first break" in p for p in problems)
+
+
+def test_report_out_onto_the_ledger_or_another_file_is_refused(cli, demo: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    database = demo / "trackrecord.db"
+    before, events = database.read_bytes(), _events(cli, demo)
+    for command in (("report", "2026-10"), ("weekly-report", "--week", "2026-W43")):
+        result = cli("--home", demo, *command, "--out", database)
+        assert result.code == 3, (command, result)
+        assert "trackrecord.db exists and is not a trackrecord report: not replaced" in result.err
+    assert database.read_bytes() == before and _events(cli, demo) == events
+    again = tmp_path / "october.pdf"
+    assert cli("--home", demo, "report", "2026-10", "--out", again).code == 0
+    assert cli("--home", demo, "report", "2026-10", "--out", again).code == 0, "an earlier report is replaced"

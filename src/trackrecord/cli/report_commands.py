@@ -31,6 +31,7 @@ def report(
         raise typer.BadParameter(f"unexpected extra argument {pdf}", param_hint="PDF")
     from trackrecord.engine.reporting import make_monthly_report
 
+    refuse_replacing_other_file(out)
     made = make_monthly_report(context.services(ctx), period, account, out)
     if as_json:
         context.print_json(made.document())
@@ -45,6 +46,23 @@ def _verify(ctx: typer.Context, pdf: Path, as_json: bool) -> None:
 
     show_verdict(pdf, verify_report(context.services(ctx), pdf), as_json, report="report", period_key="period",
                  pages="pages")
+
+
+def refuse_replacing_other_file(out: Optional[Path]) -> None:
+    """``--out`` replaces only an earlier trackrecord report: ``report 2026-09 --out
+    trackrecord.db`` used to write the PDF over the ledger (``SafetyRefusal``, exit 3)."""
+    from trackrecord.errors import SafetyRefusal
+
+    if out is None or not out.is_file():
+        return
+    try:
+        data = out.read_bytes()
+    except OSError:
+        data = b""
+    if data.startswith(b"%PDF-") and (b"trackrecord-report:v1:" in data or b"trackrecord-weekly:v1:" in data):
+        return
+    raise SafetyRefusal(f"--out {out} exists and is not a trackrecord report: not replaced; give a new path, "
+                        "or move that file away first")
 
 
 def show_verdict(pdf: Path, verdict: "ReportVerdict", as_json: bool, *, report: str, period_key: str,

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from trackrecord.cli import context
-from trackrecord.cli.report_commands import show_verdict
+from trackrecord.cli.report_commands import refuse_replacing_other_file, show_verdict
 
 
 def weekly_report(
@@ -32,6 +32,7 @@ def weekly_report(
     if verify is not None:
         _verify(services, calendar, verify, as_json)
         return
+    refuse_replacing_other_file(out)
     made = make_weekly_report(services, calendar, chosen_week(calendar, week, wall_clock()), account, out)
     if as_json:
         context.print_json(made.document())
