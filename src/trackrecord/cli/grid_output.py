@@ -65,6 +65,9 @@ def render_grid(document: dict[str, Any], console: Any) -> None:
                   f"{ranks['rank_cagr']} of {ranks['of']}", markup=False)
     console.print(f"trials {d['trials']}; expected best Sharpe of unskilled trials (daily) {_num(d['expected_max_sharpe'], 4)}; "
                   f"PSR (vs 0) {_pct(d['psr'])}; deflated Sharpe ratio {_pct(d['dsr'])}", markup=False)
+    if d["trials"] == 1:
+        console.print("one trial: no selection to deflate, so the deflated Sharpe ratio is the PSR; give more values "
+                      "to --grid to ask whether these parameters were the best of many", markup=False)
     for name, reason in d["undefined"].items():
         console.print(f"{name}: {reason}", markup=False)
     for t in document["trials"]:

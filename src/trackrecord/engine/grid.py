@@ -114,7 +114,13 @@ def strategy_for(settings: Settings, params: Mapping[str, Value]) -> Settings:
     except ValidationError as exc:
         reason = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
         raise UserError(f"--grid combination {_label(params)}: {reason}") from None
-    return settings.model_copy(update={"strategy": strategy})
+    updated = settings.model_copy(update={"strategy": strategy})  # a copy is not validated: the cross-section rule
+    try:
+        updated._cap_fits_target()  # noqa: SLF001 (Settings' own rule; risk would refuse every rebalance)
+    except ValueError as exc:
+        raise UserError(f"--grid combination {_label(params)}: {exc}; raise risk.max_position_weight in "
+                        "trackrecord.yaml or leave the combination out") from None
+    return updated
 
 
 def earliest_history(settings: Settings, axes: Sequence[GridAxis], start: date) -> date:
