@@ -66,3 +66,10 @@ def test_trades_over_a_range_without_fills_says_so_instead_of_zero_percent_of_ea
     out = cli("--home", demo, "trades", "2030-01-01").out
     assert "Provenance of the fills: none in the period" in out
     assert "broker 0%, imported 0%, simulated 0%" not in out
+
+
+def test_stats_span_without_a_month_is_refused_not_ignored(cli, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    result = cli("--home", demo, "stats", "--span", "ytd")
+    assert result.code == 2 and "--span ytd: only with --month" in result.err and result.out == "", result
+    month = cli("--home", demo, "stats", "--month", "2026-10", "--span", "ytd", "--json")
+    assert month.code == 0 and month.out.startswith("{"), month

@@ -223,12 +223,16 @@ def stats(
     benchmark: Optional[str] = typer.Option(None, "--benchmark", help="SYMBOL, universe or none (default: performance.benchmark)"),
     account: Optional[str] = typer.Option(None, "--account", help="account id (default: the configured one, else the one with most snapshots)"),
     month: Optional[str] = typer.Option(None, "--month", metavar="YYYY-MM", help="the period of a monthly report's column (instead of FROM TO)"),
-    span: str = typer.Option("month", "--span", help="with --month: month, ytd (year to the month's end) or inception"),
+    span: Optional[str] = typer.Option(None, "--span", help="with --month: month, ytd (year to the month's end) or inception  [default: month]"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """Time-weighted performance, risk, benchmark-relative and trade statistics."""
     from trackrecord.engine.performance import performance_stats
+    from trackrecord.errors import UserError
 
+    if span is not None and month is None:  # it used to be ignored: the whole record was shown
+        raise UserError(f"--span {span}: only with --month YYYY-MM (the month whose column it is)")
+    span = span or "month"
     start, end = _period(period_from, period_to) if month is None else _report_period(month, span, period_from)
     services = context.services(ctx)
     document = performance_stats(services, start, end, benchmark, account_id=account)
