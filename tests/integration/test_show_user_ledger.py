@@ -64,3 +64,11 @@ def test_a_snapshot_or_a_fill_dated_in_the_future_is_refused_and_nothing_written
     assert result.err.count("\n") == 1 and _events(cli, workspace) == before
     (tmp_path / "navs.csv").write_text("date,nav\n2026-05-29,100000\n2026-06-01,100500\n")
     assert cli("--home", workspace, "import", "snapshots", tmp_path / "navs.csv").code == 0
+
+
+def test_a_record_of_one_day_does_not_claim_a_frequency(cli, workspace: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "navs.csv").write_text("date,nav\n2026-03-02,100000\n")
+    assert cli("--home", workspace, "import", "snapshots", tmp_path / "navs.csv").code == 0
+    out = cli("--home", workspace, "stats").out
+    assert "Record frequency: not known yet (a single snapshot, no return)" in out
+    assert "base 2026-03-02: no return yet (one snapshot)" in out and "returns - to" not in out

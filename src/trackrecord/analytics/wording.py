@@ -92,6 +92,8 @@ SHOWN_GAPS = 3
 def frequency_line(document: dict[str, Any]) -> str:
     """One line: the record's frequency, how it is annualised and its gaps."""
     frequency = document.get("frequency", "daily")
+    if document.get("metrics", {}).get("n_returns") == 0:  # one snapshot: no interval to tell it from
+        return "not known yet (a single snapshot, no return)"
     if frequency == "irregular":
         line = "irregular (snapshots at uneven intervals): total return, calendar CAGR and drawdown only"
     else:

@@ -112,7 +112,8 @@ def render_stats_table(document: dict[str, Any], console: Any) -> None:
     period, nonfinite = document["period"], document["nonfinite"]
     frequency = document.get("frequency", "daily")
     table = _table("Metric", "Value", title=_title(document, "Performance"),
-                  caption=f"base {period['base_date']}, returns {period['start'] or '-'} to {period['end']}",
+                  caption=(f"base {period['base_date']}, returns {period['start']} to {period['end']}" if period['start']
+                           else f"base {period['base_date']}: no return yet (one snapshot)"),
                   caption_justify="left")
     for label, key, fmt in metric_rows(frequency):
         table.add_row(label, _figure(document["metrics"], key, fmt, nonfinite, ""))
