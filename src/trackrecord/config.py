@@ -14,12 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 
 import yaml
-
-from trackrecord.vendor_startup import skip_pydantic_plugin_scan
-
-skip_pydantic_plugin_scan()  # before the first model below is built
-
-from pydantic import (  # noqa: E402
+from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,

@@ -60,27 +60,6 @@ def test_a_console_warning_is_still_shown_through_rich(tmp_path: Path, capsys: p
     assert "WARNING" in err and "the gateway is slow to answer" in err and "not shown" not in err
 
 
-def test_settings_load_without_pydantic_reading_every_installed_package(workspace: Path) -> None:
-    """pydantic's plugin loader imports importlib.metadata and scans every distribution's entry
-    points when the first model is built; trackrecord uses no pydantic plugin."""
-    probe = ("import sys, pathlib\nfrom trackrecord.config import load_settings\n"
-             "settings = load_settings(pathlib.Path(sys.argv[1]))\nassert settings.account.base_currency\n"
-             "print(sorted(m for m in ('importlib.metadata', 'email', 'zipfile') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", probe, str(workspace / "trackrecord.yaml")], capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "[]"
-
-
-def test_pydantic_plugins_named_in_the_environment_are_left_to_pydantic(workspace: Path) -> None:
-    probe = ("import sys\nimport trackrecord.config\n"
-             "print(hasattr(sys.modules['pydantic.plugin._loader'], '__file__'), 'importlib.metadata' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYDANTIC_DISABLE_PLUGINS": "some_plugin"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["True", "True"]
-
-
 def test_a_command_collects_young_objects_every_50000_allocations_not_700(cli) -> None:  # type: ignore[no-untyped-def]
     """A command's objects mostly live to its end: at CPython's 700 the collector walked the
     whole heap twice in the 25-year backtest, ~150-190 ms of collection in all."""

@@ -7,13 +7,9 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from trackrecord.vendor_startup import skip_pydantic_plugin_scan
+import typer
 
-skip_pydantic_plugin_scan()  # typer builds pydantic adapters for the options
-
-import typer  # noqa: E402
-
-from trackrecord.cli.context import GlobalOptions  # noqa: E402
+from trackrecord.cli.context import GlobalOptions
 
 COMMAND_MODULES = (
     "trackrecord.cli.workspace_commands",
