@@ -52,6 +52,7 @@ from trackrecord.reports.style import (
 
 MARGIN = 16 * mm
 WIDTH = A4[0] - 2 * MARGIN
+FRAME_HEIGHT = A4[1] - 2 * MARGIN - 18
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                "November", "December")
@@ -158,7 +159,7 @@ def render_pdf(flowables: Sequence[Any], header: Header, title: str, subject: st
     doc = BaseDocTemplate(out, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + 14,
                           bottomMargin=MARGIN + 4, title=title, author="trackrecord", subject=subject,
                           creator="trackrecord", keywords=keywords, invariant=1, pageCompression=1)
-    frame = Frame(MARGIN, MARGIN + 4, WIDTH, A4[1] - 2 * MARGIN - 18, id="body", leftPadding=0, rightPadding=0,
+    frame = Frame(MARGIN, MARGIN + 4, WIDTH, FRAME_HEIGHT, id="body", leftPadding=0, rightPadding=0,
                   topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
     doc.build(list(flowables), canvasmaker=_canvas_class(header))
@@ -455,7 +456,10 @@ def annotations_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
                  for a in report.annotations]
         widths = [17 * mm, 14 * mm, 13 * mm, 0.0, 46 * mm, 14 * mm]
         widths[3] = WIDTH - sum(widths)
-        table = _data_table(rows, widths, size=7, split_in_row=True)  # a note may hold 4,000 characters
+        # A note of up to 4,000 characters may be taller than a page: only then may its row go on over
+        # the next page (measured on a probe table, so that every other report keeps its bytes).
+        too_tall = _tallest_row(_data_table(rows, widths, size=7)) > FRAME_HEIGHT
+        table = _data_table(rows, widths, size=7, split_in_row=too_tall)
         table.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "LEFT"), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         out.append(table)
         out.append(Paragraph("Each annotation at its latest version (an edit is a new version; the earlier ones stay "
@@ -529,6 +533,11 @@ def _number_table_style(count: int, size: float = 7.8) -> TableStyle:
              ("TOPPADDING", (0, 0), (-1, -1), 2.2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.2)]
     style += [("BACKGROUND", (0, r), (-1, r), BAND) for r in range(2, count, 2)]
     return TableStyle(style)
+
+
+def _tallest_row(table: Table) -> float:
+    table.wrap(WIDTH, FRAME_HEIGHT)
+    return max(table._rowHeights or [0.0])  # reportlab's measured rows (no public accessor)
 
 
 def _code_point_note(texts: Iterable[str]) -> str:
