@@ -122,3 +122,12 @@ def test_cash_given_with_an_exponent_is_recorded_and_shown_in_full(home: Path, m
     assert json.loads(result.out)["cash"] == "200000"
     created = json.loads(cli("--home", tmp_path / "out", "ledger", "log", "--json").out)[0]
     assert created["payload"]["backtest"]["cash"] == "200000"
+
+
+def test_verify_on_a_backtest_says_what_the_record_is(backtest: Path, home: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    shown = cli("--home", backtest, "verify")
+    assert shown.code == 0 and shown.out.startswith("record: SIMULATED | BACKTEST"), shown
+    document = json.loads(cli("--home", backtest, "verify", "--json").out)
+    assert document["ok"] and document["simulated"] is True and document["backtest"] is True
+    live = json.loads(cli("--home", home, "verify", "--json").out)
+    assert "backtest" not in live and "SIMULATED" not in cli("--home", home, "verify").out

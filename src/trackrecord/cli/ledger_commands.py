@@ -106,12 +106,19 @@ def verify(
     if commitments:
         raise UserError("--commitment needs a bundle: trackrecord verify BUNDLE.zip --commitment LINE")
     from trackrecord.ledger.operations import verify_ledger
+    from trackrecord.ledger.queries import backtest_of, reading
 
     services = context.services(ctx)
     result = verify_ledger(services.ledger, services.workspace.public_key_path, services.workspace.root)
+    with reading(services.engine) as conn:
+        backtest = backtest_of(conn) is not None
     if as_json:
-        context.print_json(result.document())
-    elif result.ok:
+        context.print_json(result.document() | ({"simulated": True, "backtest": True} if backtest else {}))
+        _exit_unless(result.ok)
+        return
+    if backtest:
+        typer.echo("record: SIMULATED | BACKTEST (a `trackrecord backtest` replay, not a trading record)")
+    if result.ok:
         typer.echo(f"ledger OK: {result.events} events, head seq {result.head_seq} {result.head_hash[:16]}, "
                    f"{result.checkpoints} signed checkpoints, {result.unsigned_events} events after the last signed "
                    f"checkpoint, {len(result.projections_checked)} projections match, "
@@ -122,11 +129,14 @@ def verify(
         typer.echo(f"ledger BROKEN ({where}):", err=True)
         for problem in result.problems:
             typer.echo(f"  {problem}", err=True)
-    if not as_json:
-        for warning in result.warnings:
-            typer.echo(f"warning: {warning}", err=True)
-        typer.echo(f"not provable here: {NOT_PROVABLE} (docs/ledger.md)", err=not result.ok)
-    if not result.ok:
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"not provable here: {NOT_PROVABLE} (docs/ledger.md)", err=not result.ok)
+    _exit_unless(result.ok)
+
+
+def _exit_unless(ok: bool) -> None:
+    if not ok:
         raise typer.Exit(1)
 
 
