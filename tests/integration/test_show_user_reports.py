@@ -73,3 +73,15 @@ def test_stats_span_without_a_month_is_refused_not_ignored(cli, demo: Path) -> N
     assert result.code == 2 and "--span ytd: only with --month" in result.err and result.out == "", result
     month = cli("--home", demo, "stats", "--month", "2026-10", "--span", "ytd", "--json")
     assert month.code == 0 and month.out.startswith("{"), month
+
+
+def test_a_month_after_a_month_without_snapshot_says_where_its_return_starts(cli, workspace: Path,  # type: ignore[no-untyped-def]
+                                                                            tmp_path: Path) -> None:
+    (tmp_path / "navs.csv").write_text("date,nav\n2026-03-31,100000\n2026-04-30,101000\n2026-06-30,103000\n")
+    assert cli("--home", workspace, "import", "snapshots", tmp_path / "navs.csv").code == 0
+    assert cli("--home", workspace, "report", "2026-05").code == 2  # no snapshot in May: no report of May
+    assert cli("--home", workspace, "report", "2026-06").code == 0
+    june = _text(workspace / "reports" / "monthly" / "2026-06.pdf")
+    assert "No snapshot between 2026-04-30 and this month: the month's figures run from the snapshot of 2026-04-30." in june
+    assert cli("--home", workspace, "report", "2026-04").code == 0
+    assert "No snapshot between" not in _text(workspace / "reports" / "monthly" / "2026-04.pdf")

@@ -172,6 +172,9 @@ class MonthlyReport:
     # The month has sessions after that snapshot (a month still open, or a record with a gap):
     # the positions and NAV are of that snapshot, not of month end.
     ends_early: bool = False
+    # The month's return starts at a snapshot before the previous month's last session (a record
+    # with a gap): the date it runs from, else None.
+    month_base: date | None = None
 
 
 def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
@@ -218,7 +221,16 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
         commentary=month_commentary(record.events, period.first),
         attribution=attribution_table(record, period, label, inputs), valued_on=inputs.dates[last],
         ends_early=_sessions_after(record, inputs.dates[last], period.last),
+        month_base=_stale_month_base(record, month, period),
     )
+
+
+def _stale_month_base(record: RebuiltRecord, month: dict[str, Any], period: Period) -> date | None:
+    base = (month.get("period") or {}).get("base_date")
+    before = [day for day in record.frozen.sessions if day < period.first.isoformat()]
+    if not base or not before or base >= before[-1]:
+        return None
+    return date.fromisoformat(base)
 
 
 def _sessions_after(record: RebuiltRecord, valued_on: date, month_end: date) -> bool:

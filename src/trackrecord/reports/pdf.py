@@ -216,7 +216,9 @@ def cover_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
         Spacer(1, 6 * mm),
         tiles,
         Paragraph("Time-weighted returns, net of commissions; the annualised figure is shown only for a record of a "
-                  "year or more.", st["small"]),
+                  "year or more." + (f" No snapshot between {report.month_base} and this month: the month's figures "
+                                     f"run from the snapshot of {report.month_base}." if report.month_base else ""),
+                  st["small"]),
         Spacer(1, 5 * mm),
         _facts_table(facts, st),
         Spacer(1, 5 * mm),
