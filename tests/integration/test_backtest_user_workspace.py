@@ -131,3 +131,9 @@ def test_verify_on_a_backtest_says_what_the_record_is(backtest: Path, home: Path
     assert document["ok"] and document["simulated"] is True and document["backtest"] is True
     live = json.loads(cli("--home", home, "verify", "--json").out)
     assert "backtest" not in live and "SIMULATED" not in cli("--home", home, "verify").out
+
+
+def test_the_orders_of_a_backtest_say_simulated_backtest(backtest: Path, home: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    shown = cli("--home", backtest, "orders")
+    assert shown.code == 0 and "Orders (latest first) | SIMULATED | BACKTEST" in shown.out, shown
+    assert "BACKTEST" not in cli("--home", home, "orders").out

@@ -252,11 +252,12 @@ def snapshot(
 def orders(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON"),
            limit: int = typer.Option(50, "--limit", min=1)) -> None:
     """Orders the engine sent or intended, latest first, with their status and fill price."""
-    from trackrecord.ledger.queries import reading, recent_orders
+    from trackrecord.ledger.queries import backtest_of, reading, recent_orders
 
     services = context.services(ctx)
     with reading(services.engine) as conn:
         rows = recent_orders(conn, limit)
+        backtest = backtest_of(conn) is not None
     if as_json:
         context.print_json([r.document() for r in rows])
         return
@@ -266,7 +267,8 @@ def orders(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
                Column("Status", 5, False))
     cells = [[r.order_ref, r.mode, r.side, str(r.quantity), r.symbol, r.order_type, str(r.intended_price),
               "" if r.fill_price is None else f"{r.fill_price.quantize(Decimal('0.0001'))}", r.status] for r in rows]
-    print_fitted(context.console(), "Orders (latest first)", columns, cells)
+    title = "Orders (latest first)" + (" | SIMULATED | BACKTEST" if backtest else "")  # a backtest's are paper-mode
+    print_fitted(context.console(), title, columns, cells)
 
 
 def register(app: typer.Typer) -> None:
