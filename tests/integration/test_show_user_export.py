@@ -152,3 +152,22 @@ def test_report_out_onto_the_ledger_or_another_file_is_refused(cli, demo: Path, 
     again = tmp_path / "october.pdf"
     assert cli("--home", demo, "report", "2026-10", "--out", again).code == 0
     assert cli("--home", demo, "report", "2026-10", "--out", again).code == 0, "an earlier report is replaced"
+
+
+def test_an_edited_line_of_hashes_txt_is_blamed_on_hashes_txt_not_the_event(cli, demo: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out, edited = tmp_path / "record.zip", tmp_path / "edited.zip"
+    assert cli("--home", demo, "export", "bundle", out).code == 0
+    with zipfile.ZipFile(out) as source, zipfile.ZipFile(edited, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "hashes.txt":
+                lines = data.split(b"\n")
+                lines[10] = lines[10][:-1] + (b"0" if lines[10][-1:] != b"0" else b"1")
+                data = b"\n".join(lines)
+            target.writestr(info, data)
+    result = cli("verify", edited, "--json")
+    assert result.code == 1
+    document = json.loads(result.out)
+    assert document["first_break"]["file"] == "hashes.txt" and document["first_break"]["seq"] == 11, document
+    assert "hashes.txt was changed, not the event" in document["first_break"]["message"]
+    assert not any(p.startswith("events.jsonl") for p in document["problems"]), document["problems"]

@@ -14,6 +14,7 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from trackrecord.errors import UserError
@@ -263,7 +264,7 @@ class _BundleChain:
             found = match(line)
             digest = sha256(prev + line).hexdigest()
             if found is None or int(found.group(1)) != number or digest != stored(number) or line[-1:] != b"]":
-                self._diagnose(number, line, found)
+                self._diagnose(number, line, found, digest, lines)
                 self.lines = lines[:number - 1]
                 return
             hashes.append(digest)
@@ -290,7 +291,8 @@ class _BundleChain:
         return StoredEvent(seq, found.group(2).decode("ascii"), found.group(3).decode("ascii"),
                            line[found.end():-1].decode("utf-8"), hashes[seq - 1], hashes[seq])
 
-    def _diagnose(self, number: int, line: bytes, found: "re.Match[bytes] | None") -> None:
+    def _diagnose(self, number: int, line: bytes, found: "re.Match[bytes] | None", digest: str = "",
+                  lines: Sequence[bytes] = ()) -> None:
         if found is None or line[-1:] != b"]":
             self._break(number, f"line {number} is not an event [seq,\"recorded_at\",\"kind\",payload]")
             return
@@ -300,8 +302,21 @@ class _BundleChain:
             self._break(number, f"seq {number}: {what} (found seq {seq} where {number} was expected)")
         elif number not in self.stored:
             self._break(seq, f"seq {seq}: hashes.txt has no hash for it")
+        elif self._only_the_stored_hash_changed(number, digest, lines):
+            self.result.fail(HASHES_FILE, seq, f"seq {seq}: hashes.txt holds {self.stored[number]}, but the event "
+                                               f"hashes to {digest} and the chain goes on from it: hashes.txt was "
+                                               "changed, not the event")
         else:
             self._break(seq, f"seq {seq}: hash does not match the event's content (hashes.txt holds another)")
+
+    def _only_the_stored_hash_changed(self, number: int, digest: str, lines: Sequence[bytes]) -> bool:
+        """The event's own hash continues the chain (the next line hashes on from it to the hash
+        stored for that line, or it is the manifest's head): hashes.txt's line is the edited one."""
+        if not digest:
+            return False
+        if number < len(lines):
+            return hashlib.sha256(digest.encode("ascii") + lines[number]).hexdigest() == self.stored.get(number + 1)
+        return digest == self.result.manifest.get("head_hash")
 
     def _break(self, seq: int, message: str) -> None:
         self.result.fail(EVENTS_FILE, seq, message)
@@ -356,7 +371,7 @@ def check_chain(result: BundleResult) -> "_BundleChain | None":
     stored = _stored_hashes(hash_text, result)
     chain = _BundleChain(result, stored)
     chain.run(raw_events)
-    broken = any(p.file == EVENTS_FILE and p.seq is not None for p in result.problems)
+    broken = any(p.file in (EVENTS_FILE, HASHES_FILE) and p.seq is not None for p in result.problems)
     result.unsigned_events = chain.unsigned
     if not broken and chain.unsigned:
         result.fail(EVENTS_FILE, None, f"{chain.unsigned} events after the last signed checkpoint are not "
