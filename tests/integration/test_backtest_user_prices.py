@@ -71,3 +71,14 @@ def test_prices_that_end_before_from_name_the_dates(cli, home: Path, tmp_path: P
     market = write_market(tmp_path / "prices")
     refused = cli("--home", home, "backtest", "--from", "2030-01-01", "--to", "2030-06-30", "--prices-dir", market)
     assert refused.code == 2 and "from the lookback before --from 2030-01-01 to --to 2030-06-30" in refused.err, refused
+
+
+def test_a_to_date_in_the_future_ends_the_backtest_at_the_last_bar_and_says_so(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    market = write_market(tmp_path / "prices")
+    result = cli("--home", home, "backtest", "--from", "2019-03-01", "--to", "2031-06-30", "--prices-dir", market,
+                 "--out", tmp_path / "out", "--json")
+    assert result.code == 0, result
+    document = json.loads(result.out)
+    assert document["to"] == "2019-06-28"
+    assert document["notes"] == ["--to 2031-06-30 is after the price history's last session (2019-06-28): the "
+                                 "backtest ends there"]

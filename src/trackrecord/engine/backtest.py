@@ -19,7 +19,7 @@ import os
 import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Mapping, Sequence
@@ -212,6 +212,8 @@ def replay_sessions(calendar: "ExchangeCalendar", history: PriceHistory, setting
     if last < min(end, max(last_bar.values()), calendar.last_session):
         notes.append(f"the backtest stops on {last}, the last bar of {_where(history, ends_first)}; "
                      f"other instruments have bars to {max(last_bar.values())}")
+    elif last < end and calendar.sessions_between(last + timedelta(days=1), end).size:
+        notes.append(f"--to {end} is after the price history's last session ({last}): the backtest ends there")
     _refuse_gaps(calendar, history, days, closes, max(needed, max(first_bar.values())), last,
                  settings.prices.max_daily_move if refuse_jumps else math.inf)
     history_days = sorted({row.session_date for row in history.rows if row.session_date < first})
