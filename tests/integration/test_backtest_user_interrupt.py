@@ -81,3 +81,25 @@ def test_an_out_folder_beneath_a_file_is_refused_in_one_line(cli, home: Path, tm
     assert refused.code == 2, refused
     assert "cannot write there" in refused.err and len(refused.err.strip().splitlines()) == 1, refused.err
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_grid_is_one_line_and_leaves_no_trial_workspace(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    market = write_market(tmp_path / "prices", first=date(1998, 1, 1), last=date(2019, 6, 30))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / "src"), TMPDIR=str(scratch))
+    process = subprocess.Popen([sys.executable, "-m", "trackrecord", "--home", str(home), "backtest", "--from",
+                                "1999-06-01", "--to", "2019-06-30", "--prices-dir", str(market), "--grid", "top_n=3,4",
+                                "--jobs", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob("trackrecord-grid-*/trial-*/.ws.building-*/trackrecord.db")):
+        assert process.poll() is None and time.monotonic() < deadline, "the grid never started a trial"
+        time.sleep(0.02)
+    time.sleep(0.3)
+    os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole process group
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "backtest --grid interrupted" in err and "Traceback" not in err, err
+    assert out == "" and list(scratch.iterdir()) == []

@@ -119,8 +119,12 @@ def backtest(
     if axes is not None:
         from trackrecord.cli.grid_output import run_and_show_grid
 
-        run_and_show_grid(settings, history, costs, start, end, capital, now, backtest_workspace,
-                          min(since, DEFAULT_START), axes, jobs, json_output)
+        try:
+            run_and_show_grid(settings, history, costs, start, end, capital, now, backtest_workspace,
+                              min(since, DEFAULT_START), axes, jobs, json_output)
+        except KeyboardInterrupt:
+            sys.stderr.write("backtest --grid interrupted: no table, its throw-away workspaces were removed\n")
+            raise typer.Exit(130) from None
         return
     log.info("backtest %s .. %s (SIMULATED) into %s: its log is there", start, end, folder)
     try:
