@@ -46,6 +46,7 @@ def hook():  # type: ignore[no-untyped-def]
 def test_monthly_report_job_emails_the_pdf(cli, tmp_path: Path, smtp: SmtpServer,  # type: ignore[no-untyped-def]
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "demo"
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-02T18:00:00Z")  # the demo ends on that session, whatever today is
     assert cli("demo", root, "--years", "1").code == 0
     _configure(root, smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none",
                email_from="desk@example.test", email_to=["trader@example.test"])

@@ -12,8 +12,9 @@ import pytest
 
 
 @pytest.fixture
-def demo(tmp_path: Path, cli) -> Path:  # type: ignore[no-untyped-def]
+def demo(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> Path:  # type: ignore[no-untyped-def]
     root = tmp_path / "demo"
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-30T18:00:00Z")  # the demo ends the session before the tests' next day
     assert cli("demo", root, "--years", "1", "--seed", "3").code == 0
     return root
 
