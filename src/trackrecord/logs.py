@@ -26,8 +26,9 @@ class PrivateRotatingFileHandler(RotatingFileHandler):
 
     def _open(self):  # type: ignore[no-untyped-def]
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
-        os.fchmod(fd, FILE_MODE)
         self._regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        if self._regular:  # a log pointed at /dev/null or a pipe keeps that file's own mode
+            os.fchmod(fd, FILE_MODE)
         return os.fdopen(fd, self.mode if "a" in self.mode else "a", encoding=self.encoding, errors=self.errors)
 
     def emit(self, record: logging.LogRecord) -> None:

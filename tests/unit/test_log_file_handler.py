@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -60,10 +61,18 @@ def test_the_log_rolls_over_where_the_standard_handler_does(logs: Path, tmp_path
     assert ours == theirs and len(ours) == 4
 
 
-def test_a_log_that_is_no_regular_file_is_never_rotated(logs: Path) -> None:
+def test_a_log_that_is_no_regular_file_is_never_rotated_nor_made_private(logs: Path) -> None:
+    """Run as root, making /dev/null 0600 broke every other user's processes on the machine."""
     os.symlink(os.devnull, logs / "trackrecord.log")
-    configure_logging(logs, "INFO", max_bytes=10, backups=2)
-    for n in range(5):
-        logging.getLogger(LOGGER).warning("line %d", n)
-    assert sorted(p.name for p in logs.iterdir()) == ["trackrecord.log"]
-    assert (logs / "trackrecord.log").is_symlink()
+    mode = os.stat(os.devnull).st_mode
+    try:
+        configure_logging(logs, "INFO", max_bytes=10, backups=2)
+        for n in range(5):
+            logging.getLogger(LOGGER).warning("line %d", n)
+        assert sorted(p.name for p in logs.iterdir()) == ["trackrecord.log"]
+        assert (logs / "trackrecord.log").is_symlink()
+        assert os.stat(os.devnull).st_mode == mode
+    finally:
+        configure_logging(None)
+        if os.stat(os.devnull).st_mode != mode:
+            os.chmod(os.devnull, stat.S_IMODE(mode))
