@@ -137,3 +137,25 @@ def test_the_orders_of_a_backtest_say_simulated_backtest(backtest: Path, home: P
     shown = cli("--home", backtest, "orders")
     assert shown.code == 0 and "Orders (latest first) | SIMULATED | BACKTEST" in shown.out, shown
     assert "BACKTEST" not in cli("--home", home, "orders").out
+
+
+def test_a_backtest_bundle_says_it_is_a_backtest_to_whoever_verifies_it(backtest: Path, home: Path, cli,  # type: ignore[no-untyped-def]
+                                                                       tmp_path: Path) -> None:
+    """A recipient of a backtest's bundle must not take it for a track record: the export and
+    the offline verify say SIMULATED | BACKTEST, from the hash chain's first event."""
+    import shutil
+
+    copy = tmp_path / "bt"
+    shutil.copytree(backtest, copy)  # the export signs a checkpoint: the module's backtest stays as it was
+    exported = cli("--home", copy, "export", "bundle", tmp_path / "bt.zip")
+    assert exported.code == 0 and exported.out.startswith("record: SIMULATED | BACKTEST"), exported
+    shown = cli("verify", tmp_path / "bt.zip")
+    assert shown.code == 0 and shown.out.startswith("record: SIMULATED | BACKTEST"), shown
+    document = json.loads(cli("verify", tmp_path / "bt.zip", "--json").out)
+    assert document["ok"] and document["simulated"] is True and document["backtest"] is True
+
+    assert cli("--home", home, "cashflow", "add", "--date", "2019-03-01", "--amount", "5000").code == 0
+    live = cli("--home", home, "export", "bundle", tmp_path / "live.zip")
+    assert live.code == 0 and "BACKTEST" not in live.out, live
+    assert "BACKTEST" not in cli("verify", tmp_path / "live.zip").out
+    assert "backtest" not in json.loads(cli("verify", tmp_path / "live.zip", "--json").out)

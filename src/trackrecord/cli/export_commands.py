@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from trackrecord.cli import context
 from trackrecord.user_files import refuse_special_file
+
+if TYPE_CHECKING:
+    from trackrecord.services import Services
 
 
 def export_bundle(
@@ -48,6 +51,9 @@ def export_bundle(
             "files": sorted(manifest["files"]), "signed_head_now": bundle.signed_now,
         })
         return
+    if _is_backtest(services):
+        typer.echo("record: SIMULATED | BACKTEST (a `trackrecord backtest` replay, not a trading record): "
+                   "the bundle says so to whoever verifies it")
     if bundle.signed_now:
         typer.echo("signed a checkpoint of the head first: events after the last checkpoint were unsigned")
     typer.echo(f"wrote {out} ({len(bundle.data):,} bytes): {manifest['events']} events up to seq "
@@ -55,6 +61,13 @@ def export_bundle(
                f"reports, {len(manifest['statements'])} statements, account {manifest['account']}")
     typer.echo(f"key fingerprint {manifest['key_fingerprint']}: send it separately; the recipient runs "
                f"`trackrecord verify {out.name}`")
+
+
+def _is_backtest(services: Services) -> bool:
+    from trackrecord.ledger.queries import backtest_of, reading
+
+    with reading(services.engine) as conn:
+        return backtest_of(conn) is not None
 
 
 def _refuse_replacing_other_file(out: Path) -> None:

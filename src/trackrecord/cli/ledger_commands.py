@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -14,6 +14,9 @@ from trackrecord.ledger.commitments import record_commitment
 from trackrecord.ledger.signing import SigningKeyError
 from trackrecord.ledger.verify import NOT_PROVABLE
 from trackrecord.user_files import refuse_special_file
+
+if TYPE_CHECKING:
+    from trackrecord.ledger.chain import StoredEvent
 
 
 def known_kinds() -> frozenset[str]:
@@ -117,7 +120,7 @@ def verify(
         _exit_unless(result.ok)
         return
     if backtest:
-        typer.echo("record: SIMULATED | BACKTEST (a `trackrecord backtest` replay, not a trading record)")
+        typer.echo(BACKTEST_RECORD)
     if result.ok:
         typer.echo(f"ledger OK: {result.events} events, head seq {result.head_seq} {result.head_hash[:16]}, "
                    f"{result.checkpoints} signed checkpoints, {result.unsigned_events} events after the last signed "
@@ -135,6 +138,9 @@ def verify(
     _exit_unless(result.ok)
 
 
+BACKTEST_RECORD = "record: SIMULATED | BACKTEST (a `trackrecord backtest` replay, not a trading record)"
+
+
 def _exit_unless(ok: bool) -> None:
     if not ok:
         raise typer.Exit(1)
@@ -149,9 +155,12 @@ def verify_bundle_file(path: Path, commitments: list[str], as_json: bool) -> Non
     except OSError as exc:
         raise UserError(f"{path}: cannot read the bundle: {exc.strerror}") from None
     result = verify_bundle(data, str(path), commitments)
+    backtest = _is_backtest(result.events)
     if as_json:
-        context.print_json(result.document())
+        context.print_json(result.document() | ({"simulated": True, "backtest": True} if backtest else {}))
     elif result.ok:
+        if backtest:
+            typer.echo(BACKTEST_RECORD)
         typer.echo(f"bundle OK: {len(result.events)} events, head seq {result.head_seq} {result.hashes[-1][:16]}, "
                    f"{result.checkpoints} signed checkpoints, {result.figures_checked} figures recomputed from the "
                    f"events, {len(result.reports_checked)} reports, {len(result.commitments_checked)} commitments hold")
@@ -168,6 +177,16 @@ def verify_bundle_file(path: Path, commitments: list[str], as_json: bool) -> Non
         typer.echo(f"key fingerprint in the bundle: {result.fingerprint}", err=True)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _is_backtest(events: list[StoredEvent]) -> bool:
+    """Whether the chain's first event marks a backtest workspace (in the hash chain itself, so
+    a bundle says it as the workspace does)."""
+    from trackrecord.ledger import events as kinds
+    from trackrecord.ledger.queries import backtest_section
+
+    return bool(events) and events[0].kind == kinds.WORKSPACE_CREATED and \
+        backtest_section(json.loads(events[0].payload)) is not None
 
 
 def register(app: typer.Typer) -> None:
