@@ -98,8 +98,10 @@ class MonthLedger:
     def current(self) -> "Writer":
         """The month's writer, its transaction begun on first use."""
         if self._writer is None:
-            self._manager = self.ledger.writer()
-            self._writer = self._manager.__enter__()
+            manager = self.ledger.writer()
+            # kept only once begun: a Ctrl-C while it takes the lock leaves no transaction to end
+            self._writer = manager.__enter__()
+            self._manager = manager
         return self._writer
 
     def open_connection(self) -> Any:
