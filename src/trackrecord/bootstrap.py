@@ -20,7 +20,7 @@ from trackrecord.engine.pricebook import PriceBook
 from trackrecord.errors import RuntimeFailure, SafetyRefusal, UserError
 from trackrecord.ledger.db import create_db_engine, create_read_only_engine, migrate
 from trackrecord.ledger.operations import checkpoint
-from trackrecord.ledger.queries import backtest_of, reading
+from trackrecord.ledger.backtest_mark import is_backtest
 from trackrecord.ledger.store import SqlLedger, utc_now
 from trackrecord.market.calendar import open_calendar
 from trackrecord.market.service import calendar_for
@@ -62,7 +62,8 @@ def connect(workspace: Workspace, clock: "Clock | None" = None, durable: bool = 
         if isinstance(exc, DatabaseError):  # OperationalError, or "file is not a database" (a file put in its place)
             raise RuntimeFailure(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from None
         raise
-    ledger = SqlLedger(engine, workspace.writer_lock_path, clock or utc_now)
+    # durable=False is the replay's own connection (a backtest's alone): the one writer its records come from
+    ledger = SqlLedger(engine, workspace.writer_lock_path, clock or utc_now, replay=not durable)
     return Services(workspace, engine, ledger)
 
 
@@ -73,8 +74,7 @@ def is_backtest_workspace(workspace: Workspace) -> bool:
         return False
     engine = create_read_only_engine(workspace.database_url)
     try:
-        with reading(engine) as conn:
-            return backtest_of(conn) is not None
+        return is_backtest(engine)
     except Exception:  # no ledger yet (or not ours): not a backtest
         return False
     finally:

@@ -3,7 +3,6 @@ first events (``bootstrap.create_workspace`` opens the database between the two)
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
 

@@ -86,6 +86,67 @@ def test_a_backtest_workspace_refuses_records_that_are_not_the_replays(backtest:
     assert events(cli, backtest) == before, "nothing written"
 
 
+def test_the_kill_switch_as_typed_at_a_shell_refuses_a_backtest_too(backtest: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """The console script answers `kill-switch activate` on a fast path of its own, outside
+    the command line's refusals: it wrote a kill-switch change into the BACKTEST (exit 0)."""
+    import subprocess
+    import sys
+
+    before = events(cli, backtest)
+    typed = subprocess.run([sys.executable, "-m", "trackrecord", "--home", str(backtest), "kill-switch", "activate",
+                            "testing"], capture_output=True, text=True, timeout=120)
+    assert typed.returncode == 3, (typed.stdout, typed.stderr)
+    assert "is a BACKTEST workspace" in typed.stderr and len(typed.stderr.strip().splitlines()) == 1, typed.stderr
+    assert events(cli, backtest) == before, "nothing written"
+
+
+def test_the_dashboard_cannot_halt_a_backtest(backtest: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """The dashboard's one write goes to the ledger without the command line: the ledger
+    itself refuses it (409, nothing written) instead of a kill-switch change in the replay."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from tests.integration.dashboard_support import open_app
+
+    before = events(cli, backtest)
+    with open_app(backtest) as app, TestClient(app, base_url="http://127.0.0.1:5050", follow_redirects=False) as http:
+        page = http.get("/").text
+        csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        response = http.post("/kill-switch/activate", headers={"sec-fetch-site": "same-origin"},
+                             data={"reason": "from the dashboard", "confirm": "HALT", "csrf": csrf})
+    assert response.status_code == 409, response.text
+    assert "BACKTEST" in response.json()["detail"] and "nothing was written" in response.json()["detail"]
+    assert events(cli, backtest) == before
+
+
+def test_the_ledger_of_a_backtest_takes_only_signatures_commitments_and_reports(backtest: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """The rule where records are written, for every kind, whoever offers it (a script over
+    the services, a command added later): only what showing the backtest writes goes in."""
+    from trackrecord.bootstrap import connect
+    from trackrecord.errors import SafetyRefusal
+    from trackrecord.ledger.backtest_mark import SHOWING_KINDS
+    from trackrecord.ledger.operations import checkpoint
+    from trackrecord.workspace import open_workspace
+
+    from trackrecord.cli.ledger_commands import known_kinds
+
+    before = events(cli, backtest)
+    services = connect(open_workspace(backtest))
+    try:
+        for kind in sorted(known_kinds() - SHOWING_KINDS):
+            with pytest.raises(SafetyRefusal, match=f"a `{kind}` record that is not the replay's"):
+                services.ledger.append(kind, {"account_id": "SIM0001"})
+            with pytest.raises(SafetyRefusal):
+                services.ledger.append_many([("checkpoint.signed", {}), (kind, {})])
+        assert events(cli, backtest) == before, "nothing written"
+        checkpoint(services.ledger, services.workspace.private_key_path)
+    finally:
+        services.close()
+    log = json.loads(cli("--home", backtest, "ledger", "log", "--json").out)
+    assert len(log) == before + 1 and log[-1]["kind"] == "checkpoint.signed"
+    assert cli("--home", backtest, "verify").code == 0
+
+
 def test_a_backtest_workspace_still_answers_every_reading_command(backtest: Path, cli) -> None:  # type: ignore[no-untyped-def]
     for command in (("stats",), ("trades",), ("slippage",), ("verify",), ("orders",), ("cashflow", "list"),
                     ("kill-switch", "status"), ("prices", "show", "XLK")):

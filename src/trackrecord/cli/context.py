@@ -32,7 +32,9 @@ def options(ctx: typer.Context) -> GlobalOptions:
 
 
 # Commands that would add records of their own (a broker's, an import's, a person's) to the
-# ledger: refused on a BACKTEST workspace, whose record is the replay's alone.
+# ledger: refused on a BACKTEST workspace, whose record is the replay's alone, before they fetch
+# or write any file and naming the command. The rule itself is the ledger store's
+# (``ledger.backtest_mark.SHOWING_KINDS``), which refuses whatever this list misses.
 REFUSED_ON_A_BACKTEST = frozenset({
     "execute", "daily", "pull", "snapshot", "cashflow add", "cashflow void", "import snapshots",
     "import cashflows", "import fills", "import seed", "prices update", "prices import", "kill-switch activate",

@@ -252,7 +252,8 @@ def snapshot(
 def orders(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON"),
            limit: int = typer.Option(50, "--limit", min=1)) -> None:
     """Orders the engine sent or intended, latest first, with their status and fill price."""
-    from trackrecord.ledger.queries import backtest_of, reading, recent_orders
+    from trackrecord.ledger.backtest_mark import backtest_of
+    from trackrecord.ledger.queries import reading, recent_orders
 
     services = context.services(ctx)
     with reading(services.engine) as conn:

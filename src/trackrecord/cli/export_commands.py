@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import typer
 
 from trackrecord.cli import context
 from trackrecord.user_files import refuse_special_file
-
-if TYPE_CHECKING:
-    from trackrecord.services import Services
 
 
 def export_bundle(
@@ -26,6 +23,7 @@ def export_bundle(
     import os
 
     from trackrecord.engine.bundles import export_bundle as build
+    from trackrecord.ledger.backtest_mark import is_backtest
     from trackrecord.errors import UserError
 
     if out.is_dir():
@@ -51,7 +49,7 @@ def export_bundle(
             "files": sorted(manifest["files"]), "signed_head_now": bundle.signed_now,
         })
         return
-    if _is_backtest(services):
+    if is_backtest(services.engine):
         typer.echo("record: SIMULATED | BACKTEST (a `trackrecord backtest` replay, not a trading record): "
                    "the bundle says so to whoever verifies it")
     if bundle.signed_now:
@@ -61,13 +59,6 @@ def export_bundle(
                f"reports, {len(manifest['statements'])} statements, account {manifest['account']}")
     typer.echo(f"key fingerprint {manifest['key_fingerprint']}: send it separately; the recipient runs "
                f"`trackrecord verify {out.name}`")
-
-
-def _is_backtest(services: Services) -> bool:
-    from trackrecord.ledger.queries import backtest_of, reading
-
-    with reading(services.engine) as conn:
-        return backtest_of(conn) is not None
 
 
 def _refuse_replacing_other_file(out: Path) -> None:

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import typer
 
 from trackrecord.cli import context
 from trackrecord.errors import UserError
+from trackrecord.ledger.backtest_mark import opens_a_backtest
 from trackrecord.ledger.commitments import record_commitment
 from trackrecord.ledger.signing import SigningKeyError
 from trackrecord.ledger.verify import NOT_PROVABLE
 from trackrecord.user_files import refuse_special_file
-
-if TYPE_CHECKING:
-    from trackrecord.ledger.chain import StoredEvent
 
 
 def known_kinds() -> frozenset[str]:
@@ -109,7 +107,8 @@ def verify(
     if commitments:
         raise UserError("--commitment needs a bundle: trackrecord verify BUNDLE.zip --commitment LINE")
     from trackrecord.ledger.operations import verify_ledger
-    from trackrecord.ledger.queries import backtest_of, reading
+    from trackrecord.ledger.backtest_mark import backtest_of
+    from trackrecord.ledger.queries import reading
 
     services = context.services(ctx)
     result = verify_ledger(services.ledger, services.workspace.public_key_path, services.workspace.root)
@@ -155,7 +154,7 @@ def verify_bundle_file(path: Path, commitments: list[str], as_json: bool) -> Non
     except OSError as exc:
         raise UserError(f"{path}: cannot read the bundle: {exc.strerror}") from None
     result = verify_bundle(data, str(path), commitments)
-    backtest = _is_backtest(result.events)
+    backtest = opens_a_backtest(result.events)
     if as_json:
         context.print_json(result.document() | ({"simulated": True, "backtest": True} if backtest else {}))
     elif result.ok:
@@ -177,16 +176,6 @@ def verify_bundle_file(path: Path, commitments: list[str], as_json: bool) -> Non
         typer.echo(f"key fingerprint in the bundle: {result.fingerprint}", err=True)
     if not result.ok:
         raise typer.Exit(1)
-
-
-def _is_backtest(events: list[StoredEvent]) -> bool:
-    """Whether the chain's first event marks a backtest workspace (in the hash chain itself, so
-    a bundle says it as the workspace does)."""
-    from trackrecord.ledger import events as kinds
-    from trackrecord.ledger.queries import backtest_section
-
-    return bool(events) and events[0].kind == kinds.WORKSPACE_CREATED and \
-        backtest_section(json.loads(events[0].payload)) is not None
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,7 @@ from trackrecord.dashboard.documents import DashboardDocuments, NotRecorded
 from trackrecord.dashboard.pages import STATIC, Links, Renderer
 from trackrecord.dashboard.security import ACTIVATION_WORD, SESSION_COOKIE, Guard, is_loopback, same_origin
 from trackrecord.engine.kill_switch import activate
-from trackrecord.errors import UserError
+from trackrecord.errors import SafetyRefusal, UserError
 from trackrecord.ledger.operations import seal
 from trackrecord.ledger.parsing import parse_date
 from trackrecord.risk.killswitch import KillSwitchRefusal
@@ -290,6 +290,8 @@ def _add_kill_switch(app: FastAPI, services: "Services", guard: Guard) -> None:
                                                        form.get("reduce_only") == "on")
         except KillSwitchRefusal as exc:
             return _error(400, str(exc))
+        except SafetyRefusal as exc:  # a BACKTEST's ledger takes no kill-switch change
+            return _error(409, str(exc))
         finally:
             await asyncio.to_thread(seal, services.ledger, services.workspace.private_key_path, opened_at)
         notice = f"kill switch {status.state.value} (was {previous.value}), seq {status.seq}"

@@ -23,7 +23,6 @@ from trackrecord.domain import Mode, is_paper_account
 from trackrecord.engine.kill_switch import read_status
 from trackrecord.engine.performance import (
     benchmark_name,
-    is_backtest,
     load_benchmark,
     load_performance_inputs,
     performance_stats,
@@ -33,6 +32,7 @@ from trackrecord.engine.performance import (
 from trackrecord.engine.sessions import exchange_today
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.backtest_mark import is_backtest
 from trackrecord.ledger.annotations import annotation_document, commentaries, recorded_annotations
 from trackrecord.ledger.event_pages import event_page, head_of, kind_counts, latest_event, latest_events
 from trackrecord.ledger.operations import verify_ledger

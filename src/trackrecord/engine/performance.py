@@ -30,9 +30,9 @@ from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.cashflows import list_cashflows
 from trackrecord.ledger.parsing import parse_timestamp
+from trackrecord.ledger.backtest_mark import backtest_of, is_backtest
 from trackrecord.ledger.queries import (
     SnapshotRecord,
-    backtest_of,
     current_fills,
     has_paper_snapshot,
     intended_prices,
@@ -365,12 +365,6 @@ def _equal_weight_closes(
     with _as_user_error():
         index = equal_weight_index(dates, series)
     return (dates, index), None
-
-
-def is_backtest(engine: "Engine") -> bool:
-    """True for a record ``trackrecord backtest`` made (marked in its ``workspace.created``)."""
-    with reading(engine) as conn:
-        return backtest_of(conn) is not None
 
 
 def _marks(positions: str | None) -> dict[str, float]:

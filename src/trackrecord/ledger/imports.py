@@ -520,8 +520,6 @@ def _new_cashflows(conn: "Connection", flows: list[dict[str, Any]], report: Impo
                    default_account: str | None) -> list[tuple[str, dict[str, Any]]]:
     """Flows not recorded yet, keyed by (account, session, amount, currency, note, ref); a flow
     without an account is the default account's (ledger/cashflows.py)."""
-    from sqlalchemy import select
-
     fresh = {id(flow) for flow in unrecorded_cashflows(conn, flows, default_account)}
     out = []
     for flow in flows:

@@ -20,6 +20,7 @@ from typing import Callable
 from trackrecord.crash import after_commit
 from trackrecord.domain.enums import TradingState
 from trackrecord.ledger.append import append_checkpoint, append_events, read_head
+from trackrecord.ledger.backtest_mark import read_backtest_mark
 from trackrecord.ledger.signing import PRIVATE_KEY_FILE, SigningKeyError
 from trackrecord.ledger.writer_lock import WriterLock
 from trackrecord.risk.killswitch import (
@@ -73,8 +74,9 @@ def activate(
 ) -> tuple[KillSwitchStatus, TradingState] | None:
     """Append ``kill_switch.changed`` (and its projection row, through the ledger's one
     append) and a checkpoint signing the new head, in one transaction under the writer
-    lock. None (nothing written) when the database is not ready for it. A key that cannot
-    sign never stops the switch: the change is committed unsigned and ``warn`` says so."""
+    lock. None (nothing written) when the database is not ready for it, or is a BACKTEST's
+    (which the normal path refuses). A key that cannot sign never stops the switch: the
+    change is committed unsigned and ``warn`` says so."""
     if not reason.strip():
         raise KillSwitchRefusal("give a reason: `trackrecord kill-switch activate \"why\"` (it is kept in the ledger)")
     lock = WriterLock(os.path.join(root, LOCK_FILE))
@@ -87,7 +89,7 @@ def activate(
             return None
         try:
             conn.execute("BEGIN IMMEDIATE")
-            if not _schema_ready(conn):
+            if not _schema_ready(conn) or read_backtest_mark(conn) is not None:
                 conn.execute("ROLLBACK")
                 return None
             previous = _status(conn).state

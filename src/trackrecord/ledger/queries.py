@@ -35,24 +35,6 @@ def reading(engine: "Engine") -> Iterator["Connection"]:
         yield conn
 
 
-# -- the workspace ------------------------------------------------------------------------------
-
-
-def backtest_of(conn: "Connection") -> dict[str, Any] | None:
-    """The ``backtest`` section of the ledger's ``workspace.created`` (what was replayed, over
-    which dates, at which costs), None for a live or paper record: a backtest workspace is
-    marked once, at its creation, in the hash chain itself."""
-    row = fetch_one(conn, f"SELECT payload FROM events WHERE kind = {param(conn.dialect.name, 'kind')} "
-                          "ORDER BY seq LIMIT 1", {"kind": kinds.WORKSPACE_CREATED})
-    return backtest_section(json.loads(row[0])) if row else None
-
-
-def backtest_section(created: dict[str, Any]) -> dict[str, Any] | None:
-    """The ``backtest`` section of a ``workspace.created`` payload, None when it has none."""
-    section = created.get("backtest")
-    return section if isinstance(section, dict) else None
-
-
 # -- plans and decisions ------------------------------------------------------------------------
 
 

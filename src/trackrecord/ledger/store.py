@@ -16,8 +16,9 @@ from trackrecord.crash import after_commit
 from trackrecord.errors import RuntimeFailure
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.append import append_events, read_head
+from trackrecord.ledger.backtest_mark import SHOWING_KINDS, read_backtest_mark, refuse_on_a_backtest
 from trackrecord.ledger.canonical import Canonical, normalise
-from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent
+from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.db import WRITE_OPTION
 from trackrecord.ledger.sql import execute_rows, fetch_one, param
 from trackrecord.ledger.writer_lock import WriterLock
@@ -58,6 +59,8 @@ class Writer:
     clock: Clock
     written: list[StoredEvent] = field(default_factory=list)
     dbapi: Any = field(default=None, repr=False)  # the connection's DBAPI connection (sqlite3 or psycopg)
+    # the only kinds this writer may append (a BACKTEST ledger's, to any writer but the replay's); None: any
+    only: frozenset[str] | None = None
     # account -> its latest snapshot's session (text), read once in this transaction, then followed
     _latest_snapshots: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -68,6 +71,8 @@ class Writer:
 
     def append(self, kind: str, payload: Mapping[str, Any] | Canonical,
                recorded_at: datetime | None = None) -> StoredEvent:
+        if self.only is not None and kind not in self.only:
+            refuse_on_a_backtest(kind)
         event = append_events(self.dbapi, self._dialect, (self.seq, self.prev_hash), ((kind, payload),),
                               recorded_at or self.clock())[0]
         self.seq, self.prev_hash = event.seq, event.hash
@@ -79,6 +84,10 @@ class Writer:
     def append_many(
         self, items: Sequence[tuple[str, Mapping[str, Any] | Canonical]], recorded_at: datetime | None = None
     ) -> list[StoredEvent]:
+        if self.only is not None:
+            for kind, _ in items:
+                if kind not in self.only:
+                    refuse_on_a_backtest(kind)
         new = append_events(self.dbapi, self._dialect, (self.seq, self.prev_hash), items, recorded_at or self.clock())
         if not new:
             return []
@@ -119,11 +128,19 @@ class Writer:
 
 
 class SqlLedger:
-    """LedgerStore over SQLAlchemy: SQLite (file lock) or PostgreSQL (advisory lock)."""
+    """LedgerStore over SQLAlchemy: SQLite (file lock) or PostgreSQL (advisory lock).
 
-    def __init__(self, engine: "Engine", lock_path: Path | None = None, clock: Clock = utc_now) -> None:
+    Rule: a ledger marked as a BACKTEST's (``ledger.backtest_mark``) takes from this store
+    only ``SHOWING_KINDS``, unless it is the replay's own (``replay``, which only
+    ``bootstrap.connect(durable=False)`` opens, for a backtest alone): every other record is
+    refused where it would be written, whichever command, page or script offers it."""
+
+    def __init__(self, engine: "Engine", lock_path: Path | None = None, clock: Clock = utc_now,
+                 replay: bool = False) -> None:
         self.engine = engine
         self.clock = clock
+        self.replay = replay
+        self._only: Any = _UNREAD  # the kinds its writers may append, read once the chain has begun
         self._lock_path = lock_path
         self._lock = WriterLock(str(lock_path)) if lock_path is not None else None  # one, resolved once
         self._writer_conn: "Connection | None" = None
@@ -161,6 +178,18 @@ class SqlLedger:
         """Whether this ledger opened a write transaction (a writing command, even one that
         then refused)."""
         return self._writer_conn is not None
+
+    def kinds_taken(self, dbapi: Any, seq: int) -> frozenset[str] | None:
+        """The kinds this store's writers may append (None: any), read once from the chain's
+        mark on the writer's own connection; an empty chain is not marked yet."""
+        if self._only is _UNREAD:
+            if self.replay:
+                self._only = None
+            elif seq == 0:
+                return None
+            else:
+                self._only = SHOWING_KINDS if read_backtest_mark(dbapi) is not None else None
+        return self._only  # type: ignore[no-any-return]
 
     def _write_connection(self) -> "Connection":
         """One connection kept for writing (a run appends thousands of times)."""
@@ -254,6 +283,7 @@ class _WriteTransaction:
                 if conn.dialect.name == "postgresql":
                     execute_rows(dbapi, "SELECT pg_advisory_xact_lock(%s)", [(POSTGRES_WRITER_LOCK,)])
                 seq, prev = read_head(dbapi)
+                only = ledger.kinds_taken(dbapi, seq)
             except BaseException:
                 transaction.rollback()
                 raise
@@ -262,7 +292,7 @@ class _WriteTransaction:
             _raise_lock_failure(exc)
             raise
         self.lock, self.transaction = lock, transaction
-        return Writer(conn, seq, prev, ledger.clock, dbapi=dbapi)
+        return Writer(conn, seq, prev, ledger.clock, dbapi=dbapi, only=only)
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, trace: Any) -> None:
         transaction, lock = self.transaction, self.lock

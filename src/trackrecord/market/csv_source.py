@@ -28,7 +28,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from trackrecord.domain import Instrument
 from trackrecord.errors import UserError
 from trackrecord.ledger.parsing import read_utf8
-from trackrecord.market.base import PriceInputError, PriceRow, to_currency
+from trackrecord.market.base import PriceInputError, PriceRow
 
 MISSING = {"", "null", "nan", "none", "n/a", "-"}
 MAX_PRICE = 1e15

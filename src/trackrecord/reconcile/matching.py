@@ -34,7 +34,6 @@ from decimal import Decimal
 from enum import Enum
 from typing import Iterable, Mapping, Sequence
 
-from trackrecord.domain import Side
 from trackrecord.ledger.account_records import LedgerFill, LedgerSnapshot
 from trackrecord.reconcile.flex import FlexCash, FlexFill, FlexStatement
 

@@ -30,7 +30,7 @@ from trackrecord.engine.performance import (
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.cashflows import list_cashflows
-from trackrecord.ledger.queries import backtest_section
+from trackrecord.ledger.backtest_mark import opens_a_backtest
 from trackrecord.reports.annotations import AnnotationRow, MonthCommentary, annotation_rows, month_commentary
 from trackrecord.reports.record import RebuiltRecord
 
@@ -341,13 +341,8 @@ def record_label(record: RebuiltRecord, month: dict[str, Any]) -> str:
     """LIVE, IB PAPER or SIMULATED, and BACKTEST for a record ``trackrecord backtest`` made:
     the same rule as ``stats`` (the mark in the chain's ``workspace.created``), never a guess."""
     if month.get("simulated"):
-        return "SIMULATED BACKTEST" if _is_backtest(record) else "SIMULATED"
+        return "SIMULATED BACKTEST" if opens_a_backtest(record.of_kind(kinds.WORKSPACE_CREATED)) else "SIMULATED"
     return "IB PAPER" if month.get("paper") else "LIVE"
-
-
-def _is_backtest(record: RebuiltRecord) -> bool:
-    created = record.of_kind(kinds.WORKSPACE_CREATED)
-    return bool(created) and backtest_section(created[0].data()) is not None
 
 
 def key_fingerprint(public_key: str | None) -> str:
@@ -618,7 +613,7 @@ def disclosures(month: dict[str, Any], inception: dict[str, Any], settings: Any)
     return (
         nature,
         "Returns are time-weighted (daily valuation, external cash flows neutralised), in the account's base "
-        f"currency, net of commissions and of every trading cost recorded; no management or performance fee is "
+        "currency, net of commissions and of every trading cost recorded; no management or performance fee is "
         "charged.",
         "Periods shorter than a year are not annualised. Risk figures are annualised with "
         f"{inception.get('periods_per_year') or 252} periods a year ({inception.get('frequency', 'daily')} record) "
