@@ -1,5 +1,5 @@
-"""The workspace log: each record formatted once, rotated at ``max_bytes`` as the standard
-handler rotates, the file checked to be a regular one when opened (never per record)."""
+"""The workspace log: rotated at ``max_bytes`` as the standard handler rotates, and a log
+that is no regular file neither rotated nor made private."""
 
 from __future__ import annotations
 
@@ -14,14 +14,6 @@ import pytest
 from trackrecord.logs import LOGGER, PrivateRotatingFileHandler, configure_logging
 
 
-class _CountingFormatter(logging.Formatter):
-    calls = 0
-
-    def format(self, record: logging.LogRecord) -> str:
-        type(self).calls += 1
-        return super().format(record)
-
-
 @pytest.fixture
 def logs(tmp_path: Path):  # type: ignore[no-untyped-def]
     folder = tmp_path / "logs"
@@ -32,16 +24,6 @@ def logs(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def _file_handler() -> PrivateRotatingFileHandler:
     return next(h for h in logging.getLogger(LOGGER).handlers if isinstance(h, PrivateRotatingFileHandler))
-
-
-def test_a_log_record_is_formatted_once(logs: Path) -> None:
-    configure_logging(logs, "INFO")
-    _CountingFormatter.calls = 0
-    _file_handler().setFormatter(_CountingFormatter("%(levelname)s %(message)s"))
-    for n in range(5):
-        logging.getLogger(LOGGER).info("sending order %d", n)
-    assert _CountingFormatter.calls == 5
-    assert (logs / "trackrecord.log").read_text().splitlines() == [f"INFO sending order {n}" for n in range(5)]
 
 
 def test_the_log_rolls_over_where_the_standard_handler_does(logs: Path, tmp_path: Path) -> None:
