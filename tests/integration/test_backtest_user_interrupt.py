@@ -103,3 +103,53 @@ def test_ctrl_c_in_a_grid_is_one_line_and_leaves_no_trial_workspace(cli, home: P
     assert process.returncode == 130, err
     assert "backtest --grid interrupted" in err and "Traceback" not in err, err
     assert out == "" and list(scratch.iterdir()) == []
+
+
+def test_ctrl_c_while_the_replay_waits_for_the_writer_lock_ends_cleanly(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The interrupt that once landed by chance (CI, 5aef4b2), made certain: another process
+    holds the writer lock, so the month's writer is still taking it when Ctrl-C arrives. The
+    month then has no transaction to end (it used to trip over a half-entered one: a
+    traceback, exit 1), the lock file is not left open, and the next month begins normally."""
+    from trackrecord.bootstrap import connect
+    from trackrecord.engine.replay import MonthLedger
+    from trackrecord.workspace import open_workspace
+
+    out = tmp_path / "out"
+    market = write_market(tmp_path / "prices")
+    assert cli("--home", home, "backtest", *WINDOW, "--prices-dir", market, "--out", out).code == 0
+    lock = out / "trackrecord.db.lock"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(lock)!r}, os.O_RDWR)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.read()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def open_lock_files() -> int:
+        return sum(os.path.realpath(f"/proc/self/fd/{fd}") == str(lock.resolve()) for fd in os.listdir("/proc/self/fd"))
+
+    def ctrl_c(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    services = connect(open_workspace(out), durable=False)
+    previous = signal.signal(signal.SIGALRM, ctrl_c)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        months = MonthLedger(services.ledger)
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(KeyboardInterrupt) as interrupted:
+            months.current()
+        months.commit(interrupted.type, interrupted.value, interrupted.tb)  # what the replay does on the way out
+        assert months.open_connection() is None and open_lock_files() == 0
+        holder.communicate("", timeout=30)
+        head = services.ledger.head()
+        assert months.current().seq == head[0]
+        months.commit()
+        assert services.ledger.head() == head
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        holder.kill()
+        holder.wait()
+        services.close()
+    assert cli("--home", out, "verify").code == 0

@@ -55,16 +55,19 @@ class WriterLock:
         except BlockingIOError:
             pass
         deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
-        while True:
-            time.sleep(0.02)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return fd
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    os.close(fd)
-                    raise TimeoutError(f"the ledger writer lock {self.path} is held by another process "
-                                       f"(waited {LOCK_TIMEOUT_SECONDS:g} s); try again when it has finished") from None
+        try:
+            while True:
+                time.sleep(0.02)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return fd
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"the ledger writer lock {self.path} is held by another process (waited "
+                                           f"{LOCK_TIMEOUT_SECONDS:g} s); try again when it has finished") from None
+        except BaseException:  # the timeout, or a Ctrl-C while waiting: the file is not left open
+            os.close(fd)
+            raise
 
     def __exit__(self, *exc: object) -> None:
         if self._depth == 0:
