@@ -105,6 +105,7 @@ def test_ctrl_c_in_a_grid_is_one_line_and_leaves_no_trial_workspace(cli, home: P
     assert out == "" and list(scratch.iterdir()) == []
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files through /proc (Linux)")
 def test_ctrl_c_while_the_replay_waits_for_the_writer_lock_ends_cleanly(cli, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The interrupt that once landed by chance (CI, 5aef4b2), made certain: another process
     holds the writer lock, so the month's writer is still taking it when Ctrl-C arrives. The
