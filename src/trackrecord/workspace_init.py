@@ -44,8 +44,11 @@ def preset_settings(base_currency: str = "GBP", universe: str = "uk-sectors", pr
     try:
         return Settings(account=account, universe=universe_config, prices=prices)
     except ValueError as exc:  # pydantic's ValidationError: the preset needs an FX rate
-        raise UserError(f"--universe {universe} with --base-currency {base_currency}: "
-                        f"{_first_problem(exc)}; use --base-currency USD, or edit trackrecord.yaml") from None
+        native, other = ("USD", "uk-sectors") if universe == "us-sectors" else ("GBP", "us-sectors")
+        switch = f" or --universe {other}" if base_currency != native else ""
+        raise UserError(f"--universe {universe} with --base-currency {base_currency}: {_first_problem(exc)}; "
+                        f"use --base-currency {native} (the currency its ETFs trade in){switch}, or init with "
+                        f"{native} and then add the rate to prices.fx_rates in trackrecord.yaml") from None
 
 
 def _first_problem(exc: ValueError) -> str:

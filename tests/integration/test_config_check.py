@@ -91,7 +91,11 @@ def test_unquoted_history_start_date_is_accepted(workspace: Path, cli) -> None: 
 
 
 def test_init_with_a_foreign_universe_needs_a_matching_base_currency(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    _refused(cli("init", tmp_path / "us", "--universe", "us-sectors"), "--base-currency", "USD")
+    _refused(cli("init", tmp_path / "us", "--universe", "us-sectors"), "use --base-currency USD",
+             "or --universe uk-sectors")
     assert not (tmp_path / "us" / "trackrecord.yaml").exists()
+    uk = cli("init", tmp_path / "uk", "--base-currency", "USD")  # it used to say "use --base-currency USD" here
+    _refused(uk, "use --base-currency GBP", "or --universe us-sectors")
+    assert "use --base-currency USD" not in uk.err and not (tmp_path / "uk").exists()
     assert cli("init", tmp_path / "csv", "--prices", "csv").code == 0
     assert cli("--home", tmp_path / "csv", "config", "check").code == 0
