@@ -185,6 +185,22 @@ def test_cash_given_with_an_exponent_is_recorded_and_shown_in_full(home: Path, m
     assert created["payload"]["backtest"]["cash"] == "200000"
 
 
+def test_a_backtest_too_small_to_buy_a_share_says_it_never_traded(home: Path, market: Path, cli,  # type: ignore[no-untyped-def]
+                                                                   tmp_path: Path) -> None:
+    """--cash 0.01 ran four rebalances without an order and reported +0.00 %, unexplained."""
+    shown = cli("--home", home, "backtest", *WINDOW, "--prices-dir", market, "--out", tmp_path / "out",
+                "--cash", "0.01")
+    assert shown.code == 0, shown
+    said = "none of the 4 rebalances placed an order: at --cash 0.01 no position's share buys one whole share"
+    assert f"note: {said}" in " ".join(shown.out.split()), shown.out
+    document = json.loads(cli("--home", home, "backtest", *WINDOW, "--prices-dir", market, "--out",
+                              tmp_path / "out", "--cash", "0.01", "--json").out)
+    assert document["orders"] == 0 and any(said in note for note in document["notes"])
+    traded = json.loads(cli("--home", home, "backtest", *WINDOW, "--prices-dir", market, "--out",
+                            tmp_path / "out", "--json").out)
+    assert traded["orders"] > 0 and traded["notes"] == []
+
+
 def test_verify_on_a_backtest_says_what_the_record_is(backtest: Path, home: Path, cli) -> None:  # type: ignore[no-untyped-def]
     shown = cli("--home", backtest, "verify")
     assert shown.code == 0 and shown.out.startswith("record: SIMULATED | BACKTEST"), shown

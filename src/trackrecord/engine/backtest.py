@@ -295,7 +295,17 @@ def run_backtest(settings: Settings, history: PriceHistory, out_dir: Path, costs
         raise
     return BacktestResult(root, sessions[0], sessions[-1], cash, costs, result, len(history_days), stats,
                           math.fsum(float(abs(f.quantity) * f.price) for f in record.fills),
-                          math.fsum(record.navs) / len(record.navs), notes)
+                          math.fsum(record.navs) / len(record.navs), notes + _no_orders(result, cash))
+
+
+def _no_orders(result: ReplayResult, cash: Decimal) -> tuple[str, ...]:
+    """A backtest that never traded says so: its flat record is the cash, not the strategy."""
+    if result.orders or result.refusals:  # refusals are listed on their own
+        return ()
+    if not result.rebalances:
+        return ("no rebalance session fell between --from and --to: the backtest holds its cash throughout",)
+    return (f"none of the {result.rebalances} rebalances placed an order: at --cash {cash:,} no position's share "
+            "buys one whole share, so the backtest holds its cash throughout",)
 
 
 def _by_session(rows: Sequence[PriceRow]) -> dict[date, list[PriceRow]]:
