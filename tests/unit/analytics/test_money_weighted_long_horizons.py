@@ -116,6 +116,9 @@ FLOWS = st.lists(st.tuples(st.floats(0.01, 0.99), st.floats(-5e4, 5e4)), max_siz
 @given(span=st.sampled_from([1, 5, 25, 33, 40, 60, 100]), step=st.integers(1, 30), drift=st.floats(-0.5, 1.5),
        flows_at=FLOWS)
 @example(span=40, step=1, drift=-0.5, flows_at=[(0.5, -378.0), (0.99, 379.0)])  # -99.99996 % a year for 40 years
+@example(span=25, step=29, drift=-2.220446049250313e-16,  # +337.7 % a year: the two solvers one float step apart
+         flows_at=[(0.3975547028039109, 10.0), (0.06360763368234183, -45981.85809311348),
+                   (0.1978376007913915, 46951.80378500145)])
 def test_the_figure_is_the_old_one_unless_the_old_one_was_the_false_root(span: int, step: int, drift: float,
                                                                         flows_at: list[tuple[float, float]]) -> None:
     dates, navs, flows = _record(span, step, drift, flows_at)
@@ -125,7 +128,7 @@ def test_the_figure_is_the_old_one_unless_the_old_one_was_the_false_root(span: i
         warnings.simplefilter("error")
         new = money_weighted_return(dates, navs, flows)
     old = _old_money_weighted(dates, navs, flows)
-    if span <= 33 or old is None or old > -0.99:
-        assert new == old
+    if span <= 33 or old is None or old > -0.99:  # the same figure, to the solvers' stopping step (1e-14 of the rate)
+        assert (new is None and old is None) or new == pytest.approx(old, rel=2e-14, abs=1e-15)
     else:
         assert new is not None and _is_root(dates, navs, flows, new)
