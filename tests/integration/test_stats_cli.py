@@ -252,3 +252,18 @@ def test_no_benchmark(cli, workspace: Path, tmp_path: Path) -> None:  # type: ig
     _imported(cli, workspace, tmp_path)
     doc = _stats(cli, workspace, "--benchmark", "none")
     assert doc["benchmark"] is None and doc["benchmark_name"] is None and "benchmark" not in doc["nonfinite"]
+
+
+def test_money_from_nowhere_is_named_by_its_day_and_a_recorded_deposit_mends_it(cli, workspace: Path,  # type: ignore[no-untyped-def]
+                                                                              tmp_path: Path) -> None:
+    """An account opened empty (NAV 0) and funded without a recorded flow: stats refused with
+    "snapshot 1", which names no day the user can find, and no way out of an append-only record."""
+    _imported(cli, workspace, tmp_path, navs=[("2026-01-05", 0), ("2026-01-06", 100000), ("2026-01-07", 101000)],
+              flows="")
+    refused = cli("--home", workspace, "stats", "--benchmark", "none")
+    assert refused.code == 2 and len(refused.err.strip().splitlines()) == 1, refused
+    assert "the snapshot of 2026-01-06" in refused.err
+    assert "`trackrecord cashflow add --date 2026-01-06 --amount ...`" in refused.err, refused.err
+    result = cli("--home", workspace, "import", "cashflows", _write(tmp_path / "f.csv", "date,amount\n2026-01-06,100000\n"))
+    assert result.code == 0, result
+    assert _stats(cli, workspace, "--benchmark", "none")["metrics"]["total_return"] == pytest.approx(0.01)

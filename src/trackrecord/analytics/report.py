@@ -121,7 +121,7 @@ def compute_stats(
     all_flows = rt.flows_on_dates(all_dates, flows_by_date)
     first, last = _period_bounds(all_dates, period_from, period_to)
     d, nav, flow = all_dates[first : last + 1], all_navs[first : last + 1], all_flows[first : last + 1]
-    r = rt.twr_returns(nav, flow, flow_weight)
+    r = rt.twr_returns(nav, flow, flow_weight, d)
     detected = detect_frequency(d, d if sessions is None else sessions)
     rf = rt.daily_risk_free(risk_free, detected.periods_per_year or rt.PERIODS_PER_YEAR)
     index = rt.twr_index(r)

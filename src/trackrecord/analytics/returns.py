@@ -93,7 +93,8 @@ def flows_on_dates(dates: DateArray, flows_by_date: Mapping[DateLike, float] | N
     return out
 
 
-def twr_returns(navs: FloatArray, flows: FloatArray, flow_weight: FlowWeight | float = "start") -> FloatArray:
+def twr_returns(navs: FloatArray, flows: FloatArray, flow_weight: FlowWeight | float = "start",
+                dates: DateArray | None = None) -> FloatArray:
     """Daily time-weighted returns, one per snapshot after the base (length ``len(navs) - 1``).
 
     ``navs``: net liquidation value per snapshot (base currency). ``flows``: external
@@ -102,7 +103,8 @@ def twr_returns(navs: FloatArray, flows: FloatArray, flow_weight: FlowWeight | f
 
     A capital base ``NAV_{t-1} + w*F_t <= 0`` gives a return of 0 when the day's P&L
     ``NAV_t - NAV_{t-1} - F_t`` is 0 (an empty account), and raises
-    ``AnalyticsInputError`` otherwise (a P&L on no capital has no rate of return).
+    ``AnalyticsInputError`` otherwise (a P&L on no capital has no rate of return), naming
+    the snapshot by its date when ``dates`` (aligned with ``navs``) are given.
     """
     navs = np.asarray(navs, dtype=np.float64)
     flows = np.asarray(flows, dtype=np.float64)
@@ -118,9 +120,12 @@ def twr_returns(navs: FloatArray, flows: FloatArray, flow_weight: FlowWeight | f
         bad = empty & (pnl != 0.0)
         if bad.any():
             i = int(np.argmax(bad)) + 1
+            day = None if dates is None else str(dates[i])
             raise AnalyticsInputError(
-                f"snapshot {i}: capital base {base[i - 1]:.2f} (previous NAV + weighted flow) is not "
-                f"positive but the day's P&L is {pnl[i - 1]:.2f}; check the NAV and the flows of that day"
+                f"{f'the snapshot of {day}' if day else f'snapshot {i}'}: capital base {base[i - 1]:.2f} (previous "
+                f"NAV + weighted flow) is not positive but the day's P&L is {pnl[i - 1]:.2f}; money came in or went "
+                "out that is not recorded as a cash flow: record it (`trackrecord cashflow add --date "
+                f"{day or 'YYYY-MM-DD'} --amount ...`), or check the NAV of that day"
             )
         return np.divide(pnl, base, out=np.zeros_like(pnl), where=~empty)
     return pnl / base
