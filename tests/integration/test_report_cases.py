@@ -145,3 +145,22 @@ def test_verify_of_another_workspaces_report_exits_2_and_writes_nothing(imported
     before = len(json.loads(_ok("--home", imported, "ledger", "log", "--json")))
     assert _run("--home", imported, "report", "verify", made["path"])[0] == 2
     assert len(json.loads(_ok("--home", imported, "ledger", "log", "--json"))) == before
+
+
+def test_a_live_label_says_what_it_cannot_prove_alone(imported: Path, tmp_path: Path) -> None:
+    """An imported record read "LIVE: ... a live Interactive Brokers account" and nothing more,
+    even filed under the simulated account's id SIM0001 for want of a configured IB account."""
+    text = " ".join(" ".join(_report(imported, "2026-03", LIVE)[1]).split())
+    assert "100% of its snapshots since inception were imported from files the trader supplied, not read from " \
+           "the broker by trackrecord" in text
+    assert "placeholder id" not in text  # its account is named
+    root = tmp_path / "ws"
+    _ok("init", root)
+    navs = tmp_path / "navs.csv"
+    navs.write_text("date,nav\n" + "".join(f"{d},{100000 + 900 * i}\n" for i, d in enumerate(MONTH_ENDS)))
+    _ok("--home", root, "import", "snapshots", navs)
+    made, pages = _report(root, "2026-03", "SIM0001")
+    assert made["label"] == "LIVE"
+    text = " ".join(" ".join(pages).split())
+    assert "No Interactive Brokers account is configured (account.account_id): the record is filed under the " \
+           "placeholder id SIM0001." in text

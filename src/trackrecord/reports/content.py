@@ -599,6 +599,20 @@ def quality_notes(inception: dict[str, Any], month: dict[str, Any], positions_js
     return tuple(notes)
 
 
+def _live_provenance(month: dict[str, Any], inception: dict[str, Any], settings: Any) -> str:
+    """What a LIVE label cannot say alone: snapshots the trader imported rather than read from
+    the broker, and a record filed under the simulated account's id for want of an IB account."""
+    said = ""
+    imported = float((inception.get("provenance") or {}).get("imported") or 0.0)
+    if imported:
+        said += (f" {imported:.0%} of its snapshots since inception were imported from files the trader supplied, "
+                 "not read from the broker by trackrecord: check them against the broker's own statements.")
+    if settings.account.account_id is None and month.get("account") == settings.broker.sim.account_id:
+        said += (f" No Interactive Brokers account is configured (account.account_id): the record is filed under "
+                 f"the placeholder id {month['account']}.")
+    return said
+
+
 def disclosures(month: dict[str, Any], inception: dict[str, Any], settings: Any) -> tuple[str, ...]:
     if month.get("simulated"):
         nature = ("SIMULATED: the figures come from a simulated broker (fills modelled from closing prices with "
@@ -609,7 +623,8 @@ def disclosures(month: dict[str, Any], inception: dict[str, Any], settings: Any)
         nature = ("IB PAPER: the figures come from an Interactive Brokers paper-trading account; fills are IB's "
                   "simulation, no real money was at risk.")
     else:
-        nature = "LIVE: the figures come from a live Interactive Brokers account, with real money at risk."
+        nature = "LIVE: the figures come from a live Interactive Brokers account, with real money at risk." + \
+            _live_provenance(month, inception, settings)
     return (
         nature,
         "Returns are time-weighted (daily valuation, external cash flows neutralised), in the account's base "
