@@ -19,7 +19,7 @@ from trackrecord.ledger.canonical import Canonical, canonical_json, canonical_js
 from trackrecord.ledger.chain import GENESIS_HASH, StoredEvent, event_hash
 from trackrecord.ledger.projections import PROJECTORS, Op, apply_on_cursor
 from trackrecord.ledger.signing import signed_checkpoint
-from trackrecord.ledger.sql import execute_on_cursor, positional_insert_sql
+from trackrecord.ledger.sql import execute_on_cursor, fetch_row, positional_insert_sql
 
 EVENT_COLUMNS = ("seq", "recorded_at", "kind", "payload", "prev_hash", "hash")
 HEAD_SQL = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
@@ -32,12 +32,7 @@ class DbApiConnection(Protocol):
 
 def read_head(dbapi: DbApiConnection) -> tuple[int, str]:
     """(seq, hash) of the last event; (0, genesis) for an empty chain."""
-    cursor = dbapi.cursor()
-    try:
-        cursor.execute(HEAD_SQL)
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+    row = fetch_row(dbapi, HEAD_SQL)
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from trackrecord.errors import SafetyRefusal
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.sql import fetch_row
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -39,12 +40,7 @@ def backtest_section(created: dict[str, Any]) -> dict[str, Any] | None:
 
 def read_backtest_mark(dbapi: Any) -> dict[str, Any] | None:
     """The mark read on a DBAPI connection (sqlite3 or psycopg), None for a live or paper record."""
-    cursor = dbapi.cursor()
-    try:
-        cursor.execute(FIRST_CREATED_SQL)
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+    row = fetch_row(dbapi, FIRST_CREATED_SQL)
     return backtest_section(json.loads(row[0])) if row else None
 
 

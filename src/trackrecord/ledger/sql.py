@@ -95,9 +95,14 @@ def fetch_all(conn: "Connection", sql: str, params: dict[str, Any] | None = None
 
 
 def fetch_one(conn: "Connection", sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    return fetch_row(conn.connection.driver_connection, sql, params)
+
+
+def fetch_row(dbapi: Any, sql: str, params: dict[str, Any] | None = None) -> tuple[Any, ...] | None:
+    """The first row of ``sql`` on a DBAPI connection (sqlite3, psycopg), None when there is none."""
+    cursor = dbapi.cursor()
     try:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+        cursor.execute(sql, params or {})
+        return cursor.fetchone()  # type: ignore[no-any-return]
     finally:
         cursor.close()
