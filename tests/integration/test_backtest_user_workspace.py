@@ -100,20 +100,35 @@ def test_the_kill_switch_as_typed_at_a_shell_refuses_a_backtest_too(backtest: Pa
     assert events(cli, backtest) == before, "nothing written"
 
 
-def test_the_dashboard_cannot_halt_a_backtest(backtest: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    """The dashboard's one write goes to the ledger without the command line: the ledger
-    itself refuses it (409, nothing written) instead of a kill-switch change in the replay."""
+def test_the_dashboard_of_a_backtest_neither_halts_it_nor_calls_it_stale(backtest: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """The dashboard's one write goes to the ledger without the command line: the page does
+    not offer it, and the ledger itself refuses it (409, nothing written) instead of a
+    kill-switch change in the replay."""
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
-    from tests.integration.dashboard_support import open_app
+    from tests.integration.dashboard_support import fixed_clock
+    from trackrecord.bootstrap import connect
+    from trackrecord.dashboard.app import create_app
+    from trackrecord.dashboard.security import Guard
+    from trackrecord.workspace import open_workspace
 
     before = events(cli, backtest)
-    with open_app(backtest) as app, TestClient(app, base_url="http://127.0.0.1:5050", follow_redirects=False) as http:
-        page = http.get("/").text
-        csrf = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        response = http.post("/kill-switch/activate", headers={"sec-fetch-site": "same-origin"},
-                             data={"reason": "from the dashboard", "confirm": "HALT", "csrf": csrf})
+    guard, services = Guard(None), connect(open_workspace(backtest))
+    try:
+        with TestClient(create_app(services, guard, fixed_clock), base_url="http://127.0.0.1:5050",
+                        follow_redirects=False) as http:
+            page = http.get("/").text
+            assert 'id="kill-switch-form"' not in page and "its ledger takes no kill-switch change" in page
+            # it said "Data is stale" and offered a next rebalance in 2026 for a replay of 2019
+            assert 'id="stale-warning"' not in page and "so it is never stale" in page
+            assert 'id="next-rebalance"' not in page and "a backtest ends with its last replayed session" in page
+            assert http.get("/healthz").json()["status"] == "ok"
+            # the form is not offered; a request made by hand (a valid token, the word) reaches the ledger
+            response = http.post("/kill-switch/activate", headers={"sec-fetch-site": "same-origin"},
+                                 data={"reason": "by hand", "confirm": "HALT", "csrf": guard.csrf_token(None)})
+    finally:
+        services.close()
     assert response.status_code == 409, response.text
     assert "BACKTEST" in response.json()["detail"] and "nothing was written" in response.json()["detail"]
     assert events(cli, backtest) == before

@@ -275,6 +275,8 @@ class DashboardDocuments:
         return sorted(out, key=lambda p: -(p["market_value"] or 0))
 
     def _next_rebalance(self, today: date) -> dict[str, Any] | None:
+        if self.backtest():  # a replay ends with its last session: nothing comes next
+            return None
         try:
             session = self.calendar.next_rebalance_session(today) if not self.calendar.is_session(today) or \
                 self.calendar.rebalance_session(today) != today else today
@@ -287,7 +289,8 @@ class DashboardDocuments:
 
     def freshness(self, today: date) -> dict[str, Any]:
         """When prices, the snapshot, the daily job and the checkpoint were last recorded, and
-        a warning for each that is older than the last completed session."""
+        a warning for each that is older than the last completed session (none for a backtest,
+        which ends where its replay ended and is never brought up to date)."""
         expected = last_completed_session(self.calendar, self.clock())
         with reading(self.services.engine) as conn:
             snapshot = latest_event(conn, kinds.SNAPSHOT_RECORDED)
@@ -309,6 +312,8 @@ class DashboardDocuments:
         elif snapshot_session < expected.isoformat():
             warnings.append(f"the last snapshot is of {snapshot_session}, before the last completed session {expected}")
         warnings.extend(_failed_jobs_since(jobs, daily))
+        if self.backtest():
+            warnings = []
         return {"expected_session": expected.isoformat(), "today": today.isoformat(),
                 "last_prices": None if last_price is None else last_price.isoformat(),
                 "last_snapshot": snapshot_session, "last_snapshot_recorded_at": snapshot.recorded_at if snapshot else None,
