@@ -230,3 +230,20 @@ def test_configuration_fix_points_to_the_json_check_listing_every_problem(cli, p
     assert listed.code == 2
     keys = {e["key"] for e in json.loads(listed.out)["errors"]}
     assert {"risk.max_postion_weight", "risk.max_gross_exposur"} <= keys
+
+
+def test_a_backtest_workspace_is_not_told_to_update_prices_or_start_a_scheduler(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """doctor failed a backtest for prices ending with its replay and for no scheduler, with
+    fixes (`prices update`, start the scheduler) the backtest workspace refuses."""
+    from tests.integration.test_backtest_user_workspace import WINDOW, write_market
+
+    home, out = tmp_path / "ws", tmp_path / "bt"
+    assert cli("init", home, "--base-currency", "USD", "--universe", "us-sectors", "--prices", "csv").code == 0
+    market = write_market(tmp_path / "prices")
+    assert cli("--home", home, "backtest", *WINDOW, "--prices-dir", market, "--out", out).code == 0
+    code, checks = _doctor(cli, out)
+    assert code == 0, checks
+    assert checks["data"]["status"] == "skip" and "its prices end where its replay ended (2019-06-28)" in \
+        checks["data"]["detail"]
+    assert checks["scheduler"]["status"] == "skip" and checks["notifications"]["status"] == "skip"
+    assert checks["ledger"]["status"] == "ok"

@@ -65,6 +65,7 @@ class Findings:
     workspace: "Workspace | None" = None
     engine: "Engine | None" = None
     calendar: "ExchangeCalendar | None" = None
+    backtest_ends: str | None = None  # a BACKTEST's last session: it is never updated nor scheduled
 
 
 def check_configuration(root: Path, found: Findings) -> Check:
@@ -106,7 +107,16 @@ def check_database(found: Findings) -> Check:
                      f"{HEAD_REVISION}", "back the database up, then run `trackrecord ledger verify` (any "
                      "command migrates to the current schema; docs/operations.md, upgrades)")
     found.engine = engine
+    found.backtest_ends = _backtest_end(engine)
     return _ok("database", f"{shown}: reachable, schema at revision {revision} (current)")
+
+
+def _backtest_end(engine: "Engine") -> str | None:
+    from trackrecord.ledger.backtest_mark import backtest_of
+
+    with engine.connect() as conn:
+        mark = backtest_of(conn)
+    return None if mark is None else str(mark.get("to"))
 
 
 def _mode_problem(path: Path) -> str | None:
@@ -230,6 +240,9 @@ def check_freshness(found: Findings, now: datetime) -> Check:
 
     if found.workspace is None or found.engine is None or found.calendar is None:
         return _skip("data", "needs the database and the calendar")
+    if found.backtest_ends is not None:
+        return _skip("data", f"a backtest: its prices end where its replay ended ({found.backtest_ends}); it is "
+                     "never brought up to date")
     settings, calendar = found.workspace.settings, found.calendar
     symbols = [i.symbol for i in settings.universe.instruments]
     stored = last_stored_dates(found.engine, symbols)
@@ -249,6 +262,8 @@ def check_heartbeat(found: Findings, now: datetime) -> Check:
 
     if found.workspace is None:
         return _skip("scheduler", "needs a valid configuration")
+    if found.backtest_ends is not None:
+        return _skip("scheduler", "a backtest: no scheduler runs it")
     root = found.workspace.root
     pid = holder_pid(root / LOCK_FILE)
     beat = read_heartbeat(root / "logs" / HEARTBEAT_FILE)
@@ -275,6 +290,8 @@ def check_notifications(found: Findings, environ: Mapping[str, str]) -> Check:
 
     if found.workspace is None:
         return _skip("notifications", "needs a valid configuration")
+    if found.backtest_ends is not None:
+        return _skip("notifications", "a backtest: it runs no job to tell anyone about")
     config = found.workspace.settings.notifications
     missing = [f"notifications.webhooks[{i}].url_env: ${hook.url_env} is not set"
                for i, hook in enumerate(config.webhooks) if hook.url_env and not environ.get(hook.url_env)]
