@@ -74,6 +74,7 @@ def backtest(tmp_path_factory: pytest.TempPathFactory, market: Path) -> Path:
     ("import fills", ("fills.csv",)),
     ("kill-switch activate", ("testing",)),
     ("annotate monthly", ("2019-05",)),
+    ("signal", ()),
 ])
 def test_a_backtest_workspace_refuses_records_that_are_not_the_replays(backtest: Path, market: Path, cli,  # type: ignore[no-untyped-def]
                                                                        name: str, arguments: tuple[str, ...]) -> None:
