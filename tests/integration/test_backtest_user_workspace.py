@@ -74,7 +74,6 @@ def backtest(tmp_path_factory: pytest.TempPathFactory, market: Path) -> Path:
     ("import fills", ("fills.csv",)),
     ("kill-switch activate", ("testing",)),
     ("annotate monthly", ("2019-05",)),
-    ("signal", ()),
 ])
 def test_a_backtest_workspace_refuses_records_that_are_not_the_replays(backtest: Path, market: Path, cli,  # type: ignore[no-untyped-def]
                                                                        name: str, arguments: tuple[str, ...]) -> None:
@@ -161,6 +160,18 @@ def test_the_ledger_of_a_backtest_takes_only_signatures_commitments_and_reports(
     log = json.loads(cli("--home", backtest, "ledger", "log", "--json").out)
     assert len(log) == before + 1 and log[-1]["kind"] == "checkpoint.signed"
     assert cli("--home", backtest, "verify").code == 0
+
+
+def test_the_signal_of_a_backtest_is_a_what_if_never_a_record(backtest: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """`signal` records today's signal, which the ledger of a backtest refuses (exit 3, nothing
+    written); `signal --as-of` and `rebalance --as-of` only show, and answer there."""
+    before = events(cli, backtest)
+    refused = cli("--home", backtest, "signal")
+    assert refused.code == 3 and "a `quality.checked` record that is not the replay's" in refused.err, refused
+    assert cli("--home", backtest, "signal", "--as-of", "2019-05-01").code == 0
+    shown = cli("--home", backtest, "rebalance", "--as-of", "2019-05-01", "--cash", "100000")
+    assert shown.code == 0 and "Risk: approved" in shown.out, shown
+    assert events(cli, backtest) == before
 
 
 def test_a_backtest_workspace_still_answers_every_reading_command(backtest: Path, cli) -> None:  # type: ignore[no-untyped-def]

@@ -39,7 +39,7 @@ REFUSED_ON_A_BACKTEST = frozenset({
     "execute", "daily", "pull", "snapshot", "cashflow add", "cashflow void", "import snapshots",
     "import cashflows", "import fills", "import seed", "prices update", "prices import", "kill-switch activate",
     "kill-switch deactivate", "annotate new", "annotate edit", "annotate monthly", "reconcile", "flex fetch",
-    "scheduler", "run-job", "signal",
+    "scheduler", "run-job",
 })
 
 
