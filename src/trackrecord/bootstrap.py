@@ -18,9 +18,9 @@ from trackrecord.engine.context import ExchangeClock, PlanningContext, RunContex
 from trackrecord.engine.planning import BrokerPortfolio, CashPortfolio, RecordedPortfolio
 from trackrecord.engine.pricebook import PriceBook
 from trackrecord.errors import RuntimeFailure, SafetyRefusal, UserError
+from trackrecord.ledger.backtest_mark import is_backtest
 from trackrecord.ledger.db import create_db_engine, create_read_only_engine, migrate
 from trackrecord.ledger.operations import checkpoint
-from trackrecord.ledger.backtest_mark import is_backtest
 from trackrecord.ledger.store import SqlLedger, utc_now
 from trackrecord.market.calendar import open_calendar
 from trackrecord.market.service import calendar_for

@@ -23,8 +23,8 @@ def export_bundle(
     import os
 
     from trackrecord.engine.bundles import export_bundle as build
-    from trackrecord.ledger.backtest_mark import is_backtest
     from trackrecord.errors import UserError
+    from trackrecord.ledger.backtest_mark import is_backtest
 
     if out.is_dir():
         raise UserError(f"{out} is a folder: give the path of the zip file to write")

@@ -32,8 +32,8 @@ from trackrecord.engine.performance import (
 from trackrecord.engine.sessions import exchange_today
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
-from trackrecord.ledger.backtest_mark import is_backtest
 from trackrecord.ledger.annotations import annotation_document, commentaries, recorded_annotations
+from trackrecord.ledger.backtest_mark import is_backtest
 from trackrecord.ledger.event_pages import event_page, head_of, kind_counts, latest_event, latest_events
 from trackrecord.ledger.operations import verify_ledger
 from trackrecord.ledger.queries import reading, recent_orders

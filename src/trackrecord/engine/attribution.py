@@ -31,8 +31,8 @@ from trackrecord.analytics.errors import AnalyticsInputError
 from trackrecord.analytics.returns import flow_weight_value
 from trackrecord.engine.performance import PerformanceInputs, exchange_zone, load_performance_inputs
 from trackrecord.errors import UserError
-from trackrecord.ledger.parsing import parse_timestamp
 from trackrecord.ledger.backtest_mark import backtest_of
+from trackrecord.ledger.parsing import parse_timestamp
 from trackrecord.ledger.queries import (
     FillRecord,
     PlannedSignal,

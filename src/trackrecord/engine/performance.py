@@ -28,9 +28,9 @@ from trackrecord.analytics.trades import TradeFill, TradeMatcher, analyse_trades
 from trackrecord.domain import OrderType, is_paper_account
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.backtest_mark import backtest_of, is_backtest
 from trackrecord.ledger.cashflows import list_cashflows
 from trackrecord.ledger.parsing import parse_timestamp
-from trackrecord.ledger.backtest_mark import backtest_of, is_backtest
 from trackrecord.ledger.queries import (
     SnapshotRecord,
     current_fills,

@@ -18,8 +18,8 @@ from trackrecord.engine.daily import close_of_day, run_session
 from trackrecord.engine.held_sessions import HeldSessions
 from trackrecord.engine.sessions import DECISION_BEFORE_CLOSE, SNAPSHOT_AFTER_CLOSE
 from trackrecord.errors import RuntimeFailure, SafetyRefusal
-from trackrecord.ledger.cashflows import record_cashflow
 from trackrecord.ledger.backtest_mark import backtest_of
+from trackrecord.ledger.cashflows import record_cashflow
 from trackrecord.ledger.queries import reading
 from trackrecord.market.base import PriceRow
 from trackrecord.market.service import record_prices
