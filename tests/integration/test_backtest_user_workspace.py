@@ -163,11 +163,15 @@ def test_the_ledger_of_a_backtest_takes_only_signatures_commitments_and_reports(
 
 
 def test_the_signal_of_a_backtest_is_a_what_if_never_a_record(backtest: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    """`signal` records today's signal, which the ledger of a backtest refuses (exit 3, nothing
-    written); `signal --as-of` and `rebalance --as-of` only show, and answer there."""
+    """Today's `signal` and `rebalance` have no prices in a backtest: they failed the quality
+    gate with "prices update / prices import", which the workspace refuses. They now point to
+    --as-of; `signal --as-of` and `rebalance --as-of` only show, and answer there."""
     before = events(cli, backtest)
-    refused = cli("--home", backtest, "signal")
-    assert refused.code == 3 and "a `quality.checked` record that is not the replay's" in refused.err, refused
+    for command in ("signal", "rebalance"):
+        refused = cli("--home", backtest, command)
+        assert refused.code == 2 and len(refused.err.strip().splitlines()) == 1, refused
+        assert f"its prices end with its replay on 2019-06-28, so there is no `{command}` of today there" in \
+            refused.err and f"`{command} --as-of 2019-06-28`" in refused.err, refused.err
     assert cli("--home", backtest, "signal", "--as-of", "2019-05-01").code == 0
     shown = cli("--home", backtest, "rebalance", "--as-of", "2019-05-01", "--cash", "100000")
     assert shown.code == 0 and "Risk: approved" in shown.out, shown

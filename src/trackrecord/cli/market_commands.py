@@ -15,6 +15,7 @@ from trackrecord.ledger.canonical import normalise
 
 if TYPE_CHECKING:
     from trackrecord.market.calendar import ExchangeCalendar
+    from trackrecord.services import Services
 
 SIMULATED_BANNER = "SIMULATED: synthetic prices, not a real market"
 
@@ -38,6 +39,21 @@ def _parse_as_of(text: Optional[str], calendar: "ExchangeCalendar", today: date)
         raise UserError(f"--as-of {day} is outside the {calendar.code} calendar "
                         f"({calendar.first_session} .. {calendar.last_session})")
     return day
+
+
+def _refuse_today_on_a_backtest(services: "Services", command: str) -> None:
+    """A backtest ended with its replay: today's signal or rebalance has no prices there (the
+    gate failed with "prices update / prices import", which its workspace refuses)."""
+    from trackrecord.ledger.backtest_mark import backtest_of
+    from trackrecord.ledger.queries import reading
+
+    with reading(services.engine) as conn:
+        mark = backtest_of(conn)
+    if mark is not None:
+        ends = mark.get("to")
+        raise UserError(f"{services.workspace.root} is a BACKTEST workspace: its prices end with its replay on {ends}, "
+                        f"so there is no `{command}` of today there; ask it of one of its sessions with --as-of "
+                        f"(e.g. `{command} --as-of {ends}`), or run `{command}` on the live workspace")
 
 
 def _today(calendar: "ExchangeCalendar", now: datetime) -> date:
@@ -203,6 +219,8 @@ def signal_command(
     from trackrecord.market.service import calendar_for
 
     services = context.services(ctx)
+    if as_of is None:
+        _refuse_today_on_a_backtest(services, "signal")
     calendar = calendar_for(services.settings)
     now = wall_clock()
     day = _parse_as_of(as_of, calendar, _today(calendar, now))
@@ -250,6 +268,8 @@ def rebalance_command(
     from trackrecord.market.service import calendar_for
 
     services = context.services(ctx)
+    if as_of is None:
+        _refuse_today_on_a_backtest(services, "rebalance")
     calendar = calendar_for(services.settings)
     now = wall_clock()
     day = _parse_as_of(as_of, calendar, _today(calendar, now))
