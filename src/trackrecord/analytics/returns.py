@@ -121,8 +121,9 @@ def twr_returns(navs: FloatArray, flows: FloatArray, flow_weight: FlowWeight | f
         if bad.any():
             i = int(np.argmax(bad)) + 1
             day = None if dates is None else str(dates[i])
+            where = f"the snapshot of {day}" if day else f"snapshot {i}"
             raise AnalyticsInputError(
-                f"{f'the snapshot of {day}' if day else f'snapshot {i}'}: capital base {base[i - 1]:.2f} (previous "
+                f"{where}: capital base {base[i - 1]:.2f} (previous "
                 f"NAV + weighted flow) is not positive but the day's P&L is {pnl[i - 1]:.2f}; money came in or went "
                 "out that is not recorded as a cash flow: record it (`trackrecord cashflow add --date "
                 f"{day or 'YYYY-MM-DD'} --amount ...`), or check the NAV of that day"

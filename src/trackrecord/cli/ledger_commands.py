@@ -106,14 +106,12 @@ def verify(
 
     if commitments:
         raise UserError("--commitment needs a bundle: trackrecord verify BUNDLE.zip --commitment LINE")
+    from trackrecord.ledger.backtest_mark import is_backtest
     from trackrecord.ledger.operations import verify_ledger
-    from trackrecord.ledger.backtest_mark import backtest_of
-    from trackrecord.ledger.queries import reading
 
     services = context.services(ctx)
     result = verify_ledger(services.ledger, services.workspace.public_key_path, services.workspace.root)
-    with reading(services.engine) as conn:
-        backtest = backtest_of(conn) is not None
+    backtest = is_backtest(services.engine)
     if as_json:
         context.print_json(result.document() | ({"simulated": True, "backtest": True} if backtest else {}))
         _exit_unless(result.ok)

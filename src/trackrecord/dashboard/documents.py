@@ -302,18 +302,8 @@ class DashboardDocuments:
             prices = last_stored_dates(conn, symbols)
         last_price = min(prices.values()) if prices and len(prices) == len(symbols) else None
         snapshot_session = snapshot.data().get("session_date") if snapshot else None
-        warnings = []
-        if last_price is None:
-            warnings.append("no stored prices for " + ", ".join(s for s in symbols if s not in prices))
-        elif last_price < expected:
-            warnings.append(f"prices end {last_price}, before the last completed session {expected}")
-        if snapshot_session is None:
-            warnings.append("no snapshot recorded")
-        elif snapshot_session < expected.isoformat():
-            warnings.append(f"the last snapshot is of {snapshot_session}, before the last completed session {expected}")
-        warnings.extend(_failed_jobs_since(jobs, daily))
-        if self.backtest():
-            warnings = []
+        warnings = [] if self.backtest() else \
+            _staleness(symbols, prices, last_price, snapshot_session, expected) + _failed_jobs_since(jobs, daily)
         return {"expected_session": expected.isoformat(), "today": today.isoformat(),
                 "last_prices": None if last_price is None else last_price.isoformat(),
                 "last_snapshot": snapshot_session, "last_snapshot_recorded_at": snapshot.recorded_at if snapshot else None,
@@ -493,6 +483,21 @@ class DashboardDocuments:
         return {"status": status, "database": {"reachable": True, "dialect": self.services.engine.dialect.name},
                 "ledger": {"head_seq": seq, "head_hash": head_hash}, "kill_switch": self.kill_switch()["state"],
                 "last_daily_job": freshness["last_daily_job"], "freshness": freshness, "checked_at": now.isoformat()}
+
+
+def _staleness(symbols: list[str], prices: dict[str, date], last_price: date | None, snapshot_session: str | None,
+               expected: date) -> list[str]:
+    """What is older than the last completed session: the prices, the snapshot."""
+    warnings = []
+    if last_price is None:
+        warnings.append("no stored prices for " + ", ".join(s for s in symbols if s not in prices))
+    elif last_price < expected:
+        warnings.append(f"prices end {last_price}, before the last completed session {expected}")
+    if snapshot_session is None:
+        warnings.append("no snapshot recorded")
+    elif snapshot_session < expected.isoformat():
+        warnings.append(f"the last snapshot is of {snapshot_session}, before the last completed session {expected}")
+    return warnings
 
 
 def _number(value: Any) -> float | None:
