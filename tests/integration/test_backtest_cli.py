@@ -42,7 +42,7 @@ def test_backtest_writes_its_own_workspace_and_leaves_the_live_record_alone(cli,
     assert events(cli, home) == before
     created = events(cli, out)[0]
     assert created["kind"] == "workspace.created"
-    assert created["payload"]["backtest"]["from"] == "2024-01-02"
+    assert created["payload"]["backtest"]["from"] == "2023-12-29"  # funded the session before its first rebalance
     assert created["payload"]["backtest"]["costs"] == {"commission_bps": "5.0000", "commission_min": "3",
                                                         "slippage_bps": "2"}  # the workspace's broker.sim
     assert cli("--home", out, "verify").code == 0
@@ -63,6 +63,25 @@ def test_a_rerun_replaces_the_earlier_backtest_folder(cli, home: Path, prices: P
     assert second["costs"] == {"commission_bps": "0", "commission_min": "0", "slippage_bps": "0"}
     assert first["stats"]["metrics"]["total_return"] != second["stats"]["metrics"]["total_return"]
     assert json.loads(cli("--home", out, "stats", "--json").out) == second["stats"]
+
+
+def test_a_costly_backtest_states_the_return_its_equity_shows(cli, home: Path, prices: Path,  # type: ignore[no-untyped-def]
+                                                              tmp_path: Path) -> None:
+    """At 100 bps a trade the first rebalance costs about 1 %: the record is funded the
+    session before it, so those costs are inside the returns (the stated total return was
+    +4.77 % where the equity had grown +3.71 %)."""
+    out = tmp_path / "costly"
+    result = cli("--home", home, "backtest", *WINDOW, "--prices-dir", prices, "--out", out, "--json",
+                 "--commission-bps", "100", "--cash", "100000")
+    assert result.code == 0, result
+    document = json.loads(result.out)
+    total = document["stats"]["metrics"]["total_return"]
+    assert abs(total - (float(document["final_nav"]) / 100_000 - 1)) < 1e-12
+    assert document["from"] == "2023-12-29" and document["stats"]["trades"]["commissions"] > 1_000
+    snapshots = json.loads(cli("--home", out, "ledger", "log", "--kind", "snapshot.recorded", "--json").out)
+    base = snapshots[0]["payload"]
+    assert base["session_date"] == "2023-12-29" and base["nav"] == base["cash"] == "100000"
+    assert json.loads(cli("--home", out, "stats", "--json").out) == document["stats"]
 
 
 def test_synthetic_provider_backtest_is_labelled_simulated(cli, home: Path) -> None:  # type: ignore[no-untyped-def]

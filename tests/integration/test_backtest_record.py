@@ -37,7 +37,10 @@ def test_a_backtest_records_each_months_bars_and_gates_once_at_its_last_close(  
     months: dict[str, list[str]] = defaultdict(list)
     for session in snapshots:
         months[session[:7]].append(session)
-    assert len(snapshots) == result.replay.sessions and len(months) == 4
+    # the account is funded on the session before the first rebalance (2023-12-29): a month of its own
+    assert len(snapshots) == result.replay.sessions and list(months) == ["2023-12", "2024-01", "2024-02",
+                                                                      "2024-03", "2024-04"]
+    assert months["2023-12"] == ["2023-12-29"]
 
     batches = [data for _, kind, data in recorded if kind == "prices.updated" and data.get("purpose") == "replay"]
     assert [(b["first"], b["last"], b["rows"]) for b in batches] == \

@@ -38,7 +38,7 @@ from trackrecord.config import (
 )
 from trackrecord.domain import Mode
 from trackrecord.engine.performance import load_performance_inputs, performance_stats
-from trackrecord.engine.replay import ReplayResult, load_history, replay
+from trackrecord.engine.replay import ReplayResult, funded_the_session_before, load_history, replay
 from trackrecord.errors import UserError
 from trackrecord.market.base import PriceRow
 from trackrecord.market.service import month_start_of
@@ -172,9 +172,10 @@ def check_out_folder(out_dir: Path) -> Path:
 def replay_sessions(calendar: "ExchangeCalendar", history: PriceHistory, settings: Settings,
                     start: date, end: date, refuse_jumps: bool = True) -> tuple[list[date], list[date], tuple[str, ...]]:
     """(history sessions before the first replayed one, replayed sessions, notes for the
-    user): the replay runs from the first rebalance session on or after ``start`` to ``end``
-    or the last session every instrument has a bar for, and needs every instrument priced
-    ``lookback_months`` before its first session and on every session in between (a gap, or
+    user): the replay funds its account on the session before the first rebalance session
+    on or after ``start`` (``funded_the_session_before``) and runs to ``end`` or the last
+    session every instrument has a bar for, and needs every instrument priced
+    ``lookback_months`` before its first rebalance and on every session in between (a gap, or
     a bar on a day the exchange was closed, is a ``UserError`` naming the file and the day;
     so is a one-day move the quality gate would stop the replay on, with ``refuse_jumps``)."""
     if start > end:
@@ -218,7 +219,7 @@ def replay_sessions(calendar: "ExchangeCalendar", history: PriceHistory, setting
                  settings.prices.max_daily_move if refuse_jumps else math.inf)
     history_days = sorted({row.session_date for row in history.rows if row.session_date < first})
     sessions = [d.astype(date) for d in calendar.sessions_between(first, last)]
-    return history_days, sessions, tuple(notes)
+    return (*funded_the_session_before(history_days, sessions), tuple(notes))
 
 
 def _refuse_gaps(calendar: "ExchangeCalendar", history: PriceHistory, days: Mapping[str, np.ndarray],
@@ -267,7 +268,8 @@ def run_backtest(settings: Settings, history: PriceHistory, out_dir: Path, costs
                  calendar: "ExchangeCalendar", progress: Callable[[int, int], None] | None = None,
                  refuse_jumps: bool = True) -> BacktestResult:
     """Replay ``start`` .. ``end`` of ``history`` through the engine into ``out_dir`` with
-    ``cash`` deposited on the first session; the result carries the new workspace's stats.
+    ``cash`` deposited on its first session, the one before the first rebalance; the result
+    carries the new workspace's stats.
     Bad input (dates, folder, cash, a history too short for the lookback, with a gap, or with
     a jump when ``refuse_jumps``) is a ``UserError`` raised before anything is written; a
     failure or Ctrl-C during the run keeps nothing (``out_dir`` is as it was)."""

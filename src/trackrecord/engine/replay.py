@@ -250,10 +250,21 @@ def _rebalance_sessions(calendar: "ExchangeCalendar", sessions: Sequence[date]) 
 
 
 def replay_window(calendar: "ExchangeCalendar", end: date, years: int, lookback_months: int) -> tuple[list[date], list[date]]:
-    """(history sessions before the first rebalance, replayed sessions): the replay starts
-    on the first rebalance session ``years`` before ``end``."""
+    """(history sessions before the replay, replayed sessions): the replay funds its account
+    on the session before the first rebalance ``years`` before ``end`` and trades from that
+    rebalance on."""
     start = calendar.next_rebalance_session(date(end.year - years, end.month, 1))
     history_start = date(start.year - (lookback_months // 12) - 1, start.month, 1)
     history = [d.astype(date) for d in calendar.sessions_between(history_start, start - timedelta(days=1))]
     sessions = [d.astype(date) for d in calendar.sessions_between(start, end)]
-    return history, sessions
+    return funded_the_session_before(history, sessions)
+
+
+def funded_the_session_before(history: Sequence[date], sessions: Sequence[date]) -> tuple[list[date], list[date]]:
+    """Move the last history session into the replay, as the session its account is funded
+    on. Its snapshot (the deposit, all cash) is then the record's base, so the first
+    rebalance's costs fall inside the returns rather than before the base: the total return
+    is the final NAV over the deposit, as in bt, whose first date precedes its first trade."""
+    if not history:
+        return list(history), list(sessions)
+    return list(history[:-1]), [history[-1], *sessions]
