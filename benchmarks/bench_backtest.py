@@ -12,7 +12,9 @@ close and trade at the session's close. The engine's safety limits are opened wi
 Printed: the whole process (`python -m trackrecord backtest ...` as a subprocess: start-up,
 imports, calendar, CSV reading, replay, stats), the same backtest in-process
 (``engine.backtest.run_backtest``), bt in-process, and their ratio; wall time and CPU time
-(user + system) each, since this machine is shared and wall time follows its load.
+(user + system) each, since this machine is shared and wall time follows its load. Then
+both at 10 bps a trade: the calendar CAGR of each from the session before the first trade
+(bt's first date; the engine's base, the funded account) and their final equity.
 Targets (issue 15): the whole process under 1 s, in-process within 2x of bt.
 
 Data: ../shared/data/prices (see its README).
@@ -107,7 +109,8 @@ def backtest_process(home: Path, out: Path) -> dict:  # type: ignore[type-arg]
     return json.loads(done.stdout)
 
 
-def backtest_in_process(home: Path, out: Path, start: date, end: date, provider: str | None = None):  # type: ignore[no-untyped-def]
+def backtest_in_process(home: Path, out: Path, start: date, end: date, provider: str | None = None,  # type: ignore[no-untyped-def]
+                        commission_bps: int = 0):
     from trackrecord.bootstrap import backtest_history, backtest_workspace
     from trackrecord.engine.backtest import BacktestCosts, history_start, run_backtest
     from trackrecord.market.calendar import DEFAULT_START, open_calendar
@@ -117,11 +120,13 @@ def backtest_in_process(home: Path, out: Path, start: date, end: date, provider:
     since = history_start(settings, start)
     calendar = open_calendar(settings.universe.calendar, start=min(since, DEFAULT_START))
     history = backtest_history(settings, home, calendar, since, end, None if provider else DATA, provider)
-    return run_backtest(settings, history, out, BacktestCosts.none(), start, end, CAPITAL,
+    costs = BacktestCosts(Decimal(commission_bps) / 10_000, Decimal(0), Decimal(0))
+    return run_backtest(settings, history, out, costs, start, end, CAPITAL,
                         datetime.now(timezone.utc), backtest_workspace, calendar)
 
 
-def run_bt(history: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[Timing, float]:
+def run_bt(history: dict[str, tuple[np.ndarray, np.ndarray]], commission_bps: int = 0) -> tuple[Timing, float, float]:
+    """(time, final equity, calendar CAGR from bt's first date, the session before its first trade)."""
     import bt
     import pandas as pd
 
@@ -155,12 +160,15 @@ def run_bt(history: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[Timing, f
                                              bt.algos.Rebalance()])
 
     def work():  # type: ignore[no-untyped-def]
-        test = bt.Backtest(strategy, data, initial_capital=float(CAPITAL), commissions=lambda q, p: 0.0,
+        test = bt.Backtest(strategy, data, initial_capital=float(CAPITAL),
+                           commissions=lambda q, p: abs(q) * p * commission_bps / 10_000,
                            integer_positions=True)
         return bt.run(test)
 
     timing, result = timed(work)
-    return timing, float(result.prices.iloc[-1, 0] / 100.0 * float(CAPITAL))
+    index = result.prices.iloc[:, 0]
+    years = (index.index[-1] - index.index[0]).days / 365.25
+    return timing, float(index.iloc[-1] / 100.0 * float(CAPITAL)), float((index.iloc[-1] / index.iloc[0]) ** (1 / years) - 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         home = make_workspace(Path(folder))
         whole, document = timed(lambda: backtest_process(home, Path(folder) / "process"))
         inside, result = timed(lambda: backtest_in_process(home, Path(folder) / "inside", START, END))
-        bt_timing, bt_equity = run_bt(read_closes())
+        closes = read_closes()
+        bt_timing, bt_equity, _ = run_bt(closes)
         engine_equity = float(result.replay.final_nav or 0)
         print(f"25 years ({START} .. {END}), 9 US sector SPDRs, 12-1 momentum top 3, monthly, no costs")
         print(f"trackrecord backtest, whole process:   {whole}  final equity {float(document['final_nav']):,.2f}"
@@ -189,6 +198,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bt {bt.__version__}, in-process:                {bt_timing}  final equity {bt_equity:,.2f}")
         print(f"in-process / bt: {inside.wall / bt_timing.wall:.1f}x wall, {inside.cpu / bt_timing.cpu:.1f}x CPU"
               f" (target < 2x); final equity difference {(engine_equity / bt_equity - 1) * 1e4:+.2f} bp")
+        costly = backtest_in_process(home, Path(folder) / "costly", START, END, commission_bps=10)
+        _, bt_costly_equity, bt_costly_cagr = run_bt(closes, commission_bps=10)
+        cagr = costly.stats["metrics"]["cagr_calendar"]
+        print(f"10 bps a trade: CAGR {cagr:.4%}, bt {bt_costly_cagr:.4%} ({(cagr - bt_costly_cagr) * 1e4:+.2f} bp);"
+              f" final equity {float(costly.replay.final_nav or 0):,.2f}, bt {bt_costly_equity:,.2f}")
         print("synthetic market, in-process (linear in length):")
         base = None
         for years in (25,) if quick else (25, 50, 100):
