@@ -131,6 +131,15 @@ def test_the_table_shows_the_months_the_total_and_the_untraded_rebalance(record:
     assert "Resid" in shown.out, "the residual is always shown"
 
 
+def test_months_as_from_and_to_are_their_first_and_last_days(record: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """`attribution 2025-10 2025-12` is October to December, as a trader types it; `stats`
+    takes months the same way."""
+    for command in ("attribution", "stats"):
+        months = cli("--home", record, command, "2025-10", "2025-12", "--json")
+        assert months.code == 0, months
+        assert _json(months) == _json(cli("--home", record, command, "2025-10-01", "2025-12-31", "--json"))
+
+
 def test_attribution_refuses_bad_input_in_one_line_and_writes_nothing(copied: Path, cli) -> None:  # type: ignore[no-untyped-def]
     before = len(_json(cli("--home", copied, "ledger", "log", "--json")))
     for args, words in ((("2025-13-01",), "FROM"), (("2025-12-01", "2025-10-01"), "after"),

@@ -128,7 +128,8 @@ def test_the_table_shows_the_key_figures(cli, workspace: Path, tmp_path: Path) -
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("2026-13-01",), "FROM: expected a date YYYY-MM-DD, got '2026-13-01'"),
+        (("2026-13-01",), "FROM: expected a date YYYY-MM-DD or a month YYYY-MM, got '2026-13-01'"),
+        (("2026-13",), "FROM '2026-13': expected a month YYYY-MM"),
         (("2026-01-01", "01/02/2026"), "TO: expected a date YYYY-MM-DD"),
         (("2026-02-01", "2026-01-01"), "FROM 2026-02-01 is after TO 2026-01-01"),
         (("2027-01-01",), "no snapshot of account SIM0001 between 2027-01-01 and the end"),

@@ -6,6 +6,7 @@ Rich table. ``render_stats_table`` is public so ``trackrecord demo`` can show th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +27,8 @@ from trackrecord.analytics.wording import (
 )
 from trackrecord.cli import context
 from trackrecord.ledger.parsing import parse_date
+
+_MONTH = re.compile(r"\d{4}-\d{2}")
 
 
 def _price(value: float) -> str:
@@ -199,8 +202,24 @@ def _percent_cell(fraction: float | None) -> str:
 
 
 def _period(period_from: Optional[str], period_to: Optional[str]) -> tuple[date | None, date | None]:
-    start = parse_date(period_from, "FROM") if period_from else None
-    return start, parse_date(period_to, "TO") if period_to else None
+    """FROM and TO, each a date YYYY-MM-DD or a month YYYY-MM (its first day as FROM, its
+    last as TO: ``stats 2024-03 2024-05`` is March to May)."""
+    return (_bound(period_from, "FROM", last=False) if period_from else None,
+            _bound(period_to, "TO", last=True) if period_to else None)
+
+
+def _bound(text: str, where: str, *, last: bool) -> date:
+    if not _MONTH.fullmatch(text.strip()):
+        return parse_date(text, where, "a date YYYY-MM-DD or a month YYYY-MM")
+    from trackrecord.analytics.errors import AnalyticsInputError
+    from trackrecord.analytics.periods import Period
+    from trackrecord.errors import UserError
+
+    try:
+        month = Period.parse(text, where)
+    except AnalyticsInputError as exc:
+        raise UserError(str(exc)) from None
+    return month.last if last else month.first
 
 
 def _report_period(month: str, span: str, period_from: str | None) -> tuple[date | None, date | None]:
@@ -219,8 +238,8 @@ def _report_period(month: str, span: str, period_from: str | None) -> tuple[date
 
 def stats(
     ctx: typer.Context,
-    period_from: Optional[str] = typer.Argument(None, metavar="[FROM]", help="first session YYYY-MM-DD (the record before it is the base)"),
-    period_to: Optional[str] = typer.Argument(None, metavar="[TO]", help="last session YYYY-MM-DD"),
+    period_from: Optional[str] = typer.Argument(None, metavar="[FROM]", help="first session YYYY-MM-DD, or a month YYYY-MM (the record before it is the base)"),
+    period_to: Optional[str] = typer.Argument(None, metavar="[TO]", help="last session YYYY-MM-DD, or a month YYYY-MM"),
     benchmark: Optional[str] = typer.Option(None, "--benchmark", help="SYMBOL, universe or none (default: performance.benchmark)"),
     account: Optional[str] = typer.Option(None, "--account", help="account id (default: the configured one, else the one with most snapshots)"),
     month: Optional[str] = typer.Option(None, "--month", metavar="YYYY-MM", help="the period of a monthly report's column (instead of FROM TO)"),
@@ -245,7 +264,7 @@ def stats(
 
 def trades(
     ctx: typer.Context,
-    period_from: Optional[str] = typer.Argument(None, metavar="[FROM]", help="count round trips closed from this date"),
+    period_from: Optional[str] = typer.Argument(None, metavar="[FROM]", help="count round trips closed from this date (YYYY-MM-DD or a month YYYY-MM)"),
     period_to: Optional[str] = typer.Argument(None, metavar="[TO]", help="ignore fills after this date"),
     account: Optional[str] = typer.Option(None, "--account", help="account id"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),

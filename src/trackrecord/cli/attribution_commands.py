@@ -19,8 +19,8 @@ COLUMNS = (Column("Month", 10, False), Column("Model", 4), Column("Live", 9), Co
 
 def attribution(
     ctx: typer.Context,
-    period_from: Optional[str] = typer.Argument(None, metavar="[FROM]", help="first session YYYY-MM-DD (the record before it is the base)"),
-    period_to: Optional[str] = typer.Argument(None, metavar="[TO]", help="last session YYYY-MM-DD"),
+    period_from: Optional[str] = typer.Argument(None, metavar="[FROM]", help="first session YYYY-MM-DD, or a month YYYY-MM (the record before it is the base)"),
+    period_to: Optional[str] = typer.Argument(None, metavar="[TO]", help="last session YYYY-MM-DD, or a month YYYY-MM"),
     account: Optional[str] = typer.Option(None, "--account", help="account id (default: the configured one, else the one with most snapshots)"),
     as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:

@@ -79,11 +79,11 @@ def parse_decimal(text: str, where: str) -> Decimal:
     return checked_number(value, where, text)
 
 
-def parse_date(text: str, where: str) -> date:
+def parse_date(text: str, where: str, expected: str = "a date YYYY-MM-DD") -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise UserError(f"{where}: expected a date YYYY-MM-DD, got {_short(text)}") from None
+        raise UserError(f"{where}: expected {expected}, got {_short(text)}") from None
 
 
 def parse_timestamp(text: str, where: str) -> datetime:
