@@ -30,7 +30,9 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (["top_n=a"], "not a whole number"),
     (["top_n=1..3", "top_n=2"], "given twice"),
     (["lookback_months=6,6"], "repeated"),
-    (["skip_months=12"], "skip_months must be smaller than lookback_months"),
+    (["skip_months=12"], "skip_months must be smaller than lookback_months (lookback_months 12 from trackrecord.yaml"),
+    (["top_n=4..6"], "exit_rank (5) must be at least top_n (6) (exit_rank 5 from trackrecord.yaml's strategy, as every "
+                     "key not on the grid): leave the combination out, or put exit_rank on the grid too"),
     (["drift_band=1..2"], "whole-number"),
     (["top_n=1..100", "lookback_months=2..60"], "at most 500"),
 ])
@@ -46,6 +48,17 @@ def test_a_bad_grid_is_refused_in_one_line_before_anything_runs(synthetic: Path,
     assert not (synthetic / "backtests").exists()
 
 
+@pytest.mark.parametrize("args, words", [
+    (["lookback_months=6,12"], "'lookback_months=6,12': a grid axis needs --grid before it"),
+    (["--grid", "top_n=3,4", "six"], "unexpected argument 'six'"),
+])
+def test_grid_axes_without_grid_or_stray_words_are_refused(synthetic: Path, cli, args: list[str],  # type: ignore[no-untyped-def]
+                                                           words: str) -> None:
+    refused = cli("--home", synthetic, "backtest", "--from", FROM, "--to", TO, "--provider", "synthetic", *args)
+    assert refused.code == 2 and refused.err.count("\n") == 1 and words in refused.err, refused
+    assert not (synthetic / "backtests").exists()
+
+
 def test_a_grid_writes_no_workspace_to_keep(synthetic: Path, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     refused = cli("--home", synthetic, "backtest", "--from", FROM, "--to", TO, "--grid", "top_n=3,4",
                   "--out", tmp_path / "out")
@@ -56,7 +69,7 @@ def test_a_grid_writes_no_workspace_to_keep(synthetic: Path, cli, tmp_path: Path
 @pytest.mark.slow
 def test_the_grid_ranks_the_live_parameters_and_deflates_their_sharpe_ratio(synthetic: Path, cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("--home", synthetic, "backtest", "--from", FROM, "--to", TO, "--provider", "synthetic",
-                 "--grid", "top_n=3,4", "--grid", "lookback_months=6,12", "--jobs", "2", "--json")
+                 "--grid", "top_n=3,4", "lookback_months=6,12", "--jobs", "2", "--json")  # issue 15's form
     assert result.code == 0, result
     grid = json.loads(result.out)
     assert grid["simulated"] is True and grid["backtest"] is True

@@ -53,7 +53,7 @@ def _amount(option: str, text: str | None, positive: bool = False, at_most: Deci
 
 def backtest(
     ctx: typer.Context,
-    from_: str = typer.Option(..., "--from", help="first day (the replay starts on the first rebalance session on or after it)"),
+    from_: str = typer.Option(..., "--from", help="first day (the account is funded on the session before the first rebalance session on or after it)"),
     to: str = typer.Option(..., "--to", help="last day (or the last bar of the history, if earlier)"),
     prices_dir: Optional[Path] = typer.Option(None, "--prices-dir", help="folder of <SYMBOL>.csv daily prices"),
     provider: Optional[str] = typer.Option(None, "--provider", help="yahoo | csv (prices.csv_dir) | synthetic; "
@@ -68,7 +68,7 @@ def backtest(
     json_output: bool = typer.Option(False, "--json", help="print the result (and its stats document) as JSON"),
     grid: Optional[List[str]] = typer.Option(None, "--grid", metavar="KEY=VALUES",
                                              help="robustness grid: every combination, e.g. --grid top_n=1..5 "
-                                                  "--grid lookback_months=6,9,12 (throw-away workspaces)"),
+                                                  "lookback_months=6,9,12 (throw-away workspaces)"),
     jobs: int = typer.Option(2, "--jobs", min=1, max=64, help="with --grid: trials run at once (processes)"),
 ) -> None:
     """Replay the strategy over history through the live engine and the simulated broker,
@@ -92,6 +92,7 @@ def backtest(
         raise UserError("--no-costs with --commission-bps or --slippage-bps: give one or the other")
     if start > end:
         raise UserError(f"--from {start} is after --to {end}")
+    grid = _grid_axes(grid or [], ctx.args)
     axes = None
     if grid:
         from trackrecord.engine.grid import parse_grid
@@ -199,5 +200,16 @@ def _print_summary(result, seconds: float) -> None:  # type: ignore[no-untyped-d
                   "slippage | verify")
 
 
+def _grid_axes(given: List[str], extra: List[str]) -> List[str]:
+    """The grid's KEY=VALUES axes: each ``--grid`` and, after one, the words that follow it
+    as issue 15 writes them (``--grid top_n=1..5 lookback_months=6,9,12``)."""
+    for word in extra:
+        if "=" not in word:
+            raise UserError(f"unexpected argument {word!r}: backtest takes only options (see --help)")
+        if not given:
+            raise UserError(f"{word!r}: a grid axis needs --grid before it (--grid {word})")
+    return [*given, *extra]
+
+
 def register(app: typer.Typer) -> None:
-    app.command("backtest")(backtest)
+    app.command("backtest", context_settings={"allow_extra_args": True})(backtest)

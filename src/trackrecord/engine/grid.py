@@ -113,7 +113,11 @@ def strategy_for(settings: Settings, params: Mapping[str, Value]) -> Settings:
         strategy = StrategyConfig.model_validate({**settings.strategy.model_dump(), **params})
     except ValidationError as exc:
         reason = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
-        raise UserError(f"--grid combination {_label(params)}: {reason}") from None
+        fixed = [key for key in INTEGER_KEYS if key not in params and key in reason]
+        hint = (f" ({', '.join(f'{k} {getattr(settings.strategy, k)}' for k in fixed)} from trackrecord.yaml's "
+                "strategy, as every key not on the grid): leave the combination out, or put "
+                f"{' and '.join(fixed)} on the grid too") if fixed else ""
+        raise UserError(f"--grid combination {_label(params)}: {reason}{hint}") from None
     updated = settings.model_copy(update={"strategy": strategy})  # a copy is not validated: the cross-section rule
     try:
         updated._cap_fits_target()  # noqa: SLF001 (Settings' own rule; risk would refuse every rebalance)
