@@ -185,6 +185,18 @@ def test_a_backtest_workspace_still_answers_every_reading_command(backtest: Path
         assert result.code == 0, (command, result)
 
 
+def test_jobs_on_a_backtest_offer_no_next_run(backtest: Path, home: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """The scheduler and run-job refuse a backtest: `jobs` there listed next runs in 2026 that
+    nothing would ever run."""
+    shown = cli("--home", backtest, "jobs")
+    assert shown.code == 0 and "none for a BACKTEST workspace" in shown.out and " 20" not in shown.out.split("\n", 1)[1]
+    document = json.loads(cli("--home", backtest, "jobs", "--json").out)
+    assert document["backtest"] is True
+    assert all(job["next_run"] is None and job["enabled"] is False for job in document["jobs"])
+    live = json.loads(cli("--home", home, "jobs", "--json").out)
+    assert live["backtest"] is False and any(job["next_run"] for job in live["jobs"])
+
+
 def test_the_live_workspace_still_takes_a_cash_flow_after_a_backtest(backtest: Path, home: Path, cli) -> None:  # type: ignore[no-untyped-def]
     assert cli("--home", home, "cashflow", "add", "--date", "2025-01-02", "--amount", "5").code == 0
 

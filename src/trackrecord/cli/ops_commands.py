@@ -136,11 +136,14 @@ def jobs(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
     from trackrecord.ops.schedule import Job, JobTimes, next_run
     from trackrecord.ops.scheduler import LOCK_FILE, holder_pid
 
+    from trackrecord.ledger.backtest_mark import is_backtest
+
     workspace = context.workspace(ctx)
     services = connect(workspace)
     try:
         history = JobHistory()
         history.refresh(list(services.ledger.events(after_seq=0)))
+        backtest = is_backtest(services.engine)
     finally:
         services.close()
     settings = workspace.settings
@@ -149,21 +152,27 @@ def jobs(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
     now = wall_clock()
     rows = []
     for job in Job:
-        following = next_run(calendar, times, job, now)
+        following = None if backtest else next_run(calendar, times, job, now)
         last = history.latest.get(job.value)
-        rows.append({"job": job.value, "enabled": job in times.jobs,
+        rows.append({"job": job.value, "enabled": job in times.jobs and not backtest,
                      "next_run": None if following is None else following.document(calendar.timezone),
                      "last": None if last is None else last.document()})
     pid = holder_pid(workspace.root / LOCK_FILE)
-    document = {"exchange": calendar.code, "exchange_tz": calendar.timezone, "scheduler_pid": pid, "jobs": rows}
+    document = {"exchange": calendar.code, "exchange_tz": calendar.timezone, "scheduler_pid": pid,
+                "backtest": backtest, "jobs": rows}
     if as_json:
         context.print_json(document)
         return
-    typer.echo(f"scheduler: {'running, pid ' + str(pid) if pid else 'not running'} ({calendar.code}, "
-               f"{calendar.timezone})")
+    if backtest:  # the scheduler and run-job refuse this workspace: it ended with its replay
+        typer.echo("scheduler: none for a BACKTEST workspace (its record ended with its replay; `scheduler` and "
+                   "`run-job` refuse it)")
+    else:
+        typer.echo(f"scheduler: {'running, pid ' + str(pid) if pid else 'not running'} ({calendar.code}, "
+                   f"{calendar.timezone})")
     for row in rows:
         nxt = row["next_run"]
-        when = "off" if not row["enabled"] else "none in the calendar" if nxt is None else \
+        when = "never (a backtest)" if backtest else "off" if not row["enabled"] else \
+            "none in the calendar" if nxt is None else \
             f"{nxt['session']}  {nxt['at_exchange'][11:16]} exchange / {nxt['at_local'][:16].replace('T', ' ')} local"
         last = row["last"]
         told = "never run" if last is None else f"{last['session']} {last['outcome']}: {last['message'][:80]}"
