@@ -189,7 +189,8 @@ def _print_summary(result, seconds: float) -> None:  # type: ignore[no-untyped-d
                   f"{result.last_session} ({result.history_sessions} sessions of history before), "
                   f"{replay.rebalances} rebalances, {replay.orders} orders")
     console.print(f"costs: commission {costs.commission_rate * 10_000:f} bps (min {costs.commission_min}), "
-                  f"slippage {costs.slippage_bps} bps; capital {result.cash:,}; final NAV "
+                  f"slippage {costs.slippage_bps} bps; capital {result.cash:,} deposited on {result.first_session}, "
+                  "the session before the first rebalance (the record's base); final NAV "
                   f"{replay.final_nav:,.2f}" if replay.final_nav is not None else "no NAV recorded")
     for note in result.notes:
         console.print(f"note: {note}", markup=False)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from trackrecord.analytics.benchmark import equal_weight_index
 from trackrecord.analytics.errors import AnalyticsInputError
-from trackrecord.analytics.flow_checks import unreflected_flows
+from trackrecord.analytics.flow_checks import trades_before_the_base, unreflected_flows
 from trackrecord.analytics.provenance import Origin, origin_of, origin_shares
 from trackrecord.analytics.report import compute_stats
 from trackrecord.analytics.slippage import SlippageFill, slippage_report
@@ -196,10 +196,19 @@ def performance_stats(
                               inputs.simulated[first : last + 1]),
         "provenance_fills": _shares(services.ledger, kinds.FILL_RECORDED, fill_seqs, fill_flags) if fill_seqs else None,
         "warnings": [flow.message() for flow in unreflected_flows(inputs.dates[first : last + 1],
-                                                                   inputs.navs[first : last + 1], inputs.flows)],
+                                                                   inputs.navs[first : last + 1], inputs.flows)]
+        + _trades_before_the_record(inputs, period_from),
     }
     return _labelled(inputs, simulated) | {"backtest": is_backtest(services.engine), "benchmark_name": name} | \
         provenance | document
+
+
+def _trades_before_the_record(inputs: PerformanceInputs, period_from: date | None) -> list[str]:
+    """The warning of a record whose first snapshot follows trades, for a period from its start."""
+    if period_from is not None and period_from > inputs.dates[0]:
+        return []
+    warning = trades_before_the_base(inputs.dates[0], [fill.executed_at.date() for fill in inputs.fills])
+    return [] if warning is None else [warning]
 
 
 def trades_document(
