@@ -153,9 +153,8 @@ def backtest_history(settings: "Settings", workspace_root: Path, calendar: "Exch
     ``provider`` (yahoo, csv = the workspace's prices.csv_dir, synthetic), else the
     workspace's configured source; every instrument from ``since`` to ``end``."""
     from trackrecord.engine.backtest import PriceHistory
-    from trackrecord.market.base import PriceSourceError
     from trackrecord.market.csv_source import CsvFolderSource
-    from trackrecord.market.service import build_price_source
+    from trackrecord.market.service import build_price_source, fetch_bars
 
     if prices_dir is not None:
         folder = prices_dir.expanduser().resolve()
@@ -169,11 +168,8 @@ def backtest_history(settings: "Settings", workspace_root: Path, calendar: "Exch
         source = build_price_source(settings.model_copy(update={"prices": chosen}), workspace_root, calendar)
         location = str(getattr(source, "folder", "")) or (str(chosen.synthetic_seed) if chosen.source == "synthetic"
                                                           else chosen.source)
-    try:
-        instruments = settings.universe.domain_instruments()
-        rows = source.fetch(instruments, {i.symbol: since for i in instruments}, end)
-    except PriceSourceError as exc:
-        raise UserError(str(exc)) from None
+    instruments = settings.universe.domain_instruments()
+    rows = fetch_bars(source, instruments, {i.symbol: since for i in instruments}, end, "backtest")
     return PriceHistory(rows, source.name, location, bool(source.simulated))
 
 

@@ -88,11 +88,11 @@ def update_prices(ledger: "SqlLedger", settings: "Settings", source: PriceSource
     history_start = date.fromisoformat(settings.prices.history_start)
     stored = last_stored_dates(ledger.engine, symbols)
     starts = {s: stored.get(s, history_start) for s in symbols}
-    rows = _fetch(source, instruments, starts, end)
+    rows = fetch_bars(source, instruments, starts, end)
     refetch = _readjusted(ledger, rows, stored)
     if refetch:
         rows = [r for r in rows if r.symbol not in refetch]
-        rows += _fetch(source, [i for i in instruments if i.symbol in refetch], {s: history_start for s in refetch}, end)
+        rows += fetch_bars(source, [i for i in instruments if i.symbol in refetch], {s: history_start for s in refetch}, end)
     conflicts = _raw_close_changes(ledger, rows)
     if conflicts:
         raise UserError(_update_refusal(source.name, conflicts))
@@ -150,13 +150,16 @@ def rows_sha256(rows: Iterable[PriceRow]) -> str:
     return hashlib.sha256("".join(lines).encode("ascii")).hexdigest()
 
 
-def _fetch(source: PriceSource, instruments: Sequence[Instrument], starts: Mapping[str, date], end: date) -> list[PriceRow]:
+def fetch_bars(source: PriceSource, instruments: Sequence[Instrument], starts: Mapping[str, date], end: date,
+               what: str = "prices update") -> list[PriceRow]:
+    """The source's bars; a file the user supplied that cannot be read is a ``UserError``
+    (exit 2), a provider that failed (the network) a ``RuntimeFailure`` (exit 1)."""
     try:
         return source.fetch(instruments, starts, end)
     except PriceInputError as exc:
-        raise UserError(f"prices update from {source.name}: nothing stored: {exc}") from None
+        raise UserError(f"{what} from {source.name}: nothing stored: {exc}") from None
     except PriceSourceError as exc:
-        raise RuntimeFailure(f"prices update from {source.name} failed: {exc}") from exc
+        raise RuntimeFailure(f"{what} from {source.name} failed: {exc}") from exc
 
 
 def _readjusted(ledger: "SqlLedger", rows: Sequence[PriceRow], stored: Mapping[str, date]) -> set[str]:

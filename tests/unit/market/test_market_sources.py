@@ -101,6 +101,21 @@ def test_yahoo_is_retried_with_backoff_then_fails_clearly() -> None:
         YahooSource(RecordedYahoo(failures=9), attempts=3, sleep=sleeps.append).fetch([UK["SXLK"]], {}, date(2026, 2, 27))
 
 
+def test_a_provider_that_fails_is_a_runtime_failure_and_a_bad_file_the_users_mistake(tmp_path: Path) -> None:
+    """``fetch_bars``, which `prices update` and `backtest` both fetch through: Yahoo down is
+    exit 1 (a backtest said exit 2, "bad input"); a CSV the user gave that cannot be read is
+    exit 2."""
+    from trackrecord.errors import RuntimeFailure, UserError
+    from trackrecord.market.service import fetch_bars
+
+    down = YahooSource(RecordedYahoo(failures=9), attempts=1, sleep=lambda _: None)
+    with pytest.raises(RuntimeFailure, match="backtest from yahoo failed: Yahoo download of SXLK.L failed"):
+        fetch_bars(down, [UK["SXLK"]], {}, date(2026, 2, 27), "backtest")
+    (tmp_path / "SXLK.csv").write_text("date,close\nxx,1\n")
+    with pytest.raises(UserError, match="backtest from csv: nothing stored: .*SXLK.csv:2: date 'xx'"):
+        fetch_bars(CsvFolderSource(tmp_path), [UK["SXLK"]], {}, date(2026, 2, 27), "backtest")
+
+
 def test_yahoo_answering_nothing_at_all_is_a_failure_not_an_empty_update() -> None:
     """yfinance turns a network failure into an empty frame: that must not pass for 'no new bars'."""
     import pandas as pd
