@@ -131,12 +131,11 @@ def run_job(
 def jobs(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Each job's next run (local and exchange time) and its last outcome."""
     from trackrecord.bootstrap import connect, wall_clock
+    from trackrecord.ledger.backtest_mark import is_backtest
     from trackrecord.market.service import calendar_for
     from trackrecord.ops.runner import JobHistory
     from trackrecord.ops.schedule import Job, JobTimes, next_run
     from trackrecord.ops.scheduler import LOCK_FILE, holder_pid
-
-    from trackrecord.ledger.backtest_mark import is_backtest
 
     workspace = context.workspace(ctx)
     services = connect(workspace)
