@@ -184,9 +184,11 @@ def test_one_writer_many_appends_give_the_same_chain_as_one_batch_each(tmp_path:
 # --- through the command line: a one-year backtest on the real prices -------------------
 
 # A backtest records its bars and daily gates once a month (engine.daily.HeldSessions): 425 events, 907 before.
-BACKTEST_EVENTS = 425
-BACKTEST_PAYLOADS = "681b3079f6fca00b0a1f376eac94813ff5ff935faccc5a88e15c228aff5e0813"  # sha256 of the "kind payload" lines, key- and clock-dependent values masked
-BACKTEST_RECHAINED_HEAD = "4185c60ac39ad782469b2997130f97ef8cf975c8ca2d5df3da28c4aec1e02b96"  # the chain of those lines with one fixed recorded_at
+# It funds its account on the session before the first rebalance (2019-12-31): 428, the three more being that
+# session's snapshot (all cash, the record's base), its bars and its daily gate.
+BACKTEST_EVENTS = 428
+BACKTEST_PAYLOADS = "3cfb1e3a57547104531f84f8fa34665657da3c1eae289a4d661201da1219bc7d"  # sha256 of the "kind payload" lines, key- and clock-dependent values masked
+BACKTEST_RECHAINED_HEAD = "518496073a16931ca4070d15ac82c95218935ef3903661f5ea5a89da2d55c7b9"  # the chain of those lines with one fixed recorded_at
 _KEY_OR_CLOCK = re.compile(r'"(public_key|signature|head_hash)":"[^"]*"')
 _HISTORY_FETCHED_AT = re.compile(r'"fetched_at":"[^"]*"(?=.*"purpose":"history")')
 _CHECKOUT_PATH = re.compile(r'"location":"[^"]*"')  # the prices folder as typed: where the checkout sits, not what was written
