@@ -154,7 +154,7 @@ def backtest_history(settings: "Settings", workspace_root: Path, calendar: "Exch
     workspace's configured source; every instrument from ``since`` to ``end``."""
     from trackrecord.engine.backtest import PriceHistory
     from trackrecord.market.csv_source import CsvFolderSource
-    from trackrecord.market.service import build_price_source, fetch_bars
+    from trackrecord.market.service import benchmark_instruments, build_price_source, fetch_bars
 
     if prices_dir is not None:
         folder = prices_dir.expanduser().resolve()
@@ -168,9 +168,11 @@ def backtest_history(settings: "Settings", workspace_root: Path, calendar: "Exch
         source = build_price_source(settings.model_copy(update={"prices": chosen}), workspace_root, calendar)
         location = str(getattr(source, "folder", "")) or (str(chosen.synthetic_seed) if chosen.source == "synthetic"
                                                           else chosen.source)
-    instruments = settings.universe.domain_instruments()
+    instruments = [*settings.universe.domain_instruments(), *benchmark_instruments(settings)]
     rows = fetch_bars(source, instruments, {i.symbol: since for i in instruments}, end, "backtest")
-    return PriceHistory(rows, source.name, location, bool(source.simulated))
+    benchmarks = {i.symbol for i in benchmark_instruments(settings)}
+    return PriceHistory([r for r in rows if r.symbol not in benchmarks], source.name, location,
+                        bool(source.simulated), [r for r in rows if r.symbol in benchmarks])
 
 
 def simulated_broker(services: Services, calendar: "ExchangeCalendar",

@@ -4,10 +4,12 @@ durability trade refused for a live or paper workspace."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.integration.test_backtest_agreement import open_wide
 
@@ -82,6 +84,51 @@ def test_a_costly_backtest_states_the_return_its_equity_shows(cli, home: Path, p
     base = snapshots[0]["payload"]
     assert base["session_date"] == "2023-12-29" and base["nav"] == base["cash"] == "100000"
     assert json.loads(cli("--home", out, "stats", "--json").out) == document["stats"]
+
+
+def _benchmarked(home: Path, symbol: str) -> None:
+    config = home / "trackrecord.yaml"
+    settings = yaml.safe_load(config.read_text())
+    settings["performance"]["benchmark"] = symbol
+    config.write_text(yaml.safe_dump(settings))
+
+
+def test_a_backtest_is_measured_against_the_configured_benchmark_from_its_prices(  # type: ignore[no-untyped-def]
+        cli, home: Path, prices: Path, tmp_path: Path) -> None:
+    """performance.benchmark SPY: the backtest read SPY.csv beside the sector files and
+    recorded it once the replay was done (no decision saw it); its stats had said
+    "no stored prices for SPY"."""
+    _benchmarked(home, "SPY")
+    out = tmp_path / "spy"
+    result = cli("--home", home, "backtest", *WINDOW, "--prices-dir", prices, "--out", out, "--json")
+    assert result.code == 0, result
+    document = json.loads(result.out)
+    assert document["stats"]["benchmark_name"] == "SPY" and document["notes"] == []
+    with open(prices / "SPY.csv", newline="") as handle:
+        closes = {row["date"]: float(row["adj_close"]) for row in csv.DictReader(handle)}
+    expected = closes["2024-04-30"] / closes["2023-12-29"] - 1  # from the record's base to its last session
+    assert document["stats"]["benchmark"]["total_return"] == pytest.approx(expected, rel=1e-6)
+    updates = json.loads(cli("--home", out, "ledger", "log", "--kind", "prices.updated", "--json").out)
+    assert updates[-1]["payload"]["purpose"] == "benchmark" and updates[-1]["payload"]["symbols"] == ["SPY"]
+    last_decision = json.loads(cli("--home", out, "ledger", "log", "--kind", "signal.computed", "--json").out)[-1]
+    assert updates[-1]["seq"] > last_decision["seq"]
+    assert cli("--home", out, "verify").code == 0
+    assert json.loads(cli("--home", out, "stats", "--json").out) == document["stats"]
+
+
+def test_a_benchmark_without_prices_is_a_note_not_a_failure(cli, home: Path, prices: Path,  # type: ignore[no-untyped-def]
+                                                           tmp_path: Path) -> None:
+    _benchmarked(home, "SPY")
+    folder = tmp_path / "sectors"
+    folder.mkdir()
+    for path in prices.glob("XL*.csv"):
+        (folder / path.name).symlink_to(path)
+    result = cli("--home", home, "backtest", *WINDOW, "--prices-dir", folder, "--out", tmp_path / "bt", "--json")
+    assert result.code == 0, result
+    document = json.loads(result.out)
+    assert document["notes"] == [f"no SPY prices from {folder / 'SPY.csv'} on or before the record's base "
+                                 "(2023-12-29): the backtest has no SPY benchmark"]
+    assert document["stats"]["benchmark"] is None
 
 
 def test_synthetic_provider_backtest_is_labelled_simulated(cli, home: Path) -> None:  # type: ignore[no-untyped-def]

@@ -38,7 +38,13 @@ from trackrecord.config import (
 )
 from trackrecord.domain import Mode
 from trackrecord.engine.performance import load_performance_inputs, performance_stats
-from trackrecord.engine.replay import ReplayResult, funded_the_session_before, load_history, replay
+from trackrecord.engine.replay import (
+    ReplayResult,
+    funded_the_session_before,
+    load_history,
+    record_benchmark_bars,
+    replay,
+)
 from trackrecord.errors import UserError
 from trackrecord.market.base import PriceRow
 from trackrecord.market.service import month_start_of
@@ -86,12 +92,15 @@ class BacktestCosts:
 @dataclass(frozen=True)
 class PriceHistory:
     """The bars a backtest replays, and where they came from (``source``: csv, yahoo or
-    synthetic; ``location``: the folder, or the seed)."""
+    synthetic; ``location``: the folder, or the seed); ``benchmark_rows``: the bars of the
+    configured benchmark symbols outside the universe (``performance.benchmark`` and
+    ``benchmarks``), never ranked or traded, recorded once the replay is done."""
 
     rows: Sequence[PriceRow]
     source: str
     location: str
     simulated: bool = False
+    benchmark_rows: Sequence[PriceRow] = ()
 
 
 @dataclass
@@ -289,6 +298,7 @@ def run_backtest(settings: Settings, history: PriceHistory, out_dir: Path, costs
             total = len(sessions)
             result = replay(ctx, sessions, bars, {sessions[0]: (cash, "backtest capital")},
                             (lambda done: progress(done, total)) if progress else None, by_month=True)
+            notes += _record_benchmarks(ctx, history, settings, sessions[0], sessions[-1], now)
             record = load_performance_inputs(services.engine, services.settings)
             stats = performance_stats(services, inputs=record, held_bars=ctx.book.series())  # the replay's own bars
         _put_in_place(building, root)
@@ -298,6 +308,20 @@ def run_backtest(settings: Settings, history: PriceHistory, out_dir: Path, costs
     return BacktestResult(root, sessions[0], sessions[-1], cash, costs, result, len(history_days), stats,
                           math.fsum(float(abs(f.quantity) * f.price) for f in record.fills),
                           math.fsum(record.navs) / len(record.navs), notes + _no_orders(result, cash))
+
+
+def _record_benchmarks(ctx: "RunContext", history: PriceHistory, settings: Settings, first: date, last: date,
+                       now: datetime) -> tuple[str, ...]:
+    """The benchmark symbols' bars up to ``last``, as one ``prices.updated`` after the replay
+    (no decision saw them); a note for each symbol the history has no bar of."""
+    symbols = [s for s in settings.performance.benchmark_symbols()
+               if s not in {i.symbol for i in settings.universe.instruments}]
+    rows = [row for row in history.benchmark_rows if row.session_date <= last]
+    held = {row.symbol for row in rows if row.session_date <= first}
+    if rows:
+        record_benchmark_bars(ctx, rows, sorted({r.symbol for r in rows}), now)
+    return tuple(f"no {symbol} prices from {_where(history, symbol)} on or before the record's base ({first}): "
+                 f"the backtest has no {symbol} benchmark" for symbol in symbols if symbol not in held)
 
 
 def _no_orders(result: ReplayResult, cash: Decimal) -> tuple[str, ...]:

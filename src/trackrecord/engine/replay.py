@@ -61,6 +61,15 @@ def load_history(ctx: "RunContext", rows: Sequence[PriceRow], now: datetime) -> 
     ctx.book.extend(rows)
 
 
+def record_benchmark_bars(ctx: "RunContext", rows: Sequence[PriceRow], symbols: Sequence[str], now: datetime) -> None:
+    """Bars no decision may see (the benchmarks', never ranked or traded), after the last
+    replayed session, as one ``prices.updated`` (purpose ``benchmark``), committed at once."""
+    with ctx.ledger.writer() as writer:
+        record_prices(writer, rows, ctx.price_source, ctx.simulated, now, symbols, {"purpose": "benchmark"})
+    if isinstance(ctx.ledger, MonthLedger):
+        ctx.ledger.commit()
+
+
 def deposit(ctx: "RunContext", amount: Decimal, session: date, note: str) -> None:
     """An external flow: recorded in the ledger and booked at the simulated broker."""
     booked_at = ctx.calendar.close_time(session) - DECISION_BEFORE_CLOSE - timedelta(minutes=30)
