@@ -33,7 +33,8 @@ def test_a_base_taken_after_the_first_trades_is_named_with_its_remedy(paper: Pat
     document = _stats(cli, paper)
     assert document["period"]["base_date"] == "2026-06-01"
     [warning] = document["warnings"]
-    assert "the snapshot of 2026-06-01, was taken after 3 fill(s)" in warning and "outside the returns" in warning
+    assert "the snapshot of 2026-06-01, was taken after 3 fill(s) of that session" in warning
+    assert "outside the returns" in warning
     shown = cli("--home", paper, "stats")
     assert "Warning: the record's base" in shown.out
     # a later period's base is a snapshot after those trades: nothing to warn about there
@@ -52,3 +53,23 @@ def test_funding_and_snapshotting_the_session_before_counts_the_first_costs(pape
     nav = float(snapshots[-1]["payload"]["nav"])
     assert nav < 100_000, "the first rebalance paid commissions"
     assert document["metrics"]["total_return"] == pytest.approx(nav / 100_000 - 1, abs=1e-12)
+
+
+
+FILLS = ("trade_id,timestamp,symbol,asset_class,side,quantity,intended_price,fill_price,slippage_bps,commission,"
+         "commission_currency\nB1,2026-01-05T16:35:00Z,SXLK,ETF,BUY,10,10.00,10.00,,1.00,GBP\n")
+
+
+@pytest.mark.parametrize("first_snapshot, warned", [("2026-01-05", True), ("2026-01-06", False)])
+def test_only_fills_of_the_base_session_itself_are_warned_about(cli, tmp_path: Path, first_snapshot: str,  # type: ignore[no-untyped-def]
+                                                                warned: bool) -> None:
+    """An imported history whose snapshots start after its first fills: those trades are
+    simply before the record, not a base taken after its own session's trades."""
+    root = tmp_path / "imported"
+    assert cli("init", root).code == 0
+    (tmp_path / "fills.csv").write_text(FILLS)
+    (tmp_path / "nav.csv").write_text(f"date,nav\n{first_snapshot},1000\n2026-01-07,1010\n")
+    assert cli("--home", root, "import", "fills", tmp_path / "fills.csv").code == 0
+    assert cli("--home", root, "import", "snapshots", tmp_path / "nav.csv").code == 0
+    warnings = _stats(cli, root)["warnings"]
+    assert bool(warnings) is warned and all("fill(s) of that session" in w for w in warnings)

@@ -64,13 +64,13 @@ def unreflected_flows(dates: Sequence[date], navs: Sequence[float],
 
 
 def trades_before_the_base(base: date, fill_dates: Sequence[date]) -> str | None:
-    """A warning when the record's base snapshot was taken after trades (the first rebalance
-    filled on the base's session, say): their commissions and slippage are in the base NAV,
-    so no return counts them."""
-    count = sum(1 for day in fill_dates if day <= base)
+    """A warning when the record's base snapshot was taken after trades of its own session
+    (the first rebalance filled on the day of the deposit, say): their commissions and
+    slippage are in the base NAV, so no return counts them. Fills of earlier sessions are
+    simply before the record."""
+    count = sum(1 for day in fill_dates if day == base)
     if not count:
         return None
-    return (f"the record's base, the snapshot of {base}, was taken after {count} fill(s) on or before that "
-            "session: their commissions and slippage are outside the returns, which start at its close; a "
-            "snapshot before the first trade (an earlier session, with the deposit dated on or before it) "
-            "counts them")
+    return (f"the record's base, the snapshot of {base}, was taken after {count} fill(s) of that session: "
+            "their commissions and slippage are outside the returns, which start at its close; a snapshot "
+            "before the first trade (an earlier session, with the deposit dated on or before it) counts them")
