@@ -54,6 +54,7 @@ def test_an_unknown_benchmark_is_exit_2_naming_what_is_available(cli, workspace:
     result = cli("--home", workspace, "stats", "--benchmark", "NOPE")
     assert result.code == 2 and result.out == ""
     assert result.err.count("\n") == 1 and "NOPE" in result.err and "universe, none" in result.err
+    assert "or add NOPE to performance.benchmarks" in result.err
     assert _events(cli, workspace) == before
     for name in ("none", "universe"):  # still fine: no prices for the universe is n/a, not an error
         assert cli("--home", workspace, "stats", "--benchmark", name).code == 0

@@ -311,7 +311,8 @@ def _require_stored_prices(engine: "Engine", symbol: str) -> None:
     if symbol not in known:
         shown = ", ".join(known) if known else "none yet (run `trackrecord prices update` or `prices import DIR`)"
         raise UserError(f"--benchmark {symbol}: no stored prices for {symbol}; use universe, none, or a symbol "
-                        f"with stored prices: {shown}")
+                        f"with stored prices: {shown}; or add {symbol} to performance.benchmarks and store its "
+                        "prices (`prices update`; a backtest reads them when it runs)")
 
 
 def load_benchmark(
