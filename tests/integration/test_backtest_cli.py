@@ -147,6 +147,7 @@ def test_synthetic_provider_backtest_is_labelled_simulated(cli, home: Path) -> N
 @pytest.mark.parametrize("arguments, message", [
     (("--from", "2024-13-01", "--to", "2024-04-30"), "--from '2024-13-01': expected a date YYYY-MM-DD"),
     (("--from", "2024-05-01", "--to", "2024-04-30"), "--from 2024-05-01 is after --to 2024-04-30"),
+    (("--from", "2016-01-01", "--to", "2016-01-03"), "no XNYS session between --from 2016-01-01 and --to 2016-01-03"),
     (("--from", "0001-01-01", "--to", "2026-01-01"), "--from 0001-01-01: expected a date between 1900-01-01 and"),
     (("--from", "9999-12-31", "--to", "9999-12-31"), "--from 9999-12-31: expected a date between 1900-01-01 and"),
     ((*WINDOW, "--provider", "bloomberg"), "--provider 'bloomberg': expected one of yahoo, csv, synthetic"),

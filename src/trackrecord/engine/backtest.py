@@ -189,6 +189,9 @@ def replay_sessions(calendar: "ExchangeCalendar", history: PriceHistory, setting
     so is a one-day move the quality gate would stop the replay on, with ``refuse_jumps``)."""
     if start > end:
         raise UserError(f"--from {start} is after --to {end}")
+    if not calendar.sessions_between(start, end).size:
+        raise UserError(f"no {calendar.code} session between --from {start} and --to {end}: the exchange was closed "
+                        "on every one of those days; choose a window with sessions")
     symbols = [i.symbol for i in settings.universe.instruments]
     ordinals: dict[str, list[int]] = {symbol: [] for symbol in symbols}
     closes: dict[str, list[float]] = {symbol: [] for symbol in symbols}
