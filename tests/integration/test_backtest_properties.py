@@ -1,7 +1,8 @@
 """Properties of any backtest a trader could ask for (generated windows and costs on the
 synthetic market): its record begins with the deposit, all cash, on the session before its
 first rebalance; the total return it states is its final equity over its capital; `stats`
-there is its own result; and its ledger verifies."""
+there is its own result; its ledger verifies; and its attribution's buckets sum to each
+month's gap with a residual under a tenth of a basis point."""
 
 from __future__ import annotations
 
@@ -63,3 +64,8 @@ def test_property_a_backtest_states_the_return_its_equity_shows(home: Path, cli,
     assert stated == pytest.approx(float(document["final_nav"]) / float(cash) - 1, abs=1e-12)
     assert json.loads(cli("--home", out, "stats", "--json").out) == document["stats"]
     assert cli("--home", out, "verify").code == 0
+    attribution = json.loads(cli("--home", out, "attribution", "--json").out)
+    for month in [*attribution["months"], attribution["total"]]:
+        assert sum(month["buckets"].values()) == pytest.approx(month["gap"], abs=1e-9)
+        assert abs(month["buckets"]["residual"]) < 1e-5, month  # a tenth of a basis point
+    assert attribution["backtest"] is True and attribution["months"][0]["start"] == document["from"]
