@@ -6,6 +6,7 @@ backtest of a cash account."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -195,6 +196,24 @@ def test_jobs_on_a_backtest_offer_no_next_run(backtest: Path, home: Path, cli) -
     assert all(job["next_run"] is None and job["enabled"] is False for job in document["jobs"])
     live = json.loads(cli("--home", home, "jobs", "--json").out)
     assert live["backtest"] is False and any(job["next_run"] for job in live["jobs"])
+
+
+def test_the_weekly_report_of_a_backtest_is_of_its_last_week(backtest: Path, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """With no --week it was the calendar's last complete week (2026), where a backtest has
+    no snapshot: exit 2. Its default is now the backtest's own last complete week."""
+    copy = tmp_path / "copy"
+    shutil.copytree(backtest, copy)
+    made = cli("--home", copy, "weekly-report", "--json")
+    assert made.code == 0, made
+    document = json.loads(made.out)
+    last = date.fromisoformat(json.loads(cli("--home", copy, "stats", "--json").out)["period"]["end"])
+    first_day = date.fromisoformat(document["from"])
+    assert first_day <= last and (last - first_day).days < 14, (document, last)
+    assert document["label"] == "SIMULATED BACKTEST"
+    assert document["next_rebalance"] is None, "the backtest ends before it: no rebalance will follow"
+    assert cli("--home", copy, "weekly-report", "--verify", document["path"]).code == 0
+    inside = json.loads(cli("--home", copy, "weekly-report", "--week", "2019-W15", "--json").out)
+    assert inside["next_rebalance"] == "2019-05-01", "within the record its next rebalance is one it made"
 
 
 def test_the_live_workspace_still_takes_a_cash_flow_after_a_backtest(backtest: Path, home: Path, cli) -> None:  # type: ignore[no-untyped-def]

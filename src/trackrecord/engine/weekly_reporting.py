@@ -23,6 +23,7 @@ from trackrecord.engine.reporting import (
 )
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.backtest_mark import chain_backtest_section
 from trackrecord.reports.record import report_head
 from trackrecord.reports.weekly import Week
 
@@ -90,7 +91,7 @@ def make_weekly_report(services: "Services", calendar: "ExchangeCalendar", week:
     account = freeze_report_inputs(services, week.period, account_id, what="--week")
     events = list(services.ledger.events())
     head_seq, head_hash = report_head(events)
-    next_rebalance = calendar.next_rebalance_session(week.last + timedelta(days=1))
+    next_rebalance = next_rebalance_after(calendar, week, events)
     content = build_weekly_content(events, account, week, head_seq, next_rebalance)
     pdf = weekly_pdf(content)
     write_atomically(path, pdf)
@@ -110,17 +111,29 @@ def verify_weekly_report(services: "Services", calendar: "ExchangeCalendar", pdf
 
     def rebuild(events: list[Any], identity: ReportIdentity) -> bytes:
         week = Week.parse(identity.period)
-        next_rebalance = _recorded_next_rebalance(events, week, identity.head_seq) \
-            or calendar.next_rebalance_session(week.last + timedelta(days=1))
+        digest = hashlib.sha256(pdf_path.read_bytes()).hexdigest()
+        next_rebalance = _recorded_next_rebalance(events, week, identity.head_seq, digest) \
+            or next_rebalance_after(calendar, week, events)
         return build_weekly_report(events, identity.account, week, identity.head_seq, next_rebalance)
 
     return rebuild_and_compare(services, pdf_path, IDENTITY, f"--verify {pdf_path}", "weekly", rebuild)
 
 
-def _recorded_next_rebalance(events: list[Any], week: Week, head_seq: int) -> date | None:
-    for event in events:
-        data = event.data() if event.kind == kinds.REPORT_GENERATED else {}
-        if data.get("kind") == "weekly" and data.get("period") == week.label and data.get("head_seq") == head_seq \
-                and data.get("next_rebalance"):
-            return date.fromisoformat(data["next_rebalance"])
-    return None
+def next_rebalance_after(calendar: "ExchangeCalendar", week: Week, events: list[Any]) -> date | None:
+    """The rebalance session after ``week``; None for a backtest whose record ends before it
+    (the replay stopped there: no rebalance will follow)."""
+    following = calendar.next_rebalance_session(week.last + timedelta(days=1))
+    section = chain_backtest_section(events)
+    if section is None or following is None or "to" not in section:
+        return following
+    return None if following > date.fromisoformat(section["to"]) else following
+
+
+def _recorded_next_rebalance(events: list[Any], week: Week, head_seq: int, sha256: str) -> date | None:
+    """The next rebalance the ``report.generated`` of this file recorded (the one with its
+    sha256; else the latest of its week and head: the same report made again by a later
+    version may say otherwise)."""
+    made = [data for data in (e.data() for e in events if e.kind == kinds.REPORT_GENERATED)
+            if data.get("kind") == "weekly" and data.get("period") == week.label and data.get("head_seq") == head_seq]
+    chosen = next((data for data in made if data.get("sha256") == sha256), made[-1] if made else {})
+    return date.fromisoformat(chosen["next_rebalance"]) if chosen.get("next_rebalance") else None

@@ -55,11 +55,16 @@ def is_backtest(engine: "Engine") -> bool:
         return backtest_of(conn) is not None
 
 
-def opens_a_backtest(events: Iterable["StoredEvent"]) -> bool:
-    """Whether a chain (a bundle's events, a rebuilt record's) carries the mark, by the same
-    rule as the database: its first ``workspace.created``."""
+def chain_backtest_section(events: Iterable["StoredEvent"]) -> dict[str, Any] | None:
+    """The mark of a chain (a bundle's events, a rebuilt record's), by the same rule as the
+    database: the ``backtest`` section of its first ``workspace.created``."""
     created = next((event for event in events if event.kind == kinds.WORKSPACE_CREATED), None)
-    return created is not None and backtest_section(created.data()) is not None
+    return None if created is None else backtest_section(created.data())
+
+
+def opens_a_backtest(events: Iterable["StoredEvent"]) -> bool:
+    """Whether a chain carries the mark (``chain_backtest_section``)."""
+    return chain_backtest_section(events) is not None
 
 
 def refuse_on_a_backtest(kind: str) -> None:

@@ -249,6 +249,7 @@ def weekly_pdf(report: WeeklyReport) -> bytes:
                       st))
     out.append(Paragraph("Next rebalance", st["h2"]))
     out.append(Paragraph(f"The next rebalance session is {report.next_rebalance}." if report.next_rebalance else
+                         "None: the backtest's record ends before it." if "BACKTEST" in report.label else
                          "The next rebalance session is beyond the calendar's horizon.", st["body"]))
     out.append(Paragraph("Disclosures", st["h2"]))
     out.extend(Paragraph(_escape(d), st["note"]) for d in report.disclosures)
