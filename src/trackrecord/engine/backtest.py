@@ -189,7 +189,8 @@ def replay_sessions(calendar: "ExchangeCalendar", history: PriceHistory, setting
     so is a one-day move the quality gate would stop the replay on, with ``refuse_jumps``)."""
     if start > end:
         raise UserError(f"--from {start} is after --to {end}")
-    if not calendar.sessions_between(start, end).size:
+    within_calendar = calendar.first_session <= start and end <= calendar.last_session
+    if within_calendar and not calendar.sessions_between(start, end).size:
         raise UserError(f"no {calendar.code} session between --from {start} and --to {end}: the exchange was closed "
                         "on every one of those days; choose a window with sessions")
     symbols = [i.symbol for i in settings.universe.instruments]
