@@ -183,7 +183,10 @@ def test_snapshot_refuses_another_base_currency(fake_tws):
 
 def test_market_order_round_trip(broker):
     placed = broker.place_order(order("r-mkt"))
-    assert placed.status in (OrderStatus.SUBMITTED, OrderStatus.FILLED) and placed.order_ref == "r-mkt"
+    # the execution can reach the client before the order's "Filled" status (as from a real TWS): for that
+    # moment the order is submitted with a quantity filled, which maps to PARTIALLY_FILLED (seen once in CI)
+    assert placed.status in (OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED)
+    assert placed.order_ref == "r-mkt"
     [done] = broker.wait_for_terminal(["r-mkt"], 1.0)
     assert done.status is OrderStatus.FILLED
     assert (done.filled_quantity, done.average_fill_price) == (Decimal(3), Decimal("8.12"))
