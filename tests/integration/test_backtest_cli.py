@@ -142,6 +142,14 @@ def test_synthetic_provider_backtest_is_labelled_simulated(cli, home: Path) -> N
     report = cli("--home", out, "report", "2019-05", "--json")
     assert report.code == 0, report
     assert json.loads(report.out)["label"] == "SIMULATED BACKTEST", "the report says what stats says"
+    # the month it was funded in, on its last session: no return yet, not "+0.00 %"
+    funded = json.loads(cli("--home", out, "report", "2018-12", "--json").out)
+    from pypdf import PdfReader
+
+    text = PdfReader(funded["path"]).pages[0].extract_text()
+    assert "The record begins at the close of 2018-12-31, its base: no return in this month yet." in \
+        " ".join(text.split())
+    assert "+0.00%" not in text and "n/a" in text
 
 
 @pytest.mark.parametrize("arguments, message", [

@@ -36,6 +36,7 @@ from trackrecord.reports.record import RebuiltRecord
 
 ONE_YEAR_DAYS = 365
 UNDER_A_YEAR = "record under a year: not annualised"
+NO_RETURN_YET = "no return yet: the period holds only the record's base snapshot"
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,8 +383,10 @@ def figure_rows(month: dict[str, Any], ytd: dict[str, Any], inception: dict[str,
                 under_a_year: bool) -> tuple[FigureRow, ...]:
     docs = (month, ytd, inception)
 
-    def cumulative(key: str, section: str = "metrics") -> tuple[Figure, Figure, Figure]:
-        return tuple(Figure.of(d[section], key, d["nonfinite"], "" if section == "metrics" else section + ".")
+    def cumulative(key: str, section: str = "metrics", of_returns: bool = False) -> tuple[Figure, Figure, Figure]:
+        # a period of the base snapshot alone (the month an account was funded on its last day) has no return
+        return tuple(Figure(None, NO_RETURN_YET) if of_returns and d["metrics"].get("n_returns") == 0 else
+                     Figure.of(d[section], key, d["nonfinite"], "" if section == "metrics" else section + ".")
                      for d in docs)  # type: ignore[return-value]
 
     def annual(key: str) -> Figure:
@@ -391,7 +394,7 @@ def figure_rows(month: dict[str, Any], ytd: dict[str, Any], inception: dict[str,
             return Figure(None, UNDER_A_YEAR)
         return Figure.of(inception["metrics"], key, inception["nonfinite"])
 
-    twr, bench = cumulative("total_return"), cumulative("total_return", "benchmark")
+    twr, bench = cumulative("total_return", of_returns=True), cumulative("total_return", "benchmark", of_returns=True)
     bench_cagr = Figure(None, UNDER_A_YEAR) if under_a_year else \
         Figure.of(inception["benchmark"], "cagr", inception["nonfinite"], "benchmark.")
     cagr = annual("cagr")
@@ -399,7 +402,7 @@ def figure_rows(month: dict[str, Any], ytd: dict[str, Any], inception: dict[str,
                    else Figure(a.value - b.value) for a, b in zip((*twr, cagr), (*bench, bench_cagr)))
     fees = tuple(Figure.of(d["trades"], "commissions", d["nonfinite"], "trades.") for d in docs)
     pnl = cumulative("pnl")
-    dd = cumulative("max_drawdown")
+    dd = cumulative("max_drawdown", of_returns=True)
     return (
         FigureRow("Time-weighted return", "percent", (*twr, cagr)),
         FigureRow("Benchmark return", "percent", (*bench, bench_cagr)),

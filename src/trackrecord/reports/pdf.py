@@ -35,7 +35,7 @@ from reportlab.platypus import (
 from trackrecord.reports import charts
 from trackrecord.reports import formatting as fmt
 from trackrecord.reports.annotations import commentary_blocks
-from trackrecord.reports.content import Dated, MonthlyReport, PositionRow
+from trackrecord.reports.content import NO_RETURN_YET, Dated, MonthlyReport, PositionRow
 from trackrecord.reports.style import (
     BAND,
     FONT,
@@ -217,7 +217,9 @@ def cover_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
         tiles,
         Paragraph("Time-weighted returns, net of commissions; the annualised figure is shown only for a record of a "
                   "year or more." + (f" No snapshot between {report.month_base} and this month: the month's figures "
-                                     f"run from the snapshot of {report.month_base}." if report.month_base else ""),
+                                     f"run from the snapshot of {report.month_base}." if report.month_base else "")
+                  + (f" The record begins at the close of {report.inception.isoformat()}, its base: no return in "
+                     "this month yet." if headline[0].reason == NO_RETURN_YET else ""),
                   st["small"]),
         Spacer(1, 5 * mm),
         _facts_table(facts, st),
