@@ -168,9 +168,10 @@ def backtest_history(settings: "Settings", workspace_root: Path, calendar: "Exch
         source = build_price_source(settings.model_copy(update={"prices": chosen}), workspace_root, calendar)
         location = str(getattr(source, "folder", "")) or (str(chosen.synthetic_seed) if chosen.source == "synthetic"
                                                           else chosen.source)
-    instruments = [*settings.universe.domain_instruments(), *benchmark_instruments(settings)]
+    benchmark = benchmark_instruments(settings)
+    instruments = [*settings.universe.domain_instruments(), *benchmark]
     rows = fetch_bars(source, instruments, {i.symbol: since for i in instruments}, end, "backtest")
-    benchmarks = {i.symbol for i in benchmark_instruments(settings)}
+    benchmarks = {i.symbol for i in benchmark}
     return PriceHistory([r for r in rows if r.symbol not in benchmarks], source.name, location,
                         bool(source.simulated), [r for r in rows if r.symbol in benchmarks])
 

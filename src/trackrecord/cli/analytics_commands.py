@@ -211,29 +211,29 @@ def _period(period_from: Optional[str], period_to: Optional[str]) -> tuple[date 
 def _bound(text: str, where: str, *, last: bool) -> date:
     if not _MONTH.fullmatch(text.strip()):
         return parse_date(text, where, "a date YYYY-MM-DD or a month YYYY-MM")
+    first, final = _month_bounds(text, where, "month")  # a month's span always has its first day
+    return final if last or first is None else first
+
+
+def _month_bounds(month: str, where: str, span: str) -> tuple[date | None, date]:
+    """``Period.parse(month).bounds(span)``, its refusal a one-line ``UserError``."""
     from trackrecord.analytics.errors import AnalyticsInputError
     from trackrecord.analytics.periods import Period
     from trackrecord.errors import UserError
 
     try:
-        month = Period.parse(text, where)
+        return Period.parse(month, where).bounds(span)
     except AnalyticsInputError as exc:
         raise UserError(str(exc)) from None
-    return month.last if last else month.first
 
 
 def _report_period(month: str, span: str, period_from: str | None) -> tuple[date | None, date | None]:
     """The FROM and TO of ``report YYYY-MM``'s month, year-to-date or since-inception column."""
-    from trackrecord.analytics.errors import AnalyticsInputError
-    from trackrecord.analytics.periods import Period
     from trackrecord.errors import UserError
 
     if period_from is not None:
         raise UserError("--month replaces FROM and TO: give one or the other")
-    try:
-        return Period.parse(month, "--month").bounds(span)
-    except AnalyticsInputError as exc:
-        raise UserError(str(exc)) from None
+    return _month_bounds(month, "--month", span)
 
 
 def stats(

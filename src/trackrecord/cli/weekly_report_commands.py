@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import typer
 
 from trackrecord.cli import context
 from trackrecord.cli.report_commands import refuse_replacing_other_file, show_verdict
-
-if TYPE_CHECKING:
-    from trackrecord.market.calendar import ExchangeCalendar
-    from trackrecord.services import Services
 
 
 def weekly_report(
@@ -28,7 +23,8 @@ def weekly_report(
 ) -> None:
     """Write the weekly report: week, month-to-date and year-to-date TWR vs the benchmark, positions,
     trades, risk events and the next rebalance session. `--verify PDF` rebuilds one and compares."""
-    from trackrecord.engine.weekly_reporting import chosen_week, make_weekly_report
+    from trackrecord.bootstrap import wall_clock
+    from trackrecord.engine.weekly_reporting import chosen_week, make_weekly_report, record_clock
     from trackrecord.market.service import calendar_for
 
     services = context.services(ctx)
@@ -37,8 +33,8 @@ def weekly_report(
         _verify(services, calendar, verify, as_json)
         return
     refuse_replacing_other_file(out)
-    made = make_weekly_report(services, calendar, chosen_week(calendar, week, _record_now(services, calendar)),
-                              account, out)
+    chosen = chosen_week(calendar, week, record_clock(services, calendar, wall_clock()))
+    made = make_weekly_report(services, calendar, chosen, account, out)
     if as_json:
         context.print_json(made.document())
         return
@@ -46,21 +42,6 @@ def weekly_report(
     typer.echo(f"{made.label} weekly report {made.week.label} ({made.week.first} to {made.week.last}), account "
                f"{made.account}: {made.path} ({made.pages} page(s), sha256 {made.sha256[:16]}); built from ledger "
                f"seq {made.ledger_seq}, {recorded}")
-
-
-def _record_now(services: "Services", calendar: "ExchangeCalendar") -> datetime:
-    """The clock the default week is the last complete one of: now, or for a backtest the
-    close of its last session (its record ends there: this week has no snapshot of it)."""
-    from datetime import date, timedelta
-
-    from trackrecord.bootstrap import wall_clock
-    from trackrecord.ledger.backtest_mark import backtest_of
-
-    with services.engine.connect() as conn:
-        section = backtest_of(conn)
-    if section is None or "to" not in section:
-        return wall_clock()
-    return calendar.close_time(date.fromisoformat(section["to"])) + timedelta(hours=1)
 
 
 def _verify(services: object, calendar: object, pdf: Path, as_json: bool) -> None:

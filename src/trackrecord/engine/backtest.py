@@ -47,7 +47,7 @@ from trackrecord.engine.replay import (
 )
 from trackrecord.errors import UserError
 from trackrecord.market.base import PriceRow
-from trackrecord.market.service import month_start_of
+from trackrecord.market.service import benchmark_instruments, month_start_of
 from trackrecord.secure_files import make_private_folder
 
 if TYPE_CHECKING:
@@ -318,8 +318,7 @@ def _record_benchmarks(ctx: "RunContext", history: PriceHistory, settings: Setti
                        now: datetime) -> tuple[str, ...]:
     """The benchmark symbols' bars up to ``last``, as one ``prices.updated`` after the replay
     (no decision saw them); a note for each symbol the history has no bar of."""
-    symbols = [s for s in settings.performance.benchmark_symbols()
-               if s not in {i.symbol for i in settings.universe.instruments}]
+    symbols = [instrument.symbol for instrument in benchmark_instruments(settings)]
     rows = [row for row in history.benchmark_rows if row.session_date <= last]
     held = {row.symbol for row in rows if row.session_date <= first}
     if rows:

@@ -23,7 +23,7 @@ from trackrecord.engine.reporting import (
 )
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
-from trackrecord.ledger.backtest_mark import chain_backtest_section
+from trackrecord.ledger.backtest_mark import backtest_of, chain_backtest_section, last_session_of
 from trackrecord.reports.record import report_head
 from trackrecord.reports.weekly import Week
 
@@ -123,10 +123,16 @@ def next_rebalance_after(calendar: "ExchangeCalendar", week: Week, events: list[
     """The rebalance session after ``week``; None for a backtest whose record ends before it
     (the replay stopped there: no rebalance will follow)."""
     following = calendar.next_rebalance_session(week.last + timedelta(days=1))
-    section = chain_backtest_section(events)
-    if section is None or following is None or "to" not in section:
-        return following
-    return None if following > date.fromisoformat(section["to"]) else following
+    ended = last_session_of(chain_backtest_section(events))
+    return None if ended is not None and following is not None and following > ended else following
+
+
+def record_clock(services: "Services", calendar: "ExchangeCalendar", now: datetime) -> datetime:
+    """The clock the default week is the last complete one of: ``now``, or for a backtest the
+    close of its last session (its record ends there: a later week has no snapshot of it)."""
+    with services.engine.connect() as conn:
+        ended = last_session_of(backtest_of(conn))
+    return now if ended is None else calendar.close_time(ended) + timedelta(hours=1)
 
 
 def _recorded_next_rebalance(events: list[Any], week: Week, head_seq: int, sha256: str) -> date | None:

@@ -10,6 +10,7 @@ from it all say BACKTEST by this one rule. Standard library only: the kill switc
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import TYPE_CHECKING, Any, Iterable
 
 from trackrecord.errors import SafetyRefusal
@@ -60,6 +61,11 @@ def chain_backtest_section(events: Iterable["StoredEvent"]) -> dict[str, Any] | 
     database: the ``backtest`` section of its first ``workspace.created``."""
     created = next((event for event in events if event.kind == kinds.WORKSPACE_CREATED), None)
     return None if created is None else backtest_section(created.data())
+
+
+def last_session_of(section: dict[str, Any] | None) -> date | None:
+    """The last replayed session a mark names (its ``to``), None for a live or paper record."""
+    return date.fromisoformat(section["to"]) if section and "to" in section else None
 
 
 def opens_a_backtest(events: Iterable["StoredEvent"]) -> bool:
