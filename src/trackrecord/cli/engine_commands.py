@@ -157,7 +157,7 @@ def daily(
     """
     from trackrecord.bootstrap import wall_clock
     from trackrecord.engine.execution import check_daily, run_daily
-    from trackrecord.market.service import build_price_source, calendar_for, update_prices
+    from trackrecord.market.service import build_price_source, calendar_for, held_back_lines, update_prices
 
     services = context.services(ctx)
     now = wall_clock()
@@ -172,7 +172,9 @@ def daily(
     source = build_price_source(services.settings, services.workspace.root, calendar)
     price_failure = None
     try:
-        update_prices(services.ledger, services.settings, source, calendar, now)
+        updated = update_prices(services.ledger, services.settings, source, calendar, now)
+        for line in held_back_lines(updated.held_back, "stored"):
+            typer.echo(f"warning: {line}", err=True)
     except (RuntimeFailure, UserError) as exc:
         price_failure = str(exc)
         typer.echo(f"warning: {price_failure}; going on with the broker's executions and snapshot", err=True)

@@ -104,7 +104,7 @@ def calendar_command(
 
 def prices_update(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Fetch new daily bars from the configured source (incremental) and store them."""
-    from trackrecord.market.service import build_price_source, calendar_for, update_prices
+    from trackrecord.market.service import build_price_source, calendar_for, held_back_lines, update_prices
 
     services = context.services(ctx)
     settings = services.settings
@@ -115,7 +115,7 @@ def prices_update(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
         "source": result.source, "rows": result.rows, "seq": result.seq, "refetched": list(result.refetched),
         "symbols": [{"symbol": s, "rows": n, "first": _iso(f), "last": _iso(last)}
                     for s, (n, f, last) in result.symbols.items()],
-        "simulated": result.simulated,
+        "simulated": result.simulated, "held_back": [normalise(h.document()) for h in result.held_back],
     }
     if as_json:
         context.print_json(document)
@@ -125,6 +125,8 @@ def prices_update(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
     typer.echo(f"prices update from {result.source}: {result.rows} bars stored (ledger seq {result.seq})")
     for s, (n, first, last) in result.symbols.items():
         typer.echo(f"  {s:<8} {n:>6} bars" + (f"  {first} .. {last}" if n else "  (nothing new)"))
+    for line in held_back_lines(result.held_back, "stored"):
+        typer.echo(line)
     for symbol in result.refetched:
         typer.echo(f"  {symbol}: adjusted history changed at the source (dividend or split): refetched in full")
 
@@ -136,7 +138,7 @@ def prices_import(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Import <SYMBOL>.csv files (Yahoo, lower-case or adjusted-only layouts) for the universe and the benchmarks."""
-    from trackrecord.market.service import import_prices
+    from trackrecord.market.service import held_back_lines, import_prices
 
     services = context.services(ctx)
     result = import_prices(services.ledger, services.settings, folder, _now(), replace=replace)
@@ -144,6 +146,7 @@ def prices_import(
         "folder": str(result.folder), "imported": result.imported, "already_imported": list(result.already),
         "corrected": [normalise(c.document()) for c in result.corrected], "benchmarks": list(result.benchmarks),
         "missing": list(result.missing), "ignored": list(result.ignored), "seq": result.seq, "simulated": False,
+        "held_back": [normalise(h.document()) for h in result.held_back],
     }
     if as_json:
         context.print_json(document)
@@ -155,6 +158,8 @@ def prices_import(
         typer.echo(f"corrected {change.describe()}")
     for symbol in result.already:
         typer.echo(f"{symbol}: every bar already imported, nothing added")
+    for line in held_back_lines(result.held_back):
+        typer.echo(line)
     for symbol in result.missing:
         typer.echo(f"{symbol}: no file in {result.folder}")
     if result.ignored:

@@ -363,6 +363,21 @@ def recorded_import_hashes(conn: "Connection", content_hashes: list[str]) -> set
     return set(conn.execute(select(imports.c.content_hash).where(imports.c.content_hash.in_(content_hashes))).scalars())
 
 
+def import_first_seen(conn: "Connection", content_hashes: list[str]) -> dict[str, str]:
+    """When each of ``content_hashes`` was first imported (its ``import.recorded``'s
+    ``imported_at``, as recorded): a file seen then holds no close of a later session."""
+    if not content_hashes:
+        return {}
+    rows = conn.execute(select(imports.c.content_hash, imports.c.seq)
+                        .where(imports.c.content_hash.in_(content_hashes))).all()
+    seen = {}
+    for content_hash, seq in rows:
+        payload = _event_payload(conn, seq)
+        if payload is not None and isinstance(payload.get("imported_at"), str):
+            seen[content_hash] = payload["imported_at"]
+    return seen
+
+
 # -- attribution (the model the account planned on) ---------------------------------------------
 
 

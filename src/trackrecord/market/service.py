@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from trackrecord.domain import IbContract, Instrument
 from trackrecord.errors import RuntimeFailure, UserError
 from trackrecord.ledger import events as kinds
-from trackrecord.ledger.queries import recorded_import_hashes
+from trackrecord.ledger.canonical import format_timestamp
+from trackrecord.ledger.queries import import_first_seen, recorded_import_hashes
 from trackrecord.market.base import PriceInputError, PriceRow, PriceSeries, PriceSource, PriceSourceError
 from trackrecord.market.calendar import DEFAULT_START, ExchangeCalendar, open_calendar
 from trackrecord.market.csv_source import CsvFolderSource, read_price_file
@@ -37,6 +38,7 @@ class UpdateResult:
     refetched: tuple[str, ...] = ()
     seq: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    held_back: tuple["HeldBack", ...] = ()
 
 
 def calendar_for(settings: "Settings") -> ExchangeCalendar:
@@ -88,18 +90,43 @@ def update_prices(ledger: "SqlLedger", settings: "Settings", source: PriceSource
     history_start = date.fromisoformat(settings.prices.history_start)
     stored = last_stored_dates(ledger.engine, symbols)
     starts = {s: stored.get(s, history_start) for s in symbols}
-    rows = fetch_bars(source, instruments, starts, end)
+    rows, held = _closed_bars_of(source, instruments, fetch_bars(source, instruments, starts, end), calendar, now)
     refetch = _readjusted(ledger, rows, stored)
     if refetch:
         rows = [r for r in rows if r.symbol not in refetch]
-        rows += fetch_bars(source, [i for i in instruments if i.symbol in refetch], {s: history_start for s in refetch}, end)
+        again, _ = _closed_bars_of(source, [i for i in instruments if i.symbol in refetch], fetch_bars(
+            source, [i for i in instruments if i.symbol in refetch], {s: history_start for s in refetch}, end),
+            calendar, now)
+        rows += again
     conflicts = _raw_close_changes(ledger, rows)
     if conflicts:
         raise UserError(_update_refusal(source.name, conflicts))
     with ledger.writer() as writer:
         result = record_prices(writer, rows, source.name, source.simulated, now, symbols)
     return UpdateResult(source.name, source.simulated, result.rows, result.symbols, tuple(sorted(refetch)), result.seq,
-                        tuple(f"{s}: no new bars up to {end}" for s in symbols if not result.symbols[s][0]))
+                        tuple(f"{s}: no new bars up to {end}" for s in symbols if not result.symbols[s][0]),
+                        tuple(held))
+
+
+def _closed_bars_of(source: PriceSource, instruments: Sequence[Instrument], rows: list[PriceRow],
+                    calendar: ExchangeCalendar, now: datetime) -> tuple[list[PriceRow], list["HeldBack"]]:
+    """A CSV folder's rows less those of sessions that closed after their file was written
+    (``prices.csv_dir`` refreshed during a session holds its intraday bar); other sources' as they are."""
+    if not isinstance(source, CsvFolderSource):
+        return rows, []
+    by_symbol: dict[str, list[PriceRow]] = {}
+    for row in rows:
+        by_symbol.setdefault(row.symbol, []).append(row)
+    kept: list[PriceRow] = []
+    held: list[HeldBack] = []
+    for instrument in instruments:
+        path = source.file_for(instrument)
+        if path is None or instrument.symbol not in by_symbol:
+            continue
+        closed, late = _closed_when_written(instrument.symbol, path, by_symbol[instrument.symbol], calendar, now)
+        kept += closed
+        held += late
+    return kept, held
 
 
 def record_prices(writer: "Writer", rows: Sequence[PriceRow], source: str, simulated: bool, now: datetime,
@@ -233,6 +260,48 @@ class ImportResult:
     seq: int | None
     corrected: tuple[BarChange, ...] = ()
     benchmarks: tuple[str, ...] = ()
+    held_back: tuple["HeldBack", ...] = ()
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """A file's bars of sessions that had not closed when its content existed: an intraday or
+    future bar is not a close, so it is not imported. ``seen`` is the earliest of now, the
+    file's modification time and the first import of the same bytes; ``why`` names which."""
+
+    symbol: str
+    file: str
+    first: date
+    last: date
+    count: int
+    seen: datetime
+    why: str  # "now" | "modified" | "imported"
+
+    def describe(self, symbols: str | None = None, verb: str = "imported") -> str:
+        bars = f"{self.count} bar" + ("" if self.count == 1 else "s") + \
+            (f" ({self.first})" if self.count == 1 else f" ({self.first} .. {self.last})")
+        subject = f"{self.symbol}: {bars} of {self.file}" if symbols is None else f"{symbols}: {bars} of each file"
+        when = format_timestamp(self.seen)
+        if self.why == "now":
+            return (f"{subject} not {verb}: that session has not closed yet (now {when}), so the bar is no close; "
+                    f"{'import' if verb == 'imported' else 'update'} again after the close")
+        source = "was last modified" if self.why == "modified" else "(the same bytes) was first imported"
+        return (f"{subject} not {verb}: the file {source} at {when}, before that session's close, so the bar is "
+                "intraday; download the file again after the close")
+
+    def document(self) -> dict[str, Any]:
+        return {"symbol": self.symbol, "file": self.file, "first": self.first, "last": self.last,
+                "count": self.count, "seen": self.seen, "why": self.why}
+
+
+def held_back_lines(held_back: Sequence[HeldBack], verb: str = "imported") -> list[str]:
+    """One line per distinct reason: a folder downloaded during a session holds back the same
+    bar of every file."""
+    groups: dict[tuple[Any, ...], list[HeldBack]] = {}
+    for held in held_back:
+        groups.setdefault((held.first, held.last, held.count, held.seen, held.why), []).append(held)
+    return [alike[0].describe(None if len(alike) == 1 else ", ".join(h.symbol for h in alike), verb)
+            for alike in groups.values()]
 
 
 def import_prices(ledger: "SqlLedger", settings: "Settings", folder: Path, now: datetime,
@@ -265,6 +334,8 @@ def import_prices(ledger: "SqlLedger", settings: "Settings", folder: Path, now: 
         raise UserError(f"nothing imported: {exc}") from None
     hashes = {s: hashlib.sha256(p.read_bytes()).hexdigest() for s, p in found.items()}
     with ledger.writer() as writer:
+        parsed, held_back = _closed_bars_only(parsed, found, hashes, calendar_for(settings), now,
+                                              import_first_seen(writer.conn, list(hashes.values())))
         stored = load_prices(writer.conn, sorted(parsed))
         new, changes = {}, []
         for symbol, rows in parsed.items():
@@ -273,11 +344,46 @@ def import_prices(ledger: "SqlLedger", settings: "Settings", folder: Path, now: 
             changes += changed
         if changes and not replace:
             raise UserError(_refusal(changes))
-        seq = _record_import(writer, parsed, new, changes, found, hashes, folder, now)
+        seq = _record_import(writer, parsed, new, changes, found, hashes, folder, now,
+                             {h.symbol for h in held_back})
     return ImportResult(folder, {s: len(r) for s, r in new.items() if r},
-                        tuple(s for s in sorted(parsed) if not new[s] and not any(c.symbol == s for c in changes)),
+                        tuple(s for s in sorted(parsed) if not new[s] and not any(c.symbol == s for c in changes)
+                              and s not in {h.symbol for h in held_back}),
                         tuple(sorted(set(files) - set(found) - benchmarks)), ignored, seq, tuple(changes),
-                        tuple(sorted(benchmarks & set(parsed))))
+                        tuple(sorted(benchmarks & set(parsed))), tuple(held_back))
+
+
+def _closed_bars_only(parsed: Mapping[str, list[PriceRow]], found: Mapping[str, Path], hashes: Mapping[str, str],
+                      calendar: ExchangeCalendar, now: datetime, first_seen: Mapping[str, str],
+                      ) -> tuple[dict[str, list[PriceRow]], list[HeldBack]]:
+    """Each file's bars of sessions closed when its bytes were first seen; the rest held back.
+
+    A file downloaded during a session ends with that session's intraday bar (the shared
+    data's XLB file did, committed at 13:14 New York). Imported then, or imported after the
+    close from the same bytes, it would be stored as the close and mark the day's snapshot."""
+    kept: dict[str, list[PriceRow]] = {}
+    held: list[HeldBack] = []
+    for symbol, rows in parsed.items():
+        earlier = first_seen.get(hashes[symbol])
+        kept[symbol], late = _closed_when_written(symbol, found[symbol], rows, calendar, now, earlier)
+        held += late
+    return kept, held
+
+
+def _closed_when_written(symbol: str, path: Path, rows: list[PriceRow], calendar: ExchangeCalendar, now: datetime,
+                         first_imported: str | None = None) -> tuple[list[PriceRow], list[HeldBack]]:
+    """(the rows of sessions closed before the file's bytes existed, what was held back): the
+    earliest of now, the file's modification time and the first import of the same bytes."""
+    moments = [(now, "now"), (datetime.fromtimestamp(path.stat().st_mtime, timezone.utc), "modified")]
+    if first_imported is not None:
+        moments.append((datetime.fromisoformat(first_imported.replace("Z", "+00:00")), "imported"))
+    seen, why = min(moments, key=lambda m: m[0])
+    cutoff = last_completed_session(calendar, seen)
+    late = [r.session_date for r in rows if r.session_date > cutoff]
+    if not late:
+        return rows, []
+    return ([r for r in rows if r.session_date <= cutoff],
+            [HeldBack(symbol, path.name, min(late), max(late), len(late), seen, why)])
 
 
 def benchmark_instruments(settings: "Settings") -> list[Instrument]:
@@ -307,20 +413,23 @@ def _against_stored(rows: Sequence[PriceRow], stored: PriceSeries) -> tuple[list
 
 def _record_import(writer: "Writer", parsed: Mapping[str, Sequence[PriceRow]], new: Mapping[str, list[PriceRow]],
                    changes: Sequence[BarChange], found: Mapping[str, Path], hashes: Mapping[str, str], folder: Path,
-                   now: datetime) -> int | None:
+                   now: datetime, held_back: set[str]) -> int | None:
+    """The import's events; a file with bars held back is recorded even when nothing else is
+    new, so that the moment its bytes were first seen is known to a later import of them."""
     corrected = {(c.symbol, c.session_date) for c in changes}
     rows = [r for rs in new.values() for r in rs]
     rows += [r for rs in parsed.values() for r in rs if (r.symbol, r.session_date) in corrected]
-    if not rows:
-        return None
     known = recorded_import_hashes(writer.conn, list(hashes.values()))
     for symbol in sorted(parsed):
-        if (new[symbol] or any(c.symbol == symbol for c in changes)) and hashes[symbol] not in known:
+        if (new[symbol] or symbol in held_back or any(c.symbol == symbol for c in changes)) \
+                and hashes[symbol] not in known:
             known.add(hashes[symbol])
             writer.append(kinds.IMPORT_RECORDED, {
                 "content_hash": hashes[symbol], "kind": "prices", "source": str(found[symbol]),
                 "rows": len(parsed[symbol]), "symbol": symbol, "imported_at": now,
             })
+    if not rows:
+        return None
     if changes:
         writer.append(kinds.PRICES_CORRECTED, {
             "source": "csv", "folder": str(folder), "corrected_at": now, "count": len(changes),
