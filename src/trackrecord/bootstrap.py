@@ -188,7 +188,7 @@ def simulated_broker(services: Services, calendar: "ExchangeCalendar",
     broker = SimulatedBroker.from_config(services.engine, tape, settings.broker.sim, settings.account.base_currency,
                                          fx_rates=settings.prices.fx_rates, exchange_tz=ZoneInfo(calendar.timezone),
                                          write_lock=services.ledger.write_lock)
-    return broker, SimulatedSession(broker, tape)
+    return broker, SimulatedSession(broker, tape, calendar)
 
 
 def stored_price_tape(services: Services, calendar: "ExchangeCalendar") -> "PriceTape":

@@ -35,6 +35,10 @@ class SessionClock(Protocol):
 
     def record_closes(self, session: date, closed_at: datetime, closes: Iterable[tuple[str, float]]) -> None: ...
 
+    def unsettled(self, by: datetime) -> tuple[date, tuple[str, ...]] | None:
+        """The earliest session whose orders placed by ``by`` are still open, and their symbols."""
+        ...
+
 
 class ExchangeClock:
     """A real broker's clock: the exchange keeps its own time, so every call does nothing."""
@@ -46,6 +50,9 @@ class ExchangeClock:
         return None
 
     def record_closes(self, session: date, closed_at: datetime, closes: Iterable[tuple[str, float]]) -> None:
+        return None
+
+    def unsettled(self, by: datetime) -> tuple[date, tuple[str, ...]] | None:
         return None
 
 

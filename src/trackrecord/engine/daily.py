@@ -80,21 +80,23 @@ def record_bars(ctx: "PlanningContext", writer: "Writer", session: date, rows: S
 
 
 def close_of_day(ctx: "RunContext", session: date, rows: Sequence["PriceRow"], now: datetime,
-                 writer: "Writer | None" = None) -> SessionReport:
-    """After the close: record the session's bars, gate them, pull executions, snapshot."""
+                 writer: "Writer | None" = None, pull_from: date | None = None) -> SessionReport:
+    """After the close: record the session's bars, gate them, pull executions, snapshot.
+    The pull reaches back to the session before ``pull_from`` (default ``session``): an
+    earlier session's auction settled late has fills of that session."""
     report = SessionReport(session)
     if writer is None:
         with ctx.ledger.writer() as own:
-            _close_of_day(ctx, own, session, rows, now, report)
+            _close_of_day(ctx, own, session, rows, now, report, pull_from or session)
     else:
-        _close_of_day(ctx, writer, session, rows, now, report)
+        _close_of_day(ctx, writer, session, rows, now, report, pull_from or session)
     return report
 
 
 def _close_of_day(ctx: "RunContext", writer: "Writer", session: date, rows: Sequence["PriceRow"], now: datetime,
-                  report: SessionReport) -> None:
+                  report: SessionReport, pull_from: date) -> None:
     record_bars(ctx, writer, session, rows, now, report)
-    since = session_start_utc(ctx.calendar.previous_session(session))
+    since = session_start_utc(ctx.calendar.previous_session(pull_from))
     report.new_fills = pull_executions(writer, ctx.broker, since, ctx.simulated).new_fills
     written, payload = record_snapshot(writer, ctx.broker, now, session, ctx.simulated, ctx.mode,
                                        configured_account_id(ctx.settings))

@@ -71,6 +71,11 @@ def execute_session(ctx: PlanningContext, session: date, now: datetime, back_dat
     refuse_back_dated(ctx, session, "execute")
     decided_at = decision_time(calendar, session, now, back_dated)
     if isinstance(ctx, RunContext):
+        pending = ctx.session_clock.unsettled(decided_at)
+        if pending is not None and pending[0] < session:
+            raise UserError(f"execute {session}: {_awaiting(ctx, pending)}; store that session's prices (`trackrecord "
+                            "prices update` or `prices import DIR`) and run `trackrecord daily`, then execute: "
+                            "a plan made now would not know what those orders did; nothing was written")
         ctx.session_clock.start(decided_at)
     outcome.report = rebalance(ctx, session, decided_at, confirm)
     if isinstance(ctx, RunContext) and ctx.sends_orders and outcome.report.orders:
@@ -113,11 +118,34 @@ def run_daily(ctx: RunContext, session: date | None, now: datetime) -> DailyOutc
     """After the close: gate the session's bars, pull, snapshot; on a rebalance session,
     say whether its signal was blocked by the price gates."""
     session, settled_at = check_daily(ctx, session, now)
-    ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
-    outcome = DailyOutcome(close_of_day(ctx, session, (), settled_at))
+    pull_from = settle_auctions(ctx, session, "daily")
+    outcome = DailyOutcome(close_of_day(ctx, session, (), settled_at, pull_from=pull_from))
     if is_rebalance_session(ctx, session):
         outcome.blocked_rebalance = _blocked_rebalance(ctx, session, settled_at)
     return outcome
+
+
+def settle_auctions(ctx: RunContext, session: date, command: str) -> date:
+    """Run the simulated market's auctions up to ``session``'s close (a real broker's clock
+    does nothing) and return the earliest session they may have made fills of, for the pull.
+
+    Refused (exit 2, nothing written) while an order placed by that close is still open: a
+    market-on-close order's fate is its own session's close, so a snapshot taken without
+    it (the closing prices not stored yet) would value the account as if it had not traded."""
+    closed_at = ctx.calendar.close_time(session)
+    before = ctx.session_clock.unsettled(closed_at)
+    ctx.session_clock.close_session(session, closed_at)
+    after = ctx.session_clock.unsettled(closed_at)
+    if after is not None:
+        raise UserError(f"{command} {session}: {_awaiting(ctx, after)}; store them (`trackrecord prices update` or "
+                        f"`prices import DIR`) and run `trackrecord {command}` again; nothing was written")
+    return session if before is None else min(before[0], session)
+
+
+def _awaiting(ctx: RunContext, pending: tuple[date, tuple[str, ...]]) -> str:
+    day, symbols = pending
+    return (f"the simulated account {ctx.account_id}'s orders of {day} ({', '.join(symbols)}) await that session's "
+            "closing prices, which are not stored")
 
 
 def _blocked_rebalance(ctx: RunContext, session: date, at: datetime) -> str | None:
@@ -142,7 +170,7 @@ def take_snapshot(ctx: RunContext, session: date | None, now: datetime) -> tuple
     session, settled_at = _back_dating(ctx, session, now, "snapshot")
     refuse_back_dated(ctx, session, "snapshot")
     if ctx.mode is Mode.PAPER:
-        ctx.session_clock.close_session(session, ctx.calendar.close_time(session))
+        settle_auctions(ctx, session, "snapshot")
     with ctx.ledger.writer() as writer:
         written, payload = record_snapshot(writer, ctx.broker, settled_at, session, ctx.simulated, ctx.mode,
                                            configured_account_id(ctx.settings))

@@ -224,9 +224,12 @@ def catch_up_close(env: JobEnv, run: ScheduledRun, now: datetime) -> JobResult:
         return JobResult(Outcome.CAUGHT_UP, price_failure or "dry_run: prices updated", gaps=[gap])
     ctx = env.open_broker(env.services, env.calendar, env.mode)
     try:
-        ctx.session_clock.close_session(run.session, env.calendar.close_time(run.session))
+        closed_at = env.calendar.close_time(run.session)
+        pending = ctx.session_clock.unsettled(closed_at)  # an earlier session settled now has fills of its own
+        ctx.session_clock.close_session(run.session, closed_at)
+        since = run.session if pending is None else min(pending[0], run.session)
         with ctx.ledger.writer() as writer:
-            pulled = pull_executions(writer, ctx.broker, session_start_utc(run.session), ctx.simulated)
+            pulled = pull_executions(writer, ctx.broker, session_start_utc(since), ctx.simulated)
     finally:
         ctx.close()
     if pulled.new_fills:

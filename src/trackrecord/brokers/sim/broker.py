@@ -24,7 +24,7 @@ kill between the ledger's commit and the booking is mended on the next start.
 from __future__ import annotations
 
 import zlib
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timezone, tzinfo
 from decimal import Decimal
@@ -247,6 +247,11 @@ class SimulatedBroker:
     def open_orders(self) -> list[BrokerOrder]:
         return [record.view() for record in self._open.values()]
 
+    def open_orders_placed(self) -> list[tuple[datetime, BrokerOrder]]:
+        """The open orders with the moment each was placed (the simulated market settles
+        each in its own session's auction)."""
+        return [(record.placed_at, record.view()) for record in self._open.values()]
+
     def order(self, order_ref: str) -> BrokerOrder | None:
         record = self._orders.get(order_ref)
         return None if record is None else record.view()
@@ -346,13 +351,16 @@ class SimulatedBroker:
     def on_session_close(self, session_date: date, closed_at: datetime) -> list[Fill]:
         """The closing auction of ``session_date`` at ``closed_at``: market-on-close orders
         fill at the close; market orders still open fill there too; limit orders fill if
-        the close crosses them. What is left expires (DAY orders)."""
-        self._set_clock(closed_at)
+        the close crosses them. What is left expires (DAY orders). Only orders placed by
+        ``closed_at`` take part. An auction run late (its closing prices came after a cash
+        flow the account booked later) leaves the clock where it is."""
+        if self._now is None or closed_at >= self._now:
+            self._set_clock(closed_at)
         if not self._open:
             return []
         fills: list[Fill] = []
         expired: list[_Order] = []
-        for record in list(self._open.values()):
+        for record in [r for r in self._open.values() if r.placed_at <= closed_at]:
             close = self._market.session_close(record.symbol, session_date)
             if close is not None:
                 self._try_fill(record, close, closed_at, fills)
@@ -421,8 +429,13 @@ class SimulatedBroker:
         self._held = None
         self._cash -= self._to_base(signed * fill.price, fill.currency) + (fill.commission or ZERO)
         self._last_fill_price[fill.symbol] = fill.price
-        self._fills.append(fill)
-        self._fill_times.append(fill.executed_at)
+        if self._fill_times and fill.executed_at < self._fill_times[-1]:  # an auction settled late
+            at = bisect_right(self._fill_times, fill.executed_at)
+            self._fills.insert(at, fill)
+            self._fill_times.insert(at, fill.executed_at)
+        else:
+            self._fills.append(fill)
+            self._fill_times.append(fill.executed_at)
 
     def _close(self, record: _Order, status: OrderStatus, message: str) -> None:
         record.status, record.message = status, message

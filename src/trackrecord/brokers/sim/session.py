@@ -15,11 +15,14 @@ from trackrecord.market.calendar import ExchangeCalendar
 
 
 class SimulatedSession:
-    """The simulated broker's market clock: the tape's closes drive its auction."""
+    """The simulated broker's market clock: the tape's closes drive its auction. An order
+    lives in the session it was placed in: it fills at that session's close or expires
+    there, never at a later close, however late that close's prices arrive."""
 
-    def __init__(self, broker: SimulatedBroker, tape: PriceTape) -> None:
+    def __init__(self, broker: SimulatedBroker, tape: PriceTape, calendar: ExchangeCalendar) -> None:
         self.broker = broker
         self.tape = tape
+        self.calendar = calendar
 
     def start(self, moment: datetime) -> None:
         if self.broker.now is None or moment > self.broker.now:
@@ -31,12 +34,47 @@ class SimulatedSession:
 
     def close_session(self, session: date, closed_at: datetime) -> None:
         """Run the session's auction once its closing prices are known; until then the
-        orders stay open (``trackrecord daily`` brings the prices and closes it)."""
+        orders stay open (``trackrecord daily`` brings the prices and closes it). Orders of
+        an earlier session are settled first, each at its own session's close; while one
+        of those closes is unknown, no later auction runs."""
+        for earlier in self._earlier_sessions(session):
+            if not self._closes_known(earlier):
+                return
+            self.broker.on_session_close(earlier, self.calendar.close_time(earlier))
         if self.broker.now is not None and closed_at <= self.broker.now:
             return
-        if any(self.tape.session_close(o.symbol, session) is None for o in self.broker.open_orders()):
+        if not self._closes_known(session):
             return
         self.broker.on_session_close(session, closed_at)
+
+    def unsettled(self, by: datetime) -> tuple[date, tuple[str, ...]] | None:
+        """The earliest session with orders placed before ``by`` still open, and their
+        symbols: those the account's valuation at ``by`` cannot know the outcome of."""
+        placed = [(at, order) for at, order in self.broker.open_orders_placed() if at <= by]
+        if not placed:
+            return None
+        first = min(self._session_of(at) for at, _ in placed)
+        return first, tuple(sorted({o.symbol for at, o in placed if self._session_of(at) == first}))
+
+    def _earlier_sessions(self, session: date) -> list[date]:
+        placed = self.broker.open_orders_placed()
+        if not placed:
+            return []
+        return sorted({day for day in (self._session_of(at) for at, _ in placed) if day < session})
+
+    def _closes_known(self, session: date) -> bool:
+        closed_at = self.calendar.close_time(session)
+        return all(self.tape.session_close(o.symbol, session) is not None
+                   for at, o in self.broker.open_orders_placed() if at <= closed_at)
+
+    def _session_of(self, placed_at: datetime) -> date:
+        """The session whose close is the first at or after ``placed_at``."""
+        from zoneinfo import ZoneInfo
+
+        day = self.calendar.session_on_or_before(placed_at.astimezone(ZoneInfo(self.calendar.timezone)).date())
+        while self.calendar.close_time(day) < placed_at:
+            day = self.calendar.next_sessions(day, 1, include_day=False)[0]
+        return day
 
 
 def price_tape(series: Mapping[str, PriceSeries], calendar: ExchangeCalendar) -> PriceTape:

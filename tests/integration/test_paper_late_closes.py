@@ -1,0 +1,92 @@
+"""A paper rebalance's market-on-close orders belong to their own session's close, however
+late its prices arrive. Before: `daily` on the rebalance day without that day's bars wrote an
+all-cash snapshot beside three open orders, and the next `daily` filled them at *its* close,
+weeks of prices later. Now the snapshot waits for the closes, and the auction, run late, fills
+at the rebalance session's own close; a later rebalance is refused until it has."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REBALANCE = "2026-06-01"  # XLON closes 16:30 London, 15:30 UTC
+
+
+def _source(root: Path, source: str) -> None:
+    config = root / "trackrecord.yaml"
+    config.write_text(re.sub(r'^  source: "[a-z]+"', f'  source: "{source}"', config.read_text(), flags=re.MULTILINE))
+
+
+def _rows(root: Path, sql: str) -> list[tuple[Any, ...]]:
+    db = sqlite3.connect(root / "trackrecord.db")
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def paper(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> Path:  # type: ignore[no-untyped-def]
+    root = tmp_path / "ws"
+    assert cli("init", root, "--prices", "synthetic").code == 0
+    config = root / "trackrecord.yaml"
+    text = re.sub(r'^mode: "[a-z_]+"', 'mode: "paper"', config.read_text(), flags=re.MULTILINE)
+    config.write_text(text.replace('history_start: "2015-01-01"', 'history_start: "2025-03-01"')
+                      .replace('csv_dir: null', 'csv_dir: "no-such-folder"'))
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-05-29T18:00:00Z")
+    assert cli("--home", root, "prices", "update").code == 0
+    assert cli("--home", root, "cashflow", "add", "--date", "2026-05-29", "--amount", "100000").code == 0
+    assert cli("--home", root, "daily").code == 0
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T10:00:00Z")
+    executed = cli("--home", root, "execute", "--json")
+    assert executed.code == 0, executed
+    assert len(json.loads(executed.out)["orders"]) == 3
+    return root
+
+
+def test_the_rebalance_fills_at_its_own_close_when_its_prices_come_late(paper: Path, cli,  # type: ignore[no-untyped-def]
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    _source(paper, "csv")  # the feed is down this evening: the session's closes are not stored
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T18:00:00Z")
+    before = _rows(paper, "SELECT count(*) FROM events")
+    refused = cli("--home", paper, "daily")
+    assert refused.code == 2, refused
+    assert ("daily 2026-06-01: the simulated account SIM0001's orders of 2026-06-01 (" in refused.err
+            and "await that session's closing prices, which are not stored" in refused.err), refused
+    assert _rows(paper, "SELECT count(*) FROM events") == before
+    assert _rows(paper, "SELECT max(session_date) FROM snapshots") == [("2026-05-29",)]
+
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-07-01T10:00:00Z")  # a month on, still no prices
+    blocked = cli("--home", paper, "execute")
+    assert blocked.code == 2 and "execute 2026-07-01: the simulated account SIM0001's orders of 2026-06-01" in blocked.err
+    assert "run `trackrecord daily`, then execute" in blocked.err
+    assert cli("--home", paper, "daily").code == 2  # 2026-06-30 cannot be valued either
+
+    _source(paper, "synthetic")  # the feed is back: the month's bars arrive at once
+    settled = cli("--home", paper, "daily", "--json")
+    assert settled.code == 0, settled
+    assert json.loads(settled.out)["new_fills"] == 3
+    fills = _rows(paper, "SELECT symbol, price, executed_at FROM fills ORDER BY symbol")
+    assert {at for _, _, at in fills} == {"2026-06-01T15:30:00Z"}, fills
+    for symbol, price, _ in fills:
+        (close,) = _rows(paper, f"SELECT close FROM prices WHERE symbol = '{symbol}' AND session_date = '{REBALANCE}'")[0]
+        assert abs(float(price) / close - 1) < 0.002, (symbol, price, close)  # the session's close plus slippage
+    assert _rows(paper, "SELECT session_date FROM snapshots ORDER BY session_date") == [("2026-05-29",), ("2026-06-30",)]
+    assert cli("--home", paper, "verify").code == 0
+    assert cli("--home", paper, "execute").code == 0  # 2026-07-01's rebalance may go on now
+
+
+def test_a_snapshot_waits_for_the_closes_of_its_own_orders(paper: Path, cli,  # type: ignore[no-untyped-def]
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T18:00:00Z")
+    refused = cli("--home", paper, "snapshot")
+    assert refused.code == 2 and "snapshot 2026-06-01: the simulated account SIM0001's orders of 2026-06-01" in refused.err
+    assert cli("--home", paper, "prices", "update").code == 0
+    taken = cli("--home", paper, "snapshot", "--json")
+    assert taken.code == 0, taken
+    assert len(json.loads(taken.out)["positions"]) == 3
