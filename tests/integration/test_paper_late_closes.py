@@ -7,12 +7,16 @@ at the rebalance session's own close; a later rebalance is refused until it has.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 REBALANCE = "2026-06-01"  # XLON closes 16:30 London, 15:30 UTC
 
@@ -90,3 +94,67 @@ def test_a_snapshot_waits_for_the_closes_of_its_own_orders(paper: Path, cli,  # 
     taken = cli("--home", paper, "snapshot", "--json")
     assert taken.code == 0, taken
     assert len(json.loads(taken.out)["positions"]) == 3
+
+
+# -- generated sequences: evenings with and without the feed, any command a trader types -------
+
+SESSIONS = ("2026-06-01", "2026-06-02", "2026-06-03", "2026-06-15", "2026-06-30", "2026-07-01", "2026-07-02")
+COMMANDS = st.sampled_from(("daily", "snapshot", "execute", "prices update"))
+EVENINGS = st.lists(st.tuples(st.sampled_from(SESSIONS), st.booleans(), COMMANDS), min_size=2, max_size=7).map(
+    lambda steps: sorted(steps, key=lambda s: s[0]))
+
+
+@settings(max_examples=int(os.environ.get("SEQ_EXAMPLES", "6")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # real commands: no shrinking
+@given(evenings=EVENINGS)
+def test_every_fill_is_at_its_own_sessions_close_and_no_snapshot_precedes_it(  # type: ignore[no-untyped-def]
+        template: Path, cli, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+        evenings: list[tuple[str, bool, str]]) -> None:
+    root = tmp_path_factory.mktemp("late") / "ws"
+    shutil.copytree(template, root)
+    for session, feed_up, command in evenings:
+        _source(root, "synthetic" if feed_up else "csv")
+        monkeypatch.setenv("TRACKRECORD_NOW", f"{session}T{'10' if command == 'execute' else '18'}:00:00Z")
+        result = cli("--home", root, *command.split())
+        assert result.code in (0, 1, 2), (session, command, result)
+        assert "Traceback" not in result.err
+    # each rebalance's fills are at its own close (XLON 16:30 BST), whenever they were settled
+    for order_ref, at in _rows(root, "SELECT order_ref, executed_at FROM fills"):
+        day = re.search(r"-(\d{8})-", order_ref).group(1)  # type: ignore[union-attr]
+        assert at == f"{day[:4]}-{day[4:6]}-{day[6:]}T15:30:00Z", (order_ref, at, evenings)
+    # no snapshot of a session at or after a rebalance was recorded before that rebalance's fills
+    orders = _rows(root, "SELECT order_ref FROM orders")
+    for (order_ref,) in orders:
+        day = re.search(r"-(\d{8})-", order_ref).group(1)  # type: ignore[union-attr]
+        session = f"{day[:4]}-{day[4:6]}-{day[6:]}"
+        filled = _rows(root, f"SELECT min(seq) FROM fills WHERE order_ref = '{order_ref}'")[0][0]
+        later = _rows(root, f"SELECT min(seq) FROM snapshots WHERE session_date >= '{session}'")[0][0]
+        if later is not None:
+            assert filled is not None and filled < later, (order_ref, filled, later, evenings)
+    assert cli("--home", root, "verify").code == 0
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The paper workspace of the fixture above, before the rebalance (each example copies it)."""
+    from trackrecord.cli.app import run
+
+    root = tmp_path_factory.mktemp("late-template") / "ws"
+    assert run(["init", str(root), "--prices", "synthetic"]) == 0
+    config = root / "trackrecord.yaml"
+    text = re.sub(r'^mode: "[a-z_]+"', 'mode: "paper"', config.read_text(), flags=re.MULTILINE)
+    config.write_text(text.replace('history_start: "2015-01-01"', 'history_start: "2025-03-01"')
+                      .replace('csv_dir: null', 'csv_dir: "no-such-folder"'))
+    previous = os.environ.get("TRACKRECORD_NOW")
+    os.environ["TRACKRECORD_NOW"] = "2026-05-29T18:00:00Z"
+    try:
+        assert run(["--home", str(root), "prices", "update"]) == 0
+        assert run(["--home", str(root), "cashflow", "add", "--date", "2026-05-29", "--amount", "100000"]) == 0
+        assert run(["--home", str(root), "daily"]) == 0
+    finally:
+        if previous is None:
+            os.environ.pop("TRACKRECORD_NOW")
+        else:
+            os.environ["TRACKRECORD_NOW"] = previous
+    return root
