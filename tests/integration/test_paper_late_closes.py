@@ -117,7 +117,8 @@ def test_every_fill_is_at_its_own_sessions_close_and_no_snapshot_precedes_it(  #
         _source(root, "synthetic" if feed_up else "csv")
         monkeypatch.setenv("TRACKRECORD_NOW", f"{session}T{'10' if command == 'execute' else '18'}:00:00Z")
         result = cli("--home", root, *command.split())
-        assert result.code in (0, 1, 2), (session, command, result)
+        # 1: the feed failed; 2: refused, nothing written; 3: a rebalance the price gates blocked
+        assert result.code in (0, 1, 2, 3), (session, command, result, evenings)
         assert "Traceback" not in result.err
     # each rebalance's fills are at its own close (XLON 16:30 BST), whenever they were settled
     for order_ref, at in _rows(root, "SELECT order_ref, executed_at FROM fills"):
