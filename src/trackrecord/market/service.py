@@ -94,10 +94,9 @@ def update_prices(ledger: "SqlLedger", settings: "Settings", source: PriceSource
     refetch = _readjusted(ledger, rows, stored)
     if refetch:
         rows = [r for r in rows if r.symbol not in refetch]
-        again, _ = _closed_bars_of(source, [i for i in instruments if i.symbol in refetch], fetch_bars(
-            source, [i for i in instruments if i.symbol in refetch], {s: history_start for s in refetch}, end),
-            calendar, now)
-        rows += again
+        again = [i for i in instruments if i.symbol in refetch]
+        rows += _closed_bars_of(source, again, fetch_bars(source, again, {s: history_start for s in refetch}, end),
+                                calendar, now)[0]
     conflicts = _raw_close_changes(ledger, rows)
     if conflicts:
         raise UserError(_update_refusal(source.name, conflicts))
