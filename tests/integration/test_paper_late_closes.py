@@ -35,17 +35,10 @@ def _rows(root: Path, sql: str) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture
-def paper(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> Path:  # type: ignore[no-untyped-def]
+def paper(template: Path, tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> Path:  # type: ignore[no-untyped-def]
+    """The funded paper workspace with 2026-06-01's rebalance sent at 10:00, its closes not in yet."""
     root = tmp_path / "ws"
-    assert cli("init", root, "--prices", "synthetic").code == 0
-    config = root / "trackrecord.yaml"
-    text = re.sub(r'^mode: "[a-z_]+"', 'mode: "paper"', config.read_text(), flags=re.MULTILINE)
-    config.write_text(text.replace('history_start: "2015-01-01"', 'history_start: "2025-03-01"')
-                      .replace('csv_dir: null', 'csv_dir: "no-such-folder"'))
-    monkeypatch.setenv("TRACKRECORD_NOW", "2026-05-29T18:00:00Z")
-    assert cli("--home", root, "prices", "update").code == 0
-    assert cli("--home", root, "cashflow", "add", "--date", "2026-05-29", "--amount", "100000").code == 0
-    assert cli("--home", root, "daily").code == 0
+    shutil.copytree(template, root)
     monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-01T10:00:00Z")
     executed = cli("--home", root, "execute", "--json")
     assert executed.code == 0, executed
@@ -138,7 +131,7 @@ def test_every_fill_is_at_its_own_sessions_close_and_no_snapshot_precedes_it(  #
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The paper workspace of the fixture above, before the rebalance (each example copies it)."""
+    """A paper workspace funded on 2026-05-29 with its snapshot, before the rebalance (copied by each test)."""
     from trackrecord.cli.app import run
 
     root = tmp_path_factory.mktemp("late-template") / "ws"
