@@ -85,11 +85,12 @@ def close_of_day(ctx: "RunContext", session: date, rows: Sequence["PriceRow"], n
     The pull reaches back to the session before ``pull_from`` (default ``session``): an
     earlier session's auction settled late has fills of that session."""
     report = SessionReport(session)
+    pull_from = pull_from or session
     if writer is None:
         with ctx.ledger.writer() as own:
-            _close_of_day(ctx, own, session, rows, now, report, pull_from or session)
+            _close_of_day(ctx, own, session, rows, now, report, pull_from)
     else:
-        _close_of_day(ctx, writer, session, rows, now, report, pull_from or session)
+        _close_of_day(ctx, writer, session, rows, now, report, pull_from)
     return report
 
 

@@ -125,21 +125,26 @@ def run_daily(ctx: RunContext, session: date | None, now: datetime) -> DailyOutc
     return outcome
 
 
-def settle_auctions(ctx: RunContext, session: date, command: str) -> date:
+def run_auctions(ctx: RunContext, session: date) -> date:
     """Run the simulated market's auctions up to ``session``'s close (a real broker's clock
-    does nothing) and return the earliest session they may have made fills of, for the pull.
-
-    Refused (exit 2, nothing written) while an order placed by that close is still open: a
-    market-on-close order's fate is its own session's close, so a snapshot taken without
-    it (the closing prices not stored yet) would value the account as if it had not traded."""
+    does nothing) and return the earliest session they may have made fills of, for the pull."""
     closed_at = ctx.calendar.close_time(session)
     before = ctx.session_clock.unsettled(closed_at)
     ctx.session_clock.close_session(session, closed_at)
-    after = ctx.session_clock.unsettled(closed_at)
+    return session if before is None else min(before[0], session)
+
+
+def settle_auctions(ctx: RunContext, session: date, command: str) -> date:
+    """``run_auctions``, refused (exit 2, nothing written) while an order placed by the
+    session's close is still open: a market-on-close order's fate is its own session's
+    close, so a snapshot taken without it (the closing prices not stored yet) would value
+    the account as if it had not traded."""
+    pull_from = run_auctions(ctx, session)
+    after = ctx.session_clock.unsettled(ctx.calendar.close_time(session))
     if after is not None:
         raise UserError(f"{command} {session}: {_awaiting(ctx, after)}; store them (`trackrecord prices update` or "
                         f"`prices import DIR`) and run `trackrecord {command}` again; nothing was written")
-    return session if before is None else min(before[0], session)
+    return pull_from
 
 
 def _awaiting(ctx: RunContext, pending: tuple[date, tuple[str, ...]]) -> str:

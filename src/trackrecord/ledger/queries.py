@@ -20,7 +20,7 @@ from trackrecord.domain import OrderStatus
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.canonical import format_timestamp
 from trackrecord.ledger.cashflows import flows_between, list_cashflows
-from trackrecord.ledger.schema import fills, imports, snapshots
+from trackrecord.ledger.schema import events, fills, imports, snapshots
 from trackrecord.ledger.sql import fetch_all, fetch_one, param, select_sql
 
 if TYPE_CHECKING:
@@ -356,26 +356,20 @@ def positions_at(conn: "Connection", account_id: str, until: date | None) -> str
 # -- imports ------------------------------------------------------------------------------------
 
 
-def recorded_import_hashes(conn: "Connection", content_hashes: list[str]) -> set[str]:
-    """Those of ``content_hashes`` an ``import.recorded`` event already names."""
-    if not content_hashes:
-        return set()
-    return set(conn.execute(select(imports.c.content_hash).where(imports.c.content_hash.in_(content_hashes))).scalars())
-
-
-def import_first_seen(conn: "Connection", content_hashes: list[str]) -> dict[str, str]:
-    """When each of ``content_hashes`` was first imported (its ``import.recorded``'s
-    ``imported_at``, as recorded): a file seen then holds no close of a later session."""
+def recorded_imports(conn: "Connection", content_hashes: list[str]) -> dict[str, str | None]:
+    """Those of ``content_hashes`` an ``import.recorded`` event already names, each with that
+    event's ``imported_at`` as recorded (None if it has none): a file seen then holds no close
+    of a later session."""
     if not content_hashes:
         return {}
-    rows = conn.execute(select(imports.c.content_hash, imports.c.seq)
+    rows = conn.execute(select(imports.c.content_hash, events.c.payload)
+                        .join(events, events.c.seq == imports.c.seq)
                         .where(imports.c.content_hash.in_(content_hashes))).all()
-    seen = {}
-    for content_hash, seq in rows:
-        payload = _event_payload(conn, seq)
-        if payload is not None and isinstance(payload.get("imported_at"), str):
-            seen[content_hash] = payload["imported_at"]
-    return seen
+    found: dict[str, str | None] = {}
+    for content_hash, payload in rows:
+        seen = json.loads(payload).get("imported_at")
+        found[content_hash] = seen if isinstance(seen, str) else None
+    return found
 
 
 # -- attribution (the model the account planned on) ---------------------------------------------

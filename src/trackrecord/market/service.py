@@ -14,7 +14,7 @@ from trackrecord.domain import IbContract, Instrument
 from trackrecord.errors import RuntimeFailure, UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.canonical import format_timestamp
-from trackrecord.ledger.queries import import_first_seen, recorded_import_hashes
+from trackrecord.ledger.queries import recorded_imports
 from trackrecord.market.base import PriceInputError, PriceRow, PriceSeries, PriceSource, PriceSourceError
 from trackrecord.market.calendar import DEFAULT_START, ExchangeCalendar, open_calendar
 from trackrecord.market.csv_source import CsvFolderSource, read_price_file
@@ -333,8 +333,9 @@ def import_prices(ledger: "SqlLedger", settings: "Settings", folder: Path, now: 
         raise UserError(f"nothing imported: {exc}") from None
     hashes = {s: hashlib.sha256(p.read_bytes()).hexdigest() for s, p in found.items()}
     with ledger.writer() as writer:
-        parsed, held_back = _closed_bars_only(parsed, found, hashes, calendar_for(settings), now,
-                                              import_first_seen(writer.conn, list(hashes.values())))
+        recorded = recorded_imports(writer.conn, list(hashes.values()))
+        parsed, held_back = _closed_bars_only(parsed, found, hashes, calendar_for(settings), now, recorded)
+        held_symbols = {h.symbol for h in held_back}
         stored = load_prices(writer.conn, sorted(parsed))
         new, changes = {}, []
         for symbol, rows in parsed.items():
@@ -343,17 +344,16 @@ def import_prices(ledger: "SqlLedger", settings: "Settings", folder: Path, now: 
             changes += changed
         if changes and not replace:
             raise UserError(_refusal(changes))
-        seq = _record_import(writer, parsed, new, changes, found, hashes, folder, now,
-                             {h.symbol for h in held_back})
+        seq = _record_import(writer, parsed, new, changes, found, hashes, folder, now, held_symbols, set(recorded))
     return ImportResult(folder, {s: len(r) for s, r in new.items() if r},
                         tuple(s for s in sorted(parsed) if not new[s] and not any(c.symbol == s for c in changes)
-                              and s not in {h.symbol for h in held_back}),
+                              and s not in held_symbols),
                         tuple(sorted(set(files) - set(found) - benchmarks)), ignored, seq, tuple(changes),
                         tuple(sorted(benchmarks & set(parsed))), tuple(held_back))
 
 
 def _closed_bars_only(parsed: Mapping[str, list[PriceRow]], found: Mapping[str, Path], hashes: Mapping[str, str],
-                      calendar: ExchangeCalendar, now: datetime, first_seen: Mapping[str, str],
+                      calendar: ExchangeCalendar, now: datetime, first_seen: Mapping[str, str | None],
                       ) -> tuple[dict[str, list[PriceRow]], list[HeldBack]]:
     """Each file's bars of sessions closed when its bytes were first seen; the rest held back.
 
@@ -412,13 +412,12 @@ def _against_stored(rows: Sequence[PriceRow], stored: PriceSeries) -> tuple[list
 
 def _record_import(writer: "Writer", parsed: Mapping[str, Sequence[PriceRow]], new: Mapping[str, list[PriceRow]],
                    changes: Sequence[BarChange], found: Mapping[str, Path], hashes: Mapping[str, str], folder: Path,
-                   now: datetime, held_back: set[str]) -> int | None:
+                   now: datetime, held_back: set[str], known: set[str]) -> int | None:
     """The import's events; a file with bars held back is recorded even when nothing else is
     new, so that the moment its bytes were first seen is known to a later import of them."""
     corrected = {(c.symbol, c.session_date) for c in changes}
     rows = [r for rs in new.values() for r in rs]
     rows += [r for rs in parsed.values() for r in rs if (r.symbol, r.session_date) in corrected]
-    known = recorded_import_hashes(writer.conn, list(hashes.values()))
     for symbol in sorted(parsed):
         if (new[symbol] or symbol in held_back or any(c.symbol == symbol for c in changes)) \
                 and hashes[symbol] not in known:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 from trackrecord.brokers.base import BrokerError
 from trackrecord.domain import Mode
 from trackrecord.engine.account import pull_executions
-from trackrecord.engine.execution import execute_session, run_daily
+from trackrecord.engine.execution import execute_session, run_auctions, run_daily
 from trackrecord.engine.kill_switch import halt
 from trackrecord.engine.rebalance import UNSENT, session_start_utc
 from trackrecord.errors import RuntimeFailure, SafetyRefusal, TrackrecordError, UserError
@@ -224,10 +224,7 @@ def catch_up_close(env: JobEnv, run: ScheduledRun, now: datetime) -> JobResult:
         return JobResult(Outcome.CAUGHT_UP, price_failure or "dry_run: prices updated", gaps=[gap])
     ctx = env.open_broker(env.services, env.calendar, env.mode)
     try:
-        closed_at = env.calendar.close_time(run.session)
-        pending = ctx.session_clock.unsettled(closed_at)  # an earlier session settled now has fills of its own
-        ctx.session_clock.close_session(run.session, closed_at)
-        since = run.session if pending is None else min(pending[0], run.session)
+        since = run_auctions(ctx, run.session)  # an earlier session settled now has fills of its own
         with ctx.ledger.writer() as writer:
             pulled = pull_executions(writer, ctx.broker, session_start_utc(since), ctx.simulated)
     finally:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Iterable, Mapping
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from trackrecord.brokers.sim.broker import SimulatedBroker
 from trackrecord.brokers.sim.market import PriceTape
+from trackrecord.domain import BrokerOrder
 from trackrecord.market.base import PriceSeries
 from trackrecord.market.calendar import ExchangeCalendar
 
@@ -37,40 +39,39 @@ class SimulatedSession:
         orders stay open (``trackrecord daily`` brings the prices and closes it). Orders of
         an earlier session are settled first, each at its own session's close; while one
         of those closes is unknown, no later auction runs."""
-        for earlier in self._earlier_sessions(session):
-            if not self._closes_known(earlier):
+        open_by_session = self._open_by_session()
+        for earlier in sorted(day for day in open_by_session if day < session):
+            if not self._closes_known(earlier, open_by_session[earlier]):
                 return
             self.broker.on_session_close(earlier, self.calendar.close_time(earlier))
         if self.broker.now is not None and closed_at <= self.broker.now:
             return
-        if not self._closes_known(session):
+        if not self._closes_known(session, open_by_session.get(session, [])):
             return
         self.broker.on_session_close(session, closed_at)
 
     def unsettled(self, by: datetime) -> tuple[date, tuple[str, ...]] | None:
-        """The earliest session with orders placed before ``by`` still open, and their
-        symbols: those the account's valuation at ``by`` cannot know the outcome of."""
-        placed = [(at, order) for at, order in self.broker.open_orders_placed() if at <= by]
+        """The earliest session with orders placed by ``by`` still open, and their symbols:
+        those the account's valuation at ``by`` cannot know the outcome of."""
+        placed = {day: orders for day, orders in self._open_by_session(by).items() if orders}
         if not placed:
             return None
-        first = min(self._session_of(at) for at, _ in placed)
-        return first, tuple(sorted({o.symbol for at, o in placed if self._session_of(at) == first}))
+        first = min(placed)
+        return first, tuple(sorted({o.symbol for o in placed[first]}))
 
-    def _earlier_sessions(self, session: date) -> list[date]:
-        placed = self.broker.open_orders_placed()
-        if not placed:
-            return []
-        return sorted({day for day in (self._session_of(at) for at, _ in placed) if day < session})
+    def _open_by_session(self, by: datetime | None = None) -> dict[date, list[BrokerOrder]]:
+        """The open orders (placed by ``by``, if given) by the session each belongs to."""
+        grouped: dict[date, list[BrokerOrder]] = {}
+        for at, order in self.broker.open_orders_placed():
+            if by is None or at <= by:
+                grouped.setdefault(self._session_of(at), []).append(order)
+        return grouped
 
-    def _closes_known(self, session: date) -> bool:
-        closed_at = self.calendar.close_time(session)
-        return all(self.tape.session_close(o.symbol, session) is not None
-                   for at, o in self.broker.open_orders_placed() if at <= closed_at)
+    def _closes_known(self, session: date, orders: list[BrokerOrder]) -> bool:
+        return all(self.tape.session_close(o.symbol, session) is not None for o in orders)
 
     def _session_of(self, placed_at: datetime) -> date:
         """The session whose close is the first at or after ``placed_at``."""
-        from zoneinfo import ZoneInfo
-
         day = self.calendar.session_on_or_before(placed_at.astimezone(ZoneInfo(self.calendar.timezone)).date())
         while self.calendar.close_time(day) < placed_at:
             day = self.calendar.next_sessions(day, 1, include_day=False)[0]
