@@ -6,6 +6,7 @@ the same thing the same way."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 Formatter = Callable[[Any], str]
@@ -82,6 +83,44 @@ TRADE_ROWS: tuple[tuple[str, str, Formatter], ...] = (
     ("Open positions", "open_positions", count),
     ("Unrealised P&L", "unrealised_pnl", money),
 )
+
+
+UNDER_A_YEAR = "under a year: not annualised"
+ONE_YEAR_DAYS = 365
+# the figures a table withholds for a period under a year: annualised returns and the
+# ratios and risk built on annualising (GIPS-style: a part-year return is not annualised)
+ANNUALISED_METRICS = ("cagr", "cagr_calendar", "ann_volatility", "sharpe", "sortino", "calmar", "mwr")
+ANNUALISED_BENCHMARK = ("cagr", "alpha", "tracking_error", "information_ratio")
+
+
+def under_a_year(document: dict[str, Any]) -> bool:
+    """Whether the period of a ``stats`` document, from its base point to its last return,
+    spans less than a year."""
+    period = document["period"]
+    if not period.get("end"):
+        return True
+    return (date.fromisoformat(period["end"]) - date.fromisoformat(period["base_date"])).days < ONE_YEAR_DAYS
+
+
+def withhold_annualised(document: dict[str, Any]) -> dict[str, Any]:
+    """The document as a table shows it: for a period under a year the annualised figures
+    are null with the reason UNDER_A_YEAR, as undefined figures are. ``stats --json`` keeps
+    the computed values; the CLI table, the dashboard and the reports all show this."""
+    if not under_a_year(document):
+        return document
+    nonfinite = dict(document["nonfinite"])
+    shown = dict(document)
+    for section, keys, prefix in (("metrics", ANNUALISED_METRICS, ""), ("benchmark", ANNUALISED_BENCHMARK, "benchmark.")):
+        if document.get(section) is None:
+            continue
+        figures = dict(document[section])
+        for key in keys:
+            if key in figures:
+                figures[key] = None
+                nonfinite[prefix + key] = UNDER_A_YEAR
+        shown[section] = figures
+    shown["nonfinite"] = nonfinite
+    return shown
 
 
 PERIOD_WORDS = {"daily": ("day", "days", "sessions"), "weekly": ("week", "weeks", "weeks"),

@@ -22,8 +22,9 @@ from trackrecord.analytics.wording import (
     TRADE_ROWS,
     frequency_line,
     metric_rows,
-    provenance_line,
     money as _money,
+    provenance_line,
+    withhold_annualised,
 )
 from trackrecord.cli import context
 from trackrecord.ledger.parsing import parse_date
@@ -110,8 +111,9 @@ def _title(document: dict[str, Any], what: str) -> str:
 
 def render_stats_table(document: dict[str, Any], console: Any) -> None:
     """Print a ``performance_stats`` document as Rich tables: the metrics, the benchmark
-    and trade sections, and the monthly returns. Undefined figures read "n/a (reason)";
-    a simulated record says SIMULATED in the title."""
+    and trade sections, and the monthly returns. Undefined figures read "n/a (reason)", as do
+    annualised ones for a period under a year; a simulated record says SIMULATED in the title."""
+    document = withhold_annualised(document)
     period, nonfinite = document["period"], document["nonfinite"]
     frequency = document.get("frequency", "daily")
     table = _table("Metric", "Value", title=_title(document, "Performance"),

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trackrecord.analytics.wording import withhold_annualised
 from trackrecord.dashboard.periods import period_changes
 from trackrecord.domain import Mode, is_paper_account
 from trackrecord.engine.kill_switch import read_status
@@ -242,7 +243,7 @@ class DashboardDocuments:
         }
         if document["empty"]:
             return document
-        stats = self.stats()
+        stats = withhold_annualised(self.stats())  # the overview shows what the stats table shows
         snapshot = self._latest(kinds.SNAPSHOT_RECORDED).data()
         inputs = self.inputs()
         changes = period_changes(inputs.dates, inputs.navs, inputs.flows, self.settings.performance.flow_timing)

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from trackrecord import __version__
-from trackrecord.analytics.wording import BENCHMARK_ROWS, MONTHS, TRADE_ROWS, frequency_line, metric_rows
+from trackrecord.analytics.wording import (
+    BENCHMARK_ROWS,
+    MONTHS,
+    TRADE_ROWS,
+    frequency_line,
+    metric_rows,
+    withhold_annualised,
+)
 from trackrecord.dashboard.documents import DashboardDocuments
 from trackrecord.dashboard.security import ACTIVATION_WORD
 
@@ -155,7 +162,7 @@ class Renderer:
         as_of = date.fromisoformat(whole["period"]["end"])
         if period_from is None and period_to is None:
             period_from, period_to = period_bounds(period, as_of)
-        stats = docs.stats(period_from, period_to)
+        stats = withhold_annualised(docs.stats(period_from, period_to))
         series = docs.chart_series()
         monthly = {m["month"]: m["return"] for m in stats.get("monthly_returns", [])}
         yearly = {y["year"]: y["return"] for y in stats.get("yearly_returns", [])}

@@ -19,6 +19,7 @@ from trackrecord.analytics.metrics import period_returns
 from trackrecord.analytics.periods import Period
 from trackrecord.analytics.returns import as_dates
 from trackrecord.analytics.trades import analyse_trades
+from trackrecord.analytics.wording import ONE_YEAR_DAYS, UNDER_A_YEAR
 from trackrecord.engine.attribution import attribute_record, has_model
 from trackrecord.engine.performance import (
     PerformanceInputs,
@@ -34,8 +35,6 @@ from trackrecord.ledger.backtest_mark import opens_a_backtest
 from trackrecord.reports.annotations import AnnotationRow, MonthCommentary, annotation_rows, month_commentary
 from trackrecord.reports.record import RebuiltRecord
 
-ONE_YEAR_DAYS = 365
-UNDER_A_YEAR = "record under a year: not annualised"
 NO_RETURN_YET = "no return yet: the period holds only the record's base snapshot"
 
 
