@@ -89,6 +89,55 @@ def test_a_snapshot_waits_for_the_closes_of_its_own_orders(paper: Path, cli,  # 
     assert len(json.loads(taken.out)["positions"]) == 3
 
 
+
+def test_orders_whose_close_never_comes_are_cancelled_with_a_reason(paper: Path, cli,  # type: ignore[no-untyped-def]
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The price source never gets the session's bars: without `cancel` the account could
+    never be valued again. Cancelled, the orders stay out of the auction when the bars do
+    come, the account is valued as it stood, and the next rebalance goes on."""
+    _source(paper, "csv")
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-03T18:00:00Z")
+    refused = cli("--home", paper, "daily")
+    assert refused.code == 2 and 'trackrecord cancel REF \"why\"' in refused.err, refused
+    refs = [o["order_ref"] for o in json.loads(cli("--home", paper, "orders", "--json").out)]
+    assert len(refs) == 3
+    events = _rows(paper, "SELECT count(*) FROM events")
+    for args, expected in (((refs[0], " "), "give the reason"), (("tr-SIM0001-20260601-NOPE-B", "why"), "no such order")):
+        bad = cli("--home", paper, "cancel", *args)
+        assert bad.code == 2 and expected in bad.err and "Traceback" not in bad.err, bad
+    assert _rows(paper, "SELECT count(*) FROM events") == events
+
+    for ref in refs:
+        done = cli("--home", paper, "cancel", ref, "the feed has no bars for 2026-06-01", "--json")
+        assert done.code == 0, done
+        assert json.loads(done.out) | {"seq": 0} == {**json.loads(done.out), "seq": 0, "was": "submitted",
+                                                      "status": "cancelled", "order_ref": ref}
+    again = cli("--home", paper, "cancel", refs[0], "twice")
+    assert again.code == 2 and "already cancelled" in again.err, again
+    messages = {m for (m,) in _rows(paper, "SELECT message FROM orders")}
+    assert messages == {"cancelled by the trader: the feed has no bars for 2026-06-01"}
+
+    _source(paper, "synthetic")  # the bars turn up after all: a cancelled order stays out of the auction
+    valued = cli("--home", paper, "daily", "--json")
+    assert valued.code == 0, valued
+    assert json.loads(valued.out)["new_fills"] == 0
+    assert _rows(paper, "SELECT count(*) FROM fills") == [(0,)]
+    (positions,) = _rows(paper, "SELECT payload FROM events WHERE kind = 'snapshot.recorded' ORDER BY seq DESC LIMIT 1")[0]
+    assert json.loads(positions)["positions"] == []
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-30T18:00:00Z")
+    assert cli("--home", paper, "daily").code == 0
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-07-01T10:00:00Z")
+    nextmonth = cli("--home", paper, "execute", "--json")
+    assert nextmonth.code == 0 and len(json.loads(nextmonth.out)["orders"]) == 3, nextmonth
+    assert cli("--home", paper, "verify").code == 0
+
+    config = paper / "trackrecord.yaml"
+    for mode, expected in (("dry_run", "nothing is sent, nothing to cancel"), ("live", "cancel a live order in TWS")):
+        config.write_text(re.sub(r'^mode: "[a-z_]+"', f'mode: "{mode}"', config.read_text(), flags=re.MULTILINE))
+        refused = cli("--home", paper, "cancel", refs[0], "why")  # live: refused before any connection is tried
+        assert refused.code == 2 and f"the workspace is in mode {mode}: {expected}" in refused.err, refused
+
+
 # -- generated sequences: evenings with and without the feed, any command a trader types -------
 
 SESSIONS = ("2026-06-01", "2026-06-02", "2026-06-03", "2026-06-15", "2026-06-30", "2026-07-01", "2026-07-02")

@@ -48,7 +48,7 @@ COMMAND_OF = {
     "kill-switch": "trackrecord.cli.execution_commands",
     "execute": "trackrecord.cli.engine_commands", "daily": "trackrecord.cli.engine_commands",
     "pull": "trackrecord.cli.engine_commands", "snapshot": "trackrecord.cli.engine_commands",
-    "orders": "trackrecord.cli.engine_commands",
+    "orders": "trackrecord.cli.engine_commands", "cancel": "trackrecord.cli.engine_commands",
     "demo": "trackrecord.cli.demo_commands",
     "export": "trackrecord.cli.export_commands",
     "doctor": "trackrecord.cli.ops_commands", "scheduler": "trackrecord.cli.ops_commands",

@@ -274,9 +274,29 @@ def orders(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
     print_fitted(context.console(), title, columns, cells)
 
 
+def cancel(ctx: typer.Context, order_ref: str = typer.Argument(..., help="the order, as `trackrecord orders` shows it"),
+           reason: str = typer.Argument(..., help="why (recorded with the cancellation)"),
+           as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Cancel an open paper order (simulated broker), recorded with the reason: the way out
+    of an order whose session's closing price will never be stored."""
+    from trackrecord.engine.cancellation import cancel_order, refuse_unless_paper
+
+    services = context.services(ctx)
+    refuse_unless_paper(services.settings.mode, order_ref)
+    run = _broker_context(services)
+    try:
+        cancelled = cancel_order(run, order_ref, reason)
+    finally:
+        run.close()
+    _emit(cancelled.document(), as_json,
+          f"cancelled {cancelled.order_ref} ({cancelled.side} {cancelled.quantity} {cancelled.symbol}, was "
+          f"{cancelled.was}) at the SIMULATED broker; recorded as seq {cancelled.seq}: {cancelled.message}")
+
+
 def register(app: typer.Typer) -> None:
     app.command("execute")(execute)
     app.command("daily")(daily)
     app.command("pull")(pull)
     app.command("snapshot")(snapshot)
     app.command("orders")(orders)
+    app.command("cancel")(cancel)

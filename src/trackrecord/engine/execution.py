@@ -143,7 +143,9 @@ def settle_auctions(ctx: RunContext, session: date, command: str) -> date:
     after = ctx.session_clock.unsettled(ctx.calendar.close_time(session))
     if after is not None:
         raise UserError(f"{command} {session}: {_awaiting(ctx, after)}; store them (`trackrecord prices update` or "
-                        f"`prices import DIR`) and run `trackrecord {command}` again; nothing was written")
+                        f"`prices import DIR`) and run `trackrecord {command}` again, or, if that close will never "
+                        "be stored, cancel the orders (`trackrecord cancel REF \"why\"`, `trackrecord orders` "
+                        "lists them); nothing was written")
     return pull_from
 
 

@@ -142,11 +142,23 @@ def average_fill_prices(conn: "Connection", order_refs: list[str]) -> dict[str, 
     return {ref: (shares, value / shares) for ref, (shares, value) in totals.items() if shares}
 
 
+ORDER_VIEW_SQL = ("SELECT order_ref, plan_id, mode, side, quantity, symbol, order_type, intended_price, currency, "
+                  "status, broker_order_id, message, last_seq FROM orders")
+
+
 def recent_orders(conn: "Connection", limit: int) -> list[OrderView]:
     """The latest ``limit`` orders, latest first, each with its fill price when filled."""
-    columns, rows = fetch_all(conn, "SELECT order_ref, plan_id, mode, side, quantity, symbol, order_type, "
-                                    "intended_price, currency, status, broker_order_id, message, last_seq "
-                                    f"FROM orders ORDER BY last_seq DESC LIMIT {int(limit)}")
+    return _order_views(conn, fetch_all(conn, f"{ORDER_VIEW_SQL} ORDER BY last_seq DESC LIMIT {int(limit)}")[1])
+
+
+def recorded_order(conn: "Connection", order_ref: str) -> OrderView | None:
+    """The recorded order ``order_ref`` as ``trackrecord orders`` shows it, or None."""
+    sql = f"{ORDER_VIEW_SQL} WHERE order_ref = {param(conn.dialect.name, 'order_ref')}"
+    views = _order_views(conn, fetch_all(conn, sql, {"order_ref": order_ref})[1])
+    return views[0] if views else None
+
+
+def _order_views(conn: "Connection", rows: list[Any]) -> list[OrderView]:
     fills = average_fill_prices(conn, [r[0] for r in rows])
     out = []
     for row in rows:
