@@ -81,6 +81,8 @@ def lay_out_workspace(directory: Path, settings: Settings) -> tuple[Workspace, s
     make_private_folder(root)
     for folder in FOLDERS:
         make_private_folder(root / folder)
+    if settings.prices.source == "csv" and settings.prices.csv_dir == "prices":
+        make_private_folder(root / "prices")  # the folder the configuration names, for the trader's CSV files
     write_new_file(root / CONFIG_FILE, render_config(settings).encode("utf-8"))
     workspace = Workspace(root, settings)
     public_key = generate_keypair(workspace.private_key_path, workspace.public_key_path)

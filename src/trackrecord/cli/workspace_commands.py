@@ -36,6 +36,9 @@ def init(
     typer.echo(f"  config   {workspace.config_path}")
     typer.echo(f"  database {workspace.database_url}")
     typer.echo(f"  keys     {workspace.private_key_path} (private, mode 0600), {workspace.public_key_path} (public)")
+    if settings.prices.source == "csv":
+        typer.echo(f"  prices   put one <SYMBOL>.csv per instrument in {workspace.root / 'prices'}, then run "
+                   "`trackrecord prices update`")
 
 
 def config_check(ctx: typer.Context, as_json: bool = typer.Option(

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
 import shutil
+import signal
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -233,14 +235,30 @@ def run_grid(run: GridRun, axes: Sequence[GridAxis], jobs: int,
             if progress:
                 progress(len(trials), len(runs))
     else:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(runs))) as pool:
+        others = set(multiprocessing.active_children())
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(runs)), initializer=_leave_interrupts_to_the_parent)
+        try:
             for trial in pool.map(_trial, runs):
                 trials.append(trial)
                 if progress:
                     progress(len(trials), len(runs))
+        except BaseException:  # Ctrl-C, or a trial that raised: stop the others now, not after the queue
+            pool.shutdown(wait=False, cancel_futures=True)
+            for child in set(multiprocessing.active_children()) - others:  # the pool's workers
+                child.terminate()
+                child.join()
+            raise
+        pool.shutdown()
     live = trials[combos.index(live_params)]
     deflated = _deflated(live, trials)
     return GridResult(tuple(axes), tuple(trials), live, live_added, deflated, run.costs, run.start, run.end)
+
+
+def _leave_interrupts_to_the_parent() -> None:
+    """A worker ignores Ctrl-C (the terminal sends it to the whole process group): the
+    parent stops the grid and ends its workers. A worker interrupted between two trials,
+    unpickling the next, printed multiprocessing's traceback over the one-line message."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _live_value(strategy: StrategyConfig, key: str) -> Value:

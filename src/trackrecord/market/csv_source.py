@@ -56,8 +56,13 @@ class CsvFolderSource:
     def fetch(self, instruments: Sequence[Instrument], start: Mapping[str, date], end: date) -> list[PriceRow]:
         rows: list[PriceRow] = []
         days: dict[str, date] = {}
+        paths = {instrument.symbol: self.file_for(instrument) for instrument in instruments}
+        if instruments and not any(paths.values()):  # a wrong or empty folder, not "nothing new"
+            expected = ", ".join(f"{i.symbol}.csv" for i in instruments[:3])
+            raise PriceInputError(f"price folder {self.folder} holds no file for any instrument: expected one "
+                                  f"<SYMBOL>.csv each ({expected}, ...)")
         for instrument in instruments:
-            path = self.file_for(instrument)
+            path = paths[instrument.symbol]
             if path is None:
                 continue
             rows += _read(path, instrument, days, start.get(instrument.symbol, date.min), end)
