@@ -60,7 +60,8 @@ def cancel_order(ctx: RunContext, order_ref: str, reason: str) -> Cancellation:
     if order is None:
         raise UserError(f"cancel {order_ref}: no such order in the ledger (`trackrecord orders` lists them)")
     if order.mode != Mode.PAPER.value:
-        raise UserError(f"cancel {order_ref}: a {order.mode} order, never sent to a broker; nothing to cancel")
+        raise UserError(f"cancel {order_ref}: a {order.mode} order, not the simulated paper broker's; "
+                        "nothing to cancel here")
     if OrderStatus(order.status).is_terminal:
         raise UserError(f"cancel {order_ref}: the order is already {order.status}; nothing to cancel")
     try:
