@@ -107,7 +107,10 @@ def test_orders_whose_close_never_comes_are_cancelled_with_a_reason(paper: Path,
         assert bad.code == 2 and expected in bad.err and "Traceback" not in bad.err, bad
     assert _rows(paper, "SELECT count(*) FROM events") == events
 
-    for ref in refs:
+    shown = cli("--home", paper, "cancel", refs[0], "the feed has no bars for 2026-06-01")
+    assert shown.code == 0 and shown.out.startswith(f"cancelled {refs[0]} (BUY ") and \
+        "was submitted) at the SIMULATED broker; recorded as seq " in shown.out, shown
+    for ref in refs[1:]:
         done = cli("--home", paper, "cancel", ref, "the feed has no bars for 2026-06-01", "--json")
         assert done.code == 0, done
         assert json.loads(done.out) | {"seq": 0} == {**json.loads(done.out), "seq": 0, "was": "submitted",
