@@ -28,6 +28,9 @@ from trackrecord.workspace import DB_FILE, FOLDERS, Workspace
 UNIVERSES = ("uk-sectors", "us-sectors")
 
 
+CSV_DIR = "prices"  # init --prices csv: the workspace's folder of <SYMBOL>.csv files
+
+
 def preset_settings(base_currency: str = "GBP", universe: str = "uk-sectors", prices_source: str = "yahoo") -> Settings:
     if universe not in UNIVERSES:
         raise UserError(f"unknown universe {universe!r}: expected one of {', '.join(UNIVERSES)}")
@@ -40,7 +43,7 @@ def preset_settings(base_currency: str = "GBP", universe: str = "uk-sectors", pr
         account = AccountConfig(base_currency=base_currency)
     except ValueError:
         raise UserError(f"--base-currency {base_currency!r}: expected a 3-letter currency code such as GBP") from None
-    prices = PricesConfig(source=prices_source, csv_dir="prices" if prices_source == "csv" else None)
+    prices = PricesConfig(source=prices_source, csv_dir=CSV_DIR if prices_source == "csv" else None)
     try:
         return Settings(account=account, universe=universe_config, prices=prices)
     except ValueError as exc:  # pydantic's ValidationError: the preset needs an FX rate
@@ -81,8 +84,8 @@ def lay_out_workspace(directory: Path, settings: Settings) -> tuple[Workspace, s
     make_private_folder(root)
     for folder in FOLDERS:
         make_private_folder(root / folder)
-    if settings.prices.source == "csv" and settings.prices.csv_dir == "prices":
-        make_private_folder(root / "prices")  # the folder the configuration names, for the trader's CSV files
+    if settings.prices.source == "csv" and settings.prices.csv_dir == CSV_DIR:
+        make_private_folder(root / CSV_DIR)  # the folder the configuration names, for the trader's CSV files
     write_new_file(root / CONFIG_FILE, render_config(settings).encode("utf-8"))
     workspace = Workspace(root, settings)
     public_key = generate_keypair(workspace.private_key_path, workspace.public_key_path)

@@ -37,7 +37,7 @@ def init(
     typer.echo(f"  database {workspace.database_url}")
     typer.echo(f"  keys     {workspace.private_key_path} (private, mode 0600), {workspace.public_key_path} (public)")
     if settings.prices.source == "csv":
-        typer.echo(f"  prices   put one <SYMBOL>.csv per instrument in {workspace.root / 'prices'}, then run "
+        typer.echo(f"  prices   put one <SYMBOL>.csv per instrument in {workspace.root / str(settings.prices.csv_dir)}, then run "
                    "`trackrecord prices update`")
 
 

@@ -43,20 +43,18 @@ class CsvFolderSource:
         self.folder = Path(folder)
         self.name = "csv"
 
-    def file_for(self, instrument: Instrument) -> Path | None:
+    def files_for(self, instruments: Sequence[Instrument]) -> dict[str, Path | None]:
+        """symbol -> its file (named by the symbol or the data symbol, any case), the folder read once."""
         if not self.folder.is_dir():
             raise PriceInputError(f"price folder {self.folder} does not exist")
         by_name = {p.name.lower(): p for p in self.folder.iterdir() if p.is_file()}
-        for stem in (instrument.symbol, instrument.data_symbol):
-            found = by_name.get(f"{stem}.csv".lower())
-            if found is not None:
-                return found
-        return None
+        return {i.symbol: next((by_name[n] for n in (f"{i.symbol}.csv".lower(), f"{i.data_symbol}.csv".lower())
+                                if n in by_name), None) for i in instruments}
 
     def fetch(self, instruments: Sequence[Instrument], start: Mapping[str, date], end: date) -> list[PriceRow]:
         rows: list[PriceRow] = []
         days: dict[str, date] = {}
-        paths = {instrument.symbol: self.file_for(instrument) for instrument in instruments}
+        paths = self.files_for(instruments)
         if instruments and not any(paths.values()):  # a wrong or empty folder, not "nothing new"
             expected = ", ".join(f"{i.symbol}.csv" for i in instruments[:3])
             raise PriceInputError(f"price folder {self.folder} holds no file for any instrument: expected one "

@@ -118,8 +118,9 @@ def _closed_bars_of(source: PriceSource, instruments: Sequence[Instrument], rows
         by_symbol.setdefault(row.symbol, []).append(row)
     kept: list[PriceRow] = []
     held: list[HeldBack] = []
+    files = source.files_for(instruments)
     for instrument in instruments:
-        path = source.file_for(instrument)
+        path = files[instrument.symbol]
         if path is None or instrument.symbol not in by_symbol:
             continue
         closed, late = _closed_when_written(instrument.symbol, path, by_symbol[instrument.symbol], calendar, now)
@@ -319,7 +320,7 @@ def import_prices(ledger: "SqlLedger", settings: "Settings", folder: Path, now: 
     source = CsvFolderSource(folder)
     instruments = [*settings.universe.domain_instruments(), *benchmark_instruments(settings)]
     benchmarks = {i.symbol for i in benchmark_instruments(settings)}
-    files = {i.symbol: source.file_for(i) for i in instruments}
+    files = source.files_for(instruments)
     found = {s: p for s, p in files.items() if p is not None}
     if not any(s not in benchmarks for s in found):
         names = ", ".join(f"{i.symbol}.csv" for i in instruments[:3])
