@@ -483,7 +483,8 @@ def test_snapshot_after_the_rebalance_values_the_positions(cli, ws, fake):
 
 def test_pull_is_idempotent_and_sees_fills_made_elsewhere(cli, ws, fake):
     empty = _json(_run(cli, ws, "pull", "--json"))
-    assert empty == {"new_fills": 0, "completed_commissions": 0, "pending_commissions": 0, "repeated": 0}
+    assert empty == {"new_fills": 0, "completed_commissions": 0, "pending_commissions": 0, "repeated": 0,
+                     "orders_changed": {}, "order_warnings": []}
     _json(_execute(cli, ws))
     for _ in range(2):
         pulled = _json(_run(cli, ws, "pull", "--json"))

@@ -68,6 +68,8 @@ def test_the_rebalance_fills_at_its_own_close_when_its_prices_come_late(paper: P
     settled = cli("--home", paper, "daily", "--json")
     assert settled.code == 0, settled
     assert json.loads(settled.out)["new_fills"] == 3
+    assert set(json.loads(settled.out)["orders_changed"].values()) == {"filled"}
+    assert {status for (status,) in _rows(paper, "SELECT status FROM orders")} == {"filled"}
     fills = _rows(paper, "SELECT symbol, price, executed_at FROM fills ORDER BY symbol")
     assert {at for _, _, at in fills} == {"2026-06-01T15:30:00Z"}, fills
     for symbol, price, _ in fills:
@@ -84,9 +86,19 @@ def test_a_snapshot_waits_for_the_closes_of_its_own_orders(paper: Path, cli,  # 
     refused = cli("--home", paper, "snapshot")
     assert refused.code == 2 and "snapshot 2026-06-01: the simulated account SIM0001's orders of 2026-06-01" in refused.err
     assert cli("--home", paper, "prices", "update").code == 0
-    taken = cli("--home", paper, "snapshot", "--json")
+    taken = cli("--home", paper, "snapshot")
     assert taken.code == 0, taken
-    assert len(json.loads(taken.out)["positions"]) == 3
+    assert "3 position(s); recorded first: 3 new fill(s), 3 order(s) now filled" in taken.out, taken
+    # the fills its auction made precede the snapshot that holds them, and the orders read filled
+    (last_fill,) = _rows(paper, "SELECT max(seq) FROM fills")[0]
+    (snapshot,) = _rows(paper, "SELECT seq FROM snapshots WHERE session_date = '2026-06-01'")[0]
+    assert last_fill < snapshot
+    assert {status for (status,) in _rows(paper, "SELECT status FROM orders")} == {"filled"}
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-15T18:00:00Z")  # a fortnight on: nothing was left to pull
+    pulled = cli("--home", paper, "pull", "--json")
+    assert pulled.code == 0 and json.loads(pulled.out) | {"repeated": 0} == {
+        "new_fills": 0, "completed_commissions": 0, "pending_commissions": 0, "repeated": 0,
+        "orders_changed": {}, "order_warnings": []}, pulled
 
 
 
@@ -178,6 +190,14 @@ def test_every_fill_is_at_its_own_sessions_close_and_no_snapshot_precedes_it(  #
         later = _rows(root, f"SELECT min(seq) FROM snapshots WHERE session_date >= '{session}'")[0][0]
         if later is not None:
             assert filled is not None and filled < later, (order_ref, filled, later, evenings)
+    # once the broker is met after the last evening, an order is as the broker has it
+    assert cli("--home", root, "pull").code == 0
+    for order_ref, quantity, status in _rows(root, "SELECT order_ref, quantity, status FROM orders"):
+        (filled,) = _rows(root, f"SELECT sum(quantity) FROM fills WHERE order_ref = '{order_ref}'")[0]
+        if filled is not None and float(filled) == float(quantity):
+            assert status == "filled", (order_ref, status, evenings)
+        else:
+            assert status in ("submitted", "cancelled"), (order_ref, status, evenings)
     assert cli("--home", root, "verify").code == 0
 
 

@@ -156,6 +156,7 @@ def daily(
     rebalance session whose signal the price gates block, it says so and exits 3.
     """
     from trackrecord.bootstrap import wall_clock
+    from trackrecord.engine.account import order_changes_summary
     from trackrecord.engine.execution import check_daily, run_daily
     from trackrecord.market.service import build_price_source, calendar_for, held_back_lines, update_prices
 
@@ -185,10 +186,12 @@ def daily(
     finally:
         run.close()
     report = outcome.report
+    orders = order_changes_summary(report.orders_changed)
     _emit({**report.document(), "price_update_failure": price_failure,
            "blocked_rebalance": outcome.blocked_rebalance}, as_json,
           f"daily {report.session}: the session's price gates {'passed' if report.gates_passed else 'FAILED: ' + report.gate_message}, "
-          f"{report.new_fills} new fill(s), snapshot {'written' if report.snapshot_written else 'unchanged'}"
+          f"{report.new_fills} new fill(s), {orders + ', ' if orders else ''}"
+          f"snapshot {'written' if report.snapshot_written else 'unchanged'}"
           + (f", NAV {_money(report.nav)}" if report.nav else ""))
     if outcome.blocked_rebalance:
         raise SafetyRefusal(outcome.blocked_rebalance)
@@ -201,9 +204,11 @@ MAX_PULL_DAYS = 36_500
 
 def pull(ctx: typer.Context, since_days: int = typer.Option(7, "--days", min=1, help="look back this many days"),
          as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
-    """Record the broker's executions (idempotent: a repeated pull adds nothing)."""
+    """Record the broker's executions and where its orders now stand (idempotent: a
+    repeated pull adds nothing)."""
     from trackrecord.bootstrap import wall_clock
-    from trackrecord.engine.account import pull_executions
+    from trackrecord.engine.account import settle_with_broker
+    from trackrecord.strategy.planner import plan_prefix_for
 
     if since_days > MAX_PULL_DAYS:
         raise UserError(f"--days {since_days}: expected at most {MAX_PULL_DAYS} (100 years)")
@@ -212,12 +217,14 @@ def pull(ctx: typer.Context, since_days: int = typer.Option(7, "--days", min=1, 
     try:
         with _broker_failures("nothing was recorded; rerun `trackrecord pull` once the broker answers"):
             with services.ledger.writer() as writer:
-                result = pull_executions(writer, run.broker, wall_clock() - timedelta(days=since_days), run.simulated)
+                settled = settle_with_broker(writer, run.broker, wall_clock() - timedelta(days=since_days),
+                                             run.simulated, run.mode, plan_prefix_for(run.account_id))
     finally:
         run.close()
-    _emit(result.document(), as_json,
+    result, orders = settled.pulled, settled.orders.summary()  # an order shown nowhere was logged as a warning
+    _emit(settled.document(), as_json,
           f"{result.new_fills} new fill(s), {result.completed_commissions} commission(s) completed, "
-          f"{result.pending_commissions} pending, {result.repeated} already recorded")
+          f"{result.pending_commissions} pending, {result.repeated} already recorded" + (f"; {orders}" if orders else ""))
 
 
 def snapshot(
@@ -234,10 +241,10 @@ def snapshot(
     run = _broker_context(services)
     try:
         with _broker_failures("nothing was recorded; rerun `trackrecord snapshot` once the broker answers"):
-            session, written, payload = take_snapshot(run, named, wall_clock())
+            session, written, payload, settled = take_snapshot(run, named, wall_clock())
     finally:
         run.close()
-    document = {"written": written, **normalise(payload)}
+    document = {"written": written, **normalise(payload), "recorded_first": settled.document()}
     for mark in payload.get("stale_marks", []):
         typer.echo(f"warning: {mark['symbol']} is valued at the broker's mark of {mark['price_date']}, older than "
                    f"the session {session}", err=True)
@@ -246,9 +253,11 @@ def snapshot(
         typer.echo(f"note: IB sends its marks undated: {', '.join(undated)} valued at IB's marks as sent; only a mark "
                    "equal to an earlier stored close while the session's close moved is dated (docs/ibkr.md)", err=True)
     label = "SIMULATED " if run.simulated else ("paper " if payload["is_paper"] else "")
+    first = ", ".join(filter(None, (f"{settled.pulled.new_fills} new fill(s)" if settled.pulled.new_fills else "",
+                                    settled.orders.summary())))
     _emit(document, as_json, f"{label}snapshot {payload['account_id']} {session}: NAV {_money(payload['nav'])} "
           f"{payload['base_currency']}, cash {_money(payload['cash'])}, {len(payload['positions'])} position(s)"
-          + ("" if written else " (unchanged, nothing written)"))
+          + ("" if written else " (unchanged, nothing written)") + (f"; recorded first: {first}" if first else ""))
 
 
 def orders(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON"),

@@ -1,25 +1,28 @@
-"""Pull executions and snapshot the account: the daily bookkeeping against any broker.
+"""Pull executions, follow the orders still working and snapshot the account: the daily
+bookkeeping against any broker.
 
-Both are idempotent: a repeated pull adds nothing (fills keyed by exec id; a commission
-that was pending is completed by its own event, never recorded as zero), and a snapshot
-identical to the one recorded for the same session adds nothing.
+Each is idempotent: a repeated pull adds nothing (fills keyed by exec id; a commission
+that was pending is completed by its own event, never recorded as zero), an order's state
+is recorded when it changed, and a snapshot identical to the one recorded for the same
+session adds nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, time, timezone
 from typing import TYPE_CHECKING, Any
 
 from trackrecord.brokers.base import Broker
-from trackrecord.domain import AccountSnapshot, Mode
-from trackrecord.engine.recording import canonical_snapshot, fill_payload, snapshot_payload
+from trackrecord.domain import AccountSnapshot, Mode, OrderStatus
+from trackrecord.engine.recording import canonical_snapshot, fill_payload, snapshot_payload, status_payload
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger import queries
 from trackrecord.ledger.canonical import Canonical, normalise
 from trackrecord.ledger.projections import snapshot_content
+from trackrecord.strategy.planner import plan_session
 
 if TYPE_CHECKING:
     from trackrecord.ledger.store import Writer
@@ -74,6 +77,89 @@ def pull_executions(writer: "Writer", broker: Broker, since: datetime, simulated
     writer.append_many(items)
     complete.update(fill.exec_id for fill in executions if recorded.get(fill.exec_id) is not None)
     return result
+
+
+@dataclass
+class FollowedOrders:
+    """What became of the orders the ledger still showed working."""
+
+    changed: dict[str, OrderStatus] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def document(self) -> dict[str, Any]:
+        return {"orders_changed": {ref: status.value for ref, status in self.changed.items()},
+                "order_warnings": self.warnings}
+
+    def summary(self) -> str:
+        return order_changes_summary({ref: status.value for ref, status in self.changed.items()})
+
+
+def order_changes_summary(changed: dict[str, str]) -> str:
+    """``2 order(s) now filled, 1 order(s) now cancelled``; empty when nothing changed."""
+    counts: dict[str, int] = {}
+    for status in changed.values():
+        counts[status] = counts.get(status, 0) + 1
+    return ", ".join(f"{n} order(s) now {status}" for status, n in counts.items())
+
+
+@dataclass
+class Settled:
+    """What the broker told the ledger: executions, and the ends of orders still working."""
+
+    pulled: PullResult
+    orders: FollowedOrders
+
+    def document(self) -> dict[str, Any]:
+        return {**self.pulled.document(), **self.orders.document()}
+
+
+def settle_with_broker(writer: "Writer", broker: Broker, since: datetime, simulated: bool, mode: Mode,
+                       plan_prefix: str) -> Settled:
+    """Record the broker's executions since ``since`` and those of every order the ledger
+    still shows working however old (an auction a later `snapshot` ran, an order filled
+    weeks on), then where each such order stands now (``follow_working_orders``)."""
+    working = queries.working_orders(writer.conn, mode.value, plan_prefix)
+    if working:
+        since = min(since, session_start_utc(min(plan_session(o.plan_id) for o in working)))
+    return Settled(pull_executions(writer, broker, since, simulated), follow_working_orders(writer, broker, working))
+
+
+def follow_working_orders(writer: "Writer", broker: Broker, working: list[queries.WorkingOrder]) -> FollowedOrders:
+    """Ask the broker where the orders the ledger still shows working (sent, not final)
+    stand now, and record each change: a market-on-close order filled at a later run's
+    auction, a day order the exchange cancelled at the close, an order cancelled in TWS.
+    One the broker shows nowhere becomes ``unknown_at_broker``, recorded once and logged
+    as a warning each time it is asked about."""
+    followed = FollowedOrders()
+    if not working:
+        return followed
+    answered = {o.order_ref: o for o in broker.wait_for_terminal([o.order_ref for o in working], 0)}
+    items: list[tuple[str, dict[str, Any]]] = []
+    for order in working:
+        at_broker = answered.get(order.order_ref)
+        if at_broker is not None:
+            if at_broker.status is not order.status:
+                items.append((kinds.ORDER_STATUS, status_payload(at_broker)))
+                followed.changed[order.order_ref] = at_broker.status
+            continue
+        warning = unknown_at_broker_warning(order.order_ref, order.side, order.quantity, order.symbol, order.status)
+        followed.warnings.append(warning)
+        log.warning("order unknown at the broker: %s", warning)
+        if order.status is not OrderStatus.UNKNOWN_AT_BROKER:
+            items.append((kinds.ORDER_STATUS, {"order_ref": order.order_ref,
+                                               "status": OrderStatus.UNKNOWN_AT_BROKER.value, "message": warning}))
+            followed.changed[order.order_ref] = OrderStatus.UNKNOWN_AT_BROKER
+    writer.append_many(items)
+    return followed
+
+
+def session_start_utc(session: date) -> datetime:
+    return datetime.combine(session, time(0, 0), tzinfo=timezone.utc)
+
+
+def unknown_at_broker_warning(order_ref: str, side: str, quantity: Any, symbol: str, status: OrderStatus) -> str:
+    return (f"{order_ref} ({side} {quantity} {symbol}) was {status.value} but the broker shows it nowhere "
+            "(no open or completed order, no execution): check it at the broker")
 
 
 _COMPLETE_FILLS = "trackrecord.fills.complete"  # Connection.info: (transaction, exec ids)

@@ -1,5 +1,5 @@
 """The daily pipeline of a session (DESIGN.md, "The daily pipeline"):
-    prices.update → quality gates → pull(executions) → snapshot(account)
+    prices.update → quality gates → pull(executions, orders' states) → snapshot(account)
        └─ on the first session of the month, before the close:
           signal → plan → risk → submit → (close) → await fills → pull → snapshot
 
@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Sequence
 
-from trackrecord.engine.account import pull_executions, record_snapshot
+from trackrecord.engine.account import pull_executions, record_snapshot, session_start_utc, settle_with_broker
 from trackrecord.engine.cashflows import configured_account_id
-from trackrecord.engine.rebalance import RebalanceReport, follow_orders, rebalance, session_start_utc
+from trackrecord.engine.rebalance import RebalanceReport, follow_orders, rebalance
 from trackrecord.ledger import events as kinds
 from trackrecord.market.quality import check_session_bars, session_gates_document
 from trackrecord.market.service import record_prices
+from trackrecord.strategy.planner import plan_prefix_for
 
 if TYPE_CHECKING:
     from trackrecord.engine.context import PlanningContext, RunContext
@@ -34,6 +35,7 @@ class SessionReport:
     gates_passed: bool = True
     gate_message: str = ""
     new_fills: int = 0
+    orders_changed: dict[str, str] = field(default_factory=dict)
     snapshot_written: bool = False
     nav: str | None = None
     rebalance: RebalanceReport | None = None
@@ -42,6 +44,7 @@ class SessionReport:
     def document(self) -> dict[str, Any]:
         return {"session": self.session.isoformat(), "prices": self.prices, "gates_passed": self.gates_passed,
                 "gate_message": self.gate_message, "new_fills": self.new_fills,
+                "orders_changed": self.orders_changed,
                 "snapshot_written": self.snapshot_written, "nav": self.nav,
                 "rebalance": self.rebalance.document() if self.rebalance else None, "warnings": self.warnings}
 
@@ -98,7 +101,13 @@ def _close_of_day(ctx: "RunContext", writer: "Writer", session: date, rows: Sequ
                   report: SessionReport, pull_from: date) -> None:
     record_bars(ctx, writer, session, rows, now, report)
     since = session_start_utc(ctx.calendar.previous_session(pull_from))
-    report.new_fills = pull_executions(writer, ctx.broker, since, ctx.simulated).new_fills
+    if ctx.held is not None:  # a backtest follows its orders at their own auction (run_session), not every session
+        report.new_fills = pull_executions(writer, ctx.broker, since, ctx.simulated).new_fills
+    else:
+        settled = settle_with_broker(writer, ctx.broker, since, ctx.simulated, ctx.mode, plan_prefix_for(ctx.account_id))
+        report.new_fills = settled.pulled.new_fills
+        report.orders_changed = {ref: status.value for ref, status in settled.orders.changed.items()}
+        report.warnings.extend(settled.orders.warnings)
     written, payload = record_snapshot(writer, ctx.broker, now, session, ctx.simulated, ctx.mode,
                                        configured_account_id(ctx.settings))
     report.snapshot_written = written

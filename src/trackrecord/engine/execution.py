@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any, Callable
 
 from trackrecord.domain import Mode
-from trackrecord.engine.account import record_snapshot
+from trackrecord.engine.account import Settled, record_snapshot, session_start_utc, settle_with_broker
 from trackrecord.engine.cashflows import configured_account_id
 from trackrecord.engine.context import PlanningContext, RunContext
 from trackrecord.engine.daily import SessionReport, close_of_day, is_rebalance_session
@@ -26,7 +26,7 @@ from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger import queries
 from trackrecord.market.service import last_completed_session
-from trackrecord.strategy.planner import plan_id_for
+from trackrecord.strategy.planner import plan_id_for, plan_prefix_for
 
 
 def execution_mode(configured: Mode, live: bool, session: date | None, today: date) -> Mode:
@@ -172,13 +172,18 @@ def _blocked_rebalance(ctx: RunContext, session: date, at: datetime) -> str | No
     return f"{session} is a rebalance session and no rebalance was made: {outcome.reason}"
 
 
-def take_snapshot(ctx: RunContext, session: date | None, now: datetime) -> tuple[date, bool, dict[str, Any]]:
-    """Record the account's snapshot of the last completed session (or, paper, ``session``)."""
+def take_snapshot(ctx: RunContext, session: date | None,
+                  now: datetime) -> tuple[date, bool, dict[str, Any], Settled]:
+    """Record the account's snapshot of the last completed session (or, paper, ``session``),
+    after the executions and order ends that make it (an auction run here fills orders:
+    a snapshot holding positions the ledger has no fills for would be a record of trades
+    nobody can see)."""
     session, settled_at = _back_dating(ctx, session, now, "snapshot")
     refuse_back_dated(ctx, session, "snapshot")
-    if ctx.mode is Mode.PAPER:
-        settle_auctions(ctx, session, "snapshot")
+    pull_from = settle_auctions(ctx, session, "snapshot") if ctx.mode is Mode.PAPER else session
     with ctx.ledger.writer() as writer:
+        settled = settle_with_broker(writer, ctx.broker, session_start_utc(ctx.calendar.previous_session(pull_from)),
+                                     ctx.simulated, ctx.mode, plan_prefix_for(ctx.account_id))
         written, payload = record_snapshot(writer, ctx.broker, settled_at, session, ctx.simulated, ctx.mode,
                                            configured_account_id(ctx.settings))
-    return session, written, payload
+    return session, written, payload, settled

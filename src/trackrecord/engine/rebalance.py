@@ -15,14 +15,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from trackrecord.brokers.base import BrokerError, OrderRejected
 from trackrecord.domain import BrokerOrder, Mode, OrderRequest, OrderStatus, TradingState
 from trackrecord.engine.cashflows import configured_account_id
-from trackrecord.engine.account import StaleSnapshot, pull_executions, record_snapshot
+from trackrecord.engine.account import (
+    StaleSnapshot,
+    pull_executions,
+    record_snapshot,
+    session_start_utc,
+    unknown_at_broker_warning,
+)
 from trackrecord.engine.annotations import systematic_notes
 from trackrecord.engine.context import PlanningContext, RunContext
 from trackrecord.crash import crash_point
@@ -453,10 +459,6 @@ def _denials(ctx: RunContext, conn: "Connection", report: RebalanceReport, order
 # -- after the orders went out -------------------------------------------------------------------
 
 
-def session_start_utc(session: date) -> datetime:
-    return datetime.combine(session, time(0, 0), tzinfo=timezone.utc)
-
-
 def follow_orders(ctx: RunContext, report: RebalanceReport, writer: "Writer") -> RebalanceReport:
     """Follow the orders to a terminal state (or the timeout) and record what changed
     inside ``writer`` (the close of day's transaction)."""
@@ -483,8 +485,7 @@ def _unknown_at_broker(report: RebalanceReport, recorded: Mapping[str, OrderStat
         status = recorded.get(order.order_ref)
         if order.order_ref in answered or status in UNSENT or status is None or status.is_terminal:
             continue
-        warning = (f"{order.order_ref} ({order.side.value} {order.quantity} {order.symbol}) was {status.value} but "
-                   "the broker shows it nowhere (no open or completed order, no execution): check it at the broker")
+        warning = unknown_at_broker_warning(order.order_ref, order.side.value, order.quantity, order.symbol, status)
         log.warning("order unknown at the broker: %s", warning)
         report.messages.append(warning)
         report.statuses[order.order_ref] = unknown

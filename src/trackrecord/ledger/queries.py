@@ -98,6 +98,33 @@ def order_statuses(conn: "Connection", plan_id: str) -> dict[str, OrderStatus]:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkingOrder:
+    """A sent order the ledger last saw working (or lost from the broker's view)."""
+
+    order_ref: str
+    plan_id: str
+    side: str
+    quantity: str
+    symbol: str
+    status: OrderStatus
+
+
+_STILL_WORKING = (OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED, OrderStatus.UNKNOWN_AT_BROKER)
+
+
+def working_orders(conn: "Connection", mode: str, plan_prefix: str) -> list[WorkingOrder]:
+    """The orders of ``mode`` whose plan id starts ``plan_prefix`` (one account's) that were
+    sent and are not final in the ledger, in the order they were recorded."""
+    dialect = conn.dialect.name
+    names = {f"status{i}": s.value for i, s in enumerate(_STILL_WORKING)}
+    sql = (f"SELECT order_ref, side, quantity, symbol, status, plan_id FROM orders WHERE mode = {param(dialect, 'mode')} "
+           f"AND status IN ({', '.join(param(dialect, n) for n in names)}) ORDER BY last_seq")
+    rows = fetch_all(conn, sql, {"mode": mode, **names})[1]
+    return [WorkingOrder(ref, plan_id, side, quantity, symbol, OrderStatus(status))
+            for ref, side, quantity, symbol, status, plan_id in rows if plan_id.startswith(plan_prefix)]
+
+
+@dataclass(frozen=True, slots=True)
 class OrderView:
     """One row of ``trackrecord orders``: the intent, its status and what it was filled at."""
 

@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from trackrecord.brokers.base import BrokerError
 from trackrecord.domain import Mode
-from trackrecord.engine.account import pull_executions
+from trackrecord.engine.account import session_start_utc, settle_with_broker
 from trackrecord.engine.execution import execute_session, run_auctions, run_daily
 from trackrecord.engine.kill_switch import halt
-from trackrecord.engine.rebalance import UNSENT, session_start_utc
+from trackrecord.engine.rebalance import UNSENT
 from trackrecord.errors import RuntimeFailure, SafetyRefusal, TrackrecordError, UserError
 from trackrecord.ledger import queries
 from trackrecord.market.service import build_price_source, update_prices
 from trackrecord.ops.notify import Notification, Notifier
 from trackrecord.ops.schedule import Job, ScheduledRun, report_period
 from trackrecord.risk.rules import loss_limit_over
-from trackrecord.strategy.planner import plan_id_for
+from trackrecord.strategy.planner import plan_id_for, plan_prefix_for
 
 if TYPE_CHECKING:
     from trackrecord.services import Services
@@ -226,7 +226,8 @@ def catch_up_close(env: JobEnv, run: ScheduledRun, now: datetime) -> JobResult:
     try:
         since = run_auctions(ctx, run.session)  # an earlier session settled now has fills of its own
         with ctx.ledger.writer() as writer:
-            pulled = pull_executions(writer, ctx.broker, session_start_utc(since), ctx.simulated)
+            pulled = settle_with_broker(writer, ctx.broker, session_start_utc(since), ctx.simulated, ctx.mode,
+                                        plan_prefix_for(ctx.account_id)).pulled
     finally:
         ctx.close()
     if pulled.new_fills:

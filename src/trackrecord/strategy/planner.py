@@ -132,10 +132,20 @@ class PlanError(ValueError):
 
 def plan_id_for(account_id: str, session_date: date) -> str:
     """``tr-<account>-<YYYYMMDD>``; a long account id is replaced by a short hash of it."""
+    return f"{plan_prefix_for(account_id)}{session_date:%Y%m%d}"
+
+
+def plan_session(plan_id: str) -> date:
+    """The session a plan id names (its last eight characters, ``YYYYMMDD``)."""
+    return date(int(plan_id[-8:-4]), int(plan_id[-4:-2]), int(plan_id[-2:]))
+
+
+def plan_prefix_for(account_id: str) -> str:
+    """What every plan id of ``account_id`` starts with: ``tr-<account>-``."""
     account = _ref_safe(account_id) or "none"
     if len(account) > 16:
         account = hashlib.sha256(account_id.encode()).hexdigest()[:10]
-    return f"tr-{account}-{session_date:%Y%m%d}"
+    return f"tr-{account}-"
 
 
 def order_ref_for(plan_id: str, symbol: str, side: Side) -> str:
