@@ -5,6 +5,7 @@ on the network without a token."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -211,6 +212,24 @@ def test_an_imported_broker_record_is_labelled_live_or_ib_paper(cli: Any, worksp
         assert http.get("/api/v1/summary").json()["label"] == label
         page = http.get("/").text
         assert f'data-label="{label}"' in page and "SIMULATED" not in page
+        if label == "LIVE":  # the label cannot say alone that the trader's files, not the broker, gave the figures
+            assert ('<span id="live-banner">Live account at Interactive Brokers. 100% of its snapshots were imported '
+                    "from files the trader supplied, not read from the broker by trackrecord") in page, page[:2000]
+
+
+def test_a_record_under_the_placeholder_account_does_not_claim_an_ib_account(cli: Any, workspace: Path,
+                                                                             tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    navs = tmp_path / "navs.csv"
+    navs.write_text(NAVS)
+    assert cli("--home", workspace, "import", "snapshots", navs).code == 0  # filed under SIM0001: no IB account set
+    with open_app(workspace) as app, TestClient(app, base_url="http://127.0.0.1") as http:
+        page = http.get("/performance").text
+    banner = re.search(r'<span id="live-banner">(.*?)</span>', page)
+    assert banner and banner.group(1).startswith("Live record. 100% of its snapshots were imported"), banner
+    assert "Live account at Interactive Brokers" not in page
+    assert "the record is filed under the placeholder id SIM0001." in banner.group(1)
 
 
 @pytest.mark.postgres

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -164,3 +165,13 @@ def test_the_csv_folder_is_made_and_an_empty_one_is_refused(cli, tmp_path: Path,
     stored = cli("--home", root, "prices", "update")
     assert stored.code == 0, stored
     assert "3 bars stored" in stored.out and _events(root) > before
+    # the other lines have no file: said so, not "nothing new"
+    assert re.search(r"XLF\s+0 bars  \(no file XLF.csv\)", stored.out), stored.out
+    assert "(nothing new)" not in stored.out
+    assert f"warning: {folder} has no file for XLF, XLE" in stored.err and "expected XLF.csv, XLE.csv" in stored.err
+    document = cli("--home", root, "prices", "update", "--json")
+    assert document.code == 0 and json.loads(document.out)["no_file"]["XLF"] == str(folder / "XLF.csv")
+    assert "XLK" not in json.loads(document.out)["no_file"]
+
+    imported = cli("--home", root, "prices", "import", tmp_path)  # a folder with no file for the universe
+    assert imported.code == 2 and f"price folder {tmp_path} holds no file for any instrument" in imported.err, imported

@@ -119,6 +119,10 @@ def test_an_ib_paper_account_is_labelled_paper_and_nothing_is_annualised(importe
     assert "younger than a year: no figure is annualised" in text
     assert _row(next(p for p in pages if "Key figures" in p), "Time-weighted return")[3] == "\u2013"
     assert "IB PAPER: the figures come from an Interactive Brokers paper-trading account" in text
+    # two months of sessions: the rolling Sharpe's place says why it has no line
+    flat = " ".join(text.split())
+    assert "A rolling Sharpe ratio needs 126 daily returns (about six months); this record has 41 so far" in flat, flat
+    assert "Rolling Sharpe ratio (annualised" not in flat
 
 
 def test_report_and_verify_on_postgresql(tmp_path: Path, pg_url: str) -> None:

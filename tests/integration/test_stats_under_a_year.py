@@ -71,3 +71,9 @@ def test_the_dashboard_of_a_young_record_does_not_annualise(cli, workspace: Path
         assert UNDER_A_YEAR in cell and cell.startswith("n/a"), (key, cell)
     total = re.search(r'id="stats-table".*?data-metric="total_return"[^>]*>(.*?)</td>', performance, re.S)
     assert total and total.group(1).endswith("%")
+    # three months of sessions are short of a rolling Sharpe's window: words, not an empty grid
+    note = re.search(r'<p class="muted nodata" id="rolling-note">(.*?)</p>', performance)
+    returns = len(open_calendar("XLON", start=date(2024, 1, 1)).sessions_between(date(2026, 1, 2), date(2026, 3, 31))) - 1
+    assert note and "needs 126 daily returns" in note.group(1), note
+    assert f"this record has {returns} so far" in note.group(1), (returns, note.group(1))
+    assert 'data-chart="rolling_sharpe"' not in performance

@@ -123,6 +123,31 @@ def withhold_annualised(document: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def live_caveats(provenance: dict[str, float] | None, placeholder_account: str | None, since: str = "") -> str:
+    """What a LIVE label cannot say alone: the share of snapshots the trader imported from
+    files rather than trackrecord read from the broker, and a record filed under the
+    simulated account's id for want of an IB account; empty when neither applies."""
+    said = []
+    imported = float((provenance or {}).get("imported") or 0.0)
+    if imported:
+        said.append(f"{imported:.0%} of its snapshots{since} were imported from files the trader supplied, not read "
+                    "from the broker by trackrecord: check them against the broker's own statements.")
+    if placeholder_account is not None:
+        said.append("No Interactive Brokers account is configured (account.account_id): the record is filed under "
+                    f"the placeholder id {placeholder_account}.")
+    return " ".join(said)
+
+
+def rolling_sharpe_note(frequency: str, returns: int, drawn: bool, window: int = 126) -> str | None:
+    """Why a rolling-Sharpe chart has no line, or None when it has one."""
+    if frequency != "daily":
+        return f"Rolling Sharpe ratios are drawn from daily returns; this record is {frequency}."
+    if drawn:
+        return None
+    return (f"A rolling Sharpe ratio needs {window} daily returns (about six months); this record has "
+            f"{returns} so far: the line starts once it has them.")
+
+
 PERIOD_WORDS = {"daily": ("day", "days", "sessions"), "weekly": ("week", "weeks", "weeks"),
                 "monthly": ("month", "months", "months")}
 SHOWN_GAPS = 3

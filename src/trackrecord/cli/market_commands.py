@@ -116,6 +116,7 @@ def prices_update(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
         "symbols": [{"symbol": s, "rows": n, "first": _iso(f), "last": _iso(last)}
                     for s, (n, f, last) in result.symbols.items()],
         "simulated": result.simulated, "held_back": [normalise(h.document()) for h in result.held_back],
+        "no_file": {symbol: str(path) for symbol, path in result.no_file.items()},
     }
     if as_json:
         context.print_json(document)
@@ -124,7 +125,13 @@ def prices_update(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
         typer.echo(SIMULATED_BANNER)
     typer.echo(f"prices update from {result.source}: {result.rows} bars stored (ledger seq {result.seq})")
     for s, (n, first, last) in result.symbols.items():
-        typer.echo(f"  {s:<8} {n:>6} bars" + (f"  {first} .. {last}" if n else "  (nothing new)"))
+        lacking = result.no_file.get(s)
+        typer.echo(f"  {s:<8} {n:>6} bars" + (f"  {first} .. {last}" if n else
+                                              f"  (no file {lacking.name})" if lacking else "  (nothing new)"))
+    if result.no_file:
+        folder = next(iter(result.no_file.values())).parent
+        typer.echo(f"warning: {folder} has no file for {', '.join(result.no_file)} (expected "
+                   f"{', '.join(p.name for p in result.no_file.values())}): no new bars for them", err=True)
     for line in held_back_lines(result.held_back, "stored"):
         typer.echo(line)
     for symbol in result.refetched:

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackrecord.analytics.wording import withhold_annualised
+from trackrecord.analytics.wording import live_caveats, withhold_annualised
 from trackrecord.dashboard.periods import period_changes
 from trackrecord.domain import Mode, is_paper_account
 from trackrecord.engine.kill_switch import read_status
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from trackrecord.services import Services
 
 LABEL_LIVE, LABEL_PAPER, LABEL_SIMULATED = "LIVE", "IB PAPER", "SIMULATED"
+LIVE_ACCOUNT = "Live account at Interactive Brokers."
 ORDER_KINDS = (kinds.ORDER_SUBMITTED, kinds.ORDER_STATUS, kinds.ORDER_DENIED)
 SHOWN_SIGNALS = 120
 SHOWN_ORDERS = 500
@@ -214,6 +215,17 @@ class DashboardDocuments:
         configured = self.settings.account.account_id or ""
         return label_of(self.settings.simulated or self.settings.mode is not Mode.LIVE,
                         is_paper_account(configured))
+
+    def live_banner(self) -> str:
+        """The LIVE banner's words, with what the label cannot say alone
+        (``analytics.wording.live_caveats``): imported snapshots, a placeholder account."""
+        if not self.has_snapshots():
+            return LIVE_ACCOUNT
+        document = self.stats()
+        settings = self.settings
+        placeholder = settings.account.account_id is None and document.get("account") == settings.broker.sim.account_id
+        caveats = live_caveats(document.get("provenance"), document.get("account") if placeholder else None)
+        return " ".join(filter(None, ("Live record." if placeholder else LIVE_ACCOUNT, caveats)))
 
     def backtest(self) -> bool:
         """True for a workspace ``trackrecord backtest`` made (marked in its ``workspace.created``):

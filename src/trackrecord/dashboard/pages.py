@@ -18,9 +18,10 @@ from trackrecord.analytics.wording import (
     TRADE_ROWS,
     frequency_line,
     metric_rows,
+    rolling_sharpe_note,
     withhold_annualised,
 )
-from trackrecord.dashboard.documents import DashboardDocuments
+from trackrecord.dashboard.documents import LABEL_LIVE, DashboardDocuments
 from trackrecord.dashboard.security import ACTIVATION_WORD
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -136,7 +137,10 @@ class Renderer:
     def _base(self, page: str) -> dict[str, Any]:
         docs = self.documents
         head_seq, head_hash = docs.head()
-        return {"page": page, "links": self.links, "label": docs.label(), "backtest": docs.backtest(), "head_seq": head_seq,
+        label = docs.label()
+        return {"page": page, "links": self.links, "label": label,
+                "live_banner": docs.live_banner() if label == LABEL_LIVE else "",
+                "backtest": docs.backtest(), "head_seq": head_seq,
                 "head_hash": head_hash, "exported": self.links.exported, "mode": docs.settings.mode.value,
                 "account": docs.settings.account.account_id or docs.settings.broker.sim.account_id}
 
@@ -172,6 +176,8 @@ class Renderer:
                 "metric_rows": metric_rows(stats.get("frequency", "daily")), "benchmark_rows": BENCHMARK_ROWS,
                 "trade_rows": TRADE_ROWS, "monthly": monthly, "yearly": yearly, "years": years,
                 "frequency_line": frequency_line(stats), "episodes": docs.drawdown_episodes(),
+                "rolling_note": rolling_sharpe_note(whole.get("frequency", "daily"), max(len(series["dates"]) - 1, 0),
+                                                    any(v is not None for v in series.get("rolling_sharpe") or [])),
                 "charts": json_block({"dates": series["dates"], "rolling_sharpe": _rounded(series.get("rolling_sharpe"), 3),
                                       "drawdown": _rounded(series.get("drawdown"))})}
 

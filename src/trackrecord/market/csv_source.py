@@ -56,15 +56,19 @@ class CsvFolderSource:
         days: dict[str, date] = {}
         paths = self.files_for(instruments)
         if instruments and not any(paths.values()):  # a wrong or empty folder, not "nothing new"
-            expected = ", ".join(f"{i.symbol}.csv" for i in instruments[:3])
-            raise PriceInputError(f"price folder {self.folder} holds no file for any instrument: expected one "
-                                  f"<SYMBOL>.csv each ({expected}, ...)")
+            raise PriceInputError(no_price_file(self.folder, instruments))
         for instrument in instruments:
             path = paths[instrument.symbol]
             if path is None:
                 continue
             rows += _read(path, instrument, days, start.get(instrument.symbol, date.min), end)
         return rows
+
+
+def no_price_file(folder: Path, instruments: Sequence[Instrument]) -> str:
+    """The refusal of a folder that holds no file for any of ``instruments``."""
+    expected = ", ".join(f"{i.symbol}.csv" for i in instruments[:3])
+    return f"price folder {folder} holds no file for any instrument: expected one <SYMBOL>.csv each ({expected}, ...)"
 
 
 def read_price_file(path: Path, instrument: Instrument, days: dict[str, date] | None = None) -> list[PriceRow]:

@@ -17,7 +17,7 @@ from trackrecord.ledger.canonical import format_timestamp
 from trackrecord.ledger.queries import recorded_imports
 from trackrecord.market.base import PriceInputError, PriceRow, PriceSeries, PriceSource, PriceSourceError
 from trackrecord.market.calendar import DEFAULT_START, ExchangeCalendar, open_calendar
-from trackrecord.market.csv_source import CsvFolderSource, read_price_file
+from trackrecord.market.csv_source import CsvFolderSource, no_price_file, read_price_file
 from trackrecord.market.store import last_stored_dates, load_prices, replaced_bars, store_prices
 from trackrecord.market.synthetic import SyntheticSource
 from trackrecord.market.yahoo_source import YahooSource
@@ -39,6 +39,7 @@ class UpdateResult:
     seq: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     held_back: tuple["HeldBack", ...] = ()
+    no_file: dict[str, Path] = field(default_factory=dict)  # symbol -> the file a CSV folder lacks
 
 
 def calendar_for(settings: "Settings") -> ExchangeCalendar:
@@ -104,7 +105,15 @@ def update_prices(ledger: "SqlLedger", settings: "Settings", source: PriceSource
         result = record_prices(writer, rows, source.name, source.simulated, now, symbols)
     return UpdateResult(source.name, source.simulated, result.rows, result.symbols, tuple(sorted(refetch)), result.seq,
                         tuple(f"{s}: no new bars up to {end}" for s in symbols if not result.symbols[s][0]),
-                        tuple(held))
+                        tuple(held), _lacking_files(source, instruments))
+
+
+def _lacking_files(source: PriceSource, instruments: Sequence[Instrument]) -> dict[str, Path]:
+    """A CSV folder's missing files by symbol: "no file", not "nothing new"."""
+    if not isinstance(source, CsvFolderSource):
+        return {}
+    return {symbol: source.folder / f"{symbol}.csv" for symbol, path in source.files_for(instruments).items()
+            if path is None}
 
 
 def _closed_bars_of(source: PriceSource, instruments: Sequence[Instrument], rows: list[PriceRow],
@@ -322,9 +331,8 @@ def import_prices(ledger: "SqlLedger", settings: "Settings", folder: Path, now: 
     benchmarks = {i.symbol for i in benchmark_instruments(settings)}
     files = source.files_for(instruments)
     found = {s: p for s, p in files.items() if p is not None}
-    if not any(s not in benchmarks for s in found):
-        names = ", ".join(f"{i.symbol}.csv" for i in instruments[:3])
-        raise UserError(f"{folder} holds no price file for the universe (expected e.g. {names})")
+    if not any(s not in benchmarks for s in found):  # a benchmark's file alone is no universe
+        raise UserError(no_price_file(folder, [i for i in instruments if i.symbol not in benchmarks]))
     used = {p.name for p in found.values()}
     ignored = tuple(sorted(p.name for p in folder.glob("*.csv") if p.name not in used))
     by_symbol = {i.symbol: i for i in instruments}

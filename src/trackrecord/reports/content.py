@@ -19,7 +19,7 @@ from trackrecord.analytics.metrics import period_returns
 from trackrecord.analytics.periods import Period
 from trackrecord.analytics.returns import as_dates
 from trackrecord.analytics.trades import analyse_trades
-from trackrecord.analytics.wording import ONE_YEAR_DAYS, UNDER_A_YEAR
+from trackrecord.analytics.wording import ONE_YEAR_DAYS, UNDER_A_YEAR, live_caveats
 from trackrecord.engine.attribution import attribute_record, has_model
 from trackrecord.engine.performance import (
     PerformanceInputs,
@@ -602,17 +602,9 @@ def quality_notes(inception: dict[str, Any], month: dict[str, Any], positions_js
 
 
 def _live_provenance(month: dict[str, Any], inception: dict[str, Any], settings: Any) -> str:
-    """What a LIVE label cannot say alone: snapshots the trader imported rather than read from
-    the broker, and a record filed under the simulated account's id for want of an IB account."""
-    said = ""
-    imported = float((inception.get("provenance") or {}).get("imported") or 0.0)
-    if imported:
-        said += (f" {imported:.0%} of its snapshots since inception were imported from files the trader supplied, "
-                 "not read from the broker by trackrecord: check them against the broker's own statements.")
-    if settings.account.account_id is None and month.get("account") == settings.broker.sim.account_id:
-        said += (f" No Interactive Brokers account is configured (account.account_id): the record is filed under "
-                 f"the placeholder id {month['account']}.")
-    return said
+    placeholder = settings.account.account_id is None and month.get("account") == settings.broker.sim.account_id
+    said = live_caveats(inception.get("provenance"), month["account"] if placeholder else None, " since inception")
+    return " " + said if said else ""
 
 
 def disclosures(month: dict[str, Any], inception: dict[str, Any], settings: Any) -> tuple[str, ...]:

@@ -32,6 +32,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from trackrecord.analytics.wording import rolling_sharpe_note
 from trackrecord.reports import charts
 from trackrecord.reports import formatting as fmt
 from trackrecord.reports.annotations import commentary_blocks
@@ -273,15 +274,16 @@ def growth_chart(report: MonthlyReport, height: float) -> Any:
 def performance_charts_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
     chart = report.chart
     water = charts.underwater_chart(chart.dates, chart.drawdown, WIDTH, 44 * mm)
-    if report.frequency == "daily":
+    note = rolling_sharpe_note(report.frequency, max(len(chart.dates) - 1, 0),
+                               any(v is not None for v in chart.rolling_6m))
+    if note is None:
         rolling: Any = charts.line_chart(
             chart.dates, [charts.Series(chart.rolling_6m, charts.BENCHMARK, "6 months", 0.9),
                           charts.Series(chart.rolling_12m, charts.STRATEGY, "12 months", 1.2)],
             WIDTH, 46 * mm, "Rolling Sharpe ratio (annualised, from daily returns)", charts.ratio_label,
             zero_line=True)
     else:
-        rolling = Paragraph(f"Rolling Sharpe ratios are drawn from daily returns; this record is {report.frequency}.",
-                            st["note"])
+        rolling = Paragraph(note, st["note"])
     return [CondPageBreak(95 * mm), KeepTogether([water, Spacer(1, 3 * mm), rolling]), CondPageBreak(150 * mm)]
 
 
