@@ -131,6 +131,8 @@ REFUSALS = [
      "--intended-entry"),
     (("annotate", "new", "--pre", "--symbol", "SXLK", "--thesis", "x", "--intended-entry", "NaN"), "--intended-entry"),
     (("annotate", "new", "--pre", "--symbol", "SXLK", "--thesis", "x", "--order-ref", "no spaces"), "--order-ref"),
+    (("annotate", "new", "--pre", "--symbol", "SXKL", "--thesis", "x"), "--symbol SXKL: not in the universe"),
+    (("annotate", "NOTE", "--pre", "--symbol", "SXKL"), "--symbol SXKL: not in the universe"),
     (("annotate", "NOTE", "--post", "--lesson", "x"), "--outcome"),
     (("annotate", "NOTE"), "exactly one of --pre"),
     (("annotate", "NOTE", "--pre", "--post", "--outcome", "x"), "exactly one of --pre"),

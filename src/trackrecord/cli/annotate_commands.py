@@ -60,9 +60,12 @@ def _today(services: Any) -> date:
     return exchange_today(calendar_for(services.settings), wall_clock())
 
 
-def _warn_outside_universe(services: Any, symbol: str) -> None:
-    if symbol not in {i.symbol for i in services.settings.universe.instruments}:
-        typer.echo(f"warning: {symbol} is not in the universe (trackrecord.yaml universe.instruments)", err=True)
+def _refuse_outside_universe(services: Any, symbol: str) -> None:
+    """A note is append-only: a mistyped symbol would stand in the record, so it is refused."""
+    universe = [i.symbol for i in services.settings.universe.instruments]
+    if symbol not in universe:
+        raise UserError(f"--symbol {symbol}: not in the universe (trackrecord.yaml universe.instruments: "
+                        f"{', '.join(universe)}); nothing was recorded")
 
 
 def annotate_new(
@@ -85,8 +88,8 @@ def annotate_new(
     pre_trade = pre_trade_of(symbol, thesis, intended_entry, size_rationale, exit_plan)
     ref = checked_order_ref(order_ref, "--order-ref")
     services = context.services(ctx)
+    _refuse_outside_universe(services, pre_trade.symbol)
     recorded = add_pre_trade(services.ledger, pre_trade, ref, _today(services))
-    _warn_outside_universe(services, pre_trade.symbol)
     _print(recorded.annotation, as_json, f"recorded annotation {recorded.annotation.id} (pre-trade, "
                                          f"{pre_trade.symbol})")
 
@@ -126,8 +129,13 @@ def annotate_edit(
         found = annotation_by_id(conn, number)
     if found is None:
         raise UserError(f"annotation {number}: no such annotation (`trackrecord annotate list` shows the ids)")
-    change = with_pre_trade(_pre_edit(found.content, symbol, thesis, intended_entry, size_rationale, exit_plan), ref) \
-        if pre else with_post_trade(_post_edit(found.content, outcome, matched, lesson))
+    if pre:
+        pre_trade = _pre_edit(found.content, symbol, thesis, intended_entry, size_rationale, exit_plan)
+        if symbol is not None:
+            _refuse_outside_universe(services, pre_trade.symbol)
+        change = with_pre_trade(pre_trade, ref)
+    else:
+        change = with_post_trade(_post_edit(found.content, outcome, matched, lesson))
     recorded = revise(services.ledger, number, change)
     latest = recorded.annotation.versions[-1]
     message = (f"recorded version {latest.version} of annotation {number} ({'pre' if pre else 'post'}-trade; "
