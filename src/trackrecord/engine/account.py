@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timezone
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from trackrecord.brokers.base import Broker
-from trackrecord.domain import AccountSnapshot, Mode, OrderStatus
+from trackrecord.domain import AccountSnapshot, BrokerOrder, Mode, OrderStatus
 from trackrecord.engine.recording import canonical_snapshot, fill_payload, snapshot_payload, status_payload
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
@@ -138,6 +139,7 @@ def follow_working_orders(writer: "Writer", broker: Broker, working: list[querie
     for order in working:
         at_broker = answered.get(order.order_ref)
         if at_broker is not None:
+            at_broker = ended_short(at_broker, Decimal(order.quantity))
             if at_broker.status is not order.status:
                 items.append((kinds.ORDER_STATUS, status_payload(at_broker)))
                 followed.changed[order.order_ref] = at_broker.status
@@ -151,6 +153,18 @@ def follow_working_orders(writer: "Writer", broker: Broker, working: list[querie
             followed.changed[order.order_ref] = OrderStatus.UNKNOWN_AT_BROKER
     writer.append_many(items)
     return followed
+
+
+def ended_short(at_broker: BrokerOrder, ordered: Decimal) -> BrokerOrder:
+    """An order the broker shows only through executions short of what was ordered (IB
+    forgot it: not working, no completed order) ended with the rest unfilled: cancelled,
+    not filled, whatever the rebuilt order says."""
+    if at_broker.status is not OrderStatus.FILLED or at_broker.order_type is not None or \
+            at_broker.filled_quantity >= ordered:
+        return at_broker
+    return replace(at_broker, status=OrderStatus.CANCELLED,
+                   message=f"{at_broker.message}; {at_broker.filled_quantity} of {ordered} executed and no order "
+                           "working: the rest did not fill")
 
 
 def session_start_utc(session: date) -> datetime:

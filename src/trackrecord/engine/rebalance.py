@@ -24,6 +24,7 @@ from trackrecord.domain import BrokerOrder, Mode, OrderRequest, OrderStatus, Tra
 from trackrecord.engine.cashflows import configured_account_id
 from trackrecord.engine.account import (
     StaleSnapshot,
+    ended_short,
     pull_executions,
     record_snapshot,
     session_start_utc,
@@ -462,7 +463,9 @@ def _denials(ctx: RunContext, conn: "Connection", report: RebalanceReport, order
 def follow_orders(ctx: RunContext, report: RebalanceReport, writer: "Writer") -> RebalanceReport:
     """Follow the orders to a terminal state (or the timeout) and record what changed
     inside ``writer`` (the close of day's transaction)."""
-    final = ctx.broker.wait_for_terminal([o.order_ref for o in report.orders], ctx.settings.broker.ibkr.order_timeout)
+    ordered = {o.order_ref: o.quantity for o in report.orders}
+    final = [ended_short(o, Decimal(ordered[o.order_ref])) for o in
+             ctx.broker.wait_for_terminal(list(ordered), ctx.settings.broker.ibkr.order_timeout)]
     recorded = queries.order_statuses(writer.conn, report.plan_id)
     for order in final:
         report.statuses[order.order_ref] = order.status
