@@ -78,8 +78,12 @@ def test_verify_bundle_needs_no_workspace_and_prints_the_fingerprint(cli, demo_r
     assert text.code == 0, text
     assert "bundle OK" in text.out and exported["key_fingerprint"] in text.out
     assert "no --commitment given" in text.out, "what a bundle alone cannot prove is said"
+    # the demo is simulated: the recipient is told first, from the events (the bundle said nothing)
+    assert text.out.startswith("record: SIMULATED (a simulated broker or synthetic prices: not a real account's "
+                               "figures)\n"), text.out
     document = json.loads(cli("verify", tmp_path / "record.zip", "--json").out)
     assert document["ok"] is True and document["head_seq"] == exported["head_seq"]
+    assert (document["label"], document["caveats"]) == ("SIMULATED", "")
     assert document["figures_checked"] > 50, "the stats document is recomputed from the events alone"
     assert "re-signed" in document["not_provable"]
     assert list(elsewhere.iterdir()) == [], "verify wrote nothing where it ran"
@@ -150,7 +154,20 @@ def test_a_commitment_the_chain_does_not_pass_through_fails_naming_the_seq(cli, 
 def test_a_bundle_of_a_new_workspace_verifies_without_figures(cli, workspace: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     exported = _export(cli, workspace, tmp_path / "empty.zip")
     assert exported["account"] is None
-    assert cli("verify", tmp_path / "empty.zip").code == 0
+    verified = cli("verify", tmp_path / "empty.zip")
+    assert verified.code == 0 and "record:" not in verified.out  # no record, no label
+
+
+def test_an_imported_live_record_says_what_its_label_cannot_prove(cli, workspace: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    navs = tmp_path / "navs.csv"
+    navs.write_text("date,nav\n2026-01-30,100000\n2026-02-27,101000\n2026-03-31,99500\n")
+    assert cli("--home", workspace, "import", "snapshots", navs, "--account", "U7654321").code == 0
+    _export(cli, workspace, tmp_path / "live.zip")
+    verified = cli("verify", tmp_path / "live.zip")
+    assert verified.code == 0, verified
+    first = verified.out.splitlines()[0]
+    assert first.startswith("record: LIVE (the events say a live Interactive Brokers account") and \
+        "100% of its snapshots were imported from files the trader supplied" in first, first
 
 
 @pytest.mark.parametrize("content", [b"not a zip at all\n", b"PK\x03\x04truncated"], ids=["not_a_zip", "truncated_header"])

@@ -123,6 +123,24 @@ def withhold_annualised(document: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+LIVE, IB_PAPER, SIMULATED, SIMULATED_BACKTEST = "LIVE", "IB PAPER", "SIMULATED", "SIMULATED BACKTEST"
+LABEL_WORDS = {
+    LIVE: "the events say a live Interactive Brokers account, with real money at risk; compare its fills and "
+          "valuations with the broker's own statements",
+    IB_PAPER: "an Interactive Brokers paper account: no real money",
+    SIMULATED: "a simulated broker or synthetic prices: not a real account's figures",
+    SIMULATED_BACKTEST: "a `trackrecord backtest` replay over history, never traded",
+}
+
+
+def label_for(simulated: bool, paper: bool, backtest: bool = False) -> str:
+    """The record's label: SIMULATED (BACKTEST for a backtest's) beats paper; an IB paper
+    account is never LIVE."""
+    if simulated:
+        return SIMULATED_BACKTEST if backtest else SIMULATED
+    return IB_PAPER if paper else LIVE
+
+
 def live_caveats(provenance: dict[str, float] | None, placeholder_account: str | None, since: str = "") -> str:
     """What a LIVE label cannot say alone: the share of snapshots the trader imported from
     files rather than trackrecord read from the broker, and a record filed under the

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackrecord.analytics.wording import live_caveats, withhold_annualised
+from trackrecord.analytics.wording import IB_PAPER, LIVE, SIMULATED, label_for, live_caveats, withhold_annualised
 from trackrecord.dashboard.periods import period_changes
 from trackrecord.domain import Mode, is_paper_account
 from trackrecord.engine.kill_switch import read_status
@@ -44,7 +44,7 @@ from trackrecord.market.store import last_stored_dates
 if TYPE_CHECKING:
     from trackrecord.services import Services
 
-LABEL_LIVE, LABEL_PAPER, LABEL_SIMULATED = "LIVE", "IB PAPER", "SIMULATED"
+LABEL_LIVE, LABEL_PAPER, LABEL_SIMULATED = LIVE, IB_PAPER, SIMULATED
 LIVE_ACCOUNT = "Live account at Interactive Brokers."
 ORDER_KINDS = (kinds.ORDER_SUBMITTED, kinds.ORDER_STATUS, kinds.ORDER_DENIED)
 SHOWN_SIGNALS = 120
@@ -60,8 +60,8 @@ class NotRecorded(Exception):
 
 
 def label_of(simulated: bool, paper: bool) -> str:
-    """The account's banner: SIMULATED beats paper; an IB paper account is never LIVE."""
-    return LABEL_SIMULATED if simulated else LABEL_PAPER if paper else LABEL_LIVE
+    """The account's banner (``analytics.wording.label_for``; BACKTEST is its own banner)."""
+    return label_for(simulated, paper)
 
 
 @dataclass

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from trackrecord.analytics.wording import LIVE, label_for, live_caveats
 from trackrecord.config import Settings, parse_settings
 from trackrecord.engine.performance import performance_stats, record_account
 from trackrecord.errors import UserError
@@ -180,6 +181,10 @@ def _check_figures(result: BundleResult) -> None:
             return
         finally:
             services.close()
+    stats = recomputed.get("stats")
+    if stats:  # labelled from the events, not from what the bundle claims
+        result.label = label_for(bool(stats.get("simulated")), bool(stats.get("paper")), bool(stats.get("backtest")))
+        result.caveats = live_caveats(stats.get("provenance"), None) if result.label == LIVE else ""
     checked, difference = compare_figures(claimed, recomputed)
     result.figures_checked = checked
     if difference is not None:

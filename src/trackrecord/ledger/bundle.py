@@ -253,7 +253,8 @@ Install trackrecord (no workspace, no network needed), then:
     trackrecord verify BUNDLE.zip --commitment 'trackrecord-commit:v1:...' --commitment '...'
     trackrecord verify BUNDLE.zip --json
 
-It exits 0 when everything holds and prints the key fingerprint; it exits 1 naming the
+It exits 0 when everything holds and prints the record's label as the events give it (LIVE,
+IB PAPER, SIMULATED, or SIMULATED | BACKTEST) and the key fingerprint; it exits 1 naming the
 first break (the file, the event's seq, the figure or the report).
 
 Head of the ledger in this bundle: seq {manifest["head_seq"]}, hash {manifest["head_hash"]}

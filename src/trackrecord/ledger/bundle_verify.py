@@ -68,6 +68,8 @@ class BundleResult:
     figures_checked: int = 0
     reports_checked: list[str] = field(default_factory=list)
     reports_rebuilt: list[str] = field(default_factory=list)
+    label: str | None = None  # the recomputed record's: LIVE, IB PAPER, SIMULATED (BACKTEST)
+    caveats: str = ""  # what a LIVE label cannot say alone
 
     @property
     def ok(self) -> bool:
@@ -106,6 +108,7 @@ class BundleResult:
             "key_fingerprint": self.fingerprint, "unsigned_events": self.unsigned_events,
             "commitments_checked": self.commitments_checked, "figures_checked": self.figures_checked,
             "reports_checked": self.reports_checked, "reports_rebuilt": self.reports_rebuilt,
+            "label": self.label, "caveats": self.caveats,
             "first_break": None if first is None else {"file": first.file, "seq": first.seq, "message": first.message},
             "problems": [str(p) for p in self.problems],
             "not_provable": BUNDLE_NOT_PROVABLE,

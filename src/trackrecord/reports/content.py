@@ -19,7 +19,7 @@ from trackrecord.analytics.metrics import period_returns
 from trackrecord.analytics.periods import Period
 from trackrecord.analytics.returns import as_dates
 from trackrecord.analytics.trades import analyse_trades
-from trackrecord.analytics.wording import ONE_YEAR_DAYS, UNDER_A_YEAR, live_caveats
+from trackrecord.analytics.wording import ONE_YEAR_DAYS, UNDER_A_YEAR, label_for, live_caveats
 from trackrecord.engine.attribution import attribute_record, has_model
 from trackrecord.engine.performance import (
     PerformanceInputs,
@@ -340,9 +340,9 @@ def _has_fills(record: RebuiltRecord, account: str) -> bool:
 def record_label(record: RebuiltRecord, month: dict[str, Any]) -> str:
     """LIVE, IB PAPER or SIMULATED, and BACKTEST for a record ``trackrecord backtest`` made:
     the same rule as ``stats`` (the mark in the chain's ``workspace.created``), never a guess."""
-    if month.get("simulated"):
-        return "SIMULATED BACKTEST" if opens_a_backtest(record.of_kind(kinds.WORKSPACE_CREATED)) else "SIMULATED"
-    return "IB PAPER" if month.get("paper") else "LIVE"
+    simulated = bool(month.get("simulated"))
+    return label_for(simulated, bool(month.get("paper")),
+                     simulated and opens_a_backtest(record.of_kind(kinds.WORKSPACE_CREATED)))
 
 
 def key_fingerprint(public_key: str | None) -> str:
