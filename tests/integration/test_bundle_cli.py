@@ -162,7 +162,10 @@ def test_an_imported_live_record_says_what_its_label_cannot_prove(cli, workspace
     navs = tmp_path / "navs.csv"
     navs.write_text("date,nav\n2026-01-30,100000\n2026-02-27,101000\n2026-03-31,99500\n")
     assert cli("--home", workspace, "import", "snapshots", navs, "--account", "U7654321").code == 0
-    _export(cli, workspace, tmp_path / "live.zip")
+    exported = _export(cli, workspace, tmp_path / "live.zip")
+    assert exported["label"] == "LIVE" and exported["caveats"].startswith("100% of its snapshots were imported")
+    said = cli("--home", workspace, "export", "bundle", tmp_path / "live.zip")
+    assert said.code == 0 and said.out.startswith("record: LIVE (the events say"), said
     verified = cli("verify", tmp_path / "live.zip")
     assert verified.code == 0, verified
     first = verified.out.splitlines()[0]

@@ -141,6 +141,11 @@ def label_for(simulated: bool, paper: bool, backtest: bool = False) -> str:
     return IB_PAPER if paper else LIVE
 
 
+def record_line(label: str, caveats: str = "") -> str:
+    """``record: SIMULATED (what that means)``, a LIVE one followed by its caveats."""
+    return f"record: {label} ({LABEL_WORDS[label]})" + (f"; {caveats}" if caveats else "")
+
+
 def live_caveats(provenance: dict[str, float] | None, placeholder_account: str | None, since: str = "") -> str:
     """What a LIVE label cannot say alone: the share of snapshots the trader imported from
     files rather than trackrecord read from the broker, and a record filed under the

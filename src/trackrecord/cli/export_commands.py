@@ -22,6 +22,7 @@ def export_bundle(
     """Write every event, the public key, checkpoints, figures, reports and a manifest to OUT.zip."""
     import os
 
+    from trackrecord.analytics.wording import record_line
     from trackrecord.engine.bundles import export_bundle as build
     from trackrecord.errors import UserError
     from trackrecord.ledger.backtest_mark import is_backtest
@@ -47,11 +48,14 @@ def export_bundle(
             "checkpoints": manifest["checkpoints"], "key_fingerprint": manifest["key_fingerprint"],
             "reports": len(manifest["reports"]), "statements": len(manifest["statements"]),
             "files": sorted(manifest["files"]), "signed_head_now": bundle.signed_now,
+            "label": bundle.label, "caveats": bundle.caveats,
         })
         return
     if is_backtest(services.engine):
         typer.echo("record: SIMULATED | BACKTEST (a `trackrecord backtest` replay, not a trading record): "
                    "the bundle says so to whoever verifies it")
+    elif bundle.label is not None:
+        typer.echo(record_line(bundle.label, bundle.caveats))
     if bundle.signed_now:
         typer.echo("signed a checkpoint of the head first: events after the last checkpoint were unsigned")
     typer.echo(f"wrote {out} ({len(bundle.data):,} bytes): {manifest['events']} events up to seq "

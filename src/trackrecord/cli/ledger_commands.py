@@ -144,7 +144,7 @@ def _exit_unless(ok: bool) -> None:
 
 
 def verify_bundle_file(path: Path, commitments: list[str], as_json: bool) -> None:
-    from trackrecord.analytics.wording import LABEL_WORDS
+    from trackrecord.analytics.wording import record_line
     from trackrecord.engine.bundles import verify_bundle
 
     refuse_special_file(path, str(path), "a bundle written by `trackrecord export bundle`")
@@ -160,8 +160,7 @@ def verify_bundle_file(path: Path, commitments: list[str], as_json: bool) -> Non
         if backtest:
             typer.echo(BACKTEST_RECORD)
         elif result.label is not None:
-            typer.echo(f"record: {result.label} ({LABEL_WORDS[result.label]})"
-                       + (f"; {result.caveats}" if result.caveats else ""))
+            typer.echo(record_line(result.label, result.caveats))
         typer.echo(f"bundle OK: {len(result.events)} events, head seq {result.head_seq} {result.hashes[-1][:16]}, "
                    f"{result.checkpoints} signed checkpoints, {result.figures_checked} figures recomputed from the "
                    f"events, {len(result.reports_checked)} reports, {len(result.commitments_checked)} commitments hold")

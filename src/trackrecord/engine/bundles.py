@@ -36,6 +36,8 @@ class ExportedBundle:
     manifest: dict[str, Any]
     signed_now: bool  # the head had unsigned events: export signed a checkpoint first
     warning: str | None
+    label: str | None = None  # the record's (``figures_label``), None without snapshots
+    caveats: str = ""
 
 
 def figure_settings(settings: Settings) -> dict[str, Any]:
@@ -56,6 +58,16 @@ def record_figures(services: Services, account: str | None) -> dict[str, Any]:
         return {"account": None, "stats": None, "reason": "no snapshots recorded"}
     stats = performance_stats(services, None, None, "none", account_id=account)
     return json.loads(json.dumps({"account": account, "stats": stats}, default=str, allow_nan=False))
+
+
+def figures_label(figures: dict[str, Any]) -> tuple[str | None, str]:
+    """The label of the record a bundle's figures describe, and what a LIVE one cannot say
+    alone (``analytics.wording``); (None, "") for a ledger with no snapshot."""
+    stats = figures.get("stats")
+    if not stats:
+        return None, ""
+    label = label_for(bool(stats.get("simulated")), bool(stats.get("paper")), bool(stats.get("backtest")))
+    return label, live_caveats(stats.get("provenance"), None) if label == LIVE else ""
 
 
 def export_bundle(services: Services, account: str | None = None, with_statements: bool = True) -> ExportedBundle:
@@ -91,7 +103,8 @@ def export_bundle(services: Services, account: str | None = None, with_statement
 
     files = bundle_files(contents, sign)
     manifest = json.loads(dict(files)[MANIFEST_FILE])
-    return ExportedBundle(zip_bytes(files), manifest, signed_now, warning or (failures[0] if failures else None))
+    return ExportedBundle(zip_bytes(files), manifest, signed_now, warning or (failures[0] if failures else None),
+                          *figures_label(contents.figures))
 
 
 def _figure_only(settings: Settings) -> Settings:
@@ -181,10 +194,7 @@ def _check_figures(result: BundleResult) -> None:
             return
         finally:
             services.close()
-    stats = recomputed.get("stats")
-    if stats:  # labelled from the events, not from what the bundle claims
-        result.label = label_for(bool(stats.get("simulated")), bool(stats.get("paper")), bool(stats.get("backtest")))
-        result.caveats = live_caveats(stats.get("provenance"), None) if result.label == LIVE else ""
+    result.label, result.caveats = figures_label(recomputed)  # from the events, not from what the bundle claims
     checked, difference = compare_figures(claimed, recomputed)
     result.figures_checked = checked
     if difference is not None:
