@@ -176,6 +176,8 @@ def daily(
         updated = update_prices(services.ledger, services.settings, source, calendar, now)
         for line in held_back_lines(updated.held_back, "stored"):
             typer.echo(f"warning: {line}", err=True)
+        if updated.unsettled:
+            typer.echo(f"warning: {updated.unsettled}", err=True)
     except (RuntimeFailure, UserError) as exc:
         price_failure = str(exc)
         typer.echo(f"warning: {price_failure}; going on with the broker's executions and snapshot", err=True)

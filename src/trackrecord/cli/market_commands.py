@@ -116,7 +116,7 @@ def prices_update(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
         "symbols": [{"symbol": s, "rows": n, "first": _iso(f), "last": _iso(last)}
                     for s, (n, f, last) in result.symbols.items()],
         "simulated": result.simulated, "held_back": [normalise(h.document()) for h in result.held_back],
-        "no_file": {symbol: str(path) for symbol, path in result.no_file.items()},
+        "no_file": {symbol: str(path) for symbol, path in result.no_file.items()}, "unsettled": result.unsettled,
     }
     if as_json:
         context.print_json(document)
@@ -134,6 +134,8 @@ def prices_update(ctx: typer.Context, as_json: bool = typer.Option(False, "--jso
                    f"{', '.join(p.name for p in result.no_file.values())}): no new bars for them", err=True)
     for line in held_back_lines(result.held_back, "stored"):
         typer.echo(line)
+    if result.unsettled:
+        typer.echo(f"note: {result.unsettled}")
     for symbol in result.refetched:
         typer.echo(f"  {symbol}: adjusted history changed at the source (dividend or split): refetched in full")
 

@@ -7,7 +7,7 @@ instrument's ``quote_divisor``), never to be guessed later.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Mapping, Protocol, Sequence
 
 import numpy as np
@@ -61,6 +61,9 @@ class PriceSource(Protocol):
 
     name: str
     simulated: bool
+    # How long after a session's close the source's bar for it may still change (a feed's
+    # last trade before the official closing price): its bar is not stored before that.
+    close_settles: timedelta
 
     def fetch(self, instruments: Sequence[Instrument], start: Mapping[str, date], end: date) -> list[PriceRow]:
         """Bars with ``start[symbol] <= session_date <= end`` for each instrument, in its currency."""

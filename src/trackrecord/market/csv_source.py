@@ -19,7 +19,7 @@ import csv
 import math
 from bisect import bisect_left, bisect_right
 from collections import deque
-from datetime import date
+from datetime import date, timedelta
 from itertools import islice, repeat
 from operator import lt
 from pathlib import Path
@@ -38,6 +38,7 @@ class CsvFolderSource:
     """A PriceSource over a folder of CSV files; provenance ``csv``."""
 
     simulated = False
+    close_settles = timedelta(0)  # a file's own bars are held back by when it was written
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)

@@ -40,6 +40,7 @@ class UpdateResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     held_back: tuple["HeldBack", ...] = ()
     no_file: dict[str, Path] = field(default_factory=dict)  # symbol -> the file a CSV folder lacks
+    unsettled: str | None = None  # why the session that closed last is not fetched yet
 
 
 def calendar_for(settings: "Settings") -> ExchangeCalendar:
@@ -87,7 +88,8 @@ def update_prices(ledger: "SqlLedger", settings: "Settings", source: PriceSource
     """
     instruments = [*settings.universe.domain_instruments(), *benchmark_instruments(settings)]
     symbols = [i.symbol for i in instruments]
-    end = last_completed_session(calendar, now)
+    end = last_completed_session(calendar, now - source.close_settles)
+    unsettled = _unsettled_session(source, calendar, now, end)
     history_start = date.fromisoformat(settings.prices.history_start)
     stored = last_stored_dates(ledger.engine, symbols)
     starts = {s: stored.get(s, history_start) for s in symbols}
@@ -105,7 +107,19 @@ def update_prices(ledger: "SqlLedger", settings: "Settings", source: PriceSource
         result = record_prices(writer, rows, source.name, source.simulated, now, symbols)
     return UpdateResult(source.name, source.simulated, result.rows, result.symbols, tuple(sorted(refetch)), result.seq,
                         tuple(f"{s}: no new bars up to {end}" for s in symbols if not result.symbols[s][0]),
-                        tuple(held), _lacking_files(source, instruments))
+                        tuple(held), _lacking_files(source, instruments), unsettled)
+
+
+def _unsettled_session(source: PriceSource, calendar: ExchangeCalendar, now: datetime, end: date) -> str | None:
+    """Why the session that closed last is not fetched yet, or None: its close settles at the source."""
+    closed = last_completed_session(calendar, now)
+    if closed == end:
+        return None
+    settled_at = calendar.close_time(closed) + source.close_settles
+    minutes = int(source.close_settles.total_seconds() // 60)
+    return (f"{closed} closed at {format_timestamp(calendar.close_time(closed))}: {source.name}'s bar for it holds "
+            f"the last trade until the closing price replaces it, so it is not stored before "
+            f"{format_timestamp(settled_at)} ({minutes} minutes after the close); update again then")
 
 
 def _lacking_files(source: PriceSource, instruments: Sequence[Instrument]) -> dict[str, Path]:

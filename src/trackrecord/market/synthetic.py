@@ -16,7 +16,7 @@ without changing it (incremental updates are consistent).
 from __future__ import annotations
 
 import zlib
-from datetime import date
+from datetime import date, timedelta
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -78,6 +78,7 @@ class SyntheticSource:
 
     name = SOURCE
     simulated = True
+    close_settles = timedelta(0)
 
     def __init__(self, seed: int, sessions: np.ndarray) -> None:
         self.seed = seed

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Download = Callable[[list[str], date, date], "pandas.DataFrame"]
+CLOSE_SETTLES = timedelta(minutes=15)
 
 
 def yfinance_download(tickers: list[str], start: date, end: date) -> "pandas.DataFrame":
@@ -51,6 +52,9 @@ class YahooSource:
 
     name = "yahoo"
     simulated = False
+    # Yahoo's daily bar holds the last trade until the exchange's closing price replaces it,
+    # minutes after the bell; the scheduler's close job runs 30 minutes after.
+    close_settles = CLOSE_SETTLES
 
     def __init__(self, download: Download = yfinance_download, batch_size: int = 10, attempts: int = 4,
                  backoff_seconds: float = 2.0, sleep: Callable[[float], None] = time.sleep) -> None:

@@ -140,10 +140,10 @@ def _update_prices(env: JobEnv, now: datetime) -> str | None:
     settings = env.services.settings
     try:
         source = build_price_source(settings, env.services.workspace.root, env.calendar)
-        update_prices(env.services.ledger, settings, source, env.calendar, now)
+        updated = update_prices(env.services.ledger, settings, source, env.calendar, now)
     except RuntimeFailure as exc:
         return str(exc)
-    return None
+    return updated.unsettled  # a close job run before the source's close settles is tried again
 
 
 def close_job(env: JobEnv, run: ScheduledRun, now: datetime, back_dated: bool = False) -> JobResult:

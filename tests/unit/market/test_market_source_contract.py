@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ class PriceSourceContract:
         assert all(START <= r.session_date <= END for r in rows)
         assert all(np.isfinite(r.adj_close) and 1 < r.adj_close < 1000 for r in rows)  # pounds, not pence
         assert source.simulated is self.expected_simulated and source.name
+        assert timedelta(0) <= source.close_settles < timedelta(hours=1)  # the scheduler's close job waits 30 min
 
     def test_each_symbol_starts_where_asked(self, tmp_path: Path) -> None:
         source = self.make(tmp_path)
