@@ -42,7 +42,7 @@ def refuse_unless_paper(mode: Mode, order_ref: str) -> None:
     """Only a paper order is cancelled here (checked before a broker is reached)."""
     if mode is Mode.LIVE:
         raise UserError(f"cancel {order_ref}: the workspace is in mode live: cancel a live order in TWS or IB Gateway, "
-                        "where it is working")
+                        "where it is working; then `trackrecord pull` records it cancelled")
     if mode is not Mode.PAPER:
         raise UserError(f"cancel {order_ref}: the workspace is in mode {mode.value}: nothing is sent, nothing to cancel")
 
