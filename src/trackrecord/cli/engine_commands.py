@@ -210,7 +210,6 @@ def pull(ctx: typer.Context, since_days: int = typer.Option(7, "--days", min=1, 
     repeated pull adds nothing)."""
     from trackrecord.bootstrap import wall_clock
     from trackrecord.engine.account import settle_with_broker
-    from trackrecord.strategy.planner import plan_prefix_for
 
     if since_days > MAX_PULL_DAYS:
         raise UserError(f"--days {since_days}: expected at most {MAX_PULL_DAYS} (100 years)")
@@ -219,8 +218,7 @@ def pull(ctx: typer.Context, since_days: int = typer.Option(7, "--days", min=1, 
     try:
         with _broker_failures("nothing was recorded; rerun `trackrecord pull` once the broker answers"):
             with services.ledger.writer() as writer:
-                settled = settle_with_broker(writer, run.broker, wall_clock() - timedelta(days=since_days),
-                                             run.simulated, run.mode, plan_prefix_for(run.account_id))
+                settled = settle_with_broker(writer, run, wall_clock() - timedelta(days=since_days))
     finally:
         run.close()
     result, orders = settled.pulled, settled.orders.summary()  # an order shown nowhere was logged as a warning

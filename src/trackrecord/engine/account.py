@@ -23,9 +23,10 @@ from trackrecord.ledger import events as kinds
 from trackrecord.ledger import queries
 from trackrecord.ledger.canonical import Canonical, normalise
 from trackrecord.ledger.projections import snapshot_content
-from trackrecord.strategy.planner import plan_session
+from trackrecord.strategy.planner import plan_prefix_for, plan_session
 
 if TYPE_CHECKING:
+    from trackrecord.engine.context import RunContext
     from trackrecord.ledger.store import Writer
 
 log = logging.getLogger(__name__)
@@ -114,15 +115,16 @@ class Settled:
         return {**self.pulled.document(), **self.orders.document()}
 
 
-def settle_with_broker(writer: "Writer", broker: Broker, since: datetime, simulated: bool, mode: Mode,
-                       plan_prefix: str) -> Settled:
-    """Record the broker's executions since ``since`` and those of every order the ledger
-    still shows working however old (an auction a later `snapshot` ran, an order filled
-    weeks on), then where each such order stands now (``follow_working_orders``)."""
-    working = queries.working_orders(writer.conn, mode.value, plan_prefix)
+def settle_with_broker(writer: "Writer", ctx: "RunContext", since: datetime) -> Settled:
+    """Record the broker's executions since ``since`` and those of every order of the run's
+    mode and account the ledger still shows working however old (an auction a later
+    `snapshot` ran, an order filled weeks on), then where each such order stands now
+    (``follow_working_orders``)."""
+    working = queries.working_orders(writer.conn, ctx.mode.value, plan_prefix_for(ctx.account_id))
     if working:
         since = min(since, session_start_utc(min(plan_session(o.plan_id) for o in working)))
-    return Settled(pull_executions(writer, broker, since, simulated), follow_working_orders(writer, broker, working))
+    return Settled(pull_executions(writer, ctx.broker, since, ctx.simulated),
+                   follow_working_orders(writer, ctx.broker, working))
 
 
 def follow_working_orders(writer: "Writer", broker: Broker, working: list[queries.WorkingOrder]) -> FollowedOrders:

@@ -19,7 +19,6 @@ from trackrecord.engine.rebalance import RebalanceReport, follow_orders, rebalan
 from trackrecord.ledger import events as kinds
 from trackrecord.market.quality import check_session_bars, session_gates_document
 from trackrecord.market.service import record_prices
-from trackrecord.strategy.planner import plan_prefix_for
 
 if TYPE_CHECKING:
     from trackrecord.engine.context import PlanningContext, RunContext
@@ -104,7 +103,7 @@ def _close_of_day(ctx: "RunContext", writer: "Writer", session: date, rows: Sequ
     if ctx.held is not None:  # a backtest follows its orders at their own auction (run_session), not every session
         report.new_fills = pull_executions(writer, ctx.broker, since, ctx.simulated).new_fills
     else:
-        settled = settle_with_broker(writer, ctx.broker, since, ctx.simulated, ctx.mode, plan_prefix_for(ctx.account_id))
+        settled = settle_with_broker(writer, ctx, since)
         report.new_fills = settled.pulled.new_fills
         report.orders_changed = {ref: status.value for ref, status in settled.orders.changed.items()}
         report.warnings.extend(settled.orders.warnings)

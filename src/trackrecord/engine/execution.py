@@ -26,7 +26,7 @@ from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger import queries
 from trackrecord.market.service import last_completed_session
-from trackrecord.strategy.planner import plan_id_for, plan_prefix_for
+from trackrecord.strategy.planner import plan_id_for
 
 
 def execution_mode(configured: Mode, live: bool, session: date | None, today: date) -> Mode:
@@ -182,8 +182,7 @@ def take_snapshot(ctx: RunContext, session: date | None,
     refuse_back_dated(ctx, session, "snapshot")
     pull_from = settle_auctions(ctx, session, "snapshot") if ctx.mode is Mode.PAPER else session
     with ctx.ledger.writer() as writer:
-        settled = settle_with_broker(writer, ctx.broker, session_start_utc(ctx.calendar.previous_session(pull_from)),
-                                     ctx.simulated, ctx.mode, plan_prefix_for(ctx.account_id))
+        settled = settle_with_broker(writer, ctx, session_start_utc(ctx.calendar.previous_session(pull_from)))
         written, payload = record_snapshot(writer, ctx.broker, settled_at, session, ctx.simulated, ctx.mode,
                                            configured_account_id(ctx.settings))
     return session, written, payload, settled

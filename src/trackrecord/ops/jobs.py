@@ -29,7 +29,7 @@ from trackrecord.market.service import build_price_source, update_prices
 from trackrecord.ops.notify import Notification, Notifier
 from trackrecord.ops.schedule import Job, ScheduledRun, report_period
 from trackrecord.risk.rules import loss_limit_over
-from trackrecord.strategy.planner import plan_id_for, plan_prefix_for
+from trackrecord.strategy.planner import plan_id_for
 
 if TYPE_CHECKING:
     from trackrecord.services import Services
@@ -226,8 +226,7 @@ def catch_up_close(env: JobEnv, run: ScheduledRun, now: datetime) -> JobResult:
     try:
         since = run_auctions(ctx, run.session)  # an earlier session settled now has fills of its own
         with ctx.ledger.writer() as writer:
-            pulled = settle_with_broker(writer, ctx.broker, session_start_utc(since), ctx.simulated, ctx.mode,
-                                        plan_prefix_for(ctx.account_id)).pulled
+            pulled = settle_with_broker(writer, ctx, session_start_utc(since)).pulled
     finally:
         ctx.close()
     if pulled.new_fills:
