@@ -212,6 +212,11 @@ class SigningConfig(_Strict):
     key_file: str | None = Field(None, description="the private signing key; null = keys/ledger.ed25519 here")
 
 
+# Yahoo's daily bar holds the last trade until the exchange's closing price replaces it,
+# minutes after the bell: a session's bar is not fetched from Yahoo sooner than this.
+YAHOO_CLOSE_SETTLES_MINUTES = 15
+
+
 class PricesConfig(_Strict):
     source: Literal["yahoo", "csv", "synthetic"] = "yahoo"
     csv_dir: str | None = None

@@ -21,6 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from trackrecord.config import (
+    YAHOO_CLOSE_SETTLES_MINUTES,
     Settings,
     UniqueKeyLoader,
     check_references,
@@ -175,6 +176,11 @@ def _warnings(source: str, settings: Settings, lines: dict[str, int]) -> list[Co
     if "flex" in settings.scheduler.jobs and settings.flex.query_id is None:
         warn("flex.query_id", None, "the Activity Flex query's id, a number such as 123456",
              "scheduler.jobs runs flex but flex.query_id is not set: the flex job skips every day")
+    close_job = settings.scheduler.close_minutes_after_close
+    if settings.prices.source == "yahoo" and close_job < YAHOO_CLOSE_SETTLES_MINUTES:
+        warn("scheduler.close_minutes_after_close", close_job, f"{YAHOO_CLOSE_SETTLES_MINUTES} or more",
+             f"Yahoo's bar of a session is fetched no sooner than {YAHOO_CLOSE_SETTLES_MINUTES} minutes after its "
+             "close (until then it holds the last trade): a close job run sooner fails and waits for its retry")
     for index, hook in enumerate(settings.notifications.webhooks):
         if hook.url:
             warn(f"notifications.webhooks[{index}].url", hook.url, "url_env naming an environment variable",

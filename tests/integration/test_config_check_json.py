@@ -100,6 +100,16 @@ def test_config_check_warns_about_valid_settings_that_quietly_do_less(workspace:
     assert text.code == 0 and text.err.count("warning: ") == 3 and "hooks.slack.com" not in text.out + text.err
 
 
+def test_a_close_job_sooner_than_yahoo_settles_is_warned_about(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    config = _edit(workspace, ("close_minutes_after_close: 30", "close_minutes_after_close: 10"))
+    (warning,) = _checked(cli, workspace, 0)["warnings"]
+    assert (warning["key"], warning["value"], warning["line"]) == (
+        "scheduler.close_minutes_after_close", 10, _line_of(config, "close_minutes_after_close: 10"))
+    assert "no sooner than 15 minutes after its close" in warning["message"], warning
+    config.write_text(config.read_text().replace('source: "yahoo"', 'source: "synthetic"'))
+    assert _checked(cli, workspace, 0)["warnings"] == []  # only Yahoo's closes settle after the bell
+
+
 CORPUS = sorted((Path(__file__).resolve().parents[1] / "fuzz" / "corpus" / "yaml").iterdir())
 
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from trackrecord.config import YAHOO_CLOSE_SETTLES_MINUTES
 from trackrecord.domain import Instrument
 from trackrecord.market.base import PriceRow, PriceSourceError, to_currency
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Download = Callable[[list[str], date, date], "pandas.DataFrame"]
-CLOSE_SETTLES = timedelta(minutes=15)
 
 
 def yfinance_download(tickers: list[str], start: date, end: date) -> "pandas.DataFrame":
@@ -52,9 +52,7 @@ class YahooSource:
 
     name = "yahoo"
     simulated = False
-    # Yahoo's daily bar holds the last trade until the exchange's closing price replaces it,
-    # minutes after the bell; the scheduler's close job runs 30 minutes after.
-    close_settles = CLOSE_SETTLES
+    close_settles = timedelta(minutes=YAHOO_CLOSE_SETTLES_MINUTES)  # the scheduler's close job waits 30
 
     def __init__(self, download: Download = yfinance_download, batch_size: int = 10, attempts: int = 4,
                  backoff_seconds: float = 2.0, sleep: Callable[[float], None] = time.sleep) -> None:
