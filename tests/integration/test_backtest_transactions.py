@@ -125,3 +125,20 @@ def test_a_paper_replay_commits_the_order_intent_before_the_order_leaves(tmp_pat
     assert kinds[-1] == "order.submitted" and intent["status"] == "pending_submit", kinds[-6:]
     assert {"plan.created", "risk.decided"} <= set(kinds)
     assert placed == 0
+
+
+def test_a_month_writer_a_ctrl_c_abandoned_closes_quietly_after_the_database_did(home: Path, tmp_path: Path) -> None:
+    """A Ctrl-C between a step's writer beginning and its ``with`` binding it leaves the
+    writer suspended; the garbage collector closes it later, after the workspace closed its
+    database. That close is no failure of the step: no 'Exception ignored' traceback."""
+    from trackrecord.bootstrap import backtest_workspace
+    from trackrecord.market.calendar import open_calendar
+    from trackrecord.workspace import open_workspace
+
+    settings = open_workspace(home).settings
+    calendar = open_calendar(settings.universe.calendar, start=date(2023, 1, 1))
+    section = {"from": START.isoformat(), "to": END.isoformat(), "cash": "100000"}
+    with backtest_workspace(tmp_path / "bt", settings, section, calendar, NOW) as (ctx, _):
+        abandoned = ctx.ledger.writer()
+        abandoned.__enter__()
+    abandoned.gen.close()  # type: ignore[attr-defined]

@@ -131,6 +131,8 @@ class MonthLedger:
         changes = driver.total_changes
         try:
             yield writer
+        except GeneratorExit:  # abandoned unbound (a Ctrl-C as the step began), closed by the collector: no step failed
+            raise
         except BaseException as exc:
             if driver.total_changes == changes:
                 raise
