@@ -226,8 +226,8 @@ def _recent_closes(stored: "Mapping[str, PriceSeries]") -> "Callable[[Sequence[s
                 continue
             end = int(np.searchsorted(series.dates, np.datetime64(day, "D"), side="right"))
             start = max(0, end - LOOKBACK_SESSIONS)
-            found[symbol] = [(d.astype(date), float(c)) for d, c in
-                             zip(series.dates[start:end], series.close[start:end]) if np.isfinite(c)]
+            found[symbol] = [(d, c) for d, c in zip(series.dates[start:end].tolist(), series.close[start:end].tolist())
+                             if np.isfinite(c)]
         return found
 
     return closes

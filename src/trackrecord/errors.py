@@ -23,3 +23,7 @@ class RuntimeFailure(TrackrecordError):
     """Failed at run time (broker down, network). Exit code 1."""
 
     exit_code = 1
+
+
+INTERRUPTED = "interrupted"  # a Ctrl-C's one line where the command has nothing more to say
+INTERRUPTED_EXIT = 130  # the shell's 128 + SIGINT

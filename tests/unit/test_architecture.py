@@ -7,6 +7,7 @@ core's (``test_pure_core.py``):
 - the command line parses, calls and prints: nothing under ``cli/`` imports SQLAlchemy;
 - no import cycle between our modules (function-local imports included: a lazy import that
   only works because the other side is lazy too is still a cycle);
+- no ``x.astype(date)``: numpy calls a Python function from C for it and drops a Ctrl-C raised there;
 - SQL (SQLAlchemy Core or text, ``sqlite3``, our table definitions or SQL helpers, SQL
   statements in string literals) lives only in ``ledger/`` and in the two adapters that own
   their tables: the simulated broker's book and the price store.
@@ -126,3 +127,14 @@ def test_the_sql_rule_sees_each_style_of_sql(tmp_path: Path) -> None:
                      "imports trackrecord.ledger.schema", "imports trackrecord.ledger.schema.fills",
                      "has the SQL 'SELECT seq FROM events'"]
 
+
+
+def test_no_module_asks_numpy_for_the_date_type() -> None:
+    """``x.astype(date)`` makes numpy call a Python function from C and drop what it raises,
+    a Ctrl-C included (``test_backtest_user_interrupt``): ``.item()`` and ``.tolist()`` give
+    the same dates from a datetime64[D] value without that call."""
+    found = [f"{_relative(path)}:{node.lineno}" for path in _sources()
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "astype"
+             and any(isinstance(a, ast.Name) and a.id in ("date", "datetime") for a in node.args)]
+    assert found == []

@@ -140,7 +140,7 @@ def _gaps(calendar: DateArray, position: np.ndarray, periods: np.ndarray, freque
         if frequency in _SESSIONS_PER_PERIOD:
             start, end = _missing_periods(calendar, frequency, start, end)
         if end >= start:
-            gaps.append(Gap(calendar[start].astype(date), calendar[end].astype(date), end - start + 1))
+            gaps.append(Gap(calendar[start].item(), calendar[end].item(), end - start + 1))
     return tuple(gaps)
 
 

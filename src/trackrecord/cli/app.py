@@ -123,7 +123,7 @@ def run(argv: list[str] | None = None) -> int:
     exit code (2 bad input, 3 safety refusal, 1 run-time failure).
     """
     from trackrecord.cli.arguments import undecodable_argument
-    from trackrecord.errors import TrackrecordError
+    from trackrecord.errors import INTERRUPTED, INTERRUPTED_EXIT, TrackrecordError
 
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
     args = sys.argv[1:] if argv is None else argv
@@ -135,11 +135,24 @@ def run(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="trackrecord")
     except SystemExit as exc:
+        if _interrupted_unspoken(exc):
+            sys.stderr.write(f"{INTERRUPTED}\n")
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except TrackrecordError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return 130
+        sys.stderr.write(f"{INTERRUPTED}\n")
+        return INTERRUPTED_EXIT
     return 0
+
+
+def _interrupted_unspoken(exit: SystemExit) -> bool:
+    """True for Typer's exit 130 from a Ctrl-C no command caught: it says nothing. A command
+    that says what its interruption kept exits ``from None``, ending the chain."""
+    link: BaseException | None = exit.__context__
+    while link is not None:
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
+    return False

@@ -13,7 +13,7 @@ from typing import List, Optional
 import typer
 
 from trackrecord.cli import context
-from trackrecord.errors import UserError
+from trackrecord.errors import INTERRUPTED_EXIT, UserError
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def backtest(
                               min(since, DEFAULT_START), axes, jobs, json_output)
         except KeyboardInterrupt:
             sys.stderr.write("backtest --grid interrupted: no table, its throw-away workspaces were removed\n")
-            raise typer.Exit(130) from None
+            raise typer.Exit(INTERRUPTED_EXIT) from None
         return
     log.info("backtest %s .. %s (SIMULATED) into %s: its log is there", start, end, folder)
     try:
@@ -134,7 +134,7 @@ def backtest(
                                   _logging_into_its_own_folder(ctx, workspace, backtest_workspace), calendar, progress)
     except KeyboardInterrupt:
         sys.stderr.write(f"backtest interrupted: nothing was kept, {folder} is as it was before the run\n")
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED_EXIT) from None
     if json_output:
         context.print_json(result.document())
         return

@@ -8,11 +8,17 @@ import sys
 
 
 def main() -> None:
-    from trackrecord.cli.kill_switch_fast import run_fast
+    from trackrecord.errors import INTERRUPTED, INTERRUPTED_EXIT
 
-    code = run_fast(sys.argv[1:])
-    if code is None:
-        from trackrecord.cli.app import run
+    try:
+        from trackrecord.cli.kill_switch_fast import run_fast
 
-        code = run(sys.argv[1:])
+        code = run_fast(sys.argv[1:])
+        if code is None:
+            from trackrecord.cli.app import run
+
+            code = run(sys.argv[1:])
+    except KeyboardInterrupt:  # a Ctrl-C while the command line loads: the same line as one while it runs
+        sys.stderr.write(f"{INTERRUPTED}\n")
+        code = INTERRUPTED_EXIT
     sys.exit(code)

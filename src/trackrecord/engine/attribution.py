@@ -220,7 +220,7 @@ def _refuse_adjusted_only(series: Mapping[str, PriceSeries], start: date, end: d
         inside = (bars.dates >= low) & (bars.dates <= high)
         lacking = bars.dates[inside & ~np.isfinite(bars.close)]
         if lacking.size:
-            first, last = lacking[0].astype(date), lacking[-1].astype(date)
+            first, last = lacking[0].item(), lacking[-1].item()
             span = f"on {first}" if first == last else f"on {first} .. {last} ({lacking.size} sessions)"
             raise UserError(
                 f"no raw close for {symbol} {span}: its price source gave adjusted closes only, and attribution "

@@ -206,8 +206,8 @@ def replay_sessions(calendar: "ExchangeCalendar", history: PriceHistory, setting
                         f"({_where(history, missing[0])}); give --prices-dir with a <SYMBOL>.csv for each "
                         "instrument covering those dates")
     days = {s: (np.array(o, dtype=np.int64) - _EPOCH).astype("datetime64[D]") for s, o in ordinals.items()}
-    first_bar = {s: d.min().astype(date) for s, d in days.items()}
-    last_bar = {s: d.max().astype(date) for s, d in days.items()}
+    first_bar = {s: d.min().item() for s, d in days.items()}
+    last_bar = {s: d.max().item() for s, d in days.items()}
     if start > max(last_bar.values()):
         raise UserError(f"--from {start}: the price history ends on {max(last_bar.values())} "
                         f"({_where(history, symbols[0])}); choose dates it covers")
@@ -231,7 +231,7 @@ def replay_sessions(calendar: "ExchangeCalendar", history: PriceHistory, setting
     _refuse_gaps(calendar, history, days, closes, max(needed, max(first_bar.values())), last,
                  settings.prices.max_daily_move if refuse_jumps else math.inf)
     history_days = sorted({row.session_date for row in history.rows if row.session_date < first})
-    sessions = [d.astype(date) for d in calendar.sessions_between(first, last)]
+    sessions = calendar.sessions_between(first, last).tolist()
     return (*funded_the_session_before(history_days, sessions), tuple(notes))
 
 

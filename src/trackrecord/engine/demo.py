@@ -70,7 +70,7 @@ def _market_sessions(ctx: RunContext, end: date) -> list[date]:
     ``end``): the demo trades on exactly the bars a later ``prices update`` in its folder
     produces, so a record continued after the demo is one market, not two."""
     start = date.fromisoformat(ctx.settings.prices.history_start)
-    return [d.astype(date) for d in ctx.calendar.sessions_between(start, end)]
+    return ctx.calendar.sessions_between(start, end).tolist()
 
 
 def _mark_unfinished(directory: Path) -> Path | None:

@@ -120,16 +120,16 @@ class PriceBook:
         if end == 0:
             return None
         raw = float(column.raw[end - 1])
-        return column.dates[end - 1].astype(date), raw if np.isfinite(raw) else float(column.adj[end - 1])
+        return column.dates[end - 1].item(), raw if np.isfinite(raw) else float(column.adj[end - 1])
 
     def last_bar(self, symbol: str, before: date) -> tuple[date, float] | None:
         """(date, adjusted close) of the symbol's last bar strictly before ``before``."""
         column = self._columns[symbol]
         point = day_number(before)
         if column.size and column.last_day < point:  # the common case: bars arrive in order
-            return column.dates[column.size - 1].astype(date), float(column.adj[column.size - 1])
+            return column.dates[column.size - 1].item(), float(column.adj[column.size - 1])
         index = int(np.searchsorted(column.days[:column.size], point, "left")) - 1
-        return None if index < 0 else (column.dates[index].astype(date), float(column.adj[index]))
+        return None if index < 0 else (column.dates[index].item(), float(column.adj[index]))
 
     def bars_on(self, day: date) -> dict[str, tuple[float | None, float]]:
         """symbol -> (raw close or None, adjusted close) of the bar dated ``day``."""
@@ -147,7 +147,7 @@ class PriceBook:
 
     def last_date(self, symbol: str) -> date | None:
         column = self._columns.get(symbol)
-        return None if column is None or not column.size else column.dates[column.size - 1].astype(date)
+        return None if column is None or not column.size else column.dates[column.size - 1].item()
 
     def month_ends(self, first_month: int, last_month: int, until: date) -> MonthEndTable:
         """The month-end table of months ``first_month .. last_month`` (numbers as

@@ -266,8 +266,8 @@ def replay_window(calendar: "ExchangeCalendar", end: date, years: int, lookback_
     rebalance on."""
     start = calendar.next_rebalance_session(date(end.year - years, end.month, 1))
     history_start = date(start.year - (lookback_months // 12) - 1, start.month, 1)
-    history = [d.astype(date) for d in calendar.sessions_between(history_start, start - timedelta(days=1))]
-    sessions = [d.astype(date) for d in calendar.sessions_between(start, end)]
+    history = calendar.sessions_between(history_start, start - timedelta(days=1)).tolist()
+    sessions = calendar.sessions_between(start, end).tolist()
     return funded_the_session_before(history, sessions)
 
 

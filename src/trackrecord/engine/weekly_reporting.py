@@ -65,7 +65,7 @@ def last_complete_week(calendar: "ExchangeCalendar", now: datetime) -> Week:
 
 def _last_session(calendar: "ExchangeCalendar", week: Week) -> date | None:
     sessions = calendar.sessions_between(week.first, week.last)
-    return None if not len(sessions) else sessions[-1].astype(date)
+    return None if not len(sessions) else sessions[-1].item()
 
 
 def chosen_week(calendar: "ExchangeCalendar", text: str | None, now: datetime) -> Week:

@@ -44,7 +44,7 @@ class PriceSeries:
 
     @property
     def last_date(self) -> date | None:
-        return self.dates[-1].astype(date) if self.dates.size else None
+        return self.dates[-1].item() if self.dates.size else None
 
     def valuation_price(self, on_or_before: date | None = None) -> tuple[date, float] | None:
         """The raw close (else the adjusted one) of the last bar on or before the date."""
@@ -53,7 +53,7 @@ class PriceSeries:
         if end == 0:
             return None
         raw = self.close[end - 1]
-        return self.dates[end - 1].astype(date), float(raw if np.isfinite(raw) else self.adj_close[end - 1])
+        return self.dates[end - 1].item(), float(raw if np.isfinite(raw) else self.adj_close[end - 1])
 
 
 class PriceSource(Protocol):

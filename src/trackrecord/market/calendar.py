@@ -31,11 +31,11 @@ class ExchangeCalendar:
 
     @property
     def first_session(self) -> date:
-        return self.sessions[0].astype(date)
+        return self.sessions[0].item()
 
     @property
     def last_session(self) -> date:
-        return self.sessions[-1].astype(date)
+        return self.sessions[-1].item()
 
     @cached_property
     def _index(self) -> dict[date, int]:
@@ -45,7 +45,7 @@ class ExchangeCalendar:
 
     @cached_property
     def _session_dates(self) -> list[date]:
-        return self.sessions.astype(date).tolist()
+        return self.sessions.tolist()
 
     @cached_property
     def _close_times(self) -> list[datetime]:
@@ -88,13 +88,13 @@ class ExchangeCalendar:
         index = int(np.searchsorted(self.sessions, self._check(day), side="left")) - 1
         if index < 0:
             raise UserError(f"no {self.code} session before {day}")
-        return self.sessions[index].astype(date)
+        return self.sessions[index].item()
 
     def session_on_or_before(self, day: date) -> date:
         index = int(np.searchsorted(self.sessions, self._check(day), side="right")) - 1
         if index < 0:
             raise UserError(f"no {self.code} session on or before {day}")
-        return self.sessions[index].astype(date)
+        return self.sessions[index].item()
 
     def next_sessions(self, day: date, count: int, include_day: bool = True) -> list[date]:
         """The next ``count`` sessions from ``day`` (inclusive when it is one)."""
@@ -104,7 +104,7 @@ class ExchangeCalendar:
             return self._session_dates[start:start + count]
         side = "left" if include_day else "right"
         index = int(np.searchsorted(self.sessions, self._check(day), side=side))
-        return [s.astype(date) for s in self.sessions[index:index + count]]
+        return self.sessions[index:index + count].tolist()
 
     def rebalance_session(self, day: date) -> date:
         """The first session of the month containing ``day``."""
@@ -135,7 +135,7 @@ class ExchangeCalendar:
         weekdays = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D") + 1)
         weekdays = weekdays[np.is_busday(weekdays)]
         at = np.minimum(np.searchsorted(self.sessions, weekdays), self.sessions.size - 1)
-        return [d.astype(date) for d in weekdays[self.sessions[at] != weekdays]]
+        return weekdays[self.sessions[at] != weekdays].tolist()
 
     def local_close(self, session: date) -> datetime:
         from zoneinfo import ZoneInfo

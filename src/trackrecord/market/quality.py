@@ -259,7 +259,7 @@ def _gap(symbol: str, days: np.ndarray, expected_days: np.ndarray, expected: np.
     longest = int(np.argmax(lengths))
     if lengths[longest] <= max_gap:
         return GateResult("gap", symbol, True, f"{int(missing.sum())} missing sessions, at most {int(lengths.max())} in a row")
-    day = expected[starts[longest]].astype(date)
+    day = expected[starts[longest]].item()
     return GateResult("gap", symbol, False, f"{int(lengths[longest])} sessions in a row without a bar from {day} "
                       f"(prices.max_gap_sessions {max_gap})", day)
 

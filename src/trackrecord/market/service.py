@@ -421,8 +421,8 @@ def benchmark_instruments(settings: "Settings") -> list[Instrument]:
 
 def _against_stored(rows: Sequence[PriceRow], stored: PriceSeries) -> tuple[list[PriceRow], list[BarChange]]:
     """(bars not stored yet, stored bars these rows would change)."""
-    known = {d.astype(date): (None if c != c else float(c), float(a))
-             for d, a, c in zip(stored.dates, stored.adj_close, stored.close)}
+    known = {d: (None if c != c else c, a)
+             for d, a, c in zip(stored.dates.tolist(), stored.adj_close.tolist(), stored.close.tolist())}
     fresh, changed = [], []
     for row in rows:
         old = known.get(row.session_date)

@@ -92,5 +92,5 @@ class SyntheticSource:
             dates, closes = history[instrument.symbol]
             keep = dates >= np.datetime64(start.get(instrument.symbol, date.min), "D")
             rows += [PriceRow(instrument.symbol, d, float(c), float(c))
-                     for d, c in zip(dates[keep].astype(date), closes[keep])]
+                     for d, c in zip(dates[keep].tolist(), closes[keep])]
         return rows

@@ -105,7 +105,7 @@ def _sessions(calendar: "ExchangeCalendar", start: date, end: date) -> Iterable[
     first, last = max(start, calendar.first_session), min(end, calendar.last_session)
     if first > last:
         return []
-    return calendar.sessions_between(first, last).astype(date).tolist()
+    return calendar.sessions_between(first, last).tolist()
 
 
 def runs_between(calendar: "ExchangeCalendar", times: JobTimes, start: datetime, end: datetime) -> list[ScheduledRun]:

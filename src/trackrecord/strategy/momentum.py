@@ -130,7 +130,7 @@ def month_number(day: date | np.datetime64 | str) -> int:
 
 
 def month_start(number: int) -> date:
-    return np.datetime64(number, "M").astype("datetime64[D]").astype(date)
+    return np.datetime64(number, "M").astype("datetime64[D]").item()
 
 
 def prepare_month_ends(histories: Mapping[str, History]) -> MonthEndTable:
@@ -233,8 +233,8 @@ def _select(
         if passes[k]:
             chosen.add(k)
     weight = 1.0 / params.top_n
-    start_dates = table.dates[i, order].astype(date).tolist()
-    end_dates = table.dates[j, order].astype(date).tolist()
+    start_dates = table.dates[i, order].tolist()
+    end_dates = table.dates[j, order].tolist()
     ranks = tuple(
         RankedSymbol(k + 1, s, moms[k], start_dates[k], starts[k], end_dates[k], ends[k],
                      s in held, weight if k in chosen else 0.0, _reason(k, s, chosen, held, passes, params))
