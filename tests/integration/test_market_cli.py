@@ -65,8 +65,13 @@ def test_top_n_override_and_the_json_shape(synthetic: Path, cli) -> None:  # typ
 
 
 def test_rebalance_needs_a_snapshot_or_cash(synthetic: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("--home", synthetic, "cashflow", "add", "--date", "2026-05-29", "--amount", "100000").code == 0
+    before = _json(cli("--home", synthetic, "ledger", "log", "--json"))
     refused = cli("--home", synthetic, "rebalance")
-    assert refused.code == 2 and "--cash" in refused.err and refused.err.count("\n") == 1
+    assert refused.code == 2 and refused.err.count("\n") == 1
+    assert "no account snapshot yet (a deposit is not one): pass --cash AMOUNT" in refused.err
+    assert "`trackrecord snapshot`" in refused.err
+    assert _json(cli("--home", synthetic, "ledger", "log", "--json")) == before
     plan = _json(cli("--home", synthetic, "rebalance", "--cash", "100000", "--json"))
     assert plan["simulated"] is True and [o["side"] for o in plan["orders"]] == ["BUY"] * 3
     assert all(len(o["order_ref"]) <= 40 and o["order_ref"].startswith(plan["plan_id"]) for o in plan["orders"])

@@ -81,7 +81,8 @@ class RecordedPortfolio:
         with reading(self.engine) as conn:
             latest = latest_snapshot(conn, self.account_id)
         if latest is None:
-            raise UserError("no account snapshot yet: pass --cash AMOUNT to plan for an empty account")
+            raise UserError("no account snapshot yet (a deposit is not one): pass --cash AMOUNT to plan for an "
+                            "empty account; a paper or live workspace records one with `trackrecord snapshot`")
         if latest.cash is None:
             raise UserError(f"{latest.source} has no cash figure: pass --cash AMOUNT to plan for an empty account")
         return Portfolio(latest.account_id, latest.nav, latest.cash, latest.positions, latest.source)
