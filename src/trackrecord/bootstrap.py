@@ -107,13 +107,15 @@ def demo_workspace(directory: Path, seed: int, calendar_start: date, now: dateti
     (``engine.demo.OpenDemoWorkspace``): the run context of a simulated broker trading on a
     tape the replay fills as it goes. A block that ends well is signed by one checkpoint."""
 
+    # the synthetic market reaches back as far as the replay's lookback needs (--years 30 did not: a KeyError)
+    market_start = min(calendar_start, date.fromisoformat(PricesConfig().history_start))
     settings = preset_settings(prices_source="synthetic").model_copy(update={
-        "mode": Mode.PAPER, "prices": PricesConfig(source="synthetic", synthetic_seed=seed)})
+        "mode": Mode.PAPER, "prices": PricesConfig(source="synthetic", synthetic_seed=seed,
+                                                   history_start=market_start.isoformat())})
     workspace = create_workspace(directory, settings, now)
     services = connect(workspace)
     try:
-        market_start = date.fromisoformat(settings.prices.history_start)  # the synthetic market's first session
-        calendar = open_calendar(settings.universe.calendar, start=min(calendar_start, market_start))
+        calendar = open_calendar(settings.universe.calendar, start=market_start)
         broker, clock = simulated_broker(services, calendar, PriceTape())
         yield run_context(services, Mode.PAPER, calendar, broker, clock)
         broker.close()

@@ -57,3 +57,22 @@ def test_a_source_that_disagrees_with_the_stored_history_is_refused(cli, demo: P
     assert result.code == 2, result
     assert result.err.count("\n") == 1 and "raw closes disagree" in result.err and "--replace" in result.err
     assert _bars(demo) == before and _events(cli, demo) == events
+
+
+@pytest.mark.slow
+def test_a_demo_longer_than_the_default_market_runs_and_its_next_day_continues_it(  # type: ignore[no-untyped-def]
+        cli, tmp_path: Path, monkeypatch) -> None:
+    """``demo --years 11`` and above (the CLI allows 30) needed bars before the synthetic
+    market's default first session (2015-01-01) and failed with a KeyError traceback: the
+    demo's market now reaches back as far as its lookback needs, and says so in its
+    configuration, so the next day's update produces the same market."""
+    root = tmp_path / "demo"
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-30T18:00:00Z")
+    made = cli("demo", root, "--years", "12", "--seed", "3")
+    assert made.code == 0 and "ledger OK" in made.out, made
+    first = _snapshots(root)[0]["session_date"]
+    assert first < "2014-12-31", first
+    before = _bars(root)
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-12-01T17:00:00Z")
+    assert cli("--home", root, "daily", "--json").code == 0
+    assert [b for b in _bars(root) if b[1] <= before[-1][1]] == [b for b in before], "no stored bar changed"
