@@ -220,7 +220,7 @@ YAHOO_CLOSE_SETTLES_MINUTES = 15
 class PricesConfig(_Strict):
     source: Literal["yahoo", "csv", "synthetic"] = "yahoo"
     csv_dir: str | None = None
-    synthetic_seed: int = 7
+    synthetic_seed: int = Field(7, ge=0, description="the synthetic market's seed (numpy takes no negative one)")
     history_start: str = "2015-01-01"
     max_daily_move: float = Field(0.25, gt=0, description="a bigger one-day move blocks the signal")
     max_gap_sessions: int = Field(3, ge=0, description="missing sessions in a row tolerated")

@@ -122,3 +122,16 @@ def test_config_check_json_answers_every_corpus_file_with_one_document(workspace
     document = json.loads(result.out)
     assert result.code == (0 if document["ok"] else 2) and document["ok"] == sample.name.startswith("ok-")
     assert all(e["file"] == str(workspace / "trackrecord.yaml") and e["expected"] for e in document["errors"])
+
+
+def test_a_negative_synthetic_seed_is_refused_by_name_not_by_numpy(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """numpy's seed is non-negative: a negative one was a ValueError traceback from `prices
+    update` and from `demo --seed -1`, which had already laid out half a workspace."""
+    root = tmp_path / "ws"
+    assert cli("init", root, "--prices", "synthetic").code == 0
+    _edit(root, ("synthetic_seed: 7", "synthetic_seed: -3"))
+    update = cli("--home", root, "prices", "update")
+    assert update.code == 2 and update.err.count("\n") == 1, update
+    assert "'prices.synthetic_seed'" in update.err and "greater than or equal to 0" in update.err
+    demo = cli("demo", tmp_path / "demo", "--years", "1", "--seed", "-1")
+    assert demo.code == 2 and "--seed" in demo.err and not (tmp_path / "demo").exists(), demo

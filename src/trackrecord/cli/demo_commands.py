@@ -14,7 +14,7 @@ def demo(
     ctx: typer.Context,
     directory: Path = typer.Argument(Path("demo"), help="folder of the demo workspace (must not exist yet, or be one a killed demo left)"),
     years: int = typer.Option(3, "--years", min=1, max=30, help="years of sessions to replay"),
-    seed: int = typer.Option(7, "--seed", help="seed of the synthetic market"),
+    seed: int = typer.Option(7, "--seed", min=0, help="seed of the synthetic market"),
 ) -> None:
     """Create a SIMULATED workspace, replay N years of the daily pipeline, show stats, verify."""
     import time
