@@ -23,6 +23,7 @@ from trackrecord.ledger.operations import write_checkpoint
 from trackrecord.ledger.signing import generate_keypair
 from trackrecord.ledger.store import SqlLedger
 from trackrecord.secure_files import ensure_private_file, make_private_folder, write_new_file
+from trackrecord.user_files import make_named_folder
 from trackrecord.workspace import DB_FILE, FOLDERS, Workspace
 
 UNIVERSES = ("uk-sectors", "us-sectors")
@@ -81,7 +82,7 @@ def lay_out_workspace(directory: Path, settings: Settings) -> tuple[Workspace, s
         raise UserError(f"{root} already holds a workspace ({', '.join(existing)} exist): nothing was changed")
     if root.exists() and not root.is_dir():
         raise UserError(f"{root} exists and is not a folder")
-    make_private_folder(root)
+    make_named_folder(root, str(root))
     for folder in FOLDERS:
         make_private_folder(root / folder)
     if settings.prices.source == "csv" and settings.prices.csv_dir == CSV_DIR:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from trackrecord.cli import context
-from trackrecord.user_files import refuse_special_file
+from trackrecord.user_files import refuse_special_file, refuse_unwritable, write_whole
 
 
 def export_bundle(
@@ -20,8 +20,6 @@ def export_bundle(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Write every event, the public key, checkpoints, figures, reports and a manifest to OUT.zip."""
-    import os
-
     from trackrecord.analytics.wording import record_line
     from trackrecord.engine.bundles import export_bundle as build
     from trackrecord.errors import UserError
@@ -33,11 +31,10 @@ def export_bundle(
         raise UserError(f"{out}: folder {out.parent} does not exist")
     refuse_special_file(out, str(out), "the path of a zip file to write (a device or a pipe would be replaced)")
     _refuse_replacing_other_file(out)
+    refuse_unwritable(out, str(out))  # before the bundle signs a checkpoint into the ledger
     services = context.services(ctx)
     bundle = build(services, account, with_statements=not no_statements)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_bytes(bundle.data)
-    os.replace(partial, out)
+    write_whole(out, bundle.data)
     if bundle.warning:
         typer.echo(f"warning: {bundle.warning}", err=True)
     manifest = bundle.manifest

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from trackrecord.dashboard.documents import DashboardDocuments
 from trackrecord.dashboard.pages import PAGES, STATIC, Links, Renderer
-from trackrecord.errors import UserError
+from trackrecord.errors import RuntimeFailure, UserError
 
 if TYPE_CHECKING:
     from trackrecord.services import Services
@@ -48,10 +48,38 @@ def export_site(services: "Services", target: Path, clock: Callable[[], datetime
     """Write the site into ``target`` (a new or empty folder)."""
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise UserError(f"--export {target}: expected a new or empty folder (nothing was written)")
+    created = not target.exists()
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--export {target}: cannot make the folder ({exc.strerror or exc}); nothing was written") \
+            from None
+    try:
+        return _write_site(services, target, clock)
+    except BaseException as exc:  # a failure or Ctrl-C leaves no half-written site
+        if created:
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            _empty(target)
+        if isinstance(exc, OSError):
+            raise RuntimeFailure(f"--export {target}: could not write the site ({exc.strerror or exc}); "
+                                 "nothing was kept") from None
+        raise
+
+
+def _empty(folder: Path) -> None:
+    """The folder as it was found: empty (``export_site`` takes no other)."""
+    for path in folder.iterdir():
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def _write_site(services: "Services", target: Path, clock: Callable[[], datetime]) -> ExportedSite:
     docs = DashboardDocuments(services, clock)
     head_seq, head_hash = docs.head()
     renderer = Renderer(docs, Links(exported=True))
-    target.mkdir(parents=True, exist_ok=True)
     shutil.copytree(STATIC, target / "static")
     for name, _ in PAGES:
         extra = {"verify": True} if name == "ledger" else {}

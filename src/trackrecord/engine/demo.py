@@ -13,7 +13,7 @@ from typing import Callable, ContextManager
 from trackrecord.engine.context import RunContext
 from trackrecord.engine.replay import ReplayResult, bars_by_session, load_history, replay, replay_window
 from trackrecord.market.synthetic import generate_synthetic_history
-from trackrecord.secure_files import make_private_folder
+from trackrecord.user_files import make_named_folder
 
 INITIAL_DEPOSIT = Decimal(100_000)
 LATER_DEPOSIT = Decimal(25_000)
@@ -79,7 +79,7 @@ def _mark_unfinished(directory: Path) -> Path | None:
     root = directory.expanduser().resolve()
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         return None
-    make_private_folder(root)
+    make_named_folder(root, str(root))
     marker = root / UNFINISHED_MARKER
     marker.write_text("a `trackrecord demo` is writing this folder; a rerun replaces it if this file is left\n")
     return marker

@@ -28,7 +28,7 @@ from trackrecord.market.store import raw_closes
 from trackrecord.analytics.periods import Period
 from trackrecord.reports.inputs import FrozenInputs, aligned_benchmark, inputs_payload, settings_json
 from trackrecord.reports.record import report_head
-from trackrecord.user_files import refuse_special_file
+from trackrecord.user_files import refuse_special_file, refuse_unwritable, write_whole
 
 if TYPE_CHECKING:
     from trackrecord.services import Services
@@ -79,7 +79,7 @@ def make_monthly_report(services: "Services", period_text: str, account_id: str 
     head_seq, head_hash = report_head(events)
     content = build_monthly_content(events, account, period.month, head_seq)
     pdf = monthly_pdf(content)
-    write_atomically(path, pdf)
+    write_whole(path, pdf)
     digest = hashlib.sha256(pdf).hexdigest()
     recorded = record_generated(services, events, path, {
         "kind": "monthly", "period": period.month, "account_id": account, "head_seq": head_seq,
@@ -102,6 +102,7 @@ def check_destination(path: Path, shown: object) -> None:
     if path.is_dir():
         raise UserError(f"--out {shown}: is a folder; give the PDF's file name")
     refuse_special_file(path, f"--out {shown}", "the PDF's file name (a device or a pipe would be replaced)")
+    refuse_unwritable(path, f"--out {shown}")
 
 
 def default_path(services: "Services", period: Period, account_id: str | None) -> Path:
@@ -151,12 +152,6 @@ def _model_inputs(services: "Services", inputs: PerformanceInputs, last: date,
     closes = {(symbol, day.isoformat()): close for symbol, by_date in found.closes.items()
               for day, close in by_date.items()}
     return closes, found.unavailable
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_bytes(data)
-    temporary.replace(path)
 
 
 def _fill_closes(services: "Services", fills: Any, last: date) -> dict[tuple[str, str], float]:

@@ -19,13 +19,13 @@ from trackrecord.engine.reporting import (
     freeze_report_inputs,
     rebuild_and_compare,
     record_generated,
-    write_atomically,
 )
 from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.backtest_mark import backtest_of, chain_backtest_section, last_session_of
 from trackrecord.reports.record import report_head
 from trackrecord.reports.weekly import Week
+from trackrecord.user_files import write_whole
 
 if TYPE_CHECKING:
     from trackrecord.market.calendar import ExchangeCalendar
@@ -94,7 +94,7 @@ def make_weekly_report(services: "Services", calendar: "ExchangeCalendar", week:
     next_rebalance = next_rebalance_after(calendar, week, events)
     content = build_weekly_content(events, account, week, head_seq, next_rebalance)
     pdf = weekly_pdf(content)
-    write_atomically(path, pdf)
+    write_whole(path, pdf)
     digest = hashlib.sha256(pdf).hexdigest()
     recorded = record_generated(services, events, path, {
         "kind": "weekly", "period": week.label, "account_id": account, "head_seq": head_seq,
