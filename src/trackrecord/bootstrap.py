@@ -34,6 +34,8 @@ NOW_ENV = "TRACKRECORD_NOW"
 if TYPE_CHECKING:
     from typing import Sequence
 
+    from sqlalchemy.engine import Engine
+
     from trackrecord.brokers.base import Broker
     from trackrecord.brokers.ibkr import IbkrBroker
     from trackrecord.brokers.ibkr.marks import Closes
@@ -46,15 +48,22 @@ if TYPE_CHECKING:
     from trackrecord.ops.jobs import JobEnv
 
 
-def connect(workspace: Workspace, clock: "Clock | None" = None, durable: bool = True) -> Services:
+def connect(workspace: Workspace, clock: "Clock | None" = None, durable: bool = True,
+            creating: bool = False) -> Services:
     """Open the workspace's database (migrating it to the head revision) and ledger.
     ``durable=False`` (no sync on commit: a backtest's speed) is a ``SafetyRefusal`` for
     any workspace whose ledger is not marked as a backtest: a live or paper record is
-    always written ``synchronous=FULL``."""
+    always written ``synchronous=FULL``. Only ``init`` (``creating``) opens a database
+    without a ledger: for any other command a missing or empty one is refused before it is
+    touched, where it used to be created afresh and the record silently started again."""
     if not durable:
         _require_backtest(workspace)
+    if not creating:
+        _require_database_file(workspace)
     engine = create_db_engine(workspace.database_url, durable=durable)
     try:
+        if not creating:
+            _require_ledger(workspace, engine)
         migrate(engine)
     except Exception as exc:  # a server that is down or refuses us is a run-time failure
         from sqlalchemy.exc import DatabaseError
@@ -65,6 +74,26 @@ def connect(workspace: Workspace, clock: "Clock | None" = None, durable: bool = 
     # durable=False is the replay's own connection (a backtest's alone): the one writer its records come from
     ledger = SqlLedger(engine, workspace.writer_lock_path, clock or utc_now, replay=not durable)
     return Services(workspace, engine, ledger)
+
+
+def _require_database_file(workspace: Workspace) -> None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(workspace.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+        raise UserError(f"the database {url.database} is missing: {_NO_LEDGER_FIX.format(root=workspace.root)}")
+
+
+def _require_ledger(workspace: Workspace, engine: "Engine") -> None:
+    from sqlalchemy import inspect
+
+    if not inspect(engine).has_table("events"):
+        where = engine.url.render_as_string(hide_password=True)
+        raise UserError(f"the database {where} holds no ledger: {_NO_LEDGER_FIX.format(root=workspace.root)}")
+
+
+_NO_LEDGER_FIX = ("this workspace's record is not there (deleted, replaced, or an init that did not finish); restore "
+                  "the database from a backup, or remove {root} and run `trackrecord init` again; nothing was written")
 
 
 def is_backtest_workspace(workspace: Workspace) -> bool:
@@ -93,7 +122,7 @@ def create_workspace(directory: Path, settings: "Settings", now: datetime,
     ``backtest``: what a backtest replays, recorded in ``workspace.created`` (a BACKTEST record)."""
 
     workspace, public_key = lay_out_workspace(directory, settings)
-    services = connect(workspace, clock=lambda: now)
+    services = connect(workspace, clock=lambda: now, creating=True)
     try:
         record_creation(services.ledger, workspace, public_key, backtest)
     finally:

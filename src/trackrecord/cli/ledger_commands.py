@@ -60,7 +60,10 @@ def ledger_checkpoint(ctx: typer.Context, as_json: bool = typer.Option(False, "-
     from trackrecord.ledger.operations import checkpoint
 
     services = context.services(ctx)
-    event = checkpoint(services.ledger, services.workspace.private_key_path)
+    try:
+        event = checkpoint(services.ledger, services.workspace.private_key_path)
+    except SigningKeyError as exc:
+        raise UserError(f"cannot sign the checkpoint: {exc}; nothing was written") from None
     data = json.loads(event.payload)
     if as_json:
         context.print_json({"seq": event.seq, **data})
