@@ -19,7 +19,7 @@ from trackrecord.engine.planning import BrokerPortfolio, CashPortfolio, Recorded
 from trackrecord.engine.pricebook import PriceBook
 from trackrecord.errors import RuntimeFailure, SafetyRefusal, UserError
 from trackrecord.ledger.backtest_mark import is_backtest
-from trackrecord.ledger.db import create_db_engine, create_read_only_engine, migrate
+from trackrecord.ledger.db import create_db_engine, create_read_only_engine, has_ledger, migrate
 from trackrecord.ledger.operations import checkpoint
 from trackrecord.ledger.store import SqlLedger, utc_now
 from trackrecord.market.calendar import open_calendar
@@ -33,8 +33,6 @@ NOW_ENV = "TRACKRECORD_NOW"
 
 if TYPE_CHECKING:
     from typing import Sequence
-
-    from sqlalchemy.engine import Engine
 
     from trackrecord.brokers.base import Broker
     from trackrecord.brokers.ibkr import IbkrBroker
@@ -53,17 +51,19 @@ def connect(workspace: Workspace, clock: "Clock | None" = None, durable: bool = 
     """Open the workspace's database (migrating it to the head revision) and ledger.
     ``durable=False`` (no sync on commit: a backtest's speed) is a ``SafetyRefusal`` for
     any workspace whose ledger is not marked as a backtest: a live or paper record is
-    always written ``synchronous=FULL``. Only ``init`` (``creating``) opens a database
-    without a ledger: for any other command a missing or empty one is refused before it is
-    touched, where it used to be created afresh and the record silently started again."""
+    always written ``synchronous=FULL``. The workspace's own ``trackrecord.db`` is made by
+    ``init`` alone (``creating``): missing or without a ledger it is refused, where it used
+    to be made afresh and the record silently began again. A ``database.url`` the trader
+    set is a database to move to: its tables are made on first use."""
     if not durable:
         _require_backtest(workspace)
-    if not creating:
-        _require_database_file(workspace)
+    own = workspace.settings.database.url is None  # the workspace's trackrecord.db, which init makes
+    if own and not creating:
+        _require_own_database(workspace)
     engine = create_db_engine(workspace.database_url, durable=durable)
     try:
-        if not creating:
-            _require_ledger(workspace, engine)
+        if own and not creating and not has_ledger(engine):
+            raise UserError(f"the database {workspace.root / DB_FILE} holds no ledger: {_no_ledger_fix(workspace)}")
         migrate(engine)
     except Exception as exc:  # a server that is down or refuses us is a run-time failure
         from sqlalchemy.exc import DatabaseError
@@ -76,24 +76,14 @@ def connect(workspace: Workspace, clock: "Clock | None" = None, durable: bool = 
     return Services(workspace, engine, ledger)
 
 
-def _require_database_file(workspace: Workspace) -> None:
-    from sqlalchemy.engine import make_url
-
-    url = make_url(workspace.database_url)
-    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
-        raise UserError(f"the database {url.database} is missing: {_NO_LEDGER_FIX.format(root=workspace.root)}")
+def _require_own_database(workspace: Workspace) -> None:
+    if workspace.settings.database.url is None and not (workspace.root / DB_FILE).is_file():
+        raise UserError(f"the database {workspace.root / DB_FILE} is missing: {_no_ledger_fix(workspace)}")
 
 
-def _require_ledger(workspace: Workspace, engine: "Engine") -> None:
-    from sqlalchemy import inspect
-
-    if not inspect(engine).has_table("events"):
-        where = engine.url.render_as_string(hide_password=True)
-        raise UserError(f"the database {where} holds no ledger: {_NO_LEDGER_FIX.format(root=workspace.root)}")
-
-
-_NO_LEDGER_FIX = ("this workspace's record is not there (deleted, replaced, or an init that did not finish); restore "
-                  "the database from a backup, or remove {root} and run `trackrecord init` again; nothing was written")
+def _no_ledger_fix(workspace: Workspace) -> str:
+    return ("this workspace's record is not there (deleted, replaced, or an init that did not finish); restore the "
+            f"database from a backup, or remove {workspace.root} and run `trackrecord init` again; nothing was written")
 
 
 def is_backtest_workspace(workspace: Workspace) -> bool:

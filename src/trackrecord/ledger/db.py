@@ -145,3 +145,10 @@ def sqlite_schema(engine: "Engine") -> list[tuple[str, str, str, str | None]]:
         rows = conn.connection.driver_connection.execute(
             "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY rowid").fetchall()
     return [tuple(row) for row in rows]
+
+
+def has_ledger(engine: "Engine") -> bool:
+    """Whether the database holds the ledger's tables (before ``migrate`` would make them)."""
+    from sqlalchemy import inspect
+
+    return inspect(engine).has_table("events")
