@@ -77,7 +77,7 @@ def connect(workspace: Workspace, clock: "Clock | None" = None, durable: bool = 
 
 
 def _require_own_database(workspace: Workspace) -> None:
-    if workspace.settings.database.url is None and not (workspace.root / DB_FILE).is_file():
+    if not (workspace.root / DB_FILE).is_file():
         raise UserError(f"the database {workspace.root / DB_FILE} is missing: {_no_ledger_fix(workspace)}")
 
 
