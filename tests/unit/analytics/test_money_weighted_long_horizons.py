@@ -121,6 +121,7 @@ FLOWS = st.lists(st.tuples(st.floats(0.01, 0.99), st.floats(-5e4, 5e4)), max_siz
 @example(span=40, step=1, drift=-0.5, flows_at=[(0.5, -378.0), (0.99, 379.0)])  # -99.99996 % a year for 40 years
 @example(span=60, step=1, drift=-0.5, flows_at=[(0.5, -1243.0), (0.99, 1244.0)])  # the oracle's own overflow
 @example(span=100, step=1, drift=-0.5, flows_at=[(0.25, 1336.0)])  # the old figure -98.6 %: its NPV is not nil
+@example(span=40, step=1, drift=-0.5, flows_at=[(0.5, -4190.0), (0.99, 4190.0)])  # the only root at the bracket's end
 @example(span=25, step=29, drift=-2.220446049250313e-16,  # +337.7 % a year: the two solvers one float step apart
          flows_at=[(0.3975547028039109, 10.0), (0.06360763368234183, -45981.85809311348),
                    (0.1978376007913915, 46951.80378500145)])
@@ -137,5 +138,7 @@ def test_the_figure_is_the_old_one_unless_the_old_one_was_the_false_root(span: i
         assert new is None
     elif _is_root(dates, navs, flows, old):  # the same figure, to the solvers' stopping step (1e-14 of the rate)
         assert new == pytest.approx(old, rel=2e-14, abs=1e-15)
+    elif new is None:  # no root inside the bracket: the old figure is its lower end (-1 + 1e-9), not a rate
+        assert old < -0.99999999, old
     else:  # the old solver stopped where the NPV is not nil (inf - inf near -100 %, or a bracket it lost)
-        assert new is not None and _is_root(dates, navs, flows, new)
+        assert _is_root(dates, navs, flows, new)
