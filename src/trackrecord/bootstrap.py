@@ -57,12 +57,13 @@ def connect(workspace: Workspace, clock: "Clock | None" = None, durable: bool = 
     set is a database to move to: its tables are made on first use."""
     if not durable:
         _require_backtest(workspace)
-    own = workspace.settings.database.url is None  # the workspace's trackrecord.db, which init makes
-    if own and not creating:
+    # the workspace's own trackrecord.db, which init makes, must be there and hold the ledger
+    check_own = workspace.settings.database.url is None and not creating
+    if check_own:
         _require_own_database(workspace)
     engine = create_db_engine(workspace.database_url, durable=durable)
     try:
-        if own and not creating and not has_ledger(engine):
+        if check_own and not has_ledger(engine):
             raise UserError(f"the database {workspace.root / DB_FILE} holds no ledger: {_no_ledger_fix(workspace)}")
         migrate(engine)
     except Exception as exc:  # a server that is down or refuses us is a run-time failure
