@@ -85,3 +85,46 @@ def test_a_month_after_a_month_without_snapshot_says_where_its_return_starts(cli
     assert "No snapshot between 2026-04-30 and this month: the month's figures run from the snapshot of 2026-04-30." in june
     assert cli("--home", workspace, "report", "2026-04").code == 0
     assert "No snapshot between" not in _text(workspace / "reports" / "monthly" / "2026-04.pdf")
+
+
+def _change_rules(home: Path, **values: str) -> None:
+    path = home / "trackrecord.yaml"
+    text = path.read_text()
+    for key, value in values.items():
+        lines = [line for line in text.splitlines() if line.startswith(f"  {key}: ")]
+        assert len(lines) == 1, key
+        text = text.replace(lines[0], f"  {key}: {value}")
+    path.write_text(text)
+
+
+def test_a_month_is_described_by_the_rules_it_traded_under_not_todays(cli, demo: Path,  # type: ignore[no-untyped-def]
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trader moves from 12-1 top 3 to 6-1 top 2 for November: October's report keeps
+    saying 12-1 top 3 (its trades' rules), November's says 6-1 top 2 and that they changed."""
+    _change_rules(demo, lookback_months="6", top_n="2", max_position_weight="0.55")
+    assert cli("--home", demo, "report", "2026-10").code == 0
+    october = _text(demo / "reports" / "monthly" / "2026-10.pdf")
+    assert "Sector momentum 12-1" in october and "the top 3 are held" in october, october[:900]
+    assert "changed" not in october[:1200] and "configured rules" not in october
+    assert cli("--home", demo, "execute").code == 0  # 2026-11-02, the month's first session, before the close
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-02T18:00:00Z")
+    assert cli("--home", demo, "daily").code == 0
+    made = cli("--home", demo, "report", "2026-11", "--json")
+    assert made.code == 0, made
+    november = _text(demo / "reports" / "monthly" / "2026-11.pdf")
+    assert "Sector momentum 6-1" in november and "the top 2 are held" in november, november[:1200]
+    assert ("The rules changed during the record: from the rebalance of 2026-11-02, a 6-month lookback (was a "
+            "12-month lookback) and top 2 held (was top 3 held).") in november, november[:1500]
+    again = cli("--home", demo, "report", "2026-10")
+    assert again.code == 0 and "Sector momentum 12-1" in _text(demo / "reports" / "monthly" / "2026-10.pdf")
+    verified = cli("--home", demo, "report", "verify", str(demo / "reports" / "monthly" / "2026-11.pdf"))
+    assert verified.code == 0, verified
+
+
+def test_a_report_before_any_rebalance_says_its_rules_are_the_configured_ones(cli, workspace: Path,  # type: ignore[no-untyped-def]
+                                                                             tmp_path: Path) -> None:
+    (tmp_path / "navs.csv").write_text("date,nav\n2026-03-31,100000\n2026-04-30,101000\n")
+    assert cli("--home", workspace, "import", "snapshots", tmp_path / "navs.csv").code == 0
+    assert cli("--home", workspace, "report", "2026-04").code == 0
+    text = _text(workspace / "reports" / "monthly" / "2026-04.pdf")
+    assert "These are the configured rules: no rebalance has been planned yet." in text

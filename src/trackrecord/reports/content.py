@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Sequence
 
 from trackrecord.analytics.attribution import Attribution, PeriodAttribution, combine
 from trackrecord.analytics.metrics import period_returns
@@ -34,6 +34,7 @@ from trackrecord.ledger.cashflows import list_cashflows
 from trackrecord.ledger.backtest_mark import opens_a_backtest
 from trackrecord.reports.annotations import AnnotationRow, MonthCommentary, annotation_rows, month_commentary
 from trackrecord.reports.record import RebuiltRecord
+from trackrecord.reports.rules import RulesInForce, StrategyRules, rules_in_force
 
 NO_RETURN_YET = "no return yet: the period holds only the record's base snapshot"
 
@@ -205,7 +206,7 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
         account=account, period=period, label=label,
         base_currency=inputs.base_currency, inception=base, head_seq=seq, head_hash=head_hash,
         genesis_hash=record.events[0].hash,
-        key_fingerprint=key_fingerprint(record.public_key()), strategy=strategy_text(record.settings),
+        key_fingerprint=key_fingerprint(record.public_key()), strategy=strategy_text(_rules_of(record, period), record.settings.universe),
         benchmark_label=benchmark_label(inception.get("benchmark_name")), frequency=inception.get("frequency", "daily"),
         under_a_year=under_a_year, figures=figure_rows(month, ytd, inception, under_a_year),
         drawdown_line=drawdown_line(inception), track_record_line=track_record_line(inception, under_a_year),
@@ -223,6 +224,11 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
         ends_early=_sessions_after(record, inputs.dates[last], period.last),
         month_base=_stale_month_base(record, month, period),
     )
+
+
+def _rules_of(record: RebuiltRecord, period: Period) -> RulesInForce:
+    return rules_in_force(record.events, record.account_id, StrategyRules.of_settings(record.settings.strategy),
+                          period.last)
 
 
 def _stale_month_base(record: RebuiltRecord, month: dict[str, Any], period: Period) -> date | None:
@@ -352,12 +358,13 @@ def key_fingerprint(public_key: str | None) -> str:
     return fingerprint(public_key) if public_key else "no signing key recorded"
 
 
-def strategy_text(settings: Any) -> str:
-    s, universe = settings.strategy, settings.universe
+def strategy_text(in_force: RulesInForce, universe: Any) -> str:
+    """The rules the month traded under (``reports.rules``), and each change of them the record saw."""
+    s = in_force.rules
     symbols = ", ".join(i.symbol for i in universe.instruments)
     skip = f", skipping the last {s.skip_months} month" + ("s" if s.skip_months != 1 else "") if s.skip_months else ""
     floor = f"; only a positive momentum above {s.min_momentum:.0%} is held" if s.min_momentum is not None else ""
-    return (
+    text = (
         f"Sector momentum {s.lookback_months}-{s.skip_months} on the {universe.name} universe ({symbols}), "
         f"traded on {universe.calendar}. On the first session of each month the instruments are ranked by their "
         f"total return over the {s.lookback_months} months{skip}; the top {s.top_n} are held at equal weight, a "
@@ -365,6 +372,16 @@ def strategy_text(settings: Any) -> str:
         f"{_drift(s.drift_band)}, {s.cash_buffer:.0%} is kept in cash, orders are "
         f"{'market-on-close' if s.order_type == 'MOC' else 'market'} orders, whole shares only."
     )
+    if not in_force.recorded:
+        return text + " These are the configured rules: no rebalance has been planned yet."
+    if in_force.changes:
+        text += " The rules changed during the record: " + "; ".join(
+            f"from the rebalance of {day.isoformat()}, {_and(changed)}" for day, changed in in_force.changes) + "."
+    return text
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _drift(band: float) -> str:
