@@ -21,6 +21,7 @@ from trackrecord.ledger import cashflows as ledger_flows
 from trackrecord.ledger import imports
 from trackrecord.ledger import queries
 from trackrecord.ledger.imports import ImportReport, ParsedImport
+from trackrecord.ledger.store import record_currency, refuse_another_currency
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -89,6 +90,7 @@ def record_cashflow(ledger: "SqlLedger", engine: "Engine", settings: "Settings",
     if flow.amount < 0 and account == simulated_account(settings) and paper_cash is not None:
         refuse_overdraft(flow, settings, paper_cash())
     with ledger.writer() as writer:
+        refuse_another_currency(account, settings.account.base_currency, record_currency(writer.conn, account))
         if account == simulated_account(settings):
             refuse_rewriting_valuations(writer.conn, account, flow.flow_date, "record")
         if not request.again:
@@ -157,7 +159,11 @@ def record_imported_cashflows(ledger: "SqlLedger", parsed: ParsedImport, setting
     In paper mode (given ``paper_cash``: the simulated account's cash once it has booked every
     recorded flow), a new withdrawal of the simulated account that would take more than its
     cash then is refused as ``cashflow add`` refuses it (``UserError`` naming the file and
-    line): nothing of the file is written."""
+    line): nothing of the file is written. Refused as well when the record of an account a
+    flow is for is in another base currency than the configured one."""
+    with queries.reading(ledger.engine) as conn:
+        for owner in sorted({p.get("account_id") or default_account or "" for p in parsed.cashflows} - {""}):
+            refuse_another_currency(owner, settings.account.base_currency, record_currency(conn, owner))
     account = simulated_account(settings)
     if account is not None:
         with queries.reading(ledger.engine) as conn:

@@ -1,0 +1,84 @@
+"""A record has one base currency. A trader who edits `account.base_currency` in a paper
+workspace with a GBP record (and adds a GBP rate, as `config check` asks) used to get a
+snapshot valued in USD with an invented negative cash, a rebalance planned to sell what
+the relabelled NAV made look overweight, and a record `stats` refused from then on (the
+ledger cannot forget the snapshot). Every command that would record for that account now
+refuses first, exit 2, nothing written; the record stays readable; set back, all works."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.integration.demo_support import copy_demo, make_demo
+
+NOW = "2026-11-02T12:00:00Z"  # Monday, the month's first session, before the close
+EVENING = "2026-11-02T18:00:00Z"
+REFUSAL = ("error: account SIM0001's record is in GBP, not in USD (account.base_currency): one record has one "
+           "base currency; set account.base_currency back to GBP in trackrecord.yaml")
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_demo(tmp_path_factory, "record-currency", NOW, 3)
+
+
+@pytest.fixture
+def demo(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return copy_demo(demo_template, tmp_path, monkeypatch, NOW)
+
+
+def _head(home: Path) -> int:
+    with sqlite3.connect(home / "trackrecord.db") as conn:
+        return int(conn.execute("SELECT MAX(seq) FROM events").fetchone()[0])
+
+
+def _set_currency(home: Path, currency: str, fx: str) -> None:
+    path = home / "trackrecord.yaml"
+    lines = path.read_text().splitlines()
+    lines = [f'  base_currency: "{currency}"' + line[line.index("  #"):] if line.startswith("  base_currency: ")
+             else f"  fx_rates: {fx}" + line[line.index("  #"):] if line.startswith("  fx_rates: ") else line
+             for line in lines]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_every_recording_command_refuses_a_changed_base_currency_and_writes_nothing(  # type: ignore[no-untyped-def]
+        cli, demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_currency(demo, "USD", "{GBP: '1.27'}")
+    assert cli("--home", demo, "config", "check").code == 0
+    (tmp_path / "flows.csv").write_text("date,amount\n2026-10-30,500\n")
+    (tmp_path / "navs.csv").write_text("date,nav\n2026-10-30,300000\n")
+    head = _head(demo)
+    steps = [("rebalance",), ("execute",), ("cashflow", "add", "--amount", "100", "--date", "2026-10-30"),
+             ("import", "cashflows", tmp_path / "flows.csv"), ("import", "snapshots", tmp_path / "navs.csv"),
+             ("snapshot",), ("pull",)]
+    for step in steps:
+        result = cli("--home", demo, *step)
+        assert result.code == 2 and result.err.startswith(REFUSAL) and result.err.count("\n") == 1, (step, result)
+    monkeypatch.setenv("TRACKRECORD_NOW", EVENING)
+    daily = cli("--home", demo, "daily")
+    assert daily.code == 2 and daily.err.startswith(REFUSAL), daily
+    assert _head(demo) == head  # nothing written, the day's prices included
+    job = cli("--home", demo, "run-job", "close")  # the scheduler's job records what it can (the prices) and fails
+    assert job.code != 0 and REFUSAL[len("error: "):] in job.err, job
+    with sqlite3.connect(demo / "trackrecord.db") as conn:
+        kinds = [kind for (kind,) in conn.execute("SELECT kind FROM events WHERE seq > ? ORDER BY seq", (head,))]
+    assert "snapshot.recorded" not in kinds and "job.finished" in kinds, kinds
+    stats = cli("--home", demo, "stats", "--json")
+    assert stats.code == 0 and '"base_currency": "GBP"' in stats.out, stats
+    assert cli("--home", demo, "verify").code == 0
+
+
+def test_set_back_to_the_record_currency_the_day_goes_on(cli, demo: Path,  # type: ignore[no-untyped-def]
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_currency(demo, "USD", "{GBP: '1.27'}")
+    assert cli("--home", demo, "execute").code == 2
+    _set_currency(demo, "GBP", "{}")
+    assert cli("--home", demo, "execute").code == 0
+    monkeypatch.setenv("TRACKRECORD_NOW", EVENING)
+    daily = cli("--home", demo, "daily")
+    assert daily.code == 0 and "snapshot written" in daily.out, daily
+    stats = cli("--home", demo, "stats", "--json")
+    assert stats.code == 0 and '"base_currency": "GBP"' in stats.out, stats
