@@ -217,9 +217,12 @@ def record_snapshot(writer: "Writer", broker: Broker, as_of: datetime, session_d
     stale = stale_marks(snapshot, session_date, undated_is_stale=mode is not Mode.LIVE)
     if stale and mode is not Mode.LIVE:
         named = ", ".join(f"{symbol} {day or 'without a price'}" for symbol, day in stale)
+        unpriced = [symbol for symbol, day in stale if day is None]
+        fix = "" if not unpriced else (f"; a held instrument without any stored price must be in universe.instruments "
+                                       f"of trackrecord.yaml until it is sold: is {', '.join(unpriced)} still there?")
         raise StaleSnapshot(f"snapshot of {snapshot.account_id} for {session_date} refused: marks older than the "
                             f"session ({named}); store the session's prices first (`trackrecord prices update` "
-                            "or `prices import`)")
+                            f"or `prices import`){fix}")
     payload = snapshot_payload(snapshot, simulated, mode.value)
     if stale:
         payload["stale_marks"] = [{"symbol": s, "price_date": d} for s, d in stale]

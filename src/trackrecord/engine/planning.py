@@ -327,6 +327,7 @@ class Planner:
         if isinstance(outcome, NoPlan):
             return outcome
         weights = {s: Decimal(repr(w)) for s, w in outcome.signal.target_weights.items()}
+        _refuse_held_outside_universe(portfolio, {i.symbol for i in self.settings.universe.instruments})
         prices = self.prices({*portfolio.positions, *weights}, session)
         try:
             plan = plan_rebalance(portfolio.account_id, session, dict(portfolio.positions), portfolio.cash, prices,
@@ -334,6 +335,17 @@ class Planner:
         except PlanError as exc:
             raise UserError(f"cannot plan the rebalance of {session}: {exc}") from None
         return SessionPlan(plan, outcome, portfolio)
+
+
+def _refuse_held_outside_universe(portfolio: Portfolio, universe: Collection[str]) -> None:
+    """A held instrument must stay in the universe until it is sold: the plan needs its
+    price (stored only for the universe) to value the account and to sell it."""
+    outside = sorted(s for s, quantity in portfolio.positions.items() if quantity and s not in universe)
+    if outside:
+        held = ", ".join(f"{s} ({portfolio.positions[s]:f} shares)" for s in outside)
+        raise UserError(f"{portfolio.account_id} holds {held}, not in universe.instruments of trackrecord.yaml: "
+                        "a held instrument stays in the universe until it is sold (the rebalance needs its "
+                        "price to value and sell it); put it back")
 
 
 def with_signal_seq(planned: SessionPlan, seq: int) -> SessionPlan:

@@ -1,12 +1,19 @@
-"""A record has one base currency. A trader who edits `account.base_currency` in a paper
+"""trackrecord.yaml edited in the middle of a record, as a trader does.
+
+A record has one base currency. A trader who edits `account.base_currency` in a paper
 workspace with a GBP record (and adds a GBP rate, as `config check` asks) used to get a
 snapshot valued in USD with an invented negative cash, a rebalance planned to sell what
 the relabelled NAV made look overweight, and a record `stats` refused from then on (the
 ledger cannot forget the snapshot). Every command that would record for that account now
-refuses first, exit 2, nothing written; the record stays readable; set back, all works."""
+refuses first, exit 2, nothing written; the record stays readable; set back, all works.
+
+A held instrument removed from the universe used to be "no price for SXLB: run prices
+update" (which never fetches it again): the rebalance and the snapshot now say it must stay
+in the universe until it is sold."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -82,3 +89,30 @@ def test_set_back_to_the_record_currency_the_day_goes_on(cli, demo: Path,  # typ
     assert daily.code == 0 and "snapshot written" in daily.out, daily
     stats = cli("--home", demo, "stats", "--json")
     assert stats.code == 0 and '"base_currency": "GBP"' in stats.out, stats
+
+
+def _drop_instrument(home: Path, symbol: str) -> None:
+    path = home / "trackrecord.yaml"
+    path.write_text("".join(line for line in path.read_text().splitlines(keepends=True)
+                            if f'"symbol": "{symbol}"' not in line))
+
+
+def _held(home: Path) -> str:
+    with sqlite3.connect(home / "trackrecord.db") as conn:
+        positions = conn.execute("SELECT positions FROM snapshots ORDER BY session_date DESC LIMIT 1").fetchone()[0]
+    return json.loads(positions)[0]["symbol"]
+
+
+def test_a_held_instrument_dropped_from_the_universe_is_named_not_sent_to_prices_update(  # type: ignore[no-untyped-def]
+        cli, demo: Path) -> None:
+    held = _held(demo)
+    _drop_instrument(demo, held)
+    head = _head(demo)
+    for step in (("rebalance",), ("execute",)):
+        result = cli("--home", demo, *step)
+        assert result.code == 2, (step, result)
+        assert f"SIM0001 holds {held} (" in result.err and "not in universe.instruments" in result.err, result
+        assert "put it back" in result.err and "prices update" not in result.err, result
+    snapshot = cli("--home", demo, "snapshot")
+    assert snapshot.code == 2 and f"is {held} still there?" in snapshot.err, snapshot
+    assert _head(demo) == head
