@@ -177,7 +177,7 @@ def backtest_history(settings: "Settings", workspace_root: Path, calendar: "Exch
     workspace's configured source; every instrument from ``since`` to ``end``."""
     from trackrecord.engine.backtest import PriceHistory
     from trackrecord.market.csv_source import CsvFolderSource
-    from trackrecord.market.service import benchmark_instruments, build_price_source, fetch_bars
+    from trackrecord.market.service import benchmark_instruments, build_price_source, fetch_bars, last_completed_session
 
     if prices_dir is not None:
         folder = prices_dir.expanduser().resolve()
@@ -191,6 +191,8 @@ def backtest_history(settings: "Settings", workspace_root: Path, calendar: "Exch
         source = build_price_source(settings.model_copy(update={"prices": chosen}), workspace_root, calendar)
         location = str(getattr(source, "folder", "")) or (str(chosen.synthetic_seed) if chosen.source == "synthetic"
                                                           else chosen.source)
+    if source.simulated:  # a synthetic market would draw sessions still to come: history ends at the last close
+        end = min(end, last_completed_session(calendar, wall_clock()))
     benchmark = benchmark_instruments(settings)
     instruments = [*settings.universe.domain_instruments(), *benchmark]
     rows = fetch_bars(source, instruments, {i.symbol: since for i in instruments}, end, "backtest")

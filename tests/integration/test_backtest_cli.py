@@ -152,6 +152,20 @@ def test_synthetic_provider_backtest_is_labelled_simulated(cli, home: Path) -> N
     assert "+0.00%" not in text and "n/a" in text
 
 
+def test_a_synthetic_backtest_ends_at_the_last_close_not_in_a_drawn_future(  # type: ignore[no-untyped-def]
+        cli, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The synthetic market draws any session asked for: a backtest `--to 2030-01-01` showed
+    three years that have not happened. Its history ends at the last completed session."""
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-06-17T15:00:00Z")  # a Wednesday, before the New York close
+    result = cli("--home", home, "backtest", "--from", "2026-01-01", "--to", "2030-01-01", "--provider", "synthetic",
+                 "--json")
+    assert result.code == 0, result
+    document = json.loads(result.out)
+    assert document["to"] == "2026-06-16"
+    assert document["notes"] == ["--to 2030-01-01 is after the price history's last session (2026-06-16): "
+                                 "the backtest ends there"]
+
+
 @pytest.mark.parametrize("arguments, message", [
     (("--from", "2024-13-01", "--to", "2024-04-30"), "--from '2024-13-01': expected a date YYYY-MM-DD"),
     (("--from", "2024-05-01", "--to", "2024-04-30"), "--from 2024-05-01 is after --to 2024-04-30"),
