@@ -122,12 +122,12 @@ def run(argv: list[str] | None = None) -> int:
     Typer's standalone mode handles usage errors (exit 2); our own errors carry their
     exit code (2 bad input, 3 safety refusal, 1 run-time failure).
     """
-    from trackrecord.cli.arguments import undecodable_argument
+    from trackrecord.cli.arguments import unreadable_argument
     from trackrecord.errors import INTERRUPTED, INTERRUPTED_EXIT, TrackrecordError
 
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
     args = sys.argv[1:] if argv is None else argv
-    problem = undecodable_argument(args)
+    problem = unreadable_argument(args)
     if problem is not None:
         sys.stderr.write(f"error: {problem}\n")
         return 2

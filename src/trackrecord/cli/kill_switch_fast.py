@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Mapping, Sequence
 
-from trackrecord.cli.arguments import undecodable_argument
+from trackrecord.cli.arguments import unreadable_argument
 from trackrecord.domain.enums import TradingState
 from trackrecord.errors import RuntimeFailure, UserError
 from trackrecord.ledger.kill_switch_sqlite import activate, read_status
@@ -55,7 +55,7 @@ def run_fast(argv: Sequence[str], environ: Mapping[str, str] | None = None, cwd:
     normal command line handle ``argv``. Exit codes are the command line's
     (``trackrecord.errors``): 2 a refused change, 1 a run-time failure."""
     command = parse_argv(argv)
-    if command is None or undecodable_argument(argv) is not None:  # the command line refuses it in one line
+    if command is None or unreadable_argument(argv) is not None:  # the command line refuses it in one line
         return None
     environ = os.environ if environ is None else environ
     located = locate_workspace(command.home, environ, cwd or os.getcwd())

@@ -40,6 +40,7 @@ from trackrecord.errors import UserError
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.parsing import parse_decimal, parse_timestamp
+from trackrecord.ledger.plain_text import refuse_control_characters
 from trackrecord.ledger.sql import fetch_all, param
 
 if TYPE_CHECKING:
@@ -55,7 +56,6 @@ MAX_COMMENTARY_BYTES = 256 * 1024
 SYMBOL = re.compile(r"[A-Z0-9][A-Z0-9.\-]{0,23}")
 ORDER_REF = re.compile(r"[A-Za-z0-9._\-]{1,96}")
 MONTH = re.compile(r"(\d{4})-(\d{2})")
-ALLOWED_CONTROLS = {"\n", "\t"}
 
 
 def checked_text(value: str | None, where: str, required: bool = False) -> str:
@@ -66,12 +66,7 @@ def checked_text(value: str | None, where: str, required: bool = False) -> str:
         raise UserError(f"{where}: expected some text, got nothing")
     if len(text) > MAX_TEXT:
         raise UserError(f"{where}: at most {MAX_TEXT} characters, got {len(text)}")
-    bad = next((c for c in text if (ord(c) < 32 and c not in ALLOWED_CONTROLS) or 0xD800 <= ord(c) <= 0xDFFF
-                or ord(c) == 0x7F), None)
-    if bad is not None:
-        raise UserError(f"{where}: control or undecodable character {bad!r} at position {text.index(bad)}; "
-                        "expected plain text")
-    return text
+    return refuse_control_characters(text, where)
 
 
 def checked_symbol(value: str | None, where: str) -> str:

@@ -38,6 +38,7 @@ from trackrecord.ledger.parsing import (
     parse_timestamp,
     read_utf8,
 )
+from trackrecord.ledger.plain_text import refuse_control_characters
 from trackrecord.ledger.projections import snapshot_content
 from trackrecord.ledger.schema import cashflows, events, imports
 from trackrecord.ledger.seed_annotations import (
@@ -175,7 +176,7 @@ def _note(where: str, row: dict[str, str], column: str) -> str:
     text = row.get(column, "")
     if len(text) > MAX_NOTE:
         raise UserError(f"{where}: column '{column}': at most {MAX_NOTE} characters, got {len(text)}")
-    return text
+    return refuse_control_characters(text, f"{where}: column '{column}'")
 
 
 def parse_cashflows_csv(path: Path, base_currency: str, account_id: str | None = None,
