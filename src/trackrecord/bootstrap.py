@@ -22,7 +22,8 @@ from trackrecord.ledger.backtest_mark import is_backtest
 from trackrecord.ledger.db import create_db_engine, create_read_only_engine, has_ledger, migrate
 from trackrecord.ledger.operations import checkpoint
 from trackrecord.ledger.queries import reading
-from trackrecord.ledger.store import SqlLedger, record_currency, refuse_another_currency, utc_now
+from trackrecord.ledger.record_rules import RecordKind, recorded_kind, refuse_a_mixed_record
+from trackrecord.ledger.store import SqlLedger, utc_now
 from trackrecord.market.calendar import open_calendar
 from trackrecord.market.service import calendar_for
 from trackrecord.market.store import any_synthetic, load_prices
@@ -208,7 +209,7 @@ def simulated_broker(services: Services, calendar: "ExchangeCalendar",
     from zoneinfo import ZoneInfo
 
     settings = services.settings
-    require_paper_currency(services)
+    require_paper_record(services)
     if tape is None:
         tape = stored_price_tape(services, calendar)
     broker = SimulatedBroker.from_config(services.engine, tape, settings.broker.sim, settings.account.base_currency,
@@ -217,13 +218,15 @@ def simulated_broker(services: Services, calendar: "ExchangeCalendar",
     return broker, SimulatedSession(broker, tape, calendar)
 
 
-def require_paper_currency(services: Services) -> None:
-    """``UserError`` when the simulated account's record is in another base currency than
-    trackrecord.yaml's (edited since): its book would be valued, planned and snapshotted in
-    the new one. Checked before a paper command writes anything."""
+def require_paper_record(services: Services) -> None:
+    """``UserError`` when the simulated account's snapshots would mix into its record
+    (``ledger.record_rules``): a record in another base currency than trackrecord.yaml's
+    (edited since: its book would be valued, planned and snapshotted in the new one), or one
+    that is not simulated. Checked before a paper command writes anything."""
     account = services.settings.broker.sim.account_id
     with reading(services.engine) as conn:
-        refuse_another_currency(account, services.settings.account.base_currency, record_currency(conn, account))
+        refuse_a_mixed_record(account, RecordKind(services.settings.account.base_currency, True),
+                              recorded_kind(conn, account))
 
 
 def stored_price_tape(services: Services, calendar: "ExchangeCalendar") -> "PriceTape":

@@ -1,4 +1,4 @@
-"""trackrecord.yaml edited in the middle of a record, as a trader does.
+"""trackrecord.yaml edited, or a file imported, in the middle of a record, as a trader does.
 
 A record has one base currency. A trader who edits `account.base_currency` in a paper
 workspace with a GBP record (and adds a GBP rate, as `config check` asks) used to get a
@@ -9,7 +9,12 @@ refuses first, exit 2, nothing written; the record stays readable; set back, all
 
 A held instrument removed from the universe used to be "no price for SXLB: run prices
 update" (which never fetches it again): the rebalance and the snapshot now say it must stay
-in the universe until it is sold."""
+in the universe until it is sold.
+
+An import into the paper account (its default account) mixed a file's NAVs into a SIMULATED
+record, or replaced a day the simulated broker had valued (a NAV of 500,000 between two of
+210,000: the volatility, Sharpe and drawdown of a record nobody traded). An import adds the
+days a record lacks and corrects its own imports; a record is simulated or not, never both."""
 
 from __future__ import annotations
 
@@ -56,7 +61,7 @@ def test_every_recording_command_refuses_a_changed_base_currency_and_writes_noth
     _set_currency(demo, "USD", "{GBP: '1.27'}")
     assert cli("--home", demo, "config", "check").code == 0
     (tmp_path / "flows.csv").write_text("date,amount\n2026-10-30,500\n")
-    (tmp_path / "navs.csv").write_text("date,nav\n2026-10-30,300000\n")
+    (tmp_path / "navs.csv").write_text("date,nav\n2026-10-31,300000\n")
     head = _head(demo)
     steps = [("rebalance",), ("execute",), ("cashflow", "add", "--amount", "100", "--date", "2026-10-30"),
              ("import", "cashflows", tmp_path / "flows.csv"), ("import", "snapshots", tmp_path / "navs.csv"),
@@ -116,3 +121,54 @@ def test_a_held_instrument_dropped_from_the_universe_is_named_not_sent_to_prices
     snapshot = cli("--home", demo, "snapshot")
     assert snapshot.code == 2 and f"is {held} still there?" in snapshot.err, snapshot
     assert _head(demo) == head
+
+
+def test_an_import_never_replaces_a_day_the_simulated_broker_valued(cli, demo: Path,  # type: ignore[no-untyped-def]
+                                                                   tmp_path: Path) -> None:
+    before = cli("--home", demo, "stats", "--json").out
+    head = _head(demo)
+    (tmp_path / "navs.csv").write_text("date,nav\n2026-10-29,500000\n")
+    result = cli("--home", demo, "import", "snapshots", tmp_path / "navs.csv")
+    assert result.code == 2 and result.err.startswith(
+        "error: navs.csv: 2026-10-29 has a snapshot of SIM0001 recorded by the simulated broker (seq "), result
+    assert "it never replaces what was recorded from the account" in result.err and result.err.count("\n") == 1
+    assert _head(demo) == head and cli("--home", demo, "stats", "--json").out == before
+
+
+def test_an_imported_nav_is_not_mixed_into_a_simulated_record(cli, demo: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "navs.csv").write_text("date,nav\n2026-10-31,500000\n")
+    head = _head(demo)
+    result = cli("--home", demo, "import", "snapshots", tmp_path / "navs.csv")
+    assert result.code == 2 and result.err.startswith("error: account SIM0001's record is SIMULATED"), result
+    assert "`import snapshots --account ID`" in result.err
+    assert _head(demo) == head
+    elsewhere = cli("--home", demo, "import", "snapshots", tmp_path / "navs.csv", "--account", "U1234567")
+    assert elsewhere.code == 0, elsewhere
+    assert cli("--home", demo, "verify").code == 0
+
+
+def test_a_corrected_import_still_supersedes_its_own_days(cli, workspace: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "navs.csv").write_text("date,nav\n2026-03-31,100000\n2026-04-30,101000\n")
+    assert cli("--home", workspace, "import", "snapshots", tmp_path / "navs.csv").code == 0
+    (tmp_path / "fixed.csv").write_text("date,nav\n2026-03-31,100000\n2026-04-30,101500\n")
+    fixed = cli("--home", workspace, "import", "snapshots", tmp_path / "fixed.csv")
+    assert fixed.code == 0 and "1 added" in fixed.out, fixed
+    stats = json.loads(cli("--home", workspace, "stats", "--json").out)
+    assert abs(stats["metrics"]["total_return"] - 0.015) < 1e-12
+
+
+def test_the_simulated_broker_does_not_snapshot_into_an_imported_record(  # type: ignore[no-untyped-def]
+        cli, workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The paper account is a fresh workspace's default: an older record imported there, then
+    a paper `snapshot`, would have blended both under one SIMULATED label."""
+    path = workspace / "trackrecord.yaml"
+    path.write_text(path.read_text().replace('mode: "dry_run"', 'mode: "paper"'))
+    (tmp_path / "navs.csv").write_text("date,nav\n2026-03-31,100000\n2026-04-30,101000\n")
+    assert cli("--home", workspace, "import", "snapshots", tmp_path / "navs.csv").code == 0
+    head = _head(workspace)
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-05-05T18:00:00Z")
+    for step in (("snapshot",), ("execute",), ("daily",)):
+        result = cli("--home", workspace, *step)
+        assert result.code == 2 and "record holds snapshots that are not simulated" in result.err, (step, result)
+        assert "broker.sim.account_id" in result.err
+    assert _head(workspace) == head

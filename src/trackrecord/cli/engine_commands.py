@@ -155,14 +155,14 @@ def daily(
     (executions and the snapshot come from the broker): the job records what it can, then exits 1. On a
     rebalance session whose signal the price gates block, it says so and exits 3.
     """
-    from trackrecord.bootstrap import require_paper_currency, wall_clock
+    from trackrecord.bootstrap import require_paper_record, wall_clock
     from trackrecord.engine.account import order_changes_summary
     from trackrecord.engine.execution import check_daily, run_daily
     from trackrecord.market.service import build_price_source, calendar_for, held_back_lines, update_prices
 
     services = context.services(ctx)
     if services.settings.mode is Mode.PAPER:  # refused before the prices are stored
-        require_paper_currency(services)
+        require_paper_record(services)
     now = wall_clock()
     named = _session_option(as_of)
     calendar = calendar_for(services.settings)

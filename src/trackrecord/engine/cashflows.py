@@ -21,7 +21,7 @@ from trackrecord.ledger import cashflows as ledger_flows
 from trackrecord.ledger import imports
 from trackrecord.ledger import queries
 from trackrecord.ledger.imports import ImportReport, ParsedImport
-from trackrecord.ledger.store import record_currency, refuse_another_currency
+from trackrecord.ledger.record_rules import recorded_kind, refuse_another_currency
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -90,7 +90,7 @@ def record_cashflow(ledger: "SqlLedger", engine: "Engine", settings: "Settings",
     if flow.amount < 0 and account == simulated_account(settings) and paper_cash is not None:
         refuse_overdraft(flow, settings, paper_cash())
     with ledger.writer() as writer:
-        refuse_another_currency(account, settings.account.base_currency, record_currency(writer.conn, account))
+        refuse_another_currency(account, settings.account.base_currency, recorded_kind(writer.conn, account))
         if account == simulated_account(settings):
             refuse_rewriting_valuations(writer.conn, account, flow.flow_date, "record")
         if not request.again:
@@ -163,7 +163,7 @@ def record_imported_cashflows(ledger: "SqlLedger", parsed: ParsedImport, setting
     flow is for is in another base currency than the configured one."""
     with queries.reading(ledger.engine) as conn:
         for owner in sorted({p.get("account_id") or default_account or "" for p in parsed.cashflows} - {""}):
-            refuse_another_currency(owner, settings.account.base_currency, record_currency(conn, owner))
+            refuse_another_currency(owner, settings.account.base_currency, recorded_kind(conn, owner))
     account = simulated_account(settings)
     if account is not None:
         with queries.reading(ledger.engine) as conn:

@@ -48,6 +48,7 @@ from trackrecord.ledger.seed_annotations import (
     parse_seed_annotation,
     parse_seed_commentary,
 )
+from trackrecord.ledger.sql import fetch_one, select_sql
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -606,23 +607,38 @@ def _new_fills(conn: "Connection", fills: list[dict[str, Any]], report: ImportRe
 
 
 def _new_snapshots(conn: "Connection", snapshots: list[dict[str, Any]], report: ImportReport) -> list[tuple[str, dict[str, Any]]]:
-    """A snapshot identical to the recorded one is skipped; a different one supersedes it."""
+    """A snapshot identical to the recorded one is skipped; a different one supersedes it
+    when the recorded one was imported too (a corrected file), and is refused when the
+    broker or the simulated broker recorded it: an import fills the days a record lacks, it
+    never revalues one of the account's own."""
     from sqlalchemy import select
 
+    from trackrecord.analytics.provenance import Origin, origin_of
     from trackrecord.ledger.schema import snapshots as table
 
     recorded = {
-        (r.account_id, r.session_date): (r.nav, r.cash, r.positions)
-        for r in conn.execute(select(table.c.account_id, table.c.session_date, table.c.nav, table.c.cash, table.c.positions))
+        (r.account_id, r.session_date): ((r.nav, r.cash, r.positions), r.seq)
+        for r in conn.execute(select(table.c.account_id, table.c.session_date, table.c.nav, table.c.cash,
+                                     table.c.positions, table.c.seq))
     }
     out = []
     for snap in snapshots:
         key = (snap["account_id"], snap["session_date"])
         content = snapshot_content(snap)
-        if recorded.get(key) == content:
+        known = recorded.get(key)
+        if known is not None and known[0] == content:
             report.count(report.already_recorded, "snapshots")
             continue
-        recorded[key] = content
+        if known is not None and known[1] is not None:
+            row = fetch_one(conn, select_sql(conn.dialect.name, "events", ("payload",), ("seq",)), {"seq": known[1]})
+            origin = origin_of(json.loads(row[0])) if row is not None else Origin.BROKER
+            if origin is not Origin.IMPORTED:
+                recorder = "the simulated broker" if origin is Origin.SIMULATED else "the broker"
+                raise UserError(f"{str(snap.get('source', '')).split(':', 1)[-1]}: {snap['session_date']} has a snapshot of "
+                                f"{snap['account_id']} recorded by {recorder} (seq {known[1]}): an import adds the "
+                                "days a record lacks and corrects its own imports, it never replaces what was "
+                                "recorded from the account; leave that day out of the file")
+        recorded[key] = (content, None)
         out.append((kinds.SNAPSHOT_RECORDED, snap))
         report.added["snapshots"] = report.added.get("snapshots", 0) + 1
     return out

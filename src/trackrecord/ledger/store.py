@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Mapping, Protocol, Sequence
 
 from trackrecord.crash import after_commit
-from trackrecord.errors import RuntimeFailure, UserError
+from trackrecord.errors import RuntimeFailure
 from trackrecord.ledger import events as kinds
 from trackrecord.ledger.append import append_events, read_head
 from trackrecord.ledger.backtest_mark import SHOWING_KINDS, read_backtest_mark, refuse_on_a_backtest
 from trackrecord.ledger.canonical import Canonical, normalise
 from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.db import WRITE_OPTION
+from trackrecord.ledger.record_rules import RecordKind, recorded_kind, refuse_a_mixed_record
 from trackrecord.ledger.sql import execute_rows, fetch_one, param
 from trackrecord.ledger.writer_lock import WriterLock
 
@@ -63,8 +64,8 @@ class Writer:
     only: frozenset[str] | None = None
     # account -> its latest snapshot's session (text), read once in this transaction, then followed
     _latest_snapshots: dict[str, Any] = field(default_factory=dict, repr=False)
-    # account -> the base currency of its record (its latest snapshot's), read once, then followed
-    _currencies: dict[str, Any] = field(default_factory=dict, repr=False)
+    # account -> the kind of its record (its latest snapshot's), read once in this transaction, then followed
+    _record_kinds: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.dbapi is None:
@@ -76,7 +77,7 @@ class Writer:
         if self.only is not None and kind not in self.only:
             refuse_on_a_backtest(kind)
         if kind == kinds.SNAPSHOT_RECORDED:
-            self._refuse_another_currency(payload)
+            self._refuse_a_mixed_record(payload)
         event = append_events(self.dbapi, self._dialect, (self.seq, self.prev_hash), ((kind, payload),),
                               recorded_at or self.clock())[0]
         self.seq, self.prev_hash = event.seq, event.hash
@@ -94,7 +95,7 @@ class Writer:
                     refuse_on_a_backtest(kind)
         for kind, payload in items:
             if kind == kinds.SNAPSHOT_RECORDED:
-                self._refuse_another_currency(payload)
+                self._refuse_a_mixed_record(payload)
         new = append_events(self.dbapi, self._dialect, (self.seq, self.prev_hash), items, recorded_at or self.clock())
         if not new:
             return []
@@ -123,18 +124,17 @@ class Writer:
                         f"{param(self._dialect, 'account')}", {"account": account_id})
         return None if row is None or row[0] is None else str(row[0])
 
-    def _refuse_another_currency(self, payload: Mapping[str, Any] | Canonical) -> None:
-        """A record has one base currency: a snapshot of an account whose recorded snapshots
-        are in another (``account.base_currency`` edited in trackrecord.yaml) is refused before
-        it is written; its NAV could never be chained to theirs (``stats`` would refuse the
-        record from then on, and the ledger cannot forget it)."""
+    def _refuse_a_mixed_record(self, payload: Mapping[str, Any] | Canonical) -> None:
+        """A snapshot that would mix into its account's record (another base currency, or
+        simulated against not: ``ledger.record_rules``) is refused before it is written."""
         data = payload.data if type(payload) is Canonical else payload
-        account_id, currency = str(normalise(data.get("account_id"))), str(normalise(data.get("base_currency")))
-        recorded = self._currencies.get(account_id, _UNREAD)
+        account_id = str(normalise(data.get("account_id")))
+        new = RecordKind(str(normalise(data.get("base_currency"))), bool(data.get("simulated")))
+        recorded = self._record_kinds.get(account_id, _UNREAD)
         if recorded is _UNREAD:
-            recorded = self._currencies[account_id] = record_currency(self.conn, account_id)
-        refuse_another_currency(account_id, currency, recorded)
-        self._currencies[account_id] = currency
+            recorded = recorded_kind(self.conn, account_id)
+        refuse_a_mixed_record(account_id, new, recorded)
+        self._record_kinds[account_id] = new
 
     def _follow_snapshot(self, payload: Mapping[str, Any] | Canonical) -> None:
         """A snapshot appended: the latest session of its account (as its projection stores them)."""
@@ -145,21 +145,6 @@ class Writer:
         latest = self._latest_snapshots.get(account_id, _UNREAD)
         if latest is not _UNREAD and (latest is None or str(session) > latest):
             self._latest_snapshots[account_id] = str(session)
-
-
-def record_currency(conn: "Connection", account_id: str) -> str | None:
-    """The base currency of the account's record: its latest snapshot's (None: no snapshot yet)."""
-    row = fetch_one(conn, "SELECT base_currency FROM snapshots WHERE account_id = "
-                    f"{param(conn.dialect.name, 'account')} ORDER BY session_date DESC LIMIT 1", {"account": account_id})
-    return None if row is None else str(row[0])
-
-
-def refuse_another_currency(account_id: str, currency: str, recorded: str | None) -> None:
-    """``UserError`` when ``currency`` is not the record's ``recorded`` base currency."""
-    if recorded is not None and recorded != currency:
-        raise UserError(f"account {account_id}'s record is in {recorded}, not in {currency} "
-                        f"(account.base_currency): one record has one base currency; set account.base_currency "
-                        f"back to {recorded} in trackrecord.yaml (a record in another currency is a new workspace)")
 
 
 class SqlLedger:
