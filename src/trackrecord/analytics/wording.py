@@ -153,7 +153,7 @@ def live_caveats(provenance: dict[str, float] | None, placeholder_account: str |
     said = []
     imported = float((provenance or {}).get("imported") or 0.0)
     if imported:
-        said.append(f"{imported:.0%} of its snapshots{since} were imported from files the trader supplied, not read "
+        said.append(f"{share_text(imported)} of its snapshots{since} were imported from files the trader supplied, not read "
                     "from the broker by trackrecord: check them against the broker's own statements.")
     if placeholder_account is not None:
         said.append("No Interactive Brokers account is configured (account.account_id): the record is filed under "
@@ -194,13 +194,24 @@ def frequency_line(document: dict[str, Any]) -> str:
     return line
 
 
+def share_text(share: float) -> str:
+    """A share of a record's snapshots or fills as a whole percent that never says 0% of
+    something there, nor 100% of something not all: ``<1%`` and ``>99%`` at the edges."""
+    text = f"{share:.0%}"
+    if share > 0 and text == "0%":
+        return "<1%"
+    if share < 1 and text == "100%":
+        return ">99%"
+    return text
+
+
 def provenance_line(shares: dict[str, float] | None, what: str) -> str:
     """"Provenance of the snapshots: broker 0%, imported 100%, simulated 0%"."""
     if not shares:
         return f"Provenance of the {what}: none recorded"
     if not any(shares.values()):  # all-zero shares: nothing in the period, not "0% of each origin"
         return f"Provenance of the {what}: none in the period"
-    parts = ", ".join(f"{origin} {share:.0%}" for origin, share in shares.items())
+    parts = ", ".join(f"{origin} {share_text(share)}" for origin, share in shares.items())
     return f"Provenance of the {what}: {parts}"
 
 

@@ -19,6 +19,7 @@ from trackrecord.analytics.wording import (
     frequency_line,
     metric_rows,
     rolling_sharpe_note,
+    share_text,
     withhold_annualised,
 )
 from trackrecord.dashboard.documents import LABEL_LIVE, DashboardDocuments
@@ -104,7 +105,7 @@ def environment() -> Any:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(percent=_percent, money=_money, ratio=_ratio, short=_short,
-                       plain_percent=lambda v: _percent(v, signed=False))
+                       plain_percent=lambda v: _percent(v, signed=False), share=share_text)
     env.globals.update(pages=PAGES, version=__version__, figure=_figure, months=MONTHS)
     return env
 
