@@ -172,3 +172,15 @@ def test_the_simulated_broker_does_not_snapshot_into_an_imported_record(  # type
         assert result.code == 2 and "record holds snapshots that are not simulated" in result.err, (step, result)
         assert "broker.sim.account_id" in result.err
     assert _head(workspace) == head
+
+
+def test_an_imported_fill_is_not_mixed_into_a_simulated_record(cli, demo: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """It showed an open position of 1,000 SXLK in `trades` that the paper account never held."""
+    (tmp_path / "fills.csv").write_text("trade_id,timestamp,symbol,asset_class,side,quantity,intended_price,"
+                                        "fill_price,commission\nT1,2026-10-20T15:00:00Z,SXLK,STK,BUY,1000,100,100,5\n")
+    head = _head(demo)
+    result = cli("--home", demo, "import", "fills", tmp_path / "fills.csv")
+    assert result.code == 2 and result.err.startswith("error: account SIM0001's record is SIMULATED"), result
+    assert "a fill that is not simulated" in result.err and "`import fills --account ID`" in result.err
+    assert _head(demo) == head
+    assert cli("--home", demo, "import", "fills", tmp_path / "fills.csv", "--account", "U1234567").code == 0

@@ -634,8 +634,9 @@ def _new_snapshots(conn: "Connection", snapshots: list[dict[str, Any]], report: 
             origin = origin_of(json.loads(row[0])) if row is not None else Origin.BROKER
             if origin is not Origin.IMPORTED:
                 recorder = "the simulated broker" if origin is Origin.SIMULATED else "the broker"
-                raise UserError(f"{str(snap.get('source', '')).split(':', 1)[-1]}: {snap['session_date']} has a snapshot of "
-                                f"{snap['account_id']} recorded by {recorder} (seq {known[1]}): an import adds the "
+                file = str(snap.get("source", "")).split(":", 1)[-1]
+                raise UserError(f"{file}: {snap['session_date']} has a snapshot of {snap['account_id']} recorded "
+                                f"by {recorder} (seq {known[1]}): an import adds the "
                                 "days a record lacks and corrects its own imports, it never replaces what was "
                                 "recorded from the account; leave that day out of the file")
         recorded[key] = (content, None)

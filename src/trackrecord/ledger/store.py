@@ -20,7 +20,7 @@ from trackrecord.ledger.backtest_mark import SHOWING_KINDS, read_backtest_mark, 
 from trackrecord.ledger.canonical import Canonical, normalise
 from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.db import WRITE_OPTION
-from trackrecord.ledger.record_rules import RecordKind, recorded_kind, refuse_a_mixed_record
+from trackrecord.ledger.record_rules import RecordKind, recorded_kind, refuse_a_mixed_record, refuse_mixed_simulation
 from trackrecord.ledger.sql import execute_rows, fetch_one, param
 from trackrecord.ledger.writer_lock import WriterLock
 
@@ -36,6 +36,9 @@ _UNREAD = object()
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+_KEEPING_THE_RECORD_ONE = frozenset({kinds.SNAPSHOT_RECORDED, kinds.FILL_RECORDED})  # ledger.record_rules
 
 
 class LedgerStore(Protocol):
@@ -76,8 +79,8 @@ class Writer:
                recorded_at: datetime | None = None) -> StoredEvent:
         if self.only is not None and kind not in self.only:
             refuse_on_a_backtest(kind)
-        if kind == kinds.SNAPSHOT_RECORDED:
-            self._refuse_a_mixed_record(payload)
+        if kind in _KEEPING_THE_RECORD_ONE:
+            self._refuse_a_mixed_record(kind, payload)
         event = append_events(self.dbapi, self._dialect, (self.seq, self.prev_hash), ((kind, payload),),
                               recorded_at or self.clock())[0]
         self.seq, self.prev_hash = event.seq, event.hash
@@ -94,8 +97,8 @@ class Writer:
                 if kind not in self.only:
                     refuse_on_a_backtest(kind)
         for kind, payload in items:
-            if kind == kinds.SNAPSHOT_RECORDED:
-                self._refuse_a_mixed_record(payload)
+            if kind in _KEEPING_THE_RECORD_ONE:
+                self._refuse_a_mixed_record(kind, payload)
         new = append_events(self.dbapi, self._dialect, (self.seq, self.prev_hash), items, recorded_at or self.clock())
         if not new:
             return []
@@ -124,15 +127,19 @@ class Writer:
                         f"{param(self._dialect, 'account')}", {"account": account_id})
         return None if row is None or row[0] is None else str(row[0])
 
-    def _refuse_a_mixed_record(self, payload: Mapping[str, Any] | Canonical) -> None:
-        """A snapshot that would mix into its account's record (another base currency, or
-        simulated against not: ``ledger.record_rules``) is refused before it is written."""
+    def _refuse_a_mixed_record(self, kind: str, payload: Mapping[str, Any] | Canonical) -> None:
+        """A snapshot or fill that would mix into its account's record (another base
+        currency, or simulated against not: ``ledger.record_rules``) is refused before it is
+        written; the record's kind is its latest snapshot's."""
         data = payload.data if type(payload) is Canonical else payload
         account_id = str(normalise(data.get("account_id")))
-        new = RecordKind(str(normalise(data.get("base_currency"))), bool(data.get("simulated")))
         recorded = self._record_kinds.get(account_id, _UNREAD)
         if recorded is _UNREAD:
-            recorded = recorded_kind(self.conn, account_id)
+            recorded = self._record_kinds[account_id] = recorded_kind(self.conn, account_id)
+        if kind == kinds.FILL_RECORDED:
+            refuse_mixed_simulation(account_id, bool(data.get("simulated")), recorded, "fill")
+            return
+        new = RecordKind(str(normalise(data.get("base_currency"))), bool(data.get("simulated")))
         refuse_a_mixed_record(account_id, new, recorded)
         self._record_kinds[account_id] = new
 
