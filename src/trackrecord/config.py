@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -61,6 +62,27 @@ Amount = Annotated[Decimal, AfterValidator(_ledger_number)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_yes_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML's true/false (also yes, no, on, off) is only a switch's value: pydantic would
+        read ``top_n: true`` as 1 and ``max_orders_per_run: off`` as 0."""
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            if not _holds(annotation, bool, Any):
+                choices = [arg for arg in get_args(annotation) if isinstance(arg, str)] \
+                    if get_origin(annotation) is Literal else []
+                kind = "one of " + ", ".join(map(repr, choices)) if choices else "a number" \
+                    if _holds(annotation, int, float, Decimal) else "text" if _holds(annotation, str) else "a value"
+                raise ValueError(f"expected {kind}, not {str(value).lower()} (YAML reads true/false, yes/no and "
+                                 "on/off as a switch)")
+        return value
+
+
+def _holds(annotation: Any, *types: Any) -> bool:
+    """Whether a field's type is one of ``types`` or a union or wrapper holding one."""
+    return annotation in types or any(_holds(arg, *types) for arg in get_args(annotation))
 
 
 class IbContractConfig(_Strict):

@@ -43,6 +43,12 @@ CASES = [
     ("zero_fx_rate", "fx_rates: {}", "fx_rates: {USD: 0}", "uk", ("prices.fx_rates", "above zero")),
     ("negative_fx_rate", "fx_rates: {}", "fx_rates: {USD: '-0.8'}", "uk", ("prices.fx_rates", "above zero")),
     ("duplicate_mode_key", 'mode: "dry_run"', 'mode: "dry_run"\nmode: "live"', "uk", ("'mode' appears twice", "line 5")),
+    # YAML reads yes/no, on/off as booleans: pydantic took `top_n: yes` for 1 and `max_orders_per_run: off` for 0
+    ("top_n_yes", "top_n: 3 ", "top_n: yes ", "uk", ("strategy.top_n", "expected a number, not true")),
+    ("max_orders_off", "max_orders_per_run: 20 ", "max_orders_per_run: off ", "uk",
+     ("risk.max_orders_per_run", "expected a number, not false")),
+    ("order_type_on", 'order_type: "MOC"', "order_type: on", "uk", ("strategy.order_type", "one of 'MOC', 'MKT'")),
+    ("mode_no", 'mode: "dry_run"', "mode: no", "uk", ("key 'mode'", "not false")),
 ]
 
 
@@ -99,3 +105,9 @@ def test_init_with_a_foreign_universe_needs_a_matching_base_currency(tmp_path: P
     assert "use --base-currency USD" not in uk.err and not (tmp_path / "uk").exists()
     assert cli("init", tmp_path / "csv", "--prices", "csv").code == 0
     assert cli("--home", tmp_path / "csv", "config", "check").code == 0
+
+
+def test_a_switch_still_takes_yes_and_no(workspace: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    _edit(workspace, "read_only: false", "read_only: no")
+    _edit(workspace, "allow_initial_deployment: true", "allow_initial_deployment: yes")
+    assert cli("--home", workspace, "config", "check").code == 0
