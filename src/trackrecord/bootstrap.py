@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 
-from trackrecord.brokers.sim import PriceTape, SimulatedBroker, SimulatedSession, price_tape
+from trackrecord.brokers.sim import MissingFxRate, PriceTape, SimulatedBroker, SimulatedSession, price_tape
 from trackrecord.config import PricesConfig
 from trackrecord.domain import Mode, is_simulated
 from trackrecord.engine.context import ExchangeClock, PlanningContext, RunContext
@@ -212,9 +212,14 @@ def simulated_broker(services: Services, calendar: "ExchangeCalendar",
     require_paper_record(services)
     if tape is None:
         tape = stored_price_tape(services, calendar)
-    broker = SimulatedBroker.from_config(services.engine, tape, settings.broker.sim, settings.account.base_currency,
-                                         fx_rates=settings.prices.fx_rates, exchange_tz=ZoneInfo(calendar.timezone),
-                                         write_lock=services.ledger.write_lock)
+    base = settings.account.base_currency
+    try:
+        broker = SimulatedBroker.from_config(services.engine, tape, settings.broker.sim, base,
+                                             fx_rates=settings.prices.fx_rates, exchange_tz=ZoneInfo(calendar.timezone),
+                                             write_lock=services.ledger.write_lock)
+    except MissingFxRate as exc:  # a rate removed from trackrecord.yaml after the flow was recorded
+        raise UserError(f"{exc}: add a {exc.currency} rate to prices.fx_rates in trackrecord.yaml (units of {base} "
+                        f"per {exc.currency})") from None
     return broker, SimulatedSession(broker, tape, calendar)
 
 

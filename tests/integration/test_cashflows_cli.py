@@ -135,3 +135,40 @@ def test_stats_warns_about_a_flow_the_nav_does_not_show(cli, workspace: Path, tm
     result = cli("--home", workspace, "stats", "--benchmark", "none")
     assert result.code == 0, result
     assert "Warning: the deposit of 1,000,000.00 on 2026-01-06 is not reflected in the NAV" in result.out
+
+
+def _paper(workspace: Path, fx_rates: str = "{}") -> None:
+    path = workspace / "trackrecord.yaml"
+    text = path.read_text().replace('mode: "dry_run"', 'mode: "paper"')
+    lines = [f"  fx_rates: {fx_rates}  # rates" if line.startswith("  fx_rates: ") else line for line in text.splitlines()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_a_flow_in_a_currency_without_a_rate_is_refused_before_it_is_recorded(  # type: ignore[no-untyped-def]
+        cli, workspace: Path, tmp_path: Path) -> None:
+    """Recorded, a USD deposit in a GBP paper account without a USD rate made every later
+    paper command a BrokerError traceback (the simulated account books every flow)."""
+    _paper(workspace)
+    before = _events(cli, workspace)
+    added = cli("--home", workspace, "cashflow", "add", "--date", "2026-01-05", "--amount", "1000", "--currency", "USD")
+    assert added.code == 2 and added.err == ("error: --currency USD: the base currency is GBP and prices.fx_rates has "
+                                             "no USD rate; add one to trackrecord.yaml (units of GBP per USD), or "
+                                             "record the flow in GBP\n"), added
+    (tmp_path / "flows.csv").write_text("date,amount,currency\n2026-01-05,500,GBP\n2026-01-06,7,EUR\n")
+    imported = cli("--home", workspace, "import", "cashflows", tmp_path / "flows.csv")
+    assert imported.code == 2 and f"{tmp_path / 'flows.csv'}:3: column 'currency' EUR" in imported.err, imported
+    assert _events(cli, workspace) == before
+
+
+def test_a_rate_removed_after_its_flow_was_recorded_is_named_not_a_traceback(  # type: ignore[no-untyped-def]
+        cli, workspace: Path) -> None:
+    _paper(workspace, "{USD: '0.8'}")
+    assert cli("--home", workspace, "cashflow", "add", "--date", "2026-01-05", "--amount", "1000",
+               "--currency", "USD").code == 0
+    _paper(workspace)  # the rate taken out of trackrecord.yaml again
+    for step in (("snapshot",), ("cashflow", "add", "--date", "2026-01-06", "--amount", "-10")):
+        result = cli("--home", workspace, *step)
+        assert result.code == 2 and result.err.count("\n") == 1, (step, result)
+        assert "is in USD" in result.err and "add a USD rate to prices.fx_rates" in result.err, result
+    _paper(workspace, "{USD: '0.8'}")
+    assert cli("--home", workspace, "cashflow", "add", "--date", "2026-01-06", "--amount", "-10").code == 0

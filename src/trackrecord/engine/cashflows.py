@@ -82,6 +82,7 @@ def record_cashflow(ledger: "SqlLedger", engine: "Engine", settings: "Settings",
     if request.flow_date > today:
         raise UserError(f"--date {request.flow_date}: a cash flow cannot be dated in the future (today is {today}); "
                         "record it on the day it happens")
+    refuse_unconvertible(request.currency, settings, "--currency")
     account = request.account_id or configured_account_id(settings)
     session = calendar.next_sessions(request.flow_date, 1)
     if not session:
@@ -100,6 +101,17 @@ def record_cashflow(ledger: "SqlLedger", engine: "Engine", settings: "Settings",
     simulated = account if account == simulated_account(settings) else None
     return RecordedFlow(event.seq, flow, account, request.flow_date, simulated,
                         flow_warnings(engine, settings, account, flow.flow_date))
+
+
+def refuse_unconvertible(currency: str, settings: "Settings", where: str) -> None:
+    """A flow in a currency the record cannot value (not the base currency, no rate in
+    ``prices.fx_rates``) is refused before it is recorded: once in the ledger, ``stats`` and
+    the simulated account (which books every flow) could not go on without that rate."""
+    base = settings.account.base_currency
+    if currency.upper() != base and currency.upper() not in settings.prices.fx_rates:
+        raise UserError(f"{where} {currency}: the base currency is {base} and prices.fx_rates has no {currency} "
+                        f"rate; add one to trackrecord.yaml (units of {base} per {currency}), or record the flow in "
+                        f"{base}")
 
 
 def simulated_account(settings: "Settings") -> str | None:
@@ -161,6 +173,8 @@ def record_imported_cashflows(ledger: "SqlLedger", parsed: ParsedImport, setting
     cash then is refused as ``cashflow add`` refuses it (``UserError`` naming the file and
     line): nothing of the file is written. Refused as well when the record of an account a
     flow is for is in another base currency than the configured one."""
+    for where, payload in zip(parsed.cashflow_lines, parsed.cashflows):
+        refuse_unconvertible(payload["currency"], settings, f"{where}: column 'currency'")
     with queries.reading(ledger.engine) as conn:
         for owner in sorted({p.get("account_id") or default_account or "" for p in parsed.cashflows} - {""}):
             refuse_another_currency(owner, settings.account.base_currency, recorded_kind(conn, owner))

@@ -65,6 +65,15 @@ REJECTED_ORDER_CODE = 201  # IB: "Order rejected - reason: ..."
 FLOW_BOOKED_AT = time(8, 0)  # a ledger flow is booked at 08:00 exchange time of its session (or later)
 
 
+class MissingFxRate(BrokerError):
+    """A recorded flow in a currency the account has no rate for (``currency``): a setting
+    to fix (``prices.fx_rates``), not a broker that failed."""
+
+    def __init__(self, message: str, currency: str) -> None:
+        super().__init__(message)
+        self.currency = currency
+
+
 @dataclass(slots=True)
 class _Order:
     broker_order_id: int
@@ -322,8 +331,9 @@ class SimulatedBroker:
                 continue
             flow = recorded.flow
             if flow.currency.upper() not in self._fx:
-                raise BrokerError(f"ledger flow {recorded.seq} is in {flow.currency}, and the simulated account "
-                                  f"{self._account_id} has no FX rate from it to {self.base_currency}")
+                raise MissingFxRate(f"ledger flow {recorded.seq} is in {flow.currency}, and the simulated account "
+                                    f"{self._account_id} has no FX rate from it to {self.base_currency}",
+                                    flow.currency.upper())
             opening = datetime.combine(flow.flow_date, FLOW_BOOKED_AT, tzinfo=self._tz).astimezone(timezone.utc)
             booked_at = opening if now is None else max(opening, now)
             rows.append({"id": next_id + len(rows), "amount": str(sign * self._to_base(flow.amount, flow.currency.upper())),
