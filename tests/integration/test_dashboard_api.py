@@ -319,3 +319,52 @@ def test_the_dashboard_command_serves_on_loopback_and_follows_the_ledger(cli: An
         server.terminate()
         server.wait(10)
         assert cli("--home", demo, "kill-switch", "deactivate", "--yes").code == 0
+
+
+def _dashboard_settings(home: Path, host: str, port: int) -> None:
+    path = home / "trackrecord.yaml"
+    text = path.read_text()
+    start = text.index("\ndashboard:")
+    section = text[start:text.index("\nnotifications:")]
+    edited = section.replace('host: "127.0.0.1"', f'host: "{host}"').replace("port: 8765", f"port: {port}")
+    assert edited != section
+    path.write_text(text.replace(section, edited))
+
+
+@pytest.mark.slow
+def test_the_dashboard_listens_where_trackrecord_yaml_says(cli: Any, demo: Path, tmp_path: Path) -> None:
+    """`dashboard.host` and `dashboard.port` were ignored: the command always took 127.0.0.1:5050."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.integration.dashboard_support import free_port
+
+    home = tmp_path / "ws"
+    shutil.copytree(demo, home)
+    port = free_port()
+    _dashboard_settings(home, "127.0.0.1", port)
+    server = subprocess.Popen([sys.executable, "-m", "trackrecord", "--home", str(home), "dashboard"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read().decode()[-2000:]
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert f"dashboard on http://127.0.0.1:{port}/" in server.stderr.read().decode()
+    _dashboard_settings(home, "0.0.0.0", port)  # on the network without a token: refused, as --host 0.0.0.0 is
+    without_token = {k: v for k, v in os.environ.items() if not k.startswith("TRACKRECORD_DASHBOARD_TOKEN")}
+    refused = subprocess.run([sys.executable, "-m", "trackrecord", "--home", str(home), "dashboard"],
+                             capture_output=True, text=True, env=without_token, timeout=60)
+    assert refused.returncode == 2 and "0.0.0.0" in refused.stderr and refused.stderr.count("\n") == 1, refused

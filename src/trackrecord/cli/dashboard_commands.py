@@ -14,8 +14,10 @@ from trackrecord.cli import context
 
 def dashboard(
     ctx: typer.Context,
-    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (not loopback: needs $TRACKRECORD_DASHBOARD_TOKEN)"),
-    port: int = typer.Option(5050, "--port", min=1, max=65535, help="TCP port"),
+    host: Optional[str] = typer.Option(None, "--host", help="address to listen on (default: dashboard.host, "
+                                       "127.0.0.1; not loopback: needs $TRACKRECORD_DASHBOARD_TOKEN)"),
+    port: Optional[int] = typer.Option(None, "--port", min=1, max=65535,
+                                       help="TCP port (default: dashboard.port, 8765)"),
     export: Optional[Path] = typer.Option(None, "--export", help="write the pages as a static site to DIR (opens from file://) and exit"),
 ) -> None:
     """Serve the dashboard (pages and the JSON API under /api/v1), read-only but for the
@@ -33,9 +35,11 @@ def dashboard(
                    f"documents, {written.reports} report(s), ledger head seq {written.head_seq}; open "
                    f"{written.root / 'index.html'}")
         return
+    services = context.services(ctx)
+    host = services.settings.dashboard.host if host is None else host  # trackrecord.yaml's, unless overridden
+    port = services.settings.dashboard.port if port is None else port
     token = secret_from_env(TOKEN_ENV, os.environ)
     check_bind(host, token)
-    services = context.services(ctx)
     import uvicorn
 
     from trackrecord.dashboard.app import create_app
