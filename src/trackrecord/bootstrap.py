@@ -22,7 +22,7 @@ from trackrecord.ledger.backtest_mark import is_backtest
 from trackrecord.ledger.db import create_db_engine, create_read_only_engine, has_ledger, migrate
 from trackrecord.ledger.operations import checkpoint
 from trackrecord.ledger.queries import reading
-from trackrecord.ledger.record_rules import RecordKind, recorded_kind, refuse_a_mixed_record
+from trackrecord.ledger.record_rules import RecordKind, Recorder, recorded_kind, refuse_a_mixed_record
 from trackrecord.ledger.store import SqlLedger, utc_now
 from trackrecord.market.calendar import open_calendar
 from trackrecord.market.service import calendar_for
@@ -227,10 +227,10 @@ def require_paper_record(services: Services) -> None:
     """``UserError`` when the simulated account's snapshots would mix into its record
     (``ledger.record_rules``): a record in another base currency than trackrecord.yaml's
     (edited since: its book would be valued, planned and snapshotted in the new one), or one
-    that is not simulated. Checked before a paper command writes anything."""
+    that was imported or read from a broker. Checked before a paper command writes anything."""
     account = services.settings.broker.sim.account_id
     with reading(services.engine) as conn:
-        refuse_a_mixed_record(account, RecordKind(services.settings.account.base_currency, True),
+        refuse_a_mixed_record(account, RecordKind(services.settings.account.base_currency, Recorder.SIMULATOR),
                               recorded_kind(conn, account))
 
 

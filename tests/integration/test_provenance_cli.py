@@ -28,13 +28,15 @@ def _import(cli, workspace: Path, tmp_path: Path, kind: str, text: str) -> None:
 
 def _append(workspace: Path, items: list[tuple[str, dict]]) -> None:  # type: ignore[type-arg]
     from trackrecord.bootstrap import connect
+    from trackrecord.ledger.append import append_events
     from trackrecord.workspace import open_workspace
 
     services = connect(open_workspace(workspace))
     try:
-        with services.ledger.writer() as writer:
-            for kind, payload in items:
-                writer.append(kind, payload)
+        with services.ledger.writer() as writer:  # as a release before ledger/record_rules.py wrote a mixed record
+            new = append_events(writer.dbapi, writer.conn.dialect.name, (writer.seq, writer.prev_hash), items,
+                                writer.clock())
+            writer.seq, writer.prev_hash = new[-1].seq, new[-1].hash
     finally:
         services.close()
 

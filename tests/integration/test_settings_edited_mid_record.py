@@ -14,7 +14,8 @@ in the universe until it is sold.
 An import into the paper account (its default account) mixed a file's NAVs into a SIMULATED
 record, or replaced a day the simulated broker had valued (a NAV of 500,000 between two of
 210,000: the volatility, Sharpe and drawdown of a record nobody traded). An import adds the
-days a record lacks and corrects its own imports; a record is simulated or not, never both."""
+days a record lacks and corrects its own imports; the simulated broker's snapshots are never
+mixed with a file's or a real broker's."""
 
 from __future__ import annotations
 
@@ -169,7 +170,8 @@ def test_the_simulated_broker_does_not_snapshot_into_an_imported_record(  # type
     monkeypatch.setenv("TRACKRECORD_NOW", "2026-05-05T18:00:00Z")
     for step in (("snapshot",), ("execute",), ("daily",)):
         result = cli("--home", workspace, *step)
-        assert result.code == 2 and "record holds snapshots that are not simulated" in result.err, (step, result)
+        assert result.code == 2 and "record holds snapshots written by an import, not by the simulated broker" \
+            in result.err, (step, result)
         assert "broker.sim.account_id" in result.err
     assert _head(workspace) == head
 
@@ -181,6 +183,6 @@ def test_an_imported_fill_is_not_mixed_into_a_simulated_record(cli, demo: Path, 
     head = _head(demo)
     result = cli("--home", demo, "import", "fills", tmp_path / "fills.csv")
     assert result.code == 2 and result.err.startswith("error: account SIM0001's record is SIMULATED"), result
-    assert "a fill that is not simulated" in result.err and "`import fills --account ID`" in result.err
+    assert "an imported fill would be mixed into it" in result.err and "`import fills --account ID`" in result.err
     assert _head(demo) == head
     assert cli("--home", demo, "import", "fills", tmp_path / "fills.csv", "--account", "U1234567").code == 0

@@ -39,5 +39,5 @@ def _named(argv: Sequence[str], position: int) -> str:
 
 
 def _escaped(text: str) -> str:
-    """``text`` with each control character as its \\xNN escape: safe to print."""
-    return "".join(f"\\x{ord(c):02x}" if is_control(c) else c for c in text)
+    """``text`` with each control character (newline, tab too) as its \\xNN escape: one safe line."""
+    return "".join(f"\\x{ord(c):02x}" if is_control(c) or c in "\n\t" else c for c in text)

@@ -1,40 +1,62 @@
-"""What one account's record may hold, whoever writes its snapshots and fills (the engine, an
-import, the simulated broker): one base currency, and simulated snapshots and fills or none.
+"""What one account's record may hold, whoever writes its snapshots and fills (the engine
+from a broker, the simulated broker, an import): one base currency, and the simulated
+broker's snapshots never mixed with a file's or a real broker's.
 
 Either mix makes the record say something false that the append-only ledger can never take
 back: NAVs in two currencies chained into one return (an edited ``account.base_currency``),
-or a file's NAV inside a SIMULATED record (``import snapshots`` into the paper account),
-which the label, the provenance and every figure would then blur. The ledger writer checks
-each snapshot it appends (``store.Writer``); the commands check first, so that nothing of
-theirs is written (``bootstrap.require_paper_record``, ``engine.cashflows``).
+a file's NAV or fill inside a SIMULATED record (``import snapshots`` into the paper account),
+or the simulated broker's NAVs continuing a record that was imported or read from a broker.
+A real broker's snapshot is never refused for what recorded before it (its NAV is the
+account's; only its currency is checked, which IBKR guarantees). The ledger writer checks
+each snapshot and fill it appends (``store.Writer``); the commands check first, so that
+nothing of theirs is written (``bootstrap.require_paper_record``, ``engine.cashflows``).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Mapping
 
+from trackrecord.analytics.provenance import Origin, origin_of
 from trackrecord.errors import UserError
 from trackrecord.ledger.sql import fetch_one, param
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
+SIMULATOR_SOURCE = "paper"  # the ``source`` of the simulated broker's snapshots (Mode.PAPER's value)
+
+
+class Recorder(str, Enum):
+    """Who wrote a snapshot or fill."""
+
+    SIMULATOR = "the simulated broker"
+    BROKER = "a broker"
+    IMPORT = "an import"
+
+
+def recorder_of(payload: Mapping[str, Any]) -> Recorder:
+    if origin_of(payload) is Origin.IMPORTED:
+        return Recorder.IMPORT
+    return Recorder.SIMULATOR if payload.get("source") == SIMULATOR_SOURCE else Recorder.BROKER
+
 
 @dataclass(frozen=True, slots=True)
 class RecordKind:
-    """The base currency of an account's snapshots, and whether they are simulated."""
+    """The base currency of an account's snapshots, and who writes them."""
 
     currency: str
-    simulated: bool
+    recorder: Recorder
 
 
 def recorded_kind(conn: "Connection", account_id: str) -> RecordKind | None:
     """The kind of the account's record, read off its latest snapshot (None: no snapshot yet)."""
-    row = fetch_one(conn, "SELECT base_currency, simulated FROM snapshots WHERE account_id = "
-                    f"{param(conn.dialect.name, 'account')} ORDER BY session_date DESC LIMIT 1",
+    row = fetch_one(conn, "SELECT s.base_currency, e.payload FROM snapshots s JOIN events e ON e.seq = s.seq "
+                    f"WHERE s.account_id = {param(conn.dialect.name, 'account')} ORDER BY s.session_date DESC LIMIT 1",
                     {"account": account_id})
-    return None if row is None else RecordKind(str(row[0]), bool(row[1]))
+    return None if row is None else RecordKind(str(row[0]), recorder_of(json.loads(row[1])))
 
 
 def refuse_another_currency(account_id: str, currency: str, recorded: RecordKind | None) -> None:
@@ -46,22 +68,18 @@ def refuse_another_currency(account_id: str, currency: str, recorded: RecordKind
                         "workspace)")
 
 
-def refuse_a_mixed_record(account_id: str, new: RecordKind, recorded: RecordKind | None) -> None:
-    """``UserError`` when a snapshot of kind ``new`` would mix into the ``recorded`` record."""
+def refuse_a_mixed_record(account_id: str, new: RecordKind, recorded: RecordKind | None,
+                          what: str = "snapshot") -> None:
+    """``UserError`` when a ``what`` (snapshot, fill) of kind ``new`` would mix into the
+    ``recorded`` record."""
     refuse_another_currency(account_id, new.currency, recorded)
-    refuse_mixed_simulation(account_id, new.simulated, recorded, "snapshot")
-
-
-def refuse_mixed_simulation(account_id: str, simulated: bool, recorded: RecordKind | None, what: str) -> None:
-    """``UserError`` when a ``what`` (snapshot, fill) that is ``simulated`` or not would mix
-    into the ``recorded`` record, which is the other."""
-    if recorded is None or recorded.simulated == simulated:
+    if recorded is None or recorded.recorder is new.recorder:
         return
-    if recorded.simulated:
-        raise UserError(f"account {account_id}'s record is SIMULATED (the simulated broker's snapshots): a {what} "
-                        "that is not simulated (imported, or read from a broker) would be mixed into it; import it "
-                        f"under the account it belongs to (`import {what}s --account ID`); a record that is not "
-                        "simulated starts in a workspace of its own")
-    raise UserError(f"account {account_id}'s record holds snapshots that are not simulated (imported, or read from a "
-                    f"broker): the simulated broker's {what}s would be mixed into them; give the simulated account an "
-                    "id of its own (broker.sim.account_id in trackrecord.yaml)")
+    if new.recorder is Recorder.IMPORT and recorded.recorder is Recorder.SIMULATOR:
+        raise UserError(f"account {account_id}'s record is SIMULATED (the simulated broker's snapshots): an imported "
+                        f"{what} would be mixed into it; import it under the account it belongs to "
+                        f"(`import {what}s --account ID`)")
+    if new.recorder is Recorder.SIMULATOR:
+        raise UserError(f"account {account_id}'s record holds snapshots written by {recorded.recorder.value}, not by "
+                        f"the simulated broker: its {what}s would be mixed into them; give the simulated account an id "
+                        "of its own (broker.sim.account_id in trackrecord.yaml)")

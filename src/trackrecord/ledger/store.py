@@ -20,7 +20,7 @@ from trackrecord.ledger.backtest_mark import SHOWING_KINDS, read_backtest_mark, 
 from trackrecord.ledger.canonical import Canonical, normalise
 from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.db import WRITE_OPTION
-from trackrecord.ledger.record_rules import RecordKind, recorded_kind, refuse_a_mixed_record, refuse_mixed_simulation
+from trackrecord.ledger.record_rules import RecordKind, Recorder, recorded_kind, recorder_of, refuse_a_mixed_record
 from trackrecord.ledger.sql import execute_rows, fetch_one, param
 from trackrecord.ledger.writer_lock import WriterLock
 
@@ -128,18 +128,18 @@ class Writer:
         return None if row is None or row[0] is None else str(row[0])
 
     def _refuse_a_mixed_record(self, kind: str, payload: Mapping[str, Any] | Canonical) -> None:
-        """A snapshot or fill that would mix into its account's record (another base
-        currency, or simulated against not: ``ledger.record_rules``) is refused before it is
-        written; the record's kind is its latest snapshot's."""
+        """A snapshot or fill that would mix into its account's record (``ledger.record_rules``)
+        is refused before it is written; the record's kind is its latest snapshot's."""
         data = payload.data if type(payload) is Canonical else payload
         account_id = str(normalise(data.get("account_id")))
         recorded = self._record_kinds.get(account_id, _UNREAD)
         if recorded is _UNREAD:
             recorded = self._record_kinds[account_id] = recorded_kind(self.conn, account_id)
         if kind == kinds.FILL_RECORDED:
-            refuse_mixed_simulation(account_id, bool(data.get("simulated")), recorded, "fill")
+            if recorded is not None and recorder_of(data) is Recorder.IMPORT:
+                refuse_a_mixed_record(account_id, RecordKind(recorded.currency, Recorder.IMPORT), recorded, "fill")
             return
-        new = RecordKind(str(normalise(data.get("base_currency"))), bool(data.get("simulated")))
+        new = RecordKind(str(normalise(data.get("base_currency"))), recorder_of(data))
         refuse_a_mixed_record(account_id, new, recorded)
         self._record_kinds[account_id] = new
 
