@@ -40,6 +40,7 @@ from trackrecord.ledger.parsing import (
 )
 from trackrecord.ledger.plain_text import refuse_control_characters
 from trackrecord.ledger.projections import snapshot_content
+from trackrecord.ledger.record_rules import Recorder, recorder_of
 from trackrecord.ledger.schema import cashflows, events, imports
 from trackrecord.ledger.seed_annotations import (
     Tally,
@@ -613,7 +614,6 @@ def _new_snapshots(conn: "Connection", snapshots: list[dict[str, Any]], report: 
     never revalues one of the account's own."""
     from sqlalchemy import select
 
-    from trackrecord.analytics.provenance import Origin, origin_of
     from trackrecord.ledger.schema import snapshots as table
 
     recorded = {
@@ -631,14 +631,13 @@ def _new_snapshots(conn: "Connection", snapshots: list[dict[str, Any]], report: 
             continue
         if known is not None and known[1] is not None:
             row = fetch_one(conn, select_sql(conn.dialect.name, "events", ("payload",), ("seq",)), {"seq": known[1]})
-            origin = origin_of(json.loads(row[0])) if row is not None else Origin.BROKER
-            if origin is not Origin.IMPORTED:
-                recorder = "the simulated broker" if origin is Origin.SIMULATED else "the broker"
+            recorder = recorder_of(json.loads(row[0])) if row is not None else Recorder.BROKER
+            if recorder is not Recorder.IMPORT:
                 file = str(snap.get("source", "")).split(":", 1)[-1]
                 raise UserError(f"{file}: {snap['session_date']} has a snapshot of {snap['account_id']} recorded "
-                                f"by {recorder} (seq {known[1]}): an import adds the "
-                                "days a record lacks and corrects its own imports, it never replaces what was "
-                                "recorded from the account; leave that day out of the file")
+                                f"by {recorder.value} (seq {known[1]}): an import adds the days a record lacks and "
+                                "corrects its own imports, it never replaces what was recorded from the account; "
+                                "leave that day out of the file")
         recorded[key] = (content, None)
         out.append((kinds.SNAPSHOT_RECORDED, snap))
         report.added["snapshots"] = report.added.get("snapshots", 0) + 1

@@ -141,7 +141,8 @@ class Writer:
             return
         new = RecordKind(str(normalise(data.get("base_currency"))), recorder_of(data))
         refuse_a_mixed_record(account_id, new, recorded)
-        self._record_kinds[account_id] = new
+        if recorded is None:  # the account's first snapshot sets its record's kind
+            self._record_kinds[account_id] = new
 
     def _follow_snapshot(self, payload: Mapping[str, Any] | Canonical) -> None:
         """A snapshot appended: the latest session of its account (as its projection stores them)."""

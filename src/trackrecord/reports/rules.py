@@ -5,7 +5,7 @@ configured with today: a trader who moves from 12-1 top 3 to 6-1 top 2 in Januar
 record whose 2025 months were traded 12-1 top 3, and their reports must keep saying so.
 Each executed plan (``plan.created``, not a preview, not dry-run) records its planning
 parameters and the signal it was made from (``signal_seq``), whose event records the
-ranking's; the rules of a month are those of the account's last plan up to its end. Before
+ranking's parameters; the rules of a month are those of the account's last plan up to its end. Before
 the first plan the configured rules are all there is (what will trade), and they are said
 to be that.
 """
@@ -51,7 +51,7 @@ class StrategyRules:
         return replace(self, **{key: _CONVERT[key](value) for key, value in recorded.items()})
 
     def changes_from(self, earlier: "StrategyRules") -> list[str]:
-        """What differs from ``earlier``, in words: ``top 2 (was 3)``."""
+        """What differs from ``earlier``, in words: ``top 2 held (was top 3 held)``."""
         return [f"{_WORDS[f.name](getattr(self, f.name))} (was {_WORDS[f.name](getattr(earlier, f.name))})"
                 for f in fields(self) if getattr(self, f.name) != getattr(earlier, f.name)]
 
