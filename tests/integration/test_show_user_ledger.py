@@ -40,6 +40,8 @@ def test_cashflow_list_of_an_unknown_account_is_refused(cli, workspace: Path) ->
 
 
 def test_the_net_of_flows_in_two_currencies_is_one_per_currency(cli, workspace: Path) -> None:  # type: ignore[no-untyped-def]
+    config = workspace / "trackrecord.yaml"  # a flow in USD needs a USD rate (without one it is refused)
+    config.write_text(config.read_text().replace("fx_rates: {}", "fx_rates: {USD: '0.8'}", 1))
     for amount, currency in (("1000", "GBP"), ("-250", "GBP"), ("500", "USD")):
         result = cli("--home", workspace, "cashflow", "add", "--date", "2026-03-02", "--amount", amount,
                      "--currency", currency, "--again")
