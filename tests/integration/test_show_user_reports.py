@@ -97,14 +97,31 @@ def _change_rules(home: Path, **values: str) -> None:
     path.write_text(text)
 
 
+def _an_instrument_not_held(home: Path) -> str:
+    import json
+    import sqlite3
+
+    with sqlite3.connect(home / "trackrecord.db") as conn:
+        positions = conn.execute("SELECT positions FROM snapshots ORDER BY session_date DESC LIMIT 1").fetchone()[0]
+    held = {p["symbol"] for p in json.loads(positions)}
+    universe = ["SXLK", "SXLF", "SXLE", "SXLV", "SXLY", "SXLP", "SXLI", "SXLB", "SXLU"]
+    return next(s for s in reversed(universe) if s not in held)
+
+
 def test_a_month_is_described_by_the_rules_it_traded_under_not_todays(cli, demo: Path,  # type: ignore[no-untyped-def]
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """The trader moves from 12-1 top 3 to 6-1 top 2 for November: October's report keeps
-    saying 12-1 top 3 (its trades' rules), November's says 6-1 top 2 and that they changed."""
+    """The trader moves from 12-1 top 3 to 6-1 top 2 for November and drops an instrument:
+    October's report keeps saying 12-1 top 3 over nine (its trades' rules), November's says
+    6-1 top 2 over eight and that they changed."""
     _change_rules(demo, lookback_months="6", top_n="2", max_position_weight="0.55")
+    dropped = _an_instrument_not_held(demo)
+    config = demo / "trackrecord.yaml"
+    config.write_text("".join(line for line in config.read_text().splitlines(keepends=True)
+                              if f'"symbol": "{dropped}"' not in line))
     assert cli("--home", demo, "report", "2026-10").code == 0
     october = _text(demo / "reports" / "monthly" / "2026-10.pdf")
     assert "Sector momentum 12-1" in october and "the top 3 are held" in october, october[:900]
+    assert f", {dropped}" in october[:400] or f"({dropped}," in october[:400], october[:400]
     assert "changed" not in october[:1200] and "configured rules" not in october
     assert cli("--home", demo, "execute").code == 0  # 2026-11-02, the month's first session, before the close
     monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-02T18:00:00Z")
@@ -114,7 +131,9 @@ def test_a_month_is_described_by_the_rules_it_traded_under_not_todays(cli, demo:
     november = _text(demo / "reports" / "monthly" / "2026-11.pdf")
     assert "Sector momentum 6-1" in november and "the top 2 are held" in november, november[:1200]
     assert ("The rules changed during the record: from the rebalance of 2026-11-02, a 6-month lookback (was a "
-            "12-month lookback) and top 2 held (was top 3 held).") in november, november[:1500]
+            f"12-month lookback), top 2 held (was top 3 held) and {dropped} taken out of the universe.") in november, \
+        november[:1500]
+    assert f", {dropped}," not in november[:400] and f"({dropped}," not in november[:400]
     again = cli("--home", demo, "report", "2026-10")
     assert again.code == 0 and "Sector momentum 12-1" in _text(demo / "reports" / "monthly" / "2026-10.pdf")
     verified = cli("--home", demo, "report", "verify", str(demo / "reports" / "monthly" / "2026-11.pdf"))

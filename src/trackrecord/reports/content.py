@@ -228,8 +228,8 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
 
 
 def _rules_of(record: RebuiltRecord, period: Period) -> RulesInForce:
-    return rules_in_force(record.events, record.account_id, StrategyRules.of_settings(record.settings.strategy),
-                          period.last)
+    configured = StrategyRules.of_settings(record.settings.strategy, record.settings.universe)
+    return rules_in_force(record.events, record.account_id, configured, period.last)
 
 
 def _stale_month_base(record: RebuiltRecord, month: dict[str, Any], period: Period) -> date | None:
@@ -362,7 +362,7 @@ def key_fingerprint(public_key: str | None) -> str:
 def strategy_text(in_force: RulesInForce, universe: Any) -> str:
     """The rules the month traded under (``reports.rules``), and each change of them the record saw."""
     s = in_force.rules
-    symbols = ", ".join(i.symbol for i in universe.instruments)
+    symbols = ", ".join(s.universe)
     skip = f", skipping the last {s.skip_months} month" + ("s" if s.skip_months != 1 else "") if s.skip_months else ""
     floor = f"; only a positive momentum above {s.min_momentum:.0%} is held" if s.min_momentum is not None else ""
     text = (

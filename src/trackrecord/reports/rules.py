@@ -35,25 +35,41 @@ class StrategyRules:
     drift_band: float
     cash_buffer: float
     order_type: str
+    universe: tuple[str, ...]  # the symbols ranked, in the configured universe's order
 
     @classmethod
-    def of_settings(cls, strategy: Any) -> "StrategyRules":
-        """The rules ``trackrecord.yaml``'s ``strategy`` section configures."""
+    def of_settings(cls, strategy: Any, universe: Any) -> "StrategyRules":
+        """The rules ``trackrecord.yaml``'s ``strategy`` and ``universe`` sections configure."""
         return cls(int(strategy.lookback_months), int(strategy.skip_months), int(strategy.top_n),
                    int(strategy.exit_rank), None if strategy.min_momentum is None else float(strategy.min_momentum),
-                   float(strategy.drift_band), float(strategy.cash_buffer), str(strategy.order_type))
+                   float(strategy.drift_band), float(strategy.cash_buffer), str(strategy.order_type),
+                   tuple(i.symbol for i in universe.instruments))
 
-    def with_recorded(self, signal_params: Mapping[str, Any], plan_params: Mapping[str, Any]) -> "StrategyRules":
-        """These rules with the values a plan and its signal recorded (a key an older
-        release did not record keeps its value here)."""
+    def with_recorded(self, signal: Mapping[str, Any], plan_params: Mapping[str, Any]) -> "StrategyRules":
+        """These rules with the values a plan and its signal (its payload) recorded: the
+        ranking's parameters and the symbols it ranked (a key an older release did not
+        record keeps its value here)."""
+        signal_params = signal.get("params") or {}
         recorded = {key: signal_params[key] for key in _SIGNAL_RULES if key in signal_params}
         recorded |= {key: plan_params[key] for key in _PLAN_RULES if key in plan_params}
-        return replace(self, **{key: _CONVERT[key](value) for key, value in recorded.items()})
+        ranked = {str(row["symbol"]) for row in [*(signal.get("ranks") or ()), *(signal.get("excluded") or ())]}
+        universe = self.universe
+        if ranked:  # the configured order for the symbols it knows, the others after them by name
+            universe = (*(s for s in self.universe if s in ranked), *sorted(ranked - set(self.universe)))
+        return replace(self, universe=universe, **{key: _CONVERT[key](value) for key, value in recorded.items()})
 
     def changes_from(self, earlier: "StrategyRules") -> list[str]:
-        """What differs from ``earlier``, in words: ``top 2 held (was top 3 held)``."""
-        return [f"{_WORDS[f.name](getattr(self, f.name))} (was {_WORDS[f.name](getattr(earlier, f.name))})"
-                for f in fields(self) if getattr(self, f.name) != getattr(earlier, f.name)]
+        """What differs from ``earlier``, in words: ``top 2 held (was top 3 held)``,
+        ``SXLC added to the universe``."""
+        said = [f"{_WORDS[f.name](getattr(self, f.name))} (was {_WORDS[f.name](getattr(earlier, f.name))})"
+                for f in fields(self) if f.name != "universe" and getattr(self, f.name) != getattr(earlier, f.name)]
+        added = [s for s in self.universe if s not in earlier.universe]
+        removed = [s for s in earlier.universe if s not in self.universe]
+        if added:
+            said.append(f"{', '.join(added)} added to the universe")
+        if removed:
+            said.append(f"{', '.join(removed)} taken out of the universe")
+        return said
 
 
 _WORDS = {
@@ -103,8 +119,7 @@ def rules_in_force(events: "list[StoredEvent]", account_id: str, configured: Str
         if session > last_day:
             continue
         signal = signals.get(plan.get("signal_seq"))  # type: ignore[arg-type]
-        rules = configured.with_recorded((signal.data().get("params") or {}) if signal else {},
-                                         plan.get("params") or {})
+        rules = configured.with_recorded(signal.data() if signal else {}, plan.get("params") or {})
         if current is not None and rules != current:
             changes.append((session, tuple(rules.changes_from(current))))
         current = rules
