@@ -85,6 +85,35 @@ def test_kill_switch_stops_even_when_the_key_cannot_sign(workspace: Path, cli, c
     assert _verify(cli, workspace)["unsigned_events"] == 1
 
 
+def _point_key_at(workspace: Path, key: Path | None) -> None:
+    config = workspace / "trackrecord.yaml"
+    lines = [f'  key_file: {json.dumps(str(key)) if key else "null"}  # the key' if line.startswith("  key_file: ")
+             else line for line in config.read_text().splitlines()]
+    config.write_text("\n".join(lines) + "\n")
+
+
+def test_another_workspaces_key_never_signs_this_ledger(workspace: Path, tmp_path: Path, cli, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`signing.key_file` pointed at another workspace's key: its checkpoint made `verify`
+    say the ledger was BROKEN (for ever: the chain is append-only), and `ledger commit` gave
+    an allocator a line that would never verify. Nothing is signed with it; the kill switch
+    still stops (its change recorded, unsigned); the right key signs what was left."""
+    other = tmp_path / "other"
+    assert cli("init", other).code == 0
+    _point_key_at(workspace, other / "keys" / "ledger.ed25519")
+    assert run_fast(["--home", str(workspace), "kill-switch", "activate", "stop"], environ={}, cwd="/") == 0
+    assert "is not this ledger's signing key" in capsys.readouterr().err
+    assert cli("--home", workspace, "kill-switch", "deactivate", "--yes").code == 0
+    for step in (("ledger", "checkpoint"), ("ledger", "commit")):
+        result = cli("--home", workspace, *step)
+        assert result.code == 2 and result.err.count("\n") == 1, (step, result)
+        assert "is not this ledger's signing key (it signs as SHA256:" in result.err and "signing.key_file" in result.err
+    assert "commitment.made" not in _kinds(cli, workspace)
+    assert _verify(cli, workspace)["unsigned_events"] == 2  # verifies: the two changes are only unsigned
+    _point_key_at(workspace, None)
+    assert cli("--home", workspace, "ledger", "checkpoint").code == 0
+    assert _verify(cli, workspace)["unsigned_events"] == 0
+
+
 def test_a_failed_command_that_appended_is_signed_too(synthetic: Path, cli) -> None:  # type: ignore[no-untyped-def]
     workspace = synthetic
     result = cli("--home", workspace, "daily")

@@ -94,8 +94,8 @@ def services(ctx: typer.Context) -> "Services":
         # A writing command also signs a head a killed command left unsigned, even when it
         # then refused (the rerun of a killed `cashflow add` is refused as a repeat).
         since = 0 if opened.ledger.took_the_writer else opened_at
-        try:
-            seal(opened.ledger, opened.workspace.private_key_path, since)
+        try:  # nothing of its own to warn about when it appended nothing (`ledger checkpoint` says why it failed)
+            seal(opened.ledger, opened.workspace.private_key_path, since, warn=opened.ledger.head()[0] > opened_at)
         finally:
             opened.close()
 

@@ -22,7 +22,7 @@ from trackrecord.ledger.bundle_verify import (
 from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.operations import sign_new_head
 from trackrecord.ledger.rebuilt import rebuilt_ledger
-from trackrecord.ledger.signing import SigningKeyError, sign_message
+from trackrecord.ledger.signing import SigningKeyError, refuse_a_foreign_key, sign_message
 from trackrecord.services import Services
 from trackrecord.workspace import Workspace
 
@@ -96,7 +96,9 @@ def export_bundle(services: Services, account: str | None = None, with_statement
 
     def sign(message: bytes) -> str | None:
         try:
-            return sign_message(services.workspace.private_key_path, message)[1]
+            signer, signature = sign_message(services.workspace.private_key_path, message)
+            refuse_a_foreign_key(services.workspace.private_key_path, signer, public_key)
+            return signature
         except SigningKeyError as exc:
             failures.append(f"the manifest is not signed ({exc}): verify will report it")
             return None

@@ -10,6 +10,7 @@ the transaction and the single-writer lock.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
@@ -23,6 +24,7 @@ from trackrecord.ledger.sql import execute_on_cursor, fetch_row, positional_inse
 
 EVENT_COLUMNS = ("seq", "recorded_at", "kind", "payload", "prev_hash", "hash")
 HEAD_SQL = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
+OWN_KEY_SQL = f"SELECT payload FROM events WHERE kind = '{kinds.WORKSPACE_CREATED}' ORDER BY seq LIMIT 1"
 _EVENT_INSERTS = {dialect: positional_insert_sql(dialect, "events", EVENT_COLUMNS) for dialect in ("sqlite", "postgresql")}
 
 
@@ -78,9 +80,18 @@ def append_events(
     return new
 
 
+def own_public_key(dbapi: DbApiConnection) -> str | None:
+    """The ledger's public key, as its ``workspace.created`` recorded it (None: not recorded)."""
+    row = fetch_row(dbapi, OWN_KEY_SQL)
+    if row is None:
+        return None
+    key = json.loads(row[0]).get("public_key")
+    return str(key) if key else None
+
+
 def append_checkpoint(
     dbapi: DbApiConnection, dialect: str, head: tuple[int, str], private_key: Path, recorded_at: datetime,
 ) -> StoredEvent:
-    """Sign ``head`` and append the ``checkpoint.signed`` event."""
-    payload = signed_checkpoint(private_key, *head)
+    """Sign ``head`` with the ledger's own key and append the ``checkpoint.signed`` event."""
+    payload = signed_checkpoint(private_key, *head, own_public_key(dbapi))
     return append_events(dbapi, dialect, head, [(kinds.CHECKPOINT_SIGNED, payload)], recorded_at)[0]

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.append import own_public_key
 from trackrecord.ledger.chain import StoredEvent
-from trackrecord.ledger.signing import sign_message, verify_message
+from trackrecord.ledger.signing import refuse_a_foreign_key, sign_message, verify_message
 
 if TYPE_CHECKING:
     from trackrecord.ledger.store import SqlLedger
@@ -112,6 +113,7 @@ def record_commitment(ledger: "SqlLedger", private_key: Path, account: str) -> t
     inside one writer transaction: the head signed is the one the event follows."""
     with ledger.writer() as writer:
         commitment, public_key = make_commitment(private_key, account, writer.seq, writer.prev_hash)
+        refuse_a_foreign_key(private_key, public_key, own_public_key(writer.dbapi))  # its line would never verify
         event = writer.append(kinds.COMMITMENT_MADE, {
             "account_id": account, "seq": commitment.seq, "hash": commitment.hash,
             "public_key": public_key, "signature": commitment.signature, "line": commitment.line,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from trackrecord.ledger import events as kinds
+from trackrecord.ledger.append import own_public_key
 from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.files_check import RecordedFiles, check_files
 from trackrecord.ledger.schema import PROJECTION_TABLES
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
 
 
 def write_checkpoint(writer: "Writer", private_key: Path) -> StoredEvent:
-    """Sign the current head inside an open writer transaction."""
-    return writer.append(kinds.CHECKPOINT_SIGNED, signed_checkpoint(private_key, writer.seq, writer.prev_hash))
+    """Sign the current head inside an open writer transaction, with the ledger's own key."""
+    payload = signed_checkpoint(private_key, writer.seq, writer.prev_hash, own_public_key(writer.dbapi))
+    return writer.append(kinds.CHECKPOINT_SIGNED, payload)
 
 
 def checkpoint(ledger: "SqlLedger", private_key: Path) -> StoredEvent:
@@ -43,15 +45,17 @@ def sign_new_head(ledger: "SqlLedger", private_key: Path, since_seq: int) -> Sto
         return write_checkpoint(writer, private_key)
 
 
-def seal(ledger: "SqlLedger", private_key: Path, since_seq: int) -> None:
+def seal(ledger: "SqlLedger", private_key: Path, since_seq: int, warn: bool = True) -> None:
     """``sign_new_head`` at the end of a command, successful or not. A key that cannot sign
-    leaves the events unsigned (``verify`` counts them) with a warning: it never undoes or
-    hides what the command recorded."""
+    leaves the events unsigned (``verify`` counts them) with a warning (unless ``warn`` is
+    false: the command appended nothing of its own): it never undoes or hides what the
+    command recorded."""
     try:
         sign_new_head(ledger, private_key, since_seq)
     except SigningKeyError as exc:
-        sys.stderr.write(f"warning: the new events are not signed: {exc}; "
-                         "fix the key and run `trackrecord ledger checkpoint`\n")
+        if warn:
+            sys.stderr.write(f"warning: the new events are not signed: {exc}; "
+                             "fix the key and run `trackrecord ledger checkpoint`\n")
 
 
 def _kind_at(writer: "Writer", seq: int) -> str | None:

@@ -86,10 +86,24 @@ def key_fingerprint(public_key_b64: str) -> str:
     return "SHA256:" + ":".join(digest[i:i + 4] for i in range(0, 64, 4))
 
 
-def signed_checkpoint(private_path: Path, seq: int, head_hash: str) -> dict[str, object]:
-    """The payload of a ``checkpoint.signed`` event over the head (seq, hash)."""
+def signed_checkpoint(private_path: Path, seq: int, head_hash: str,
+                      own_key: str | None = None) -> dict[str, object]:
+    """The payload of a ``checkpoint.signed`` event over the head (seq, hash). ``own_key``:
+    the ledger's public key (its ``workspace.created``'s); a private key whose public half is
+    another is a ``SigningKeyError`` (``signing.key_file`` pointed at another workspace's key:
+    its checkpoint would make ``verify`` report the ledger BROKEN, for ever)."""
     public_key, signature = sign_checkpoint(private_path, seq, head_hash)
+    refuse_a_foreign_key(private_path, public_key, own_key)
     return {"head_seq": seq, "head_hash": head_hash, "public_key": public_key, "signature": signature}
+
+
+def refuse_a_foreign_key(private_path: Path, public_key: str, own_key: str | None) -> None:
+    """``SigningKeyError`` when ``private_path`` (whose public half is ``public_key``) is not
+    the key of the ledger whose public key is ``own_key`` (None: nothing to compare with)."""
+    if own_key is not None and public_key != own_key:
+        raise SigningKeyError(f"{private_path} is not this ledger's signing key (it signs as "
+                              f"{key_fingerprint(public_key)}, the ledger's key is {key_fingerprint(own_key)}): point "
+                              "signing.key_file in trackrecord.yaml at this workspace's private key")
 
 
 def verify_signature(public_key_b64: str, signature_b64: str, seq: int, head_hash: str) -> bool:
