@@ -23,7 +23,7 @@ from trackrecord.ledger.operations import write_checkpoint
 from trackrecord.ledger.signing import generate_keypair
 from trackrecord.ledger.store import SqlLedger
 from trackrecord.secure_files import ensure_private_file, make_private_folder, write_new_file
-from trackrecord.user_files import make_named_folder
+from trackrecord.user_files import make_named_folder, refuse_unwritable
 from trackrecord.workspace import DB_FILE, FOLDERS, Workspace
 
 UNIVERSES = ("uk-sectors", "us-sectors")
@@ -69,6 +69,7 @@ def with_key_file(settings: Settings, key_file: Path | None) -> Settings:
         raise UserError(f"--key-file {path}: already exists; trackrecord writes a new key there and never overwrites")
     if not path.parent.is_dir():
         raise UserError(f"--key-file {path}: folder {path.parent} does not exist")
+    refuse_unwritable(path, f"--key-file {path}")  # before the workspace is laid out (/proc, a read-only disk)
     return settings.model_copy(update={"signing": SigningConfig(key_file=str(path))})
 
 

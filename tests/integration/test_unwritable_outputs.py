@@ -50,3 +50,15 @@ def test_a_workspace_folder_that_cannot_be_made_is_refused_in_one_line(cli, comm
     refused = cli(command, UNWRITABLE / "ws")
     assert refused.code == 2 and refused.err == (f"error: {UNWRITABLE / 'ws'}: cannot make the folder "
                                                  "(No such file or directory); nothing was written\n"), refused
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_key_file_that_cannot_be_written_leaves_no_half_workspace(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """It was a FileNotFoundError traceback after trackrecord.yaml and keys/ were laid out:
+    the next `init` then said the folder already held a workspace."""
+    key = Path("/proc/trackrecord-key")  # /proc exists; nothing can be made in it
+    refused = cli("init", tmp_path / "ws", "--key-file", key)
+    assert refused.code == 2 and refused.err.startswith(f"error: --key-file {key}: cannot write there ("), refused
+    assert refused.err.endswith("); nothing was written\n") and refused.err.count("\n") == 1
+    assert not (tmp_path / "ws").exists()
+    assert cli("init", tmp_path / "ws", "--key-file", tmp_path / "ledger.ed25519").code == 0
