@@ -58,7 +58,7 @@ def test_a_healthy_paper_workspace_passes_and_writes_nothing(cli, paper: Path, h
     code, checks = _doctor(cli, paper)
     assert code == 0, checks
     assert {n: c["status"] for n, c in checks.items()} == {
-        "configuration": "ok", "database": "ok", "keys": "ok", "ledger": "ok", "broker": "skip", "clock": "skip",
+        "configuration": "ok", "database": "ok", "keys": "ok", "ledger": "ok", "record": "ok", "broker": "skip", "clock": "skip",
         "live orders": "skip", "calendar": "ok", "data": "ok", "scheduler": "ok", "notifications": "ok"}
     assert checks["notifications"]["detail"].startswith("none configured: nobody is told")
     assert f"pid {os.getpid()}" in checks["scheduler"]["detail"]
@@ -247,3 +247,17 @@ def test_a_backtest_workspace_is_not_told_to_update_prices_or_start_a_scheduler(
         checks["data"]["detail"]
     assert checks["scheduler"]["status"] == "skip" and checks["notifications"]["status"] == "skip"
     assert checks["ledger"]["status"] == "ok"
+
+
+def test_a_record_the_configuration_no_longer_fits_fails_before_the_scheduler_does(  # type: ignore[no-untyped-def]
+        cli, paper: Path) -> None:
+    """An edited account.base_currency makes every paper job fail on its first snapshot
+    (ledger/record_rules.py): doctor, the check before unattended operation, says so first."""
+    assert cli("--home", paper, "cashflow", "add", "--date", "2026-06-01", "--amount", "100000").code == 0
+    assert cli("--home", paper, "snapshot").code == 0
+    assert _doctor(cli, paper)[1]["record"]["status"] == "ok"
+    _edit(paper, account={"base_currency": "USD"}, prices={"fx_rates": {"GBP": "1.27"}})
+    _, checks = _doctor(cli, paper)
+    assert checks["record"]["status"] == "fail", checks["record"]
+    assert checks["record"]["detail"].startswith("account SIM0001's record is in GBP, not in USD")
+    assert checks["record"]["fix"].startswith("set account.base_currency back to GBP")

@@ -167,6 +167,33 @@ def check_ledger(found: Findings) -> Check:
     return _ok("ledger", f"verifies: {result.events} events up to its last signed checkpoint (seq {result.head_seq})")
 
 
+def check_record(found: Findings) -> Check:
+    """The configured account's record takes what trackrecord.yaml would now write into it
+    (``ledger.record_rules``): every job would otherwise fail on its first snapshot."""
+    from trackrecord.domain import Mode
+    from trackrecord.ledger.queries import reading
+    from trackrecord.ledger.record_rules import RecordKind, Recorder, recorded_kind, refuse_a_mixed_record
+
+    if found.workspace is None or found.engine is None:
+        return _skip("record", "needs the database")
+    settings = found.workspace.settings
+    paper = settings.mode is Mode.PAPER
+    account = settings.broker.sim.account_id if paper else settings.account.account_id
+    if not account:
+        return _skip("record", "no account configured (account.account_id)")
+    with reading(found.engine) as conn:
+        recorded = recorded_kind(conn, account)
+    if recorded is None:
+        return _ok("record", f"no snapshot of {account} yet")
+    try:  # a real broker's snapshot is checked for its currency only
+        refuse_a_mixed_record(account, RecordKind(settings.account.base_currency,
+                                                  Recorder.SIMULATOR if paper else recorded.recorder), recorded)
+    except UserError as exc:
+        problem, _, fix = str(exc).partition("; ")
+        return _fail("record", problem, fix or "see docs/ledger.md, One record, one kind")
+    return _ok("record", f"{account}: in {recorded.currency}, written by {recorded.recorder.value}")
+
+
 def check_broker(found: Findings, open_broker: Callable[["Settings"], Any], now: datetime) -> list[Check]:
     """Reachable, the configured account, and its clock; only a live workspace has a broker."""
     from trackrecord.domain import Mode
@@ -319,7 +346,8 @@ def run_checks(root: Path, now: datetime, open_broker: Callable[["Settings"], An
                environ: Mapping[str, str] | None = None) -> list[Check]:
     found = Findings()
     try:
-        checks = [check_configuration(root, found), check_database(found), check_keys(found), check_ledger(found)]
+        checks = [check_configuration(root, found), check_database(found), check_keys(found), check_ledger(found),
+                  check_record(found)]
         checks += check_broker(found, open_broker, now) + [check_live_orders(found)]
         checks += [check_calendar(found, now), check_freshness(found, now), check_heartbeat(found, now),
                    check_notifications(found, os.environ if environ is None else environ)]
