@@ -24,7 +24,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("crash") / "ws"
     assert run(["init", str(root)]) == 0
     config = root / "trackrecord.yaml"
-    config.write_text(config.read_text().replace("  account_id: null", '  account_id: "U9999999"', 1))
+    config.write_text(config.read_text().replace("  account_id: null", '  account_id: "U9999999"', 1)
+                      .replace("  fx_rates: {}", "  fx_rates: {CHF: '0.9', USD: '0.8'}", 1))  # its flows' currencies
     return root
 
 

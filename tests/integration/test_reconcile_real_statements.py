@@ -32,9 +32,15 @@ def test_the_real_lse_etf_statement_reconciles_once_the_ledger_holds_its_fill(cl
     assert json.loads(clean.out)["matched"] == {"fills": 1}
 
 
+def _with_rates(workspace: Path, rates: str) -> None:
+    config = workspace / "trackrecord.yaml"
+    config.write_text(config.read_text().replace("  fx_rates: {}", f"  fx_rates: {rates}", 1))
+
+
 def test_the_real_deposits_are_imported_once_then_match(cli, workspace: Path, shared_data: Path) -> None:
     statement = shared_data / "flex" / "opensteuerauszug_eTax_report_anonymised_2025.xml"
     _as_account(workspace, "U9999999")
+    _with_rates(workspace, "{CHF: '0.9', USD: '0.8'}")  # a GBP record values the CHF and USD flows at these
     first = json.loads(cli("--home", workspace, "reconcile", statement, "--import-cashflows", "--json").out)
     assert len(first["imported_cashflows"]) == 25, "DETAIL rows only: SUMMARY rows would double them"
     assert first["matched"]["cashflows"] == 25 and first["checks_held"] == ["cash_report_flows"]
@@ -57,3 +63,16 @@ def test_an_ib_paper_account_is_labelled_paper_and_a_funds_only_statement_compar
     result = cli("--home", workspace, "reconcile", shared_data / "flex" / "ib-flex-reader_StatementOfFunds.xml")
     assert result.code == 0, result
     assert "| IB paper account" in result.out and "nothing to compare" in result.out and "0 breaks" in result.out
+
+
+def test_a_real_flow_in_a_currency_without_a_rate_is_not_booked_and_says_why(cli, workspace: Path,  # type: ignore[no-untyped-def]
+                                                                          shared_data: Path) -> None:
+    statement = shared_data / "flex" / "opensteuerauszug_eTax_report_anonymised_2025.xml"
+    _as_account(workspace, "U9999999")
+    _with_rates(workspace, "{CHF: '0.9'}")
+    result = cli("--home", workspace, "reconcile", statement, "--import-cashflows", "--json")
+    document = json.loads(result.out)
+    assert len(document["imported_cashflows"]) == 24, "the CHF flows; not the USD one"
+    said = " ".join(document["warnings"])
+    assert ("(0.01 USD on 2025-03-26) not booked: the flow's currency USD: the base currency is GBP and "
+            "prices.fx_rates has no USD rate") in said, document["warnings"]

@@ -31,11 +31,13 @@ def cashflow_add(
     again: bool = typer.Option(False, "--again", help="record a second, real flow identical to one recorded today"),
 ) -> None:
     """Record a deposit or a withdrawal."""
-    from trackrecord.engine.cashflows import CashFlowRequest, record_cashflow
+    from trackrecord.engine.cashflows import CashFlowRequest, record_cashflow, refuse_unconvertible
     from trackrecord.market.service import calendar_for
 
     services = context.services(ctx)
     settings = services.settings
+    if currency:
+        refuse_unconvertible(parse_currency(currency, "--currency"), settings, "--currency")
     calendar = calendar_for(settings)
     request = CashFlowRequest(
         parse_date(flow_date, "--date"), parse_decimal(amount, "--amount"),

@@ -82,7 +82,7 @@ def record_cashflow(ledger: "SqlLedger", engine: "Engine", settings: "Settings",
     if request.flow_date > today:
         raise UserError(f"--date {request.flow_date}: a cash flow cannot be dated in the future (today is {today}); "
                         "record it on the day it happens")
-    refuse_unconvertible(request.currency, settings, "--currency")
+    refuse_unconvertible(request.currency, settings, "the flow's currency")
     account = request.account_id or configured_account_id(settings)
     session = calendar.next_sessions(request.flow_date, 1)
     if not session:
