@@ -71,13 +71,18 @@ class _Strict(BaseModel):
         if isinstance(value, bool) and info.field_name is not None:
             annotation = cls.model_fields[info.field_name].annotation
             if not _holds(annotation, bool, Any):
-                choices = [arg for arg in get_args(annotation) if isinstance(arg, str)] \
-                    if get_origin(annotation) is Literal else []
-                kind = "one of " + ", ".join(map(repr, choices)) if choices else "a number" \
-                    if _holds(annotation, int, float, Decimal) else "text" if _holds(annotation, str) else "a value"
-                raise ValueError(f"expected {kind}, not {str(value).lower()} (YAML reads true/false, yes/no and "
-                                 "on/off as a switch)")
+                raise ValueError(f"expected {_expected(annotation)}, not {str(value).lower()} (YAML reads "
+                                 "true/false, yes/no and on/off as a switch)")
         return value
+
+
+def _expected(annotation: Any) -> str:
+    """What a field of type ``annotation`` takes, in words."""
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(repr(arg) for arg in get_args(annotation))
+    if _holds(annotation, int, float, Decimal):
+        return "a number"
+    return "text" if _holds(annotation, str) else "a value"
 
 
 def _holds(annotation: Any, *types: Any) -> bool:

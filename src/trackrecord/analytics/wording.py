@@ -153,8 +153,8 @@ def live_caveats(provenance: dict[str, float] | None, placeholder_account: str |
     said = []
     imported = float((provenance or {}).get("imported") or 0.0)
     if imported:
-        said.append(f"{share_text(imported)} of its snapshots{since} were imported from files the trader supplied, not read "
-                    "from the broker by trackrecord: check them against the broker's own statements.")
+        said.append(f"{share_text(imported)} of its snapshots{since} were imported from files the trader supplied, "
+                    "not read from the broker by trackrecord: check them against the broker's own statements.")
     if placeholder_account is not None:
         said.append("No Interactive Brokers account is configured (account.account_id): the record is filed under "
                     f"the placeholder id {placeholder_account}.")

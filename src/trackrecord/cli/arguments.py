@@ -1,4 +1,5 @@
-"""Command-line arguments as text: stdlib only (the kill switch's fast path uses it too)."""
+"""Command-line arguments as text: stdlib and ``ledger.plain_text`` only (the kill switch's
+fast path uses it too)."""
 
 from __future__ import annotations
 

@@ -31,13 +31,11 @@ def cashflow_add(
     again: bool = typer.Option(False, "--again", help="record a second, real flow identical to one recorded today"),
 ) -> None:
     """Record a deposit or a withdrawal."""
-    from trackrecord.engine.cashflows import CashFlowRequest, record_cashflow, refuse_unconvertible
+    from trackrecord.engine.cashflows import CashFlowRequest, record_cashflow
     from trackrecord.market.service import calendar_for
 
     services = context.services(ctx)
     settings = services.settings
-    if currency:
-        refuse_unconvertible(parse_currency(currency, "--currency"), settings, "--currency")
     calendar = calendar_for(settings)
     request = CashFlowRequest(
         parse_date(flow_date, "--date"), parse_decimal(amount, "--amount"),
@@ -46,7 +44,7 @@ def cashflow_add(
     )
     today = services.ledger.clock().astimezone(ZoneInfo(calendar.timezone)).date()
     recorded = record_cashflow(services.ledger, services.engine, settings, calendar, request, today,
-                               lambda: _paper_cash(services, calendar))
+                               lambda: _paper_cash(services, calendar), currency_named="--currency")
     flow = recorded.flow
     kind = "deposit" if flow.amount > 0 else "withdrawal"
     typer.echo(f"recorded {kind} of {flow.amount} {flow.currency} on {flow.flow_date} for account "

@@ -68,7 +68,8 @@ class RecordedFlow:
 
 def record_cashflow(ledger: "SqlLedger", engine: "Engine", settings: "Settings", calendar: "ExchangeCalendar",
                     request: CashFlowRequest, today: date,
-                    paper_cash: Callable[[], Decimal] | None = None) -> RecordedFlow:
+                    paper_cash: Callable[[], Decimal] | None = None,
+                    currency_named: str = "the flow's currency") -> RecordedFlow:
     """Record one deposit (> 0) or withdrawal (< 0) for an account.
 
     Refused (``UserError``, nothing written): a zero amount, a date after ``today``, a
@@ -76,13 +77,14 @@ def record_cashflow(ledger: "SqlLedger", engine: "Engine", settings: "Settings",
     unless ``request.again``, and a withdrawal from the simulated paper account larger than
     its cash (``paper_cash``: the base-currency cash it will hold when it books the flow).
     A date that is not a session of ``calendar`` is booked on the next session (both dates
-    are kept). Warns when the NAV series does not show the flow."""
+    are kept). Warns when the NAV series does not show the flow. A currency the record cannot value is
+    refused, the currency named as ``currency_named`` (the command's option)."""
     if request.amount == 0:
         raise UserError("--amount: a cash flow of zero records nothing; deposits are > 0, withdrawals < 0")
     if request.flow_date > today:
         raise UserError(f"--date {request.flow_date}: a cash flow cannot be dated in the future (today is {today}); "
                         "record it on the day it happens")
-    refuse_unconvertible(request.currency, settings, "the flow's currency")
+    refuse_unconvertible(request.currency, settings, currency_named)
     account = request.account_id or configured_account_id(settings)
     session = calendar.next_sessions(request.flow_date, 1)
     if not session:

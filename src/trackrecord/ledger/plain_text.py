@@ -1,7 +1,8 @@
 """Free text the ledger holds (notes, reasons, annotations) is plain text: no control
-character (C0 but newline and tab, DEL, C1), valid Unicode. Such text is shown back on terminals, in
-PDFs and on the dashboard; an escape sequence in a note would drive the reader's terminal
-(a title change, a hidden line) instead of being read."""
+character (C0 but newline and tab, DEL, C1), valid Unicode. Such text is shown back on
+terminals, in PDFs and on the dashboard; an escape sequence in a note would drive the
+reader's terminal (a title change, a hidden line) instead of being read. It imports nothing
+but ``trackrecord.errors``: the kill switch's fast path checks its arguments with it."""
 
 from __future__ import annotations
 

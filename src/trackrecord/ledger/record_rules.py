@@ -73,13 +73,20 @@ def refuse_a_mixed_record(account_id: str, new: RecordKind, recorded: RecordKind
     """``UserError`` when a ``what`` (snapshot, fill) of kind ``new`` would mix into the
     ``recorded`` record."""
     refuse_another_currency(account_id, new.currency, recorded)
-    if recorded is None or recorded.recorder is new.recorder:
+    refuse_another_recorder(account_id, new.recorder, recorded, what)
+
+
+def refuse_another_recorder(account_id: str, recorder: Recorder, recorded: RecordKind | None,
+                            what: str = "snapshot") -> None:
+    """``UserError`` when a ``what`` written by ``recorder`` would mix into the ``recorded``
+    record: an import into the simulated broker's, the simulated broker's into another's."""
+    if recorded is None or recorded.recorder is recorder:
         return
-    if new.recorder is Recorder.IMPORT and recorded.recorder is Recorder.SIMULATOR:
+    if recorder is Recorder.IMPORT and recorded.recorder is Recorder.SIMULATOR:
         raise UserError(f"account {account_id}'s record is SIMULATED (the simulated broker's snapshots): an imported "
                         f"{what} would be mixed into it; import it under the account it belongs to "
                         f"(`import {what}s --account ID`)")
-    if new.recorder is Recorder.SIMULATOR:
+    if recorder is Recorder.SIMULATOR:
         raise UserError(f"account {account_id}'s record holds snapshots written by {recorded.recorder.value}, not by "
                         f"the simulated broker: its {what}s would be mixed into them; give the simulated account an id "
                         "of its own (broker.sim.account_id in trackrecord.yaml)")

@@ -20,7 +20,14 @@ from trackrecord.ledger.backtest_mark import SHOWING_KINDS, read_backtest_mark, 
 from trackrecord.ledger.canonical import Canonical, normalise
 from trackrecord.ledger.chain import StoredEvent
 from trackrecord.ledger.db import WRITE_OPTION
-from trackrecord.ledger.record_rules import RecordKind, Recorder, recorded_kind, recorder_of, refuse_a_mixed_record
+from trackrecord.ledger.record_rules import (
+    RecordKind,
+    Recorder,
+    recorded_kind,
+    recorder_of,
+    refuse_a_mixed_record,
+    refuse_another_recorder,
+)
 from trackrecord.ledger.sql import execute_rows, fetch_one, param
 from trackrecord.ledger.writer_lock import WriterLock
 
@@ -135,9 +142,9 @@ class Writer:
         recorded = self._record_kinds.get(account_id, _UNREAD)
         if recorded is _UNREAD:
             recorded = self._record_kinds[account_id] = recorded_kind(self.conn, account_id)
-        if kind == kinds.FILL_RECORDED:
-            if recorded is not None and recorder_of(data) is Recorder.IMPORT:
-                refuse_a_mixed_record(account_id, RecordKind(recorded.currency, Recorder.IMPORT), recorded, "fill")
+        if kind == kinds.FILL_RECORDED:  # a fill is checked only as an import (the engine's follow their orders)
+            if recorder_of(data) is Recorder.IMPORT:
+                refuse_another_recorder(account_id, Recorder.IMPORT, recorded, "fill")
             return
         new = RecordKind(str(normalise(data.get("base_currency"))), recorder_of(data))
         refuse_a_mixed_record(account_id, new, recorded)

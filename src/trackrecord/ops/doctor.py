@@ -172,7 +172,13 @@ def check_record(found: Findings) -> Check:
     (``ledger.record_rules``): every job would otherwise fail on its first snapshot."""
     from trackrecord.domain import Mode
     from trackrecord.ledger.queries import reading
-    from trackrecord.ledger.record_rules import RecordKind, Recorder, recorded_kind, refuse_a_mixed_record
+    from trackrecord.ledger.record_rules import (
+        RecordKind,
+        Recorder,
+        recorded_kind,
+        refuse_a_mixed_record,
+        refuse_another_currency,
+    )
 
     if found.workspace is None or found.engine is None:
         return _skip("record", "needs the database")
@@ -185,9 +191,12 @@ def check_record(found: Findings) -> Check:
         recorded = recorded_kind(conn, account)
     if recorded is None:
         return _ok("record", f"no snapshot of {account} yet")
+    base = settings.account.base_currency
     try:  # a real broker's snapshot is checked for its currency only
-        refuse_a_mixed_record(account, RecordKind(settings.account.base_currency,
-                                                  Recorder.SIMULATOR if paper else recorded.recorder), recorded)
+        if paper:
+            refuse_a_mixed_record(account, RecordKind(base, Recorder.SIMULATOR), recorded)
+        else:
+            refuse_another_currency(account, base, recorded)
     except UserError as exc:
         problem, _, fix = str(exc).partition("; ")
         return _fail("record", problem, fix or "see docs/ledger.md, One record, one kind")
