@@ -22,7 +22,8 @@ from trackrecord.ledger.backtest_mark import is_backtest
 from trackrecord.ledger.db import create_db_engine, create_read_only_engine, has_ledger, migrate
 from trackrecord.ledger.operations import checkpoint
 from trackrecord.ledger.queries import reading
-from trackrecord.ledger.record_rules import RecordKind, Recorder, recorded_kind, refuse_a_mixed_record
+from trackrecord.ledger.record_rules import (RecordKind, Recorder, recorded_calendar, recorded_kind,
+                                             refuse_a_mixed_record, refuse_another_calendar)
 from trackrecord.ledger.store import SqlLedger, utc_now
 from trackrecord.market.calendar import open_calendar
 from trackrecord.market.service import calendar_for
@@ -234,6 +235,15 @@ def require_paper_record(services: Services) -> None:
                               recorded_kind(conn, account))
 
 
+def record_calendar(services: Services) -> "ExchangeCalendar":
+    """The universe's exchange calendar (``universe.calendar``), refused (``UserError``) when
+    the workspace's record is kept on another: what every command that dates sessions for
+    the record opens."""
+    with reading(services.engine) as conn:
+        refuse_another_calendar(services.settings.universe.calendar, recorded_calendar(conn))
+    return calendar_for(services.settings)
+
+
 def stored_price_tape(services: Services, calendar: "ExchangeCalendar") -> "PriceTape":
     """Every stored close on a session of ``calendar``, each known from its close time."""
 
@@ -337,7 +347,7 @@ def _market(services: Services, calendar: "ExchangeCalendar | None") -> tuple["E
                                                                              "dict[str, PriceSeries]"]:
     symbols = [i.symbol for i in services.settings.universe.instruments]
     stored = load_prices(services.engine, symbols)
-    return calendar or calendar_for(services.settings), PriceBook(stored, symbols), stored
+    return calendar or record_calendar(services), PriceBook(stored, symbols), stored
 
 
 def _configured_account(settings: "Settings") -> str:
@@ -375,5 +385,5 @@ def job_env(services: Services, calendar: "ExchangeCalendar | None" = None,
     from trackrecord.ops.notify import Notifier
 
     notifier = Notifier(services.settings.notifications, os.environ, services.ledger, sleep or time.sleep)
-    return JobEnv(services, calendar or calendar_for(services.settings), notifier,
+    return JobEnv(services, calendar or record_calendar(services), notifier,
                   lambda s, c, m: run_context(s, m, c), lambda s, c, m: planning_context(s, m, c))

@@ -7,6 +7,12 @@ the relabelled NAV made look overweight, and a record `stats` refused from then 
 ledger cannot forget the snapshot). Every command that would record for that account now
 refuses first, exit 2, nothing written; the record stays readable; set back, all works.
 
+A record is kept on one exchange calendar. `universe.calendar` edited from XLON to XNYS used
+to date the next rebalance, snapshot and gap on the New York exchange's sessions, and `stats`
+read the record's frequency off them (a daily record became "irregular", its Sharpe gone).
+Every command that dates sessions for the record, or reads figures off them, now refuses in
+one line naming the record's calendar; `verify` still checks the ledger; `doctor` says so.
+
 A held instrument removed from the universe used to be "no price for SXLB: run prices
 update" (which never fetches it again): the rebalance and the snapshot now say it must stay
 in the universe until it is sold.
@@ -20,6 +26,7 @@ mixed with a file's or a real broker's."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -95,6 +102,43 @@ def test_set_back_to_the_record_currency_the_day_goes_on(cli, demo: Path,  # typ
     assert daily.code == 0 and "snapshot written" in daily.out, daily
     stats = cli("--home", demo, "stats", "--json")
     assert stats.code == 0 and '"base_currency": "GBP"' in stats.out, stats
+
+
+CALENDAR_REFUSAL = ("error: this workspace's record is kept on the XLON calendar, not on XNYS (universe.calendar): "
+                    "its sessions, rebalances and gaps would be dated on another exchange's; set universe.calendar "
+                    "back to XLON in trackrecord.yaml")
+
+
+def _set_calendar(home: Path, code: str) -> None:
+    path = home / "trackrecord.yaml"
+    text = path.read_text()
+    path.write_text(re.sub(r'calendar: "[A-Z]+"', f'calendar: "{code}"', text, count=1))
+
+
+def test_a_record_is_kept_on_one_calendar(cli, demo: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    before = cli("--home", demo, "stats", "--json")
+    _set_calendar(demo, "XNYS")
+    assert cli("--home", demo, "config", "check").code == 0  # a valid file: the refusal is the record's
+    head = _head(demo)
+    steps = [("rebalance",), ("execute",), ("snapshot",), ("prices", "update"), ("stats",), ("report", "2026-10"),
+             ("attribution",), ("slippage",), ("cashflow", "add", "--amount", "100", "--date", "2026-10-30"),
+             ("annotate", "new", "--pre", "--symbol", "SXLK", "--thesis", "momentum")]
+    for step in steps:
+        result = cli("--home", demo, *step)
+        assert result.code == 2 and result.err.startswith(CALENDAR_REFUSAL) and result.err.count("\n") == 1, \
+            (step, result)
+    monkeypatch.setenv("TRACKRECORD_NOW", EVENING)
+    daily = cli("--home", demo, "daily")
+    assert daily.code == 2 and daily.err.startswith(CALENDAR_REFUSAL), daily
+    assert _head(demo) == head
+    assert cli("--home", demo, "verify").code == 0  # the ledger itself is sound
+    doctor = cli("--home", demo, "doctor", "--json")
+    record = next(c for c in json.loads(doctor.out)["checks"] if c["check"] == "record")
+    assert record["status"] == "fail" and "kept on the XLON calendar" in record["detail"], record
+    _set_calendar(demo, "XLON")
+    after = cli("--home", demo, "stats", "--json")
+    assert after.code == 0 and after.out == before.out, after.err
 
 
 def _drop_instrument(home: Path, symbol: str) -> None:

@@ -55,9 +55,9 @@ def _today(services: Any) -> date:
     """Today on the universe's exchange (``TRACKRECORD_NOW`` fixes the clock, as for every command)."""
     from trackrecord.bootstrap import wall_clock
     from trackrecord.engine.sessions import exchange_today
-    from trackrecord.market.service import calendar_for
+    from trackrecord.bootstrap import record_calendar
 
-    return exchange_today(calendar_for(services.settings), wall_clock())
+    return exchange_today(record_calendar(services), wall_clock())
 
 
 def _refuse_outside_universe(services: Any, symbol: str) -> None:

@@ -32,11 +32,11 @@ def cashflow_add(
 ) -> None:
     """Record a deposit or a withdrawal."""
     from trackrecord.engine.cashflows import CashFlowRequest, record_cashflow
-    from trackrecord.market.service import calendar_for
+    from trackrecord.bootstrap import record_calendar
 
     services = context.services(ctx)
     settings = services.settings
-    calendar = calendar_for(settings)
+    calendar = record_calendar(services)
     request = CashFlowRequest(
         parse_date(flow_date, "--date"), parse_decimal(amount, "--amount"),
         parse_currency(currency, "--currency") if currency else settings.account.base_currency, note,
@@ -118,11 +118,11 @@ def cashflow_void(ctx: typer.Context, seq: int = typer.Argument(..., help="the f
     """Void a recorded flow: a correction event; the flow stays in the record and counts in no figure."""
     from trackrecord.engine.cashflows import simulated_account, void_cashflow
 
-    from trackrecord.market.service import calendar_for
+    from trackrecord.bootstrap import record_calendar
 
     services = context.services(ctx)
     voided = void_cashflow(services.ledger, seq, reason, simulated_account(services.settings),
-                           lambda: _paper_cash(services, calendar_for(services.settings)), services.settings)
+                           lambda: _paper_cash(services, record_calendar(services)), services.settings)
     flow = voided.flow
     typer.echo(f"voided the flow at seq {seq} ({flow.amount} {flow.currency} on {flow.flow_date}): {reason.strip()}")
 
@@ -156,9 +156,9 @@ def _import(ctx: typer.Context, parse: Callable[[Any, str], Any], as_json: bool,
 
 def _exchange_today(services: Any) -> Any:
     from trackrecord.bootstrap import wall_clock
-    from trackrecord.market.service import calendar_for
+    from trackrecord.bootstrap import record_calendar
 
-    return wall_clock().astimezone(ZoneInfo(calendar_for(services.settings).timezone)).date()
+    return wall_clock().astimezone(ZoneInfo(record_calendar(services).timezone)).date()
 
 
 def _refuse_future_records(parsed: Any, today: Any) -> None:
@@ -182,9 +182,9 @@ def _refuse_future_records(parsed: Any, today: Any) -> None:
 def _flow_booking(services: Any) -> Any:
     """Imported flows are booked as `cashflow add` books them: on a session, never in the future."""
     from trackrecord.ledger.imports import FlowBooking
-    from trackrecord.market.service import calendar_for
+    from trackrecord.bootstrap import record_calendar
 
-    calendar = calendar_for(services.settings)
+    calendar = record_calendar(services)
     today = services.ledger.clock().astimezone(ZoneInfo(calendar.timezone)).date()
     return FlowBooking(lambda day: next(iter(calendar.next_sessions(day, 1)), None), today)
 
@@ -214,10 +214,10 @@ def import_cashflows(ctx: typer.Context, file: Path = typer.Argument(..., help="
     def record(services: Any, parsed: Any, default: str) -> Any:
         # in paper mode a withdrawal may take at most the simulated account's cash, as in `cashflow add`
         from trackrecord.engine.cashflows import record_imported_cashflows
-        from trackrecord.market.service import calendar_for
+        from trackrecord.bootstrap import record_calendar
 
         return record_imported_cashflows(services.ledger, parsed, services.settings, default,
-                                         lambda: _paper_cash(services, calendar_for(services.settings)))
+                                         lambda: _paper_cash(services, record_calendar(services)))
 
     _import(ctx, parse, as_json, record)
 

@@ -70,11 +70,11 @@ def execute(
     from trackrecord.engine.execution import execute_session, execution_mode
     from trackrecord.engine.planning import parse_cash
     from trackrecord.engine.sessions import exchange_today
-    from trackrecord.market.service import calendar_for
+    from trackrecord.bootstrap import record_calendar
 
     services = context.services(ctx)
     now = wall_clock()
-    calendar = calendar_for(services.settings)
+    calendar = record_calendar(services)
     named = _session_option(as_of)
     today = exchange_today(calendar, now)
     mode = execution_mode(services.settings.mode, live, named, today)
@@ -158,14 +158,15 @@ def daily(
     from trackrecord.bootstrap import require_paper_record, wall_clock
     from trackrecord.engine.account import order_changes_summary
     from trackrecord.engine.execution import check_daily, run_daily
-    from trackrecord.market.service import build_price_source, calendar_for, held_back_lines, update_prices
+    from trackrecord.bootstrap import record_calendar
+    from trackrecord.market.service import build_price_source, held_back_lines, update_prices
 
     services = context.services(ctx)
     if services.settings.mode is Mode.PAPER:  # refused before the prices are stored
         require_paper_record(services)
     now = wall_clock()
     named = _session_option(as_of)
-    calendar = calendar_for(services.settings)
+    calendar = record_calendar(services)
     if named is not None:  # refused before anything is written, prices included
         check = _broker_context(services, calendar)
         try:

@@ -104,11 +104,12 @@ def calendar_command(
 
 def prices_update(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Fetch new daily bars from the configured source (incremental) and store them."""
-    from trackrecord.market.service import build_price_source, calendar_for, held_back_lines, update_prices
+    from trackrecord.bootstrap import record_calendar
+    from trackrecord.market.service import build_price_source, held_back_lines, update_prices
 
     services = context.services(ctx)
     settings = services.settings
-    calendar = calendar_for(settings)
+    calendar = record_calendar(services)
     source = build_price_source(settings, services.workspace.root, calendar)
     result = update_prices(services.ledger, settings, source, calendar, _now())
     document = {
@@ -230,12 +231,12 @@ def signal_command(
     ``--top-n``) is shown only: the record holds the engine's own decisions."""
     from trackrecord.bootstrap import preview_context, wall_clock
     from trackrecord.engine.rebalance import signal_for
-    from trackrecord.market.service import calendar_for
+    from trackrecord.bootstrap import record_calendar
 
     services = context.services(ctx)
     if as_of is None:
         _refuse_today_on_a_backtest(services, "signal")
-    calendar = calendar_for(services.settings)
+    calendar = record_calendar(services)
     now = wall_clock()
     day = _parse_as_of(as_of, calendar, _today(calendar, now))
     run = preview_context(services, calendar)
@@ -279,12 +280,12 @@ def rebalance_command(
     from trackrecord.engine.planning import parse_cash
     from trackrecord.engine.rebalance import preview
     from trackrecord.engine.sessions import decision_time
-    from trackrecord.market.service import calendar_for
+    from trackrecord.bootstrap import record_calendar
 
     services = context.services(ctx)
     if as_of is None:
         _refuse_today_on_a_backtest(services, "rebalance")
-    calendar = calendar_for(services.settings)
+    calendar = record_calendar(services)
     now = wall_clock()
     day = _parse_as_of(as_of, calendar, _today(calendar, now))
     amount = parse_cash(cash) if cash is not None else None

@@ -88,9 +88,9 @@ def _tolerance(text: str) -> "Tolerance":
 
 
 def _today(services: "Services") -> "date":
-    from trackrecord.market.service import calendar_for
+    from trackrecord.bootstrap import record_calendar
 
-    zone = ZoneInfo(calendar_for(services.settings).timezone)
+    zone = ZoneInfo(record_calendar(services).timezone)
     return services.ledger.clock().astimezone(zone).date()
 
 

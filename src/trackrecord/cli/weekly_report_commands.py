@@ -25,10 +25,10 @@ def weekly_report(
     trades, risk events and the next rebalance session. `--verify PDF` rebuilds one and compares."""
     from trackrecord.bootstrap import wall_clock
     from trackrecord.engine.weekly_reporting import chosen_week, make_weekly_report, record_clock
-    from trackrecord.market.service import calendar_for
+    from trackrecord.bootstrap import record_calendar
 
     services = context.services(ctx)
-    calendar = calendar_for(services.settings)
+    calendar = record_calendar(services)
     if verify is not None:
         _verify(services, calendar, verify, as_json)
         return

@@ -31,6 +31,7 @@ from trackrecord.ledger import events as kinds
 from trackrecord.ledger.backtest_mark import backtest_of, is_backtest
 from trackrecord.ledger.cashflows import list_cashflows
 from trackrecord.ledger.parsing import parse_timestamp
+from trackrecord.ledger.record_rules import recorded_calendar, refuse_another_calendar
 from trackrecord.ledger.queries import (
     SnapshotRecord,
     current_fills,
@@ -104,9 +105,11 @@ def load_performance_inputs(engine: "Engine", settings: "Settings", account_id: 
     The account is ``account_id`` if given, else ``settings.account.account_id`` when it
     has snapshots, else the account with the most snapshots. Raises ``UserError`` when
     there is no snapshot, the account is unknown, or a cash flow is in a currency with no
-    rate in ``prices.fx_rates``.
+    rate in ``prices.fx_rates``, or the record is kept on another calendar than
+    ``universe.calendar`` (its frequency would be read off another exchange's sessions).
     """
     with reading(engine) as conn:
+        refuse_another_calendar(settings.universe.calendar, recorded_calendar(conn))
         account = _choose_account(conn, settings, account_id, "snapshots")
         if account is None:
             raise UserError("no snapshots recorded yet: import them with `trackrecord import snapshots FILE.csv` "
@@ -279,6 +282,7 @@ def slippage_document(services: Services, *, account_id: str | None = None,
     ``universe.calendar``; ``timezone``, when given, is that exchange's zone)."""
 
     with reading(services.engine) as conn:
+        refuse_another_calendar(services.settings.universe.calendar, recorded_calendar(conn))
         account = _choose_account(conn, services.settings, account_id, "fills")
         usable, left_out, simulated = _slippage_fills(conn, account) if account else ([], 0, False)
         is_paper = _is_paper(conn, account)

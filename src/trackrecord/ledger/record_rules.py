@@ -1,15 +1,19 @@
 """What one account's record may hold, whoever writes its snapshots and fills (the engine
 from a broker, the simulated broker, an import): one base currency, and the simulated
-broker's snapshots never mixed with a file's or a real broker's.
+broker's snapshots never mixed with a file's or a real broker's; and what the workspace's
+record is kept on: one exchange calendar.
 
 Either mix makes the record say something false that the append-only ledger can never take
 back: NAVs in two currencies chained into one return (an edited ``account.base_currency``),
 a file's NAV or fill inside a SIMULATED record (``import snapshots`` into the paper account),
 or the simulated broker's NAVs continuing a record that was imported or read from a broker.
+An edited ``universe.calendar`` would date the next sessions, rebalances and gaps on another
+exchange and read the record's frequency off sessions its snapshots were not taken on.
 A real broker's snapshot is never refused for what recorded before it (its NAV is the
 account's; only its currency is checked, which IBKR guarantees). The ledger writer checks
 each snapshot and fill it appends (``store.Writer``); the commands check first, so that
-nothing of theirs is written (``bootstrap.require_paper_record``, ``engine.cashflows``).
+nothing of theirs is written (``bootstrap.require_paper_record``, ``engine.cashflows``,
+``bootstrap.record_calendar``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from trackrecord.analytics.provenance import Origin, origin_of
 from trackrecord.errors import UserError
+from trackrecord.ledger import events as kinds
 from trackrecord.ledger.sql import fetch_one, param
 
 if TYPE_CHECKING:
@@ -90,3 +95,20 @@ def refuse_another_recorder(account_id: str, recorder: Recorder, recorded: Recor
         raise UserError(f"account {account_id}'s record holds snapshots written by {recorded.recorder.value}, not by "
                         f"the simulated broker: its {what}s would be mixed into them; give the simulated account an id "
                         "of its own (broker.sim.account_id in trackrecord.yaml)")
+
+
+def recorded_calendar(conn: "Connection") -> str | None:
+    """The exchange calendar the record is kept on: the one its latest quality check (every
+    snapshot, plan and execution has one) dated sessions by; None before the first."""
+    row = fetch_one(conn, f"SELECT payload FROM events WHERE kind = {param(conn.dialect.name, 'kind')} "
+                    "ORDER BY seq DESC LIMIT 1", {"kind": kinds.QUALITY_CHECKED})
+    return None if row is None else json.loads(row[0]).get("calendar")
+
+
+def refuse_another_calendar(configured: str, recorded: str | None) -> None:
+    """``UserError`` when ``universe.calendar`` is not the calendar the record is kept on."""
+    if recorded is not None and recorded != configured:
+        raise UserError(f"this workspace's record is kept on the {recorded} calendar, not on {configured} "
+                        f"(universe.calendar): its sessions, rebalances and gaps would be dated on another exchange's; "
+                        f"set universe.calendar back to {recorded} in trackrecord.yaml (a record on another calendar "
+                        "is a new workspace)")

@@ -175,8 +175,10 @@ def check_record(found: Findings) -> Check:
     from trackrecord.ledger.record_rules import (
         RecordKind,
         Recorder,
+        recorded_calendar,
         recorded_kind,
         refuse_a_mixed_record,
+        refuse_another_calendar,
         refuse_another_currency,
     )
 
@@ -189,10 +191,12 @@ def check_record(found: Findings) -> Check:
         return _skip("record", "no account configured (account.account_id)")
     with reading(found.engine) as conn:
         recorded = recorded_kind(conn, account)
-    if recorded is None:
-        return _ok("record", f"no snapshot of {account} yet")
+        calendar = recorded_calendar(conn)
     base = settings.account.base_currency
     try:  # a real broker's snapshot is checked for its currency only
+        refuse_another_calendar(settings.universe.calendar, calendar)
+        if recorded is None:
+            return _ok("record", f"no snapshot of {account} yet")
         if paper:
             refuse_a_mixed_record(account, RecordKind(base, Recorder.SIMULATOR), recorded)
         else:
