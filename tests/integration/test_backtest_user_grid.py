@@ -43,3 +43,16 @@ def test_a_grid_of_one_trial_says_there_is_nothing_to_deflate(setup, cli) -> Non
     assert document["deflated_sharpe"]["trials"] == 1
     assert document["deflated_sharpe"]["dsr"] == document["deflated_sharpe"]["psr"]
     assert document["simulated"] is True and document["backtest"] is True
+
+
+@pytest.mark.parametrize("grid, reason", [
+    (("lookback_months=1", "skip_months=0"), "lookback_months=1 skip_months=0: lookback_months: input should be "
+                                             "greater than or equal to 2"),
+    (("top_n=0..3",), "top_n=0: top_n: input should be greater than or equal to 1"),
+    (("lookback_months=6", "skip_months=6"), "lookback_months=6 skip_months=6: skip_months must be smaller than "
+                                             "lookback_months"),
+])
+def test_a_combination_the_strategy_refuses_names_the_key(setup, cli, grid, reason) -> None:  # type: ignore[no-untyped-def]
+    home, market = setup
+    refused = cli("--home", home, "backtest", *WINDOW, "--prices-dir", market, "--grid", *grid)
+    assert refused.code == 2 and refused.err == f"error: --grid combination {reason}\n", refused

@@ -108,13 +108,20 @@ def combinations(axes: Sequence[GridAxis]) -> list[dict[str, Value]]:
     return [dict(zip((a.key for a in axes), values)) for values in itertools.product(*(a.values for a in axes))]
 
 
+def _field_error(error: Mapping[str, Any]) -> str:
+    """One pydantic error as ``key: reason`` (a rule across keys has no key of its own)."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    key = ".".join(str(part) for part in error.get("loc", ()))
+    return f"{key}: {message[0].lower()}{message[1:]}" if key else message
+
+
 def strategy_for(settings: Settings, params: Mapping[str, Value]) -> Settings:
     """The settings with ``params`` in ``strategy``; ``UserError`` naming the combination when
     the strategy refuses it (e.g. skip_months not below lookback_months)."""
     try:
         strategy = StrategyConfig.model_validate({**settings.strategy.model_dump(), **params})
     except ValidationError as exc:
-        reason = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        reason = "; ".join(_field_error(e) for e in exc.errors())
         fixed = [key for key in INTEGER_KEYS if key not in params and key in reason]
         hint = (f" ({', '.join(f'{k} {getattr(settings.strategy, k)}' for k in fixed)} from trackrecord.yaml's "
                 "strategy, as every key not on the grid): leave the combination out, or put "
