@@ -37,6 +37,9 @@ def test_a_report_of_the_month_still_open_names_the_day_it_reaches(cli, demo: Pa
     assert "Period 2026-11-01 to 2026-11-30 (the month's last snapshot: 2026-11-04)" in text
     assert "Positions at the month's last snapshot (2026-11-04)" in text
     assert "Positions at month end (2026-11-30)" not in text
+    # the headline return is the month so far, not November's
+    assert "to its last snapshot, 2026-11-04: the month's sessions after it are not in this report" in text
+    assert "Month to 2026-11-04 Year to date" in text and "This month" not in text
 
 
 def test_a_report_of_a_complete_month_keeps_its_month_end(cli, demo: Path) -> None:  # type: ignore[no-untyped-def]
@@ -44,6 +47,7 @@ def test_a_report_of_a_complete_month_keeps_its_month_end(cli, demo: Path) -> No
     text = _text(demo / "reports" / "monthly" / "2026-10.pdf")
     assert "Period 2026-10-01 to 2026-10-31 Inception" in text
     assert "Positions at month end (2026-10-31)" in text and "last snapshot:" not in text
+    assert "This month Year to date" in text and "Month to" not in text and "last snapshot," not in text
 
 
 def test_a_kill_switch_changed_after_the_month_is_not_never_changed(cli, demo: Path) -> None:  # type: ignore[no-untyped-def]

@@ -200,7 +200,9 @@ def cover_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
         ("Signing key fingerprint", report.key_fingerprint),
     ]
     headline = [cell for cell in report.figures[0].cells]
-    names = ("This month", "Year to date", "Since inception", "Annualised")
+    # a month still open (or a record that stops inside it) is not the month's return: the tile says to when
+    month = f"Month to {report.valued_on.isoformat()}" if report.ends_early and report.valued_on else "This month"
+    names = (month, "Year to date", "Since inception", "Annualised")
     tiles = Table([[Paragraph(n, st["small"]) for n in names],
                    [Paragraph(f"<b>{fmt.shown(c, 'percent')}</b>", st["h2"].clone("tile", spaceBefore=0)) for c in headline]],
                   colWidths=[WIDTH / 4] * 4)
@@ -210,6 +212,9 @@ def cover_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
         Spacer(1, 8 * mm),
         Paragraph("Systematic sector momentum", st["h3"].clone("kicker", textColor=MUTED)),
         Paragraph(f"Monthly report<br/>{MONTH_NAMES[period.first.month - 1]} {period.first.year}", st["h1"]),
+        *([Paragraph(f"to its last snapshot, {report.valued_on.isoformat()}: the month's sessions after it are not "
+                     "in this report", st["h3"].clone("to_date", textColor=MUTED))]
+          if report.ends_early and report.valued_on else []),
         Spacer(1, 6 * mm),
         Paragraph(report.label, label_style),
         Spacer(1, 4 * mm),
