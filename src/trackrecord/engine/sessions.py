@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from trackrecord.domain import Mode
 from trackrecord.errors import UserError
 from trackrecord.ledger.cashflows import booking_flows
-from trackrecord.ledger.queries import latest_session, reading
+from trackrecord.ledger.queries import reading
+from trackrecord.ledger.record_rules import latest_session
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

@@ -256,14 +256,6 @@ def latest_snapshot(conn: "Connection", account_id: str | None) -> RecordedSnaps
                             None if cash is None else Decimal(cash), _positions(json.loads(positions or "[]")))
 
 
-def latest_session(conn: "Connection", account_id: str) -> date | None:
-    """The latest session the account has a snapshot for: no run may record an earlier one."""
-    dialect = conn.dialect.name
-    row = fetch_one(conn, f"SELECT MAX(session_date) FROM snapshots WHERE account_id = {param(dialect, 'account')}",
-                    {"account": account_id})
-    return None if row is None or row[0] is None else date.fromisoformat(row[0])
-
-
 def snapshot_sessions_from(conn: "Connection", account_id: str, start: date) -> list[date]:
     """The sessions on or after ``start`` the account has a snapshot of, in order."""
     dialect = conn.dialect.name

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -95,6 +96,13 @@ def refuse_another_recorder(account_id: str, recorder: Recorder, recorded: Recor
         raise UserError(f"account {account_id}'s record holds snapshots written by {recorded.recorder.value}, not by "
                         f"the simulated broker: its {what}s would be mixed into them; give the simulated account an id "
                         "of its own (broker.sim.account_id in trackrecord.yaml)")
+
+
+def latest_session(conn: "Connection", account_id: str) -> date | None:
+    """The latest session the account has a snapshot for: no run may record an earlier one."""
+    row = fetch_one(conn, f"SELECT MAX(session_date) FROM snapshots WHERE account_id = "
+                    f"{param(conn.dialect.name, 'account')}", {"account": account_id})
+    return None if row is None or row[0] is None else date.fromisoformat(row[0])
 
 
 def recorded_calendar(conn: "Connection") -> str | None:

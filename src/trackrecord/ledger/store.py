@@ -23,12 +23,13 @@ from trackrecord.ledger.db import WRITE_OPTION
 from trackrecord.ledger.record_rules import (
     RecordKind,
     Recorder,
+    latest_session,
     recorded_kind,
     recorder_of,
     refuse_a_mixed_record,
     refuse_another_recorder,
 )
-from trackrecord.ledger.sql import execute_rows, fetch_one, param
+from trackrecord.ledger.sql import execute_rows, param
 from trackrecord.ledger.writer_lock import WriterLock
 
 if TYPE_CHECKING:
@@ -125,14 +126,9 @@ class Writer:
         followed through every snapshot this writer appends, is before ``session_date``."""
         latest = self._latest_snapshots.get(account_id, _UNREAD)
         if latest is _UNREAD:
-            latest = self._latest_snapshots[account_id] = self._read_latest_snapshot(account_id)
+            found = latest_session(self.conn, account_id)
+            latest = self._latest_snapshots[account_id] = None if found is None else found.isoformat()
         return latest is not None and latest >= session_date.isoformat()
-
-    def _read_latest_snapshot(self, account_id: str) -> str | None:
-        # queries.latest_session's statement (queries imports what imports this module)
-        row = fetch_one(self.conn, f"SELECT MAX(session_date) FROM snapshots WHERE account_id = "
-                        f"{param(self._dialect, 'account')}", {"account": account_id})
-        return None if row is None or row[0] is None else str(row[0])
 
     def _refuse_a_mixed_record(self, kind: str, payload: Mapping[str, Any] | Canonical) -> None:
         """A snapshot or fill that would mix into its account's record (``ledger.record_rules``)
