@@ -95,8 +95,10 @@ def execute(
         run.close()
     document = outcome.document()
     if outcome.report is None:
-        _emit(document, as_json, f"{outcome.session} is not a rebalance session (next: {outcome.next_rebalance}); "
-                                 "nothing to trade")
+        missed = (f"; this month's rebalance ({outcome.missed_rebalance}) was not run for account {run.account_id}, "
+                  f"which keeps its holdings until {outcome.next_rebalance}" if outcome.missed_rebalance else "")
+        _emit(document, as_json, f"{outcome.session} is not a rebalance session (next: {outcome.next_rebalance})"
+                                 f"{missed}; nothing to trade")
         return
     _emit(document, as_json, _render_report(document))
     if outcome.report.rejected:

@@ -50,11 +50,13 @@ class ExecuteOutcome:
     simulated: bool
     report: RebalanceReport | None = None
     next_rebalance: date | None = None
+    missed_rebalance: date | None = None  # the month's rebalance session, which the running account did not trade
 
     def document(self) -> dict[str, Any]:
         if self.report is None:
             return {"session": self.session.isoformat(), "rebalance": False, "mode": self.mode.value,
-                    "next_rebalance": None if self.next_rebalance is None else self.next_rebalance.isoformat()}
+                    "next_rebalance": None if self.next_rebalance is None else self.next_rebalance.isoformat(),
+                    "missed_rebalance": None if self.missed_rebalance is None else self.missed_rebalance.isoformat()}
         return {**self.report.document(), "simulated": self.simulated, "rebalance": True}
 
 
@@ -67,6 +69,7 @@ def execute_session(ctx: PlanningContext, session: date, now: datetime, back_dat
     outcome = ExecuteOutcome(session, ctx.mode, ctx.simulated)
     if not calendar.is_session(session) or calendar.rebalance_session(session) != session:
         outcome.next_rebalance = calendar.next_rebalance_session(session)
+        outcome.missed_rebalance = _missed_rebalance(ctx, session)
         return outcome
     refuse_back_dated(ctx, session, "execute")
     decided_at = decision_time(calendar, session, now, back_dated)
@@ -147,6 +150,21 @@ def settle_auctions(ctx: RunContext, session: date, command: str) -> date:
                         "be stored, cancel the orders (`trackrecord cancel REF \"why\"`, `trackrecord orders` "
                         "lists them); nothing was written")
     return pull_from
+
+
+def _missed_rebalance(ctx: PlanningContext, session: date) -> date | None:
+    """The month's rebalance session when it is past and the account, running then (a snapshot
+    on or before it), has no plan of it: the month was not traded and will not be (the rule
+    trades its first session), which a run later in the month says rather than only "nothing to trade"."""
+    if not ctx.sends_orders or not ctx.calendar.is_session(session):
+        return None
+    due = ctx.calendar.rebalance_session(session)
+    if due >= session:
+        return None
+    with queries.reading(ctx.ledger.engine) as conn:
+        running = queries.has_snapshot_on_or_before(conn, ctx.account_id, due)
+        planned = queries.recorded_plan(conn, plan_id_for(ctx.account_id, due), ctx.mode.value) is not None
+    return due if running and not planned else None
 
 
 def _awaiting(ctx: RunContext, pending: tuple[date, tuple[str, ...]]) -> str:

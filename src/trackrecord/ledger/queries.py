@@ -256,6 +256,15 @@ def latest_snapshot(conn: "Connection", account_id: str | None) -> RecordedSnaps
                             None if cash is None else Decimal(cash), _positions(json.loads(positions or "[]")))
 
 
+def has_snapshot_on_or_before(conn: "Connection", account_id: str, day: date) -> bool:
+    """Whether the account has a snapshot of ``day`` or of an earlier session."""
+    dialect = conn.dialect.name
+    row = fetch_one(conn, f"SELECT 1 FROM snapshots WHERE account_id = {param(dialect, 'account')} "
+                          f"AND session_date <= {param(dialect, 'day')} LIMIT 1",
+                    {"account": account_id, "day": day.isoformat()})
+    return row is not None
+
+
 def snapshot_sessions_from(conn: "Connection", account_id: str, start: date) -> list[date]:
     """The sessions on or after ``start`` the account has a snapshot of, in order."""
     dialect = conn.dialect.name

@@ -1,0 +1,69 @@
+"""A paper trader who lets the month's first session pass without `execute` and types it the
+next day used to read only "not a rebalance session; nothing to trade": nothing said that the
+month would not be traded. The run now names the rebalance the account missed, and says it
+keeps its holdings until the next one; a month whose rebalance was run, or a record that had
+not begun, says nothing of the kind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.demo_support import copy_demo, make_demo
+
+NOW = "2026-11-02T12:00:00Z"  # Monday, the month's first session, before the close
+NEXT_DAY = "2026-11-03T12:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_demo(tmp_path_factory, "missed-rebalance", NOW, 4)
+
+
+@pytest.fixture
+def demo(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return copy_demo(demo_template, tmp_path, monkeypatch, NOW)
+
+
+def test_a_rebalance_session_let_pass_is_named_the_next_day(cli, demo: Path,  # type: ignore[no-untyped-def]
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-02T18:00:00Z")
+    assert cli("--home", demo, "daily").code == 0  # the close of the first session, no execute before it
+    monkeypatch.setenv("TRACKRECORD_NOW", NEXT_DAY)
+    shown = cli("--home", demo, "execute")
+    assert shown.code == 0, shown
+    assert shown.out == ("2026-11-03 is not a rebalance session (next: 2026-12-01); this month's rebalance "
+                         "(2026-11-02) was not run for account SIM0001, which keeps its holdings until 2026-12-01; "
+                         "nothing to trade\n"), shown.out
+    document = json.loads(cli("--home", demo, "execute", "--json").out)
+    assert document["missed_rebalance"] == "2026-11-02" and document["rebalance"] is False
+
+
+def test_a_month_whose_rebalance_was_run_says_nothing_missed(cli, demo: Path,  # type: ignore[no-untyped-def]
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cli("--home", demo, "execute").code == 0
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-02T18:00:00Z")
+    assert cli("--home", demo, "daily").code == 0
+    monkeypatch.setenv("TRACKRECORD_NOW", NEXT_DAY)
+    shown = cli("--home", demo, "execute")
+    assert shown.code == 0 and shown.out == "2026-11-03 is not a rebalance session (next: 2026-12-01); nothing to " \
+                                            "trade\n", shown.out
+    assert json.loads(cli("--home", demo, "execute", "--json").out)["missed_rebalance"] is None
+
+
+def test_a_record_begun_after_the_rebalance_missed_nothing(cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "ws"
+    assert cli("init", home, "--prices", "synthetic").code == 0
+    config = home / "trackrecord.yaml"
+    config.write_text(config.read_text().replace('mode: "dry_run"', 'mode: "paper"', 1))
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-03T18:00:00Z")
+    assert cli("--home", home, "cashflow", "add", "--amount", "100000", "--date", "2026-11-03").code == 0
+    assert cli("--home", home, "daily").code == 0  # the record's first snapshot: after the month's rebalance
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-04T12:00:00Z")
+    shown = cli("--home", home, "execute", "--json")
+    assert shown.code == 0, shown
+    document = json.loads(shown.out)
+    assert document["mode"] == "paper" and document["missed_rebalance"] is None, document
