@@ -1,7 +1,7 @@
 """A paper trader who lets the month's first session pass without `execute` and types it the
-next day used to read only "not a rebalance session; nothing to trade": nothing said that the
-month would not be traded. The run now names the rebalance the account missed, and says it
-keeps its holdings until the next one; a month whose rebalance was run, or a record that had
+next day used to read only "not a rebalance session; nothing to trade", and that evening's
+`daily` only its snapshot: nothing said that the month would not be traded. Both now name the
+rebalance the account missed, and say it keeps its holdings until the next one; a month whose rebalance was run, or a record that had
 not begun, says nothing of the kind."""
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ def demo(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 def test_a_rebalance_session_let_pass_is_named_the_next_day(cli, demo: Path,  # type: ignore[no-untyped-def]
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-02T18:00:00Z")
-    assert cli("--home", demo, "daily").code == 0  # the close of the first session, no execute before it
+    daily = cli("--home", demo, "daily")  # the close of the first session, no execute before it
+    assert daily.code == 0 and daily.out.splitlines()[1] == (
+        "note: 2026-11-02 is this month's rebalance session and no rebalance was run for account SIM0001 "
+        "(`trackrecord execute`, before the close); it keeps its holdings until 2026-12-01"), daily.out
     monkeypatch.setenv("TRACKRECORD_NOW", NEXT_DAY)
     shown = cli("--home", demo, "execute")
     assert shown.code == 0, shown
@@ -45,7 +48,8 @@ def test_a_month_whose_rebalance_was_run_says_nothing_missed(cli, demo: Path,  #
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     assert cli("--home", demo, "execute").code == 0
     monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-02T18:00:00Z")
-    assert cli("--home", demo, "daily").code == 0
+    daily = cli("--home", demo, "daily", "--json")
+    assert daily.code == 0 and json.loads(daily.out)["missed_rebalance"] is None, daily
     monkeypatch.setenv("TRACKRECORD_NOW", NEXT_DAY)
     shown = cli("--home", demo, "execute")
     assert shown.code == 0 and shown.out == "2026-11-03 is not a rebalance session (next: 2026-12-01); nothing to " \

@@ -195,11 +195,17 @@ def daily(
     report = outcome.report
     orders = order_changes_summary(report.orders_changed)
     _emit({**report.document(), "price_update_failure": price_failure,
-           "blocked_rebalance": outcome.blocked_rebalance}, as_json,
+           "blocked_rebalance": outcome.blocked_rebalance,
+           "missed_rebalance": None if outcome.missed_rebalance is None else outcome.missed_rebalance.isoformat()},
+          as_json,
           f"daily {report.session}: the session's price gates {'passed' if report.gates_passed else 'FAILED: ' + report.gate_message}, "
           f"{report.new_fills} new fill(s), {orders + ', ' if orders else ''}"
           f"snapshot {'written' if report.snapshot_written else 'unchanged'}"
-          + (f", NAV {_money(report.nav)}" if report.nav else ""))
+          + (f", NAV {_money(report.nav)}" if report.nav else "")
+          + (f"\nnote: {report.session} is this month's rebalance session and no rebalance was run for account "
+             f"{run.account_id} (`trackrecord execute`, before the close); it keeps its holdings until "
+             f"{calendar.next_rebalance_session(report.session + timedelta(days=1))}" if outcome.missed_rebalance
+             else ""))
     if outcome.blocked_rebalance:
         raise SafetyRefusal(outcome.blocked_rebalance)
     if price_failure:

@@ -106,6 +106,7 @@ def _back_dating(ctx: RunContext, session: date | None, now: datetime, command: 
 class DailyOutcome:
     report: SessionReport
     blocked_rebalance: str | None = None
+    missed_rebalance: date | None = None  # the session is the month's rebalance and the account's was not run
     warnings: list[str] = field(default_factory=list)
 
 
@@ -125,6 +126,8 @@ def run_daily(ctx: RunContext, session: date | None, now: datetime) -> DailyOutc
     outcome = DailyOutcome(close_of_day(ctx, session, (), settled_at, pull_from=pull_from))
     if is_rebalance_session(ctx, session):
         outcome.blocked_rebalance = _blocked_rebalance(ctx, session, settled_at)
+        if outcome.blocked_rebalance is None and _not_run(ctx, session):
+            outcome.missed_rebalance = session
     return outcome
 
 
@@ -159,12 +162,16 @@ def _missed_rebalance(ctx: PlanningContext, session: date) -> date | None:
     if not ctx.sends_orders or not ctx.calendar.is_session(session):
         return None
     due = ctx.calendar.rebalance_session(session)
-    if due >= session:
-        return None
+    return due if due < session and _not_run(ctx, due) else None
+
+
+def _not_run(ctx: PlanningContext, due: date) -> bool:
+    """Whether the account was running on the rebalance session ``due`` (a snapshot on or
+    before it) and has no plan of it."""
     with queries.reading(ctx.ledger.engine) as conn:
         running = queries.has_snapshot_on_or_before(conn, ctx.account_id, due)
         planned = queries.recorded_plan(conn, plan_id_for(ctx.account_id, due), ctx.mode.value) is not None
-    return due if running and not planned else None
+    return running and not planned
 
 
 def _awaiting(ctx: RunContext, pending: tuple[date, tuple[str, ...]]) -> str:
