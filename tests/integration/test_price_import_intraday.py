@@ -175,3 +175,46 @@ def test_the_csv_folder_is_made_and_an_empty_one_is_refused(cli, tmp_path: Path,
 
     imported = cli("--home", root, "prices", "import", tmp_path)  # a folder with no file for the universe
     assert imported.code == 2 and f"price folder {tmp_path} holds no file for any instrument" in imported.err, imported
+
+
+def test_a_bar_on_a_day_the_exchange_does_not_trade_is_not_a_close(ws: Path, cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file of New York's days in a London workspace holds the UK's summer bank holiday
+    (Monday 2026-08-31, NYSE open): stored, it was August's month-end close for the signal,
+    a price the simulated broker never trades at. A benchmark's quotes are taken as they come."""
+    config = ws / "trackrecord.yaml"
+    config.write_text(re.sub(r"(?m)^  benchmarks: .*$", '  benchmarks: ["SPY"]', config.read_text()))
+    folder = tmp_path / "new-york-days"
+    bars = {"2026-08-27": 4100.0, "2026-08-28": 4123.0, "2026-08-29": 4124.0, "2026-08-31": 4150.0,
+            "2026-09-01": 4160.0}
+    for symbol in (*SYMBOLS, "SPY"):
+        _write(folder, symbol, bars, modified=None)
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-09-01T18:00:00Z")
+    result = cli("--home", ws, "prices", "import", folder, "--json")
+    assert result.code == 0, result
+    held = json.loads(result.out)["held_back"]
+    assert {(h["symbol"], h["first"], h["last"], h["count"], h["why"]) for h in held} == \
+        {(s, "2026-08-29", "2026-08-31", 2, "not a session") for s in SYMBOLS}
+    shown = cli("--home", ws, "prices", "show", "SXLK", "--json")
+    assert [bar["date"] for bar in json.loads(shown.out)["latest"]][-3:] == ["2026-08-27", "2026-08-28", "2026-09-01"]
+    with sqlite3.connect(ws / "trackrecord.db") as db:
+        spy = [day for (day,) in db.execute("SELECT session_date FROM prices WHERE symbol = 'SPY' ORDER BY 1")]
+    assert spy == list(bars)
+    again = cli("--home", ws, "prices", "import", folder)
+    assert ("SXLE, SXLF, SXLK: 2 bars (2026-08-29 .. 2026-08-31) of each file not imported: days that are not XLON "
+            "sessions (universe.calendar), so no close the universe trades at; a file of another exchange's days?") \
+        in again.out, again.out
+
+
+def test_a_bar_dated_after_today_is_not_called_intraday(ws: Path, cli, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "typo"
+    for symbol in SYMBOLS:  # 2030 typed for 2026; the same bytes imported twice
+        _write(folder, symbol, {"2026-08-20": 4123.0, "2026-08-21": 4160.0, "2030-08-24": 4190.0}, modified=None)
+    monkeypatch.setenv("TRACKRECORD_NOW", AFTER)
+    assert cli("--home", ws, "prices", "import", folder).code == 0
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-08-24T18:00:00Z")
+    again = cli("--home", ws, "prices", "import", folder)
+    assert again.code == 0, again
+    assert ("SXLE, SXLF, SXLK: 1 bar (2030-08-24) of each file not imported: that session has not closed yet "
+            "(now 2026-08-24T18:00:00Z)") in again.out and "intraday" not in again.out, again.out

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from trackrecord.domain import Mode
 from trackrecord.errors import UserError
@@ -29,7 +28,7 @@ SNAPSHOT_AFTER_CLOSE = timedelta(minutes=30)
 
 
 def exchange_today(calendar: "ExchangeCalendar", now: datetime) -> date:
-    return now.astimezone(ZoneInfo(calendar.timezone)).date()
+    return calendar.date_at(now)
 
 
 def decision_time(calendar: "ExchangeCalendar", session: date, now: datetime, back_dated: bool) -> datetime:

@@ -58,6 +58,12 @@ class ExchangeCalendar:
             raise UserError(f"{day} is outside the {self.code} calendar ({self.first_session} .. {self.last_session})")
         return point
 
+    def date_at(self, moment: datetime) -> date:
+        """The exchange's local date at ``moment`` (timezone-aware)."""
+        from zoneinfo import ZoneInfo
+
+        return moment.astimezone(ZoneInfo(self.timezone)).date()
+
     def is_session(self, day: date) -> bool:
         if day in self._index:
             return True

@@ -65,10 +65,7 @@ def build_price_source(settings: "Settings", workspace_root: Path, calendar: Exc
 
 def last_completed_session(calendar: ExchangeCalendar, now: datetime) -> date:
     """The latest session whose close is at or before ``now`` (timezone-aware)."""
-    from zoneinfo import ZoneInfo
-
-    today = now.astimezone(ZoneInfo(calendar.timezone)).date()
-    day = min(today, calendar.last_session)
+    day = min(calendar.date_at(now), calendar.last_session)
     session = calendar.session_on_or_before(day)
     return session if calendar.close_time(session) <= now else calendar.previous_session(session)
 
@@ -93,13 +90,15 @@ def update_prices(ledger: "SqlLedger", settings: "Settings", source: PriceSource
     history_start = date.fromisoformat(settings.prices.history_start)
     stored = last_stored_dates(ledger.engine, symbols)
     starts = {s: stored.get(s, history_start) for s in symbols}
-    rows, held = _closed_bars_of(source, instruments, fetch_bars(source, instruments, starts, end), calendar, now)
+    benchmarks = {i.symbol for i in benchmark_instruments(settings)}
+    rows, held = _closed_bars_of(source, instruments, fetch_bars(source, instruments, starts, end), calendar, now,
+                                 benchmarks)
     refetch = _readjusted(ledger, rows, stored)
     if refetch:
         rows = [r for r in rows if r.symbol not in refetch]
         again = [i for i in instruments if i.symbol in refetch]
         rows += _closed_bars_of(source, again, fetch_bars(source, again, {s: history_start for s in refetch}, end),
-                                calendar, now)[0]
+                                calendar, now, benchmarks)[0]
     conflicts = _raw_close_changes(ledger, rows)
     if conflicts:
         raise UserError(_update_refusal(source.name, conflicts))
@@ -131,7 +130,8 @@ def _lacking_files(source: PriceSource, instruments: Sequence[Instrument]) -> di
 
 
 def _closed_bars_of(source: PriceSource, instruments: Sequence[Instrument], rows: list[PriceRow],
-                    calendar: ExchangeCalendar, now: datetime) -> tuple[list[PriceRow], list["HeldBack"]]:
+                    calendar: ExchangeCalendar, now: datetime, benchmarks: set[str],
+                    ) -> tuple[list[PriceRow], list["HeldBack"]]:
     """A CSV folder's rows less those of sessions that closed after their file was written
     (``prices.csv_dir`` refreshed during a session holds its intraday bar); other sources' as they are."""
     if not isinstance(source, CsvFolderSource):
@@ -146,7 +146,8 @@ def _closed_bars_of(source: PriceSource, instruments: Sequence[Instrument], rows
         path = files[instrument.symbol]
         if path is None or instrument.symbol not in by_symbol:
             continue
-        closed, late = _closed_when_written(instrument.symbol, path, by_symbol[instrument.symbol], calendar, now)
+        closed, late = _closed_when_written(instrument.symbol, path, by_symbol[instrument.symbol], calendar, now,
+                                            benchmark=instrument.symbol in benchmarks)
         kept += closed
         held += late
     return kept, held
@@ -298,13 +299,19 @@ class HeldBack:
     last: date
     count: int
     seen: datetime
-    why: str  # "now" | "modified" | "imported"
+    why: str  # "now" | "modified" | "imported" | "not a session"
+    calendar: str = ""  # the universe's calendar, for "not a session"
 
     def describe(self, symbols: str | None = None, verb: str = "imported") -> str:
         bars = f"{self.count} bar" + ("" if self.count == 1 else "s") + \
             (f" ({self.first})" if self.count == 1 else f" ({self.first} .. {self.last})")
         subject = f"{self.symbol}: {bars} of {self.file}" if symbols is None else f"{symbols}: {bars} of each file"
         when = format_timestamp(self.seen)
+        if self.why == NOT_A_SESSION:
+            days = f"a day that is not an {self.calendar} session" if self.count == 1 else \
+                f"days that are not {self.calendar} sessions"
+            return (f"{subject} not {verb}: {days} (universe.calendar), so no close the universe trades at; a file "
+                    "of another exchange's days?")
         if self.why == "now":
             return (f"{subject} not {verb}: that session has not closed yet (now {when}), so the bar is no close; "
                     f"{'import' if verb == 'imported' else 'update'} again after the close")
@@ -315,6 +322,9 @@ class HeldBack:
     def document(self) -> dict[str, Any]:
         return {"symbol": self.symbol, "file": self.file, "first": self.first, "last": self.last,
                 "count": self.count, "seen": self.seen, "why": self.why}
+
+
+NOT_A_SESSION = "not a session"
 
 
 def held_back_lines(held_back: Sequence[HeldBack], verb: str = "imported") -> list[str]:
@@ -357,7 +367,7 @@ def import_prices(ledger: "SqlLedger", settings: "Settings", folder: Path, now: 
     hashes = {s: hashlib.sha256(p.read_bytes()).hexdigest() for s, p in found.items()}
     with ledger.writer() as writer:
         recorded = recorded_imports(writer.conn, list(hashes.values()))
-        parsed, held_back = _closed_bars_only(parsed, found, hashes, calendar_for(settings), now, recorded)
+        parsed, held_back = _closed_bars_only(parsed, found, hashes, calendar_for(settings), now, recorded, benchmarks)
         held_symbols = {h.symbol for h in held_back}
         stored = load_prices(writer.conn, sorted(parsed))
         new, changes = {}, []
@@ -377,7 +387,7 @@ def import_prices(ledger: "SqlLedger", settings: "Settings", folder: Path, now: 
 
 def _closed_bars_only(parsed: Mapping[str, list[PriceRow]], found: Mapping[str, Path], hashes: Mapping[str, str],
                       calendar: ExchangeCalendar, now: datetime, first_seen: Mapping[str, str | None],
-                      ) -> tuple[dict[str, list[PriceRow]], list[HeldBack]]:
+                      benchmarks: set[str]) -> tuple[dict[str, list[PriceRow]], list[HeldBack]]:
     """Each file's bars of sessions closed when its bytes were first seen; the rest held back.
 
     A file downloaded during a session ends with that session's intraday bar (the shared
@@ -387,25 +397,35 @@ def _closed_bars_only(parsed: Mapping[str, list[PriceRow]], found: Mapping[str, 
     held: list[HeldBack] = []
     for symbol, rows in parsed.items():
         earlier = first_seen.get(hashes[symbol])
-        kept[symbol], late = _closed_when_written(symbol, found[symbol], rows, calendar, now, earlier)
+        kept[symbol], late = _closed_when_written(symbol, found[symbol], rows, calendar, now, earlier,
+                                                  benchmark=symbol in benchmarks)
         held += late
     return kept, held
 
 
 def _closed_when_written(symbol: str, path: Path, rows: list[PriceRow], calendar: ExchangeCalendar, now: datetime,
-                         first_imported: str | None = None) -> tuple[list[PriceRow], list[HeldBack]]:
+                         first_imported: str | None = None, benchmark: bool = False,
+                         ) -> tuple[list[PriceRow], list[HeldBack]]:
     """(the rows of sessions closed before the file's bytes existed, what was held back): the
-    earliest of now, the file's modification time and the first import of the same bytes."""
+    earliest of now, the file's modification time and the first import of the same bytes. A
+    universe instrument's bar on a day that is not a session is held back too; a benchmark's
+    quotes are taken as they come (only their returns count)."""
     moments = [(now, "now"), (datetime.fromtimestamp(path.stat().st_mtime, timezone.utc), "modified")]
     if first_imported is not None:
         moments.append((datetime.fromisoformat(first_imported.replace("Z", "+00:00")), "imported"))
     seen, why = min(moments, key=lambda m: m[0])
-    cutoff = last_completed_session(calendar, seen)
-    late = [r.session_date for r in rows if r.session_date > cutoff]
-    if not late:
+    cutoff, today = last_completed_session(calendar, seen), calendar.date_at(now)
+    # a bar on a day the exchange does not trade would be a close the simulated broker never
+    # sees and the signal still ranks (a month end on a bank holiday of a file of another exchange's days)
+    off = set() if benchmark else {r.session_date for r in rows if r.session_date <= today and
+                                   calendar.first_session <= r.session_date and not calendar.is_session(r.session_date)}
+    unclosed = [r.session_date for r in rows if r.session_date > today]  # a day to come: no file can hold its close
+    late = [r.session_date for r in rows if cutoff < r.session_date <= today and r.session_date not in off]
+    held = [HeldBack(symbol, path.name, min(days), max(days), len(days), moment, reason, calendar.code)
+            for days, moment, reason in ((off, now, NOT_A_SESSION), (unclosed, now, "now"), (late, seen, why)) if days]
+    if not held:
         return rows, []
-    return ([r for r in rows if r.session_date <= cutoff],
-            [HeldBack(symbol, path.name, min(late), max(late), len(late), seen, why)])
+    return [r for r in rows if r.session_date <= cutoff and r.session_date not in off], held
 
 
 def benchmark_instruments(settings: "Settings") -> list[Instrument]:
