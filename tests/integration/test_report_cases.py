@@ -91,7 +91,7 @@ def test_a_live_monthly_record_with_flows_and_a_halt_in_the_month(imported: Path
     assert "Withdrawal: fees paid out (GBP)" in text and "-2,000.00" in text
     assert "Kill switch ACTIVE -> HALTED: broker outage" in text
     assert "Kill switch HALTED -> ACTIVE: broker back" in text
-    assert "Kill switch at month end: ACTIVE since 2026-03-19" in text
+    assert "Kill switch at month end: ACTIVE, trading as planned, since 2026-03-19" in text
     assert "Record frequency: monthly, annualised with 12 periods a year" in text
     month = json.loads(_ok("--home", imported, "stats", "2026-03-01", "2026-03-31", "--account", LIVE, "--json"))
     inception = json.loads(_ok("--home", imported, "stats", "2024-01-01", "2026-03-31", "--account", LIVE, "--json"))
@@ -108,7 +108,7 @@ def test_a_month_without_the_kill_switch_or_flows_says_so(imported: Path) -> Non
     text = "\n".join(pages)
     assert "No deposit or withdrawal in this month." in text
     assert "No order denied, no plan refused and no kill-switch change in this month." in text
-    assert "Kill switch at month end: ACTIVE (first changed on 2026-03-12, after this month)" in text
+    assert "Kill switch at month end: ACTIVE, trading as planned (first changed on 2026-03-12, after this month)" in text
 
 
 def test_an_ib_paper_account_is_labelled_paper_and_nothing_is_annualised(imported: Path) -> None:

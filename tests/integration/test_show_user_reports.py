@@ -57,7 +57,15 @@ def test_a_kill_switch_changed_after_the_month_is_not_never_changed(cli, demo: P
     assert cli("--home", demo, "report", "2026-10").code == 0
     text = _text(demo / "reports" / "monthly" / "2026-10.pdf")
     assert "never changed" not in text
-    assert "Kill switch at month end: ACTIVE (first changed on" in text
+    assert "Kill switch at month end: ACTIVE, trading as planned (first changed on" in text
+
+
+def test_the_kill_switch_state_says_what_it_means(cli, demo: Path) -> None:  # type: ignore[no-untyped-def]
+    """"Kill switch at month end: ACTIVE" read as if the switch had been set off; the state
+    now says what it means (a change: "ACTIVE, trading as planned, since ..." in test_report_cases)."""
+    assert cli("--home", demo, "report", "2026-10").code == 0
+    assert "Kill switch at month end: ACTIVE, trading as planned (never changed)." in \
+        _text(demo / "reports" / "monthly" / "2026-10.pdf")
 
 
 def test_a_weekly_report_before_the_record_names_the_week_option(cli, demo: Path) -> None:  # type: ignore[no-untyped-def]

@@ -43,6 +43,12 @@ class TradingState(str, Enum):
     REDUCING = "REDUCING"
     HALTED = "HALTED"
 
+    @property
+    def meaning(self) -> str:
+        """The state in a few words for a reader who does not know the switch ("ACTIVE" alone
+        reads as if it had been set off)."""
+        return {"ACTIVE": "trading as planned", "REDUCING": "reduce-only", "HALTED": "no new order"}[self.value]
+
 
 class Mode(str, Enum):
     DRY_RUN = "dry_run"

@@ -18,6 +18,7 @@ from trackrecord.analytics.attribution import Attribution, PeriodAttribution, co
 from trackrecord.analytics.metrics import period_returns
 from trackrecord.analytics.periods import Period
 from trackrecord.analytics.returns import as_dates
+from trackrecord.domain import TradingState
 from trackrecord.analytics.trades import analyse_trades
 from trackrecord.analytics.wording import ONE_YEAR_DAYS, UNDER_A_YEAR, label_for, live_caveats
 from trackrecord.engine.attribution import attribute_record, has_model
@@ -593,14 +594,24 @@ def _event_day(event: Any, data: dict[str, Any]) -> str:
 
 
 def kill_switch_at(record: RebuiltRecord, period: Period) -> str:
-    state = "ACTIVE (never changed)"
+    never = f"{_switch_state(TradingState.ACTIVE.value)} (never changed)"
+    state = never
     for event in record.of_kind(kinds.KILL_SWITCH_CHANGED):
         data = event.data()
         if _event_day(event, data) <= period.last.isoformat():
-            state = f"{data['state']} since {_event_day(event, data)}" + (f" ({data['reason']})" if data.get("reason") else "")
-        elif state == "ACTIVE (never changed)":  # changed only after the month (e.g. a back-dated paper run)
-            state = f"ACTIVE (first changed on {_event_day(event, data)}, after this month)"
+            state = f"{_switch_state(str(data['state']))}, since {_event_day(event, data)}" + \
+                (f" ({data['reason']})" if data.get("reason") else "")
+        elif state == never:  # changed only after the month (e.g. a back-dated paper run)
+            state = f"{_switch_state(TradingState.ACTIVE.value)} (first changed on {_event_day(event, data)}, after this month)"
     return state
+
+
+def _switch_state(state: str) -> str:
+    """``ACTIVE, trading as planned``: the state with what it means."""
+    try:
+        return f"{state}, {TradingState(state).meaning}"
+    except ValueError:  # a state this release does not know: as recorded
+        return state
 
 
 def quality_notes(inception: dict[str, Any], month: dict[str, Any], positions_json: str, day: date) -> tuple[str, ...]:
