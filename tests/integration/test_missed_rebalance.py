@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pypdf = pytest.importorskip("pypdf")
+
 from tests.integration.demo_support import copy_demo, make_demo
 
 NOW = "2026-11-02T12:00:00Z"  # Monday, the month's first session, before the close
@@ -42,6 +44,14 @@ def test_a_rebalance_session_let_pass_is_named_the_next_day(cli, demo: Path,  # 
                          "nothing to trade\n"), shown.out
     document = json.loads(cli("--home", demo, "execute", "--json").out)
     assert document["missed_rebalance"] == "2026-11-02" and document["rebalance"] is False
+    # the month's report does not pass for a rebalanced one, nor its attribution for a month the model traded
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-03T18:00:00Z")
+    assert cli("--home", demo, "daily").code == 0 and cli("--home", demo, "report", "2026-11").code == 0
+    text = _text(demo / "reports" / "monthly" / "2026-11.pdf")
+    assert "No signal was computed in this month: its rebalance session, 2026-11-02, was not run: the account kept " \
+           "its holdings." in text
+    assert "This month's rebalance was not run: no signal was recorded, so the model, which trades the recorded " \
+           "signals, did not rebalance either" in text and "traded every model rebalance" not in text
 
 
 def test_a_month_whose_rebalance_was_run_says_nothing_missed(cli, demo: Path,  # type: ignore[no-untyped-def]
@@ -71,3 +81,24 @@ def test_a_record_begun_after_the_rebalance_missed_nothing(cli, tmp_path: Path, 
     assert shown.code == 0, shown
     document = json.loads(shown.out)
     assert document["mode"] == "paper" and document["missed_rebalance"] is None, document
+    assert cli("--home", home, "report", "2026-11").code == 0
+    assert "No signal was computed in this month: the record began after the month's rebalance session, 2026-11-02." \
+        in _text(home / "reports" / "monthly" / "2026-11.pdf")
+
+
+def _text(path: Path) -> str:
+    return " ".join(" ".join(page.extract_text() for page in pypdf.PdfReader(str(path)).pages).split())
+
+
+def test_a_month_whose_signal_the_gates_blocked_says_so(cli, demo: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "fix"
+    folder.mkdir()
+    (folder / "SXLK.csv").write_text("date,close,adj_close\n2026-10-15,300,300\n")  # pence: a 3 GBP bar
+    assert cli("--home", demo, "prices", "import", folder, "--replace").code == 0
+    monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-02T18:00:00Z")
+    assert cli("--home", demo, "daily").code == 3  # the signal's gates block the rebalance
+    assert cli("--home", demo, "report", "2026-11").code == 0
+    text = _text(demo / "reports" / "monthly" / "2026-11.pdf")
+    assert "No signal was computed in this month: the price quality gates blocked the signal of its rebalance " \
+           "session, 2026-11-02." in text and "This month's rebalance was not run" not in text

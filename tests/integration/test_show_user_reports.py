@@ -39,7 +39,7 @@ def test_a_report_of_the_month_still_open_names_the_day_it_reaches(cli, demo: Pa
     assert "Positions at month end (2026-11-30)" not in text
     # the headline return is the month so far, not November's
     assert "to its last snapshot, 2026-11-04: the month's sessions after it are not in this report" in text
-    assert "Month to 2026-11-04 Year to date" in text and "This month" not in text
+    assert "Month to 2026-11-04 Year to date" in text and "This month Year to date" not in text
 
 
 def test_a_report_of_a_complete_month_keeps_its_month_end(cli, demo: Path) -> None:  # type: ignore[no-untyped-def]

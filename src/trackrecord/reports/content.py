@@ -177,6 +177,7 @@ class MonthlyReport:
     # The month's return starts at a snapshot before the previous month's last session (a record
     # with a gap): the date it runs from, else None.
     month_base: date | None = None
+    no_signal: "NoSignal | None" = None  # why the month has no signal (None: it has one)
 
 
 def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
@@ -215,7 +216,8 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
         chart=chart_of(inception, frozen[0]), nav=inputs.navs[last],
         positions=positions_at(inputs.positions[last], inputs.navs[last], trades),
         cash=_cash_of(record, account, inputs.dates[last]),
-        signal=signal_of(record, period), trades=trades_of(slippage, period),
+        signal=signal_of(record, period), no_signal=why_no_signal(record, period, inputs.dates[0]),
+        trades=trades_of(slippage, period),
         trade_summary=trade_summary(trades), cashflows=cashflows_of(record, account, period),
         risk_events=risk_events_of(record, period), kill_switch=kill_switch_at(record, period),
         quality=quality_notes(inception, month, inputs.positions[last], inputs.dates[last]),
@@ -532,6 +534,34 @@ def signal_of(record: RebuiltRecord, period: Period) -> Signal | None:
                  for r in found.get("ranks", []))
     return Signal(period.month, f"{found.get('formation_start')} to {found.get('formation_end')}",
                   str(found.get("inputs_sha256", "")), rows)
+
+
+@dataclass(frozen=True, slots=True)
+class NoSignal:
+    """Why a month has no signal, in words; ``not_run``: its rebalance session passed with
+    the record running and nothing was planned (a month a reader must not take for a
+    rebalanced one, which the model, trading the recorded signals, does not trade either)."""
+
+    reason: str
+    not_run: bool = False
+
+
+def why_no_signal(record: RebuiltRecord, period: Period, record_start: date) -> NoSignal | None:
+    """Why the month has no signal (None when it has one): the record began after its
+    rebalance session, the price gates blocked the signal, or the rebalance was not run."""
+    if signal_of(record, period) is not None:
+        return None
+    first, last = period.first.isoformat(), period.last.isoformat()
+    due = next((day for day in record.frozen.sessions if first <= day <= last), None)
+    if due is None:
+        return NoSignal("no session of the month is in the record")
+    if record_start.isoformat() > due:
+        return NoSignal(f"the record began after the month's rebalance session, {due}")
+    for event in record.of_kind(kinds.QUALITY_CHECKED):
+        data = event.data()
+        if data.get("purpose") == "signal" and str(data.get("as_of"))[:10] == due and not data.get("passed"):
+            return NoSignal(f"the price quality gates blocked the signal of its rebalance session, {due}")
+    return NoSignal(f"its rebalance session, {due}, was not run: the account kept its holdings", not_run=True)
 
 
 def trades_of(slippage: dict[str, Any], period: Period) -> tuple[TradeRow, ...]:

@@ -370,7 +370,8 @@ def portfolio_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
     out.append(Paragraph("The month's signal", st["h2"]))
     signal = report.signal
     if signal is None:
-        out.append(Paragraph("No signal was computed in this month (no rebalance session recorded).", st["body"]))
+        reason = report.no_signal.reason if report.no_signal else "none was recorded"
+        out.append(Paragraph(f"No signal was computed in this month: {_escape(reason)}.", st["body"]))
     else:
         rows = [["Rank", "Symbol", "Momentum", "Target weight", "Held before", "Why"]]
         rows += [[str(r.rank), r.symbol, fmt.DASH if r.momentum is None else fmt.percent(r.momentum),
@@ -428,9 +429,14 @@ def attribution_section(report: MonthlyReport, st: dict[str, Any]) -> list[Any]:
                               ("LEFTPADDING", (0, gap_row + 1), (0, -1), 10),
                               ("LEFTPADDING", (-1, 0), (-1, -1), 8),
                               ("ALIGN", (-1, 0), (-1, -1), "LEFT")]))
-    untraded = (f"Model rebalances the account did not trade on their session (refused, missed or late): "
-                f"{', '.join(table.untraded)}." if table.untraded else
-                "The account traded every model rebalance on its session.")
+    not_run = report.no_signal is not None and report.no_signal.not_run
+    untraded = " ".join(part for part in (
+        f"Model rebalances the account did not trade on their session (refused, missed or late): "
+        f"{', '.join(table.untraded)}." if table.untraded else
+        "" if not_run else "The account traded every model rebalance on its session.",
+        "This month's rebalance was not run: no signal was recorded, so the model, which trades the recorded signals, "
+        "did not rebalance either, and what the month's trades would have done is in no row." if not_run else "",
+    ) if part)
     notes = [
         "The model holds the recorded signals' target weights from the close of each rebalance session, in "
         "fractional shares, at no cost, with the account's deposits and withdrawals on the same dates. The gap "
