@@ -26,3 +26,11 @@ def copy_demo(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, n
     shutil.copytree(template, root)
     monkeypatch.setenv("TRACKRECORD_NOW", now)
     return root
+
+
+def import_a_pence_bar(cli, home: Path, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """Correct SXLK's close of 2026-10-15 to 300 (pence typed for pounds, a 3 GBP bar): the
+    next rebalance's signal fails its daily-move gate."""
+    folder.mkdir()
+    (folder / "SXLK.csv").write_text("date,close,adj_close\n2026-10-15,300,300\n")
+    assert cli("--home", home, "prices", "import", folder, "--replace").code == 0

@@ -13,7 +13,7 @@ import pytest
 
 pypdf = pytest.importorskip("pypdf")
 
-from tests.integration.demo_support import copy_demo, make_demo
+from tests.integration.demo_support import copy_demo, import_a_pence_bar, make_demo
 
 NOW = "2026-11-02T12:00:00Z"  # Monday, the month's first session, before the close
 NEXT_DAY = "2026-11-03T12:00:00Z"
@@ -92,10 +92,7 @@ def _text(path: Path) -> str:
 
 def test_a_month_whose_signal_the_gates_blocked_says_so(cli, demo: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = tmp_path / "fix"
-    folder.mkdir()
-    (folder / "SXLK.csv").write_text("date,close,adj_close\n2026-10-15,300,300\n")  # pence: a 3 GBP bar
-    assert cli("--home", demo, "prices", "import", folder, "--replace").code == 0
+    import_a_pence_bar(cli, demo, tmp_path / "fix")
     monkeypatch.setenv("TRACKRECORD_NOW", "2026-11-02T18:00:00Z")
     assert cli("--home", demo, "daily").code == 3  # the signal's gates block the rebalance
     assert cli("--home", demo, "report", "2026-11").code == 0

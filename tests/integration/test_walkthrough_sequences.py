@@ -3,11 +3,11 @@ the close job of a rebalance session whose signal the corrected history blocks."
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.integration.demo_support import import_a_pence_bar
 from trackrecord.cli.app import run
 
 NOW = "2026-12-01T12:00:00Z"  # the first session of December, before the close
@@ -23,10 +23,7 @@ def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_a_close_job_blocked_by_the_signals_gates_does_not_also_say_the_gates_passed(cli, demo: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
                                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = tmp_path / "fix"
-    folder.mkdir()
-    (folder / "SXLK.csv").write_text("date,close,adj_close\n2026-10-15,300,300\n")  # pence: a 3 GBP bar
-    assert cli("--home", demo, "prices", "import", folder, "--replace").code == 0
+    import_a_pence_bar(cli, demo, tmp_path / "fix")
     monkeypatch.setenv("TRACKRECORD_NOW", "2026-12-01T18:00:00Z")
     result = cli("--home", demo, "run-job", "close")
     said = result.out + result.err
