@@ -53,9 +53,8 @@ class AnnotateGroup(TyperGroup):
 
 def _today(services: Any) -> date:
     """Today on the universe's exchange (``TRACKRECORD_NOW`` fixes the clock, as for every command)."""
-    from trackrecord.bootstrap import wall_clock
+    from trackrecord.bootstrap import record_calendar, wall_clock
     from trackrecord.engine.sessions import exchange_today
-    from trackrecord.bootstrap import record_calendar
 
     return exchange_today(record_calendar(services), wall_clock())
 

@@ -155,8 +155,7 @@ def _import(ctx: typer.Context, parse: Callable[[Any, str], Any], as_json: bool,
 
 
 def _exchange_today(services: Any) -> Any:
-    from trackrecord.bootstrap import wall_clock
-    from trackrecord.bootstrap import record_calendar
+    from trackrecord.bootstrap import record_calendar, wall_clock
 
     return wall_clock().astimezone(ZoneInfo(record_calendar(services).timezone)).date()
 

@@ -66,11 +66,10 @@ def execute(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Run the rebalance of a session: signal, plan, risk, and (paper/live) the orders."""
-    from trackrecord.bootstrap import planning_context, run_context, wall_clock
+    from trackrecord.bootstrap import planning_context, record_calendar, run_context, wall_clock
     from trackrecord.engine.execution import execute_session, execution_mode
     from trackrecord.engine.planning import parse_cash
     from trackrecord.engine.sessions import exchange_today
-    from trackrecord.bootstrap import record_calendar
 
     services = context.services(ctx)
     now = wall_clock()
@@ -157,10 +156,9 @@ def daily(
     (executions and the snapshot come from the broker): the job records what it can, then exits 1. On a
     rebalance session whose signal the price gates block, it says so and exits 3.
     """
-    from trackrecord.bootstrap import require_paper_record, wall_clock
+    from trackrecord.bootstrap import record_calendar, require_paper_record, wall_clock
     from trackrecord.engine.account import order_changes_summary
     from trackrecord.engine.execution import check_daily, run_daily
-    from trackrecord.bootstrap import record_calendar
     from trackrecord.market.service import build_price_source, held_back_lines, update_prices
 
     services = context.services(ctx)

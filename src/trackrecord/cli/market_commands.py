@@ -229,9 +229,8 @@ def signal_command(
 
     The signal of today's month is recorded in the ledger; a what-if (``--as-of``,
     ``--top-n``) is shown only: the record holds the engine's own decisions."""
-    from trackrecord.bootstrap import preview_context, wall_clock
+    from trackrecord.bootstrap import preview_context, record_calendar, wall_clock
     from trackrecord.engine.rebalance import signal_for
-    from trackrecord.bootstrap import record_calendar
 
     services = context.services(ctx)
     if as_of is None:
@@ -276,11 +275,10 @@ def rebalance_command(
 ) -> None:
     """Preview the rebalance: the plan `execute` would make and its risk decision. Nothing is
     sent and nothing is recorded."""
-    from trackrecord.bootstrap import preview_context, wall_clock
+    from trackrecord.bootstrap import preview_context, record_calendar, wall_clock
     from trackrecord.engine.planning import parse_cash
     from trackrecord.engine.rebalance import preview
     from trackrecord.engine.sessions import decision_time
-    from trackrecord.bootstrap import record_calendar
 
     services = context.services(ctx)
     if as_of is None:

@@ -23,9 +23,8 @@ def weekly_report(
 ) -> None:
     """Write the weekly report: week, month-to-date and year-to-date TWR vs the benchmark, positions,
     trades, risk events and the next rebalance session. `--verify PDF` rebuilds one and compares."""
-    from trackrecord.bootstrap import wall_clock
+    from trackrecord.bootstrap import record_calendar, wall_clock
     from trackrecord.engine.weekly_reporting import chosen_week, make_weekly_report, record_clock
-    from trackrecord.bootstrap import record_calendar
 
     services = context.services(ctx)
     calendar = record_calendar(services)
