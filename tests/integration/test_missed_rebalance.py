@@ -1,7 +1,9 @@
 """A paper trader who lets the month's first session pass without `execute` and types it the
 next day used to read only "not a rebalance session; nothing to trade", and that evening's
 `daily` only its snapshot: nothing said that the month would not be traded. Both now name the
-rebalance the account missed, and say it keeps its holdings until the next one; a month whose rebalance was run, or a record that had
+rebalance the account missed, and say it keeps its holdings until the next one; the month's
+report and `attribution` say that the model, which trades the recorded signals, did not
+rebalance on it either; a month whose rebalance was run, or a record that had
 not begun, says nothing of the kind."""
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ def test_a_rebalance_session_let_pass_is_named_the_next_day(cli, demo: Path,  # 
            "its holdings." in text
     assert "This month's rebalance was not run: no signal was recorded, so the model, which trades the recorded " \
            "signals, did not rebalance either" in text and "traded every model rebalance" not in text
+    attribution = cli("--home", demo, "attribution")
+    assert attribution.code == 0 and ("rebalance sessions without a plan (not run, or blocked by the price gates): "
+                                      "2026-11-02; the model did not rebalance on them either") in attribution.out
+    assert json.loads(cli("--home", demo, "attribution", "--json").out)["rebalances_without_a_plan"] == ["2026-11-02"]
 
 
 def test_a_month_whose_rebalance_was_run_says_nothing_missed(cli, demo: Path,  # type: ignore[no-untyped-def]
@@ -65,6 +71,7 @@ def test_a_month_whose_rebalance_was_run_says_nothing_missed(cli, demo: Path,  #
     assert shown.code == 0 and shown.out == "2026-11-03 is not a rebalance session (next: 2026-12-01); nothing to " \
                                             "trade\n", shown.out
     assert json.loads(cli("--home", demo, "execute", "--json").out)["missed_rebalance"] is None
+    assert json.loads(cli("--home", demo, "attribution", "--json").out)["rebalances_without_a_plan"] == []
 
 
 def test_a_record_begun_after_the_rebalance_missed_nothing(cli, tmp_path: Path,  # type: ignore[no-untyped-def]

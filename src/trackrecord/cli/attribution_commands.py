@@ -55,6 +55,11 @@ def render_attribution_table(document: dict[str, Any], console: Any) -> None:
     if untraded:
         console.print(f"model rebalances the account did not trade on their session: {', '.join(untraded)}",
                       markup=False)
+    without = document["rebalances_without_a_plan"]
+    if without:
+        console.print(f"rebalance sessions without a plan (not run, or blocked by the price gates): {', '.join(without)}; "
+                      "the model did not rebalance on them either, so no bucket holds what their trades would have done",
+                      markup=False)
 
 
 def register(app: typer.Typer) -> None:

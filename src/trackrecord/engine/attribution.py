@@ -29,7 +29,7 @@ from trackrecord.analytics.attribution import (
 )
 from trackrecord.analytics.errors import AnalyticsInputError
 from trackrecord.analytics.returns import flow_weight_value
-from trackrecord.engine.performance import PerformanceInputs, exchange_zone, load_performance_inputs
+from trackrecord.engine.performance import PerformanceInputs, exchange_zone, load_performance_inputs, record_sessions
 from trackrecord.errors import UserError
 from trackrecord.ledger.backtest_mark import backtest_of
 from trackrecord.ledger.parsing import parse_timestamp
@@ -83,7 +83,23 @@ def attribution_document(services: Services, period_from: date | None = None, pe
     not in the base currency, or the price store lacks the raw closes the model is priced at."""
     done = attribute_record(services, period_from, period_to, account_id=account_id)
     return {"account": done.account_id, "base_currency": done.base_currency, "simulated": done.simulated,
-            "paper": done.paper, "backtest": done.backtest, "flow_timing": services.settings.performance.flow_timing} | done.result.to_dict()
+            "paper": done.paper, "backtest": done.backtest, "flow_timing": services.settings.performance.flow_timing} \
+        | done.result.to_dict() \
+        | {"rebalances_without_a_plan": [d.isoformat() for d in _without_a_plan(services, done)]}
+
+
+def _without_a_plan(services: Services, done: RecordAttribution) -> list[date]:
+    """The rebalance sessions of the period (from its base on) with no plan of the account that
+    the model could trade: not run, or blocked by the price gates. The model trades the recorded
+    signals, so it did not rebalance on them either, and no bucket holds what their trades
+    would have done."""
+    start, end = done.result.total.start, done.result.total.end
+    with reading(services.engine) as conn:
+        planned = {signal.session_date for signal in planned_signals(conn, done.account_id)}
+    firsts: dict[tuple[int, int], date] = {}
+    for day in record_sessions(services.settings, start, end).tolist():
+        firsts.setdefault((day.year, day.month), day)
+    return [day for day in firsts.values() if start <= day <= end and day not in planned]
 
 
 def attribute_record(services: Services, period_from: date | None = None, period_to: date | None = None, *,
