@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -42,7 +41,7 @@ def cashflow_add(
         parse_currency(currency, "--currency") if currency else settings.account.base_currency, note,
         account.strip() if account and account.strip() else None, again,
     )
-    today = services.ledger.clock().astimezone(ZoneInfo(calendar.timezone)).date()
+    today = calendar.date_at(services.ledger.clock())
     recorded = record_cashflow(services.ledger, services.engine, settings, calendar, request, today,
                                lambda: _paper_cash(services, calendar), currency_named="--currency")
     flow = recorded.flow
@@ -157,7 +156,7 @@ def _import(ctx: typer.Context, parse: Callable[[Any, str], Any], as_json: bool,
 def _exchange_today(services: Any) -> Any:
     from trackrecord.bootstrap import record_calendar, wall_clock
 
-    return wall_clock().astimezone(ZoneInfo(record_calendar(services).timezone)).date()
+    return record_calendar(services).date_at(wall_clock())
 
 
 def _refuse_future_records(parsed: Any, today: Any) -> None:
@@ -184,7 +183,7 @@ def _flow_booking(services: Any) -> Any:
     from trackrecord.bootstrap import record_calendar
 
     calendar = record_calendar(services)
-    today = services.ledger.clock().astimezone(ZoneInfo(calendar.timezone)).date()
+    today = calendar.date_at(services.ledger.clock())
     return FlowBooking(lambda day: next(iter(calendar.next_sessions(day, 1)), None), today)
 
 

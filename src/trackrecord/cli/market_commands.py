@@ -56,12 +56,6 @@ def _refuse_today_on_a_backtest(services: "Services", command: str) -> None:
                         f"(e.g. `{command} --as-of {ends}`), or run `{command}` on the live workspace")
 
 
-def _today(calendar: "ExchangeCalendar", now: datetime) -> date:
-    from zoneinfo import ZoneInfo
-
-    return now.astimezone(ZoneInfo(calendar.timezone)).date()
-
-
 def calendar_command(
     ctx: typer.Context,
     count: int = typer.Option(5, "--count", help="how many sessions to show"),
@@ -75,7 +69,7 @@ def calendar_command(
     settings = context.workspace(ctx).settings
     now = _now()
     calendar = open_calendar(settings.universe.calendar, start=date(now.year - 1, 1, 1))
-    today = _today(calendar, now)
+    today = calendar.date_at(now)
     sessions = calendar.next_sessions(today, max(count, 1))
     rebalance = calendar.next_rebalance_session(today)
     holidays = calendar.holidays(today, today + timedelta(days=90))
@@ -237,7 +231,7 @@ def signal_command(
         _refuse_today_on_a_backtest(services, "signal")
     calendar = record_calendar(services)
     now = wall_clock()
-    day = _parse_as_of(as_of, calendar, _today(calendar, now))
+    day = _parse_as_of(as_of, calendar, calendar.date_at(now))
     run = preview_context(services, calendar)
     try:
         outcome = signal_for(run, day, now, top_n, record=as_of is None and top_n is None)
@@ -285,7 +279,7 @@ def rebalance_command(
         _refuse_today_on_a_backtest(services, "rebalance")
     calendar = record_calendar(services)
     now = wall_clock()
-    day = _parse_as_of(as_of, calendar, _today(calendar, now))
+    day = _parse_as_of(as_of, calendar, calendar.date_at(now))
     amount = parse_cash(cash) if cash is not None else None
     session = calendar.next_sessions(day, 1)[0]
     run = preview_context(services, calendar, amount)

@@ -18,9 +18,9 @@ from trackrecord.analytics.attribution import Attribution, PeriodAttribution, co
 from trackrecord.analytics.metrics import period_returns
 from trackrecord.analytics.periods import Period
 from trackrecord.analytics.returns import as_dates
-from trackrecord.domain import TradingState
 from trackrecord.analytics.trades import analyse_trades
 from trackrecord.analytics.wording import ONE_YEAR_DAYS, UNDER_A_YEAR, label_for, live_caveats
+from trackrecord.domain import TradingState
 from trackrecord.engine.attribution import attribute_record, has_model
 from trackrecord.engine.performance import (
     PerformanceInputs,
@@ -204,6 +204,7 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
     last = max(i for i, d in enumerate(inputs.dates) if d <= period.last)
     seq, head_hash = record.head
     label = record_label(record, month)
+    signal = signal_of(record, period)
     return MonthlyReport(
         account=account, period=period, label=label,
         base_currency=inputs.base_currency, inception=base, head_seq=seq, head_hash=head_hash,
@@ -216,7 +217,7 @@ def build_content(record: RebuiltRecord, period: Period) -> MonthlyReport:
         chart=chart_of(inception, frozen[0]), nav=inputs.navs[last],
         positions=positions_at(inputs.positions[last], inputs.navs[last], trades),
         cash=_cash_of(record, account, inputs.dates[last]),
-        signal=signal_of(record, period), no_signal=why_no_signal(record, period, inputs.dates[0]),
+        signal=signal, no_signal=None if signal else why_no_signal(record, period, inputs.dates[0]),
         trades=trades_of(slippage, period),
         trade_summary=trade_summary(trades), cashflows=cashflows_of(record, account, period),
         risk_events=risk_events_of(record, period), kill_switch=kill_switch_at(record, period),
@@ -546,11 +547,9 @@ class NoSignal:
     not_run: bool = False
 
 
-def why_no_signal(record: RebuiltRecord, period: Period, record_start: date) -> NoSignal | None:
-    """Why the month has no signal (None when it has one): the record began after its
-    rebalance session, the price gates blocked the signal, or the rebalance was not run."""
-    if signal_of(record, period) is not None:
-        return None
+def why_no_signal(record: RebuiltRecord, period: Period, record_start: date) -> NoSignal:
+    """Why the month, which has no signal, has none: the record began after its rebalance
+    session, the price gates blocked the signal, or the rebalance was not run."""
     first, last = period.first.isoformat(), period.last.isoformat()
     due = next((day for day in record.frozen.sessions if first <= day <= last), None)
     if due is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Iterable, Mapping
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -72,7 +71,7 @@ class SimulatedSession:
 
     def _session_of(self, placed_at: datetime) -> date:
         """The session whose close is the first at or after ``placed_at``."""
-        day = self.calendar.session_on_or_before(placed_at.astimezone(ZoneInfo(self.calendar.timezone)).date())
+        day = self.calendar.session_on_or_before(self.calendar.date_at(placed_at))
         while self.calendar.close_time(day) < placed_at:
             day = self.calendar.next_sessions(day, 1, include_day=False)[0]
         return day
